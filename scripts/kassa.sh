@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Kassa's developer entry point: `setup`, `run`, `test`, `deb`. The Makefile calls this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Debian packages: Tauri 2 build deps, headless display, E2E driver, keyring daemon, screenshots.
+APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
+  imagemagick dbus gnome-keyring libsecret-tools keyutils)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+setup() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    if ! command -v apt-get >/dev/null; then
+      echo "Kassa needs these packages (Debian names): ${missing[*]}" >&2
+      echo "This system has no apt-get: install their equivalents with your package manager, then rerun." >&2
+      exit 1
+    fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    log "installing Debian packages: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  for tool in fmt clippy; do
+    cargo "$tool" --version >/dev/null 2>&1 || { echo "cargo $tool is missing: rustup component add ${tool/fmt/rustfmt}" >&2; exit 1; }
+  done
+  if ! command -v tauri-driver >/dev/null; then
+    log "installing tauri-driver 2.x (WebDriver bridge for the E2E tests)"
+    cargo install tauri-driver --version '^2' --locked --quiet
+  fi
+}
+
+# Starts Xvfb on a free display and exports DISPLAY; the caller kills $XVFB_PID.
+start_xvfb() {
+  local n=90
+  while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+  Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+  XVFB_PID=$!
+  export DISPLAY=":$n"
+  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && return 0; sleep 0.1; done
+  echo "Xvfb did not start on :$n" >&2
+  exit 1
+}
+
+run() {
+  setup
+  log "building Kassa"
+  cargo build --quiet --bin kassa
+  if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+    exec "$ROOT/target/debug/kassa"
+  fi
+  log "no display: starting Kassa under Xvfb"
+  start_xvfb
+  local shot="$ROOT/target/kassa-screenshot.png" out
+  out=$(mktemp)
+  "$ROOT/target/debug/kassa" >"$out" 2>&1 &
+  local app=$!
+  trap 'kill "$app" 2>/dev/null; kill "$XVFB_PID" 2>/dev/null; rm -f "$out"' EXIT
+  trap 'exit 0' INT TERM
+  for _ in $(seq 300); do
+    grep -q KASSA_READY "$out" && break
+    kill -0 "$app" 2>/dev/null || { cat "$out" >&2; echo "Kassa exited before its window was ready" >&2; exit 1; }
+    sleep 0.1
+  done
+  sleep 0.3
+  import -window root "$shot"
+  log "Kassa is running on $DISPLAY ($(grep -o 'KASSA_READY.*' "$out")); screenshot: $shot"
+  log "press Ctrl+C to stop"
+  wait "$app"
+}
+
+# Fails if a core crate depends on Tauri or its GUI stack.
+check_core_is_headless() {
+  local bad
+  for crate in kassa-core kassa-cli; do
+    bad=$(cargo tree -p "$crate" -e normal,build --prefix none --format '{p}' 2>/dev/null \
+      | grep -Ei '^(tauri|wry|tao|gtk|gdk|webkit2gtk|javascriptcore)' | sort -u || true)
+    if [ -n "$bad" ]; then
+      echo "core crate $crate depends on GUI crates:" >&2
+      echo "$bad" >&2
+      exit 1
+    fi
+  done
+  log "core crates have no tauri/gtk/webkit dependency"
+}
+
+test_all() {
+  setup
+  log "cargo fmt --check"
+  cargo fmt --all --check
+  log "cargo clippy"
+  cargo clippy --quiet --workspace --all-targets -- -D warnings
+  check_core_is_headless
+  log "cargo test (unit, integration, keyring, E2E) under Xvfb with a private keyring"
+  # A fresh kernel session keyring, a private D-Bus session with an unlocked gnome-keyring, and
+  # a virtual display: the real parts, isolated from the user's own.
+  keyctl session - dbus-run-session -- "$ROOT/tests/with-keyring.sh" \
+    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
+    cargo test --workspace -- --include-ignored
+}
+
+deb() {
+  setup
+  [ -x node_modules/.bin/tauri ] || npm install --no-audit --no-fund
+  npx tauri build --bundles deb
+  ls -l target/release/bundle/deb/*.deb
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  run) run ;;
+  test) test_all ;;
+  deb) deb ;;
+  *) echo "usage: $0 setup|run|test|deb" >&2; exit 2 ;;
+esac

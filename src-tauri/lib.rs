@@ -1,0 +1,220 @@
+//! Kassa's desktop shell: windows, IPC commands and nothing else. Every command is a few lines
+//! that call `kassa-core`; amounts, VAT and validation all come from the core.
+
+use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::{Currency, Problem};
+use serde::Serialize;
+use std::time::Instant;
+use tauri::{Runtime, State};
+
+/// An error as the UI receives it: a stable `code` to branch on and a `message` for people,
+/// plus field problems where there are any.
+#[derive(Debug, Serialize)]
+pub struct UiError {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+}
+
+impl UiError {
+    fn invalid(problems: Vec<Problem>) -> UiError {
+        let message = problems
+            .iter()
+            .map(Problem::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        UiError {
+            code: "invalid_input",
+            message,
+            problems,
+        }
+    }
+}
+
+/// Shop settings the counter needs. Until the settings store exists these are Norway's
+/// defaults; the locale follows the environment (`LANG`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub shop_name: String,
+    pub currency: &'static str,
+    pub locale: String,
+    pub prices_include_vat: bool,
+    pub vat_rates: Vec<&'static str>,
+    pub default_vat_rate: &'static str,
+}
+
+/// State shared by the commands.
+pub struct AppState {
+    pub started: Instant,
+    pub info: AppInfo,
+}
+
+fn locale_from_env() -> String {
+    let lang = std::env::var("KASSA_LOCALE")
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
+    if lang.starts_with("nb") || lang.starts_with("no") || lang.starts_with("nn") {
+        "nb".into()
+    } else {
+        "en".into()
+    }
+}
+
+#[tauri::command]
+fn app_info(state: State<'_, AppState>) -> AppInfo {
+    state.info.clone()
+}
+
+#[tauri::command]
+fn entry_to_line(entry: LineEntry, currency: String) -> Result<CartLine, UiError> {
+    let currency = parse_currency(&currency)?;
+    counter::entry_to_line(&entry, currency).map_err(UiError::invalid)
+}
+
+#[tauri::command]
+fn parse_amount(text: String, currency: String) -> Result<i64, UiError> {
+    let currency = parse_currency(&currency)?;
+    currency.parse_major(&text).map_err(|reason| {
+        UiError::invalid(vec![Problem {
+            path: "amount".into(),
+            reason,
+        }])
+    })
+}
+
+#[tauri::command]
+fn quote_cart(cart: Cart, state: State<'_, AppState>) -> CounterView {
+    counter::view(
+        &cart,
+        &state.info.locale,
+        &kassa_core::reference::generate_now(),
+    )
+}
+
+/// Called by the UI once the counter screen has painted. Prints the time since start (used by
+/// `make run` and the benchmarks) and exits when `KASSA_EXIT_AFTER_READY` is set.
+#[tauri::command]
+fn ready<R: Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>) {
+    println!("KASSA_READY {} ms", state.started.elapsed().as_millis());
+    if std::env::var_os("KASSA_EXIT_AFTER_READY").is_some() {
+        app.exit(0);
+    }
+}
+
+fn parse_currency(code: &str) -> Result<Currency, UiError> {
+    Currency::from_code(code).ok_or_else(|| {
+        UiError::invalid(vec![Problem {
+            path: "currency".into(),
+            reason: format!("{code:?} is not a known ISO 4217 currency code"),
+        }])
+    })
+}
+
+/// Registers state and commands. Generic over the runtime so tests can use the mock runtime.
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    let info = AppInfo {
+        name: "Kassa",
+        version: env!("CARGO_PKG_VERSION"),
+        shop_name: "Kassa".into(),
+        currency: "NOK",
+        locale: locale_from_env(),
+        prices_include_vat: true,
+        vat_rates: vec!["25", "15", "12", "0"],
+        default_vat_rate: "25",
+    };
+    builder
+        .manage(AppState {
+            started: Instant::now(),
+            info,
+        })
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            entry_to_line,
+            parse_amount,
+            quote_cart,
+            ready
+        ])
+}
+
+/// Starts the desktop app.
+pub fn run() {
+    builder(tauri::Builder::default())
+        .run(tauri::generate_context!())
+        .expect("error while running Kassa");
+}
+
+#[cfg(test)]
+mod tests {
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+    use tauri::WebviewWindowBuilder;
+
+    fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(body),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        }
+    }
+
+    fn app() -> tauri::App<tauri::test::MockRuntime> {
+        super::builder(mock_builder())
+            .build(tauri::generate_context!())
+            .expect("app builds with the mock runtime")
+    }
+
+    /// The mock runtime does not open the config's windows; open `main` the way the config does.
+    fn main_window(
+        app: &tauri::App<tauri::test::MockRuntime>,
+    ) -> tauri::WebviewWindow<tauri::test::MockRuntime> {
+        match app.get_webview_window("main") {
+            Some(w) => w,
+            None => WebviewWindowBuilder::new(app, "main", Default::default())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn cart_body() -> serde_json::Value {
+        serde_json::json!({ "cart": { "currency": "NOK", "prices_include_vat": true, "lines": [
+            { "name": "Stol", "quantity": "1", "unit_price": 29990, "vat_rate": "25", "discount": 0 } ] } })
+    }
+
+    #[test]
+    fn main_window_can_quote_through_ipc() {
+        let app = app();
+        let main = main_window(&app);
+        let view = get_ipc_response(&main, request("quote_cart", cart_body()))
+            .expect("the main window may call quote_cart")
+            .deserialize::<serde_json::Value>()
+            .unwrap();
+        assert_eq!(view["quote"]["total"]["vat"], 5998);
+        assert_eq!(view["chargeable"], true);
+    }
+
+    #[test]
+    fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
+        let app = app();
+        // Provider checkout windows get labels like this one: no capability names them.
+        let intruder = WebviewWindowBuilder::new(&app, "checkout-1", Default::default())
+            .build()
+            .unwrap();
+        for cmd in ["quote_cart", "app_info", "ready"] {
+            let res = get_ipc_response(&intruder, request(cmd, cart_body()));
+            assert!(
+                res.is_err(),
+                "{cmd} must be refused for an unknown window label"
+            );
+        }
+    }
+
+    use tauri::Manager;
+}
