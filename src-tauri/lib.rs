@@ -2,6 +2,7 @@
 //! that call `kassa-core`; amounts, VAT and validation all come from the core.
 
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::settings::{Settings, ShopSettings};
 use kassa_core::{Currency, Problem};
 use serde::Serialize;
 use std::time::Instant;
@@ -32,18 +33,15 @@ impl UiError {
     }
 }
 
-/// Shop settings the counter needs. Until the settings store exists these are Norway's
-/// defaults; the locale follows the environment (`LANG`).
+/// Shop settings the counter needs, from the data directory's settings (see `kassa-cli config`).
 #[derive(Debug, Clone, Serialize)]
 pub struct AppInfo {
     pub name: &'static str,
     pub version: &'static str,
-    pub shop_name: String,
-    pub currency: &'static str,
-    pub locale: String,
-    pub prices_include_vat: bool,
-    pub vat_rates: Vec<&'static str>,
-    pub default_vat_rate: &'static str,
+    #[serde(flatten)]
+    pub shop: ShopSettings,
+    /// Why the settings could not be read (the defaults are used meanwhile), for the UI to show.
+    pub settings_error: Option<String>,
 }
 
 /// State shared by the commands.
@@ -52,14 +50,18 @@ pub struct AppState {
     pub info: AppInfo,
 }
 
-fn locale_from_env() -> String {
-    let lang = std::env::var("KASSA_LOCALE")
-        .or_else(|_| std::env::var("LANG"))
-        .unwrap_or_default();
-    if lang.starts_with("nb") || lang.starts_with("no") || lang.starts_with("nn") {
-        "nb".into()
-    } else {
-        "en".into()
+fn load_app_info() -> AppInfo {
+    let loaded = kassa_core::paths::data_dir(None)
+        .and_then(|dir| Settings::load(&dir).map_err(|e| e.to_string()));
+    let (settings, settings_error) = match loaded {
+        Ok(s) => (s, None),
+        Err(e) => (Settings::default(), Some(e)),
+    };
+    AppInfo {
+        name: "Kassa",
+        version: env!("CARGO_PKG_VERSION"),
+        shop: ShopSettings::from_settings(&settings),
+        settings_error,
     }
 }
 
@@ -89,7 +91,7 @@ fn parse_amount(text: String, currency: String) -> Result<i64, UiError> {
 fn quote_cart(cart: Cart, state: State<'_, AppState>) -> CounterView {
     counter::view(
         &cart,
-        &state.info.locale,
+        &state.info.shop.locale,
         &kassa_core::reference::generate_now(),
     )
 }
@@ -115,16 +117,7 @@ fn parse_currency(code: &str) -> Result<Currency, UiError> {
 
 /// Registers state and commands. Generic over the runtime so tests can use the mock runtime.
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    let info = AppInfo {
-        name: "Kassa",
-        version: env!("CARGO_PKG_VERSION"),
-        shop_name: "Kassa".into(),
-        currency: "NOK",
-        locale: locale_from_env(),
-        prices_include_vat: true,
-        vat_rates: vec!["25", "15", "12", "0"],
-        default_vat_rate: "25",
-    };
+    let info = load_app_info();
     builder
         .manage(AppState {
             started: Instant::now(),

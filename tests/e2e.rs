@@ -106,6 +106,14 @@ where
     }
 }
 
+/// Saves what the window shows to `target/screenshots/NAME`, for people to look at.
+async fn save_screenshot(c: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.expect("WebDriver screenshot");
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -168,6 +176,7 @@ async fn counter_screen_adds_a_line_and_prices_it() {
             Some("false"),
             "Charge enabled"
         );
+        save_screenshot(&c, "counter-with-line.png").await;
 
         // A bad price is refused next to the field and adds nothing.
         c.find(Locator::Id("f-name"))

@@ -46,10 +46,12 @@
       const actions = document.createElement('td');
       actions.className = 'actions';
       const edit = document.createElement('button');
-      edit.type = 'button'; edit.className = 'ghost small'; edit.textContent = t('edit');
+      edit.type = 'button'; edit.className = 'ghost small'; edit.textContent = '✎';
+      edit.title = t('edit'); edit.setAttribute('aria-label', `${t('edit')} ${line.name}`);
       edit.addEventListener('click', () => editLine(i));
       const remove = document.createElement('button');
-      remove.type = 'button'; remove.className = 'ghost small danger'; remove.textContent = t('remove');
+      remove.type = 'button'; remove.className = 'ghost small danger'; remove.textContent = '✕';
+      remove.title = t('remove');
       remove.setAttribute('aria-label', `${t('remove')} ${line.name}`);
       remove.addEventListener('click', () => removeLine(i));
       actions.append(edit, remove);
@@ -189,6 +191,7 @@
     state.info = await ipc.appInfo();
     state.lang = state.info.locale === 'nb' ? 'nb' : 'en';
     $('shop-name').textContent = state.info.shop_name;
+    if (state.info.settings_error) $('charge-note').textContent = state.info.settings_error;
     const vat = $('f-vat');
     state.info.vat_rates.forEach((r) => {
       const o = document.createElement('option');

@@ -3,7 +3,7 @@
 window.kassaTexts = {
   en: {
     noProvider: 'No payment provider', toggleTheme: 'Switch light/dark theme', cart: 'Cart',
-    itemOrSku: 'Item or SKU', itemPlaceholder: 'Name or barcode', rate: 'Rate', quantity: 'Qty',
+    itemOrSku: 'Item or SKU', itemPlaceholder: 'Name', rate: 'Rate', quantity: 'Qty',
     unitPrice: 'Unit price', vatRate: 'VAT', discount: 'Discount', addLine: 'Add line',
     item: 'Item', amount: 'Amount', remove: 'Remove', edit: 'Edit',
     emptyCart: 'The cart is empty. Type an item name or scan a barcode to add a line.',
@@ -14,7 +14,7 @@ window.kassaTexts = {
   },
   nb: {
     noProvider: 'Ingen betalingsleverandør', toggleTheme: 'Bytt mellom lyst og mørkt tema', cart: 'Handlekurv',
-    itemOrSku: 'Vare eller varenr.', itemPlaceholder: 'Navn eller strekkode', rate: 'Sats', quantity: 'Antall',
+    itemOrSku: 'Vare eller varenr.', itemPlaceholder: 'Navn', rate: 'Sats', quantity: 'Antall',
     unitPrice: 'Enhetspris', vatRate: 'MVA', discount: 'Rabatt', addLine: 'Legg til',
     item: 'Vare', amount: 'Beløp', remove: 'Fjern', edit: 'Endre',
     emptyCart: 'Handlekurven er tom. Skriv et varenavn eller skann en strekkode for å legge til en linje.',

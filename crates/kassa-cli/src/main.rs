@@ -3,9 +3,12 @@
 //! Exit status: 0 success, 1 a declined/cancelled/expired/failed payment, 2 invalid input,
 //! 3 a provider, network or system error.
 
+mod config_cmd;
+mod credentials_cmd;
 mod quote_cmd;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -15,6 +18,10 @@ use std::process::ExitCode;
     about = "Kassa counter checkout, headless"
 )]
 struct Cli {
+    /// Kassa's data directory (settings, session log). Default: $KASSA_DATA_DIR, else the
+    /// platform's app data directory (~/.local/share/no.kassa.app on Linux).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,6 +37,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Provider secrets in the OS keyring (values are never printed).
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// Non-secret settings (account ids, URLs, the shop).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Store a secret, read from standard input (hidden when typed at a terminal).
+    Set {
+        provider: String,
+        field: String,
+        /// test or live; default: the provider's `profile` setting.
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Which secrets are set, per provider and profile (never their values).
+    List,
+    /// Remove a secret from the keyring.
+    Delete {
+        provider: String,
+        field: String,
+        #[arg(long)]
+        profile: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Set a setting, e.g. `config set dintero.account_id T12345678`.
+    Set { key: String, value: String },
+    /// Print one setting (or its default).
+    Get { key: String },
+    /// Remove a setting so that its default applies.
+    Unset { key: String },
+    /// Print every setting.
+    Show,
 }
 
 /// How a command failed, and so which exit status it gets.
@@ -42,9 +88,9 @@ pub enum Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Quote { order, json } => quote_cmd::run(&order, json),
-    };
+    let result = kassa_core::paths::data_dir(cli.data_dir.as_deref())
+        .map_err(Failure::System)
+        .and_then(|dir| run(cli.command, &dir));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid(message)) => {
@@ -55,6 +101,31 @@ fn main() -> ExitCode {
             eprintln!("kassa-cli: {message}");
             ExitCode::from(3)
         }
+    }
+}
+
+fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
+    match command {
+        Command::Quote { order, json } => quote_cmd::run(&order, json),
+        Command::Credentials(c) => match c {
+            CredentialsCommand::Set {
+                provider,
+                field,
+                profile,
+            } => credentials_cmd::set(dir, &provider, &field, profile.as_deref()),
+            CredentialsCommand::List => credentials_cmd::list(),
+            CredentialsCommand::Delete {
+                provider,
+                field,
+                profile,
+            } => credentials_cmd::delete(dir, &provider, &field, profile.as_deref()),
+        },
+        Command::Config(c) => match c {
+            ConfigCommand::Set { key, value } => config_cmd::set(dir, &key, &value),
+            ConfigCommand::Get { key } => config_cmd::get(dir, &key),
+            ConfigCommand::Unset { key } => config_cmd::unset(dir, &key),
+            ConfigCommand::Show => config_cmd::show(dir),
+        },
     }
 }
 

@@ -10,9 +10,11 @@
 pub mod counter;
 pub mod money;
 pub mod order;
+pub mod paths;
 pub mod quote;
 pub mod reference;
 pub mod secrets;
+pub mod settings;
 
 pub use money::Currency;
 pub use order::{parse_order, Order, OrderError, OrderLine, Problem, Quantity, VatRate};

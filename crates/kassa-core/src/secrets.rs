@@ -71,8 +71,10 @@ pub enum SecretError {
          `dbus-run-session` and `gnome-keyring-daemon --unlock --components=secrets`"
     )]
     NoKeyring { detail: String },
-    #[error("the OS keyring is locked or refused access: {detail}. Unlock it (log in to the desktop session) and try again")]
+    #[error("the OS keyring is locked: {detail}. Unlock it (log in to the desktop session) and try again")]
     Locked { detail: String },
+    #[error("the OS keyring refused access: {detail}. Allow Kassa to use the keyring (or answer the keyring's prompt) and try again")]
+    Denied { detail: String },
     #[error("no credential {user} in the OS keyring (set it with `kassa-cli credentials set`)", user = .0.user())]
     Missing(CredentialKey),
     #[error("the OS keyring failed: {detail}")]
@@ -149,9 +151,17 @@ fn map_error(e: keyring::Error, key: &CredentialKey) -> SecretError {
         }
         keyring::Error::NoStorageAccess(inner) => {
             let detail = inner.to_string();
-            // gnome-keyring with no default collection answers "no result found": there is
-            // nothing unlocked to store into, which staff fix like a locked keyring.
-            SecretError::Locked { detail }
+            let lower = detail.to_lowercase();
+            if lower.contains("denied")
+                || lower.contains("dismissed")
+                || lower.contains("permission")
+            {
+                SecretError::Denied { detail }
+            } else {
+                // gnome-keyring with no unlocked collection answers "no result found": there is
+                // nothing unlocked to store into, which staff fix like a locked keyring.
+                SecretError::Locked { detail }
+            }
         }
         // The bytes of a badly encoded entry are a secret: never put them in the message.
         keyring::Error::BadEncoding(_) => SecretError::Other {
@@ -173,6 +183,40 @@ mod tests {
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(format!("{:?}", Some(&s)), "Some(<redacted>)");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn keyring_failures_map_to_distinct_errors() {
+        let key = CredentialKey::new("dintero", "test", "client_secret");
+        let boxed = |m: &str| -> Box<dyn std::error::Error + Send + Sync> { m.to_string().into() };
+        assert!(matches!(
+            map_error(keyring::Error::NoEntry, &key),
+            SecretError::Missing(_)
+        ));
+        assert!(matches!(
+            map_error(
+                keyring::Error::NoStorageAccess(boxed("Secret Service: no result found")),
+                &key
+            ),
+            SecretError::Locked { .. }
+        ));
+        assert!(matches!(
+            map_error(
+                keyring::Error::NoStorageAccess(boxed("prompt dismissed by user")),
+                &key
+            ),
+            SecretError::Denied { .. }
+        ));
+        assert!(matches!(
+            map_error(
+                keyring::Error::PlatformFailure(boxed("ServiceUnknown: org.freedesktop.secrets")),
+                &key
+            ),
+            SecretError::NoKeyring { .. }
+        ));
+        let bad =
+            map_error(keyring::Error::BadEncoding(b"s3cret-bytes".to_vec()), &key).to_string();
+        assert!(!bad.contains("s3cret"), "{bad}");
     }
 
     #[test]
