@@ -386,17 +386,12 @@ fn no_secret_leaks_into_files_or_output() {
     let tag = std::process::id();
     let mut secrets = Vec::new();
     let mut outputs = Vec::new();
-    let fields: &[(&str, &[&str])] = &[
-        ("bambora", &["access_token", "secret_token", "md5_key"]),
-        ("dintero", &["client_id", "client_secret"]),
-        ("klarna", &["username", "password"]),
-        (
-            "commercelayer",
-            &["client_id", "client_secret", "sales_channel_client_id"],
-        ),
-        ("opencharge", &["private_key"]),
-    ];
-    for (provider, names) in fields {
+    // Every secret field of every provider, from the core's own table.
+    let fields: Vec<(&str, &[&str])> = kassa_core::settings::PROVIDERS
+        .iter()
+        .map(|p| (p.name, p.secrets))
+        .collect();
+    for (provider, names) in &fields {
         for field in *names {
             let secret = format!("LEAKCHECK-{provider}-{field}-{tag}");
             let out = cli(
@@ -440,7 +435,7 @@ fn no_secret_leaks_into_files_or_output() {
             s.split('-').nth(1).unwrap_or("")
         );
     }
-    for (provider, names) in fields {
+    for (provider, names) in &fields {
         for field in *names {
             let _ = cli(&dir.0, &["credentials", "delete", provider, field], None);
         }
