@@ -69,6 +69,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that a command failed with `code` and that its error output contains `text`.
+fn assert_refused(out: &Output, code: i32, text: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(out));
+    assert!(stderr(out).contains(text), "expected {text:?} in {:?}", stderr(out));
+}
+
 /// Reads an entry with the OS tool an admin would use: a different program, a fresh process.
 fn secret_tool_lookup(user: &str) -> Option<String> {
     let out = Command::new("secret-tool")
@@ -187,12 +193,7 @@ fn a_secret_set_by_one_process_is_read_by_fresh_ones() {
         &["credentials", "delete", "dintero", "client_secret"],
         None,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no credential dintero/test/client_secret in the OS keyring"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, 2, "no credential dintero/test/client_secret in the OS keyring");
 }
 
 #[test]
@@ -253,12 +254,7 @@ fn secrets_are_read_from_stdin_only() {
         &["credentials", "set", "dintero", "client_secret"],
         Some("\n"),
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("the secret is empty"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, 2, "the secret is empty");
 }
 
 #[test]

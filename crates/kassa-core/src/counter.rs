@@ -72,19 +72,10 @@ pub fn entry_to_line(entry: &LineEntry, currency: Currency) -> Result<CartLine, 
     } else {
         qty_text
     };
-    let quantity = crate::money::Decimal::parse(&qty_text)
-        .and_then(|d| d.scaled_to(Quantity::SCALE))
-        .and_then(|m| i64::try_from(m).ok())
-        .and_then(Quantity::from_milli);
-    if quantity.is_none() {
-        bad(
-            "quantity",
-            format!(
-                "{:?} is not a positive quantity with at most 3 decimals",
-                entry.quantity
-            ),
-        );
-    }
+    // The cashier may type a decimal comma; the rule itself is the order file's.
+    let quantity = Quantity::parse(&qty_text)
+        .map_err(|r| bad("quantity", r))
+        .ok();
     let unit_price = currency
         .parse_major(&entry.unit_price)
         .map_err(|r| bad("unit_price", r))

@@ -68,6 +68,23 @@ impl Quantity {
     pub fn is_whole(self) -> bool {
         self.0 % 1000 == 0
     }
+    /// Parses a positive decimal with at most 3 fraction digits (`"0.350"`, `2`), exactly.
+    /// The one quantity rule, for order files and the counter's line form alike.
+    pub fn parse(text: &str) -> Result<Quantity, String> {
+        let dec = Decimal::parse(text)
+            .ok_or_else(|| format!("{text:?} is not a decimal number (use a dot: \"0.350\")"))?;
+        let milli = dec
+            .scaled_to(Quantity::SCALE)
+            .ok_or_else(|| format!("{text} has more than 3 decimals"))?;
+        if milli <= 0 {
+            return Err(format!("{text} is not positive"));
+        }
+        i64::try_from(milli)
+            .ok()
+            .and_then(Quantity::from_milli)
+            .ok_or_else(|| format!("{text} is above the maximum quantity {MAX_QUANTITY}"))
+    }
+
     /// Canonical decimal string without trailing zeros: `"1"`, `"0.35"`.
     pub fn to_canonical(self) -> String {
         crate::money::canonical_decimal(i128::from(self.0), Self::SCALE)
@@ -551,29 +568,9 @@ fn number_or_string<'a>(v: &'a Json<'_>, path: &str, p: &mut Problems) -> Option
 
 fn read_quantity(v: Json<'_>, path: &str, p: &mut Problems) -> Option<Quantity> {
     let text = number_or_string(&v, path, p)?;
-    let Some(dec) = Decimal::parse(text) else {
-        p.add(
-            path,
-            format!("{text:?} is not a decimal number (use a dot: \"0.350\")"),
-        );
-        return None;
-    };
-    let Some(milli) = dec.scaled_to(Quantity::SCALE) else {
-        p.add(path, format!("{text} has more than 3 decimals"));
-        return None;
-    };
-    if milli <= 0 {
-        p.add(path, format!("{text} is not positive"));
-        return None;
-    }
-    let q = i64::try_from(milli).ok().and_then(Quantity::from_milli);
-    if q.is_none() {
-        p.add(
-            path,
-            format!("{text} is above the maximum quantity {MAX_QUANTITY}"),
-        );
-    }
-    q
+    Quantity::parse(text)
+        .map_err(|reason| p.add(path, reason))
+        .ok()
 }
 
 fn read_vat_rate(v: Json<'_>, path: &str, p: &mut Problems) -> Option<VatRate> {
