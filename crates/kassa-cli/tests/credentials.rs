@@ -72,7 +72,11 @@ fn stderr(o: &Output) -> String {
 /// Asserts that a command failed with `code` and that its error output contains `text`.
 fn assert_refused(out: &Output, code: i32, text: &str) {
     assert_eq!(out.status.code(), Some(code), "{}", stderr(out));
-    assert!(stderr(out).contains(text), "expected {text:?} in {:?}", stderr(out));
+    assert!(
+        stderr(out).contains(text),
+        "expected {text:?} in {:?}",
+        stderr(out)
+    );
 }
 
 /// Reads an entry with the OS tool an admin would use: a different program, a fresh process.
@@ -193,7 +197,11 @@ fn a_secret_set_by_one_process_is_read_by_fresh_ones() {
         &["credentials", "delete", "dintero", "client_secret"],
         None,
     );
-    assert_refused(&out, 2, "no credential dintero/test/client_secret in the OS keyring");
+    assert_refused(
+        &out,
+        2,
+        "no credential dintero/test/client_secret in the OS keyring",
+    );
 }
 
 #[test]
