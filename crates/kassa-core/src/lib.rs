@@ -4,17 +4,29 @@
 //! - [`order`]: the order document and its strict parser.
 //! - [`quote`]: the pricing rules (line amounts, discounts, VAT, totals).
 //! - [`reference`]: merchant references for orders that come without one.
+//! - [`secrets`], [`settings`], [`paths`]: credentials in the OS keyring, settings, the data dir.
+//! - [`session`], [`store`]: the checkout session's status model and the SQLite session log.
+//! - [`provider`], [`http`]: the provider trait, the shared HTTP client, one module per provider.
+//! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation.
+//! - [`qr`]: QR codes as SVG. [`time`]: UTC timestamps.
 //!
 //! The desktop app (`src-tauri/`) and `kassa-cli` are thin shells over these modules.
 
+pub mod checkout;
 pub mod counter;
+pub mod http;
 pub mod money;
 pub mod order;
 pub mod paths;
+pub mod provider;
+pub mod qr;
 pub mod quote;
 pub mod reference;
 pub mod secrets;
+pub mod session;
 pub mod settings;
+pub mod store;
+pub mod time;
 
 pub use money::Currency;
 pub use order::{parse_order, Order, OrderError, OrderLine, Problem, Quantity, VatRate};

@@ -1,0 +1,441 @@
+//! A sale's checkout session from intent to final status: the provider calls, in the order
+//! that keeps the session log truthful through crashes and network failures.
+//!
+//! - [`start`]: take the in-flight lock, commit the `creating` intent (fsync), ask the
+//!   provider, commit its answer (fsync) and only then hand the URL back for showing.
+//!   A create that fails in a way that proves the provider did nothing becomes `failed`;
+//!   one that may have reached the provider (timeout after sending, broken connection, 5xx,
+//!   an unreadable 2xx) becomes `unknown`, and is never retried blindly.
+//! - [`refresh`]: ask the provider and record what it says ([`crate::session::Status`] rules).
+//! - [`cancel`]: staff cancel an open session.
+//! - [`reconcile`]: at start, look at sessions left `creating`, `unknown`, or `open` past
+//!   expiry; ask the provider where it can tell, else mark `unknown` with the reason.
+//!
+//! A create in flight holds an exclusive lock on `inflight/<session id>.lock` in the data
+//! directory. The OS drops it when the process dies (even by `kill -9`), so reconciliation in
+//! another process knows a `creating` row whose lock it can take was abandoned, and leaves
+//! alone one that a living process (the desktop app, another `kassa-cli`) is still creating.
+//!
+//! Not here: provider wire formats (`provider::*`), SQL (`store`), polling cadence (the shells).
+
+use crate::provider::{
+    CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport,
+};
+use crate::quote::PricedOrder;
+use crate::session::{SessionId, Status};
+use crate::store::{NewSession, Opened, SessionLog, SessionRecord, StoreError};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// How long a checkout session stays payable. A counter sale is paid within minutes; a
+/// remote-payment QR a little later. Change here.
+pub const SESSION_LIFETIME_MS: i64 = 15 * 60 * 1000;
+
+/// Where the provider sends the customer after paying when `shop.return_url` is not set. The
+/// `.invalid` domain never resolves (RFC 2606): the embedded webview stops at it, and a phone
+/// shows a "cannot open" page after paying, so shops should set `shop.return_url`.
+pub const DEFAULT_RETURN_URL: &str = "https://kassa.invalid/return";
+
+/// Why a checkout step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The provider call failed; the session is logged with `status` and the error.
+    #[error("{error}")]
+    Provider {
+        session_id: String,
+        status: Status,
+        error: ProviderError,
+    },
+    #[error("{0}")]
+    Lock(String),
+}
+
+impl CheckoutError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CheckoutError::Store(e) => e.code(),
+            CheckoutError::Provider { error, .. } => error.code(),
+            CheckoutError::Lock(_) => "lock_failed",
+        }
+    }
+}
+
+/// What [`start`] needs besides the provider.
+pub struct ChargeRequest<'a> {
+    pub order: &'a PricedOrder,
+    pub presentation: Presentation,
+    pub return_url: &'a str,
+    pub demo: bool,
+    pub id: SessionId,
+    pub now: i64,
+}
+
+/// Holds `inflight/<id>.lock` while a create is in flight.
+struct InFlight {
+    path: PathBuf,
+    _file: File,
+}
+
+impl InFlight {
+    fn path(data_dir: &Path, id: &str) -> PathBuf {
+        data_dir.join("inflight").join(format!("{id}.lock"))
+    }
+
+    fn acquire(data_dir: &Path, id: &str) -> Result<InFlight, CheckoutError> {
+        let path = InFlight::path(data_dir, id);
+        let fail =
+            |e: std::io::Error| CheckoutError::Lock(format!("cannot lock {}: {e}", path.display()));
+        std::fs::create_dir_all(path.parent().expect("a lock path has a parent")).map_err(fail)?;
+        let file = File::create(&path).map_err(fail)?;
+        file.lock().map_err(fail)?;
+        Ok(InFlight { path, _file: file })
+    }
+
+    /// True when no living process holds the lock of session `id`.
+    fn abandoned(data_dir: &Path, id: &str) -> bool {
+        let path = InFlight::path(data_dir, id);
+        match File::options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+        {
+            Ok(f) => f.try_lock().is_ok(),
+            // Cannot even open it: nobody can be holding it in this directory.
+            Err(_) => true,
+        }
+    }
+
+    fn clear(data_dir: &Path, id: &str) {
+        let _ = std::fs::remove_file(InFlight::path(data_dir, id));
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Creates a checkout session for `order` at `provider`, logging every step.
+/// On success the session is `open` and committed: the URL may be shown.
+pub fn start(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    provider: &dyn Provider,
+    req: &ChargeRequest,
+) -> Result<SessionRecord, CheckoutError> {
+    let id = req.id.as_str();
+    let _lock = InFlight::acquire(data_dir, id)?;
+    log.record_intent(&NewSession {
+        id: req.id.clone(),
+        provider: provider.name(),
+        profile: provider.profile(),
+        demo: req.demo,
+        order: req.order,
+        created_at: req.now,
+    })?;
+    let expires_at = req.now + SESSION_LIFETIME_MS;
+    let result = provider.create(&CreateRequest {
+        session_id: &req.id,
+        order: req.order,
+        return_url: req.return_url,
+        cancel_url: req.return_url,
+        presentation: req.presentation,
+        now: req.now,
+        expires_at,
+    });
+    let now = crate::time::now_millis().max(req.now);
+    match result {
+        Ok(created) => {
+            log.record_opened(
+                &req.id,
+                &Opened {
+                    provider_session_id: &created.provider_session_id,
+                    checkout_url: &created.checkout_url,
+                    qr_payload: &created.qr_payload,
+                    expires_at: created.expires_at,
+                },
+                now,
+                &format!(
+                    "{} session {} created, expires {}",
+                    provider.name(),
+                    created.provider_session_id,
+                    created
+                        .expires_at
+                        .map(crate::time::format_rfc3339)
+                        .unwrap_or_else(|| "(not said)".into())
+                ),
+            )?;
+            Ok(log.get(id)?.0)
+        }
+        Err(error) => {
+            let status = if error.may_have_reached_provider() {
+                Status::Unknown
+            } else {
+                Status::Failed
+            };
+            let why = if status == Status::Unknown {
+                " (the request may have reached the provider: reconciliation will ask before anything is created again)"
+            } else {
+                ""
+            };
+            log.record_status(
+                id,
+                status,
+                now,
+                "error",
+                &format!("create failed [{}]: {error}{why}", error.code()),
+                Some(&error.to_string()),
+                true,
+            )?;
+            Err(CheckoutError::Provider {
+                session_id: id.to_string(),
+                status,
+                error,
+            })
+        }
+    }
+}
+
+fn session_ref(s: &SessionRecord, now: i64) -> SessionRef<'_> {
+    SessionRef {
+        provider_session_id: s.provider_session_id.as_deref(),
+        merchant_reference: &s.merchant_reference,
+        gross: s.gross_minor,
+        currency: &s.currency,
+        expires_at: s.expires_at,
+        now,
+    }
+}
+
+/// Asks the provider for a session's status and records it. A final session is returned as
+/// logged, without asking. `record_unchanged`: log the answer even when nothing changed (an
+/// explicit status request) rather than only changes (background polling).
+pub fn refresh(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    id: &str,
+    now: i64,
+    record_unchanged: bool,
+) -> Result<SessionRecord, CheckoutError> {
+    let (session, _) = log.get(id)?;
+    if session.status.is_final() {
+        return Ok(session);
+    }
+    let result = match session.provider_session_id {
+        Some(_) => provider.status(&session_ref(&session, now)).map(Some),
+        None => provider.find_by_reference(&session_ref(&session, now)),
+    };
+    match result {
+        Ok(Some(report)) => {
+            apply(log, &session, &report, now, "status", record_unchanged)?;
+        }
+        Ok(None) => {
+            // Only reachable for a session whose create got no answer: nothing was paid.
+            let detail = format!(
+                "{} has no payment for reference {}; the checkout URL was never shown",
+                provider.name(),
+                session.merchant_reference
+            );
+            log.record_status(id, Status::Failed, now, "status", &detail, None, true)?;
+        }
+        Err(error) => {
+            log.record_status(
+                id,
+                session.status,
+                now,
+                "error",
+                &format!("status read failed [{}]: {error}", error.code()),
+                Some(&error.to_string()),
+                true,
+            )?;
+            return Err(CheckoutError::Provider {
+                session_id: id.to_string(),
+                status: session.status,
+                error,
+            });
+        }
+    }
+    Ok(log.get(id)?.0)
+}
+
+/// Records a provider report. A report the status model does not allow from the logged
+/// status (e.g. `open` for a session Kassa marked `needs_review`) is kept as an event.
+fn apply(
+    log: &mut SessionLog,
+    session: &SessionRecord,
+    report: &StatusReport,
+    now: i64,
+    kind: &str,
+    record_unchanged: bool,
+) -> Result<(), StoreError> {
+    let from = session.status;
+    if from != report.status && !from.can_become(report.status) {
+        return log.add_event(
+            &session.id,
+            now,
+            kind,
+            &format!(
+                "provider says {} ({}); kept {from}",
+                report.status, report.detail
+            ),
+        );
+    }
+    log.record_status(
+        &session.id,
+        report.status,
+        now,
+        kind,
+        &report.detail,
+        None,
+        record_unchanged,
+    )
+    .map(|_| ())
+}
+
+/// Staff cancel an open session at the provider.
+pub fn cancel(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    id: &str,
+    now: i64,
+) -> Result<SessionRecord, CheckoutError> {
+    let (session, _) = log.get(id)?;
+    if session.status.is_final() {
+        return Err(CheckoutError::Store(StoreError::IllegalTransition {
+            id: id.to_string(),
+            from: session.status,
+            to: Status::Cancelled,
+        }));
+    }
+    log.add_event(id, now, "cancel_requested", "cancel requested by staff")?;
+    match provider.cancel(&session_ref(&session, now)) {
+        Ok(report) => {
+            apply(log, &session, &report, now, "cancel", true)?;
+            Ok(log.get(id)?.0)
+        }
+        Err(error) => {
+            log.record_status(
+                id,
+                session.status,
+                now,
+                "error",
+                &format!("cancel failed [{}]: {error}", error.code()),
+                Some(&error.to_string()),
+                true,
+            )?;
+            Err(CheckoutError::Provider {
+                session_id: id.to_string(),
+                status: session.status,
+                error,
+            })
+        }
+    }
+}
+
+/// Builds the provider client for a logged session's provider name and profile.
+pub type ProviderFor<'a> = dyn FnMut(&str, &str) -> Result<Box<dyn Provider>, ProviderError> + 'a;
+
+/// What reconciliation did with one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    pub id: String,
+    pub from: Status,
+    pub to: Status,
+    pub note: String,
+}
+
+/// Reconciles sessions left `creating` (by a process that is gone), `unknown`, or `open` past
+/// their expiry. `provider_for(name, profile)` builds the client for a logged session (or
+/// fails, e.g. when its credentials are gone); the session is then marked `unknown` with the
+/// reason. Never marks anything paid without the provider's evidence.
+pub fn reconcile(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    provider_for: &mut ProviderFor,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    let mut done = Vec::new();
+    for session in log.needing_reconciliation(now)? {
+        let from = session.status;
+        if from == Status::Creating {
+            if !InFlight::abandoned(data_dir, &session.id) {
+                continue; // a living process is creating it right now
+            }
+            log.record_status(
+                &session.id,
+                Status::Unknown,
+                now,
+                "reconcile",
+                "Kassa stopped after recording the intent and before recording the provider's answer",
+                None,
+                true,
+            )?;
+        }
+        let outcome = provider_for(&session.provider, &session.profile).and_then(|p| {
+            let r = session_ref(&session, now);
+            match session.provider_session_id {
+                Some(_) => p.status(&r).map(Some),
+                None => p.find_by_reference(&r),
+            }
+        });
+        let (current, _) = log.get(&session.id)?;
+        let note = match outcome {
+            Ok(Some(report)) => {
+                apply(log, &current, &report, now, "reconcile", false)?;
+                report.detail
+            }
+            Ok(None) => {
+                let detail = format!(
+                    "{} has no payment for reference {}; the checkout URL was never shown",
+                    session.provider, session.merchant_reference
+                );
+                log.record_status(
+                    &session.id,
+                    Status::Failed,
+                    now,
+                    "reconcile",
+                    &detail,
+                    None,
+                    true,
+                )?;
+                detail
+            }
+            Err(error) => {
+                let detail = format!(
+                    "cannot ask {} now [{}]: {error}",
+                    session.provider,
+                    error.code()
+                );
+                if current.status != Status::Unknown {
+                    log.record_status(
+                        &session.id,
+                        Status::Unknown,
+                        now,
+                        "reconcile",
+                        &detail,
+                        Some(&error.to_string()),
+                        true,
+                    )?;
+                }
+                detail
+            }
+        };
+        if from == Status::Creating {
+            InFlight::clear(data_dir, &session.id);
+        }
+        let to = log.get(&session.id)?.0.status;
+        if to != from {
+            done.push(Reconciled {
+                id: session.id.clone(),
+                from,
+                to,
+                note,
+            });
+        }
+    }
+    Ok(done)
+}

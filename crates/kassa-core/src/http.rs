@@ -1,0 +1,288 @@
+//! The one HTTP client all provider clients share.
+//!
+//! - reqwest (blocking) on rustls with the *ring* provider, trusting the operating system's
+//!   root store (a shop behind a corporate TLS proxy has its CA there), no OpenSSL.
+//! - One client per process: connections are kept alive and reused across requests.
+//! - Connect and total timeouts; a `User-Agent` naming Kassa and its version.
+//! - [`Http::send`] tries once. [`Http::send_idempotent`] (status reads, token requests)
+//!   retries connection errors, timeouts, 5xx and 429 with backoff, honouring `Retry-After`
+//!   up to [`HttpConfig::max_retry_after`]; a longer wait is reported, not slept.
+//!
+//! Requests carry secrets in headers; [`Request`]'s `Debug` prints no header values, and no
+//! error here quotes a request.
+//!
+//! This module knows nothing of any provider's API: error bodies are handed back raw.
+
+use crate::provider::{ErrorKind, ProviderError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timeouts and retry policy.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    /// For the whole request, including reading the body.
+    pub timeout: Duration,
+    /// Attempts for idempotent requests (1 = no retry).
+    pub attempts: u32,
+    /// First backoff; doubled after each retry.
+    pub backoff: Duration,
+    /// The longest `Retry-After` Kassa waits for; longer ones fail the request.
+    pub max_retry_after: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(20),
+            attempts: 3,
+            backoff: Duration::from_millis(250),
+            max_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The defaults, with the total timeout from `KASSA_HTTP_TIMEOUT` (seconds) when set.
+    pub fn from_env() -> HttpConfig {
+        let mut c = HttpConfig::default();
+        if let Some(s) = std::env::var("KASSA_HTTP_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| *s > 0.0 && *s <= 600.0)
+        {
+            c.timeout = Duration::from_millis((s * 1000.0) as u64);
+            c.connect_timeout = c.connect_timeout.min(c.timeout);
+        }
+        c
+    }
+}
+
+/// An HTTP method Kassa uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+    Patch,
+}
+
+/// A request, built by a provider client.
+#[derive(Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may hold credentials: names only.
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| *n).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &names)
+            .field("body_len", &self.body.as_ref().map(|b| b.len()))
+            .finish()
+    }
+}
+
+impl Request {
+    pub fn new(method: Method, url: impl Into<String>) -> Request {
+        Request {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// A JSON body (and its content type).
+    pub fn json(mut self, body: Vec<u8>) -> Request {
+        self.headers
+            .push(("content-type", "application/json".into()));
+        self.body = Some(body);
+        self
+    }
+}
+
+/// A response, read in full.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub retry_after: Option<u64>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn is_json(&self) -> bool {
+        self.content_type
+            .as_deref()
+            .map(|c| {
+                let c = c.to_ascii_lowercase();
+                c.starts_with("application/json") || c.contains("+json")
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// The shared client. Cheap to clone.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::blocking::Client,
+    config: Arc<HttpConfig>,
+}
+
+impl Http {
+    /// Builds the client: loads the OS root certificates and sets the timeouts.
+    pub fn new(config: HttpConfig) -> Result<Http, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            // One unreadable certificate must not take the others down with it.
+            let _ = roots.add(cert);
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(tls)
+            .user_agent(concat!("Kassa/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        Ok(Http {
+            client,
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Sends once. Used for requests that must not be repeated (creating a session).
+    pub fn send(&self, provider: &str, req: &Request) -> Result<Response, ProviderError> {
+        self.attempt(provider, req)
+    }
+
+    /// Sends a request that is safe to repeat, retrying transient failures.
+    pub fn send_idempotent(
+        &self,
+        provider: &str,
+        req: &Request,
+    ) -> Result<Response, ProviderError> {
+        let mut backoff = self.config.backoff;
+        let mut attempt = 1;
+        loop {
+            let last = attempt >= self.config.attempts;
+            let result = self.attempt(provider, req);
+            let wait = match &result {
+                Ok(r) if r.status == 429 && !last => match r.retry_after {
+                    // Longer than Kassa waits at a till: hand the 429 back now.
+                    Some(s) if Duration::from_secs(s) > self.config.max_retry_after => None,
+                    Some(s) => Some(Duration::from_secs(s)),
+                    None => Some(backoff),
+                },
+                Ok(r) if r.status >= 500 && !last => Some(backoff),
+                Err(e) if e.is_transient() && !last => Some(backoff),
+                _ => None,
+            };
+            match wait {
+                Some(w) => std::thread::sleep(w),
+                None => return result,
+            }
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn attempt(&self, provider: &str, req: &Request) -> Result<Response, ProviderError> {
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Patch => reqwest::Method::PATCH,
+        };
+        let mut b = self.client.request(method, &req.url);
+        for (name, value) in &req.headers {
+            b = b.header(*name, value);
+        }
+        if let Some(body) = &req.body {
+            b = b.body(body.clone());
+        }
+        let seconds = self.config.timeout.as_secs().max(1);
+        let classify = |e: reqwest::Error| -> ProviderError {
+            // reqwest's messages name the URL, never a header; drop the URL anyway (its
+            // query could one day hold something private) and keep the cause.
+            let cause = error_chain(&e);
+            let kind = if e.is_connect() {
+                if e.is_timeout() {
+                    ErrorKind::Timeout {
+                        sent: false,
+                        seconds: self.config.connect_timeout.as_secs().max(1),
+                    }
+                } else {
+                    ErrorKind::Connect(cause)
+                }
+            } else if e.is_timeout() {
+                ErrorKind::Timeout {
+                    sent: true,
+                    seconds,
+                }
+            } else if e.is_builder() {
+                ErrorKind::Config(format!("bad request URL: {cause}"))
+            } else {
+                ErrorKind::Network(cause)
+            };
+            ProviderError::new(provider, kind)
+        };
+        let resp = b.send().map_err(classify)?;
+        let status = resp.status().as_u16();
+        let header = |n: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| v.trim().parse().ok());
+        let body = resp.bytes().map_err(classify)?.to_vec();
+        Ok(Response {
+            status,
+            content_type,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// The innermost causes of an error, without the URL reqwest puts in its own message.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    if parts.is_empty() {
+        "connection failed".into()
+    } else {
+        parts.join(": ")
+    }
+}

@@ -1,0 +1,303 @@
+//! The provider framework: one trait every payment provider implements, the capability list,
+//! and the errors provider clients return.
+//!
+//! Each provider lives in its own module (`provider::<name>`): a client (URLs, auth, request
+//! building, response and error handling) and a `wire` module with the provider's own field
+//! names and the mapping to and from Kassa's types. The rest of Kassa sees only [`Provider`].
+//!
+//! Rules every implementation follows:
+//! - `paid` only on the provider's evidence (each module documents what counts); a redirect
+//!   to a return URL is never evidence.
+//! - `create` is never retried blindly: the caller ([`crate::checkout`]) marks a session
+//!   `unknown` when a create may have reached the provider, and reconciliation asks before
+//!   anything is created again. Status reads retry (see [`crate::http`]).
+//! - Errors keep the provider's code, message and HTTP status, and never hold a secret.
+
+pub mod dintero;
+
+use crate::quote::PricedOrder;
+use crate::session::{SessionId, Status};
+use std::fmt;
+
+/// How the checkout URL will be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presentation {
+    /// A QR code the customer scans with their own phone.
+    Qr,
+    /// The provider's page in a window on the till.
+    Webview,
+}
+
+/// What a provider can do; the UI and the CLI consult it before offering an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// An open session can be cancelled at the provider.
+    pub cancel: bool,
+    /// The checkout URL works on the customer's phone (QR).
+    pub qr: bool,
+    /// The checkout URL works in the embedded webview.
+    pub webview: bool,
+    /// The provider's status answers are machine-checkable evidence of payment.
+    pub verifiable_status: bool,
+    /// A session whose create got no answer can be looked up by merchant reference.
+    pub find_by_reference: bool,
+}
+
+/// Everything a provider needs to create a checkout session.
+#[derive(Debug, Clone)]
+pub struct CreateRequest<'a> {
+    pub session_id: &'a SessionId,
+    pub order: &'a PricedOrder,
+    /// Where the provider sends the customer after paying.
+    pub return_url: &'a str,
+    /// Where the provider sends the customer after cancelling (providers without a separate
+    /// cancel URL use `return_url`).
+    pub cancel_url: &'a str,
+    pub presentation: Presentation,
+    /// Now and the session's requested expiry (Unix ms).
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// The provider's answer to a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub provider_session_id: String,
+    pub checkout_url: String,
+    /// What the QR code encodes: only the checkout URL.
+    pub qr_payload: String,
+    pub expires_at: Option<i64>,
+}
+
+/// A session as the provider client needs to look it up.
+#[derive(Debug, Clone)]
+pub struct SessionRef<'a> {
+    pub provider_session_id: Option<&'a str>,
+    pub merchant_reference: &'a str,
+    /// The amount and currency the customer must pay: evidence of a smaller payment is not
+    /// `paid`.
+    pub gross: i64,
+    pub currency: &'a str,
+    pub expires_at: Option<i64>,
+    pub now: i64,
+}
+
+/// What the provider says about a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    pub status: Status,
+    /// The provider's own words, e.g. `transaction T12345678.4x… AUTHORIZED`.
+    pub detail: String,
+}
+
+/// The one interface Kassa has to a payment provider.
+pub trait Provider: Send + Sync {
+    /// The name sessions are logged under (`dintero`, `demo`, …).
+    fn name(&self) -> &str;
+    /// `test` or `live`.
+    fn profile(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    /// Creates a checkout session. Never retried by the client.
+    fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError>;
+    /// Reads a session's status.
+    fn status(&self, session: &SessionRef) -> Result<StatusReport, ProviderError>;
+    /// Cancels an unpaid session and reports the status after it.
+    fn cancel(&self, session: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let _ = session;
+        Err(self.unsupported("cancel"))
+    }
+    /// Looks for a session (or its payment) by merchant reference, for a create that got no
+    /// answer. `Ok(None)`: the provider has no payment for this reference.
+    fn find_by_reference(
+        &self,
+        session: &SessionRef,
+    ) -> Result<Option<StatusReport>, ProviderError> {
+        let _ = session;
+        Err(self.unsupported("find_by_reference"))
+    }
+    /// The error for an operation this provider does not support.
+    fn unsupported(&self, operation: &'static str) -> ProviderError {
+        ProviderError::new(self.name(), ErrorKind::Unsupported { operation })
+    }
+}
+
+/// A provider call that failed, with the provider's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    pub provider: String,
+    pub kind: ErrorKind,
+}
+
+/// Why a provider call failed. None of these ever holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A setting is missing or wrong.
+    Config(String),
+    /// A credential is missing or the keyring refused.
+    Credentials(String),
+    Unsupported {
+        operation: &'static str,
+    },
+    /// The connection could not be made: the request never left the machine.
+    Connect(String),
+    /// No answer in time. `sent`: the request may have reached the provider.
+    Timeout {
+        sent: bool,
+        seconds: u64,
+    },
+    /// The connection broke after the request was sent.
+    Network(String),
+    /// 401/403: wrong or expired credentials, or not allowed.
+    Auth {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// 429, with the provider's Retry-After in seconds when given.
+    RateLimited {
+        retry_after: Option<u64>,
+    },
+    /// 5xx.
+    Server {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// 404.
+    NotFound {
+        what: String,
+    },
+    /// Another 4xx: the provider refused the request.
+    Rejected {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// A body that is not what the API documents: not JSON, truncated, wrong content type,
+    /// missing fields.
+    BadResponse {
+        status: u16,
+        detail: String,
+    },
+}
+
+impl ProviderError {
+    pub fn new(provider: &str, kind: ErrorKind) -> ProviderError {
+        ProviderError {
+            provider: provider.to_string(),
+            kind,
+        }
+    }
+
+    /// A stable code for the UI and scripts.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Config(_) => "provider_config",
+            ErrorKind::Credentials(_) => "credentials",
+            ErrorKind::Unsupported { .. } => "unsupported",
+            ErrorKind::Connect(_) => "network_unreachable",
+            ErrorKind::Timeout { .. } => "timeout",
+            ErrorKind::Network(_) => "network",
+            ErrorKind::Auth { .. } => "provider_auth",
+            ErrorKind::RateLimited { .. } => "rate_limited",
+            ErrorKind::Server { .. } => "provider_unavailable",
+            ErrorKind::NotFound { .. } => "provider_not_found",
+            ErrorKind::Rejected { .. } => "provider_rejected",
+            ErrorKind::BadResponse { .. } => "provider_bad_response",
+        }
+    }
+
+    /// Whether a create that failed this way may nevertheless have created a session at the
+    /// provider (so the session becomes `unknown`, not `failed`). Only errors that prove the
+    /// provider did not act are "no": no connection, a 4xx refusal, 429, a local problem.
+    pub fn may_have_reached_provider(&self) -> bool {
+        match self.kind {
+            ErrorKind::Timeout { sent, .. } => sent,
+            ErrorKind::Network(_) | ErrorKind::Server { .. } | ErrorKind::BadResponse { .. } => {
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a status read that failed this way is worth retrying.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Connect(_)
+                | ErrorKind::Timeout { .. }
+                | ErrorKind::Network(_)
+                | ErrorKind::RateLimited { .. }
+                | ErrorKind::Server { .. }
+        )
+    }
+}
+
+fn with_code(code: &Option<String>) -> String {
+    code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.provider;
+        match &self.kind {
+            ErrorKind::Config(m) => write!(f, "{p} is not set up: {m}"),
+            ErrorKind::Credentials(m) => write!(f, "{p} credentials: {m}"),
+            ErrorKind::Unsupported { operation } => {
+                write!(f, "{p} does not support {operation}")
+            }
+            ErrorKind::Connect(m) => write!(f, "cannot reach {p}: {m}"),
+            ErrorKind::Timeout {
+                sent: true,
+                seconds,
+            } => write!(
+                f,
+                "{p} did not answer within {seconds} s (the request may have arrived)"
+            ),
+            ErrorKind::Timeout {
+                sent: false,
+                seconds,
+            } => {
+                write!(f, "cannot reach {p}: no connection within {seconds} s")
+            }
+            ErrorKind::Network(m) => write!(f, "the connection to {p} broke: {m}"),
+            ErrorKind::Auth {
+                status,
+                code,
+                message,
+            } => write!(
+                f,
+                "{p} refused the credentials (HTTP {status}{}): {message}",
+                with_code(code)
+            ),
+            ErrorKind::RateLimited { retry_after } => match retry_after {
+                Some(s) => write!(f, "{p} is rate limiting (HTTP 429); retry after {s} s"),
+                None => write!(f, "{p} is rate limiting (HTTP 429)"),
+            },
+            ErrorKind::Server {
+                status,
+                code,
+                message,
+            } => write!(
+                f,
+                "{p} has a problem (HTTP {status}{}): {message}",
+                with_code(code)
+            ),
+            ErrorKind::NotFound { what } => write!(f, "{p} does not know {what} (HTTP 404)"),
+            ErrorKind::Rejected {
+                status,
+                code,
+                message,
+            } => write!(
+                f,
+                "{p} refused the request (HTTP {status}{}): {message}",
+                with_code(code)
+            ),
+            ErrorKind::BadResponse { status, detail } => {
+                write!(f, "{p} sent an unreadable answer (HTTP {status}): {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProviderError {}

@@ -1,0 +1,892 @@
+//! The session log: every checkout session Kassa starts, in a local SQLite database
+//! (`sessions.db` in the data directory), from the intent until its final status.
+//!
+//! - WAL mode; `busy_timeout` so the desktop app and `kassa-cli` can use one database at once;
+//!   writes take the write lock up front (`BEGIN IMMEDIATE`) so two writers queue instead of
+//!   failing on a lock upgrade.
+//! - `synchronous=FULL` for every commit that changes a session's status (the intent, the
+//!   provider's answer, paid/cancelled/...), so they survive a power cut; `NORMAL` (durable
+//!   across a crash of Kassa, not of the machine) for events that change no status, such as a
+//!   poll result. `BENCHMARKS.md` has the measured cost of each.
+//! - Embedded, forward-only migrations ([`MIGRATIONS`]) run in one transaction at open; a
+//!   database written by a newer Kassa, or a SQLite file that is not Kassa's, is refused and
+//!   left untouched.
+//! - `session_events` is append-only: triggers refuse `UPDATE` and `DELETE`.
+//! - No secret is ever written here: rows hold the priced order, ids, URLs and provider
+//!   messages, which provider clients build without credentials.
+//!
+//! This module validates status transitions ([`Status::can_become`]) but knows nothing of
+//! providers or HTTP; `checkout` drives it.
+
+use crate::money::Currency;
+use crate::quote::PricedOrder;
+use crate::session::{SessionId, Status};
+use crate::time::format_rfc3339;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The database file's name in the data directory.
+pub const FILE_NAME: &str = "sessions.db";
+
+/// `PRAGMA application_id` of a Kassa session log ("KASS").
+const APPLICATION_ID: i32 = 0x4B41_5353;
+
+/// The schema, one entry per version: `MIGRATIONS[n]` takes a database from version `n` to
+/// `n + 1`. Never edit a released entry; append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: sessions and their events.
+    "CREATE TABLE sessions (
+        id TEXT NOT NULL UNIQUE,
+        provider TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        demo INTEGER NOT NULL DEFAULT 0,
+        provider_session_id TEXT,
+        merchant_reference TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        gross_minor INTEGER NOT NULL,
+        net_minor INTEGER NOT NULL,
+        vat_minor INTEGER NOT NULL,
+        order_json TEXT NOT NULL,
+        checkout_url TEXT,
+        qr_payload TEXT,
+        status TEXT NOT NULL CHECK (status IN ('creating','open','paid','cancelled','expired',
+                                               'failed','unknown','needs_review')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        last_error TEXT
+    ) STRICT;
+    CREATE INDEX sessions_by_status ON sessions (status, id);
+    CREATE INDEX sessions_by_provider ON sessions (provider, id);
+    CREATE INDEX sessions_by_reference ON sessions (merchant_reference);
+    CREATE TABLE session_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions (id),
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT,
+        detail TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX session_events_by_session ON session_events (session_id, seq);
+    CREATE TRIGGER session_events_append_only_update BEFORE UPDATE ON session_events
+        BEGIN SELECT RAISE(ABORT, 'session_events is append-only'); END;
+    CREATE TRIGGER session_events_append_only_delete BEFORE DELETE ON session_events
+        BEGIN SELECT RAISE(ABORT, 'session_events is append-only'); END;",
+];
+
+/// Why the session log could not do what was asked. Each names the file and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a SQLite database (corrupt or another kind of file); Kassa left it untouched. Move it away to start a new session log")]
+    NotADatabase { path: PathBuf },
+    #[error("{path} is a SQLite database but not Kassa's session log; Kassa left it untouched")]
+    NotKassa { path: PathBuf },
+    #[error("{path} was written by a newer Kassa (schema version {found}; this Kassa knows up to {supported}); update Kassa. The file was left untouched")]
+    NewerDatabase {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "cannot write the session log {path}: the file or its directory is read-only ({detail})"
+    )]
+    ReadOnly { path: PathBuf, detail: String },
+    #[error("cannot write the session log {path}: the disk is full; nothing was recorded. Free some space and try again")]
+    DiskFull { path: PathBuf },
+    #[error(
+        "the session log {path} is busy (another Kassa is writing and did not finish within 5 s)"
+    )]
+    Busy { path: PathBuf },
+    #[error("the session log {path} is damaged: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("cannot open the session log {path}: {detail}")]
+    CannotOpen { path: PathBuf, detail: String },
+    #[error("no session {id} in the session log")]
+    NotFound { id: String },
+    #[error("session {id} cannot go from {from} to {to}")]
+    IllegalTransition {
+        id: String,
+        from: Status,
+        to: Status,
+    },
+    #[error("session log {path}: {detail}")]
+    Other { path: PathBuf, detail: String },
+}
+
+impl StoreError {
+    /// A stable code for the UI and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotADatabase { .. } => "store_not_a_database",
+            StoreError::NotKassa { .. } => "store_not_kassa",
+            StoreError::NewerDatabase { .. } => "store_newer_version",
+            StoreError::ReadOnly { .. } => "store_read_only",
+            StoreError::DiskFull { .. } => "store_disk_full",
+            StoreError::Busy { .. } => "store_busy",
+            StoreError::Corrupt { .. } => "store_corrupt",
+            StoreError::CannotOpen { .. } => "store_cannot_open",
+            StoreError::NotFound { .. } => "session_not_found",
+            StoreError::IllegalTransition { .. } => "illegal_transition",
+            StoreError::Other { .. } => "store_error",
+        }
+    }
+
+    fn from_sqlite(path: &Path, e: rusqlite::Error) -> StoreError {
+        let path = path.to_path_buf();
+        let detail = e.to_string();
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull { path },
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::PermissionDenied) => {
+                StoreError::ReadOnly { path, detail }
+            }
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+                StoreError::Busy { path }
+            }
+            Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path, detail },
+            Some(ErrorCode::CannotOpen) => StoreError::CannotOpen { path, detail },
+            // SQLite reports some full-disk writes (WAL, temp files) as I/O errors.
+            Some(ErrorCode::SystemIoFailure) if disk_is_full(&path) => {
+                StoreError::DiskFull { path }
+            }
+            _ => StoreError::Other { path, detail },
+        }
+    }
+}
+
+#[cfg(unix)]
+fn disk_is_full(path: &Path) -> bool {
+    // A write of one byte beside the database tells whether the disk has room.
+    let probe = path.with_extension("space-probe");
+    let full = match std::fs::File::create(&probe) {
+        Ok(mut f) => f.write_all(&[0; 4096]).and_then(|_| f.sync_all()).is_err(),
+        Err(e) => e.raw_os_error() == Some(28),
+    };
+    let _ = std::fs::remove_file(&probe);
+    full
+}
+
+#[cfg(not(unix))]
+fn disk_is_full(_: &Path) -> bool {
+    false
+}
+
+/// A session about to be created at a provider: what the intent row records.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub id: SessionId,
+    pub provider: &'a str,
+    pub profile: &'a str,
+    pub demo: bool,
+    pub order: &'a PricedOrder,
+    pub created_at: i64,
+}
+
+/// One row of `sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    pub id: String,
+    pub provider: String,
+    pub profile: String,
+    pub demo: bool,
+    pub provider_session_id: Option<String>,
+    pub merchant_reference: String,
+    pub currency: String,
+    pub gross_minor: i64,
+    pub net_minor: i64,
+    pub vat_minor: i64,
+    /// The priced order as sent (the `kassa-cli quote --json` shape).
+    #[serde(skip)]
+    pub order_json: String,
+    pub checkout_url: Option<String>,
+    pub qr_payload: Option<String>,
+    pub status: Status,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: i64,
+    #[serde(serialize_with = "ser_time")]
+    pub updated_at: i64,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub expires_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// One row of `session_events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRecord {
+    pub seq: i64,
+    #[serde(serialize_with = "ser_time")]
+    pub at: i64,
+    pub kind: String,
+    /// The status the session entered with this event, if it changed.
+    pub status: Option<Status>,
+    pub detail: String,
+}
+
+fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*t))
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// What the provider answered to a create: recorded before the URL is shown.
+#[derive(Debug, Clone)]
+pub struct Opened<'a> {
+    pub provider_session_id: &'a str,
+    pub checkout_url: &'a str,
+    pub qr_payload: &'a str,
+    pub expires_at: Option<i64>,
+}
+
+/// Filters for [`SessionLog::list`] and [`SessionLog::export_csv`]; all optional, combined
+/// with AND.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<Status>,
+    pub provider: Option<String>,
+    /// Created at or after (Unix ms).
+    pub since: Option<i64>,
+    /// Created before (Unix ms).
+    pub until: Option<i64>,
+    /// Text contained in the merchant reference or the provider's session id
+    /// (case-insensitive for ASCII).
+    pub search: Option<String>,
+}
+
+/// An open session log.
+pub struct SessionLog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
+    currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
+    created_at, updated_at, expires_at, last_error";
+
+impl SessionLog {
+    /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
+    pub fn open_in(data_dir: &Path) -> Result<SessionLog, StoreError> {
+        SessionLog::open(&data_dir.join(FILE_NAME))
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SessionLog, StoreError> {
+        let err = |e| StoreError::from_sqlite(path, e);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    StoreError::ReadOnly {
+                        path: path.to_path_buf(),
+                        detail: e.to_string(),
+                    }
+                }
+                _ => StoreError::CannotOpen {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                },
+            })?;
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        // The first read of the header: a non-SQLite file fails here, before anything is written.
+        let app_id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(err)?;
+        if (app_id == 0 && tables > 0) || (app_id != 0 && app_id != APPLICATION_ID) {
+            return Err(StoreError::NotKassa {
+                path: path.to_path_buf(),
+            });
+        }
+        // Refuse a newer schema before switching the journal mode (which writes).
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        check_version(path, version)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Other {
+                path: path.to_path_buf(),
+                detail: format!("cannot switch to WAL mode (journal mode is {mode})"),
+            });
+        }
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(err)?;
+        let mut log = SessionLog {
+            conn,
+            path: path.to_path_buf(),
+        };
+        log.migrate()?;
+        Ok(log)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::from_sqlite(&self.path, e)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |e| StoreError::from_sqlite(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        // Read again under the write lock: another process may have migrated meanwhile.
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        check_version(&path, version)?;
+        if version == MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
+        tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID}"))
+            .map_err(err)?;
+        for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(err)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", from + 1))
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Runs `f` in an immediate transaction, with `synchronous=FULL` when `durable`.
+    fn write<T>(
+        &mut self,
+        durable: bool,
+        f: impl FnOnce(&rusqlite::Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if durable {
+            self.conn
+                .execute_batch("PRAGMA synchronous=FULL")
+                .map_err(|e| self.err(e))?;
+        }
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| StoreError::from_sqlite(&self.path, e))?;
+            let value = f(&tx)?;
+            tx.commit()
+                .map_err(|e| StoreError::from_sqlite(&self.path, e))?;
+            Ok(value)
+        })();
+        if durable {
+            // Best effort: a failure here only costs speed, never durability.
+            let _ = self.conn.execute_batch("PRAGMA synchronous=NORMAL");
+        }
+        result
+    }
+
+    /// Records the intent (status `creating`) and its event, durably, before the provider is
+    /// asked.
+    pub fn record_intent(&mut self, s: &NewSession) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(true, |tx| insert_intent(tx, &path, s))
+    }
+
+    /// Loads many intents in one transaction (benchmarks and imports; `synchronous=NORMAL`).
+    pub fn bulk_load<'a>(
+        &mut self,
+        sessions: impl IntoIterator<Item = NewSession<'a>>,
+    ) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        self.write(false, |tx| {
+            let mut n = 0;
+            for s in sessions {
+                insert_intent(tx, &path, &s)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Records the provider's answer to a create: status `open`, its id, URL and expiry.
+    pub fn record_opened(
+        &mut self,
+        id: &SessionId,
+        opened: &Opened,
+        now: i64,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(true, |tx| {
+            let from = status_of(tx, &path, id.as_str())?;
+            check_transition(id.as_str(), from, Status::Open)?;
+            tx.execute(
+                "UPDATE sessions SET provider_session_id = ?2, checkout_url = ?3, qr_payload = ?4,
+                     expires_at = ?5, status = 'open', updated_at = ?6, last_error = NULL
+                 WHERE id = ?1",
+                params![
+                    id.as_str(),
+                    opened.provider_session_id,
+                    opened.checkout_url,
+                    opened.qr_payload,
+                    opened.expires_at,
+                    now
+                ],
+            )
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            insert_event(
+                tx,
+                &path,
+                id.as_str(),
+                now,
+                "created",
+                Some(Status::Open),
+                detail,
+            )
+        })
+    }
+
+    /// Records an observed status. A change is validated and committed durably with its event;
+    /// an unchanged status is recorded as an event only when `record_unchanged` (e.g. an
+    /// explicit `kassa-cli status`), so background polling does not flood the log.
+    /// `error` (when given) becomes the session's `last_error`. Returns whether the status
+    /// changed.
+    // Eight plain arguments read better at the call sites than a one-use struct.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_status(
+        &mut self,
+        id: &str,
+        to: Status,
+        now: i64,
+        kind: &str,
+        detail: &str,
+        error: Option<&str>,
+        record_unchanged: bool,
+    ) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let from = status_of(&self.conn, &path, id)?;
+        if from == to {
+            if record_unchanged || error.is_some() {
+                self.write(false, |tx| {
+                    if let Some(e) = error {
+                        tx.execute(
+                            "UPDATE sessions SET last_error = ?2, updated_at = ?3 WHERE id = ?1",
+                            params![id, e, now],
+                        )
+                        .map_err(|e| StoreError::from_sqlite(&path, e))?;
+                    }
+                    insert_event(tx, &path, id, now, kind, None, detail)
+                })?;
+            }
+            return Ok(false);
+        }
+        self.write(true, |tx| {
+            // Re-read under the write lock: another process may have moved it.
+            let from = status_of(tx, &path, id)?;
+            if from == to {
+                return insert_event(tx, &path, id, now, kind, None, detail).map(|_| false);
+            }
+            check_transition(id, from, to)?;
+            tx.execute(
+                "UPDATE sessions SET status = ?2, updated_at = ?3,
+                     last_error = coalesce(?4, last_error)
+                 WHERE id = ?1",
+                params![id, to.as_str(), now, error],
+            )
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            insert_event(tx, &path, id, now, kind, Some(to), detail).map(|_| true)
+        })
+    }
+
+    /// Appends an event that changes no status (e.g. "cancel requested by staff").
+    pub fn add_event(
+        &mut self,
+        id: &str,
+        now: i64,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(false, |tx| {
+            status_of(tx, &path, id)?;
+            insert_event(tx, &path, id, now, kind, None, detail)
+        })
+    }
+
+    /// One session and its events, oldest event first.
+    pub fn get(&self, id: &str) -> Result<(SessionRecord, Vec<EventRecord>), StoreError> {
+        let session = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
+                [id],
+                row_to_session,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at, kind, status, detail FROM session_events
+                 WHERE session_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let events = stmt
+            .query_map([id], |r| {
+                Ok(EventRecord {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    status: r
+                        .get::<_, Option<String>>(3)?
+                        .map(|s| Status::parse(&s).unwrap_or(Status::Unknown)),
+                    detail: r.get(4)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok((session, events))
+    }
+
+    /// A page of sessions, newest first. `after` is the last id of the previous page (keyset
+    /// pagination: a page costs the same however deep it is).
+    pub fn list(
+        &self,
+        filter: &Filter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let (sql, args) = filtered_select(COLUMNS, filter, after, Some(limit));
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), row_to_session)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Sessions a start-up reconciliation must look at: `creating` and `unknown` ones, and
+    /// `open` ones past their expiry. Oldest first.
+    pub fn needing_reconciliation(&self, now: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sessions
+                 WHERE status IN ('creating', 'unknown')
+                    OR (status = 'open' AND expires_at IS NOT NULL AND expires_at <= ?1)
+                 ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([now], row_to_session)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Writes the matching sessions as CSV (RFC 4180, UTF-8, CRLF line ends, a header row),
+    /// newest first, and returns the number of rows. Amounts appear twice: in minor units and
+    /// formatted in major units (`1234.50`).
+    pub fn export_csv(&self, filter: &Filter, out: &mut dyn Write) -> Result<u64, StoreError> {
+        let cols = "id, created_at, updated_at, expires_at, provider, profile, demo, status, \
+                    merchant_reference, provider_session_id, currency, gross_minor, net_minor, \
+                    vat_minor, checkout_url, last_error";
+        let (sql, args) = filtered_select(cols, filter, None, None);
+        let io = |e: std::io::Error| StoreError::Other {
+            path: self.path.clone(),
+            detail: format!("cannot write the CSV: {e}"),
+        };
+        out.write_all(
+            b"id,created_at,updated_at,expires_at,provider,profile,demo,status,merchant_reference,\
+provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error\r\n",
+        )
+        .map_err(io)?;
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args.iter()))
+            .map_err(|e| self.err(e))?;
+        let mut n = 0u64;
+        let mut line = String::with_capacity(512);
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let get_s = |i| r.get::<_, Option<String>>(i);
+            let get_i = |i| r.get::<_, Option<i64>>(i);
+            let conv = |e: rusqlite::Error| StoreError::from_sqlite(&self.path, e);
+            line.clear();
+            let currency_code = get_s(10).map_err(conv)?.unwrap_or_default();
+            let currency = Currency::from_code(&currency_code);
+            let time = |v: Option<i64>| v.map(format_rfc3339).unwrap_or_default();
+            let amounts = [
+                get_i(11).map_err(conv)?,
+                get_i(12).map_err(conv)?,
+                get_i(13).map_err(conv)?,
+            ];
+            let fields: [String; 19] = [
+                get_s(0).map_err(conv)?.unwrap_or_default(),
+                time(get_i(1).map_err(conv)?),
+                time(get_i(2).map_err(conv)?),
+                time(get_i(3).map_err(conv)?),
+                get_s(4).map_err(conv)?.unwrap_or_default(),
+                get_s(5).map_err(conv)?.unwrap_or_default(),
+                if get_i(6).map_err(conv)? == Some(1) {
+                    "true"
+                } else {
+                    "false"
+                }
+                .into(),
+                get_s(7).map_err(conv)?.unwrap_or_default(),
+                get_s(8).map_err(conv)?.unwrap_or_default(),
+                get_s(9).map_err(conv)?.unwrap_or_default(),
+                currency_code.clone(),
+                amounts[0].map(|v| v.to_string()).unwrap_or_default(),
+                amounts[1].map(|v| v.to_string()).unwrap_or_default(),
+                amounts[2].map(|v| v.to_string()).unwrap_or_default(),
+                major(currency, amounts[0]),
+                major(currency, amounts[1]),
+                major(currency, amounts[2]),
+                get_s(14).map_err(conv)?.unwrap_or_default(),
+                get_s(15).map_err(conv)?.unwrap_or_default(),
+            ];
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                csv_field(&mut line, f);
+            }
+            line.push_str("\r\n");
+            out.write_all(line.as_bytes()).map_err(io)?;
+            n += 1;
+        }
+        out.flush().map_err(io)?;
+        Ok(n)
+    }
+
+    /// The number of sessions (all statuses).
+    pub fn count(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn major(currency: Option<Currency>, minor: Option<i64>) -> String {
+    match (currency, minor) {
+        (Some(c), Some(v)) => c.format_plain(v),
+        _ => String::new(),
+    }
+}
+
+/// RFC 4180: quote a field that holds a comma, quote, CR or LF; double the quotes inside.
+/// A leading `=`, `+`, `-` or `@` is kept as is (the data are references and URLs, and
+/// altering them would make the export disagree with the log).
+fn csv_field(out: &mut String, field: &str) {
+    if field.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+fn check_version(path: &Path, version: i64) -> Result<(), StoreError> {
+    let supported = MIGRATIONS.len() as i64;
+    if version > supported {
+        return Err(StoreError::NewerDatabase {
+            path: path.to_path_buf(),
+            found: version,
+            supported,
+        });
+    }
+    Ok(())
+}
+
+fn check_transition(id: &str, from: Status, to: Status) -> Result<(), StoreError> {
+    if from.can_become(to) {
+        Ok(())
+    } else {
+        Err(StoreError::IllegalTransition {
+            id: id.to_string(),
+            from,
+            to,
+        })
+    }
+}
+
+fn status_of(conn: &Connection, path: &Path, id: &str) -> Result<Status, StoreError> {
+    let s: Option<String> = conn
+        .query_row("SELECT status FROM sessions WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(|e| StoreError::from_sqlite(path, e))?;
+    let s = s.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+    Status::parse(&s).map_err(|detail| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), StoreError> {
+    let order_json = serde_json::to_string(s.order).map_err(|e| StoreError::Other {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    tx.execute(
+        "INSERT INTO sessions (id, provider, profile, demo, merchant_reference, currency,
+             gross_minor, net_minor, vat_minor, order_json, status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'creating', ?11, ?11)",
+        params![
+            s.id.as_str(),
+            s.provider,
+            s.profile,
+            s.demo,
+            s.order.reference,
+            s.order.currency.code(),
+            s.order.total.gross,
+            s.order.total.net,
+            s.order.total.vat,
+            order_json,
+            s.created_at
+        ],
+    )
+    .map_err(|e| StoreError::from_sqlite(path, e))?;
+    let detail = format!(
+        "intent recorded: {} {} at {} ({})",
+        s.order.currency.format_plain(s.order.total.gross),
+        s.order.currency.code(),
+        s.provider,
+        s.profile
+    );
+    insert_event(
+        tx,
+        path,
+        s.id.as_str(),
+        s.created_at,
+        "intent",
+        Some(Status::Creating),
+        &detail,
+    )
+}
+
+fn insert_event(
+    tx: &Connection,
+    path: &Path,
+    id: &str,
+    at: i64,
+    kind: &str,
+    status: Option<Status>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO session_events (session_id, at, kind, status, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| st.execute(params![id, at, kind, status.map(|s| s.as_str()), detail]))
+    .map(|_| ())
+    .map_err(|e| StoreError::from_sqlite(path, e))
+}
+
+fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
+    let status: String = r.get(13)?;
+    Ok(SessionRecord {
+        id: r.get(0)?,
+        provider: r.get(1)?,
+        profile: r.get(2)?,
+        demo: r.get(3)?,
+        provider_session_id: r.get(4)?,
+        merchant_reference: r.get(5)?,
+        currency: r.get(6)?,
+        gross_minor: r.get(7)?,
+        net_minor: r.get(8)?,
+        vat_minor: r.get(9)?,
+        order_json: r.get(10)?,
+        checkout_url: r.get(11)?,
+        qr_payload: r.get(12)?,
+        status: Status::parse(&status).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(13, rusqlite::types::Type::Text, e.into())
+        })?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+        expires_at: r.get(16)?,
+        last_error: r.get(17)?,
+    })
+}
+
+/// Builds `SELECT cols FROM sessions WHERE … ORDER BY id DESC [LIMIT n]`. Ids are UUIDv7, so
+/// ordering by id is ordering by creation time, and a time range is an id range (which the
+/// primary-key index answers without touching other rows).
+fn filtered_select(
+    cols: &str,
+    f: &Filter,
+    after: Option<&str>,
+    limit: Option<u32>,
+) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = format!("SELECT {cols} FROM sessions WHERE 1");
+    let mut args: Vec<Value> = Vec::new();
+    let mut push = |sql: &mut String, clause: &str, v: Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(s) = f.status {
+        push(&mut sql, " AND status = ?", Value::Text(s.as_str().into()));
+    }
+    if let Some(p) = &f.provider {
+        push(&mut sql, " AND provider = ?", Value::Text(p.clone()));
+    }
+    if let Some(t) = f.since {
+        push(
+            &mut sql,
+            " AND id >= ?",
+            Value::Text(SessionId::lower_bound(t)),
+        );
+    }
+    if let Some(t) = f.until {
+        push(
+            &mut sql,
+            " AND id < ?",
+            Value::Text(SessionId::lower_bound(t)),
+        );
+    }
+    if let Some(a) = after {
+        push(&mut sql, " AND id < ?", Value::Text(a.to_string()));
+    }
+    if let Some(text) = f.search.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        push(
+            &mut sql,
+            " AND (merchant_reference LIKE ? ESCAPE '\\'",
+            Value::Text(pattern.clone()),
+        );
+        push(
+            &mut sql,
+            " OR provider_session_id LIKE ? ESCAPE '\\')",
+            Value::Text(pattern),
+        );
+    }
+    sql.push_str(" ORDER BY id DESC");
+    if let Some(n) = limit {
+        sql.push_str(&format!(" LIMIT {n}"));
+    }
+    (sql, args)
+}
