@@ -3,9 +3,12 @@
 //! Exit status: 0 success, 1 a declined/cancelled/expired/failed payment, 2 invalid input,
 //! 3 a provider, network or system error.
 
+mod charge_cmd;
 mod config_cmd;
 mod credentials_cmd;
 mod quote_cmd;
+mod sessions_cmd;
+mod till;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -43,6 +46,82 @@ enum Command {
     /// Non-secret settings (account ids, URLs, the shop).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Charge an order: create a checkout session at a provider and print its URL.
+    ///
+    /// Exit status: 0 paid (or created, without --wait), 1 declined/cancelled/expired/failed,
+    /// 2 invalid input, 3 provider or network error.
+    Charge {
+        /// demo, dintero, … Default: the `default_provider` setting (demo when unset).
+        #[arg(long)]
+        provider: Option<String>,
+        /// The order JSON file, or `-` for standard input.
+        #[arg(long, value_name = "FILE")]
+        order: String,
+        /// test or live; default: the provider's `profile` setting.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON (one object; with --wait, one more per status change).
+        #[arg(long)]
+        json: bool,
+        /// Poll the provider until the session is paid, cancelled, expired or failed.
+        #[arg(long)]
+        wait: bool,
+        /// Write the checkout URL as a QR code (SVG) to FILE.
+        #[arg(long, value_name = "FILE")]
+        qr_svg: Option<String>,
+        /// The URL will be opened on this till, not scanned by a phone.
+        #[arg(long)]
+        webview: bool,
+        /// Seconds between status polls with --wait.
+        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+        interval: f64,
+    },
+    /// Ask the provider for a session's status and record it.
+    Status {
+        /// Kassa's session id.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel an open session at the provider.
+    Cancel {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List sessions from the session log, newest first.
+    Sessions {
+        #[command(flatten)]
+        filter: sessions_cmd::FilterArgs,
+        /// At most this many (a page).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// The next page: sessions older than this id (the last id of the previous page).
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One session with all its events.
+    Session {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export sessions as CSV (RFC 4180, UTF-8, a header row, one row per session).
+    Export {
+        /// The CSV file to write, or `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        csv: String,
+        #[command(flatten)]
+        filter: sessions_cmd::FilterArgs,
+    },
+    /// Run the provider sandbox (strict emulators of the providers' APIs) on loopback.
+    Sandbox {
+        /// The port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
 }
 
 #[derive(Subcommand)]
@@ -84,6 +163,8 @@ pub enum Failure {
     Invalid(String),
     /// A system, provider or network problem: exit status 3.
     System(String),
+    /// The payment did not happen (declined, cancelled, expired, failed): exit status 1.
+    NotPaid(String),
 }
 
 fn main() -> ExitCode {
@@ -100,6 +181,10 @@ fn main() -> ExitCode {
         Err(Failure::System(message)) => {
             eprintln!("kassa-cli: {message}");
             ExitCode::from(3)
+        }
+        Err(Failure::NotPaid(message)) => {
+            eprintln!("kassa-cli: not paid: {message}");
+            ExitCode::from(1)
         }
     }
 }
@@ -126,6 +211,58 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             ConfigCommand::Unset { key } => config_cmd::unset(dir, &key),
             ConfigCommand::Show => config_cmd::show(dir),
         },
+        Command::Charge {
+            provider,
+            order,
+            profile,
+            json,
+            wait,
+            qr_svg,
+            webview,
+            interval,
+        } => charge_cmd::charge(
+            dir,
+            charge_cmd::ChargeArgs {
+                provider,
+                order,
+                profile,
+                json,
+                wait,
+                qr_svg,
+                webview,
+                interval,
+            },
+        ),
+        Command::Status { id, json } => charge_cmd::status(dir, &id, json),
+        Command::Cancel { id, json } => charge_cmd::cancel(dir, &id, json),
+        Command::Sessions {
+            filter,
+            limit,
+            after,
+            json,
+        } => sessions_cmd::list(dir, &filter, limit, after.as_deref(), json),
+        Command::Session { id, json } => sessions_cmd::show(dir, &id, json),
+        Command::Export { csv, filter } => sessions_cmd::export(dir, &csv, &filter),
+        Command::Sandbox { port } => sandbox(port),
+    }
+}
+
+/// Runs the sandbox in the foreground with the demo API client registered.
+fn sandbox(port: u16) -> Result<(), Failure> {
+    let sandbox = kassa_sandbox::Sandbox::start(
+        port,
+        kassa_sandbox::Config {
+            state_file: None,
+            dintero_accounts: vec![kassa_sandbox::DinteroAccount::demo()],
+        },
+    )
+    .map_err(|e| Failure::System(format!("cannot start the sandbox on port {port}: {e}")))?;
+    use std::io::Write;
+    println!("sandbox listening on {}", sandbox.url());
+    println!("dintero.base_url {}", sandbox.dintero_base_url());
+    let _ = std::io::stdout().flush();
+    loop {
+        std::thread::park();
     }
 }
 

@@ -2,82 +2,11 @@
 //! (gnome-keyring in a private D-Bus session; `make test` starts it through
 //! `tests/with-keyring.sh`). Tests that need it are `#[ignore]`d for a bare `cargo test`.
 
+mod common;
+use common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-/// The keyring is one shared store: tests that write the same entries take turns.
-static KEYRING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn keyring_lock() -> std::sync::MutexGuard<'static, ()> {
-    KEYRING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new(name: &str) -> DataDir {
-        let dir = std::env::temp_dir().join(format!("kassa-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        DataDir(dir)
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    cli_env(dir, args, stdin, &[])
-}
-
-fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kassa-cli"));
-    cmd.arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("RUST_LOG", "trace");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            // The command may exit without reading its input (e.g. a usage error).
-            let _ = input.write_all(text.as_bytes());
-        }
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts that a command failed with `code` and that its error output contains `text`.
-fn assert_refused(out: &Output, code: i32, text: &str) {
-    assert_eq!(out.status.code(), Some(code), "{}", stderr(out));
-    assert!(
-        stderr(out).contains(text),
-        "expected {text:?} in {:?}",
-        stderr(out)
-    );
-}
+use std::process::{Command, Stdio};
 
 /// Reads an entry with the OS tool an admin would use: a different program, a fresh process.
 fn secret_tool_lookup(user: &str) -> Option<String> {

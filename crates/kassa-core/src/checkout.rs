@@ -337,7 +337,8 @@ pub fn cancel(
 }
 
 /// Builds the provider client for a logged session's provider name and profile.
-pub type ProviderFor<'a> = dyn FnMut(&str, &str) -> Result<Box<dyn Provider>, ProviderError> + 'a;
+pub type ProviderFor<'a> =
+    dyn FnMut(&str, &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> + 'a;
 
 /// What reconciliation did with one session.
 #[derive(Debug, Clone, PartialEq, Eq)]

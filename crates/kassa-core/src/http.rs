@@ -163,6 +163,8 @@ impl Http {
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            // A payment API that redirects is misconfigured or spoofed: report, never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;

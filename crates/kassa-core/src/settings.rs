@@ -70,6 +70,7 @@ const SHOP: &[(&str, Validator)] = &[
     ("shop.vat_rates", valid_vat_rates),
     ("shop.prices_include_vat", valid_bool),
     ("shop.locale", valid_locale),
+    ("shop.return_url", valid_base_url),
     ("default_provider", valid_default_provider),
 ];
 

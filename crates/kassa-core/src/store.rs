@@ -136,7 +136,25 @@ impl StoreError {
     fn from_sqlite(path: &Path, e: rusqlite::Error) -> StoreError {
         let path = path.to_path_buf();
         let detail = e.to_string();
-        match e.sqlite_error_code() {
+        let code = e.sqlite_error_code();
+        // SQLite reports a full or read-only disk in several ways (a failed open of the WAL
+        // or shared-memory file, an I/O error on write): look at the directory to tell.
+        if matches!(
+            code,
+            Some(ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::ReadOnly)
+        ) {
+            match probe_dir(&path) {
+                Probe::Full => return StoreError::DiskFull { path },
+                Probe::ReadOnly(why) if code != Some(ErrorCode::ReadOnly) => {
+                    return StoreError::ReadOnly {
+                        path,
+                        detail: format!("{detail}; {why}"),
+                    }
+                }
+                _ => {}
+            }
+        }
+        match code {
             Some(ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
             Some(ErrorCode::DiskFull) => StoreError::DiskFull { path },
             Some(ErrorCode::ReadOnly) | Some(ErrorCode::PermissionDenied) => {
@@ -147,30 +165,32 @@ impl StoreError {
             }
             Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path, detail },
             Some(ErrorCode::CannotOpen) => StoreError::CannotOpen { path, detail },
-            // SQLite reports some full-disk writes (WAL, temp files) as I/O errors.
-            Some(ErrorCode::SystemIoFailure) if disk_is_full(&path) => {
-                StoreError::DiskFull { path }
-            }
             _ => StoreError::Other { path, detail },
         }
     }
 }
 
-#[cfg(unix)]
-fn disk_is_full(path: &Path) -> bool {
-    // A write of one byte beside the database tells whether the disk has room.
-    let probe = path.with_extension("space-probe");
-    let full = match std::fs::File::create(&probe) {
-        Ok(mut f) => f.write_all(&[0; 4096]).and_then(|_| f.sync_all()).is_err(),
-        Err(e) => e.raw_os_error() == Some(28),
-    };
-    let _ = std::fs::remove_file(&probe);
-    full
+enum Probe {
+    Writable,
+    Full,
+    ReadOnly(String),
 }
 
-#[cfg(not(unix))]
-fn disk_is_full(_: &Path) -> bool {
-    false
+/// Writes 4 KiB beside the database (and removes it) to see whether the disk has room and
+/// the directory takes writes.
+fn probe_dir(path: &Path) -> Probe {
+    let probe = path.with_extension("space-probe");
+    let result = std::fs::File::create(&probe)
+        .and_then(|mut f| f.write_all(&[0; 4096]).and_then(|_| f.sync_all()));
+    let _ = std::fs::remove_file(&probe);
+    match result {
+        Ok(()) => Probe::Writable,
+        Err(e) if matches!(e.raw_os_error(), Some(28) | Some(122)) => Probe::Full,
+        Err(e) if matches!(e.raw_os_error(), Some(30) | Some(13) | Some(1)) => {
+            Probe::ReadOnly(e.to_string())
+        }
+        Err(_) => Probe::Writable,
+    }
 }
 
 /// A session about to be created at a provider: what the intent row records.
@@ -277,6 +297,21 @@ impl SessionLog {
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SessionLog, StoreError> {
+        // Two processes opening a new database at once can meet SQLITE_BUSY where SQLite
+        // does not call the busy handler (switching to WAL, recovering a hot journal): the
+        // same 5 s patience, by hand.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match SessionLog::open_once(path) {
+                Err(StoreError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<SessionLog, StoreError> {
         let err = |e| StoreError::from_sqlite(path, e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
@@ -296,11 +331,16 @@ impl SessionLog {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
         // The first read of the header: a non-SQLite file fails here, before anything is written.
-        let app_id: i32 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(err)?;
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        // One statement, so one read transaction: another process may be creating the schema
+        // right now, and separate reads could see half of its work.
+        let (app_id, tables, version): (i32, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id),
+                        (SELECT count(*) FROM sqlite_schema),
+                        (SELECT user_version FROM pragma_user_version)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .map_err(err)?;
         if (app_id == 0 && tables > 0) || (app_id != 0 && app_id != APPLICATION_ID) {
             return Err(StoreError::NotKassa {
@@ -308,9 +348,6 @@ impl SessionLog {
             });
         }
         // Refuse a newer schema before switching the journal mode (which writes).
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
         check_version(path, version)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))

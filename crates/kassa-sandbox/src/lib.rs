@@ -28,6 +28,7 @@
 //!
 //! The control API has no authentication: the server only ever binds a loopback address.
 
+pub mod demo;
 pub mod dintero;
 
 use axum::body::Body;

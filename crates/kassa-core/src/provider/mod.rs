@@ -15,8 +15,11 @@
 
 pub mod dintero;
 
+use crate::http::Http;
 use crate::quote::PricedOrder;
+use crate::secrets::{CredentialKey, Secret, SecretStore};
 use crate::session::{SessionId, Status};
+use crate::settings::Settings;
 use std::fmt;
 
 /// How the checkout URL will be shown.
@@ -118,6 +121,63 @@ pub trait Provider: Send + Sync {
     /// The error for an operation this provider does not support.
     fn unsupported(&self, operation: &'static str) -> ProviderError {
         ProviderError::new(self.name(), ErrorKind::Unsupported { operation })
+    }
+}
+
+/// Builds the client of a configured provider from the settings and the keyring.
+/// `profile`: `test` or `live`, default the provider's `profile` setting. The demo provider is
+/// built by the shells (it needs the sandbox, which the core does not depend on).
+pub fn from_settings(
+    name: &str,
+    profile: Option<&str>,
+    settings: &Settings,
+    secrets: &dyn SecretStore,
+    http: &Http,
+) -> Result<Box<dyn Provider>, ProviderError> {
+    let config = |m: String| ProviderError::new(name, ErrorKind::Config(m));
+    let profile = profile
+        .map(str::to_string)
+        .unwrap_or_else(|| settings.profile(name));
+    crate::settings::check_profile(&profile).map_err(|e| config(e.to_string()))?;
+    let setting = |key: &str| -> Result<Option<String>, ProviderError> {
+        settings
+            .get(&format!("{name}.{key}"))
+            .map_err(|e| config(e.to_string()))
+    };
+    let required = |key: &str| -> Result<String, ProviderError> {
+        setting(key)?.ok_or_else(|| {
+            config(format!(
+                "{name}.{key} is not set (kassa-cli config set {name}.{key} …)"
+            ))
+        })
+    };
+    let secret = |field: &str| -> Result<Secret, ProviderError> {
+        secrets
+            .get(&CredentialKey::new(name, &profile, field))
+            .map_err(|e| ProviderError::new(name, ErrorKind::Credentials(e.to_string())))
+    };
+    match name {
+        "dintero" => {
+            let cfg = dintero::DinteroConfig {
+                label: "dintero".into(),
+                account_id: required("account_id")?,
+                profile_id: required("profile_id")?,
+                base_url: setting("base_url")?,
+                client_id: secret("client_id")?,
+                client_secret: secret("client_secret")?,
+                profile,
+            };
+            Ok(Box::new(dintero::Dintero::new(cfg, http.clone())?))
+        }
+        "bambora" | "klarna" | "commercelayer" | "opencharge" => Err(config(format!(
+            "{name} is not available in this version of Kassa yet (dintero and demo are)"
+        ))),
+        other => Err(ProviderError::new(
+            other,
+            ErrorKind::Config(format!(
+                "{other:?} is not a provider (demo, dintero, bambora, klarna, commercelayer, opencharge)"
+            )),
+        )),
     }
 }
 

@@ -1,0 +1,214 @@
+//! `kassa-cli charge`, `status` and `cancel`: a checkout session at a provider.
+
+use crate::till::{checkout_failure, store_failure, Till};
+use crate::Failure;
+use kassa_core::checkout::{self, ChargeRequest, DEFAULT_RETURN_URL};
+use kassa_core::provider::Presentation;
+use kassa_core::session::{SessionId, Status};
+use kassa_core::store::SessionRecord;
+use kassa_core::time::{format_rfc3339, now_millis};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct ChargeArgs {
+    pub provider: Option<String>,
+    pub order: String,
+    pub profile: Option<String>,
+    pub json: bool,
+    pub wait: bool,
+    pub qr_svg: Option<String>,
+    pub webview: bool,
+    pub interval: f64,
+}
+
+/// The `--json` object of charge, status and cancel.
+fn session_json(s: &SessionRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id,
+        "provider": s.provider,
+        "profile": s.profile,
+        "demo": s.demo,
+        "provider_session_id": s.provider_session_id,
+        "reference": s.merchant_reference,
+        "currency": s.currency,
+        "amount": s.gross_minor,
+        "url": s.checkout_url,
+        "expires_at": s.expires_at.map(format_rfc3339),
+        "status": s.status,
+        "last_error": s.last_error,
+    })
+}
+
+fn print_session(s: &SessionRecord, json: bool) {
+    if json {
+        println!("{}", session_json(s));
+        return;
+    }
+    let amount = kassa_core::Currency::from_code(&s.currency)
+        .map(|c| c.format_plain(s.gross_minor))
+        .unwrap_or_else(|| s.gross_minor.to_string());
+    println!("session   {}", s.id);
+    println!(
+        "provider  {}{} {}",
+        s.provider,
+        if s.demo { " (demo: no real money)" } else { "" },
+        s.provider_session_id.as_deref().unwrap_or("-")
+    );
+    println!(
+        "amount    {amount} {}  reference {}",
+        s.currency, s.merchant_reference
+    );
+    if let Some(url) = &s.checkout_url {
+        println!("url       {url}");
+    }
+    if let Some(t) = s.expires_at {
+        println!("expires   {}", format_rfc3339(t));
+    }
+    println!("status    {}", s.status);
+}
+
+/// Exit status for a final (or final-for-now) status: 0 paid, 1 anything that is not paid.
+fn outcome(status: Status) -> Result<(), Failure> {
+    match status {
+        Status::Paid => Ok(()),
+        Status::Unknown => Err(Failure::System(
+            "the session's status is unknown; `kassa-cli status <id>` asks the provider again"
+                .into(),
+        )),
+        other => Err(Failure::NotPaid(format!("session {other}"))),
+    }
+}
+
+pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
+    let text = crate::read_input(&a.order)?;
+    let priced = kassa_core::quote_document(&text, &kassa_core::reference::generate_now())
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let mut till = Till::open(dir)?;
+    let name = match a.provider {
+        Some(p) => p,
+        None => till
+            .settings
+            .get("default_provider")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "demo".into()),
+    };
+    let provider = till.provider(&name, a.profile.as_deref())?;
+    let return_url = till
+        .settings
+        .get("shop.return_url")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| DEFAULT_RETURN_URL.into());
+    let now = now_millis();
+    let session = checkout::start(
+        &mut till.log,
+        &till.dir.clone(),
+        provider.as_ref(),
+        &ChargeRequest {
+            order: &priced,
+            presentation: if a.webview {
+                Presentation::Webview
+            } else {
+                Presentation::Qr
+            },
+            return_url: &return_url,
+            demo: name == "demo",
+            id: SessionId::generate(now),
+            now,
+        },
+    )
+    .map_err(checkout_failure)?;
+    if let Some(path) = &a.qr_svg {
+        let payload = session.qr_payload.as_deref().unwrap_or_default();
+        let svg = kassa_core::qr::svg(payload).map_err(Failure::System)?;
+        std::fs::write(path, svg)
+            .map_err(|e| Failure::System(format!("cannot write {path}: {e}")))?;
+    }
+    print_session(&session, a.json);
+    if !a.wait {
+        return Ok(());
+    }
+    let final_status = wait(&mut till, provider.as_ref(), &session, a.json, a.interval)?;
+    outcome(final_status)
+}
+
+/// Polls until a final status (or `needs_review`), printing each change.
+fn wait(
+    till: &mut Till,
+    provider: &dyn kassa_core::provider::Provider,
+    session: &SessionRecord,
+    json: bool,
+    interval: f64,
+) -> Result<Status, Failure> {
+    let base = Duration::from_millis((interval * 1000.0).clamp(50.0, 60_000.0) as u64);
+    let mut delay = base;
+    let mut last = session.status;
+    loop {
+        std::thread::sleep(delay);
+        let now = now_millis();
+        match checkout::refresh(&mut till.log, provider, &session.id, now, false) {
+            Ok(s) => {
+                delay = base;
+                if s.status != last {
+                    last = s.status;
+                    if json {
+                        println!("{}", serde_json::json!({"id": s.id, "status": s.status}));
+                    } else {
+                        let (_, events) = till.log.get(&s.id).map_err(store_failure)?;
+                        let why = events.last().map(|e| e.detail.clone()).unwrap_or_default();
+                        println!("status    {} ({why})", s.status);
+                    }
+                }
+                if s.status.is_final() || s.status == Status::NeedsReview {
+                    return Ok(s.status);
+                }
+            }
+            Err(e) => {
+                eprintln!("kassa-cli: {e} (still waiting)");
+                // Back off on errors; give up a minute after the session's expiry.
+                delay = (delay * 2).min(Duration::from_secs(30));
+                if session.expires_at.is_some_and(|t| now > t + 60_000) {
+                    return Err(checkout_failure(e));
+                }
+            }
+        }
+    }
+}
+
+pub fn status(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
+    SessionId::parse(id).map_err(Failure::Invalid)?;
+    let mut till = Till::open(dir)?;
+    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    let session = if session.status.is_final() {
+        session
+    } else {
+        let provider = till.provider(&session.provider, Some(&session.profile))?;
+        checkout::refresh(&mut till.log, provider.as_ref(), id, now_millis(), true)
+            .map_err(checkout_failure)?
+    };
+    print_session(&session, json);
+    Ok(())
+}
+
+pub fn cancel(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
+    SessionId::parse(id).map_err(Failure::Invalid)?;
+    let mut till = Till::open(dir)?;
+    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    if session.status.is_final() {
+        return Err(Failure::Invalid(format!(
+            "session {id} is already {}; nothing to cancel",
+            session.status
+        )));
+    }
+    let provider = till.provider(&session.provider, Some(&session.profile))?;
+    let session = checkout::cancel(&mut till.log, provider.as_ref(), id, now_millis())
+        .map_err(checkout_failure)?;
+    print_session(&session, json);
+    match session.status {
+        Status::Cancelled => Ok(()),
+        other => Err(Failure::NotPaid(format!(
+            "the provider did not cancel session {id}: it is {other}"
+        ))),
+    }
+}

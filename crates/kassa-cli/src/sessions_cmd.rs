@@ -1,0 +1,199 @@
+//! `kassa-cli sessions`, `session` and `export`: reading the session log.
+
+use crate::till::{store_failure, Till};
+use crate::Failure;
+use kassa_core::session::{SessionId, Status};
+use kassa_core::store::Filter;
+use kassa_core::time::{format_rfc3339, parse_utc};
+use std::path::Path;
+
+/// The filters `sessions` and `export` share.
+#[derive(clap::Args, Debug, Default)]
+pub struct FilterArgs {
+    /// Only sessions with this status (creating, open, paid, cancelled, expired, failed,
+    /// unknown, needs_review).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this provider (demo, dintero, …).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Created at or after this UTC time (2026-11-21 or 2026-11-21T18:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Created before this UTC time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Text in the merchant reference or the provider's session id.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(&self) -> Result<Filter, Failure> {
+        Ok(Filter {
+            status: self
+                .status
+                .as_deref()
+                .map(Status::parse)
+                .transpose()
+                .map_err(|e| Failure::Invalid(format!("--status: {e}")))?,
+            provider: self.provider.clone(),
+            since: self
+                .since
+                .as_deref()
+                .map(parse_utc)
+                .transpose()
+                .map_err(|e| Failure::Invalid(format!("--since: {e}")))?,
+            until: self
+                .until
+                .as_deref()
+                .map(parse_utc)
+                .transpose()
+                .map_err(|e| Failure::Invalid(format!("--until: {e}")))?,
+            search: self.search.clone(),
+        })
+    }
+}
+
+fn amount(currency: &str, minor: i64) -> String {
+    kassa_core::Currency::from_code(currency)
+        .map(|c| c.format_plain(minor))
+        .unwrap_or_else(|| minor.to_string())
+}
+
+pub fn list(
+    dir: &Path,
+    f: &FilterArgs,
+    limit: u32,
+    after: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
+    let filter = f.filter()?;
+    if let Some(a) = after {
+        SessionId::parse(a).map_err(|e| Failure::Invalid(format!("--after: {e}")))?;
+    }
+    if !(1..=10_000).contains(&limit) {
+        return Err(Failure::Invalid(
+            "--limit must be between 1 and 10000".into(),
+        ));
+    }
+    let till = Till::open(dir)?;
+    let rows = till
+        .log
+        .list(&filter, after, limit)
+        .map_err(store_failure)?;
+    if json {
+        let out = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Failure::System(format!("cannot write JSON: {e}")))?;
+        println!("{out}");
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no sessions");
+        return Ok(());
+    }
+    println!(
+        "{:<24}  {:<36}  {:<9}  {:<12}  {:>12} {:<3}  reference",
+        "created (UTC)", "id", "provider", "status", "amount", ""
+    );
+    for s in &rows {
+        println!(
+            "{:<24}  {:<36}  {:<9}  {:<12}  {:>12} {:<3}  {}",
+            format_rfc3339(s.created_at),
+            s.id,
+            s.provider,
+            s.status.as_str(),
+            amount(&s.currency, s.gross_minor),
+            s.currency,
+            s.merchant_reference
+        );
+    }
+    if rows.len() == limit as usize {
+        let last = &rows[rows.len() - 1].id;
+        println!("(more: --after {last})");
+    }
+    Ok(())
+}
+
+pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
+    SessionId::parse(id).map_err(Failure::Invalid)?;
+    let till = Till::open(dir)?;
+    let (s, events) = till.log.get(id).map_err(store_failure)?;
+    if json {
+        let mut v = serde_json::to_value(&s).expect("a session serializes");
+        v["order"] = serde_json::from_str(&s.order_json).unwrap_or(serde_json::Value::Null);
+        v["events"] = serde_json::to_value(&events).expect("events serialize");
+        println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+        return Ok(());
+    }
+    println!("session    {}", s.id);
+    println!(
+        "provider   {} ({}){}",
+        s.provider,
+        s.profile,
+        if s.demo { ", demo: no real money" } else { "" }
+    );
+    println!(
+        "provider id {}",
+        s.provider_session_id.as_deref().unwrap_or("-")
+    );
+    println!("reference  {}", s.merchant_reference);
+    println!(
+        "amount     {} {} (net {}, VAT {})",
+        amount(&s.currency, s.gross_minor),
+        s.currency,
+        amount(&s.currency, s.net_minor),
+        amount(&s.currency, s.vat_minor)
+    );
+    println!("status     {}", s.status);
+    println!("created    {}", format_rfc3339(s.created_at));
+    println!("updated    {}", format_rfc3339(s.updated_at));
+    if let Some(t) = s.expires_at {
+        println!("expires    {}", format_rfc3339(t));
+    }
+    if let Some(u) = &s.checkout_url {
+        println!("url        {u}");
+    }
+    if let Some(e) = &s.last_error {
+        println!("last error {e}");
+    }
+    println!("events:");
+    for e in &events {
+        println!(
+            "  {}  {:<16} {:<12} {}",
+            format_rfc3339(e.at),
+            e.kind,
+            e.status.map(|s| s.as_str()).unwrap_or(""),
+            e.detail
+        );
+    }
+    Ok(())
+}
+
+pub fn export(dir: &Path, csv: &str, f: &FilterArgs) -> Result<(), Failure> {
+    let filter = f.filter()?;
+    let till = Till::open(dir)?;
+    let n = if csv == "-" {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        till.log
+            .export_csv(&filter, &mut out)
+            .map_err(store_failure)?
+    } else {
+        // Write beside the target and rename, so a failed export never leaves half a file.
+        let tmp = format!("{csv}.part");
+        let file = std::fs::File::create(&tmp)
+            .map_err(|e| Failure::System(format!("cannot write {csv}: {e}")))?;
+        let mut out = std::io::BufWriter::new(file);
+        let n = till.log.export_csv(&filter, &mut out).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            store_failure(e)
+        })?;
+        drop(out);
+        std::fs::rename(&tmp, csv)
+            .map_err(|e| Failure::System(format!("cannot write {csv}: {e}")))?;
+        n
+    };
+    eprintln!("exported {n} sessions");
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The session log on real SQLite files in temporary directories.
+
+use kassa_core::session::{SessionId, Status};
+use kassa_core::store::{Filter, NewSession, Opened, SessionLog, StoreError, MIGRATIONS};
+use kassa_core::{quote_document, PricedOrder};
+use std::path::{Path, PathBuf};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "kassa-store-{name}-{}-{}",
+            std::process::id(),
+            kassa_core::time::now_millis()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn db(&self) -> PathBuf {
+        self.0.join("sessions.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn order(reference: &str) -> PricedOrder {
+    quote_document(
+        &format!(
+            r#"{{"currency":"NOK","prices_include_vat":true,"reference":"{reference}","lines":[
+                {{"name":"Kaffe","quantity":"3","unit_price":1999,"vat_rate":"25"}}]}}"#
+        ),
+        "X",
+    )
+    .unwrap()
+}
+
+const T0: i64 = 1_795_285_381_123;
+
+fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
+    let id = SessionId::new(at, at as u128 * 7919);
+    let o = order(reference);
+    log.record_intent(&NewSession {
+        id: id.clone(),
+        provider: "demo",
+        profile: "test",
+        demo: true,
+        order: &o,
+        created_at: at,
+    })
+    .unwrap();
+    id.to_string()
+}
+
+#[test]
+fn a_session_from_intent_to_paid_with_its_events() {
+    let dir = TempDir::new("life");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    assert_eq!(log.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let id = intent(&mut log, T0, "R-1");
+    let (s, ev) = log.get(&id).unwrap();
+    assert_eq!(s.status, Status::Creating);
+    assert_eq!(
+        (s.gross_minor, s.net_minor, s.vat_minor),
+        (5997, 4798, 1199)
+    );
+    assert_eq!(s.gross_minor, s.net_minor + s.vat_minor);
+    assert!(s.order_json.contains("\"reference\":\"R-1\""));
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].status, Some(Status::Creating));
+
+    let sid = SessionId::parse(&id).unwrap();
+    log.record_opened(
+        &sid,
+        &Opened {
+            provider_session_id: "T1.abc",
+            checkout_url: "https://pay.example/abc",
+            qr_payload: "https://pay.example/abc",
+            expires_at: Some(T0 + 900_000),
+        },
+        T0 + 5,
+        "created",
+    )
+    .unwrap();
+    // An unchanged poll is not logged unless asked; an explicit one is.
+    assert!(!log
+        .record_status(&id, Status::Open, T0 + 6, "poll", "open", None, false)
+        .unwrap());
+    assert!(!log
+        .record_status(&id, Status::Open, T0 + 7, "status", "open", None, true)
+        .unwrap());
+    assert!(log
+        .record_status(&id, Status::Paid, T0 + 8, "poll", "AUTHORIZED", None, false)
+        .unwrap());
+    let (s, ev) = log.get(&id).unwrap();
+    assert_eq!(s.status, Status::Paid);
+    assert_eq!(s.provider_session_id.as_deref(), Some("T1.abc"));
+    let kinds: Vec<&str> = ev.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["intent", "created", "status", "poll"]);
+    assert_eq!(ev[3].status, Some(Status::Paid));
+    // Final is final.
+    let e = log
+        .record_status(&id, Status::Cancelled, T0 + 9, "cancel", "", None, true)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::IllegalTransition {
+                from: Status::Paid,
+                to: Status::Cancelled,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("session {id} cannot go from paid to cancelled")
+    );
+}
+
+#[test]
+fn illegal_transitions_are_refused_and_change_nothing() {
+    let dir = TempDir::new("trans");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = intent(&mut log, T0, "R-1");
+    // creating → paid skips the provider's answer.
+    assert!(log
+        .record_status(&id, Status::Paid, T0 + 1, "poll", "x", None, true)
+        .is_err());
+    let (s, ev) = log.get(&id).unwrap();
+    assert_eq!((s.status, ev.len()), (Status::Creating, 1));
+    assert!(log
+        .record_status(
+            &id,
+            Status::Unknown,
+            T0 + 2,
+            "error",
+            "timeout",
+            Some("timeout"),
+            true
+        )
+        .unwrap());
+    assert!(log
+        .record_status(
+            &id,
+            Status::Paid,
+            T0 + 3,
+            "reconcile",
+            "AUTHORIZED",
+            None,
+            true
+        )
+        .unwrap());
+    assert!(matches!(
+        log.record_status(
+            "019aa7c1-0000-7000-8000-000000000000",
+            Status::Open,
+            0,
+            "x",
+            "",
+            None,
+            true
+        ),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn events_are_append_only() {
+    let dir = TempDir::new("append");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    intent(&mut log, T0, "R-1");
+    drop(log);
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let upd = conn.execute("UPDATE session_events SET detail = 'x'", []);
+    assert!(upd.unwrap_err().to_string().contains("append-only"));
+    let del = conn.execute("DELETE FROM session_events", []);
+    assert!(del.unwrap_err().to_string().contains("append-only"));
+}
+
+#[test]
+fn list_filters_pages_and_searches() {
+    let dir = TempDir::new("list");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let id = intent(&mut log, T0 + i * 60_000, &format!("SHOP-{i:03}"));
+        if i % 5 == 0 {
+            log.record_status(
+                &id,
+                Status::Failed,
+                T0 + i * 60_000 + 1,
+                "error",
+                "x",
+                Some("x"),
+                true,
+            )
+            .unwrap();
+        }
+        ids.push(id);
+    }
+    // Newest first, keyset pages.
+    let page1 = log.list(&Filter::default(), None, 10).unwrap();
+    assert_eq!(page1[0].id, ids[24]);
+    let page2 = log
+        .list(&Filter::default(), Some(&page1[9].id), 10)
+        .unwrap();
+    assert_eq!(page2[0].id, ids[14]);
+    let page3 = log
+        .list(&Filter::default(), Some(&page2[9].id), 10)
+        .unwrap();
+    assert_eq!(page3.len(), 5);
+    let failed = Filter {
+        status: Some(Status::Failed),
+        ..Filter::default()
+    };
+    assert_eq!(log.list(&failed, None, 100).unwrap().len(), 5);
+    let window = Filter {
+        since: Some(T0 + 10 * 60_000),
+        until: Some(T0 + 20 * 60_000),
+        ..Filter::default()
+    };
+    let w = log.list(&window, None, 100).unwrap();
+    assert_eq!(w.len(), 10);
+    assert_eq!(w.last().unwrap().merchant_reference, "SHOP-010");
+    let search = Filter {
+        search: Some("p-01".into()),
+        ..Filter::default()
+    };
+    let found: Vec<String> = log
+        .list(&search, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.merchant_reference)
+        .collect();
+    assert_eq!(found.len(), 10, "{found:?}"); // SHOP-010 … SHOP-019
+                                              // LIKE wildcards in the search text are literal.
+    let pct = Filter {
+        search: Some("%".into()),
+        ..Filter::default()
+    };
+    assert!(log.list(&pct, None, 100).unwrap().is_empty());
+    let other = Filter {
+        provider: Some("dintero".into()),
+        ..Filter::default()
+    };
+    assert!(log.list(&other, None, 100).unwrap().is_empty());
+}
+
+#[test]
+fn csv_export_is_rfc_4180_with_both_amount_forms() {
+    let dir = TempDir::new("csv");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = intent(&mut log, T0, "R-1");
+    let err = "refused \"x\", then\nmore";
+    log.record_status(&id, Status::Failed, T0 + 1, "error", "x", Some(err), true)
+        .unwrap();
+    let mut out = Vec::new();
+    assert_eq!(log.export_csv(&Filter::default(), &mut out).unwrap(), 1);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "id,created_at,updated_at,expires_at,provider,profile,demo,status,merchant_reference,\
+provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error\r\n\
+{id},2026-11-21T18:23:01.123Z,2026-11-21T18:23:01.124Z,,demo,test,true,failed,R-1,,NOK,\
+5997,4798,1199,59.97,47.98,11.99,,\"refused \"\"x\"\", then\nmore\"\r\n"
+        )
+    );
+}
+
+fn raw_db_at_version(path: &Path, version: usize) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA application_id = {}", 0x4B41_5353))
+        .unwrap();
+    for sql in &MIGRATIONS[..version] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {version}"))
+        .unwrap();
+}
+
+#[test]
+fn migrates_from_empty_and_from_every_earlier_version() {
+    for from in 0..MIGRATIONS.len() {
+        let dir = TempDir::new(&format!("mig{from}"));
+        raw_db_at_version(&dir.db(), from);
+        let log = SessionLog::open(&dir.db()).unwrap();
+        assert_eq!(log.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+    // Opening twice is a no-op; data survive.
+    let dir = TempDir::new("reopen");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = intent(&mut log, T0, "R-1");
+    drop(log);
+    let log = SessionLog::open(&dir.db()).unwrap();
+    assert_eq!(log.get(&id).unwrap().0.merchant_reference, "R-1");
+}
+
+#[test]
+fn a_newer_database_is_refused_untouched() {
+    let dir = TempDir::new("newer");
+    raw_db_at_version(&dir.db(), MIGRATIONS.len());
+    {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len() + 1))
+            .unwrap();
+    }
+    let before = std::fs::read(dir.db()).unwrap();
+    let e = SessionLog::open(&dir.db()).err().unwrap();
+    assert!(matches!(e, StoreError::NewerDatabase { .. }), "{e}");
+    assert!(e.to_string().contains("written by a newer Kassa"), "{e}");
+    assert_eq!(std::fs::read(dir.db()).unwrap(), before);
+}
+
+#[test]
+fn a_file_that_is_not_a_session_log_is_refused_untouched() {
+    let dir = TempDir::new("notdb");
+    let junk = b"this is a shopping list, not a database\n".repeat(200);
+    std::fs::write(dir.db(), &junk).unwrap();
+    let e = SessionLog::open(&dir.db()).err().unwrap();
+    assert!(matches!(e, StoreError::NotADatabase { .. }), "{e}");
+    assert!(e.to_string().contains("not a SQLite database"), "{e}");
+    assert_eq!(std::fs::read(dir.db()).unwrap(), junk);
+
+    // Another program's SQLite file.
+    let other = dir.0.join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE contacts (name TEXT)")
+        .unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let e = SessionLog::open(&other).err().unwrap();
+    assert!(matches!(e, StoreError::NotKassa { .. }), "{e}");
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}

@@ -1,0 +1,50 @@
+//! The demo provider: the sandbox started in-process on a loopback port and driven through
+//! the real Dintero client (not a separate fake code path), with the demo API client.
+//! Sessions are logged under the provider name `demo`; the emulator keeps its state in
+//! `demo-sandbox.json` in the data directory, so a later process can still read a demo
+//! session's status. The checkout page lives only while the process that serves it runs.
+
+use crate::{Config, DinteroAccount, Sandbox};
+use kassa_core::http::Http;
+use kassa_core::provider::dintero::{Dintero, DinteroConfig};
+use kassa_core::provider::{ErrorKind, ProviderError};
+use kassa_core::secrets::Secret;
+use std::path::Path;
+
+/// The file the demo emulator keeps its sessions in.
+pub const STATE_FILE: &str = "demo-sandbox.json";
+
+/// A running demo provider. Dropping it stops the sandbox.
+pub struct Demo {
+    pub provider: Dintero,
+    pub sandbox: Sandbox,
+}
+
+/// Starts the demo sandbox and its client.
+pub fn start(data_dir: &Path, http: &Http) -> Result<Demo, ProviderError> {
+    let fail = |m: String| ProviderError::new("demo", ErrorKind::Config(m));
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+    let sandbox = Sandbox::start(
+        0,
+        Config {
+            state_file: Some(data_dir.join(STATE_FILE)),
+            dintero_accounts: vec![DinteroAccount::demo()],
+        },
+    )
+    .map_err(|e| fail(format!("cannot start the demo sandbox: {e}")))?;
+    let account = DinteroAccount::demo();
+    let provider = Dintero::new(
+        DinteroConfig {
+            label: "demo".into(),
+            profile: "test".into(),
+            account_id: account.account_id,
+            profile_id: "default".into(),
+            base_url: Some(sandbox.dintero_base_url()),
+            client_id: Secret::new(account.client_id),
+            client_secret: Secret::new(account.client_secret),
+        },
+        http.clone(),
+    )?;
+    Ok(Demo { provider, sandbox })
+}
