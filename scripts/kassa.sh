@@ -79,7 +79,7 @@ run() {
 # Fails if a core crate depends on Tauri or its GUI stack.
 check_core_is_headless() {
   local bad
-  for crate in kassa-core kassa-cli; do
+  for crate in kassa-core kassa-sandbox kassa-cli; do
     bad=$(cargo tree -p "$crate" -e normal,build --prefix none --format '{p}' 2>/dev/null \
       | grep -Ei '^(tauri|wry|tao|gtk|gdk|webkit2gtk|javascriptcore)' | sort -u || true)
     if [ -n "$bad" ]; then

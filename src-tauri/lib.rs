@@ -132,8 +132,32 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         ])
 }
 
+/// Reconciles sessions an earlier run left `creating`, `unknown` or `open` past expiry (see
+/// `kassa_core::checkout::reconcile`), on a background thread so the counter opens at once.
+fn reconcile_in_background() {
+    std::thread::spawn(|| {
+        let result = kassa_core::paths::data_dir(None).and_then(|dir| {
+            let settings = Settings::load(&dir).map_err(|e| e.to_string())?;
+            let mut log =
+                kassa_core::store::SessionLog::open_in(&dir).map_err(|e| e.to_string())?;
+            kassa_sandbox::demo::Providers::new(&dir)
+                .reconcile(&mut log, &settings, kassa_core::time::now_millis())
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(done) => {
+                for r in done {
+                    eprintln!("kassa: reconciled session {}: {} → {} ({})", r.id, r.from, r.to, r.note);
+                }
+            }
+            Err(e) => eprintln!("kassa: cannot reconcile the session log: {e}"),
+        }
+    });
+}
+
 /// Starts the desktop app.
 pub fn run() {
+    reconcile_in_background();
     builder(tauri::Builder::default())
         .run(tauri::generate_context!())
         .expect("error while running Kassa");

@@ -2,13 +2,11 @@
 //! sandbox started on first use), and the start-up reconciliation.
 
 use crate::Failure;
-use kassa_core::checkout::{self, CheckoutError};
-use kassa_core::http::{Http, HttpConfig};
-use kassa_core::provider::{ErrorKind, Provider, ProviderError};
-use kassa_core::secrets::OsKeyring;
+use kassa_core::checkout::CheckoutError;
+use kassa_core::provider::{ErrorKind, Provider};
 use kassa_core::settings::Settings;
 use kassa_core::store::{SessionLog, StoreError};
-use std::collections::HashMap;
+use kassa_sandbox::demo::Providers;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,52 +15,6 @@ pub struct Till {
     pub log: SessionLog,
     pub settings: Settings,
     providers: Providers,
-}
-
-/// Provider clients built on first use, one per (name, profile).
-struct Providers {
-    dir: PathBuf,
-    http: Option<Http>,
-    built: HashMap<(String, String), Arc<dyn Provider>>,
-    sandbox: Option<kassa_sandbox::Sandbox>,
-}
-
-impl Providers {
-    fn get(
-        &mut self,
-        settings: &Settings,
-        name: &str,
-        profile: Option<&str>,
-    ) -> Result<Arc<dyn Provider>, ProviderError> {
-        let profile_key = if name == "demo" {
-            "test".to_string()
-        } else {
-            profile
-                .map(str::to_string)
-                .unwrap_or_else(|| settings.profile(name))
-        };
-        let key = (name.to_string(), profile_key);
-        if let Some(p) = self.built.get(&key) {
-            return Ok(p.clone());
-        }
-        if self.http.is_none() {
-            let http = Http::new(HttpConfig::from_env())
-                .map_err(|m| ProviderError::new(name, ErrorKind::Config(m)))?;
-            self.http = Some(http);
-        }
-        let http = self.http.as_ref().expect("just set");
-        let p: Arc<dyn Provider> = if name == "demo" {
-            let demo = kassa_sandbox::demo::start(&self.dir, http)?;
-            self.sandbox = Some(demo.sandbox);
-            Arc::new(demo.provider)
-        } else {
-            Arc::from(kassa_core::provider::from_settings(
-                name, profile, settings, &OsKeyring, http,
-            )?)
-        };
-        self.built.insert(key, p.clone());
-        Ok(p)
-    }
 }
 
 pub fn store_failure(e: StoreError) -> Failure {
@@ -96,12 +48,7 @@ impl Till {
             dir: dir.to_path_buf(),
             log,
             settings,
-            providers: Providers {
-                dir: dir.to_path_buf(),
-                http: None,
-                built: HashMap::new(),
-                sandbox: None,
-            },
+            providers: Providers::new(dir),
         };
         till.reconcile()?;
         Ok(till)
@@ -123,24 +70,10 @@ impl Till {
 
     fn reconcile(&mut self) -> Result<(), Failure> {
         let now = kassa_core::time::now_millis();
-        // Most runs have nothing to reconcile and so start no provider.
-        if self
-            .log
-            .needing_reconciliation(now)
-            .map_err(store_failure)?
-            .is_empty()
-        {
-            return Ok(());
-        }
-        let Till {
-            dir,
-            log,
-            settings,
-            providers,
-        } = self;
-        let mut provider_for =
-            |name: &str, profile: &str| providers.get(settings, name, Some(profile));
-        let done = checkout::reconcile(log, dir, &mut provider_for, now).map_err(store_failure)?;
+        let done = self
+            .providers
+            .reconcile(&mut self.log, &self.settings, now)
+            .map_err(store_failure)?;
         for r in done {
             eprintln!(
                 "kassa-cli: reconciled session {}: {} → {} ({})",

@@ -444,16 +444,26 @@ impl SessionLog {
         self.write(true, |tx| insert_intent(tx, &path, s))
     }
 
-    /// Loads many intents in one transaction (benchmarks and imports; `synchronous=NORMAL`).
+    /// Loads many sessions in one transaction, each with its intent event and, when `status`
+    /// is not `creating`, one event setting it (benchmarks and imports; `synchronous=NORMAL`;
+    /// no transition rules: the caller vouches for the history).
     pub fn bulk_load<'a>(
         &mut self,
-        sessions: impl IntoIterator<Item = NewSession<'a>>,
+        sessions: impl IntoIterator<Item = (NewSession<'a>, Status)>,
     ) -> Result<u64, StoreError> {
         let path = self.path.clone();
         self.write(false, |tx| {
             let mut n = 0;
-            for s in sessions {
+            for (s, status) in sessions {
                 insert_intent(tx, &path, &s)?;
+                if status != Status::Creating {
+                    tx.execute(
+                        "UPDATE sessions SET status = ?2 WHERE id = ?1",
+                        params![s.id.as_str(), status.as_str()],
+                    )
+                    .map_err(|e| StoreError::from_sqlite(&path, e))?;
+                    insert_event(tx, &path, s.id.as_str(), s.created_at, "import", Some(status), "")?;
+                }
                 n += 1;
             }
             Ok(n)
