@@ -147,7 +147,10 @@ fn reconcile_in_background() {
         match result {
             Ok(done) => {
                 for r in done {
-                    eprintln!("kassa: reconciled session {}: {} → {} ({})", r.id, r.from, r.to, r.note);
+                    eprintln!(
+                        "kassa: reconciled session {}: {} → {} ({})",
+                        r.id, r.from, r.to, r.note
+                    );
                 }
             }
             Err(e) => eprintln!("kassa: cannot reconcile the session log: {e}"),

@@ -158,7 +158,11 @@ fn main() {
             assert!(!rows.is_empty());
         }
     };
-    measure("history page 1 (50 rows), no filter", 100, page(Filter::default()));
+    measure(
+        "history page 1 (50 rows), no filter",
+        100,
+        page(Filter::default()),
+    );
     measure(
         "history page 1, status = expired",
         100,

@@ -462,7 +462,15 @@ impl SessionLog {
                         params![s.id.as_str(), status.as_str()],
                     )
                     .map_err(|e| StoreError::from_sqlite(&path, e))?;
-                    insert_event(tx, &path, s.id.as_str(), s.created_at, "import", Some(status), "")?;
+                    insert_event(
+                        tx,
+                        &path,
+                        s.id.as_str(),
+                        s.created_at,
+                        "import",
+                        Some(status),
+                        "",
+                    )?;
                 }
                 n += 1;
             }

@@ -643,7 +643,7 @@ async fn cancel_session(
     let Some(account) = bearer_account(&e, &headers) else {
         return unauthorized();
     };
-    if !e.sessions.get(&id).is_some_and(|s| s.account == account) {
+    if e.sessions.get(&id).is_none_or(|s| s.account != account) {
         return not_found(&format!("session {id}"));
     }
     match cancel(&mut e, &id, "merchant") {
