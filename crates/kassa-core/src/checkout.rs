@@ -235,31 +235,43 @@ pub fn refresh(
         }
         Ok(None) => {
             // Only reachable for a session whose create got no answer: nothing was paid.
-            let detail = format!(
-                "{} has no payment for reference {}; the checkout URL was never shown",
-                provider.name(),
-                session.merchant_reference
-            );
+            let detail = no_payment(provider.name(), &session.merchant_reference);
             log.record_status(id, Status::Failed, now, "status", &detail, None, true)?;
         }
-        Err(error) => {
-            log.record_status(
-                id,
-                session.status,
-                now,
-                "error",
-                &format!("status read failed [{}]: {error}", error.code()),
-                Some(&error.to_string()),
-                true,
-            )?;
-            return Err(CheckoutError::Provider {
-                session_id: id.to_string(),
-                status: session.status,
-                error,
-            });
-        }
+        Err(error) => return Err(failed_call(log, &session, now, "status read", error)?),
     }
     Ok(log.get(id)?.0)
+}
+
+/// The event text for a session whose create got no answer and whose provider has no payment
+/// for its reference: nobody can have paid, since the URL was never shown.
+fn no_payment(provider: &str, reference: &str) -> String {
+    format!("{provider} has no payment for reference {reference}; the checkout URL was never shown")
+}
+
+/// Logs a failed status read or cancel (the status stays; the error becomes `last_error`) and
+/// returns the error for the caller.
+fn failed_call(
+    log: &mut SessionLog,
+    session: &SessionRecord,
+    now: i64,
+    what: &str,
+    error: ProviderError,
+) -> Result<CheckoutError, StoreError> {
+    log.record_status(
+        &session.id,
+        session.status,
+        now,
+        "error",
+        &format!("{what} failed [{}]: {error}", error.code()),
+        Some(&error.to_string()),
+        true,
+    )?;
+    Ok(CheckoutError::Provider {
+        session_id: session.id.clone(),
+        status: session.status,
+        error,
+    })
 }
 
 /// Records a provider report. A report the status model does not allow from the logged
@@ -317,22 +329,7 @@ pub fn cancel(
             apply(log, &session, &report, now, "cancel", true)?;
             Ok(log.get(id)?.0)
         }
-        Err(error) => {
-            log.record_status(
-                id,
-                session.status,
-                now,
-                "error",
-                &format!("cancel failed [{}]: {error}", error.code()),
-                Some(&error.to_string()),
-                true,
-            )?;
-            Err(CheckoutError::Provider {
-                session_id: id.to_string(),
-                status: session.status,
-                error,
-            })
-        }
+        Err(error) => Err(failed_call(log, &session, now, "cancel", error)?),
     }
 }
 
@@ -390,10 +387,7 @@ pub fn reconcile(
                 report.detail
             }
             Ok(None) => {
-                let detail = format!(
-                    "{} has no payment for reference {}; the checkout URL was never shown",
-                    session.provider, session.merchant_reference
-                );
+                let detail = no_payment(&session.provider, &session.merchant_reference);
                 log.record_status(
                     &session.id,
                     Status::Failed,
