@@ -10,14 +10,31 @@ use kassa_core::time::{format_rfc3339, now_millis};
 use std::path::Path;
 use std::time::Duration;
 
+#[derive(clap::Args)]
 pub struct ChargeArgs {
+    /// demo, dintero, … Default: the `default_provider` setting (demo when unset).
+    #[arg(long)]
     pub provider: Option<String>,
+    /// The order JSON file, or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
     pub order: String,
+    /// test or live; default: the provider's `profile` setting.
+    #[arg(long)]
     pub profile: Option<String>,
+    /// Print JSON (one object; with --wait, one more per status change).
+    #[arg(long)]
     pub json: bool,
+    /// Poll the provider until the session is paid, cancelled, expired or failed.
+    #[arg(long)]
     pub wait: bool,
+    /// Write the checkout URL as a QR code (SVG) to FILE.
+    #[arg(long, value_name = "FILE")]
     pub qr_svg: Option<String>,
+    /// The URL will be opened on this till, not scanned by a phone.
+    #[arg(long)]
     pub webview: bool,
+    /// Seconds between status polls with --wait.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
 }
 
@@ -44,9 +61,7 @@ fn print_session(s: &SessionRecord, json: bool) {
         println!("{}", session_json(s));
         return;
     }
-    let amount = kassa_core::Currency::from_code(&s.currency)
-        .map(|c| c.format_plain(s.gross_minor))
-        .unwrap_or_else(|| s.gross_minor.to_string());
+    let amount = crate::sessions_cmd::amount(&s.currency, s.gross_minor);
     println!("session   {}", s.id);
     println!(
         "provider  {}{} {}",

@@ -50,32 +50,7 @@ enum Command {
     ///
     /// Exit status: 0 paid (or created, without --wait), 1 declined/cancelled/expired/failed,
     /// 2 invalid input, 3 provider or network error.
-    Charge {
-        /// demo, dintero, … Default: the `default_provider` setting (demo when unset).
-        #[arg(long)]
-        provider: Option<String>,
-        /// The order JSON file, or `-` for standard input.
-        #[arg(long, value_name = "FILE")]
-        order: String,
-        /// test or live; default: the provider's `profile` setting.
-        #[arg(long)]
-        profile: Option<String>,
-        /// Print JSON (one object; with --wait, one more per status change).
-        #[arg(long)]
-        json: bool,
-        /// Poll the provider until the session is paid, cancelled, expired or failed.
-        #[arg(long)]
-        wait: bool,
-        /// Write the checkout URL as a QR code (SVG) to FILE.
-        #[arg(long, value_name = "FILE")]
-        qr_svg: Option<String>,
-        /// The URL will be opened on this till, not scanned by a phone.
-        #[arg(long)]
-        webview: bool,
-        /// Seconds between status polls with --wait.
-        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-        interval: f64,
-    },
+    Charge(charge_cmd::ChargeArgs),
     /// Ask the provider for a session's status and record it.
     Status {
         /// Kassa's session id.
@@ -211,28 +186,7 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             ConfigCommand::Unset { key } => config_cmd::unset(dir, &key),
             ConfigCommand::Show => config_cmd::show(dir),
         },
-        Command::Charge {
-            provider,
-            order,
-            profile,
-            json,
-            wait,
-            qr_svg,
-            webview,
-            interval,
-        } => charge_cmd::charge(
-            dir,
-            charge_cmd::ChargeArgs {
-                provider,
-                order,
-                profile,
-                json,
-                wait,
-                qr_svg,
-                webview,
-                interval,
-            },
-        ),
+        Command::Charge(args) => charge_cmd::charge(dir, args),
         Command::Status { id, json } => charge_cmd::status(dir, &id, json),
         Command::Cancel { id, json } => charge_cmd::cancel(dir, &id, json),
         Command::Sessions {

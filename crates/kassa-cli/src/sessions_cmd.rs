@@ -55,7 +55,8 @@ impl FilterArgs {
     }
 }
 
-fn amount(currency: &str, minor: i64) -> String {
+/// A logged amount in major units (`299.90`), or minor units for an unknown currency.
+pub fn amount(currency: &str, minor: i64) -> String {
     kassa_core::Currency::from_code(currency)
         .map(|c| c.format_plain(minor))
         .unwrap_or_else(|| minor.to_string())

@@ -63,7 +63,7 @@ impl Till {
         self.providers
             .get(&self.settings, name, profile)
             .map_err(|e| match e.kind {
-                ErrorKind::Config(_) | ErrorKind::Credentials(_) => Failure::Invalid(e.to_string()),
+                ErrorKind::Config(_) => Failure::Invalid(e.to_string()),
                 _ => Failure::System(e.to_string()),
             })
     }

@@ -505,6 +505,21 @@ fn a_wrong_secret_is_a_clear_401_and_is_logged() {
         "a refused create never reached Dintero"
     );
     assert!(list[0]["last_error"].as_str().unwrap().contains("HTTP 401"));
+    // A credential never set is a setup problem (exit 2), named with its keyring entry.
+    let out = d.cli(&[
+        "credentials",
+        "delete",
+        "dintero",
+        "client_secret",
+        "--profile",
+        "test",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_refused(
+        &d.cli(&["charge", "--order", &order_file()]),
+        2,
+        "no credential dintero/test/client_secret in the OS keyring",
+    );
 }
 
 #[test]

@@ -206,7 +206,6 @@ fn session_ref(s: &SessionRecord, now: i64) -> SessionRef<'_> {
         merchant_reference: &s.merchant_reference,
         gross: s.gross_minor,
         currency: &s.currency,
-        expires_at: s.expires_at,
         now,
     }
 }

@@ -274,6 +274,20 @@ impl Http {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters: safe in a path segment
+/// and in a query value.
+pub fn percent_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The innermost causes of an error, without the URL reqwest puts in its own message.
 fn error_chain(e: &reqwest::Error) -> String {
     let mut parts = Vec::new();

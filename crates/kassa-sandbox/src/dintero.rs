@@ -35,6 +35,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use kassa_core::http::percent_encode;
 use kassa_core::money::Currency;
 use kassa_core::time::{format_rfc3339, now_millis, parse_utc};
 use serde::{Deserialize, Serialize};
@@ -977,23 +978,11 @@ async fn view_action(
     }
     let query: Vec<String> = params
         .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v.as_str().unwrap_or_default())))
+        .map(|(k, v)| format!("{k}={}", percent_encode(v.as_str().unwrap_or_default())))
         .collect();
     let return_url = session.url["return_url"].as_str().unwrap_or("/");
     let sep = if return_url.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{return_url}{sep}{}", query.join("&"))).into_response()
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

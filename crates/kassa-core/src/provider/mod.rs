@@ -81,7 +81,6 @@ pub struct SessionRef<'a> {
     /// `paid`.
     pub gross: i64,
     pub currency: &'a str,
-    pub expires_at: Option<i64>,
     pub now: i64,
 }
 
@@ -154,7 +153,12 @@ pub fn from_settings(
     let secret = |field: &str| -> Result<Secret, ProviderError> {
         secrets
             .get(&CredentialKey::new(name, &profile, field))
-            .map_err(|e| ProviderError::new(name, ErrorKind::Credentials(e.to_string())))
+            .map_err(|e| match e {
+                // A credential never set is a setup problem like a missing setting; a keyring
+                // that is absent, locked or refusing is a system problem.
+                crate::secrets::SecretError::Missing(_) => config(e.to_string()),
+                _ => ProviderError::new(name, ErrorKind::Credentials(e.to_string())),
+            })
     };
     match name {
         "dintero" => {
@@ -193,7 +197,7 @@ pub struct ProviderError {
 pub enum ErrorKind {
     /// A setting is missing or wrong.
     Config(String),
-    /// A credential is missing or the keyring refused.
+    /// The keyring is absent, locked or refused (a credential never set is `Config`).
     Credentials(String),
     Unsupported {
         operation: &'static str,

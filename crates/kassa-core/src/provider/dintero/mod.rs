@@ -19,7 +19,7 @@
 
 pub mod wire;
 
-use crate::http::{Http, Method, Request, Response};
+use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
     Capabilities, CreateRequest, Created, ErrorKind, Provider, ProviderError, SessionRef,
     StatusReport,
@@ -243,7 +243,7 @@ impl Dintero {
             Method::Get,
             self.url(
                 CHECKOUT_ORIGIN,
-                &format!("/v1/sessions/{}", path_segment(id)),
+                &format!("/v1/sessions/{}", percent_encode(id)),
             ),
         )
         .header("accept", "application/json");
@@ -256,7 +256,7 @@ impl Dintero {
             Method::Get,
             self.url(
                 CHECKOUT_ORIGIN,
-                &format!("/v1/transactions/{}", path_segment(id)),
+                &format!("/v1/transactions/{}", percent_encode(id)),
             ),
         )
         .header("accept", "application/json");
@@ -351,7 +351,7 @@ impl Provider for Dintero {
             Method::Post,
             self.url(
                 CHECKOUT_ORIGIN,
-                &format!("/v1/sessions/{}/cancel", path_segment(id)),
+                &format!("/v1/sessions/{}/cancel", percent_encode(id)),
             ),
         )
         .header("accept", "application/json");
@@ -367,7 +367,7 @@ impl Provider for Dintero {
                 CHECKOUT_ORIGIN,
                 &format!(
                     "/v1/transactions?merchant_reference={}&limit=10",
-                    query_value(s.merchant_reference)
+                    percent_encode(s.merchant_reference)
                 ),
             ),
         )
@@ -395,23 +395,6 @@ fn basic_auth(user: &str, password: &str) -> Secret {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     ))
-}
-
-/// Provider ids go into a URL path: anything but unreserved characters is percent-encoded.
-fn path_segment(id: &str) -> String {
-    query_value(id)
-}
-
-fn query_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn clip(text: &str) -> String {
@@ -456,8 +439,9 @@ mod tests {
 
     #[test]
     fn ids_are_encoded_for_urls() {
-        assert_eq!(path_segment("T12345678.4xYz"), "T12345678.4xYz");
-        assert_eq!(query_value("a/b c&d"), "a%2Fb%20c%26d");
+        assert_eq!(percent_encode("T12345678.4xYz"), "T12345678.4xYz");
+        assert_eq!(percent_encode("a/b c&d"), "a%2Fb%20c%26d");
+        assert_eq!(percent_encode("blåbær"), "bl%C3%A5b%C3%A6r");
     }
 
     #[test]
