@@ -1,86 +1,122 @@
 //! Kassa's desktop shell: windows, IPC commands and nothing else. Every command is a few lines
-//! that call `kassa-core`; amounts, VAT and validation all come from the core.
+//! that call `kassa-core` (mostly `kassa_core::till`); amounts, VAT, statuses and validation
+//! all come from the core. Errors reach the UI as `{code, message, session_id?, problems?}`.
 
+mod windows;
+
+// `COMMANDS`: the command names, shared with build.rs (which declares their permissions).
+include!("commands_list.rs");
+
+use kassa_core::catalog::ProductEntry;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::provider::Presentation;
+use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
+use kassa_core::till::{
+    self, HistoryPage, HistoryQuery, Hint, ProviderChoice, SessionView, SettingsView, Till,
+    TillError,
+};
 use kassa_core::{Currency, Problem};
+use kassa_sandbox::demo::Providers;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tauri::{Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
-/// An error as the UI receives it: a stable `code` to branch on and a `message` for people,
-/// plus field problems where there are any.
-#[derive(Debug, Serialize)]
-pub struct UiError {
-    pub code: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<Problem>,
-}
+/// The event every window gets when a followed session changes (payload: `SessionView`).
+pub const SESSION_EVENT: &str = "session-status";
 
-impl UiError {
-    fn invalid(problems: Vec<Problem>) -> UiError {
-        let message = problems
-            .iter()
-            .map(Problem::to_string)
-            .collect::<Vec<_>>()
-            .join("\n");
-        UiError {
-            code: "invalid_input",
-            message,
-            problems,
-        }
-    }
-}
+type Result<T> = std::result::Result<T, TillError>;
 
-/// Shop settings the counter needs, from the data directory's settings (see `kassa-cli config`).
+/// Shop settings and providers the counter needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppInfo {
     pub name: &'static str,
     pub version: &'static str,
     #[serde(flatten)]
     pub shop: ShopSettings,
-    /// Why the settings could not be read (the defaults are used meanwhile), for the UI to show.
+    pub providers: Vec<ProviderChoice>,
+    /// Why the till could not open (settings, product list or session log), for the UI to
+    /// show; the defaults are used meanwhile and charging is refused.
     pub settings_error: Option<String>,
 }
 
 /// State shared by the commands.
-pub struct AppState {
+pub struct Desk {
     pub started: Instant,
-    pub info: AppInfo,
+    dir: std::result::Result<PathBuf, String>,
+    till: Mutex<std::result::Result<Till<Providers>, TillError>>,
+    /// Sessions being polled, with the channel that hurries or stops their poller.
+    followers: Arc<Mutex<HashMap<String, Sender<Hint>>>>,
+    /// What the customer display shows (the last charged session).
+    customer: Mutex<Option<SessionView>>,
 }
 
-fn load_app_info() -> AppInfo {
-    let loaded = kassa_core::paths::data_dir(None)
-        .and_then(|dir| Settings::load(&dir).map_err(|e| e.to_string()));
-    let (settings, settings_error) = match loaded {
-        Ok(s) => (s, None),
-        Err(e) => (Settings::default(), Some(e)),
-    };
-    AppInfo {
-        name: "Kassa",
-        version: env!("CARGO_PKG_VERSION"),
-        shop: ShopSettings::from_settings(&settings),
-        settings_error,
+impl Desk {
+    fn open() -> Desk {
+        let dir = kassa_core::paths::data_dir(None);
+        let till = match &dir {
+            Ok(d) => Till::open(d, Providers::new(d), Arc::new(OsKeyring)),
+            Err(e) => Err(TillError::new("data_dir", e.clone())),
+        };
+        Desk {
+            started: Instant::now(),
+            dir,
+            till: Mutex::new(till),
+            followers: Arc::default(),
+            customer: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` with the till (one at a time: charges are serialized, which makes the
+    /// reference check of an idempotent charge race-free).
+    fn with<T>(&self, f: impl FnOnce(&mut Till<Providers>) -> Result<T>) -> Result<T> {
+        let mut guard = self.till.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_mut() {
+            Ok(t) => f(t),
+            Err(e) => Err(e.clone()),
+        }
     }
 }
 
 #[tauri::command]
-fn app_info(state: State<'_, AppState>) -> AppInfo {
-    state.info.clone()
+fn app_info(desk: State<'_, Desk>) -> AppInfo {
+    let guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
+    let (shop, providers, settings_error) = match guard.as_ref() {
+        Ok(t) => (t.shop(), t.provider_choices(), None),
+        Err(e) => (
+            ShopSettings::from_settings(&Settings::default()),
+            Vec::new(),
+            Some(e.message.clone()),
+        ),
+    };
+    AppInfo {
+        name: "Kassa",
+        version: env!("CARGO_PKG_VERSION"),
+        shop,
+        providers,
+        settings_error,
+    }
+}
+
+#[tauri::command(async)]
+fn entry_to_line(entry: LineEntry, desk: State<'_, Desk>) -> Result<CartLine> {
+    desk.with(|t| t.entry_to_line(&entry))
 }
 
 #[tauri::command]
-fn entry_to_line(entry: LineEntry, currency: String) -> Result<CartLine, UiError> {
-    let currency = parse_currency(&currency)?;
-    counter::entry_to_line(&entry, currency).map_err(UiError::invalid)
-}
-
-#[tauri::command]
-fn parse_amount(text: String, currency: String) -> Result<i64, UiError> {
-    let currency = parse_currency(&currency)?;
+fn parse_amount(text: String, currency: String) -> Result<i64> {
+    let currency = Currency::from_code(&currency).ok_or_else(|| {
+        TillError::invalid(vec![Problem {
+            path: "currency".into(),
+            reason: format!("{currency:?} is not a known ISO 4217 currency code"),
+        }])
+    })?;
     currency.parse_major(&text).map_err(|reason| {
-        UiError::invalid(vec![Problem {
+        TillError::invalid(vec![Problem {
             path: "amount".into(),
             reason,
         }])
@@ -88,48 +124,231 @@ fn parse_amount(text: String, currency: String) -> Result<i64, UiError> {
 }
 
 #[tauri::command]
-fn quote_cart(cart: Cart, state: State<'_, AppState>) -> CounterView {
-    counter::view(
-        &cart,
-        &state.info.shop.locale,
-        &kassa_core::reference::generate_now(),
-    )
+fn quote_cart(cart: Cart, desk: State<'_, Desk>) -> CounterView {
+    let locale = desk.with(|t| Ok(t.shop().locale)).unwrap_or_else(|_| "nb".into());
+    counter::view(&cart, &locale, &kassa_core::reference::generate_now())
+}
+
+#[tauri::command]
+fn new_reference() -> String {
+    kassa_core::reference::generate_now()
+}
+
+/// Charges the cart (idempotent per `cart.reference`), starts following the session, and
+/// opens the checkout window for the webview presentation.
+#[tauri::command(async)]
+fn charge<R: Runtime>(
+    app: AppHandle<R>,
+    cart: Cart,
+    provider: String,
+    presentation: Presentation,
+    desk: State<'_, Desk>,
+) -> Result<SessionView> {
+    let session = desk.with(|t| t.charge(&cart, &provider, presentation))?;
+    let hint = follow(&app, &desk, &session)?;
+    if let (Presentation::Webview, Some(url), Some(hint), Ok(dir)) =
+        (presentation, &session.checkout_url, hint, &desk.dir)
+    {
+        let return_url = desk.with(|t| Ok(t.return_url()))?;
+        windows::open_checkout(&app, dir, &session.id, &session.provider, url, return_url, hint)
+            .map_err(|m| TillError::new("window", m))?;
+    }
+    *desk.customer.lock().unwrap() = Some(session.clone());
+    let _ = app.emit(SESSION_EVENT, &session);
+    Ok(session)
+}
+
+/// Starts polling an open session on its own thread (once per session); returns the channel
+/// that hurries it.
+fn follow<R: Runtime>(
+    app: &AppHandle<R>,
+    desk: &Desk,
+    session: &SessionView,
+) -> Result<Option<Sender<Hint>>> {
+    if session.is_final {
+        return Ok(None);
+    }
+    let mut followers = desk.followers.lock().unwrap();
+    if let Some(tx) = followers.get(&session.id) {
+        return Ok(Some(tx.clone()));
+    }
+    let (provider, locale, dir) = desk.with(|t| {
+        Ok((t.provider_of(&session.id)?, t.shop().locale, t.dir.clone()))
+    })?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    followers.insert(session.id.clone(), tx.clone());
+    let (app, id, all) = (app.clone(), session.id.clone(), desk.followers.clone());
+    std::thread::spawn(move || {
+        let result = till::follow(&dir, provider, &id, &locale, rx, |v| {
+            if v.is_final {
+                windows::close_later(&app, &windows::checkout_label(&v.id));
+            }
+            if let Some(desk) = app.try_state::<Desk>() {
+                let mut c = desk.customer.lock().unwrap();
+                if c.as_ref().is_some_and(|c| c.id == v.id) {
+                    *c = Some(v.clone());
+                }
+            }
+            let _ = app.emit(SESSION_EVENT, &v);
+        });
+        if let Err(e) = result {
+            eprintln!("kassa: following session {id} stopped: {e}");
+        }
+        all.lock().unwrap().remove(&id);
+    });
+    Ok(Some(tx))
+}
+
+#[tauri::command(async)]
+fn session(id: String, desk: State<'_, Desk>) -> Result<SessionView> {
+    desk.with(|t| t.session(&id))
+}
+
+#[tauri::command(async)]
+fn refresh_session(id: String, desk: State<'_, Desk>) -> Result<SessionView> {
+    desk.with(|t| t.refresh(&id))
+}
+
+#[tauri::command(async)]
+fn cancel_session<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    desk: State<'_, Desk>,
+) -> Result<SessionView> {
+    let v = desk.with(|t| t.cancel(&id))?;
+    windows::close_later(&app, &windows::checkout_label(&id));
+    if let Some(tx) = desk.followers.lock().unwrap().get(&id) {
+        let _ = tx.send(Hint::Now);
+    }
+    let _ = app.emit(SESSION_EVENT, &v);
+    Ok(v)
+}
+
+#[tauri::command(async)]
+fn history(query: HistoryQuery, desk: State<'_, Desk>) -> Result<HistoryPage> {
+    desk.with(|t| t.history(&query))
+}
+
+#[derive(Serialize)]
+struct Exported {
+    path: String,
+    rows: u64,
+}
+
+/// Writes the filtered history as CSV into the user's Downloads folder (else the data dir).
+#[tauri::command(async)]
+fn export_csv<R: Runtime>(
+    app: AppHandle<R>,
+    query: HistoryQuery,
+    desk: State<'_, Desk>,
+) -> Result<Exported> {
+    let dir = app
+        .path()
+        .download_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .or_else(|| desk.dir.clone().ok())
+        .ok_or_else(|| TillError::new("export", "no folder to write the export to"))?;
+    let stamp = kassa_core::time::format_rfc3339(kassa_core::time::now_millis())
+        .replace([':', '.'], "-");
+    let path = dir.join(format!("kassa-sessions-{stamp}.csv"));
+    let rows = desk.with(|t| t.export_csv(&query, &path))?;
+    Ok(Exported {
+        path: path.display().to_string(),
+        rows,
+    })
+}
+
+#[tauri::command(async)]
+fn settings_view(desk: State<'_, Desk>) -> Result<SettingsView> {
+    desk.with(|t| Ok(t.settings_view()))
+}
+
+#[tauri::command(async)]
+fn set_setting(key: String, value: String, desk: State<'_, Desk>) -> Result<()> {
+    desk.with(|t| t.set_setting(&key, &value))
+}
+
+/// Writes a credential straight to the keyring (empty: delete). The value is never returned.
+#[tauri::command(async)]
+fn set_credential(
+    provider: String,
+    field: String,
+    value: String,
+    desk: State<'_, Desk>,
+) -> Result<()> {
+    desk.with(|t| t.set_credential(&provider, &field, Secret::new(value)))
+}
+
+#[tauri::command(async)]
+fn test_connection(provider: String, desk: State<'_, Desk>) -> Result<String> {
+    desk.with(|t| t.test_connection(&provider))
+}
+
+#[tauri::command(async)]
+fn save_product(entry: ProductEntry, desk: State<'_, Desk>) -> Result<()> {
+    desk.with(|t| t.save_product(&entry))
+}
+
+#[tauri::command(async)]
+fn remove_product(sku: String, desk: State<'_, Desk>) -> Result<()> {
+    desk.with(|t| t.remove_product(&sku))
+}
+
+#[tauri::command(async)]
+fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> Result<()> {
+    windows::open_customer_display(&app).map_err(|m| TillError::new("window", m))
+}
+
+/// What the customer display shows when it opens (later changes arrive as events).
+#[derive(Serialize)]
+struct CustomerState {
+    shop_name: String,
+    session: Option<SessionView>,
+}
+
+#[tauri::command]
+fn customer_state(desk: State<'_, Desk>) -> CustomerState {
+    CustomerState {
+        shop_name: desk.with(|t| Ok(t.shop().shop_name)).unwrap_or_default(),
+        session: desk.customer.lock().unwrap().clone(),
+    }
 }
 
 /// Called by the UI once the counter screen has painted. Prints the time since start (used by
 /// `make run` and the benchmarks) and exits when `KASSA_EXIT_AFTER_READY` is set.
 #[tauri::command]
-fn ready<R: Runtime>(app: tauri::AppHandle<R>, state: State<'_, AppState>) {
-    println!("KASSA_READY {} ms", state.started.elapsed().as_millis());
+fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>) {
+    println!("KASSA_READY {} ms", desk.started.elapsed().as_millis());
     if std::env::var_os("KASSA_EXIT_AFTER_READY").is_some() {
         app.exit(0);
     }
 }
 
-fn parse_currency(code: &str) -> Result<Currency, UiError> {
-    Currency::from_code(code).ok_or_else(|| {
-        UiError::invalid(vec![Problem {
-            path: "currency".into(),
-            reason: format!("{code:?} is not a known ISO 4217 currency code"),
-        }])
-    })
-}
-
 /// Registers state and commands. Generic over the runtime so tests can use the mock runtime.
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    let info = load_app_info();
-    builder
-        .manage(AppState {
-            started: Instant::now(),
-            info,
-        })
-        .invoke_handler(tauri::generate_handler![
-            app_info,
-            entry_to_line,
-            parse_amount,
-            quote_cart,
-            ready
-        ])
+    builder.manage(Desk::open()).invoke_handler(tauri::generate_handler![
+        app_info,
+        entry_to_line,
+        parse_amount,
+        quote_cart,
+        new_reference,
+        charge,
+        session,
+        refresh_session,
+        cancel_session,
+        history,
+        export_csv,
+        settings_view,
+        set_setting,
+        set_credential,
+        test_connection,
+        save_product,
+        remove_product,
+        open_customer_display,
+        customer_state,
+        ready
+    ])
 }
 
 /// Reconciles sessions an earlier run left `creating`, `unknown` or `open` past expiry (see
@@ -140,7 +359,7 @@ fn reconcile_in_background() {
             let settings = Settings::load(&dir).map_err(|e| e.to_string())?;
             let mut log =
                 kassa_core::store::SessionLog::open_in(&dir).map_err(|e| e.to_string())?;
-            kassa_sandbox::demo::Providers::new(&dir)
+            Providers::new(&dir)
                 .reconcile(&mut log, &settings, kassa_core::time::now_millis())
                 .map_err(|e| e.to_string())
         });
@@ -158,83 +377,42 @@ fn reconcile_in_background() {
     });
 }
 
-/// Starts the desktop app.
+/// Starts the desktop app (or hands over to the one already running on this data directory).
 pub fn run() {
+    let dir = kassa_core::paths::data_dir(None).ok();
+    if let Some(d) = &dir {
+        let _ = std::fs::create_dir_all(d);
+        if windows::hand_over_to_running(d) {
+            eprintln!("kassa: already running on {}; brought it to the front", d.display());
+            return;
+        }
+    }
     reconcile_in_background();
+    let setup_dir = dir.clone();
+    let event_dir = dir;
     builder(tauri::Builder::default())
+        .setup(move |app| {
+            if let Some(d) = &setup_dir {
+                windows::listen_for_second_launch(app.handle(), d);
+                windows::restore_main(app.handle(), d);
+            }
+            Ok(())
+        })
+        .on_window_event(move |window, event| {
+            if let (tauri::WindowEvent::CloseRequested { .. }, Some(d)) = (event, &event_dir) {
+                if window.label() == "main" {
+                    windows::save_main(window, d);
+                    // The checkout and customer windows go with the counter.
+                    window.app_handle().exit(0);
+                }
+            }
+        })
         .run(tauri::generate_context!())
         .expect("error while running Kassa");
 }
 
 #[cfg(test)]
-mod tests {
-    use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
-    use tauri::webview::InvokeRequest;
-    use tauri::WebviewWindowBuilder;
+const COMMANDS_FOR_TESTS: &[&str] = COMMANDS;
 
-    fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(body),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        }
-    }
-
-    fn app() -> tauri::App<tauri::test::MockRuntime> {
-        super::builder(mock_builder())
-            .build(tauri::generate_context!())
-            .expect("app builds with the mock runtime")
-    }
-
-    /// The mock runtime does not open the config's windows; open `main` the way the config does.
-    fn main_window(
-        app: &tauri::App<tauri::test::MockRuntime>,
-    ) -> tauri::WebviewWindow<tauri::test::MockRuntime> {
-        match app.get_webview_window("main") {
-            Some(w) => w,
-            None => WebviewWindowBuilder::new(app, "main", Default::default())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn cart_body() -> serde_json::Value {
-        serde_json::json!({ "cart": { "currency": "NOK", "prices_include_vat": true, "lines": [
-            { "name": "Stol", "quantity": "1", "unit_price": 29990, "vat_rate": "25", "discount": 0 } ] } })
-    }
-
-    #[test]
-    fn main_window_can_quote_through_ipc() {
-        let app = app();
-        let main = main_window(&app);
-        let view = get_ipc_response(&main, request("quote_cart", cart_body()))
-            .expect("the main window may call quote_cart")
-            .deserialize::<serde_json::Value>()
-            .unwrap();
-        assert_eq!(view["quote"]["total"]["vat"], 5998);
-        assert_eq!(view["chargeable"], true);
-    }
-
-    #[test]
-    fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
-        let app = app();
-        // Provider checkout windows get labels like this one: no capability names them.
-        let intruder = WebviewWindowBuilder::new(&app, "checkout-1", Default::default())
-            .build()
-            .unwrap();
-        for cmd in ["quote_cart", "app_info", "ready"] {
-            let res = get_ipc_response(&intruder, request(cmd, cart_body()));
-            assert!(
-                res.is_err(),
-                "{cmd} must be refused for an unknown window label"
-            );
-        }
-    }
-
-    use tauri::Manager;
-}
+#[cfg(test)]
+mod tests;

@@ -8,10 +8,13 @@
 //! - [`session`], [`store`]: the checkout session's status model and the SQLite session log.
 //! - [`provider`], [`http`]: the provider trait, the shared HTTP client, one module per provider.
 //! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation.
+//! - [`till`]: the counter shell's operations (idempotent charge, following a session,
+//!   history, settings, products); [`catalog`]: the product list.
 //! - [`qr`]: QR codes as SVG. [`time`]: UTC timestamps.
 //!
 //! The desktop app (`src-tauri/`) and `kassa-cli` are thin shells over these modules.
 
+pub mod catalog;
 pub mod checkout;
 pub mod counter;
 pub mod http;
@@ -26,6 +29,7 @@ pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod till;
 pub mod time;
 
 pub use money::Currency;

@@ -619,6 +619,21 @@ impl SessionLog {
         Ok((session, events))
     }
 
+    /// The newest session with exactly this merchant reference, if any (indexed).
+    pub fn find_by_reference(&self, reference: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM sessions WHERE merchant_reference = ?1
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                [reference],
+                row_to_session,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// A page of sessions, newest first. `after` is the last id of the previous page (keyset
     /// pagination: a page costs the same however deep it is).
     pub fn list(

@@ -111,6 +111,17 @@ impl Providers {
         Ok(p)
     }
 
+    /// Drops the configured providers' clients (the demo provider and its sandbox stay), so
+    /// the next `get` reads the settings and the keyring again.
+    pub fn forget(&mut self) {
+        self.built.retain(|(name, _), _| name == "demo");
+    }
+
+    /// The demo sandbox's address, once the demo provider has started.
+    pub fn demo_sandbox_url(&self) -> Option<String> {
+        self.sandbox.as_ref().map(|s| s.url())
+    }
+
     /// Start-up reconciliation ([`checkout::reconcile`]) with these providers. Starts no
     /// provider when nothing needs reconciling.
     pub fn reconcile(
@@ -125,5 +136,20 @@ impl Providers {
         let dir = self.dir.clone();
         let mut provider_for = |name: &str, profile: &str| self.get(settings, name, Some(profile));
         checkout::reconcile(log, &dir, &mut provider_for, now)
+    }
+}
+
+impl kassa_core::till::ProviderSource for Providers {
+    fn get(
+        &mut self,
+        settings: &Settings,
+        name: &str,
+        profile: Option<&str>,
+    ) -> Result<Arc<dyn Provider>, ProviderError> {
+        Providers::get(self, settings, name, profile)
+    }
+
+    fn forget(&mut self) {
+        Providers::forget(self)
     }
 }

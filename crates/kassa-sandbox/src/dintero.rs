@@ -921,7 +921,8 @@ async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response 
         escape(session.order["merchant_reference"].as_str().unwrap_or("")),
         escape(&total),
     );
-    Html(page("Dintero Checkout (sandbox)", &body)).into_response()
+    let script = s.page_script_tag();
+    Html(page("Dintero Checkout (sandbox)", &format!("{body}{script}"))).into_response()
 }
 
 fn page(title: &str, body: &str) -> String {

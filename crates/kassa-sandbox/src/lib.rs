@@ -108,6 +108,12 @@ pub enum FaultKind {
 struct Controls {
     latency_ms: u64,
     faults: Vec<Fault>,
+    /// A script every hosted checkout page loads (`PUT /_control/page_script`), as a
+    /// customer's browser would run the page's own code: tests use it to act inside an
+    /// embedded checkout window that no WebDriver can reach.
+    page_script: Option<String>,
+    /// What page scripts reported (`POST /_control/reports`).
+    reports: Vec<String>,
 }
 
 /// Shared by every handler.
@@ -120,6 +126,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The `<script>` tag hosted pages include when a page script is set.
+    pub(crate) fn page_script_tag(&self) -> &'static str {
+        if self.controls.lock().unwrap().page_script.is_some() {
+            "<script src=\"/_control/page_script.js\"></script>"
+        } else {
+            ""
+        }
+    }
+
     /// Writes the emulators' state to the state file, if any (atomically).
     pub(crate) fn persist(&self, d: &dintero::Emulator) {
         let Some(path) = &self.state_file else { return };
@@ -161,6 +176,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/faults", post(add_faults))
         .route("/faults", delete(clear_faults))
         .route("/stats", get(stats))
+        .route("/page_script", put(set_page_script))
+        .route("/page_script", delete(clear_page_script))
+        .route("/page_script.js", get(page_script))
+        .route("/reports", post(add_report))
+        .route("/reports", get(reports))
         .merge(dintero::control_routes());
     let providers = Router::new()
         .nest("/dintero", dintero::routes())
@@ -291,6 +311,32 @@ async fn add_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> Stat
 async fn clear_faults(State(s): State<Arc<Shared>>) -> StatusCode {
     s.controls.lock().unwrap().faults.clear();
     StatusCode::NO_CONTENT
+}
+
+async fn set_page_script(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
+    s.controls.lock().unwrap().page_script = Some(body);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_page_script(State(s): State<Arc<Shared>>) -> StatusCode {
+    s.controls.lock().unwrap().page_script = None;
+    StatusCode::NO_CONTENT
+}
+
+async fn page_script(State(s): State<Arc<Shared>>) -> Response {
+    match s.controls.lock().unwrap().page_script.clone() {
+        Some(js) => ([("content-type", "text/javascript")], js).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn add_report(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
+    s.controls.lock().unwrap().reports.push(body);
+    StatusCode::NO_CONTENT
+}
+
+async fn reports(State(s): State<Arc<Shared>>) -> Json<Vec<String>> {
+    Json(s.controls.lock().unwrap().reports.clone())
 }
 
 async fn stats(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {

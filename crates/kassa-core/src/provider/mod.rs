@@ -22,8 +22,9 @@ use crate::session::{SessionId, Status};
 use crate::settings::Settings;
 use std::fmt;
 
-/// How the checkout URL will be shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the checkout URL will be shown (`"qr"` or `"webview"` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Presentation {
     /// A QR code the customer scans with their own phone.
     Qr,
@@ -116,6 +117,11 @@ pub trait Provider: Send + Sync {
     ) -> Result<Option<StatusReport>, ProviderError> {
         let _ = session;
         Err(self.unsupported("find_by_reference"))
+    }
+    /// Makes a harmless authenticated call (no session is created) and says what it proved,
+    /// for the settings screen's "test connection".
+    fn check_connection(&self) -> Result<String, ProviderError> {
+        Err(self.unsupported("test connection"))
     }
     /// The error for an operation this provider does not support.
     fn unsupported(&self, operation: &'static str) -> ProviderError {

@@ -360,6 +360,16 @@ impl Provider for Dintero {
         self.report(&session, s)
     }
 
+    /// Fetches a new access token: proves the client id, secret and account id.
+    fn check_connection(&self) -> Result<String, ProviderError> {
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.token()?;
+        Ok(format!(
+            "{} accepted the credentials for account {}",
+            self.config.label, self.config.account_id
+        ))
+    }
+
     fn find_by_reference(&self, s: &SessionRef) -> Result<Option<StatusReport>, ProviderError> {
         let req = Request::new(
             Method::Get,

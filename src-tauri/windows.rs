@@ -1,0 +1,182 @@
+//! Windows and process plumbing: the provider's checkout window (no IPC, navigation fenced,
+//! no downloads, an ephemeral private data store), the customer-facing display, the single
+//! instance socket, and the main window's remembered size and position.
+
+use kassa_core::till::{navigation, provider_domains, Hint, Navigation};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use tauri::webview::NewWindowResponse;
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+/// The label of a session's checkout window. No capability matches `checkout-*`, so the page
+/// in it can invoke nothing (see the capability list in `tauri.conf.json`).
+pub fn checkout_label(session_id: &str) -> String {
+    format!("checkout-{session_id}")
+}
+
+/// Opens the provider's page for a session in its own window. Navigation is limited to the
+/// checkout URL's origin and the provider's domains; the return URL is only a hint (`hint`
+/// asks the provider now) and closes the window. The webview is ephemeral (WebKit keeps its
+/// cookies and storage in memory only) and its data directory is removed when it closes.
+pub fn open_checkout<R: Runtime>(
+    app: &AppHandle<R>,
+    data_dir: &Path,
+    session_id: &str,
+    provider: &str,
+    checkout_url: &str,
+    return_url: String,
+    hint: Sender<Hint>,
+) -> Result<(), String> {
+    let label = checkout_label(session_id);
+    if let Some(w) = app.get_webview_window(&label) {
+        return w.set_focus().map_err(|e| e.to_string());
+    }
+    let url: tauri::Url = checkout_url
+        .parse()
+        .map_err(|e| format!("the checkout URL {checkout_url:?} is not a URL: {e}"))?;
+    let private_dir = data_dir.join("webview-private").join(&label);
+    let domains = provider_domains(provider);
+    let start = checkout_url.to_string();
+    let closer = app.clone();
+    let closing_label = label.clone();
+    let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(url))
+        .title(format!("Checkout · {provider}"))
+        .inner_size(520.0, 760.0)
+        .incognito(true)
+        .data_directory(private_dir.clone())
+        .on_navigation(move |to| match navigation(&start, domains, &return_url, to.as_str()) {
+            Navigation::Allow => true,
+            Navigation::Returned => {
+                let _ = hint.send(Hint::Now);
+                close_later(&closer, &closing_label);
+                false
+            }
+            Navigation::Block => {
+                eprintln!("kassa: blocked checkout navigation to {}", to.origin().ascii_serialization());
+                false
+            }
+        })
+        .on_download(|_, _| false)
+        .on_new_window(|_, _| NewWindowResponse::Deny)
+        .build()
+        .map_err(|e| format!("cannot open the checkout window: {e}"))?;
+    window.on_window_event(move |event| {
+        if let tauri::WindowEvent::Destroyed = event {
+            let _ = std::fs::remove_dir_all(&private_dir);
+        }
+    });
+    Ok(())
+}
+
+/// Closes a window from outside the callback that decided it (a navigation handler must not
+/// destroy its own webview while WebKit is still deciding).
+pub fn close_later<R: Runtime>(app: &AppHandle<R>, label: &str) {
+    let app = app.clone();
+    let label = label.to_string();
+    std::thread::spawn(move || {
+        if let Some(w) = app.get_webview_window(&label) {
+            let _ = w.destroy();
+        }
+    });
+}
+
+/// Opens (or focuses) the customer-facing display: a second window for a second screen that
+/// shows the QR code, the amount and the status. It is Kassa's own page.
+pub fn open_customer_display<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+    if let Some(w) = app.get_webview_window("customer") {
+        return w.set_focus().map_err(|e| e.to_string());
+    }
+    WebviewWindowBuilder::new(app, "customer", WebviewUrl::App("customer.html".into()))
+        .title("Kassa · customer display")
+        .inner_size(640.0, 760.0)
+        .build()
+        .map(|_| ())
+        .map_err(|e| format!("cannot open the customer display: {e}"))
+}
+
+// ---- single instance ----------------------------------------------------------------------
+
+/// The socket a running Kassa listens on for "a second launch wants focus".
+fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("kassa.sock")
+}
+
+/// If another Kassa runs on this data directory, asks it to come to the front and returns
+/// true (the caller exits). Otherwise returns false.
+pub fn hand_over_to_running(data_dir: &Path) -> bool {
+    use std::io::Write;
+    match std::os::unix::net::UnixStream::connect(socket_path(data_dir)) {
+        Ok(mut s) => s.write_all(b"focus\n").is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Listens for later launches and focuses the main window when one knocks.
+pub fn listen_for_second_launch<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) {
+    let path = socket_path(data_dir);
+    // Nobody answered on it (hand_over_to_running said so): a stale socket from a crash.
+    let _ = std::fs::remove_file(&path);
+    let listener = match std::os::unix::net::UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("kassa: single-instance socket {}: {e}", path.display());
+            return;
+        }
+    };
+    let app = app.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stream.is_err() {
+                continue;
+            }
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.show();
+                let _ = w.set_focus();
+            }
+        }
+    });
+}
+
+// ---- window state -------------------------------------------------------------------------
+
+const WINDOW_STATE: &str = "window-state.json";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WindowState {
+    x: i32,
+    y: i32,
+    width: u32,
+    height: u32,
+}
+
+/// Restores the main window's last size and position.
+pub fn restore_main<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) {
+    let Some(w) = app.get_webview_window("main") else { return };
+    let Some(s) = std::fs::read(data_dir.join(WINDOW_STATE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<WindowState>(&b).ok())
+    else {
+        return;
+    };
+    if s.width >= 400 && s.height >= 300 {
+        let _ = w.set_size(tauri::PhysicalSize::new(s.width, s.height));
+        let _ = w.set_position(tauri::PhysicalPosition::new(s.x, s.y));
+    }
+}
+
+/// Saves the main window's size and position (on close, so the next start reopens it there).
+pub fn save_main<R: Runtime>(window: &tauri::Window<R>, data_dir: &Path) {
+    let (Ok(pos), Ok(size)) = (window.outer_position(), window.inner_size()) else { return };
+    let state = WindowState {
+        x: pos.x,
+        y: pos.y,
+        width: size.width,
+        height: size.height,
+    };
+    let tmp = data_dir.join(format!(".{WINDOW_STATE}.tmp"));
+    let bytes = serde_json::to_vec(&state).expect("window state serializes");
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, data_dir.join(WINDOW_STATE));
+    }
+}
