@@ -13,7 +13,7 @@ use kassa_core::provider::Presentation;
 use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
 use kassa_core::till::{
-    self, HistoryPage, HistoryQuery, Hint, ProviderChoice, SessionView, SettingsView, Till,
+    self, Hint, HistoryPage, HistoryQuery, ProviderChoice, SessionView, SettingsView, Till,
     TillError,
 };
 use kassa_core::{Currency, Problem};
@@ -82,29 +82,43 @@ impl Desk {
     }
 }
 
-#[tauri::command]
-fn app_info(desk: State<'_, Desk>) -> AppInfo {
-    let guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
-    let (shop, providers, settings_error) = match guard.as_ref() {
-        Ok(t) => (t.shop(), t.provider_choices(), None),
-        Err(e) => (
-            ShopSettings::from_settings(&Settings::default()),
-            Vec::new(),
-            Some(e.message.clone()),
-        ),
-    };
-    AppInfo {
-        name: "Kassa",
-        version: env!("CARGO_PKG_VERSION"),
-        shop,
-        providers,
-        settings_error,
-    }
+/// Runs `f` on a blocking thread with the app's state: the core's HTTP client and SQLite
+/// calls block, and must neither freeze the window's main thread nor run on an async worker.
+async fn blocking<R: Runtime, T: Send + 'static>(
+    app: AppHandle<R>,
+    f: impl FnOnce(&AppHandle<R>, &Desk) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app, &app.state::<Desk>()))
+        .await
+        .map_err(|e| TillError::new("internal", format!("the command stopped: {e}")))?
 }
 
-#[tauri::command(async)]
-fn entry_to_line(entry: LineEntry, desk: State<'_, Desk>) -> Result<CartLine> {
-    desk.with(|t| t.entry_to_line(&entry))
+#[tauri::command]
+async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo> {
+    blocking(app, |_, desk| {
+        let guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
+        let (shop, providers, settings_error) = match guard.as_ref() {
+            Ok(t) => (t.shop(), t.provider_choices(), None),
+            Err(e) => (
+                ShopSettings::from_settings(&Settings::default()),
+                Vec::new(),
+                Some(e.message.clone()),
+            ),
+        };
+        Ok(AppInfo {
+            name: "Kassa",
+            version: env!("CARGO_PKG_VERSION"),
+            shop,
+            providers,
+            settings_error,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+async fn entry_to_line<R: Runtime>(app: AppHandle<R>, entry: LineEntry) -> Result<CartLine> {
+    blocking(app, move |_, desk| desk.with(|t| t.entry_to_line(&entry))).await
 }
 
 #[tauri::command]
@@ -124,9 +138,18 @@ fn parse_amount(text: String, currency: String) -> Result<i64> {
 }
 
 #[tauri::command]
-fn quote_cart(cart: Cart, desk: State<'_, Desk>) -> CounterView {
-    let locale = desk.with(|t| Ok(t.shop().locale)).unwrap_or_else(|_| "nb".into());
-    counter::view(&cart, &locale, &kassa_core::reference::generate_now())
+async fn quote_cart<R: Runtime>(app: AppHandle<R>, cart: Cart) -> Result<CounterView> {
+    blocking(app, move |_, desk| {
+        let locale = desk
+            .with(|t| Ok(t.shop().locale))
+            .unwrap_or_else(|_| "nb".into());
+        Ok(counter::view(
+            &cart,
+            &locale,
+            &kassa_core::reference::generate_now(),
+        ))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -136,26 +159,36 @@ fn new_reference() -> String {
 
 /// Charges the cart (idempotent per `cart.reference`), starts following the session, and
 /// opens the checkout window for the webview presentation.
-#[tauri::command(async)]
-fn charge<R: Runtime>(
+#[tauri::command]
+async fn charge<R: Runtime>(
     app: AppHandle<R>,
     cart: Cart,
     provider: String,
     presentation: Presentation,
-    desk: State<'_, Desk>,
 ) -> Result<SessionView> {
-    let session = desk.with(|t| t.charge(&cart, &provider, presentation))?;
-    let hint = follow(&app, &desk, &session)?;
-    if let (Presentation::Webview, Some(url), Some(hint), Ok(dir)) =
-        (presentation, &session.checkout_url, hint, &desk.dir)
-    {
-        let return_url = desk.with(|t| Ok(t.return_url()))?;
-        windows::open_checkout(&app, dir, &session.id, &session.provider, url, return_url, hint)
+    blocking(app, move |app, desk| {
+        let session = desk.with(|t| t.charge(&cart, &provider, presentation))?;
+        let hint = follow(app, desk, &session)?;
+        if let (Presentation::Webview, Some(url), Some(hint), Ok(dir)) =
+            (presentation, &session.checkout_url, hint, &desk.dir)
+        {
+            let return_url = desk.with(|t| Ok(t.return_url()))?;
+            windows::open_checkout(
+                app,
+                dir,
+                &session.id,
+                &session.provider,
+                url,
+                return_url,
+                hint,
+            )
             .map_err(|m| TillError::new("window", m))?;
-    }
-    *desk.customer.lock().unwrap() = Some(session.clone());
-    let _ = app.emit(SESSION_EVENT, &session);
-    Ok(session)
+        }
+        *desk.customer.lock().unwrap() = Some(session.clone());
+        let _ = app.emit(SESSION_EVENT, &session);
+        Ok(session)
+    })
+    .await
 }
 
 /// Starts polling an open session on its own thread (once per session); returns the channel
@@ -172,9 +205,8 @@ fn follow<R: Runtime>(
     if let Some(tx) = followers.get(&session.id) {
         return Ok(Some(tx.clone()));
     }
-    let (provider, locale, dir) = desk.with(|t| {
-        Ok((t.provider_of(&session.id)?, t.shop().locale, t.dir.clone()))
-    })?;
+    let (provider, locale, dir) =
+        desk.with(|t| Ok((t.provider_of(&session.id)?, t.shop().locale, t.dir.clone())))?;
     let (tx, rx) = std::sync::mpsc::channel();
     followers.insert(session.id.clone(), tx.clone());
     let (app, id, all) = (app.clone(), session.id.clone(), desk.followers.clone());
@@ -199,34 +231,33 @@ fn follow<R: Runtime>(
     Ok(Some(tx))
 }
 
-#[tauri::command(async)]
-fn session(id: String, desk: State<'_, Desk>) -> Result<SessionView> {
-    desk.with(|t| t.session(&id))
+#[tauri::command]
+async fn session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<SessionView> {
+    blocking(app, move |_, desk| desk.with(|t| t.session(&id))).await
 }
 
-#[tauri::command(async)]
-fn refresh_session(id: String, desk: State<'_, Desk>) -> Result<SessionView> {
-    desk.with(|t| t.refresh(&id))
+#[tauri::command]
+async fn refresh_session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<SessionView> {
+    blocking(app, move |_, desk| desk.with(|t| t.refresh(&id))).await
 }
 
-#[tauri::command(async)]
-fn cancel_session<R: Runtime>(
-    app: AppHandle<R>,
-    id: String,
-    desk: State<'_, Desk>,
-) -> Result<SessionView> {
-    let v = desk.with(|t| t.cancel(&id))?;
-    windows::close_later(&app, &windows::checkout_label(&id));
-    if let Some(tx) = desk.followers.lock().unwrap().get(&id) {
-        let _ = tx.send(Hint::Now);
-    }
-    let _ = app.emit(SESSION_EVENT, &v);
-    Ok(v)
+#[tauri::command]
+async fn cancel_session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<SessionView> {
+    blocking(app, move |app, desk| {
+        let v = desk.with(|t| t.cancel(&id))?;
+        windows::close_later(app, &windows::checkout_label(&id));
+        if let Some(tx) = desk.followers.lock().unwrap().get(&id) {
+            let _ = tx.send(Hint::Now);
+        }
+        let _ = app.emit(SESSION_EVENT, &v);
+        Ok(v)
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn history(query: HistoryQuery, desk: State<'_, Desk>) -> Result<HistoryPage> {
-    desk.with(|t| t.history(&query))
+#[tauri::command]
+async fn history<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Result<HistoryPage> {
+    blocking(app, move |_, desk| desk.with(|t| t.history(&query))).await
 }
 
 #[derive(Serialize)]
@@ -236,67 +267,76 @@ struct Exported {
 }
 
 /// Writes the filtered history as CSV into the user's Downloads folder (else the data dir).
-#[tauri::command(async)]
-fn export_csv<R: Runtime>(
-    app: AppHandle<R>,
-    query: HistoryQuery,
-    desk: State<'_, Desk>,
-) -> Result<Exported> {
-    let dir = app
-        .path()
-        .download_dir()
-        .ok()
-        .filter(|d| d.is_dir())
-        .or_else(|| desk.dir.clone().ok())
-        .ok_or_else(|| TillError::new("export", "no folder to write the export to"))?;
-    let stamp = kassa_core::time::format_rfc3339(kassa_core::time::now_millis())
-        .replace([':', '.'], "-");
-    let path = dir.join(format!("kassa-sessions-{stamp}.csv"));
-    let rows = desk.with(|t| t.export_csv(&query, &path))?;
-    Ok(Exported {
-        path: path.display().to_string(),
-        rows,
+#[tauri::command]
+async fn export_csv<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Result<Exported> {
+    blocking(app, move |app, desk| {
+        let dir = app
+            .path()
+            .download_dir()
+            .ok()
+            .filter(|d| d.is_dir())
+            .or_else(|| desk.dir.clone().ok())
+            .ok_or_else(|| TillError::new("export", "no folder to write the export to"))?;
+        let stamp = kassa_core::time::format_rfc3339(kassa_core::time::now_millis())
+            .replace([':', '.'], "-");
+        let path = dir.join(format!("kassa-sessions-{stamp}.csv"));
+        let rows = desk.with(|t| t.export_csv(&query, &path))?;
+        Ok(Exported {
+            path: path.display().to_string(),
+            rows,
+        })
     })
+    .await
 }
 
-#[tauri::command(async)]
-fn settings_view(desk: State<'_, Desk>) -> Result<SettingsView> {
-    desk.with(|t| Ok(t.settings_view()))
+#[tauri::command]
+async fn settings_view<R: Runtime>(app: AppHandle<R>) -> Result<SettingsView> {
+    blocking(app, move |_, desk| desk.with(|t| Ok(t.settings_view()))).await
 }
 
-#[tauri::command(async)]
-fn set_setting(key: String, value: String, desk: State<'_, Desk>) -> Result<()> {
-    desk.with(|t| t.set_setting(&key, &value))
+#[tauri::command]
+async fn set_setting<R: Runtime>(app: AppHandle<R>, key: String, value: String) -> Result<()> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.set_setting(&key, &value))
+    })
+    .await
 }
 
 /// Writes a credential straight to the keyring (empty: delete). The value is never returned.
-#[tauri::command(async)]
-fn set_credential(
+#[tauri::command]
+async fn set_credential<R: Runtime>(
+    app: AppHandle<R>,
     provider: String,
     field: String,
     value: String,
-    desk: State<'_, Desk>,
 ) -> Result<()> {
-    desk.with(|t| t.set_credential(&provider, &field, Secret::new(value)))
+    let value = Secret::new(value);
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.set_credential(&provider, &field, value))
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn test_connection(provider: String, desk: State<'_, Desk>) -> Result<String> {
-    desk.with(|t| t.test_connection(&provider))
+#[tauri::command]
+async fn test_connection<R: Runtime>(app: AppHandle<R>, provider: String) -> Result<String> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.test_connection(&provider))
+    })
+    .await
 }
 
-#[tauri::command(async)]
-fn save_product(entry: ProductEntry, desk: State<'_, Desk>) -> Result<()> {
-    desk.with(|t| t.save_product(&entry))
+#[tauri::command]
+async fn save_product<R: Runtime>(app: AppHandle<R>, entry: ProductEntry) -> Result<()> {
+    blocking(app, move |_, desk| desk.with(|t| t.save_product(&entry))).await
 }
 
-#[tauri::command(async)]
-fn remove_product(sku: String, desk: State<'_, Desk>) -> Result<()> {
-    desk.with(|t| t.remove_product(&sku))
+#[tauri::command]
+async fn remove_product<R: Runtime>(app: AppHandle<R>, sku: String) -> Result<()> {
+    blocking(app, move |_, desk| desk.with(|t| t.remove_product(&sku))).await
 }
 
-#[tauri::command(async)]
-fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> Result<()> {
+#[tauri::command]
+async fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> Result<()> {
     windows::open_customer_display(&app).map_err(|m| TillError::new("window", m))
 }
 
@@ -304,15 +344,24 @@ fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> Result<()> {
 #[derive(Serialize)]
 struct CustomerState {
     shop_name: String,
+    locale: String,
     session: Option<SessionView>,
 }
 
 #[tauri::command]
-fn customer_state(desk: State<'_, Desk>) -> CustomerState {
-    CustomerState {
-        shop_name: desk.with(|t| Ok(t.shop().shop_name)).unwrap_or_default(),
-        session: desk.customer.lock().unwrap().clone(),
-    }
+async fn customer_state<R: Runtime>(app: AppHandle<R>) -> Result<CustomerState> {
+    blocking(app, |_, desk| {
+        let shop = desk.with(|t| Ok(t.shop())).ok();
+        Ok(CustomerState {
+            shop_name: shop
+                .as_ref()
+                .map(|s| s.shop_name.clone())
+                .unwrap_or_default(),
+            locale: shop.map(|s| s.locale).unwrap_or_default(),
+            session: desk.customer.lock().unwrap().clone(),
+        })
+    })
+    .await
 }
 
 /// Called by the UI once the counter screen has painted. Prints the time since start (used by
@@ -327,28 +376,30 @@ fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>) {
 
 /// Registers state and commands. Generic over the runtime so tests can use the mock runtime.
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.manage(Desk::open()).invoke_handler(tauri::generate_handler![
-        app_info,
-        entry_to_line,
-        parse_amount,
-        quote_cart,
-        new_reference,
-        charge,
-        session,
-        refresh_session,
-        cancel_session,
-        history,
-        export_csv,
-        settings_view,
-        set_setting,
-        set_credential,
-        test_connection,
-        save_product,
-        remove_product,
-        open_customer_display,
-        customer_state,
-        ready
-    ])
+    builder
+        .manage(Desk::open())
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            entry_to_line,
+            parse_amount,
+            quote_cart,
+            new_reference,
+            charge,
+            session,
+            refresh_session,
+            cancel_session,
+            history,
+            export_csv,
+            settings_view,
+            set_setting,
+            set_credential,
+            test_connection,
+            save_product,
+            remove_product,
+            open_customer_display,
+            customer_state,
+            ready
+        ])
 }
 
 /// Reconciles sessions an earlier run left `creating`, `unknown` or `open` past expiry (see
@@ -383,7 +434,10 @@ pub fn run() {
     if let Some(d) = &dir {
         let _ = std::fs::create_dir_all(d);
         if windows::hand_over_to_running(d) {
-            eprintln!("kassa: already running on {}; brought it to the front", d.display());
+            eprintln!(
+                "kassa: already running on {}; brought it to the front",
+                d.display()
+            );
             return;
         }
     }

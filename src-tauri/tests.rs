@@ -65,7 +65,11 @@ fn cart(reference: &str) -> serde_json::Value {
 fn main_window_can_quote_through_ipc() {
     let app = app();
     let main = window(&app, "main");
-    let view = call(&main, "quote_cart", serde_json::json!({ "cart": cart("T-1") }));
+    let view = call(
+        &main,
+        "quote_cart",
+        serde_json::json!({ "cart": cart("T-1") }),
+    );
     assert_eq!(view["quote"]["total"]["vat"], 5998);
     assert_eq!(view["chargeable"], true);
 }
@@ -78,7 +82,10 @@ fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
     for cmd in super::COMMANDS_FOR_TESTS {
         let res = get_ipc_response(&intruder, request(cmd, serde_json::json!({})));
         let err = format!("{:?}", res.expect_err(cmd));
-        assert!(err.contains("not allowed"), "{cmd} refused as not allowed: {err}");
+        assert!(
+            err.contains("not allowed"),
+            "{cmd} refused as not allowed: {err}"
+        );
     }
 }
 
@@ -101,28 +108,52 @@ fn repeated_charges_of_one_cart_start_one_session() {
     let app = app();
     let main = window(&app, "main");
     let reference = format!("IDEM-{}", std::process::id());
-    let body = serde_json::json!({ "cart": cart(&reference), "provider": "demo", "presentation": "qr" });
+    let body =
+        serde_json::json!({ "cart": cart(&reference), "provider": "demo", "presentation": "qr" });
     let ids: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let (main, body) = (&main, &body);
                 s.spawn(move || {
                     (0..25)
-                        .map(|_| call(main, "charge", body.clone())["id"].as_str().unwrap().to_string())
+                        .map(|_| {
+                            call(main, "charge", body.clone())["id"]
+                                .as_str()
+                                .unwrap()
+                                .to_string()
+                        })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     assert_eq!(ids.len(), 100);
-    assert!(ids.iter().all(|id| id == &ids[0]), "one session id for all 100 charges");
-    let page = call(&main, "history", serde_json::json!({ "query": { "search": reference } }));
-    assert_eq!(page["sessions"].as_array().unwrap().len(), 1, "one session logged");
+    assert!(
+        ids.iter().all(|id| id == &ids[0]),
+        "one session id for all 100 charges"
+    );
+    let page = call(
+        &main,
+        "history",
+        serde_json::json!({ "query": { "search": reference } }),
+    );
+    assert_eq!(
+        page["sessions"].as_array().unwrap().len(),
+        1,
+        "one session logged"
+    );
     // The demo sandbox saw exactly one create.
     let dir = data_dir();
     let state = std::fs::read_to_string(dir.join(kassa_sandbox::demo::STATE_FILE)).unwrap();
-    assert_eq!(state.matches(&reference).count(), 1, "one provider session for {reference}");
+    assert_eq!(
+        state.matches(&reference).count(),
+        1,
+        "one provider session for {reference}"
+    );
 }
 
 /// Reduces a JSON value to its shape: object keys with their shapes, arrays by their first
@@ -146,7 +177,11 @@ fn the_wire_shapes_the_ui_reads_are_pinned() {
     let app = app();
     let main = window(&app, "main");
     let reference = format!("WIRE-{}", std::process::id());
-    let charged = call(&main, "charge", serde_json::json!({ "cart": cart(&reference), "provider": "demo", "presentation": "qr" }));
+    let charged = call(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": cart(&reference), "provider": "demo", "presentation": "qr" }),
+    );
     let id = charged["id"].as_str().unwrap().to_string();
     let err = get_ipc_response(
         &main,

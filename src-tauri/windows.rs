@@ -44,18 +44,23 @@ pub fn open_checkout<R: Runtime>(
         .inner_size(520.0, 760.0)
         .incognito(true)
         .data_directory(private_dir.clone())
-        .on_navigation(move |to| match navigation(&start, domains, &return_url, to.as_str()) {
-            Navigation::Allow => true,
-            Navigation::Returned => {
-                let _ = hint.send(Hint::Now);
-                close_later(&closer, &closing_label);
-                false
-            }
-            Navigation::Block => {
-                eprintln!("kassa: blocked checkout navigation to {}", to.origin().ascii_serialization());
-                false
-            }
-        })
+        .on_navigation(
+            move |to| match navigation(&start, domains, &return_url, to.as_str()) {
+                Navigation::Allow => true,
+                Navigation::Returned => {
+                    let _ = hint.send(Hint::Now);
+                    close_later(&closer, &closing_label);
+                    false
+                }
+                Navigation::Block => {
+                    eprintln!(
+                        "kassa: blocked checkout navigation to {}",
+                        to.origin().ascii_serialization()
+                    );
+                    false
+                }
+            },
+        )
         .on_download(|_, _| false)
         .on_new_window(|_, _| NewWindowResponse::Deny)
         .build()
@@ -152,7 +157,9 @@ struct WindowState {
 
 /// Restores the main window's last size and position.
 pub fn restore_main<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) {
-    let Some(w) = app.get_webview_window("main") else { return };
+    let Some(w) = app.get_webview_window("main") else {
+        return;
+    };
     let Some(s) = std::fs::read(data_dir.join(WINDOW_STATE))
         .ok()
         .and_then(|b| serde_json::from_slice::<WindowState>(&b).ok())
@@ -167,7 +174,9 @@ pub fn restore_main<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) {
 
 /// Saves the main window's size and position (on close, so the next start reopens it there).
 pub fn save_main<R: Runtime>(window: &tauri::Window<R>, data_dir: &Path) {
-    let (Ok(pos), Ok(size)) = (window.outer_position(), window.inner_size()) else { return };
+    let (Ok(pos), Ok(size)) = (window.outer_position(), window.inner_size()) else {
+        return;
+    };
     let state = WindowState {
         x: pos.x,
         y: pos.y,

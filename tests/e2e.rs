@@ -46,7 +46,7 @@ fn tauri_driver_path() -> PathBuf {
     }
 }
 
-fn start_driver() -> Driver {
+fn start_driver(data_dir: &std::path::Path) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
         "the E2E test needs a display: run it through `make test` (Xvfb)"
@@ -60,6 +60,8 @@ fn start_driver() -> Driver {
             "--native-port",
             &native.to_string(),
         ])
+        // The app inherits this through tauri-driver and WebKitWebDriver: each test its own till.
+        .env("KASSA_DATA_DIR", data_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -123,61 +125,237 @@ async fn text(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// A fresh data directory for one app run.
+struct Till {
+    dir: PathBuf,
+}
+
+impl Till {
+    fn new(name: &str) -> Till {
+        let dir = std::env::temp_dir().join(format!("kassa-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Till { dir }
+    }
+}
+
+impl Drop for Till {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A minimal HTTP/1.1 client for the sandbox (loopback, plain HTTP): (status, body).
+fn http(method: &str, url: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The sandbox's origin and the provider session id, from a demo checkout URL
+/// (`http://127.0.0.1:PORT/dintero/v1/view/ID`).
+fn sandbox_of(checkout_url: &str) -> (String, String) {
+    let (origin, id) = checkout_url
+        .split_once("/dintero/v1/view/")
+        .unwrap_or_else(|| panic!("a demo checkout URL: {checkout_url}"));
+    (origin.to_string(), id.to_string())
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn visible(c: &Client, css: &str) -> bool {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+async fn wait_visible(c: &Client, secs: u64, css: &str) {
+    wait_for(secs, css, || async { visible(c, css).await.then_some(()) }).await;
+}
+
+async fn value(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Types a line into the counter form and presses Enter.
+async fn add_line(c: &Client, name: &str, qty: &str, price: &str, vat: &str, discount: &str) {
+    let before = c
+        .find_all(Locator::Css("#cart-lines tr"))
+        .await
+        .unwrap()
+        .len();
+    let f = |id: &'static str| async move { c.find(Locator::Id(id)).await.unwrap() };
+    f("f-name").await.send_keys(name).await.unwrap();
+    let q = f("f-qty").await;
+    q.clear().await.unwrap();
+    q.send_keys(qty).await.unwrap();
+    f("f-vat").await.select_by_value(vat).await.unwrap();
+    if !discount.is_empty() {
+        f("f-disc").await.send_keys(discount).await.unwrap();
+    }
+    f("f-price")
+        .await
+        .send_keys(&format!("{price}\u{E007}"))
+        .await
+        .unwrap();
+    wait_for(10, "the line in the cart", || async {
+        let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+        (n == before + 1).then_some(())
+    })
+    .await;
+}
+
+/// Opens the charge dialog (F9), picks the presentation and starts the payment.
+async fn charge(c: &Client, presentation: &str) {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{E039}") // F9
+        .await
+        .unwrap();
+    wait_visible(c, 10, "#choose").await;
+    click(
+        c,
+        &format!("input[name=presentation][value={presentation}]"),
+    )
+    .await;
+    click(c, "#start-charge").await;
+}
+
+/// Charges with a QR code and returns the checkout URL once the QR is on screen.
+async fn charge_qr(c: &Client) -> String {
+    charge(c, "qr").await;
+    wait_visible(c, 10, "#qr").await;
+    let src = c
+        .find(Locator::Id("qr"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        src.starts_with("data:image/svg+xml"),
+        "the QR is the core's SVG: {}",
+        &src[..40.min(src.len())]
+    );
+    let url = value(c, "#link-text").await;
+    assert!(url.starts_with("http://127.0.0.1:"), "copy-link URL: {url}");
+    url
+}
+
+/// Saves the whole X display (all windows), for the checkout window that WebDriver cannot see.
+fn save_display(name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = Command::new("import")
+        .args(["-window", "root"])
+        .arg(dir.join(name))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "ImageMagick import took no screenshot of the display");
+}
+
+/// The formatted amount the core shows for `minor` øre in the shop's locale (nb by default).
+fn nok(minor: i64) -> String {
+    kassa_core::Currency::from_code("NOK")
+        .unwrap()
+        .format_display(minor, "nb")
+        // WebDriver reports a no-break space as a space.
+        .replace('\u{a0}', " ")
+}
+
+/// `kassa-cli quote --json` of an order (the CLI built beside this test's binary).
+fn cli_quote(order: &serde_json::Value) -> serde_json::Value {
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_kassa"))
+        .parent()
+        .unwrap()
+        .join("kassa-cli");
+    assert!(
+        exe.exists(),
+        "kassa-cli is built by `cargo test --workspace`: {}",
+        exe.display()
+    );
+    let mut child = Command::new(exe)
+        .args(["quote", "--order", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(order.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn run<F, Fut>(name: &str, test: F)
+where
+    F: FnOnce(Client, PathBuf) -> Fut,
+    Fut: std::future::Future<Output = Client>,
+{
+    let till = Till::new(name);
+    let driver = start_driver(&till.dir);
+    let c = connect(&driver).await;
+    let c = test(c, till.dir.clone()).await;
+    c.close().await.unwrap();
+    drop(driver);
+}
+
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
-async fn counter_screen_adds_a_line_and_prices_it() {
-    let driver = start_driver();
-    let c = connect(&driver).await;
-    let result = async {
-        // The window and its skeleton.
+async fn counter_adds_a_line_and_refuses_a_bad_price() {
+    run("counter", |c, _| async move {
         assert_eq!(c.title().await.unwrap(), "Kassa");
         let charge = c.wait().for_element(Locator::Id("charge")).await.unwrap();
         assert_eq!(
             charge.prop("disabled").await.unwrap().as_deref(),
-            Some("true"),
-            "Charge starts disabled"
+            Some("true")
         );
-        assert!(c
-            .find(Locator::Id("cart-empty"))
-            .await
-            .unwrap()
-            .is_displayed()
-            .await
-            .unwrap());
-
-        // Add one line from the keyboard: name, quantity, price, Enter.
-        let name = c.find(Locator::Id("f-name")).await.unwrap();
-        name.send_keys("Stablestol").await.unwrap();
-        let qty = c.find(Locator::Id("f-qty")).await.unwrap();
-        qty.clear().await.unwrap();
-        qty.send_keys("2").await.unwrap();
-        let price = c.find(Locator::Id("f-price")).await.unwrap();
-        price.send_keys("299,90\u{E007}").await.unwrap(); // \u{E007} is the WebDriver Enter key
-
-        // The core prices it: 2 × 299.90 = 599.80 incl. 25 % VAT = 119.96.
-        wait_for(10, "one priced line", || async {
-            let rows = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?;
-            (rows.len() == 1).then_some(())
-        })
-        .await;
-        let gross = text(&c, "#total-gross").await;
+        assert!(visible(&c, "#cart-empty").await);
         assert!(
-            gross.contains("599") && gross.contains("80"),
-            "gross shown: {gross:?}"
+            text(&c, "#provider-badge").await.contains("DEMO"),
+            "the demo provider is labelled"
         );
-        let vat = text(&c, "#total-vat").await;
-        assert!(
-            vat.contains("119") && vat.contains("96"),
-            "VAT shown: {vat:?}"
-        );
-        let charge = c.find(Locator::Id("charge")).await.unwrap();
-        assert_eq!(
-            charge.prop("disabled").await.unwrap().as_deref(),
-            Some("false"),
-            "Charge enabled"
-        );
-        save_screenshot(&c, "counter-with-line.png").await;
-
+        add_line(&c, "Stablestol", "2", "299,90", "25", "").await;
+        // 2 × 299.90 = 599.80 incl. 25 % VAT = 119.96.
+        assert_eq!(text(&c, "#total-gross").await, nok(59980));
+        assert_eq!(text(&c, "#total-vat").await, nok(11996));
         // A bad price is refused next to the field and adds nothing.
         c.find(Locator::Id("f-name"))
             .await
@@ -204,9 +382,170 @@ async fn counter_screen_adds_a_line_and_prices_it() {
                 .len(),
             1
         );
-    }
+        c
+    })
     .await;
-    c.close().await.unwrap();
-    drop(driver);
-    result
+}
+
+/// Two lines at different VAT rates with a discount → the totals match `kassa-cli quote` →
+/// QR → paid on the sandbox's page → paid on screen within 5 s → paid in history.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn qr_sale_is_paid_and_lands_in_history() {
+    run("qr", |c, _| async move {
+        c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+        add_line(&c, "Kaffe", "2", "39,90", "15", "5").await;
+        add_line(&c, "Stablestol", "1", "299,90", "25", "").await;
+        let quote = cli_quote(&serde_json::json!({
+            "currency": "NOK",
+            "lines": [
+                { "name": "Kaffe", "quantity": "2", "unit_price": 3990, "vat_rate": "15", "discount": 500 },
+                { "name": "Stablestol", "quantity": "1", "unit_price": 29990, "vat_rate": "25" }
+            ]
+        }));
+        let total = &quote["total"];
+        assert_eq!(text(&c, "#total-gross").await, nok(total["gross"].as_i64().unwrap()));
+        assert_eq!(text(&c, "#total-vat").await, nok(total["vat"].as_i64().unwrap()));
+        assert_eq!(text(&c, "#total-net").await, nok(total["net"].as_i64().unwrap()));
+        let rows = c.find_all(Locator::Css("#vat-rows tr")).await.unwrap();
+        assert_eq!(rows.len(), 2, "one VAT row per rate");
+        for (row, want) in rows.iter().zip(quote["vat_summary"].as_array().unwrap()) {
+            let t = row.text().await.unwrap();
+            assert!(t.contains(&nok(want["vat"].as_i64().unwrap())), "VAT row {t:?} vs {want}");
+        }
+        save_screenshot(&c, "counter.png").await;
+
+        let url = charge_qr(&c).await;
+        assert!(text(&c, "#checkout-amount").await == nok(total["gross"].as_i64().unwrap()));
+        save_screenshot(&c, "qr.png").await;
+        // The customer pays on the sandbox's hosted page (its Pay button's form action).
+        let (origin, id) = sandbox_of(&url);
+        let (status, _) = http("POST", &format!("{origin}/dintero/v1/view/{id}/pay"), "");
+        assert_eq!(status, 303, "the hosted page took the payment");
+        let paid_at = Instant::now();
+        wait_visible(&c, 5, "#paid").await;
+        assert!(paid_at.elapsed() < Duration::from_secs(5));
+        assert_eq!(text(&c, "#receipt-total").await, nok(total["gross"].as_i64().unwrap()));
+        assert_eq!(c.find_all(Locator::Css("#receipt-lines tr")).await.unwrap().len(), 2);
+        assert_eq!(c.find_all(Locator::Css("#receipt-vat tr")).await.unwrap().len(), 2);
+        save_screenshot(&c, "paid.png").await;
+
+        // History: newest first, paid.
+        c.find(Locator::Css("body")).await.unwrap().send_keys("\u{E033}").await.unwrap(); // F3
+        wait_visible(&c, 10, "#history-rows tr").await;
+        let first = c.find(Locator::Css("#history-rows tr")).await.unwrap();
+        assert!(first.find(Locator::Css(".status-paid")).await.is_ok(), "the sale is paid in history");
+        first.find(Locator::Css("td")).await.unwrap().click().await.unwrap();
+        wait_visible(&c, 10, "#history-detail .timeline li").await;
+        save_screenshot(&c, "history.png").await;
+        c
+    })
+    .await;
+}
+
+/// Cancel from the till, then the embedded checkout window: a script in it cannot invoke app
+/// commands, and paying in it completes the sale.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn cancel_then_webview_sale() {
+    run("webview", |c, _| async move {
+        c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+        add_line(&c, "Brød", "1", "49,90", "15", "").await;
+        let url = charge_qr(&c).await;
+        // Staff cancel (press twice: a stray click cancels nothing).
+        click(&c, "#cancel-payment").await;
+        click(&c, "#cancel-payment").await;
+        wait_visible(&c, 10, "#failed").await;
+        let (origin, id) = sandbox_of(&url);
+        let (_, session) = http("GET", &format!("{origin}/dintero/v1/sessions/{id}"), "");
+        assert!(session.contains("cancel") || session.contains("CANCEL") || !session.is_empty());
+        click(&c, "#back-to-cart").await;
+        assert_eq!(
+            c.find_all(Locator::Css("#cart-lines tr"))
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "the cart is intact"
+        );
+
+        // The page script runs inside the checkout window, as the provider's own code would.
+        let script = r#"(async () => {
+  let r;
+  try {
+    const inv = window.__TAURI_INTERNALS__ && window.__TAURI_INTERNALS__.invoke;
+    if (!inv) { r = 'refused: no IPC in this window'; }
+    else {
+      const t = new Promise((_, no) => setTimeout(() => no('no answer in 3 s'), 3000));
+      await Promise.race([inv('app_info', {}), t]);
+      r = 'INVOKED app_info';
+    }
+  } catch (e) { r = 'refused: ' + (typeof e === 'string' ? e : JSON.stringify(e)); }
+  await fetch('/_control/reports', { method: 'POST', body: r });
+  // Pay a moment later, so the window can be photographed first.
+  setTimeout(() => document.querySelector('button.pay').click(), 1500);
+})();"#;
+        let (st, _) = http("PUT", &format!("{origin}/_control/page_script"), script);
+        assert_eq!(st, 204);
+        charge(&c, "webview").await;
+        wait_visible(&c, 10, "#webview-note").await;
+        let report = wait_for(20, "the page script's report", || {
+            let origin = origin.clone();
+            async move {
+                let (_, body) = http("GET", &format!("{origin}/_control/reports"), "");
+                let v: Vec<String> = serde_json::from_str(&body).ok()?;
+                v.into_iter().next()
+            }
+        })
+        .await;
+        save_display("webview.png");
+        assert!(
+            report.starts_with("refused"),
+            "the checkout page must not invoke app commands: {report}"
+        );
+        wait_visible(&c, 10, "#paid").await;
+        c
+    })
+    .await;
+}
+
+/// A declined payment returns to the cart with the reason; a provider fault on create shows a
+/// cashier's message with the detail one click away, and the attempt is in history.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn decline_and_provider_error() {
+    run("decline", |c, _| async move {
+        c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+        add_line(&c, "Kake", "1", "89", "15", "").await;
+        add_line(&c, "Avis", "1", "35", "0", "").await;
+        let url = charge_qr(&c).await;
+        let (origin, id) = sandbox_of(&url);
+        let (status, _) = http("POST", &format!("{origin}/dintero/v1/view/{id}/decline"), "");
+        assert_eq!(status, 303);
+        wait_visible(&c, 5, "#failed").await;
+        click(&c, "#back-to-cart").await;
+        assert_eq!(c.find_all(Locator::Css("#cart-lines tr")).await.unwrap().len(), 2, "the cart is intact");
+        assert!(visible(&c, "#sale-banner").await, "the reason stays on the counter");
+
+        // The provider answers 503 to the next create.
+        let (st, _) = http(
+            "POST",
+            &format!("{origin}/_control/faults"),
+            r#"{"faults":[{"kind":"status","status":503,"method":"POST","path":"/v1/sessions-profile"}]}"#,
+        );
+        assert_eq!(st, 204);
+        charge(&c, "qr").await;
+        wait_visible(&c, 10, "#failed").await;
+        let msg = text(&c, "#failed-message").await;
+        assert!(msg.contains("problemer") || msg.contains("problem"), "a cashier's words: {msg}");
+        click(&c, "#failed-details summary").await;
+        let detail = text(&c, "#failed-detail").await;
+        assert!(detail.contains("503") && detail.contains("provider_unavailable"), "detail: {detail}");
+        save_screenshot(&c, "provider-error.png").await;
+        // The attempt is in history, flagged for staff.
+        click(&c, "#failed-history").await;
+        wait_visible(&c, 10, "#history-rows tr.attention").await;
+        c
+    })
+    .await;
 }

@@ -1,35 +1,24 @@
-// The counter screen. It keeps the cart as the core returned it and renders the core's view;
-// it does no arithmetic and formats no amounts itself.
+// The counter screen and the charge flow. It keeps the cart as the core returned it and renders
+// the core's views; it does no arithmetic and formats no amounts itself.
 'use strict';
 (() => {
   const ipc = window.kassaIpc;
-  const $ = (id) => document.getElementById(id);
-  const state = { info: null, lang: 'en', lines: [], discount: 0, editing: null, view: null };
-
-  const t = (key) => (window.kassaTexts[state.lang] || window.kassaTexts.en)[key] || key;
-
-  function applyTexts() {
-    document.documentElement.lang = state.lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-    document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-    document.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
-    $('toggle-lang').textContent = state.lang === 'en' ? 'NB' : 'EN';
-  }
+  const k = window.kassa;
+  const { $, t } = k;
+  const state = {
+    lines: [], discount: 0, editing: null, view: null, reference: null,
+    // The charge flow: null | 'choose' | 'starting' | 'waiting' | 'paid' | 'ended'
+    phase: null, session: null, cancelArmed: false,
+  };
 
   function cart() {
     return {
-      currency: state.info.currency,
-      prices_include_vat: state.info.prices_include_vat,
+      currency: k.info.currency,
+      prices_include_vat: k.info.prices_include_vat,
+      reference: state.reference,
       discount: state.discount,
       lines: state.lines,
     };
-  }
-
-  function cell(text, cls) {
-    const td = document.createElement('td');
-    td.textContent = text;
-    if (cls) td.className = cls;
-    return td;
   }
 
   function render() {
@@ -37,21 +26,18 @@
     const body = $('cart-lines');
     body.replaceChildren();
     (v ? v.lines : []).forEach((line, i) => {
-      const tr = document.createElement('tr');
+      const tr = k.el('tr');
       tr.tabIndex = 0;
       tr.dataset.index = String(i);
       const name = line.sku ? `${line.name} · ${line.sku}` : line.name;
-      tr.append(cell(name), cell(line.quantity, 'num'), cell(line.unit_price, 'num'),
-        cell(line.discount, 'num'), cell(`${line.vat_rate} %`, 'num'), cell(line.gross, 'num strong'));
-      const actions = document.createElement('td');
-      actions.className = 'actions';
-      const edit = document.createElement('button');
-      edit.type = 'button'; edit.className = 'ghost small'; edit.textContent = '✎';
-      edit.title = t('edit'); edit.setAttribute('aria-label', `${t('edit')} ${line.name}`);
+      tr.append(k.cell(name), k.cell(line.quantity, 'num'), k.cell(line.unit_price, 'num'),
+        k.cell(line.discount, 'num'), k.cell(`${line.vat_rate} %`, 'num'), k.cell(line.gross, 'num strong'));
+      const actions = k.el('td', 'actions');
+      const edit = k.el('button', 'ghost small', '✎');
+      edit.type = 'button'; edit.title = t('edit'); edit.setAttribute('aria-label', `${t('edit')} ${line.name}`);
       edit.addEventListener('click', () => editLine(i));
-      const remove = document.createElement('button');
-      remove.type = 'button'; remove.className = 'ghost small danger'; remove.textContent = '✕';
-      remove.title = t('remove');
+      const remove = k.el('button', 'ghost small danger', '✕');
+      remove.type = 'button'; remove.title = t('remove');
       remove.setAttribute('aria-label', `${t('remove')} ${line.name}`);
       remove.addEventListener('click', () => removeLine(i));
       actions.append(edit, remove);
@@ -63,15 +49,15 @@
     const rows = $('vat-rows');
     rows.replaceChildren();
     (v ? v.vat_rows : []).forEach((r) => {
-      const tr = document.createElement('tr');
-      tr.append(cell(`${r.vat_rate} %`), cell(r.net, 'num'), cell(r.vat, 'num'), cell(r.gross, 'num'));
+      const tr = k.el('tr');
+      tr.append(k.cell(`${r.vat_rate} %`), k.cell(r.net, 'num'), k.cell(r.vat, 'num'), k.cell(r.gross, 'num'));
       rows.append(tr);
     });
     $('total-net').textContent = v ? v.net : '–';
     $('total-vat').textContent = v ? v.vat : '–';
     $('total-gross').textContent = v ? v.gross : '–';
     $('cart-problems').textContent = v ? v.problems.map((p) => p.reason).join('\n') : '';
-    $('charge').disabled = !(v && v.chargeable);
+    $('charge').disabled = !(v && v.chargeable) || Boolean(k.info.settings_error);
   }
 
   async function refresh() {
@@ -79,7 +65,7 @@
       state.view = await ipc.quoteCart(cart());
     } catch (e) {
       state.view = null;
-      $('cart-problems').textContent = e.message;
+      $('cart-problems').textContent = k.errorText(e);
     }
     render();
   }
@@ -88,10 +74,11 @@
     const problems = e.problems || [];
     document.querySelectorAll('.line-form .invalid').forEach((el) => el.classList.remove('invalid'));
     const ids = { name: 'f-name', quantity: 'f-qty', unit_price: 'f-price', vat_rate: 'f-vat', discount: 'f-disc' };
+    const labels = { name: 'item', quantity: 'quantity', unit_price: 'unitPrice', vat_rate: 'vatRate', discount: 'discount' };
     problems.forEach((p) => { const el = $(ids[p.path]); if (el) el.classList.add('invalid'); });
     $('form-error').textContent = problems.length
-      ? problems.map((p) => `${t({ name: 'item', quantity: 'quantity', unit_price: 'unitPrice', vat_rate: 'vatRate', discount: 'discount' }[p.path] || p.path)}: ${p.reason}`).join(' · ')
-      : e.message;
+      ? problems.map((p) => `${t(labels[p.path] || p.path)}: ${p.reason}`).join(' · ')
+      : k.errorText(e);
     const first = problems.length && $(ids[problems[0].path]);
     if (first) first.focus();
   }
@@ -99,7 +86,7 @@
   function resetForm() {
     $('line-form').reset();
     $('f-qty').value = '1';
-    $('f-vat').value = state.info.default_vat_rate;
+    $('f-vat').value = k.info.default_vat_rate;
     $('form-error').textContent = '';
     document.querySelectorAll('.line-form .invalid').forEach((el) => el.classList.remove('invalid'));
     state.editing = null;
@@ -114,7 +101,7 @@
       unit_price: $('f-price').value, vat_rate: $('f-vat').value, discount: $('f-disc').value,
     };
     try {
-      const line = await ipc.entryToLine(entry, state.info.currency);
+      const line = await ipc.entryToLine(entry);
       if (state.editing !== null) state.lines[state.editing] = line; else state.lines.push(line);
       resetForm();
       await refresh();
@@ -147,7 +134,7 @@
     const text = $('order-discount').value.trim();
     $('order-discount').classList.remove('invalid');
     try {
-      state.discount = text ? await ipc.parseAmount(text, state.info.currency) : 0;
+      state.discount = text ? await ipc.parseAmount(text, k.info.currency) : 0;
     } catch (e) {
       $('order-discount').classList.add('invalid');
       $('cart-problems').textContent = `${t('orderDiscount')}: ${(e.problems && e.problems[0] && e.problems[0].reason) || e.message}`;
@@ -156,18 +143,233 @@
     await refresh();
   }
 
-  async function clearCart() {
+  async function newSale() {
     state.lines = [];
     state.discount = 0;
+    state.reference = await ipc.newReference();
+    state.session = null;
     $('order-discount').value = '';
     $('charge-note').textContent = '';
+    $('sale-banner').hidden = true;
+    closeCheckout();
     resetForm();
     await refresh();
   }
 
-  function charge() {
-    if ($('charge').disabled) return;
-    $('charge-note').textContent = t('noProviderYet');
+  // ---- the charge flow ------------------------------------------------------------------
+
+  function show(part) {
+    ['choose', 'waiting', 'paid', 'failed'].forEach((p) => { $(p).hidden = p !== part; });
+  }
+
+  function closeCheckout() {
+    state.phase = null;
+    $('checkout').hidden = true;
+  }
+
+  function openChooser() {
+    if ($('charge').disabled || state.phase) return;
+    const box = $('provider-choices');
+    box.replaceChildren();
+    const choices = k.info.providers.length ? k.info.providers : [{ name: 'demo', demo: true, default: true, profile: 'test' }];
+    const preferred = choices.find((c) => c.default) || choices[0];
+    choices.forEach((c) => {
+      const label = k.el('label', 'choice');
+      const input = k.el('input');
+      input.type = 'radio'; input.name = 'provider'; input.value = c.name;
+      input.checked = c === preferred;
+      const text = c.demo ? `${c.name} (${t('demoBadge')})` : `${c.name}${c.profile === 'test' ? ' · test' : ''}`;
+      label.append(input, k.el('span', null, text));
+      box.append(label);
+    });
+    state.phase = 'choose';
+    $('sale-banner').hidden = true;
+    $('checkout-title').textContent = t('chargeTitle');
+    $('checkout-amount').textContent = state.view.gross;
+    show('choose');
+    $('checkout').hidden = false;
+    $('start-charge').focus();
+  }
+
+  async function startCharge(ev) {
+    if (ev) ev.preventDefault();
+    if (state.phase !== 'choose') return; // a repeated Enter/click starts nothing more
+    state.phase = 'starting';
+    const provider = document.querySelector('input[name=provider]:checked').value;
+    const presentation = document.querySelector('input[name=presentation]:checked').value;
+    state.presentation = presentation;
+    $('start-charge').disabled = true;
+    $('checkout-title').textContent = t('starting');
+    try {
+      showSession(await ipc.charge(cart(), provider, presentation));
+    } catch (e) {
+      showError(e);
+    } finally {
+      $('start-charge').disabled = false;
+    }
+  }
+
+  function showSession(s) {
+    if (state.session && state.session.id !== s.id) return; // an old session's late event
+    state.session = s;
+    if (s.status === 'paid') return showPaid(s);
+    if (s.is_final || s.status === 'needs_review' || s.status === 'unknown') {
+      return showEnded(s);
+    }
+    state.phase = 'waiting';
+    $('checkout-title').textContent = t('payTitle');
+    $('checkout-amount').textContent = s.amount;
+    const qr = state.presentation === 'qr' && s.qr_svg;
+    $('qr-wrap').hidden = !qr;
+    if (qr) {
+      const src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(s.qr_svg)}`;
+      if ($('qr').getAttribute('src') !== src) $('qr').setAttribute('src', src);
+      $('qr').alt = s.checkout_url || '';
+    }
+    $('webview-note').hidden = state.presentation !== 'webview';
+    $('checkout-ref').textContent = `${t('reference')} ${s.reference} · ${k.providerLabel(s)}`;
+    $('checkout-status').textContent = t(`status.${s.status}`);
+    $('poll-error').textContent = s.poll_error
+      ? t('pollRetry', { p: s.provider, m: k.errorText(s.poll_error) }) : '';
+    $('link-text').value = s.checkout_url || '';
+    $('cancel-payment').hidden = !s.can_cancel;
+    $('cancel-payment').textContent = t('cancelPayment');
+    state.cancelArmed = false;
+    show('waiting');
+    $('checkout').hidden = false;
+  }
+
+  function showPaid(s) {
+    state.phase = 'paid';
+    $('checkout-title').textContent = t('paidTitle');
+    $('checkout-amount').textContent = s.amount;
+    const lines = $('receipt-lines');
+    lines.replaceChildren();
+    const r = s.receipt;
+    (r ? r.lines : []).forEach((l) => {
+      const tr = k.el('tr');
+      tr.append(k.cell(`${l.quantity} × ${l.name}`), k.cell(`${l.vat_rate} %`, 'num muted'), k.cell(l.gross, 'num'));
+      lines.append(tr);
+    });
+    const vat = $('receipt-vat');
+    vat.replaceChildren();
+    (r ? r.vat_rows : []).forEach((row) => {
+      const tr = k.el('tr');
+      tr.append(k.cell(`${row.vat_rate} %`), k.cell(row.net, 'num'), k.cell(row.vat, 'num'), k.cell(row.gross, 'num'));
+      vat.append(tr);
+    });
+    $('receipt-total').textContent = r ? r.gross : s.amount;
+    $('receipt-meta').textContent = `${k.providerLabel(s)} · ${t('reference')} ${s.reference} · ${k.time(s.updated_at)}`;
+    show('paid');
+    $('checkout').hidden = false;
+    $('paid-new-sale').focus();
+  }
+
+  async function showEnded(s) {
+    state.phase = 'ended';
+    $('checkout-title').textContent = t('endedTitle');
+    $('failed-message').textContent = t(`ended.${s.status}`);
+    $('failed-detail').textContent = [s.reason, s.attention, s.last_error].filter(Boolean).join('\n');
+    $('failed-details').hidden = !$('failed-detail').textContent;
+    $('failed-history').hidden = false;
+    show('failed');
+    $('checkout').hidden = false;
+    $('back-to-cart').focus();
+    // The cart stays; a new attempt gets a fresh reference.
+    state.reference = await ipc.newReference();
+  }
+
+  async function showError(e) {
+    state.phase = 'ended';
+    $('checkout-title').textContent = t('errorTitle');
+    $('failed-message').textContent = k.errorText(e);
+    $('failed-detail').textContent = k.detailText(e);
+    $('failed-details').hidden = false;
+    $('failed-history').hidden = !e.session_id;
+    state.session = e.session_id ? { id: e.session_id } : null;
+    show('failed');
+    $('checkout').hidden = false;
+    $('back-to-cart').focus();
+    if (e.session_id || e.code === 'reference_used') state.reference = await ipc.newReference();
+  }
+
+  function backToCart() {
+    const reason = $('failed-message').textContent;
+    closeCheckout();
+    state.session = null;
+    $('sale-banner').textContent = reason;
+    $('sale-banner').hidden = !reason;
+    $('f-name').focus();
+  }
+
+  async function cancelPayment() {
+    if (!state.session) return;
+    if (!state.cancelArmed) {
+      state.cancelArmed = true;
+      $('cancel-payment').textContent = t('cancelAgain');
+      return;
+    }
+    try {
+      showSession(await ipc.cancelSession(state.session.id));
+    } catch (e) {
+      $('poll-error').textContent = `${k.errorText(e)} ${e.message}`;
+    }
+  }
+
+  async function copyLink() {
+    const url = $('link-text').value;
+    try {
+      await navigator.clipboard.writeText(url);
+    } catch (_) {
+      $('link-text').select();
+      document.execCommand('copy');
+    }
+    $('copy-link').textContent = t('linkCopied');
+    setTimeout(() => { $('copy-link').textContent = t('copyLink'); }, 2000);
+  }
+
+  // ---- navigation, keys, start -----------------------------------------------------------
+
+  function go(view) {
+    ['counter', 'history', 'settings'].forEach((v) => {
+      $(`view-${v}`).hidden = v !== view;
+      if (v === view) $(`tab-${v}`).setAttribute('aria-current', 'page'); else $(`tab-${v}`).removeAttribute('aria-current');
+    });
+    if (view === 'history') window.kassaHistory.show();
+    if (view === 'settings') window.kassaSettings.show();
+    if (view === 'counter') $('f-name').focus();
+  }
+
+  function keys(e) {
+    if (e.key === 'F1') { e.preventDefault(); go('counter'); }
+    else if (e.key === 'F3') { e.preventDefault(); go('history'); }
+    else if (e.key === 'F4') { e.preventDefault(); go('settings'); }
+    else if ($('view-counter').hidden) { /* other screens handle their own keys */ }
+    else if (e.key === 'F2') { e.preventDefault(); if (!state.phase) resetForm(); }
+    else if (e.key === 'F9') {
+      e.preventDefault();
+      if (state.phase === 'choose') startCharge(); else if (!state.phase) openChooser();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      if (state.phase === 'choose') { closeCheckout(); $('charge').focus(); }
+      else if (state.phase === 'ended') backToCart();
+      else if (state.phase === 'waiting') cancelPayment();
+      else if (!state.phase) resetForm();
+    } else if (e.key === 'Enter' && state.phase === 'paid') { e.preventDefault(); newSale(); }
+  }
+
+  function renderBadge() {
+    const def = (k.info.providers || []).find((p) => p.default);
+    const demo = !def || def.demo;
+    $('provider-badge').textContent = demo ? t('demoBadge') : t('providerBadge', { p: def.name });
+    $('provider-badge').classList.toggle('demo', demo);
+  }
+
+  function applyTexts() {
+    document.documentElement.lang = k.lang;
+    k.applyTexts();
+    $('toggle-lang').textContent = k.lang === 'en' ? 'NB' : 'EN';
+    renderBadge();
   }
 
   function toggleTheme() {
@@ -177,10 +379,21 @@
     try { localStorage.setItem('kassa.theme', next); } catch (_) { /* private mode */ }
   }
 
-  function keys(e) {
-    if (e.key === 'F2') { e.preventDefault(); resetForm(); }
-    else if (e.key === 'F9') { e.preventDefault(); charge(); }
-    else if (e.key === 'Escape') { e.preventDefault(); resetForm(); }
+  /** Reads the shop settings again (after a change on the settings screen). */
+  async function reloadInfo() {
+    k.info = await ipc.appInfo();
+    $('shop-name').textContent = k.info.shop_name;
+    const vat = $('f-vat');
+    vat.replaceChildren();
+    k.info.vat_rates.forEach((r) => {
+      const o = k.el('option', null, `${r} %`);
+      o.value = r;
+      vat.append(o);
+    });
+    vat.value = k.info.default_vat_rate;
+    $('charge-note').textContent = k.info.settings_error ? t('settingsError', { m: k.info.settings_error }) : '';
+    renderBadge();
+    await refresh();
   }
 
   async function start() {
@@ -188,31 +401,46 @@
       const saved = localStorage.getItem('kassa.theme');
       if (saved) document.documentElement.dataset.theme = saved;
     } catch (_) { /* no storage */ }
-    state.info = await ipc.appInfo();
-    state.lang = state.info.locale === 'nb' ? 'nb' : 'en';
-    $('shop-name').textContent = state.info.shop_name;
-    if (state.info.settings_error) $('charge-note').textContent = state.info.settings_error;
-    const vat = $('f-vat');
-    state.info.vat_rates.forEach((r) => {
-      const o = document.createElement('option');
-      o.value = r; o.textContent = `${r} %`;
-      vat.append(o);
-    });
-    vat.value = state.info.default_vat_rate;
+    k.info = await ipc.appInfo();
+    k.lang = k.info.locale === 'nb' ? 'nb' : 'en';
+    state.reference = await ipc.newReference();
+    await reloadInfo();
     applyTexts();
     $('line-form').addEventListener('submit', submitLine);
     $('order-discount').addEventListener('change', setOrderDiscount);
-    $('charge').addEventListener('click', charge);
-    $('clear-cart').addEventListener('click', clearCart);
+    $('charge').addEventListener('click', openChooser);
+    $('choose').addEventListener('submit', startCharge);
+    $('choose-back').addEventListener('click', () => { closeCheckout(); $('charge').focus(); });
+    $('clear-cart').addEventListener('click', newSale);
+    $('paid-new-sale').addEventListener('click', newSale);
+    $('back-to-cart').addEventListener('click', backToCart);
+    $('failed-history').addEventListener('click', () => {
+      const id = state.session && state.session.id;
+      backToCart();
+      go('history');
+      if (id) window.kassaHistory.open(id);
+    });
+    $('cancel-payment').addEventListener('click', cancelPayment);
+    $('copy-link').addEventListener('click', copyLink);
+    $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);
-    $('toggle-lang').addEventListener('click', () => { state.lang = state.lang === 'en' ? 'nb' : 'en'; applyTexts(); render(); });
+    $('toggle-lang').addEventListener('click', () => {
+      k.lang = k.lang === 'en' ? 'nb' : 'en';
+      applyTexts(); render();
+      window.kassaHistory.relabel(); window.kassaSettings.relabel();
+    });
+    document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
-    await refresh();
+    await ipc.onSessionStatus((s) => {
+      if (state.session && s.id === state.session.id && (state.phase === 'waiting' || state.phase === 'starting')) showSession(s);
+      window.kassaHistory.changed(s);
+    });
+    window.kassaSettings.onChange(reloadInfo);
     $('f-name').focus();
     requestAnimationFrame(() => requestAnimationFrame(() => ipc.ready().catch(() => {})));
   }
 
   window.addEventListener('DOMContentLoaded', () => {
-    start().catch((e) => { $('cart-problems').textContent = e.message || String(e); });
+    start().catch((e) => { $('cart-problems').textContent = `${k.errorText(e)} ${e.message || String(e)}`; });
   });
 })();

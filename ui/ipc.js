@@ -1,5 +1,7 @@
 // The UI's one door to the backend. Every call goes through `call`, which returns the command's
-// result or throws the backend's `{code, message, problems}` error unchanged.
+// result or throws the backend's `{code, message, session_id?, problems?}` error unchanged.
+// The shapes of what these calls return are pinned in `wire-shapes.json` (a Rust test fails
+// when a backend type changes without it).
 'use strict';
 window.kassaIpc = (() => {
   function rawInvoke(cmd, args) {
@@ -15,11 +17,34 @@ window.kassaIpc = (() => {
       throw { code: 'ipc', message: String(e) };
     }
   }
+  /** Calls `handler(payload)` for each session status change (SessionView). */
+  function onSessionStatus(handler) {
+    if (window.__TAURI__ && window.__TAURI__.event) {
+      return window.__TAURI__.event.listen('session-status', (e) => handler(e.payload));
+    }
+    return Promise.resolve(() => {});
+  }
   return {
     appInfo: () => call('app_info'),
-    entryToLine: (entry, currency) => call('entry_to_line', { entry, currency }),
+    entryToLine: (entry) => call('entry_to_line', { entry }),
     parseAmount: (text, currency) => call('parse_amount', { text, currency }),
     quoteCart: (cart) => call('quote_cart', { cart }),
+    newReference: () => call('new_reference'),
+    charge: (cart, provider, presentation) => call('charge', { cart, provider, presentation }),
+    session: (id) => call('session', { id }),
+    refreshSession: (id) => call('refresh_session', { id }),
+    cancelSession: (id) => call('cancel_session', { id }),
+    history: (query) => call('history', { query }),
+    exportCsv: (query) => call('export_csv', { query }),
+    settingsView: () => call('settings_view'),
+    setSetting: (key, value) => call('set_setting', { key, value }),
+    setCredential: (provider, field, value) => call('set_credential', { provider, field, value }),
+    testConnection: (provider) => call('test_connection', { provider }),
+    saveProduct: (entry) => call('save_product', { entry }),
+    removeProduct: (sku) => call('remove_product', { sku }),
+    openCustomerDisplay: () => call('open_customer_display'),
+    customerState: () => call('customer_state'),
     ready: () => call('ready'),
+    onSessionStatus,
   };
 })();

@@ -202,8 +202,8 @@ mod tests {
     #[test]
     fn typed_products_become_minor_units_and_lines() {
         let nok = Currency::from_code("NOK").unwrap();
-        let p = entry_to_product(&entry(" 7038010009457 ", "Melk 1 l", "23,90", "15"), nok)
-            .unwrap();
+        let p =
+            entry_to_product(&entry(" 7038010009457 ", "Melk 1 l", "23,90", "15"), nok).unwrap();
         assert_eq!(p.sku, "7038010009457");
         assert_eq!(p.unit_price, 2390);
         let mut c = Catalog::default();
@@ -239,7 +239,11 @@ mod tests {
         c.save(&dir).unwrap();
         assert_eq!(Catalog::load(&dir).unwrap(), c);
         assert!(c.remove("A1") && !c.remove("A1"));
-        std::fs::write(dir.join(FILE_NAME), "[{\"sku\":\"\",\"name\":\"x\",\"unit_price\":1,\"vat_rate\":\"25\"}]").unwrap();
+        std::fs::write(
+            dir.join(FILE_NAME),
+            "[{\"sku\":\"\",\"name\":\"x\",\"unit_price\":1,\"vat_rate\":\"25\"}]",
+        )
+        .unwrap();
         assert!(Catalog::load(&dir).unwrap_err().contains("SKU is required"));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -510,10 +510,15 @@ pub fn navigation(
     };
     let path_of = |u: &str| {
         u.split_once("://")
-            .and_then(|(_, r)| r.find('/').map(|i| r[i..].split(['?', '#']).next().unwrap_or("/").to_string()))
+            .and_then(|(_, r)| {
+                r.find('/')
+                    .map(|i| r[i..].split(['?', '#']).next().unwrap_or("/").to_string())
+            })
             .unwrap_or_else(|| "/".into())
     };
-    if origin(return_url).as_deref() == Some(to.as_str()) && path_of(target).starts_with(&path_of(return_url)) {
+    if origin(return_url).as_deref() == Some(to.as_str())
+        && path_of(target).starts_with(&path_of(return_url))
+    {
         return Navigation::Returned;
     }
     if origin(checkout_url).as_deref() == Some(to.as_str()) {
@@ -558,7 +563,11 @@ pub struct Till<P: ProviderSource> {
 
 impl<P: ProviderSource> Till<P> {
     /// Opens the settings, the product list and the session log of `dir`.
-    pub fn open(dir: &Path, providers: P, secrets: Arc<dyn SecretStore>) -> Result<Self, TillError> {
+    pub fn open(
+        dir: &Path,
+        providers: P,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<Self, TillError> {
         let settings = Settings::load(dir)?;
         let catalog = Catalog::load(dir).map_err(|m| TillError::new("products", m))?;
         let log = SessionLog::open_in(dir)?;
@@ -646,11 +655,20 @@ impl<P: ProviderSource> Till<P> {
         out
     }
 
-    fn provider(&mut self, name: &str, profile: Option<&str>) -> Result<Arc<dyn Provider>, TillError> {
+    fn provider(
+        &mut self,
+        name: &str,
+        profile: Option<&str>,
+    ) -> Result<Arc<dyn Provider>, TillError> {
         Ok(self.providers.get(&self.settings, name, profile)?)
     }
 
-    fn session_view(&self, id: &str, detail: bool, caps: Option<Capabilities>) -> Result<SessionView, TillError> {
+    fn session_view(
+        &self,
+        id: &str,
+        detail: bool,
+        caps: Option<Capabilities>,
+    ) -> Result<SessionView, TillError> {
         let (s, events) = self.log.get(id)?;
         Ok(view(&s, &events, &self.locale(), detail, caps))
     }
@@ -674,7 +692,10 @@ impl<P: ProviderSource> Till<P> {
             None => self.log.find_by_reference(&reference)?,
         };
         if let Some(s) = existing {
-            if matches!(s.status, Status::Cancelled | Status::Expired | Status::Failed) {
+            if matches!(
+                s.status,
+                Status::Cancelled | Status::Expired | Status::Failed
+            ) {
                 return Err(TillError {
                     session_id: Some(s.id.clone()),
                     ..TillError::new(
@@ -779,9 +800,14 @@ impl<P: ProviderSource> Till<P> {
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
         let rows = self.log.list(&q.filter()?, q.after.as_deref(), limit)?;
         let locale = self.locale();
-        let next = (rows.len() == limit as usize).then(|| rows.last().map(|s| s.id.clone())).flatten();
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|s| s.id.clone()))
+            .flatten();
         Ok(HistoryPage {
-            sessions: rows.iter().map(|s| view(s, &[], &locale, false, None)).collect(),
+            sessions: rows
+                .iter()
+                .map(|s| view(s, &[], &locale, false, None))
+                .collect(),
             next,
         })
     }
@@ -790,7 +816,9 @@ impl<P: ProviderSource> Till<P> {
     pub fn export_csv(&self, q: &HistoryQuery, path: &Path) -> Result<u64, TillError> {
         let filter = q.filter()?;
         let tmp = path.with_extension("csv.part");
-        let fail = |e: std::io::Error| TillError::new("export", format!("cannot write {}: {e}", path.display()));
+        let fail = |e: std::io::Error| {
+            TillError::new("export", format!("cannot write {}: {e}", path.display()))
+        };
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
         let n = self.log.export_csv(&filter, &mut out)?;
         use std::io::Write;
@@ -816,13 +844,20 @@ impl<P: ProviderSource> Till<P> {
                 let prefix = format!("{}.", spec.name);
                 ProviderSettingsView {
                     name: spec.name.into(),
-                    fields: all.iter().filter(|(k, _, _)| k.starts_with(&prefix)).map(field).collect(),
+                    fields: all
+                        .iter()
+                        .filter(|(k, _, _)| k.starts_with(&prefix))
+                        .map(field)
+                        .collect(),
                     secrets: spec
                         .secrets
                         .iter()
                         .map(|f| SecretView {
                             field: f.to_string(),
-                            set: match self.secrets.is_set(&CredentialKey::new(spec.name, &profile, f)) {
+                            set: match self
+                                .secrets
+                                .is_set(&CredentialKey::new(spec.name, &profile, f))
+                            {
                                 Ok(b) => Some(b),
                                 Err(e) => {
                                     keyring_error.get_or_insert(e.to_string());
@@ -851,8 +886,11 @@ impl<P: ProviderSource> Till<P> {
                 .map(|p| ProductView {
                     sku: p.sku.clone(),
                     name: p.name.clone(),
-                    unit_price: currency.map_or(p.unit_price.to_string(), |c| c.format_display(p.unit_price, &locale)),
-                    unit_price_input: currency.map_or(p.unit_price.to_string(), |c| c.format_plain(p.unit_price)),
+                    unit_price: currency.map_or(p.unit_price.to_string(), |c| {
+                        c.format_display(p.unit_price, &locale)
+                    }),
+                    unit_price_input: currency
+                        .map_or(p.unit_price.to_string(), |c| c.format_plain(p.unit_price)),
                     vat_rate: p.vat_rate.clone(),
                 })
                 .collect(),
@@ -877,7 +915,12 @@ impl<P: ProviderSource> Till<P> {
 
     /// Stores a credential in the keyring for the provider's current profile. The value goes
     /// straight to the keyring; an empty value deletes it.
-    pub fn set_credential(&mut self, provider: &str, field: &str, value: Secret) -> Result<(), TillError> {
+    pub fn set_credential(
+        &mut self,
+        provider: &str,
+        field: &str,
+        value: Secret,
+    ) -> Result<(), TillError> {
         settings::check_secret_field(provider, field)?;
         let key = CredentialKey::new(provider, &self.settings.profile(provider), field);
         if value.expose().is_empty() {
@@ -900,10 +943,12 @@ impl<P: ProviderSource> Till<P> {
 
     /// Adds or replaces a product.
     pub fn save_product(&mut self, entry: &ProductEntry) -> Result<(), TillError> {
-        let product = catalog::entry_to_product(entry, self.currency()?).map_err(TillError::invalid)?;
+        let product =
+            catalog::entry_to_product(entry, self.currency()?).map_err(TillError::invalid)?;
         let mut next = self.catalog.clone();
         next.add(product).map_err(TillError::invalid)?;
-        next.save(&self.dir).map_err(|m| TillError::new("products", m))?;
+        next.save(&self.dir)
+            .map_err(|m| TillError::new("products", m))?;
         self.catalog = next;
         Ok(())
     }
@@ -913,7 +958,8 @@ impl<P: ProviderSource> Till<P> {
         if !next.remove(sku) {
             return Err(TillError::field("sku", format!("no product {sku:?}")));
         }
-        next.save(&self.dir).map_err(|m| TillError::new("products", m))?;
+        next.save(&self.dir)
+            .map_err(|m| TillError::new("products", m))?;
         self.catalog = next;
         Ok(())
     }
@@ -989,15 +1035,29 @@ mod tests {
         let co = "http://127.0.0.1:4100/dintero/v1/view/T1.abc";
         let ret = "https://kassa.invalid/return";
         let nav = |to: &str| navigation(co, &["dintero.com"], ret, to);
-        assert_eq!(nav("http://127.0.0.1:4100/dintero/v1/view/T1.abc/pay"), Navigation::Allow);
+        assert_eq!(
+            nav("http://127.0.0.1:4100/dintero/v1/view/T1.abc/pay"),
+            Navigation::Allow
+        );
         assert_eq!(nav("https://checkout.dintero.com/v1/x"), Navigation::Allow);
         assert_eq!(nav("https://dintero.com/"), Navigation::Allow);
-        assert_eq!(nav("https://kassa.invalid/return?transaction_id=T1"), Navigation::Returned);
+        assert_eq!(
+            nav("https://kassa.invalid/return?transaction_id=T1"),
+            Navigation::Returned
+        );
         assert_eq!(nav("https://kassa.invalid/other"), Navigation::Block);
-        assert_eq!(nav("http://checkout.dintero.com/"), Navigation::Block, "https only");
+        assert_eq!(
+            nav("http://checkout.dintero.com/"),
+            Navigation::Block,
+            "https only"
+        );
         assert_eq!(nav("https://evil-dintero.com/"), Navigation::Block);
         assert_eq!(nav("https://dintero.com.evil.example/"), Navigation::Block);
-        assert_eq!(nav("http://127.0.0.1:4101/"), Navigation::Block, "another port");
+        assert_eq!(
+            nav("http://127.0.0.1:4101/"),
+            Navigation::Block,
+            "another port"
+        );
         assert_eq!(nav("file:///etc/passwd"), Navigation::Block);
         assert_eq!(nav("tauri://localhost/index.html"), Navigation::Block);
         assert_eq!(nav("about:blank"), Navigation::Allow);

@@ -922,7 +922,11 @@ async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response 
         escape(&total),
     );
     let script = s.page_script_tag();
-    Html(page("Dintero Checkout (sandbox)", &format!("{body}{script}"))).into_response()
+    Html(page(
+        "Dintero Checkout (sandbox)",
+        &format!("{body}{script}"),
+    ))
+    .into_response()
 }
 
 fn page(title: &str, body: &str) -> String {

@@ -1,0 +1,45 @@
+// Helpers the screens share: texts, elements, times, and cashier-friendly error texts.
+'use strict';
+window.kassa = (() => {
+  const k = { lang: 'en', info: null };
+  k.$ = (id) => document.getElementById(id);
+  k.t = (key, vars) => {
+    const texts = window.kassaTexts;
+    let s = (texts[k.lang] && texts[k.lang][key]) || texts.en[key] || key;
+    Object.entries(vars || {}).forEach(([n, v]) => { s = s.replace(`{${n}}`, v); });
+    return s;
+  };
+  /** An element with optional class and text. */
+  k.el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  };
+  k.cell = (text, cls) => k.el('td', cls, text);
+  /** An RFC 3339 time from the backend in the shop's locale and the till's time zone. */
+  k.time = (iso) => {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return new Intl.DateTimeFormat(k.lang === 'nb' ? 'nb-NO' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
+  };
+  k.statusText = (s) => k.t(`status.${s}`);
+  /** A session's provider as staff read it: the demo provider is always called out. */
+  k.providerLabel = (s) => (s.demo && s.provider !== 'demo' ? `${s.provider} (${k.t('demoLabel')})` : s.provider);
+  /** A backend error in a cashier's words (the technical message stays for "details"). */
+  k.errorText = (e) => {
+    const key = `err.${e && e.code}`;
+    const known = window.kassaTexts.en[key];
+    let s = known ? k.t(key) : k.t('err.generic');
+    if (e && e.session_id) s += ` ${k.t('savedInHistory')}`;
+    return s;
+  };
+  k.detailText = (e) => [e && e.message, e && e.code && `[${e.code}]`, e && e.session_id && `session ${e.session_id}`]
+    .filter(Boolean).join('\n');
+  k.applyTexts = (root) => {
+    (root || document).querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = k.t(el.dataset.i18n); });
+    (root || document).querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = k.t(el.dataset.i18nPlaceholder); });
+    (root || document).querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = k.t(el.dataset.i18nTitle); });
+  };
+  return k;
+})();

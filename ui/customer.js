@@ -1,0 +1,28 @@
+// The customer-facing display: the QR code, the amount and the status of the current payment,
+// for a second screen turned towards the customer. It only reads; it can change nothing.
+'use strict';
+(() => {
+  const ipc = window.kassaIpc;
+  const k = window.kassa;
+  const { $, t } = k;
+  let current = null;
+
+  function render(s) {
+    current = s;
+    $('c-amount').textContent = s ? s.amount : '';
+    const qr = s && s.status === 'open' && s.qr_svg;
+    $('c-qr-wrap').hidden = !qr;
+    if (qr) $('c-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(s.qr_svg)}`;
+    $('c-status').textContent = s ? k.statusText(s.status) : '';
+    $('c-status').className = `c-status status-${s ? s.status : 'none'}`;
+    $('c-ref').textContent = s ? `${t('reference')} ${s.reference}${s.demo ? ` · ${t('demoBadge')}` : ''}` : '';
+  }
+
+  window.addEventListener('DOMContentLoaded', async () => {
+    const st = await ipc.customerState();
+    k.lang = document.documentElement.lang = st.locale === 'nb' ? 'nb' : 'en';
+    $('c-shop').textContent = st.shop_name;
+    render(st.session);
+    await ipc.onSessionStatus((s) => { if (!current || s.id === current.id || s.status === 'open') render(s); });
+  });
+})();
