@@ -340,7 +340,7 @@ where
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn counter_adds_a_line_and_refuses_a_bad_price() {
-    run("counter", |c, _| async move {
+    run("counter", |c, dir| async move {
         assert_eq!(c.title().await.unwrap(), "Kassa");
         let charge = c.wait().for_element(Locator::Id("charge")).await.unwrap();
         assert_eq!(
@@ -381,6 +381,98 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
                 .unwrap()
                 .len(),
             1
+        );
+
+        // Settings: a product, a refused value next to its field, a credential to the keyring.
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys("\u{E034}")
+            .await
+            .unwrap(); // F4
+        wait_visible(&c, 10, "#s-shop-vat-rates").await;
+        let f = |id: &'static str| {
+            let c = &c;
+            async move { c.find(Locator::Id(id)).await.unwrap() }
+        };
+        f("p-sku").await.send_keys("7038010009457").await.unwrap();
+        f("p-name").await.send_keys("Melk 1 l").await.unwrap();
+        f("p-vat").await.select_by_value("15").await.unwrap();
+        f("p-price").await.send_keys("23,90\u{E007}").await.unwrap();
+        wait_visible(&c, 10, "#product-rows tr").await;
+        let rates = f("s-shop-vat-rates").await;
+        rates.clear().await.unwrap();
+        rates.send_keys("25,abc\u{E007}").await.unwrap();
+        wait_for(10, "the error next to shop.vat_rates", || async {
+            let e = c
+                .find(Locator::Css("#s-shop-vat-rates + .field-msg.error"))
+                .await
+                .ok()?;
+            let t = e.text().await.ok()?;
+            (!t.is_empty()).then_some(())
+        })
+        .await;
+        const SECRET: &str = "e2e-client-secret-Zq81";
+        f("s-dintero-client-secret")
+            .await
+            .send_keys(&format!("{SECRET}\u{E007}"))
+            .await
+            .unwrap();
+        let saved = wait_for(10, "the credential saved", || async {
+            let input = c.find(Locator::Id("s-dintero-client-secret")).await.ok()?;
+            let t = input
+                .find(Locator::XPath(".."))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            t.contains("· satt").then_some(t)
+        })
+        .await;
+        assert!(
+            !saved.contains(SECRET),
+            "the secret is never shown: {saved}"
+        );
+        save_screenshot(&c, "settings.png").await;
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.path().is_file() {
+                let bytes = std::fs::read(entry.path()).unwrap();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains(SECRET), "secret in {:?}", entry.path());
+            }
+        }
+
+        // A scan (the SKU typed fast, then Enter) fills the line from the product list.
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys("\u{E031}")
+            .await
+            .unwrap(); // F1
+        wait_visible(&c, 10, "#f-name").await;
+        // F2: a new line (clears the refused entry still in the form).
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys("\u{E032}")
+            .await
+            .unwrap();
+        f("f-name")
+            .await
+            .send_keys("7038010009457\u{E007}")
+            .await
+            .unwrap();
+        wait_for(10, "the scanned line", || async {
+            let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+            (n == 2).then_some(())
+        })
+        .await;
+        let rows = c.find_all(Locator::Css("#cart-lines tr")).await.unwrap();
+        let row = rows[1].text().await.unwrap();
+        assert!(
+            row.contains("Melk 1 l") && row.contains("23,90"),
+            "scanned line: {row}"
         );
         c
     })
