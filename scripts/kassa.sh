@@ -113,10 +113,25 @@ deb() {
   ls -l target/release/bundle/deb/*.deb
 }
 
+# Reruns the E2E tests (they save screenshots to target/screenshots/) and copies the README's
+# screenshots to docs/screenshots/.
+screenshots() {
+  setup
+  keyctl session - dbus-run-session -- "$ROOT/tests/with-keyring.sh" \
+    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
+    cargo test --test e2e -- --ignored
+  mkdir -p docs/screenshots
+  for f in counter qr webview paid history settings provider-error; do
+    cp "target/screenshots/$f.png" docs/screenshots/
+  done
+  log "screenshots copied to docs/screenshots/"
+}
+
 case "${1:-}" in
   setup) setup ;;
   run) run ;;
   test) test_all ;;
   deb) deb ;;
-  *) echo "usage: $0 setup|run|test|deb" >&2; exit 2 ;;
+  screenshots) screenshots ;;
+  *) echo "usage: $0 setup|run|test|deb|screenshots" >&2; exit 2 ;;
 esac
