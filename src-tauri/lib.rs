@@ -56,8 +56,8 @@ pub struct Desk {
 }
 
 impl Desk {
-    fn open() -> Desk {
-        let dir = kassa_core::paths::data_dir(None);
+    /// Opens the till of `dir` (the data directory, or why there is none).
+    fn open(dir: std::result::Result<PathBuf, String>) -> Desk {
         let till = match &dir {
             Ok(d) => Till::open(d, Providers::new(d), Arc::new(OsKeyring)),
             Err(e) => Err(TillError::new("data_dir", e.clone())),
@@ -374,10 +374,14 @@ fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>) {
     }
 }
 
-/// Registers state and commands. Generic over the runtime so tests can use the mock runtime.
-pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+/// Registers state and commands for the data directory `dir`. Generic over the runtime so
+/// tests can use the mock runtime.
+pub fn builder<R: Runtime>(
+    builder: tauri::Builder<R>,
+    dir: std::result::Result<PathBuf, String>,
+) -> tauri::Builder<R> {
     builder
-        .manage(Desk::open())
+        .manage(Desk::open(dir))
         .invoke_handler(tauri::generate_handler![
             app_info,
             entry_to_line,
@@ -444,7 +448,7 @@ pub fn run() {
     reconcile_in_background();
     let setup_dir = dir.clone();
     let event_dir = dir;
-    builder(tauri::Builder::default())
+    builder(tauri::Builder::default(), kassa_core::paths::data_dir(None))
         .setup(move |app| {
             if let Some(d) = &setup_dir {
                 windows::listen_for_second_launch(app.handle(), d);

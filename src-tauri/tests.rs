@@ -1,22 +1,16 @@
 //! The IPC layer with Tauri's mock runtime (no display): permissions per window label, the
 //! idempotent charge through the command layer, and the wire shapes `ui/` relies on.
 
-use std::sync::Once;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 
-/// One data directory for this test process (the app reads `KASSA_DATA_DIR` when it starts).
-fn data_dir() -> std::path::PathBuf {
-    static INIT: Once = Once::new();
-    let dir = std::env::temp_dir().join(format!("kassa-ipc-test-{}", std::process::id()));
-    INIT.call_once(|| {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        // SAFETY: set once, before any app (or other thread reading it) starts.
-        unsafe { std::env::set_var("KASSA_DATA_DIR", &dir) };
-    });
+/// A fresh data directory per test.
+fn data_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kassa-ipc-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
@@ -32,9 +26,8 @@ fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
     }
 }
 
-fn app() -> tauri::App<MockRuntime> {
-    data_dir();
-    super::builder(mock_builder())
+fn app_in(dir: &std::path::Path) -> tauri::App<MockRuntime> {
+    super::builder(mock_builder(), Ok(dir.to_path_buf()))
         .build(tauri::generate_context!())
         .expect("app builds with the mock runtime")
 }
@@ -63,7 +56,7 @@ fn cart(reference: &str) -> serde_json::Value {
 
 #[test]
 fn main_window_can_quote_through_ipc() {
-    let app = app();
+    let app = app_in(&data_dir("quote"));
     let main = window(&app, "main");
     let view = call(
         &main,
@@ -76,7 +69,7 @@ fn main_window_can_quote_through_ipc() {
 
 #[test]
 fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
-    let app = app();
+    let app = app_in(&data_dir("intruder"));
     // Provider checkout windows get labels like this one: no capability names them.
     let intruder = window(&app, "checkout-0190-test");
     for cmd in super::COMMANDS_FOR_TESTS {
@@ -91,7 +84,7 @@ fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
 
 #[test]
 fn the_customer_display_may_only_read_its_state() {
-    let app = app();
+    let app = app_in(&data_dir("customer"));
     let customer = window(&app, "customer");
     call(&customer, "customer_state", serde_json::json!({}));
     for cmd in ["charge", "set_credential", "history", "settings_view"] {
@@ -105,7 +98,8 @@ fn the_customer_display_may_only_read_its_state() {
 /// 100 rapid charges of the same cart through the command layer: one session at the provider.
 #[test]
 fn repeated_charges_of_one_cart_start_one_session() {
-    let app = app();
+    let dir = data_dir("idempotent");
+    let app = app_in(&dir);
     let main = window(&app, "main");
     let reference = format!("IDEM-{}", std::process::id());
     let body =
@@ -147,7 +141,6 @@ fn repeated_charges_of_one_cart_start_one_session() {
         "one session logged"
     );
     // The demo sandbox saw exactly one create.
-    let dir = data_dir();
     let state = std::fs::read_to_string(dir.join(kassa_sandbox::demo::STATE_FILE)).unwrap();
     assert_eq!(
         state.matches(&reference).count(),
@@ -174,7 +167,7 @@ fn shape(v: &serde_json::Value) -> serde_json::Value {
 /// type that the UI reads fails here; update the UI, then rerun with `KASSA_BLESS=1`.
 #[test]
 fn the_wire_shapes_the_ui_reads_are_pinned() {
-    let app = app();
+    let app = app_in(&data_dir("wire"));
     let main = window(&app, "main");
     let reference = format!("WIRE-{}", std::process::id());
     let charged = call(

@@ -474,6 +474,24 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
             row.contains("Melk 1 l") && row.contains("23,90"),
             "scanned line: {row}"
         );
+
+        // A second launch on the same data directory hands over to this one and exits.
+        let second = Command::new(env!("CARGO_BIN_EXE_kassa"))
+            .env("KASSA_DATA_DIR", &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::task::spawn_blocking(move || second.wait_with_output().unwrap()),
+        )
+        .await
+        .expect("the second launch exits at once")
+        .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("already running"), "second launch said: {err}");
         c
     })
     .await;

@@ -737,8 +737,7 @@ impl<P: ProviderSource> Till<P> {
         let return_url = self.return_url();
         let now = now_millis();
         let id = SessionId::generate(now);
-        self.charges.insert(reference, id.as_str().to_string());
-        let session = checkout::start(
+        let result = checkout::start(
             &mut self.log,
             &self.dir,
             provider.as_ref(),
@@ -747,10 +746,17 @@ impl<P: ProviderSource> Till<P> {
                 presentation,
                 return_url: &return_url,
                 demo: provider_name == "demo",
-                id,
+                id: id.clone(),
                 now,
             },
-        )?;
+        );
+        // Remember the reference once the session is in the log (started, or logged with the
+        // failure); a charge that never reached the log leaves the reference free. `&mut self`
+        // serializes charges, so no second charge can slip in between.
+        if matches!(result, Ok(_) | Err(CheckoutError::Provider { .. })) {
+            self.charges.insert(reference, id.as_str().to_string());
+        }
+        let session = result?;
         Ok(view(&session, &[], &self.locale(), false, Some(caps)))
     }
 
