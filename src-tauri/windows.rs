@@ -110,9 +110,15 @@ fn socket_path(data_dir: &Path) -> PathBuf {
 /// true (the caller exits). Otherwise returns false.
 pub fn hand_over_to_running(data_dir: &Path) -> bool {
     use std::io::Write;
-    match std::os::unix::net::UnixStream::connect(socket_path(data_dir)) {
+    let path = socket_path(data_dir);
+    match std::os::unix::net::UnixStream::connect(&path) {
         Ok(mut s) => s.write_all(b"focus\n").is_ok(),
-        Err(_) => false,
+        Err(e) => {
+            if path.exists() {
+                eprintln!("kassa: {} answers nothing ({e}): starting", path.display());
+            }
+            false
+        }
     }
 }
 

@@ -482,13 +482,22 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let out = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio::task::spawn_blocking(move || second.wait_with_output().unwrap()),
-        )
-        .await
-        .expect("the second launch exits at once")
-        .unwrap();
+        let mut second = second;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while second.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = second.kill();
+                let out = second.wait_with_output().unwrap();
+                let sock = dir.join("kassa.sock");
+                panic!(
+                    "the second launch did not hand over to the running app (socket exists: {}); it said: {}",
+                    sock.exists(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let out = second.wait_with_output().unwrap();
         assert!(out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("already running"), "second launch said: {err}");
