@@ -213,3 +213,26 @@ fn the_wire_shapes_the_ui_reads_are_pinned() {
         "the IPC wire shapes changed: update ui/ and rerun with KASSA_BLESS=1"
     );
 }
+
+/// A second launch finds the running app's socket and hands over; with no app running, the
+/// socket left by a crash answers nothing and the launch goes ahead.
+#[test]
+fn a_second_launch_hands_over_to_the_running_app() {
+    let dir = data_dir("single");
+    assert!(
+        !super::windows::hand_over_to_running(&dir),
+        "nobody runs yet"
+    );
+    let app = app_in(&dir);
+    super::windows::listen_for_second_launch(app.handle(), &dir);
+    assert!(
+        super::windows::hand_over_to_running(&dir),
+        "the running app answers"
+    );
+    drop(app);
+    // A stale socket file (its listener gone, as after a crash) does not stop a launch.
+    let stale = dir.join("stale");
+    std::fs::create_dir_all(&stale).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(stale.join("kassa.sock")).unwrap());
+    assert!(!super::windows::hand_over_to_running(&stale));
+}

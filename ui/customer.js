@@ -14,7 +14,7 @@
     $('c-qr-wrap').hidden = !qr;
     if (qr) $('c-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(s.qr_svg)}`;
     $('c-status').textContent = s ? k.statusText(s.status) : '';
-    $('c-status').className = `c-status status-${s ? s.status : 'none'}`;
+    $('c-status').className = `c-status c-${s ? s.status : 'none'}`;
     $('c-ref').textContent = s ? `${t('reference')} ${s.reference}${s.demo ? ` · ${t('demoBadge')}` : ''}` : '';
   }
 
