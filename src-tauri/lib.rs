@@ -16,7 +16,6 @@ use kassa_core::till::{
     self, Hint, HistoryPage, HistoryQuery, ProviderChoice, SessionView, SettingsView, Till,
     TillError,
 };
-use kassa_core::{Currency, Problem};
 use kassa_sandbox::demo::Providers;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -123,18 +122,7 @@ async fn entry_to_line<R: Runtime>(app: AppHandle<R>, entry: LineEntry) -> Resul
 
 #[tauri::command]
 fn parse_amount(text: String, currency: String) -> Result<i64> {
-    let currency = Currency::from_code(&currency).ok_or_else(|| {
-        TillError::invalid(vec![Problem {
-            path: "currency".into(),
-            reason: format!("{currency:?} is not a known ISO 4217 currency code"),
-        }])
-    })?;
-    currency.parse_major(&text).map_err(|reason| {
-        TillError::invalid(vec![Problem {
-            path: "amount".into(),
-            reason,
-        }])
-    })
+    till::parse_amount(&text, &currency)
 }
 
 #[tauri::command]

@@ -66,14 +66,7 @@ pub fn entry_to_line(entry: &LineEntry, currency: Currency) -> Result<CartLine, 
     if name.is_empty() {
         bad("name", "enter a name or a SKU".into());
     }
-    let qty_text = entry.quantity.trim().replace(',', ".");
-    let qty_text = if qty_text.is_empty() {
-        "1".to_string()
-    } else {
-        qty_text
-    };
-    // The cashier may type a decimal comma; the rule itself is the order file's.
-    let quantity = Quantity::parse(&qty_text)
+    let quantity = parse_quantity(&entry.quantity)
         .map_err(|r| bad("quantity", r))
         .ok();
     let unit_price = currency
@@ -105,6 +98,13 @@ pub fn entry_to_line(entry: &LineEntry, currency: Currency) -> Result<CartLine, 
 }
 
 /// The cart as an order document (Kassa's JSON format), so it goes through the one strict parser.
+/// A typed quantity: empty is 1, and the cashier may type a decimal comma; the rule itself
+/// is the order file's ([`Quantity::parse`]).
+pub fn parse_quantity(text: &str) -> Result<Quantity, String> {
+    let text = text.trim().replace(',', ".");
+    Quantity::parse(if text.is_empty() { "1" } else { &text })
+}
+
 pub fn cart_to_document(cart: &Cart) -> String {
     serde_json::json!({
         "reference": cart.reference,

@@ -145,6 +145,18 @@ impl From<SecretError> for TillError {
     }
 }
 
+/// An amount typed in major units (`"10,50"`) in minor units of `currency`.
+pub fn parse_amount(text: &str, currency: &str) -> Result<i64, TillError> {
+    let c = Currency::from_code(currency).ok_or_else(|| {
+        TillError::field(
+            "currency",
+            format!("{currency:?} is not a known ISO 4217 currency code"),
+        )
+    })?;
+    c.parse_major(text)
+        .map_err(|r| TillError::field("amount", r))
+}
+
 /// A provider the charge dialog offers.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderChoice {
@@ -304,21 +316,34 @@ fn attention(s: &SessionRecord) -> Option<String> {
     }
 }
 
-/// Builds the view of a logged session. `detail`: include the receipt and the events.
+/// How much of a session a view carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// A history row: no QR code, receipt or events.
+    List,
+    /// The session being charged: the QR code while open, the receipt once paid.
+    Live,
+    /// The detail view: everything.
+    Detail,
+}
+
+/// Builds the view of a logged session (`events` give the reason; they are listed only at
+/// [`Depth::Detail`]).
 pub fn view(
     s: &SessionRecord,
     events: &[EventRecord],
     locale: &str,
-    detail: bool,
+    depth: Depth,
     caps: Option<Capabilities>,
 ) -> SessionView {
+    let detail = depth == Depth::Detail;
     let currency = Currency::from_code(&s.currency);
     let fmt = |minor: i64| match currency {
         Some(c) => c.format_display(minor, locale),
         None => minor.to_string(),
     };
     let qr_svg = match (s.status, &s.qr_payload) {
-        (Status::Open, Some(p)) if !p.is_empty() => crate::qr::svg(p).ok(),
+        (Status::Open, Some(p)) if !p.is_empty() && depth != Depth::List => crate::qr::svg(p).ok(),
         _ => None,
     };
     let reason = events
@@ -347,7 +372,7 @@ pub fn view(
         reason,
         can_cancel: matches!(s.status, Status::Open | Status::Unknown)
             && caps.is_none_or(|c| c.cancel),
-        receipt: if detail || s.status == Status::Paid {
+        receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {
             receipt(&s.order_json, &fmt)
         } else {
             None
@@ -606,19 +631,9 @@ impl<P: ProviderSource> Till<P> {
     pub fn entry_to_line(&self, entry: &LineEntry) -> Result<CartLine, TillError> {
         if entry.unit_price.trim().is_empty() {
             if let Some(mut line) = self.catalog.line_for(&entry.name) {
-                let qty = entry.quantity.trim();
-                if !qty.is_empty() && qty != "1" {
-                    // Parse the quantity the same way a typed line's is.
-                    let typed = LineEntry {
-                        unit_price: self.currency()?.format_plain(line.unit_price),
-                        vat_rate: line.vat_rate.clone(),
-                        name: line.name.clone(),
-                        ..entry.clone()
-                    };
-                    line.quantity = counter::entry_to_line(&typed, self.currency()?)
-                        .map_err(TillError::invalid)?
-                        .quantity;
-                }
+                line.quantity = counter::parse_quantity(&entry.quantity)
+                    .map_err(|r| TillError::field("quantity", r))?
+                    .to_canonical();
                 return Ok(line);
             }
         }
@@ -666,11 +681,11 @@ impl<P: ProviderSource> Till<P> {
     fn session_view(
         &self,
         id: &str,
-        detail: bool,
+        depth: Depth,
         caps: Option<Capabilities>,
     ) -> Result<SessionView, TillError> {
         let (s, events) = self.log.get(id)?;
-        Ok(view(&s, &events, &self.locale(), detail, caps))
+        Ok(view(&s, &events, &self.locale(), depth, caps))
     }
 
     /// Starts a checkout session for `cart` (whose `reference` identifies the sale), or returns
@@ -708,7 +723,7 @@ impl<P: ProviderSource> Till<P> {
                     )
                 });
             }
-            return self.session_view(&s.id, false, None);
+            return self.session_view(&s.id, Depth::Live, None);
         }
         let priced = crate::parse_order(&counter::cart_to_document(cart))
             .and_then(|o| crate::price(&o, &reference))
@@ -757,7 +772,7 @@ impl<P: ProviderSource> Till<P> {
             self.charges.insert(reference, id.as_str().to_string());
         }
         let session = result?;
-        Ok(view(&session, &[], &self.locale(), false, Some(caps)))
+        Ok(view(&session, &[], &self.locale(), Depth::Live, Some(caps)))
     }
 
     /// Where providers send the customer afterwards (`shop.return_url`).
@@ -775,30 +790,25 @@ impl<P: ProviderSource> Till<P> {
         self.provider(&s.provider, Some(&s.profile))
     }
 
-    /// A session with its receipt and timeline.
-    pub fn session(&mut self, id: &str) -> Result<SessionView, TillError> {
+    /// A session with its receipt and timeline. Starts no provider client: "cancel" is offered
+    /// for every open session, and a provider that cannot cancel says so when asked.
+    pub fn session(&self, id: &str) -> Result<SessionView, TillError> {
         SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
-        let (s, _) = self.log.get(id)?;
-        let caps = self
-            .providers
-            .get(&self.settings, &s.provider, Some(&s.profile))
-            .ok()
-            .map(|p| p.capabilities());
-        self.session_view(id, true, caps)
+        self.session_view(id, Depth::Detail, None)
     }
 
     /// Asks the provider now (history's "refresh status").
     pub fn refresh(&mut self, id: &str) -> Result<SessionView, TillError> {
         let provider = self.provider_of(id)?;
         checkout::refresh(&mut self.log, provider.as_ref(), id, now_millis(), true)?;
-        self.session_view(id, true, Some(provider.capabilities()))
+        self.session_view(id, Depth::Detail, Some(provider.capabilities()))
     }
 
     /// Staff cancel an open session.
     pub fn cancel(&mut self, id: &str) -> Result<SessionView, TillError> {
         let provider = self.provider_of(id)?;
         checkout::cancel(&mut self.log, provider.as_ref(), id, now_millis())?;
-        self.session_view(id, true, Some(provider.capabilities()))
+        self.session_view(id, Depth::Detail, Some(provider.capabilities()))
     }
 
     /// A page of the history, newest first.
@@ -812,7 +822,7 @@ impl<P: ProviderSource> Till<P> {
         Ok(HistoryPage {
             sessions: rows
                 .iter()
-                .map(|s| view(s, &[], &locale, false, None))
+                .map(|s| view(s, &[], &locale, Depth::List, None))
                 .collect(),
             next,
         })
@@ -825,13 +835,18 @@ impl<P: ProviderSource> Till<P> {
         let fail = |e: std::io::Error| {
             TillError::new("export", format!("cannot write {}: {e}", path.display()))
         };
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
-        let n = self.log.export_csv(&filter, &mut out)?;
-        use std::io::Write;
-        out.flush().map_err(fail)?;
-        drop(out);
-        std::fs::rename(&tmp, path).map_err(fail)?;
-        Ok(n)
+        let write = || -> Result<u64, TillError> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
+            let n = self.log.export_csv(&filter, &mut out)?;
+            std::io::Write::flush(&mut out).map_err(fail)?;
+            drop(out);
+            std::fs::rename(&tmp, path).map_err(fail)?;
+            Ok(n)
+        };
+        // A failed export leaves no half file behind.
+        write().inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
     }
 
     /// The settings screen's content. Secret fields show only whether they are set.
@@ -1015,12 +1030,12 @@ pub fn follow(
                 if s.status != last {
                     last = s.status;
                     let (s, events) = log.get(id)?;
-                    on_change(view(&s, &events, locale, s.status.is_final(), caps));
+                    on_change(view(&s, &events, locale, Depth::Live, caps));
                 }
             }
             Err(e) => {
                 let (s, events) = log.get(id)?;
-                let mut v = view(&s, &events, locale, false, caps);
+                let mut v = view(&s, &events, locale, Depth::Live, caps);
                 v.poll_error = Some(e.into());
                 on_change(v);
                 delay = (delay * 2).min(POLL_MAX_BACKOFF);

@@ -117,11 +117,6 @@ impl Providers {
         self.built.retain(|(name, _), _| name == "demo");
     }
 
-    /// The demo sandbox's address, once the demo provider has started.
-    pub fn demo_sandbox_url(&self) -> Option<String> {
-        self.sandbox.as_ref().map(|s| s.url())
-    }
-
     /// Start-up reconciliation ([`checkout::reconcile`]) with these providers. Starts no
     /// provider when nothing needs reconciling.
     pub fn reconcile(
