@@ -48,7 +48,7 @@ pub fn open_checkout<R: Runtime>(
             move |to| match navigation(&start, domains, &return_url, to.as_str()) {
                 Navigation::Allow => true,
                 Navigation::Returned => {
-                    let _ = hint.send(Hint::Now);
+                    let _ = hint.send(Hint::Returned(to.as_str().to_string()));
                     close_later(&closer, &closing_label);
                     false
                 }

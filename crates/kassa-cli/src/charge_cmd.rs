@@ -206,6 +206,24 @@ pub fn status(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+pub fn returned(dir: &Path, id: &str, url: &str, json: bool) -> Result<(), Failure> {
+    SessionId::parse(id).map_err(Failure::Invalid)?;
+    let mut till = Till::open(dir)?;
+    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    if session.status.is_final() {
+        print_session(&session, json);
+        return outcome(session.status);
+    }
+    let provider = till.provider(&session.provider, Some(&session.profile))?;
+    let session = checkout::returned(&mut till.log, provider.as_ref(), id, url, now_millis())
+        .map_err(checkout_failure)?;
+    print_session(&session, json);
+    match session.status {
+        Status::Open => Ok(()),
+        other => outcome(other),
+    }
+}
+
 pub fn cancel(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
     let mut till = Till::open(dir)?;

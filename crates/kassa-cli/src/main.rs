@@ -58,6 +58,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hand a session the return URL its checkout page reached in a browser Kassa does not
+    /// control (e.g. Bambora's accept URL with `txnid` and `hash`): the provider checks it, then
+    /// is asked for the status.
+    Returned {
+        /// Kassa's session id.
+        id: String,
+        /// The full URL, with the query the provider appended.
+        url: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Cancel an open session at the provider.
     Cancel {
         id: String,
@@ -188,6 +199,7 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
         },
         Command::Charge(args) => charge_cmd::charge(dir, args),
         Command::Status { id, json } => charge_cmd::status(dir, &id, json),
+        Command::Returned { id, url, json } => charge_cmd::returned(dir, &id, &url, json),
         Command::Cancel { id, json } => charge_cmd::cancel(dir, &id, json),
         Command::Sessions {
             filter,
@@ -208,12 +220,16 @@ fn sandbox(port: u16) -> Result<(), Failure> {
         kassa_sandbox::Config {
             state_file: None,
             dintero_accounts: vec![kassa_sandbox::DinteroAccount::demo()],
+            ..Default::default()
         },
     )
     .map_err(|e| Failure::System(format!("cannot start the sandbox on port {port}: {e}")))?;
     use std::io::Write;
     println!("sandbox listening on {}", sandbox.url());
     println!("dintero.base_url {}", sandbox.dintero_base_url());
+    println!("bambora.base_url {}", sandbox.bambora_base_url());
+    println!("klarna.base_url  {}", sandbox.klarna_base_url());
+    println!("(add Bambora and Klarna API users with POST /_control/bambora/accounts and /_control/klarna/accounts)");
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();

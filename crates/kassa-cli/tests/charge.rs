@@ -307,6 +307,7 @@ impl Dintero {
                     client_id: CLIENT_ID.into(),
                     client_secret: secret.into(),
                 }],
+                ..Default::default()
             },
         )
         .unwrap();

@@ -36,6 +36,10 @@ pub const SESSION_LIFETIME_MS: i64 = 15 * 60 * 1000;
 /// shows a "cannot open" page after paying, so shops should set `shop.return_url`.
 pub const DEFAULT_RETURN_URL: &str = "https://kassa.invalid/return";
 
+/// The value of the `kassa` query parameter Kassa adds to the return URL to make the cancel
+/// URL of providers that have one (`…/return?kassa=cancelled`).
+pub const CANCELLED_MARK: &str = "cancelled";
+
 /// Why a checkout step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
@@ -138,11 +142,12 @@ pub fn start(
         created_at: req.now,
     })?;
     let expires_at = req.now + SESSION_LIFETIME_MS;
+    let cancel_url = crate::provider::with_query(req.return_url, "kassa", CANCELLED_MARK);
     let result = provider.create(&CreateRequest {
         session_id: &req.id,
         order: req.order,
         return_url: req.return_url,
-        cancel_url: req.return_url,
+        cancel_url: &cancel_url,
         presentation: req.presentation,
         now: req.now,
         expires_at,
@@ -207,6 +212,8 @@ fn session_ref(s: &SessionRecord, now: i64) -> SessionRef<'_> {
         gross: s.gross_minor,
         currency: &s.currency,
         now,
+        expires_at: s.expires_at,
+        provider_payment_id: s.provider_payment_id.as_deref(),
     }
 }
 
@@ -240,6 +247,45 @@ pub fn refresh(
         Err(error) => return Err(failed_call(log, &session, now, "status read", error)?),
     }
     Ok(log.get(id)?.0)
+}
+
+/// The embedded checkout window of session `id` reached the return URL `url`: the provider
+/// reads what the URL carries (a verified payment id is logged, a forged one is not), then the
+/// status is asked from the provider unless the URL settled it. Returns the session after.
+pub fn returned(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    id: &str,
+    url: &str,
+    now: i64,
+) -> Result<SessionRecord, CheckoutError> {
+    let (session, _) = log.get(id)?;
+    if session.status.is_final() {
+        return Ok(session);
+    }
+    match provider.returned(&session_ref(&session, now), url) {
+        Ok(r) => {
+            if let Some(pid) = &r.payment_id {
+                log.record_payment_id(
+                    id,
+                    pid,
+                    now,
+                    &format!(
+                        "the checkout window returned with {} payment {pid} (verified)",
+                        provider.name()
+                    ),
+                )?;
+            }
+            match r.report {
+                Some(report) => {
+                    apply(log, &session, &report, now, "returned", true)?;
+                    Ok(log.get(id)?.0)
+                }
+                None => refresh(log, provider, id, now, true),
+            }
+        }
+        Err(error) => Err(failed_call(log, &session, now, "return URL check", error)?),
+    }
 }
 
 /// The event text for a session whose create got no answer and whose provider has no payment

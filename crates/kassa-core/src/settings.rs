@@ -39,6 +39,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         settings: &[
             ("region", valid_klarna_region),
             ("acquiring_channel", valid_klarna_channel),
+            ("purchase_country", valid_country),
         ],
         secrets: &["username", "password"],
     },
@@ -514,6 +515,17 @@ fn valid_klarna_region(v: &str) -> Result<(), String> {
 /// Values other than ECOMMERCE must be in the merchant's Klarna agreement.
 fn valid_klarna_channel(v: &str) -> Result<(), String> {
     one_of(v, &["ECOMMERCE", "IN_STORE", "TELESALES"])
+}
+
+/// ISO 3166-1 alpha-2 (`NO`, `DE`): two ASCII letters.
+fn valid_country(v: &str) -> Result<(), String> {
+    if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{v:?} is not a two-letter country code (NO, SE, DE, …)"
+        ))
+    }
 }
 
 fn valid_opencharge_mode(v: &str) -> Result<(), String> {

@@ -74,6 +74,9 @@ pub const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'session_events is append-only'); END;
     CREATE TRIGGER session_events_append_only_delete BEFORE DELETE ON session_events
         BEGIN SELECT RAISE(ABORT, 'session_events is append-only'); END;",
+    // 2: the provider's id of the payment, when it arrives after the session's (Bambora's
+    // txnid from a verified accept URL).
+    "ALTER TABLE sessions ADD COLUMN provider_payment_id TEXT;",
 ];
 
 /// Why the session log could not do what was asked. Each names the file and the cause.
@@ -230,6 +233,9 @@ pub struct SessionRecord {
     #[serde(serialize_with = "ser_opt_time")]
     pub expires_at: Option<i64>,
     pub last_error: Option<String>,
+    /// The provider's id of the payment when it differs from the session's (see
+    /// [`SessionLog::record_payment_id`]).
+    pub provider_payment_id: Option<String>,
 }
 
 /// One row of `session_events`.
@@ -287,7 +293,7 @@ pub struct SessionLog {
 
 const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
     currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
-    created_at, updated_at, expires_at, last_error";
+    created_at, updated_at, expires_at, last_error, provider_payment_id";
 
 impl SessionLog {
     /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
@@ -565,6 +571,27 @@ impl SessionLog {
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
             insert_event(tx, &path, id, now, kind, Some(to), detail).map(|_| true)
+        })
+    }
+
+    /// Records the provider's id of the payment (verified by the provider client) with an
+    /// event, durably. The status does not change here: the provider is asked next.
+    pub fn record_payment_id(
+        &mut self,
+        id: &str,
+        payment_id: &str,
+        now: i64,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(true, |tx| {
+            status_of(tx, &path, id)?;
+            tx.execute(
+                "UPDATE sessions SET provider_payment_id = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, payment_id, now],
+            )
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            insert_event(tx, &path, id, now, "returned", None, detail)
         })
     }
 
@@ -895,6 +922,7 @@ fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
         updated_at: r.get(15)?,
         expires_at: r.get(16)?,
         last_error: r.get(17)?,
+        provider_payment_id: r.get(18)?,
     })
 }
 

@@ -987,10 +987,13 @@ impl<P: ProviderSource> Till<P> {
 }
 
 /// What [`follow`]'s owner can tell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hint {
-    /// Ask the provider now (the checkout page reached the return URL, or staff asked).
+    /// Ask the provider now (staff asked).
     Now,
+    /// The checkout window reached the return URL (this one, with what the provider
+    /// appended): the provider reads it ([`checkout::returned`]), then is asked.
+    Returned(String),
     /// Stop following (the app closes, or another part took over).
     Stop,
 }
@@ -1019,12 +1022,17 @@ pub fn follow(
         if last.is_final() || last == Status::NeedsReview {
             return Ok(());
         }
-        match hints.recv_timeout(delay) {
-            Ok(Hint::Now) | Err(RecvTimeoutError::Timeout) => {}
+        let returned = match hints.recv_timeout(delay) {
+            Ok(Hint::Now) | Err(RecvTimeoutError::Timeout) => None,
+            Ok(Hint::Returned(url)) => Some(url),
             Ok(Hint::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
-        }
+        };
         let now = now_millis();
-        match checkout::refresh(&mut log, provider.as_ref(), id, now, false) {
+        let result = match &returned {
+            Some(url) => checkout::returned(&mut log, provider.as_ref(), id, url, now),
+            None => checkout::refresh(&mut log, provider.as_ref(), id, now, false),
+        };
+        match result {
             Ok(s) => {
                 delay = POLL_INTERVAL;
                 if s.status != last {

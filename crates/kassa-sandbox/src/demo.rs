@@ -35,6 +35,7 @@ pub fn start(data_dir: &Path, http: &Http) -> Result<Demo, ProviderError> {
         Config {
             state_file: Some(data_dir.join(STATE_FILE)),
             dintero_accounts: vec![DinteroAccount::demo()],
+            ..Default::default()
         },
     )
     .map_err(|e| fail(format!("cannot start the demo sandbox: {e}")))?;

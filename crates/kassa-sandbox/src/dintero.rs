@@ -250,14 +250,14 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
         .route("/dintero/accounts", post(control_add_account))
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine;
     let v = headers.get("authorization")?.to_str().ok()?;
     let (scheme, b64) = v.split_once(' ')?;
@@ -383,7 +383,7 @@ fn is_int32(v: &Value) -> bool {
         .is_some_and(|n| (i32::MIN as i64..=i32::MAX as i64).contains(&n))
 }
 
-fn is_http_url(s: &str) -> bool {
+pub(crate) fn is_http_url(s: &str) -> bool {
     (s.starts_with("https://") || s.starts_with("http://")) && s.len() > "https://".len()
 }
 
@@ -612,7 +612,7 @@ async fn create_session(
 }
 
 /// `http://host:port/dintero`, from the request's Host header (the sandbox is on loopback).
-fn public_base(headers: &HeaderMap) -> String {
+pub(crate) fn public_base(headers: &HeaderMap) -> String {
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -852,7 +852,7 @@ async fn control_add_account(
     StatusCode::NO_CONTENT
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -860,7 +860,7 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn money(minor: i64, currency: &str) -> String {
+pub(crate) fn money(minor: i64, currency: &str) -> String {
     match Currency::from_code(currency) {
         Some(c) => format!("{} {currency}", c.format_plain(minor)),
         None => format!("{minor} (minor units) {currency}"),
@@ -929,7 +929,7 @@ async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response 
     .into_response()
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
          <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{t}</title>\

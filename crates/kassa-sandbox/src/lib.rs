@@ -2,7 +2,8 @@
 //! loopback port, for tests, benchmarks and the demo provider.
 //!
 //! Each provider is served at its real paths under a prefix: Dintero at `/dintero` (so
-//! `dintero.base_url = http://127.0.0.1:PORT/dintero`). The emulators check what the real
+//! `dintero.base_url = http://127.0.0.1:PORT/dintero`), Bambora at `/bambora`, Klarna at
+//! `/klarna`. The emulators check what the real
 //! services check (auth, required fields and types, amount rules) and answer with the real
 //! error shapes and status codes; each module documents its sources and its own choices.
 //!
@@ -28,8 +29,14 @@
 //!
 //! The control API has no authentication: the server only ever binds a loopback address.
 
+pub mod bambora;
 pub mod demo;
 pub mod dintero;
+pub mod klarna;
+pub mod openapi;
+
+pub use bambora::BamboraAccount;
+pub use klarna::KlarnaAccount;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -75,6 +82,8 @@ pub struct Config {
     /// so `kassa-cli status` works in a later process).
     pub state_file: Option<PathBuf>,
     pub dintero_accounts: Vec<DinteroAccount>,
+    pub bambora_accounts: Vec<BamboraAccount>,
+    pub klarna_accounts: Vec<KlarnaAccount>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +131,8 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     connections: AtomicU64,
     pub(crate) dintero: Mutex<dintero::Emulator>,
+    pub(crate) bambora: Mutex<bambora::Emulator>,
+    pub(crate) klarna: Mutex<klarna::Emulator>,
     state_file: Option<PathBuf>,
 }
 
@@ -161,11 +172,21 @@ fn build(config: Config) -> Arc<Shared> {
     for a in config.dintero_accounts {
         emulator.add_account(a);
     }
+    let mut bambora = bambora::Emulator::default();
+    for a in config.bambora_accounts {
+        bambora.add_account(a);
+    }
+    let mut klarna = klarna::Emulator::default();
+    for a in config.klarna_accounts {
+        klarna.add_account(a);
+    }
     Arc::new(Shared {
         controls: Mutex::new(Controls::default()),
         requests: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         dintero: Mutex::new(emulator),
+        bambora: Mutex::new(bambora),
+        klarna: Mutex::new(klarna),
         state_file: config.state_file,
     })
 }
@@ -181,9 +202,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/page_script.js", get(page_script))
         .route("/reports", post(add_report))
         .route("/reports", get(reports))
-        .merge(dintero::control_routes());
+        .merge(dintero::control_routes())
+        .merge(bambora::control_routes())
+        .merge(klarna::control_routes());
     let providers = Router::new()
         .nest("/dintero", dintero::routes())
+        .nest("/bambora", bambora::routes())
+        .nest("/klarna", klarna::routes())
         .layer(axum::middleware::from_fn_with_state(shared.clone(), faults));
     Router::new()
         .nest("/_control", control)
@@ -274,6 +299,17 @@ impl Sandbox {
     /// The value for `dintero.base_url`.
     pub fn dintero_base_url(&self) -> String {
         format!("{}/dintero", self.url())
+    }
+
+    /// The value for `bambora.base_url` (one base for the Checkout and Merchant APIs and the
+    /// payment window).
+    pub fn bambora_base_url(&self) -> String {
+        format!("{}/bambora", self.url())
+    }
+
+    /// The value for `klarna.base_url` (Payments, HPP and Order Management).
+    pub fn klarna_base_url(&self) -> String {
+        format!("{}/klarna", self.url())
     }
 }
 
@@ -378,10 +414,16 @@ async fn faults(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respo
         None => next.run(req).await,
         Some(FaultKind::Status { status }) => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            dintero::error(code, "SANDBOX_INJECTED", &format!("injected HTTP {status}"))
+            provider_error(
+                &path,
+                code,
+                "SANDBOX_INJECTED",
+                &format!("injected HTTP {status}"),
+            )
         }
         Some(FaultKind::RateLimit { retry_after }) => {
-            let mut r = dintero::error(
+            let mut r = provider_error(
+                &path,
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_REQUESTS",
                 "rate limit exceeded",
@@ -421,5 +463,16 @@ async fn faults(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respo
                 .insert("content-type", HeaderValue::from_static("text/html"));
             r
         }
+    }
+}
+
+/// An error answer in the shape of the provider whose path this is.
+fn provider_error(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
+    if path.starts_with("/bambora") {
+        bambora::error(status, code, message)
+    } else if path.starts_with("/klarna") {
+        klarna::error(status, code, message)
+    } else {
+        dintero::error(status, code, message)
     }
 }

@@ -19,6 +19,7 @@ fn sandbox() -> Sandbox {
                 client_id: "cid".into(),
                 client_secret: "csecret".into(),
             }],
+            ..Default::default()
         },
     )
     .unwrap()

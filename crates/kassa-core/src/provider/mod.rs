@@ -13,9 +13,11 @@
 //!   anything is created again. Status reads retry (see [`crate::http`]).
 //! - Errors keep the provider's code, message and HTTP status, and never hold a secret.
 
+pub mod bambora;
 pub mod dintero;
+pub mod klarna;
 
-use crate::http::Http;
+use crate::http::{Http, Response};
 use crate::quote::PricedOrder;
 use crate::secrets::{CredentialKey, Secret, SecretStore};
 use crate::session::{SessionId, Status};
@@ -83,6 +85,11 @@ pub struct SessionRef<'a> {
     pub gross: i64,
     pub currency: &'a str,
     pub now: i64,
+    /// When the session expires (as the provider said at create, or Kassa's own limit).
+    pub expires_at: Option<i64>,
+    /// The provider's id of the payment, where it differs from the session's and arrived
+    /// later (Bambora's `txnid` from a verified accept URL).
+    pub provider_payment_id: Option<&'a str>,
 }
 
 /// What the provider says about a session.
@@ -91,6 +98,17 @@ pub struct StatusReport {
     pub status: Status,
     /// The provider's own words, e.g. `transaction T12345678.4x… AUTHORIZED`.
     pub detail: String,
+}
+
+/// What a provider made of the return URL an embedded checkout window reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Returned {
+    /// A payment id the URL carried and the provider verified (e.g. Bambora's `txnid` after its
+    /// MD5 `hash` matched): kept in the session log for later status reads.
+    pub payment_id: Option<String>,
+    /// A status the URL settles by itself (the customer cancelled; a forged hash needs
+    /// review). `None`: ask the provider ([`Provider::status`]).
+    pub report: Option<StatusReport>,
 }
 
 /// The one interface Kassa has to a payment provider.
@@ -117,6 +135,14 @@ pub trait Provider: Send + Sync {
     ) -> Result<Option<StatusReport>, ProviderError> {
         let _ = session;
         Err(self.unsupported("find_by_reference"))
+    }
+    /// The embedded checkout window reached the return URL (`url`, with whatever the provider
+    /// appended). A return is never itself proof of payment: providers whose return carries
+    /// evidence check it here, and Kassa then asks [`Provider::status`]. Default: nothing to
+    /// read, ask the provider.
+    fn returned(&self, session: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
+        let _ = (session, url);
+        Ok(Returned::default())
     }
     /// Makes a harmless authenticated call (no session is created) and says what it proved,
     /// for the settings screen's "test connection".
@@ -179,8 +205,53 @@ pub fn from_settings(
             };
             Ok(Box::new(dintero::Dintero::new(cfg, http.clone())?))
         }
-        "bambora" | "klarna" | "commercelayer" | "opencharge" => Err(config(format!(
-            "{name} is not available in this version of Kassa yet (dintero and demo are)"
+        "bambora" => {
+            let md5_key = match secret("md5_key") {
+                Ok(k) => Some(k),
+                // Only the webview's accept URL needs it; the QR flow works without.
+                Err(ProviderError {
+                    kind: ErrorKind::Config(_),
+                    ..
+                }) => None,
+                Err(e) => return Err(e),
+            };
+            let cfg = bambora::BamboraConfig {
+                label: "bambora".into(),
+                merchant_number: required("merchant_number")?,
+                payment_window_id: required("payment_window_id")?
+                    .parse()
+                    .map_err(|_| config("bambora.payment_window_id is not a number".into()))?,
+                session_path: required("session_path")?,
+                language: bambora::language(&settings.get("shop.locale").ok().flatten().unwrap_or_default()),
+                base_url: setting("base_url")?,
+                access_token: secret("access_token")?,
+                secret_token: secret("secret_token")?,
+                md5_key,
+                profile,
+            };
+            Ok(Box::new(bambora::Bambora::new(cfg, http.clone())))
+        }
+        "klarna" => {
+            let shop = crate::settings::ShopSettings::from_settings(settings);
+            let cfg = klarna::KlarnaConfig {
+                label: "klarna".into(),
+                region: required("region")?,
+                acquiring_channel: required("acquiring_channel")?,
+                purchase_country: klarna::purchase_country(
+                    setting("purchase_country")?.as_deref(),
+                    &shop.currency,
+                )
+                .map_err(config)?,
+                language: shop.locale,
+                base_url: setting("base_url")?,
+                username: secret("username")?,
+                password: secret("password")?,
+                profile,
+            };
+            Ok(Box::new(klarna::Klarna::new(cfg, http.clone())))
+        }
+        "commercelayer" | "opencharge" => Err(config(format!(
+            "{name} is not available in this version of Kassa yet (demo, dintero, bambora and klarna are)"
         ))),
         other => Err(ProviderError::new(
             other,
@@ -371,3 +442,202 @@ impl fmt::Display for ProviderError {
 }
 
 impl std::error::Error for ProviderError {}
+
+// Helpers every provider client shares.
+
+/// `Basic base64(user:password)`, kept in a [`Secret`].
+pub(crate) fn basic_auth(user: &str, password: &str) -> Secret {
+    use base64::Engine;
+    Secret::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    ))
+}
+
+/// A provider's text, cut to 300 characters (error bodies can be long).
+pub(crate) fn clip(text: &str) -> String {
+    let t: String = text.chars().take(300).collect();
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// Says what an error body was when it is not the provider's documented error JSON.
+pub(crate) fn describe_body(resp: &Response, provider: &str) -> String {
+    if resp.body.is_empty() {
+        return "no error details".into();
+    }
+    let ct = resp.content_type.as_deref().unwrap_or("no content type");
+    if resp.is_json() {
+        format!(
+            "an error body Kassa cannot read ({} bytes of {ct})",
+            resp.body.len()
+        )
+    } else {
+        format!(
+            "a {ct} body of {} bytes, not {provider}'s JSON error",
+            resp.body.len()
+        )
+    }
+}
+
+/// The error for a non-2xx answer, by HTTP status; `code` and `message` are what the
+/// provider's error body said.
+pub(crate) fn status_error(
+    provider: &str,
+    resp: &Response,
+    what: &str,
+    code: Option<String>,
+    message: String,
+) -> ProviderError {
+    let status = resp.status;
+    ProviderError::new(
+        provider,
+        match status {
+            401 | 403 => ErrorKind::Auth {
+                status,
+                code,
+                message,
+            },
+            404 => ErrorKind::NotFound {
+                what: what.to_string(),
+            },
+            429 => ErrorKind::RateLimited {
+                retry_after: resp.retry_after,
+            },
+            500..=599 => ErrorKind::Server {
+                status,
+                code,
+                message,
+            },
+            _ => ErrorKind::Rejected {
+                status,
+                code,
+                message,
+            },
+        },
+    )
+}
+
+/// Parses a JSON answer, or says why it is not one.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    provider: &str,
+    resp: &Response,
+) -> Result<T, ProviderError> {
+    if !resp.is_json() {
+        return Err(ProviderError::new(
+            provider,
+            ErrorKind::BadResponse {
+                status: resp.status,
+                detail: format!(
+                    "expected JSON, got {}",
+                    resp.content_type.as_deref().unwrap_or("no content type")
+                ),
+            },
+        ));
+    }
+    serde_json::from_slice(&resp.body).map_err(|e| {
+        ProviderError::new(
+            provider,
+            ErrorKind::BadResponse {
+                status: resp.status,
+                detail: format!("not the documented JSON ({e})"),
+            },
+        )
+    })
+}
+
+/// The query parameters of a URL in the order they appear, percent-decoded (`+` is a space).
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| q.split('#').next().unwrap_or(""))
+        .unwrap_or("");
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or(""), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends `key=value` to a URL's query.
+pub(crate) fn with_query(url: &str, key: &str, value: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{sep}{key}={}", crate::http::percent_encode(value));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_matches_rfc_7617() {
+        // RFC 7617 §2's example.
+        assert_eq!(
+            basic_auth("Aladdin", "open sesame").expose(),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+
+    #[test]
+    fn query_pairs_keep_order_and_decode() {
+        assert_eq!(
+            query_pairs("https://x.example/r?b=2&a=%C3%A5+x&c=&d#frag"),
+            vec![
+                ("b".into(), "2".into()),
+                ("a".into(), "å x".into()),
+                ("c".into(), "".into()),
+                ("d".into(), "".into()),
+            ]
+        );
+        assert_eq!(query_pairs("https://x.example/r"), vec![]);
+        assert_eq!(
+            query_pairs("https://x.example/r?x=%zz%4"),
+            vec![("x".into(), "%zz%4".into())]
+        );
+    }
+
+    #[test]
+    fn with_query_appends() {
+        assert_eq!(with_query("https://a/r", "k", "v w"), "https://a/r?k=v%20w");
+        assert_eq!(
+            with_query("https://a/r?x=1#f", "k", "v"),
+            "https://a/r?x=1&k=v#f"
+        );
+    }
+}

@@ -21,8 +21,8 @@ pub mod wire;
 
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    Capabilities, CreateRequest, Created, ErrorKind, Provider, ProviderError, SessionRef,
-    StatusReport,
+    basic_auth, clip, describe_body, parse_json, status_error, Capabilities, CreateRequest,
+    Created, ErrorKind, Provider, ProviderError, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::settings::api_url;
@@ -126,7 +126,8 @@ impl Dintero {
         let resp = self.http.send_idempotent(&self.config.label, &req)?;
         let resp = self.check(resp, "the token endpoint")?;
         if !resp.is_json() {
-            return Err(self.not_json(&resp));
+            // Reuses the "expected JSON" wording without parsing a body that holds a token.
+            return Err(parse_json::<serde_json::Value>(&self.config.label, &resp).unwrap_err());
         }
         // serde's messages can quote values; this body holds the token, so say less.
         let t: wire::TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| {
@@ -186,56 +187,15 @@ impl Dintero {
         if (200..300).contains(&resp.status) {
             return Ok(resp);
         }
-        let status = resp.status;
         let (code, message) = match serde_json::from_slice::<wire::ErrorBody>(&resp.body) {
             Ok(b) => (b.error.code, clip(&b.error.message)),
-            Err(_) => (None, describe_body(&resp)),
+            Err(_) => (None, describe_body(&resp, "Dintero")),
         };
-        Err(self.error(match status {
-            401 | 403 => ErrorKind::Auth {
-                status,
-                code,
-                message,
-            },
-            404 => ErrorKind::NotFound {
-                what: what.to_string(),
-            },
-            429 => ErrorKind::RateLimited {
-                retry_after: resp.retry_after,
-            },
-            500..=599 => ErrorKind::Server {
-                status,
-                code,
-                message,
-            },
-            _ => ErrorKind::Rejected {
-                status,
-                code,
-                message,
-            },
-        }))
-    }
-
-    fn not_json(&self, resp: &Response) -> ProviderError {
-        self.error(ErrorKind::BadResponse {
-            status: resp.status,
-            detail: format!(
-                "expected JSON, got {}",
-                resp.content_type.as_deref().unwrap_or("no content type")
-            ),
-        })
+        Err(status_error(&self.config.label, &resp, what, code, message))
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, resp: &Response) -> Result<T, ProviderError> {
-        if !resp.is_json() {
-            return Err(self.not_json(resp));
-        }
-        serde_json::from_slice(&resp.body).map_err(|e| {
-            self.error(ErrorKind::BadResponse {
-                status: resp.status,
-                detail: format!("not the documented JSON ({e})"),
-            })
-        })
+        parse_json(&self.config.label, resp)
     }
 
     fn get_session(&self, id: &str) -> Result<wire::SessionRead, ProviderError> {
@@ -398,54 +358,9 @@ impl Provider for Dintero {
     }
 }
 
-/// `Basic base64(user:password)`, kept in a [`Secret`].
-fn basic_auth(user: &str, password: &str) -> Secret {
-    use base64::Engine;
-    Secret::new(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    ))
-}
-
-fn clip(text: &str) -> String {
-    let t: String = text.chars().take(300).collect();
-    if t.len() < text.len() {
-        format!("{t}…")
-    } else {
-        t
-    }
-}
-
-fn describe_body(resp: &Response) -> String {
-    if resp.body.is_empty() {
-        return "no error details".into();
-    }
-    let ct = resp.content_type.as_deref().unwrap_or("no content type");
-    if resp.is_json() {
-        format!(
-            "an error body Kassa cannot read ({} bytes of {ct})",
-            resp.body.len()
-        )
-    } else {
-        format!(
-            "a {ct} body of {} bytes, not Dintero's JSON error",
-            resp.body.len()
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_auth_matches_rfc_7617() {
-        // RFC 7617 §2's example.
-        assert_eq!(
-            basic_auth("Aladdin", "open sesame").expose(),
-            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-        );
-    }
 
     #[test]
     fn ids_are_encoded_for_urls() {

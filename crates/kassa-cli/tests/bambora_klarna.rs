@@ -1,0 +1,605 @@
+//! `kassa-cli charge` with Bambora and Klarna end to end over loopback: CLI → provider client
+//! → the sandbox's strict emulators, with the session log on a real SQLite file and the
+//! credentials in the real keyring (so `#[ignore]`d for a bare `cargo test`; `make test` runs
+//! them inside a throwaway gnome-keyring). Both presentations; pay, decline, cancel, expiry;
+//! the MD5 check of Bambora's accept URL (a forged hash, a wrong key); faults.
+
+mod common;
+use common::*;
+use kassa_core::http::{Http, HttpConfig, Method, Request};
+use kassa_sandbox::{BamboraAccount, Config, KlarnaAccount, Sandbox};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+const MERCHANT: &str = "T123456789";
+const ACCESS_TOKEN: &str = "bambora-access-7c1e";
+const SECRET_TOKEN: &str = "bambora-secret-90d2";
+const MD5_KEY: &str = "bambora-md5-key-55ab";
+const KLARNA_USER: &str = "PK4711_kassa_test";
+const KLARNA_PASSWORD: &str = "klarna-password-3e8f";
+
+/// A sale with a weighed line, a line discount and an order discount; no reference, so each
+/// charge gets a fresh one (Bambora order ids are unique per merchant).
+const ORDER: &str = r#"{"currency":"NOK","prices_include_vat":true,"discount":500,"lines":[
+  {"sku":"kaffe-1","name":"Kaffe","quantity":"3","unit":"pcs","unit_price":1999,"vat_rate":"15","discount":100},
+  {"sku":"ost-1","name":"Hvitost","quantity":"0.35","unit":"kg","unit_price":12990,"vat_rate":"15"},
+  {"name":"Bolle","quantity":"2","unit_price":2500,"vat_rate":"25"}]}"#;
+
+fn control(sandbox: &Sandbox, path: &str, body: &str) -> Value {
+    let r = Http::new(HttpConfig::default())
+        .unwrap()
+        .send(
+            "sandbox",
+            &Request::new(Method::Post, format!("{}/_control{path}", sandbox.url()))
+                .json(body.as_bytes().to_vec()),
+        )
+        .unwrap();
+    assert!(
+        r.status < 300,
+        "control {path} → {}: {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+}
+
+/// The HTTP status of a control request that is expected to be refused.
+fn control_status(sandbox: &Sandbox, path: &str, body: &str) -> u16 {
+    Http::new(HttpConfig::default())
+        .unwrap()
+        .send(
+            "sandbox",
+            &Request::new(Method::Post, format!("{}/_control{path}", sandbox.url()))
+                .json(body.as_bytes().to_vec()),
+        )
+        .unwrap()
+        .status
+}
+
+fn json(o: &Output) -> Value {
+    let text = stdout(o);
+    serde_json::from_str(text.lines().next().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}\nstderr: {}", stderr(o)))
+}
+
+/// A data dir configured for one provider at a fresh sandbox.
+struct Shop {
+    dir: DataDir,
+    sandbox: Sandbox,
+    order: String,
+    _keyring: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Shop {
+    fn new(
+        name: &str,
+        provider: &str,
+        settings: &[(&str, &str)],
+        secrets: &[(&str, &str)],
+    ) -> Shop {
+        let guard = keyring_lock();
+        let dir = DataDir::new(name);
+        let sandbox = Sandbox::start(
+            0,
+            Config {
+                bambora_accounts: vec![BamboraAccount {
+                    merchant_number: MERCHANT.into(),
+                    access_token: ACCESS_TOKEN.into(),
+                    secret_token: SECRET_TOKEN.into(),
+                    md5_key: MD5_KEY.into(),
+                }],
+                klarna_accounts: vec![KlarnaAccount {
+                    username: KLARNA_USER.into(),
+                    password: KLARNA_PASSWORD.into(),
+                    in_store: false,
+                }],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let base = format!("{}/{provider}", sandbox.url());
+        let mut all = vec![
+            (format!("{provider}.base_url"), base),
+            ("default_provider".to_string(), provider.to_string()),
+        ];
+        all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        for (k, v) in all {
+            let out = cli(&dir.0, &["config", "set", &k, &v], None);
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        for (field, value) in secrets {
+            let out = cli(
+                &dir.0,
+                &["credentials", "set", provider, field, "--profile", "test"],
+                Some(value),
+            );
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        let order = dir.0.join("order.json");
+        std::fs::write(&order, ORDER).unwrap();
+        Shop {
+            order: order.to_str().unwrap().to_string(),
+            dir,
+            sandbox,
+            _keyring: guard,
+        }
+    }
+
+    fn bambora(name: &str) -> Shop {
+        Shop::new(
+            name,
+            "bambora",
+            &[("bambora.merchant_number", MERCHANT)],
+            &[
+                ("access_token", ACCESS_TOKEN),
+                ("secret_token", SECRET_TOKEN),
+                ("md5_key", MD5_KEY),
+            ],
+        )
+    }
+
+    fn klarna(name: &str) -> Shop {
+        Shop::new(
+            name,
+            "klarna",
+            &[],
+            &[("username", KLARNA_USER), ("password", KLARNA_PASSWORD)],
+        )
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        cli_env(&self.dir.0, args, None, &[("KASSA_HTTP_TIMEOUT", "2")])
+    }
+
+    /// Charges the order: (Kassa id, provider session id, checkout URL).
+    fn open(&self, webview: bool) -> (String, String, String) {
+        let mut args = vec!["charge", "--order", &self.order, "--json"];
+        if webview {
+            args.push("--webview");
+        }
+        let out = self.cli(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v = json(&out);
+        assert_eq!(v["status"], "open", "{v}");
+        (
+            v["id"].as_str().unwrap().into(),
+            v["provider_session_id"].as_str().unwrap().into(),
+            v["url"].as_str().unwrap().into(),
+        )
+    }
+
+    fn status(&self, id: &str) -> Value {
+        let out = self.cli(&["status", id, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        json(&out)
+    }
+
+    fn session(&self, id: &str) -> Value {
+        let out = self.cli(&["session", id, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    }
+
+    fn faults(&self, faults: &str) {
+        control(
+            &self.sandbox,
+            "/faults",
+            &format!(r#"{{"faults":[{faults}]}}"#),
+        );
+    }
+
+    /// Time passes: the session's expiry moves into the past in the session log.
+    fn age(&self, id: &str) {
+        let db = rusqlite::Connection::open(self.dir.0.join("sessions.db")).unwrap();
+        db.execute("UPDATE sessions SET expires_at = 1 WHERE id = ?1", [id])
+            .unwrap();
+    }
+}
+
+fn events(s: &Value) -> String {
+    s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["kind"].as_str().unwrap(),
+                e["status"].as_str().unwrap_or("-"),
+                e["detail"].as_str().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// No file in the data directory holds a credential, plain or as a Basic header.
+fn assert_no_secret_stored(dir: &Path, secrets: &[&str]) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let bytes = std::fs::read(&p).unwrap();
+            for needle in secrets {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{} holds a credential",
+                    p.display()
+                );
+            }
+        }
+    }
+}
+
+fn token_of(provider_session_id: &str) -> &str {
+    provider_session_id.split_once('/').unwrap().1
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn bambora_webview_pays_only_with_a_verified_accept_url() {
+    let shop = Shop::bambora("bambora-webview");
+    // Pay: the emulator's window sends the browser to the accept URL; the till hands it over.
+    let (id, psid, url) = shop.open(true);
+    assert!(psid.starts_with("checkout/"), "{psid}");
+    assert!(url.contains("/bambora/window/"), "{url}");
+    let accept = control(
+        &shop.sandbox,
+        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"pay"}"#,
+    );
+    let accept = accept["redirect"].as_str().unwrap();
+    assert!(
+        accept.starts_with("https://kassa.invalid/return?txnid="),
+        "{accept}"
+    );
+    // Before the accept URL arrives the session is open: Bambora has nothing to ask.
+    assert_eq!(shop.status(&id)["status"], "open");
+    let out = shop.cli(&["returned", &id, accept, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)["status"], "paid");
+    let s = shop.session(&id);
+    let ev = events(&s);
+    assert!(
+        ev.contains("returned - the checkout window returned with bambora payment"),
+        "{ev}"
+    );
+    assert!(ev.contains("paid transaction"), "{ev}");
+
+    // A forged hash (amount changed) is never paid: needs review, and no payment id is kept.
+    let (id, psid, _) = shop.open(true);
+    let accept = control(
+        &shop.sandbox,
+        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"pay"}"#,
+    );
+    let forged = accept["redirect"]
+        .as_str()
+        .unwrap()
+        .replacen("&amount=", "&amount=1", 1);
+    let out = shop.cli(&["returned", &id, &forged, "--json"]);
+    assert_eq!(json(&out)["status"], "needs_review", "{}", stderr(&out));
+    let ev = events(&shop.session(&id));
+    assert!(ev.contains("hash does not match"), "{ev}");
+    assert!(!ev.contains("verified"), "{ev}");
+
+    // A URL without a hash, too.
+    let (id, psid, _) = shop.open(true);
+    let accept = control(
+        &shop.sandbox,
+        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"pay"}"#,
+    );
+    let stripped = accept["redirect"]
+        .as_str()
+        .unwrap()
+        .split("&hash=")
+        .next()
+        .unwrap()
+        .to_string();
+    let out = shop.cli(&["returned", &id, &stripped, "--json"]);
+    assert_eq!(json(&out)["status"], "needs_review", "{}", stderr(&out));
+
+    // Decline: the window stays payable, the session stays open; then the customer cancels.
+    let (id, psid, _) = shop.open(true);
+    let r = control(
+        &shop.sandbox,
+        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"decline"}"#,
+    );
+    assert!(r["redirect"].is_null(), "{r}");
+    assert_eq!(shop.status(&id)["status"], "open");
+    let r = control(
+        &shop.sandbox,
+        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"cancel"}"#,
+    );
+    let decline_url = r["redirect"].as_str().unwrap();
+    assert!(decline_url.contains("kassa=cancelled"), "{decline_url}");
+    let out = shop.cli(&["returned", &id, decline_url, "--json"]);
+    assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+
+    // Staff cancel an open session; expiry without an accept URL.
+    let (id, _, _) = shop.open(true);
+    let out = shop.cli(&["cancel", &id, "--json"]);
+    assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
+    let (id, _, _) = shop.open(true);
+    shop.age(&id);
+    assert_eq!(shop.status(&id)["status"], "expired");
+    assert_no_secret_stored(&shop.dir.0, &[ACCESS_TOKEN, SECRET_TOKEN, MD5_KEY]);
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn bambora_wrong_md5_key_needs_review_and_the_qr_flow_never_claims_paid() {
+    let shop = Shop::bambora("bambora-qr");
+    // The shop typed the wrong MD5 key: a genuine accept URL cannot be verified.
+    let out = cli(
+        &shop.dir.0,
+        &[
+            "credentials",
+            "set",
+            "bambora",
+            "md5_key",
+            "--profile",
+            "test",
+        ],
+        Some("not-the-key"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (id, psid, _) = shop.open(true);
+    let accept = control(
+        &shop.sandbox,
+        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"pay"}"#,
+    );
+    let out = shop.cli(&[
+        "returned",
+        &id,
+        accept["redirect"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(json(&out)["status"], "needs_review", "{}", stderr(&out));
+    assert!(events(&shop.session(&id)).contains("wrong bambora.md5_key"));
+
+    // QR: a payment request. Paid on the phone → closed → needs review (no verifiable
+    // transaction in Bambora's answer), never paid.
+    let (id, psid, url) = shop.open(false);
+    assert!(psid.starts_with("paymentrequest/"), "{psid}");
+    assert!(url.contains("/bambora/pay/"), "{url}");
+    assert_eq!(shop.status(&id)["status"], "open");
+    control(
+        &shop.sandbox,
+        &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"pay"}"#,
+    );
+    assert_eq!(shop.status(&id)["status"], "needs_review");
+    assert!(events(&shop.session(&id)).contains("back office"));
+    // Decline leaves it open; staff cancel deletes it at Bambora.
+    let (id, psid, _) = shop.open(false);
+    control(
+        &shop.sandbox,
+        &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"decline"}"#,
+    );
+    assert_eq!(shop.status(&id)["status"], "open");
+    let out = shop.cli(&["cancel", &id, "--json"]);
+    assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
+    assert!(events(&shop.session(&id)).contains("deleted at Bambora"));
+    // A paid request cannot be cancelled: the cancel reports what it is.
+    let (id, psid, _) = shop.open(false);
+    control(
+        &shop.sandbox,
+        &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
+        r#"{"outcome":"pay"}"#,
+    );
+    let out = shop.cli(&["cancel", &id, "--json"]);
+    assert_eq!(json(&out)["status"], "needs_review", "{}", stderr(&out));
+    // Expiry deletes the request so nobody pays it later.
+    let (id, psid, _) = shop.open(false);
+    shop.age(&id);
+    assert_eq!(shop.status(&id)["status"], "expired");
+    assert_eq!(
+        control_status(
+            &shop.sandbox,
+            &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
+            r#"{"outcome":"pay"}"#
+        ),
+        409,
+        "a deleted payment request cannot be paid"
+    );
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn bambora_faults_are_clear_and_logged() {
+    let shop = Shop::bambora("bambora-faults");
+    // A refused order (the emulator's meta envelope) keeps Bambora's merchant message.
+    shop.faults(r#"{"method":"POST","path":"/paymentrequests","kind":"status","status":503}"#);
+    let out = shop.cli(&["charge", "--order", &shop.order, "--json"]);
+    assert_refused(&out, 3, "bambora has a problem (HTTP 503");
+    shop.faults(
+        r#"{"method":"POST","path":"/paymentrequests","kind":"rate_limit","retry_after":7}"#,
+    );
+    assert_refused(
+        &shop.cli(&["charge", "--order", &shop.order]),
+        3,
+        "retry after 7 s",
+    );
+    shop.faults(r#"{"method":"POST","path":"/paymentrequests","kind":"not_json"}"#);
+    assert_refused(
+        &shop.cli(&["charge", "--order", &shop.order]),
+        3,
+        "unreadable answer",
+    );
+    // Garbage on a status read: the session stays open, the error is logged.
+    let (id, _, _) = shop.open(false);
+    shop.faults(r#"{"method":"GET","path":"/paymentrequests/","kind":"truncated","times":5}"#);
+    let out = shop.cli(&["status", &id, "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let s = shop.session(&id);
+    assert_eq!(s["status"], "open", "{s}");
+    assert!(events(&s).contains("status read failed"), "{}", events(&s));
+    // Every attempt is in the log: three failed creates and the open session.
+    let out = shop.cli(&["sessions", "--json"]);
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rows.len(), 4, "{}", stdout(&out));
+    // A wrong secret token: 401 named, nothing created.
+    let out = cli(
+        &shop.dir.0,
+        &[
+            "credentials",
+            "set",
+            "bambora",
+            "secret_token",
+            "--profile",
+            "test",
+        ],
+        Some("wrong"),
+    );
+    assert!(out.status.success());
+    assert_refused(
+        &shop.cli(&["charge", "--order", &shop.order]),
+        3,
+        "bambora refused the credentials (HTTP 401",
+    );
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn klarna_hosted_page_outcomes_map_to_statuses() {
+    let shop = Shop::klarna("klarna-outcomes");
+    for (webview, outcome, expected) in [
+        (false, "pay", "paid"),
+        (true, "pay", "paid"),
+        (false, "pay_pending", "open"),
+        (true, "decline", "failed"),
+        (false, "cancel", "cancelled"),
+        (true, "back", "open"),
+        (false, "reject", "failed"),
+        (false, "expire", "expired"),
+    ] {
+        let (id, hpp, url) = shop.open(webview);
+        assert!(url.contains("/klarna/hpp/pay/"), "{url}");
+        control(
+            &shop.sandbox,
+            &format!("/klarna/sessions/{hpp}/outcome"),
+            &format!(r#"{{"outcome":"{outcome}"}}"#),
+        );
+        let v = shop.status(&id);
+        assert_eq!(
+            v["status"],
+            expected,
+            "{outcome}: {}",
+            events(&shop.session(&id))
+        );
+    }
+    // A pending fraud check becomes paid once Klarna accepts it.
+    let (id, hpp, _) = shop.open(false);
+    control(
+        &shop.sandbox,
+        &format!("/klarna/sessions/{hpp}/outcome"),
+        r#"{"outcome":"pay_pending"}"#,
+    );
+    assert_eq!(shop.status(&id)["status"], "open");
+    assert!(events(&shop.session(&id)).contains("fraud check is pending"));
+    let order_id = {
+        let ev = events(&shop.session(&id));
+        ev.split("Klarna order ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    control(
+        &shop.sandbox,
+        &format!("/klarna/orders/{order_id}/fraud"),
+        r#"{"fraud_status":"ACCEPTED"}"#,
+    );
+    assert_eq!(shop.status(&id)["status"], "paid");
+    // Staff cancel: the page is disabled; a pending order is cancelled with an idempotency key.
+    let (id, _, _) = shop.open(true);
+    let out = shop.cli(&["cancel", &id, "--json"]);
+    assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
+    assert!(events(&shop.session(&id)).contains("disabled"));
+    let (id, hpp, _) = shop.open(false);
+    control(
+        &shop.sandbox,
+        &format!("/klarna/sessions/{hpp}/outcome"),
+        r#"{"outcome":"pay_pending"}"#,
+    );
+    let out = shop.cli(&["cancel", &id, "--json"]);
+    assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
+    assert!(events(&shop.session(&id)).contains("cancelled during its fraud check"));
+    assert_no_secret_stored(&shop.dir.0, &[KLARNA_PASSWORD]);
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn klarna_errors_keep_code_messages_and_correlation_id() {
+    let shop = Shop::klarna("klarna-errors");
+    // IN_STORE without the agreement: Klarna's 403 with its code, kept in the session's events.
+    let out = cli(
+        &shop.dir.0,
+        &["config", "set", "klarna.acquiring_channel", "IN_STORE"],
+        None,
+    );
+    assert!(out.status.success());
+    let out = shop.cli(&["charge", "--order", &shop.order, "--json"]);
+    assert_refused(&out, 3, "NOT_ALLOWED");
+    assert!(stderr(&out).contains("correlation_id"), "{}", stderr(&out));
+    let list = shop.cli(&["sessions", "--json"]);
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&list)).unwrap();
+    let id = rows[0]["id"].as_str().unwrap();
+    let s = shop.session(id);
+    let ev = events(&s);
+    assert!(
+        ev.contains("NOT_ALLOWED") && ev.contains("correlation_id"),
+        "{ev}"
+    );
+    let out = cli(
+        &shop.dir.0,
+        &["config", "set", "klarna.acquiring_channel", "ECOMMERCE"],
+        None,
+    );
+    assert!(out.status.success());
+    // 5xx on the HPP create after the KP session: unknown (it may exist), logged.
+    shop.faults(r#"{"method":"POST","path":"/hpp/v1/sessions","kind":"status","status":502}"#);
+    assert_refused(
+        &shop.cli(&["charge", "--order", &shop.order]),
+        3,
+        "klarna has a problem (HTTP 502",
+    );
+    // Wrong content type on a status read; a 401 with a wrong password.
+    let (id, _, _) = shop.open(false);
+    shop.faults(
+        r#"{"method":"GET","path":"/hpp/v1/sessions/","kind":"wrong_content_type","times":5}"#,
+    );
+    assert_refused(&shop.cli(&["status", &id]), 3, "expected JSON");
+    let out = cli(
+        &shop.dir.0,
+        &[
+            "credentials",
+            "set",
+            "klarna",
+            "password",
+            "--profile",
+            "test",
+        ],
+        Some("wrong"),
+    );
+    assert!(out.status.success());
+    assert_refused(
+        &shop.cli(&["charge", "--order", &shop.order]),
+        3,
+        "klarna refused the credentials (HTTP 401",
+    );
+}

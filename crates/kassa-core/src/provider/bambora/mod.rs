@@ -1,0 +1,480 @@
+//! Bambora / Worldline Online Checkout: checkout sessions for the embedded window, Payment
+//! Requests for the QR code, the Merchant API for evidence.
+//!
+//! Facts and choices (NOTES-bambora-dintero-klarna.md §4, seed `000_*`):
+//! - Auth on every call: `Basic base64("{access token}@{merchant number}:{secret token}")`.
+//! - Every answer carries `meta`; `meta.result` decides, whatever the HTTP status (the plugins
+//!   never branch on HTTP status; its semantics are UNCONFIRMED). `meta.message.merchant` is the
+//!   text staff see in errors (`enduser` is meant for customers).
+//! - **Webview**: `POST {checkout}/sessions` (the seed's example) or `/checkout` (what the
+//!   plugins call): the `bambora.session_path` setting. The window goes to `url`. Bambora
+//!   reports the payment only by sending the browser to the accept URL with `txnid` and an MD5
+//!   `hash`: the window intercepts it, [`Provider::returned`] verifies the hash with the MD5 key
+//!   from the keyring, and only then `GET {merchant}/transactions/{txnid}` decides (authorized ≥
+//!   the order's amount = paid). A hash that does not match makes the session `needs_review`
+//!   (most likely a wrong `md5_key`; possibly a forged URL), never `paid`. The decline URL (the
+//!   customer pressed Cancel) ends the session as cancelled. A checkout session cannot be looked
+//!   up or cancelled at Bambora (no such endpoint is documented): Kassa's cancel closes it on
+//!   this till, where alone its URL was shown; past its expiry without an accept URL it is
+//!   `expired`. The session is valid one hour (seed).
+//! - **QR**: the customer pays on their own phone, so no accept URL reaches the till. Kassa
+//!   creates a **Payment Request** (`POST {checkout}/paymentrequests`) and shows its `url`,
+//!   polls `GET /paymentrequests/{id}`: `open` is open; `closed` (the only confirmed value) is
+//!   not machine-checkable evidence of a payment (the answer carries no transaction Kassa could
+//!   verify), so the session goes to `needs_review` for staff to check in Bambora's back
+//!   office. Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (one hour) an open
+//!   request is deleted so nobody can pay it later, then reported `expired`.
+//! - The provider session id says which kind a session is: `checkout/<token>` or
+//!   `paymentrequest/<id>`.
+//! - Bambora's order id is the merchant reference without non-alphanumerics ([`wire::order_id`]).
+
+pub mod wire;
+
+use crate::http::{percent_encode, Http, Method, Request, Response};
+use crate::provider::{
+    basic_auth, clip, describe_body, parse_json, query_pairs, status_error, Capabilities,
+    CreateRequest, Created, ErrorKind, Presentation, Provider, ProviderError, Returned, SessionRef,
+    StatusReport,
+};
+use crate::secrets::Secret;
+use crate::session::Status;
+use crate::settings::api_url;
+
+/// The Checkout API (sessions, payment requests).
+pub const CHECKOUT_ORIGIN: &str = "https://api.v1.checkout.bambora.com";
+/// The Merchant API (transactions).
+pub const MERCHANT_ORIGIN: &str = "https://merchant-v1.api-eu.bambora.com";
+/// How long a checkout session is valid (seed: "A Checkout Session is valid for one hour").
+pub const SESSION_LIFETIME_MS: i64 = 3600 * 1000;
+
+const CHECKOUT_PREFIX: &str = "checkout/";
+const PAYMENT_REQUEST_PREFIX: &str = "paymentrequest/";
+
+/// What a Bambora client needs. Secrets stay in [`Secret`]s until a request needs them.
+#[derive(Debug, Clone)]
+pub struct BamboraConfig {
+    pub label: String,
+    /// `test` or `live` (Bambora uses the same hosts; the merchant number decides).
+    pub profile: String,
+    pub merchant_number: String,
+    pub payment_window_id: u32,
+    /// `sessions` or `checkout`.
+    pub session_path: String,
+    /// The payment window's language (`nb-NO`), see [`language`].
+    pub language: String,
+    pub base_url: Option<String>,
+    pub access_token: Secret,
+    pub secret_token: Secret,
+    /// Needed only to verify the webview's accept URL.
+    pub md5_key: Option<Secret>,
+}
+
+/// The payment window language for a shop locale (`nb` → `nb-NO`); Bambora's windows speak
+/// da-DK, sv-SE, nb-NO, fi-FI and en-US (NOTES §4.3), others get en-US.
+pub fn language(locale: &str) -> String {
+    match locale.split(['-', '_']).next().unwrap_or("") {
+        "nb" | "no" | "nn" => "nb-NO",
+        "sv" => "sv-SE",
+        "da" => "da-DK",
+        "fi" => "fi-FI",
+        _ => "en-US",
+    }
+    .into()
+}
+
+/// A Bambora Online Checkout client.
+pub struct Bambora {
+    config: BamboraConfig,
+    http: Http,
+    auth: Secret,
+}
+
+impl Bambora {
+    pub fn new(config: BamboraConfig, http: Http) -> Bambora {
+        let auth = basic_auth(
+            &format!(
+                "{}@{}",
+                config.access_token.expose(),
+                config.merchant_number
+            ),
+            config.secret_token.expose(),
+        );
+        Bambora { config, http, auth }
+    }
+
+    fn url(&self, origin: &str, path: &str) -> String {
+        api_url(origin, self.config.base_url.as_deref(), path)
+    }
+
+    fn error(&self, kind: ErrorKind) -> ProviderError {
+        ProviderError::new(&self.config.label, kind)
+    }
+
+    fn request(&self, method: Method, origin: &str, path: &str) -> Request {
+        Request::new(method, self.url(origin, path))
+            .header("authorization", self.auth.expose().to_string())
+            .header("accept", "application/json")
+    }
+
+    /// Sends and checks HTTP status and `meta.result`; returns the body for the caller to read.
+    fn call(&self, req: Request, idempotent: bool, what: &str) -> Result<Response, ProviderError> {
+        let resp = if idempotent {
+            self.http.send_idempotent(&self.config.label, &req)?
+        } else {
+            self.http.send(&self.config.label, &req)?
+        };
+        let meta = serde_json::from_slice::<wire::Envelope>(&resp.body)
+            .ok()
+            .map(|e| e.meta);
+        let words = |m: &wire::Meta| {
+            let message = m.message.as_ref();
+            let text = message
+                .and_then(|x| x.merchant.clone().filter(|t| !t.is_empty()))
+                .or_else(|| message.and_then(|x| x.enduser.clone()))
+                .unwrap_or_else(|| "no message".into());
+            (m.action.as_ref().and_then(|a| a.code.clone()), clip(&text))
+        };
+        if !(200..300).contains(&resp.status) {
+            let (code, message) = match &meta {
+                Some(m) => words(m),
+                None => (None, describe_body(&resp, "Bambora")),
+            };
+            return Err(status_error(&self.config.label, &resp, what, code, message));
+        }
+        match meta {
+            Some(m) if m.result => Ok(resp),
+            Some(m) => {
+                let (code, message) = words(&m);
+                Err(self.error(ErrorKind::Rejected {
+                    status: resp.status,
+                    code,
+                    message,
+                }))
+            }
+            None => {
+                // Not Bambora's envelope: say why (not JSON, wrong type, no meta).
+                parse_json::<wire::Envelope>(&self.config.label, &resp)?;
+                unreachable!("an envelope that parses has meta")
+            }
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, resp: &Response) -> Result<T, ProviderError> {
+        parse_json(&self.config.label, resp)
+    }
+
+    fn body<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        serde_json::to_vec(value).expect("a Bambora request serializes")
+    }
+
+    fn transaction(&self, txnid: &str, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let req = self.request(
+            Method::Get,
+            MERCHANT_ORIGIN,
+            &format!("/transactions/{}", percent_encode(txnid)),
+        );
+        let resp = self.call(req, true, &format!("transaction {txnid}"))?;
+        let t: wire::TransactionRead = self.json(&resp)?;
+        let (status, detail) = wire::transaction_status(&t.transaction, s.gross, s.currency);
+        Ok(StatusReport { status, detail })
+    }
+
+    fn payment_request(&self, id: &str) -> Result<wire::PaymentRequestRead, ProviderError> {
+        let req = self.request(
+            Method::Get,
+            CHECKOUT_ORIGIN,
+            &format!("/paymentrequests/{}", percent_encode(id)),
+        );
+        let resp = self.call(req, true, &format!("payment request {id}"))?;
+        self.json(&resp)
+    }
+
+    fn delete_payment_request(&self, id: &str) -> Result<(), ProviderError> {
+        let req = self.request(
+            Method::Delete,
+            CHECKOUT_ORIGIN,
+            &format!("/paymentrequests/{}", percent_encode(id)),
+        );
+        // Deleting twice deletes once: safe to retry.
+        self.call(req, true, &format!("payment request {id}"))
+            .map(|_| ())
+    }
+
+    fn payment_request_report(
+        &self,
+        id: &str,
+        s: &SessionRef,
+    ) -> Result<StatusReport, ProviderError> {
+        let pr = self.payment_request(id)?;
+        let order = wire::order_id(s.merchant_reference);
+        Ok(match pr.status.as_str() {
+            "open" if s.expires_at.is_some_and(|t| s.now >= t) => {
+                self.delete_payment_request(id)?;
+                StatusReport {
+                    status: Status::Expired,
+                    detail: format!("payment request {id} was still open at the session's expiry; Kassa deleted it so it can no longer be paid"),
+                }
+            }
+            "open" => StatusReport {
+                status: Status::Open,
+                detail: format!("payment request {id} open"),
+            },
+            "closed" => StatusReport {
+                status: Status::NeedsReview,
+                detail: format!(
+                    "payment request {id} closed: Bambora's answer names no transaction Kassa can verify; \
+                     check order {order} in Bambora's back office"
+                ),
+            },
+            other => StatusReport {
+                status: Status::Unknown,
+                detail: format!("payment request {id} has status {other:?}, which Kassa does not know"),
+            },
+        })
+    }
+
+    fn kind<'a>(&self, s: &SessionRef<'a>) -> Result<Kind<'a>, ProviderError> {
+        let id = s.provider_session_id.ok_or_else(|| {
+            self.error(ErrorKind::Config(
+                "this session has no Bambora id (its create got no answer)".into(),
+            ))
+        })?;
+        if let Some(token) = id.strip_prefix(CHECKOUT_PREFIX) {
+            Ok(Kind::Checkout(token))
+        } else if let Some(pr) = id.strip_prefix(PAYMENT_REQUEST_PREFIX) {
+            Ok(Kind::PaymentRequest(pr))
+        } else {
+            Err(self.error(ErrorKind::Config(format!(
+                "{id:?} is not a Bambora session id Kassa made"
+            ))))
+        }
+    }
+
+    fn checkout_report(&self, token: &str, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        if let Some(txnid) = s.provider_payment_id {
+            return self.transaction(txnid, s);
+        }
+        Ok(if s.expires_at.is_some_and(|t| s.now >= t) {
+            StatusReport {
+                status: Status::Expired,
+                detail: format!("checkout session {token} expired without an accepted payment reaching this till"),
+            }
+        } else {
+            StatusReport {
+                status: Status::Open,
+                detail: format!("checkout session {token} open (Bambora reports its payment through the accept URL)"),
+            }
+        })
+    }
+}
+
+enum Kind<'a> {
+    Checkout(&'a str),
+    PaymentRequest(&'a str),
+}
+
+impl Provider for Bambora {
+    fn name(&self) -> &str {
+        &self.config.label
+    }
+
+    fn profile(&self) -> &str {
+        &self.config.profile
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            cancel: true,
+            qr: true,
+            webview: true,
+            // Webview payments are verified; QR payments need staff review.
+            verifiable_status: true,
+            find_by_reference: false,
+        }
+    }
+
+    fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
+        let window = wire::PaymentWindow {
+            id: self.config.payment_window_id,
+            language: &self.config.language,
+        };
+        let expires_at = Some(req.now + SESSION_LIFETIME_MS);
+        match req.presentation {
+            Presentation::Webview => {
+                if self.config.md5_key.is_none() {
+                    return Err(self.error(ErrorKind::Config(
+                        "bambora.md5_key is not set: the embedded window needs it to verify Bambora's accept URL \
+                         (kassa-cli credentials set bambora md5_key), or charge with a QR code"
+                            .into(),
+                    )));
+                }
+                let body = wire::CheckoutRequest {
+                    order: wire::order(req.order),
+                    url: wire::Urls {
+                        accept: req.return_url,
+                        decline: req.cancel_url,
+                    },
+                    instantcaptureamount: req.order.total.gross,
+                    paymentwindow: window,
+                };
+                let http = self
+                    .request(
+                        Method::Post,
+                        CHECKOUT_ORIGIN,
+                        &format!("/{}", self.config.session_path),
+                    )
+                    .json(Self::body(&body));
+                let resp = self.call(http, false, "the checkout session endpoint")?;
+                let created: wire::SessionCreated = self.json(&resp)?;
+                Ok(Created {
+                    provider_session_id: format!("{CHECKOUT_PREFIX}{}", created.token),
+                    qr_payload: created.url.clone(),
+                    checkout_url: created.url,
+                    expires_at,
+                })
+            }
+            Presentation::Qr => {
+                let reference: String = req.order.reference.chars().take(50).collect();
+                let body = wire::PaymentRequestBody {
+                    description: format!("Order {reference}"),
+                    reference,
+                    parameters: wire::PaymentRequestParameters {
+                        order: wire::order(req.order),
+                        instantcaptureamount: req.order.total.gross,
+                        paymentwindow: window,
+                    },
+                };
+                let http = self
+                    .request(Method::Post, CHECKOUT_ORIGIN, "/paymentrequests")
+                    .json(Self::body(&body));
+                let resp = self.call(http, false, "the payment request endpoint")?;
+                let created: wire::PaymentRequestCreated = self.json(&resp)?;
+                Ok(Created {
+                    provider_session_id: format!("{PAYMENT_REQUEST_PREFIX}{}", created.id),
+                    qr_payload: created.url.clone(),
+                    checkout_url: created.url,
+                    expires_at,
+                })
+            }
+        }
+    }
+
+    fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        match self.kind(s)? {
+            Kind::Checkout(token) => self.checkout_report(token, s),
+            Kind::PaymentRequest(id) => self.payment_request_report(id, s),
+        }
+    }
+
+    fn cancel(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        match self.kind(s)? {
+            Kind::Checkout(token) => {
+                if s.provider_payment_id.is_some() {
+                    // The customer already paid: say so rather than cancel.
+                    return self.checkout_report(token, s);
+                }
+                Ok(StatusReport {
+                    status: Status::Cancelled,
+                    detail: format!(
+                        "checkout session {token} closed on this till (Bambora has no cancel for checkout sessions; \
+                         its URL was shown only in this till's window)"
+                    ),
+                })
+            }
+            Kind::PaymentRequest(id) => match self.delete_payment_request(id) {
+                Ok(()) => Ok(StatusReport {
+                    status: Status::Cancelled,
+                    detail: format!("payment request {id} deleted at Bambora"),
+                }),
+                // Refused because it is closed (paid meanwhile?): report what it is.
+                Err(e) if matches!(e.kind, ErrorKind::Rejected { .. }) => {
+                    let report = self.payment_request_report(id, s)?;
+                    if report.status == Status::Open {
+                        Err(e)
+                    } else {
+                        Ok(report)
+                    }
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
+        let Kind::Checkout(token) = self.kind(s)? else {
+            return Ok(Returned::default());
+        };
+        let params = query_pairs(url);
+        if params
+            .iter()
+            .any(|(k, v)| k == "kassa" && v == crate::checkout::CANCELLED_MARK)
+        {
+            return Ok(Returned {
+                payment_id: None,
+                report: Some(StatusReport {
+                    status: Status::Cancelled,
+                    detail: format!("the customer cancelled in Bambora's payment window ({token})"),
+                }),
+            });
+        }
+        let review = |why: String| Returned {
+            payment_id: None,
+            report: Some(StatusReport {
+                status: Status::NeedsReview,
+                detail: format!(
+                    "{why}: not treated as a payment; check order {} in Bambora's back office",
+                    wire::order_id(s.merchant_reference)
+                ),
+            }),
+        };
+        let Some(key) = &self.config.md5_key else {
+            return Ok(review(
+                "the accept URL cannot be verified: bambora.md5_key is not set".into(),
+            ));
+        };
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let (Some(txnid), Some(_)) = (get("txnid"), get("hash")) else {
+            return Ok(review("the accept URL lacks txnid or hash".into()));
+        };
+        // The shop's own return-URL parameters (before Bambora's, which start with txnid)
+        // come back too but are not hashed.
+        let configured = params
+            .iter()
+            .take_while(|(k, _)| k != "txnid")
+            .cloned()
+            .collect::<Vec<_>>();
+        if !wire::hash_matches(&params, &configured, key.expose()) {
+            return Ok(review(format!(
+                "the accept URL's hash does not match for transaction {txnid} (a wrong bambora.md5_key, or a forged URL)"
+            )));
+        }
+        let expected = wire::order_id(s.merchant_reference);
+        if get("orderid").is_some_and(|o| o != expected) {
+            return Ok(review(format!(
+                "the accept URL is for order {:?}, not {expected}",
+                get("orderid").unwrap_or("")
+            )));
+        }
+        Ok(Returned {
+            payment_id: Some(txnid.to_string()),
+            report: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages() {
+        assert_eq!(language("nb"), "nb-NO");
+        assert_eq!(language("sv-SE"), "sv-SE");
+        assert_eq!(language("de"), "en-US");
+    }
+}

@@ -1,0 +1,363 @@
+//! Klarna Payments + Hosted Payment Page: a KP session carries the order, an HPP session turns
+//! it into a page for the webview or the customer's phone, Order Management says whether it was
+//! paid.
+//!
+//! Facts and choices (NOTES-bambora-dintero-klarna.md §3, seed `002_*`):
+//! - Hosts per region (`klarna.region`: eu, na, oc) and profile: test = the playground hosts
+//!   (separate credentials), live = the live hosts. One host serves all three APIs.
+//! - HTTP Basic with the API username and password (`Basic base64(user:password)`).
+//! - Create: `POST /payments/v1/sessions` (`intent: buy`, `acquiring_channel` from
+//!   `klarna.acquiring_channel`, lines per [`wire`]), then `POST /hpp/v1/sessions` with
+//!   `payment_session_url` on the same host, `place_order_mode: PLACE_ORDER` and the return URL
+//!   as success/cancel/failure/error redirect. The webview and the QR show `redirect_url`.
+//!   Klarna documents `redirect_url` as "ECOMMERCE only"; with another channel (IN_STORE,
+//!   TELESALES) the answer may lack it, and Kassa then says so instead of showing a URL
+//!   (Klarna's `qr_code_url` is an image to download, not a URL Kassa can encode).
+//! - Status: `GET /hpp/v1/sessions/{id}`; COMPLETED carries `order_id`, and only
+//!   `GET /ordermanagement/v1/orders/{id}` with fraud status ACCEPTED and the full amount makes
+//!   it paid (PENDING is still open). Past the HPP session's `expires_at` an unfinished page
+//!   is expired.
+//! - Cancel: `DELETE /hpp/v1/sessions/{id}` (disable). If the page is already COMPLETED but the
+//!   order is still in Klarna's fraud check, the order is cancelled
+//!   (`POST /ordermanagement/v1/orders/{id}/cancel`) with `Klarna-Idempotency-Key` = the
+//!   order id, so a retried cancel is the same cancel. Order Management is the only Klarna API
+//!   that accepts the key (NOTES §3.11); the create calls are never retried blindly instead.
+//! - Errors keep Klarna's `error_code`, `error_messages` and `correlation_id`.
+
+pub mod wire;
+
+use crate::http::{percent_encode, Http, Method, Request, Response};
+use crate::provider::{
+    basic_auth, clip, describe_body, parse_json, status_error, Capabilities, CreateRequest,
+    Created, ErrorKind, Provider, ProviderError, SessionRef, StatusReport,
+};
+use crate::secrets::Secret;
+use crate::session::Status;
+use crate::settings::api_url;
+use crate::time::parse_utc;
+
+/// What a Klarna client needs. Secrets stay in [`Secret`]s until a request needs them.
+#[derive(Debug, Clone)]
+pub struct KlarnaConfig {
+    pub label: String,
+    /// `test` (playground) or `live`.
+    pub profile: String,
+    /// `eu`, `na` or `oc`.
+    pub region: String,
+    /// `ECOMMERCE`, `IN_STORE` or `TELESALES` (the latter two need Klarna's agreement).
+    pub acquiring_channel: String,
+    /// ISO 3166 alpha-2, see [`purchase_country`].
+    pub purchase_country: String,
+    /// The shop's language (`nb`); the locale sent is `<language>-<country>`.
+    pub language: String,
+    pub base_url: Option<String>,
+    pub username: Secret,
+    pub password: Secret,
+}
+
+/// The purchase country: the `klarna.purchase_country` setting, else the one country of the
+/// shop's currency. EUR (and other shared currencies) need the setting.
+pub fn purchase_country(setting: Option<&str>, currency: &str) -> Result<String, String> {
+    if let Some(c) = setting {
+        return Ok(c.to_ascii_uppercase());
+    }
+    Ok(match currency {
+        "NOK" => "NO",
+        "SEK" => "SE",
+        "DKK" => "DK",
+        "GBP" => "GB",
+        "USD" => "US",
+        "CHF" => "CH",
+        "PLN" => "PL",
+        "CZK" => "CZ",
+        "AUD" => "AU",
+        "NZD" => "NZ",
+        "CAD" => "CA",
+        other => {
+            return Err(format!(
+                "klarna.purchase_country is not set and {other} is used in several countries \
+                 (kassa-cli config set klarna.purchase_country DE)"
+            ))
+        }
+    }
+    .into())
+}
+
+/// The API origin of a region and profile (NOTES §3.1).
+pub fn origin(region: &str, profile: &str) -> String {
+    let region = match region {
+        "na" => "-na",
+        "oc" => "-oc",
+        _ => "",
+    };
+    let playground = if profile == "live" { "" } else { ".playground" };
+    format!("https://api{region}{playground}.klarna.com")
+}
+
+/// A Klarna Payments + HPP client.
+pub struct Klarna {
+    config: KlarnaConfig,
+    http: Http,
+    origin: String,
+    auth: Secret,
+}
+
+impl Klarna {
+    pub fn new(config: KlarnaConfig, http: Http) -> Klarna {
+        let auth = basic_auth(config.username.expose(), config.password.expose());
+        Klarna {
+            origin: origin(&config.region, &config.profile),
+            config,
+            http,
+            auth,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        api_url(&self.origin, self.config.base_url.as_deref(), path)
+    }
+
+    fn error(&self, kind: ErrorKind) -> ProviderError {
+        ProviderError::new(&self.config.label, kind)
+    }
+
+    fn request(&self, method: Method, path: &str) -> Request {
+        Request::new(method, self.url(path))
+            .header("authorization", self.auth.expose().to_string())
+            .header("accept", "application/json")
+            .header("user-agent", concat!("Kassa/", env!("CARGO_PKG_VERSION")))
+    }
+
+    /// Sends and maps a non-2xx answer to an error with Klarna's code, messages and
+    /// correlation id.
+    fn call(&self, req: Request, idempotent: bool, what: &str) -> Result<Response, ProviderError> {
+        let resp = if idempotent {
+            self.http.send_idempotent(&self.config.label, &req)?
+        } else {
+            self.http.send(&self.config.label, &req)?
+        };
+        if (200..300).contains(&resp.status) {
+            return Ok(resp);
+        }
+        let (code, message) = match serde_json::from_slice::<wire::ErrorBody>(&resp.body) {
+            Ok(b) if b.error_code.is_some() || !b.error_messages.is_empty() => {
+                let mut m = clip(&b.error_messages.join("; "));
+                if m.is_empty() {
+                    m = "no message".into();
+                }
+                if let Some(c) = &b.correlation_id {
+                    m.push_str(&format!(" (correlation_id {c})"));
+                }
+                (b.error_code, m)
+            }
+            _ => (None, describe_body(&resp, "Klarna")),
+        };
+        Err(status_error(&self.config.label, &resp, what, code, message))
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, resp: &Response) -> Result<T, ProviderError> {
+        parse_json(&self.config.label, resp)
+    }
+
+    fn hpp(&self, id: &str) -> Result<wire::HppRead, ProviderError> {
+        let req = self.request(
+            Method::Get,
+            &format!("/hpp/v1/sessions/{}", percent_encode(id)),
+        );
+        let resp = self.call(req, true, &format!("hosted payment page session {id}"))?;
+        self.json(&resp)
+    }
+
+    fn order(&self, id: &str) -> Result<wire::OmOrder, ProviderError> {
+        let req = self.request(
+            Method::Get,
+            &format!("/ordermanagement/v1/orders/{}", percent_encode(id)),
+        );
+        let resp = self.call(req, true, &format!("order {id}"))?;
+        self.json(&resp)
+    }
+
+    fn report(
+        &self,
+        id: &str,
+        h: &wire::HppRead,
+        s: &SessionRef,
+    ) -> Result<StatusReport, ProviderError> {
+        match wire::hpp_state(id, h, s.now) {
+            wire::HppState::Done(status, detail) => Ok(StatusReport { status, detail }),
+            wire::HppState::Order(order_id) => {
+                let o = self.order(&order_id)?;
+                let (status, detail) = wire::order_status(&o, s.gross, s.currency);
+                Ok(StatusReport { status, detail })
+            }
+        }
+    }
+
+    fn hpp_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
+        s.provider_session_id.ok_or_else(|| {
+            self.error(ErrorKind::Config(
+                "this session has no Klarna page id (its create got no answer)".into(),
+            ))
+        })
+    }
+}
+
+impl Provider for Klarna {
+    fn name(&self) -> &str {
+        &self.config.label
+    }
+
+    fn profile(&self) -> &str {
+        &self.config.profile
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            cancel: true,
+            qr: true,
+            webview: true,
+            verifiable_status: true,
+            find_by_reference: false,
+        }
+    }
+
+    fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
+        let locale = format!(
+            "{}-{}",
+            self.config
+                .language
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("en"),
+            self.config.purchase_country
+        );
+        let body = wire::session_create(
+            req.order,
+            &self.config.acquiring_channel,
+            &self.config.purchase_country,
+            locale,
+        )
+        .map_err(|m| self.error(ErrorKind::Config(m)))?;
+        let kp = self
+            .request(Method::Post, "/payments/v1/sessions")
+            .json(serde_json::to_vec(&body).expect("a Klarna session serializes"));
+        let resp = self.call(kp, false, "the payments sessions endpoint")?;
+        let kp: wire::SessionCreated = self.json(&resp)?;
+        let hpp = wire::HppCreate {
+            payment_session_url: self.url(&format!(
+                "/payments/v1/sessions/{}",
+                percent_encode(&kp.session_id)
+            )),
+            merchant_urls: wire::MerchantUrls {
+                success: req.return_url,
+                cancel: req.cancel_url,
+                failure: req.return_url,
+                error: req.return_url,
+            },
+            options: wire::HppOptions {
+                place_order_mode: "PLACE_ORDER",
+            },
+        };
+        let http = self
+            .request(Method::Post, "/hpp/v1/sessions")
+            .json(serde_json::to_vec(&hpp).expect("an HPP session serializes"));
+        let resp = self.call(http, false, "the hosted payment page endpoint")?;
+        let created: wire::HppCreated = self.json(&resp)?;
+        let Some(url) = created.redirect_url else {
+            return Err(self.error(ErrorKind::BadResponse {
+                status: resp.status,
+                detail: format!(
+                    "Klarna's page {} has no redirect_url (acquiring_channel {}: Klarna gives the link for ECOMMERCE only){}; \
+                     set klarna.acquiring_channel ECOMMERCE",
+                    created.session_id,
+                    self.config.acquiring_channel,
+                    created
+                        .qr_code_url
+                        .map(|q| format!(", only a QR image at {q}"))
+                        .unwrap_or_default()
+                ),
+            }));
+        };
+        Ok(Created {
+            provider_session_id: created.session_id,
+            qr_payload: url.clone(),
+            checkout_url: url,
+            expires_at: created
+                .expires_at
+                .as_deref()
+                .and_then(|t| parse_utc(t).ok())
+                .or(Some(req.expires_at)),
+        })
+    }
+
+    fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let id = self.hpp_id(s)?;
+        let h = self.hpp(id)?;
+        self.report(id, &h, s)
+    }
+
+    fn cancel(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let id = self.hpp_id(s)?;
+        let req = self.request(
+            Method::Delete,
+            &format!("/hpp/v1/sessions/{}", percent_encode(id)),
+        );
+        match self.call(req, true, &format!("hosted payment page session {id}")) {
+            Ok(_) => Ok(StatusReport {
+                status: Status::Cancelled,
+                detail: format!("Klarna page {id} disabled"),
+            }),
+            // Refused: the page is already completed (or otherwise final). Report what it is;
+            // an order still in Klarna's fraud check is cancelled.
+            Err(e) if matches!(e.kind, ErrorKind::Rejected { .. }) => {
+                let h = self.hpp(id)?;
+                let report = self.report(id, &h, s)?;
+                match (&h.order_id, report.status) {
+                    (Some(order_id), Status::Open) => {
+                        let req = self
+                            .request(
+                                Method::Post,
+                                &format!(
+                                    "/ordermanagement/v1/orders/{}/cancel",
+                                    percent_encode(order_id)
+                                ),
+                            )
+                            .header("klarna-idempotency-key", order_id.clone());
+                        self.call(req, true, &format!("order {order_id}"))?;
+                        Ok(StatusReport {
+                            status: Status::Cancelled,
+                            detail: format!(
+                                "Klarna order {order_id} cancelled during its fraud check"
+                            ),
+                        })
+                    }
+                    (_, Status::Open) => Err(e),
+                    _ => Ok(report),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_per_region_and_profile() {
+        assert_eq!(origin("eu", "test"), "https://api.playground.klarna.com");
+        assert_eq!(origin("eu", "live"), "https://api.klarna.com");
+        assert_eq!(origin("na", "test"), "https://api-na.playground.klarna.com");
+        assert_eq!(origin("oc", "live"), "https://api-oc.klarna.com");
+    }
+
+    #[test]
+    fn purchase_country_from_the_currency_or_the_setting() {
+        assert_eq!(purchase_country(None, "NOK").unwrap(), "NO");
+        assert_eq!(purchase_country(Some("fi"), "EUR").unwrap(), "FI");
+        assert!(purchase_country(None, "EUR")
+            .unwrap_err()
+            .contains("klarna.purchase_country"));
+    }
+}
