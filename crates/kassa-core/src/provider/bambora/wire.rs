@@ -204,7 +204,11 @@ pub fn order(order: &PricedOrder) -> Order<'_> {
                 description: l.name.clone(),
                 text: l.name.clone(),
                 quantity: raw_number(l.quantity.to_canonical()),
-                unit: l.unit.clone().unwrap_or_else(|| "pcs".into()),
+                // No unit given: pieces for whole quantities; a weighed amount's unit is unknown.
+                unit: l
+                    .unit
+                    .clone()
+                    .unwrap_or_else(|| if l.quantity.is_whole() { "pcs" } else { "" }.into()),
                 unitprice: unit_gross - unit_vat,
                 unitpriceinclvat: unit_gross,
                 unitpricevatamount: unit_vat,
