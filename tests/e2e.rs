@@ -736,6 +736,11 @@ async fn bambora_window_and_klarna_qr_sales() {
         let meta = text(&c, "#receipt-meta").await;
         assert!(meta.to_lowercase().contains("bambora"), "{meta}");
         click(&c, "#paid-new-sale").await;
+        wait_for(10, "an empty cart for the next sale", || async {
+            let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+            (n == 0).then_some(())
+        })
+        .await;
 
         // Klarna, chosen in the dialog, with a QR code.
         add_line(&c, "Kaffe", "3", "19,99", "15", "").await;

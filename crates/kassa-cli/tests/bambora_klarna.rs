@@ -18,6 +18,8 @@ const SECRET_TOKEN: &str = "bambora-secret-90d2";
 const MD5_KEY: &str = "bambora-md5-key-55ab";
 const KLARNA_USER: &str = "PK4711_kassa_test";
 const KLARNA_PASSWORD: &str = "klarna-password-3e8f";
+/// A Klarna user whose agreement allows IN_STORE.
+const KLARNA_IN_STORE_USER: &str = "PK4712_kassa_store";
 
 /// A sale with a weighed line, a line discount and an order discount; no reference, so each
 /// charge gets a fresh one (Bambora order ids are unique per merchant).
@@ -89,11 +91,18 @@ impl Shop {
                     secret_token: SECRET_TOKEN.into(),
                     md5_key: MD5_KEY.into(),
                 }],
-                klarna_accounts: vec![KlarnaAccount {
-                    username: KLARNA_USER.into(),
-                    password: KLARNA_PASSWORD.into(),
-                    in_store: false,
-                }],
+                klarna_accounts: vec![
+                    KlarnaAccount {
+                        username: KLARNA_USER.into(),
+                        password: KLARNA_PASSWORD.into(),
+                        in_store: false,
+                    },
+                    KlarnaAccount {
+                        username: KLARNA_IN_STORE_USER.into(),
+                        password: KLARNA_PASSWORD.into(),
+                        in_store: true,
+                    },
+                ],
                 ..Default::default()
             },
         )
@@ -602,4 +611,51 @@ fn klarna_errors_keep_code_messages_and_correlation_id() {
         3,
         "klarna refused the credentials (HTTP 401",
     );
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn klarna_in_store_shows_klarnas_own_qr_image() {
+    let shop = Shop::new(
+        "klarna-in-store",
+        "klarna",
+        &[("klarna.acquiring_channel", "IN_STORE")],
+        &[
+            ("username", KLARNA_IN_STORE_USER),
+            ("password", KLARNA_PASSWORD),
+        ],
+    );
+    // The page link is ECOMMERCE only: the till's window is refused before anything is created.
+    let out = shop.cli(&["charge", "--order", &shop.order, "--webview"]);
+    assert_refused(&out, 3, "ECOMMERCE only");
+    assert!(
+        stderr(&out).contains("is failed"),
+        "logged as a failed attempt"
+    );
+    // The QR is Klarna's image from qr_code_url, shown as it is.
+    let svg = shop.dir.0.join("qr.svg");
+    let out = shop.cli(&[
+        "charge",
+        "--order",
+        &shop.order,
+        "--json",
+        "--qr-svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    assert!(v["url"].as_str().unwrap().ends_with("/qr"), "{v}");
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg.contains("<image") && svg.contains("href=\"data:image/svg+xml;base64,"),
+        "{svg}"
+    );
+    let id = v["id"].as_str().unwrap();
+    let hpp = v["provider_session_id"].as_str().unwrap();
+    control(
+        &shop.sandbox,
+        &format!("/klarna/sessions/{hpp}/outcome"),
+        r#"{"outcome":"pay"}"#,
+    );
+    assert_eq!(shop.status(id)["status"], "paid");
 }

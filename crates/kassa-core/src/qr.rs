@@ -8,8 +8,23 @@
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
-/// Renders `payload` as a standalone SVG document.
+/// Renders `payload` as a standalone SVG document. A payload that is already a picture (a
+/// `data:image/…;base64,…` URL: the provider's own QR image, e.g. Klarna's `qr_code_url` for
+/// in-store sales) is shown as it is, in an SVG of the same size.
 pub fn svg(payload: &str) -> Result<String, String> {
+    if let Some(rest) = payload.strip_prefix("data:image/") {
+        let safe = rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=;:,.-".contains(c));
+        if !safe || !rest.contains(";base64,") {
+            return Err("the provider's QR image is not a base64 data URL".into());
+        }
+        return Ok(format!(
+            "<?xml version=\"1.0\" standalone=\"yes\"?><svg xmlns=\"http://www.w3.org/2000/svg\" \
+             width=\"256\" height=\"256\" viewBox=\"0 0 256 256\"><rect width=\"256\" height=\"256\" fill=\"#ffffff\"/>\
+             <image width=\"256\" height=\"256\" href=\"{payload}\"/></svg>"
+        ));
+    }
     let code =
         QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
             format!(
@@ -36,5 +51,14 @@ mod tests {
         // A different payload gives a different picture.
         assert_ne!(s, super::svg("https://example.com/other").unwrap());
         assert!(super::svg(&"x".repeat(5000)).is_err());
+    }
+
+    #[test]
+    fn a_provider_image_is_shown_not_encoded() {
+        let img = "data:image/png;base64,iVBORw0KGgo=";
+        let s = super::svg(img).unwrap();
+        assert!(s.contains(&format!("href=\"{img}\"")) && s.ends_with("</svg>"));
+        assert!(super::svg("data:image/png;base64,\"/><script>").is_err());
+        assert!(super::svg("data:image/png,raw").is_err());
     }
 }

@@ -10,9 +10,10 @@
 //!   `klarna.acquiring_channel`, lines per [`wire`]), then `POST /hpp/v1/sessions` with
 //!   `payment_session_url` on the same host, `place_order_mode: PLACE_ORDER` and the return URL
 //!   as success/cancel/failure/error redirect. The webview and the QR show `redirect_url`.
-//!   Klarna documents `redirect_url` as "ECOMMERCE only"; with another channel (IN_STORE,
-//!   TELESALES) the answer may lack it, and Kassa then says so instead of showing a URL
-//!   (Klarna's `qr_code_url` is an image to download, not a URL Kassa can encode).
+//!   Klarna documents `redirect_url` as "ECOMMERCE only" (NOTES §3.5, §3.14 #5): with another
+//!   channel (IN_STORE, TELESALES) the QR is Klarna's own image from `qr_code_url`, fetched at
+//!   create (no credentials sent) and shown as it is; the till's window needs `redirect_url`,
+//!   so it is refused for those channels before anything is created.
 //! - Status: `GET /hpp/v1/sessions/{id}`; COMPLETED carries `order_id`, and only
 //!   `GET /ordermanagement/v1/orders/{id}` with fraud status ACCEPTED and the full amount makes
 //!   it paid (PENDING is still open). Past the HPP session's `expires_at` an unfinished page
@@ -29,7 +30,7 @@ pub mod wire;
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
     basic_auth, clip, describe_body, parse_json, status_error, Capabilities, CreateRequest,
-    Created, ErrorKind, Provider, ProviderError, SessionRef, StatusReport,
+    Created, ErrorKind, Presentation, Provider, ProviderError, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -193,6 +194,56 @@ impl Klarna {
         }
     }
 
+    /// Klarna's QR image (`qr_code_url`) as a `data:` URL for [`crate::qr::svg`]. The URL is
+    /// Klarna's public page host, so no credentials go with it.
+    fn qr_image(&self, url: &str) -> Result<String, ProviderError> {
+        let bad = |detail: String| {
+            self.error(ErrorKind::BadResponse {
+                status: 200,
+                detail,
+            })
+        };
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+        if !url.starts_with("https://") && !loopback.iter().any(|l| url.starts_with(l)) {
+            return Err(bad(format!("qr_code_url {url} is not an https URL")));
+        }
+        let resp = self.http.send_idempotent(
+            &self.config.label,
+            &Request::new(Method::Get, url).header("accept", "image/png, image/svg+xml, image/*"),
+        )?;
+        if !(200..300).contains(&resp.status) {
+            return Err(status_error(
+                &self.config.label,
+                &resp,
+                "the QR image",
+                None,
+                describe_body(&resp, "Klarna"),
+            ));
+        }
+        let ct = resp.content_type.clone().unwrap_or_default();
+        let ct = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !ct.starts_with("image/")
+            || ct.len() > 40
+            || resp.body.is_empty()
+            || resp.body.len() > 512 * 1024
+        {
+            return Err(bad(format!(
+                "the QR image at {url} is {} bytes of {ct:?}, not an image Kassa can show",
+                resp.body.len()
+            )));
+        }
+        use base64::Engine;
+        Ok(format!(
+            "data:{ct};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&resp.body)
+        ))
+    }
+
     fn hpp_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
         s.provider_session_id.ok_or_else(|| {
             self.error(ErrorKind::Config(
@@ -215,7 +266,8 @@ impl Provider for Klarna {
         Capabilities {
             cancel: true,
             qr: true,
-            webview: true,
+            // The page link (`redirect_url`) is for ECOMMERCE only.
+            webview: self.config.acquiring_channel == "ECOMMERCE",
             verifiable_status: true,
             find_by_reference: false,
         }
@@ -231,6 +283,14 @@ impl Provider for Klarna {
                 .unwrap_or("en"),
             self.config.purchase_country
         );
+        if req.presentation == Presentation::Webview && self.config.acquiring_channel != "ECOMMERCE"
+        {
+            return Err(self.error(ErrorKind::Config(format!(
+                "Klarna's page link is for ECOMMERCE only, and klarna.acquiring_channel is {}: \
+                 charge with a QR code (Klarna's QR image), or set the channel to ECOMMERCE",
+                self.config.acquiring_channel
+            ))));
+        }
         let body = wire::session_create(
             req.order,
             &self.config.acquiring_channel,
@@ -263,6 +323,23 @@ impl Provider for Klarna {
             .json(serde_json::to_vec(&hpp).expect("an HPP session serializes"));
         let resp = self.call(http, false, "the hosted payment page endpoint")?;
         let created: wire::HppCreated = self.json(&resp)?;
+        let expires_at = created
+            .expires_at
+            .as_deref()
+            .and_then(|t| parse_utc(t).ok())
+            .or(Some(req.expires_at));
+        if let (None, Some(qr), Presentation::Qr) = (
+            &created.redirect_url,
+            &created.qr_code_url,
+            req.presentation,
+        ) {
+            return Ok(Created {
+                qr_payload: self.qr_image(qr)?,
+                checkout_url: qr.clone(),
+                provider_session_id: created.session_id,
+                expires_at,
+            });
+        }
         let Some(url) = created.redirect_url else {
             return Err(self.error(ErrorKind::BadResponse {
                 status: resp.status,
@@ -282,11 +359,7 @@ impl Provider for Klarna {
             provider_session_id: created.session_id,
             qr_payload: url.clone(),
             checkout_url: url,
-            expires_at: created
-                .expires_at
-                .as_deref()
-                .and_then(|t| parse_utc(t).ok())
-                .or(Some(req.expires_at)),
+            expires_at,
         })
     }
 
