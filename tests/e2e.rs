@@ -78,7 +78,7 @@ fn start_driver(data_dir: &std::path::Path) -> Driver {
     driver
 }
 
-async fn connect(driver: &Driver) -> Client {
+async fn connect(driver: &Driver) -> Result<Client, fantoccini::error::NewSessionError> {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
     caps.insert(
@@ -89,7 +89,27 @@ async fn connect(driver: &Driver) -> Client {
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
-        .expect("WebDriver session with the Kassa binary")
+}
+
+/// Starts tauri-driver and a WebDriver session with the app. Five apps starting at once on two
+/// cores sometimes lose the session handshake (tauri-driver closes the connection while
+/// WebKitWebDriver starts): that setup step, and only it, is tried up to three times.
+async fn session(dir: &std::path::Path) -> (Driver, Client) {
+    let mut attempt = 1;
+    loop {
+        let driver = start_driver(dir);
+        match connect(&driver).await {
+            Ok(c) => return (driver, c),
+            Err(e) if attempt < 3 => {
+                eprintln!("WebDriver session attempt {attempt} failed ({e}); starting again");
+                drop(driver);
+                // An app that did start must not take the next launch's place.
+                let _ = std::fs::remove_file(dir.join("kassa.sock"));
+                attempt += 1;
+            }
+            Err(e) => panic!("no WebDriver session with the Kassa binary after 3 attempts: {e}"),
+        }
+    }
 }
 
 /// Waits until `f` returns `Some`, or fails after `secs` with `what`.
@@ -346,8 +366,7 @@ where
 {
     let till = Till::new(name);
     setup(&till.dir);
-    let driver = start_driver(&till.dir);
-    let c = connect(&driver).await;
+    let (driver, c) = session(&till.dir).await;
     let c = test(c, till.dir.clone()).await;
     c.close().await.unwrap();
     drop(driver);

@@ -151,11 +151,15 @@ impl Bambora {
                     message,
                 }))
             }
-            None => {
-                // Not Bambora's envelope: say why (not JSON, wrong type, no meta).
-                parse_json::<wire::Envelope>(&self.config.label, &resp)?;
-                unreachable!("an envelope that parses has meta")
-            }
+            // Not Bambora's envelope: say why (not JSON, wrong type, no meta).
+            None => Err(parse_json::<wire::Envelope>(&self.config.label, &resp)
+                .err()
+                .unwrap_or_else(|| {
+                    self.error(ErrorKind::BadResponse {
+                        status: resp.status,
+                        detail: "the answer has no meta envelope".into(),
+                    })
+                })),
         }
     }
 

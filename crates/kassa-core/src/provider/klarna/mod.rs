@@ -126,7 +126,6 @@ impl Klarna {
         Request::new(method, self.url(path))
             .header("authorization", self.auth.expose().to_string())
             .header("accept", "application/json")
-            .header("user-agent", concat!("Kassa/", env!("CARGO_PKG_VERSION")))
     }
 
     /// Sends and maps a non-2xx answer to an error with Klarna's code, messages and
