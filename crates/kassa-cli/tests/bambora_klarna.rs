@@ -548,6 +548,20 @@ fn klarna_hosted_page_outcomes_map_to_statuses() {
     let out = shop.cli(&["cancel", &id, "--json"]);
     assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
     assert!(events(&shop.session(&id)).contains("cancelled during its fraud check"));
+    // Past Kassa's expiry an untouched page is disabled at Klarna, so the QR cannot be paid.
+    let (id, hpp, _) = shop.open(false);
+    shop.age(&id);
+    assert_eq!(shop.status(&id)["status"], "expired");
+    assert!(events(&shop.session(&id)).contains("Kassa disabled it"));
+    assert_eq!(
+        control_status(
+            &shop.sandbox,
+            &format!("/klarna/sessions/{hpp}/outcome"),
+            r#"{"outcome":"pay"}"#
+        ),
+        409,
+        "a disabled page cannot be paid"
+    );
     assert_no_secret_stored(&shop.dir.0, &[KLARNA_PASSWORD]);
 }
 

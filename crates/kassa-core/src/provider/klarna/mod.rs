@@ -322,11 +322,15 @@ impl Provider for Klarna {
             .json(serde_json::to_vec(&hpp).expect("an HPP session serializes"));
         let resp = self.call(http, false, "the hosted payment page endpoint")?;
         let created: wire::HppCreated = self.json(&resp)?;
-        let expires_at = created
-            .expires_at
-            .as_deref()
-            .and_then(|t| parse_utc(t).ok())
-            .or(Some(req.expires_at));
+        // Kassa's own limit, unless Klarna's page ends sooner (it lives up to 47 h: far too
+        // long for a counter sale, so Kassa disables it at its limit, see `status`).
+        let expires_at = Some(
+            created
+                .expires_at
+                .as_deref()
+                .and_then(|t| parse_utc(t).ok())
+                .map_or(req.expires_at, |t| t.min(req.expires_at)),
+        );
         if let (None, Some(qr), Presentation::Qr) = (
             &created.redirect_url,
             &created.qr_code_url,
@@ -362,9 +366,35 @@ impl Provider for Klarna {
         })
     }
 
+    /// Past Kassa's expiry a page nobody is paying on (WAITING, BACK) is disabled at Klarna, so
+    /// the QR cannot be paid later, and reported expired; a customer in the middle of paying
+    /// (IN_PROGRESS) is left to finish within Klarna's own expiry.
     fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
         let id = self.hpp_id(s)?;
         let h = self.hpp(id)?;
+        let idle = matches!(h.status.as_str(), "WAITING" | "BACK");
+        if idle && s.expires_at.is_some_and(|t| s.now >= t) {
+            let req = self.request(
+                Method::Delete,
+                &format!("/hpp/v1/sessions/{}", percent_encode(id)),
+            );
+            match self.call(req, true, &format!("hosted payment page session {id}")) {
+                Ok(_) => {
+                    return Ok(StatusReport {
+                        status: Status::Expired,
+                        detail: format!(
+                        "Klarna page {id} was still {} at the session's expiry; Kassa disabled it",
+                        h.status
+                    ),
+                    })
+                }
+                // Completed meanwhile: read it again below.
+                Err(e) if matches!(e.kind, ErrorKind::Rejected { .. }) => {
+                    return self.report(id, &self.hpp(id)?, s)
+                }
+                Err(e) => return Err(e),
+            }
+        }
         self.report(id, &h, s)
     }
 
