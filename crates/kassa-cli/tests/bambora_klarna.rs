@@ -113,26 +113,21 @@ impl Shop {
             ("default_provider".to_string(), provider.to_string()),
         ];
         all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        for (k, v) in all {
-            let out = cli(&dir.0, &["config", "set", &k, &v], None);
-            assert!(out.status.success(), "{}", stderr(&out));
-        }
-        for (field, value) in secrets {
-            let out = cli(
-                &dir.0,
-                &["credentials", "set", provider, field, "--profile", "test"],
-                Some(value),
-            );
-            assert!(out.status.success(), "{}", stderr(&out));
-        }
         let order = dir.0.join("order.json");
         std::fs::write(&order, ORDER).unwrap();
-        Shop {
+        let shop = Shop {
             order: order.to_str().unwrap().to_string(),
             dir,
             sandbox,
             _keyring: guard,
+        };
+        for (k, v) in all {
+            shop.config(&k, &v);
         }
+        for (field, value) in secrets {
+            shop.credential(provider, field, value);
+        }
+        shop
     }
 
     fn bambora(name: &str) -> Shop {
@@ -154,6 +149,30 @@ impl Shop {
             "klarna",
             &[],
             &[("username", KLARNA_USER), ("password", KLARNA_PASSWORD)],
+        )
+    }
+
+    fn config(&self, key: &str, value: &str) {
+        let out = cli(&self.dir.0, &["config", "set", key, value], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    fn credential(&self, provider: &str, field: &str, value: &str) {
+        let out = cli(
+            &self.dir.0,
+            &["credentials", "set", provider, field, "--profile", "test"],
+            Some(value),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    /// What the customer does on a hosted page (`path`: the control path of the session),
+    /// through the sandbox's control API; returns its answer (`{"redirect": …}`).
+    fn outcome(&self, path: &str, what: &str) -> Value {
+        control(
+            &self.sandbox,
+            &format!("{path}/outcome"),
+            &format!(r#"{{"outcome":"{what}"}}"#),
         )
     }
 
@@ -257,11 +276,7 @@ fn bambora_webview_pays_only_with_a_verified_accept_url() {
     let (id, psid, url) = shop.open(true);
     assert!(psid.starts_with("checkout/"), "{psid}");
     assert!(url.contains("/bambora/window/"), "{url}");
-    let accept = control(
-        &shop.sandbox,
-        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"pay"}"#,
-    );
+    let accept = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "pay");
     let accept = accept["redirect"].as_str().unwrap();
     assert!(
         accept.starts_with("https://kassa.invalid/return?txnid="),
@@ -282,11 +297,7 @@ fn bambora_webview_pays_only_with_a_verified_accept_url() {
 
     // A forged hash (amount changed) is never paid: needs review, and no payment id is kept.
     let (id, psid, _) = shop.open(true);
-    let accept = control(
-        &shop.sandbox,
-        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"pay"}"#,
-    );
+    let accept = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "pay");
     let forged = accept["redirect"]
         .as_str()
         .unwrap()
@@ -299,11 +310,7 @@ fn bambora_webview_pays_only_with_a_verified_accept_url() {
 
     // A URL without a hash, too.
     let (id, psid, _) = shop.open(true);
-    let accept = control(
-        &shop.sandbox,
-        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"pay"}"#,
-    );
+    let accept = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "pay");
     let stripped = accept["redirect"]
         .as_str()
         .unwrap()
@@ -316,18 +323,10 @@ fn bambora_webview_pays_only_with_a_verified_accept_url() {
 
     // Decline: the window stays payable, the session stays open; then the customer cancels.
     let (id, psid, _) = shop.open(true);
-    let r = control(
-        &shop.sandbox,
-        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"decline"}"#,
-    );
+    let r = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "decline");
     assert!(r["redirect"].is_null(), "{r}");
     assert_eq!(shop.status(&id)["status"], "open");
-    let r = control(
-        &shop.sandbox,
-        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"cancel"}"#,
-    );
+    let r = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "cancel");
     let decline_url = r["redirect"].as_str().unwrap();
     assert!(decline_url.contains("kassa=cancelled"), "{decline_url}");
     let out = shop.cli(&["returned", &id, decline_url, "--json"]);
@@ -349,25 +348,9 @@ fn bambora_webview_pays_only_with_a_verified_accept_url() {
 fn bambora_wrong_md5_key_needs_review_and_the_qr_flow_never_claims_paid() {
     let shop = Shop::bambora("bambora-qr");
     // The shop typed the wrong MD5 key: a genuine accept URL cannot be verified.
-    let out = cli(
-        &shop.dir.0,
-        &[
-            "credentials",
-            "set",
-            "bambora",
-            "md5_key",
-            "--profile",
-            "test",
-        ],
-        Some("not-the-key"),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    shop.credential("bambora", "md5_key", "not-the-key");
     let (id, psid, _) = shop.open(true);
-    let accept = control(
-        &shop.sandbox,
-        &format!("/bambora/sessions/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"pay"}"#,
-    );
+    let accept = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "pay");
     let out = shop.cli(&[
         "returned",
         &id,
@@ -383,19 +366,17 @@ fn bambora_wrong_md5_key_needs_review_and_the_qr_flow_never_claims_paid() {
     assert!(psid.starts_with("paymentrequest/"), "{psid}");
     assert!(url.contains("/bambora/pay/"), "{url}");
     assert_eq!(shop.status(&id)["status"], "open");
-    control(
-        &shop.sandbox,
-        &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"pay"}"#,
+    shop.outcome(
+        &format!("/bambora/paymentrequests/{}", token_of(&psid)),
+        "pay",
     );
     assert_eq!(shop.status(&id)["status"], "needs_review");
     assert!(events(&shop.session(&id)).contains("back office"));
     // Decline leaves it open; staff cancel deletes it at Bambora.
     let (id, psid, _) = shop.open(false);
-    control(
-        &shop.sandbox,
-        &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"decline"}"#,
+    shop.outcome(
+        &format!("/bambora/paymentrequests/{}", token_of(&psid)),
+        "decline",
     );
     assert_eq!(shop.status(&id)["status"], "open");
     let out = shop.cli(&["cancel", &id, "--json"]);
@@ -403,10 +384,9 @@ fn bambora_wrong_md5_key_needs_review_and_the_qr_flow_never_claims_paid() {
     assert!(events(&shop.session(&id)).contains("deleted at Bambora"));
     // A paid request cannot be cancelled: the cancel reports what it is.
     let (id, psid, _) = shop.open(false);
-    control(
-        &shop.sandbox,
-        &format!("/bambora/paymentrequests/{}/outcome", token_of(&psid)),
-        r#"{"outcome":"pay"}"#,
+    shop.outcome(
+        &format!("/bambora/paymentrequests/{}", token_of(&psid)),
+        "pay",
     );
     let out = shop.cli(&["cancel", &id, "--json"]);
     assert_eq!(json(&out)["status"], "needs_review", "{}", stderr(&out));
@@ -460,19 +440,7 @@ fn bambora_faults_are_clear_and_logged() {
     let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(rows.len(), 4, "{}", stdout(&out));
     // A wrong secret token: 401 named, nothing created.
-    let out = cli(
-        &shop.dir.0,
-        &[
-            "credentials",
-            "set",
-            "bambora",
-            "secret_token",
-            "--profile",
-            "test",
-        ],
-        Some("wrong"),
-    );
-    assert!(out.status.success());
+    shop.credential("bambora", "secret_token", "wrong");
     assert_refused(
         &shop.cli(&["charge", "--order", &shop.order]),
         3,
@@ -496,11 +464,7 @@ fn klarna_hosted_page_outcomes_map_to_statuses() {
     ] {
         let (id, hpp, url) = shop.open(webview);
         assert!(url.contains("/klarna/hpp/pay/"), "{url}");
-        control(
-            &shop.sandbox,
-            &format!("/klarna/sessions/{hpp}/outcome"),
-            &format!(r#"{{"outcome":"{outcome}"}}"#),
-        );
+        shop.outcome(&format!("/klarna/sessions/{hpp}"), outcome);
         let v = shop.status(&id);
         assert_eq!(
             v["status"],
@@ -511,11 +475,7 @@ fn klarna_hosted_page_outcomes_map_to_statuses() {
     }
     // A pending fraud check becomes paid once Klarna accepts it.
     let (id, hpp, _) = shop.open(false);
-    control(
-        &shop.sandbox,
-        &format!("/klarna/sessions/{hpp}/outcome"),
-        r#"{"outcome":"pay_pending"}"#,
-    );
+    shop.outcome(&format!("/klarna/sessions/{hpp}"), "pay_pending");
     assert_eq!(shop.status(&id)["status"], "open");
     assert!(events(&shop.session(&id)).contains("fraud check is pending"));
     let order_id = {
@@ -540,11 +500,7 @@ fn klarna_hosted_page_outcomes_map_to_statuses() {
     assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
     assert!(events(&shop.session(&id)).contains("disabled"));
     let (id, hpp, _) = shop.open(false);
-    control(
-        &shop.sandbox,
-        &format!("/klarna/sessions/{hpp}/outcome"),
-        r#"{"outcome":"pay_pending"}"#,
-    );
+    shop.outcome(&format!("/klarna/sessions/{hpp}"), "pay_pending");
     let out = shop.cli(&["cancel", &id, "--json"]);
     assert_eq!(json(&out)["status"], "cancelled", "{}", stderr(&out));
     assert!(events(&shop.session(&id)).contains("cancelled during its fraud check"));
@@ -570,12 +526,7 @@ fn klarna_hosted_page_outcomes_map_to_statuses() {
 fn klarna_errors_keep_code_messages_and_correlation_id() {
     let shop = Shop::klarna("klarna-errors");
     // IN_STORE without the agreement: Klarna's 403 with its code, kept in the session's events.
-    let out = cli(
-        &shop.dir.0,
-        &["config", "set", "klarna.acquiring_channel", "IN_STORE"],
-        None,
-    );
-    assert!(out.status.success());
+    shop.config("klarna.acquiring_channel", "IN_STORE");
     let out = shop.cli(&["charge", "--order", &shop.order, "--json"]);
     assert_refused(&out, 3, "NOT_ALLOWED");
     assert!(stderr(&out).contains("correlation_id"), "{}", stderr(&out));
@@ -588,12 +539,7 @@ fn klarna_errors_keep_code_messages_and_correlation_id() {
         ev.contains("NOT_ALLOWED") && ev.contains("correlation_id"),
         "{ev}"
     );
-    let out = cli(
-        &shop.dir.0,
-        &["config", "set", "klarna.acquiring_channel", "ECOMMERCE"],
-        None,
-    );
-    assert!(out.status.success());
+    shop.config("klarna.acquiring_channel", "ECOMMERCE");
     // 5xx on the HPP create after the KP session: unknown (it may exist), logged.
     shop.faults(r#"{"method":"POST","path":"/hpp/v1/sessions","kind":"status","status":502}"#);
     assert_refused(
@@ -607,19 +553,7 @@ fn klarna_errors_keep_code_messages_and_correlation_id() {
         r#"{"method":"GET","path":"/hpp/v1/sessions/","kind":"wrong_content_type","times":5}"#,
     );
     assert_refused(&shop.cli(&["status", &id]), 3, "expected JSON");
-    let out = cli(
-        &shop.dir.0,
-        &[
-            "credentials",
-            "set",
-            "klarna",
-            "password",
-            "--profile",
-            "test",
-        ],
-        Some("wrong"),
-    );
-    assert!(out.status.success());
+    shop.credential("klarna", "password", "wrong");
     assert_refused(
         &shop.cli(&["charge", "--order", &shop.order]),
         3,
@@ -666,10 +600,6 @@ fn klarna_in_store_shows_klarnas_own_qr_image() {
     );
     let id = v["id"].as_str().unwrap();
     let hpp = v["provider_session_id"].as_str().unwrap();
-    control(
-        &shop.sandbox,
-        &format!("/klarna/sessions/{hpp}/outcome"),
-        r#"{"outcome":"pay"}"#,
-    );
+    shop.outcome(&format!("/klarna/sessions/{hpp}"), "pay");
     assert_eq!(shop.status(id)["status"], "paid");
 }
