@@ -16,6 +16,7 @@
 pub mod bambora;
 pub mod dintero;
 pub mod klarna;
+pub mod opencharge;
 
 use crate::http::{Http, Response};
 use crate::quote::PricedOrder;

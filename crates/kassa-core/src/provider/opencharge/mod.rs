@@ -1,0 +1,3 @@
+//! Opencharge (being written).
+
+pub mod sign;
