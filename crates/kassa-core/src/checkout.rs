@@ -165,13 +165,18 @@ pub fn start(
                 },
                 now,
                 &format!(
-                    "{} session {} created, expires {}",
+                    "{} session {} created, expires {}{}",
                     provider.name(),
                     created.provider_session_id,
                     created
                         .expires_at
                         .map(crate::time::format_rfc3339)
-                        .unwrap_or_else(|| "(not said)".into())
+                        .unwrap_or_else(|| "(not said)".into()),
+                    created
+                        .detail
+                        .as_deref()
+                        .map(|d| format!("; {d}"))
+                        .unwrap_or_default()
                 ),
             )?;
             Ok(log.get(id)?.0)
@@ -376,6 +381,97 @@ pub fn cancel(
         }
         Err(error) => Err(failed_call(log, &session, now, "cancel", error)?),
     }
+}
+
+/// What staff say about a session the provider cannot settle by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The customer says they have paid (an open session at a provider without a status
+    /// Kassa can read): the session needs review.
+    Claimed,
+    /// Staff checked the provider's back office and found the payment.
+    Paid,
+    /// Staff checked and found no payment.
+    NotPaid,
+}
+
+impl Verdict {
+    pub fn parse(text: &str) -> Result<Verdict, String> {
+        match text {
+            "claimed" => Ok(Verdict::Claimed),
+            "paid" => Ok(Verdict::Paid),
+            "not_paid" | "not-paid" => Ok(Verdict::NotPaid),
+            other => Err(format!(
+                "{other:?} is not a verdict (claimed, paid, not-paid)"
+            )),
+        }
+    }
+}
+
+/// Records what staff say about session `id`. `verifiable`: the session's provider reports
+/// payments Kassa can check, so a customer's claim is not taken (Kassa follows the provider).
+/// `paid` and `not_paid` need a session in `needs_review` and are logged as confirmed by staff
+/// ([`SessionLog::record_staff_verdict`]), never as the provider's evidence.
+pub fn review(
+    log: &mut SessionLog,
+    id: &str,
+    verdict: Verdict,
+    verifiable: bool,
+    note: Option<&str>,
+    now: i64,
+) -> Result<SessionRecord, CheckoutError> {
+    let (session, _) = log.get(id)?;
+    let note = note
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(": {}", n.chars().take(300).collect::<String>()))
+        .unwrap_or_default();
+    let refuse = |to: Status| {
+        CheckoutError::Store(StoreError::IllegalTransition {
+            id: id.to_string(),
+            from: session.status,
+            to,
+        })
+    };
+    match verdict {
+        Verdict::Claimed => {
+            if session.status != Status::Open || verifiable {
+                return Err(refuse(Status::NeedsReview));
+            }
+            log.record_status(
+                id,
+                Status::NeedsReview,
+                now,
+                "staff",
+                &format!(
+                    "staff say the customer has paid{note}; check {} and confirm",
+                    session.provider
+                ),
+                None,
+                true,
+            )?;
+        }
+        Verdict::Paid | Verdict::NotPaid => {
+            let (to, what) = match verdict {
+                Verdict::Paid => (Status::Paid, "payment confirmed by staff"),
+                _ => (Status::Failed, "no payment found by staff"),
+            };
+            if session.status != Status::NeedsReview {
+                return Err(refuse(to));
+            }
+            log.record_staff_verdict(
+                id,
+                to,
+                now,
+                &format!(
+                    "{what} after checking {} (not the provider's evidence){note}",
+                    session.provider
+                ),
+            )?;
+        }
+    }
+    Ok(log.get(id)?.0)
 }
 
 /// Builds the provider client for a logged session's provider name and profile.

@@ -120,6 +120,8 @@ pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
     pub retry_after: Option<u64>,
+    /// The `Date` header (the server's clock, RFC 9110 IMF-fixdate), as sent.
+    pub date: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -264,11 +266,13 @@ impl Http {
         };
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| v.trim().parse().ok());
+        let date = header(reqwest::header::DATE);
         let body = resp.bytes().map_err(classify)?.to_vec();
         Ok(Response {
             status,
             content_type,
             retry_after,
+            date,
             body,
         })
     }

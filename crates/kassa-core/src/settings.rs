@@ -45,15 +45,19 @@ pub const PROVIDERS: &[ProviderSpec] = &[
     },
     ProviderSpec {
         name: "commercelayer",
-        settings: &[("organization", valid_slug), ("market", valid_token)],
+        settings: &[
+            ("organization", valid_slug),
+            ("market", valid_token),
+            ("address_id", valid_token),
+        ],
         secrets: &["client_id", "client_secret", "sales_channel_client_id"],
     },
     ProviderSpec {
         name: "opencharge",
         settings: &[
-            ("ocid", valid_token),
+            ("ocid", valid_ocid),
             ("gateway_url", valid_base_url),
-            ("gateway_ocid", valid_token),
+            ("gateway_ocid", valid_ocid),
             ("mode", valid_opencharge_mode),
             ("sign_items", valid_bool),
         ],
@@ -530,6 +534,16 @@ fn valid_country(v: &str) -> Result<(), String> {
 
 fn valid_opencharge_mode(v: &str) -> Result<(), String> {
     one_of(v, &["checkout_create", "orders_checkout"])
+}
+
+/// An OCID: a registry token id, a positive decimal integer (NOTES §B3).
+fn valid_ocid(v: &str) -> Result<(), String> {
+    match v.parse::<u64>() {
+        Ok(n) if n > 0 && !v.starts_with('0') && !v.starts_with('+') => Ok(()),
+        _ => Err(format!(
+            "{v:?} is not an OCID (a positive whole number, e.g. 500)"
+        )),
+    }
 }
 
 fn valid_bool(v: &str) -> Result<(), String> {

@@ -77,6 +77,10 @@ pub const MIGRATIONS: &[&str] = &[
     // 2: the provider's id of the payment, when it arrives after the session's (Bambora's
     // txnid from a verified accept URL).
     "ALTER TABLE sessions ADD COLUMN provider_payment_id TEXT;",
+    // 3: who confirmed a payment when the provider cannot (Opencharge; a needs_review session
+    // staff checked in the provider's back office): NULL is the provider's own evidence.
+    "ALTER TABLE sessions ADD COLUMN confirmed_by TEXT
+        CHECK (confirmed_by IS NULL OR confirmed_by = 'staff');",
 ];
 
 /// Why the session log could not do what was asked. Each names the file and the cause.
@@ -236,6 +240,9 @@ pub struct SessionRecord {
     /// The provider's id of the payment when it differs from the session's (see
     /// [`SessionLog::record_payment_id`]).
     pub provider_payment_id: Option<String>,
+    /// `staff` when staff, not the provider, confirmed the status (see
+    /// [`SessionLog::record_staff_verdict`]); `None`: the provider's own evidence.
+    pub confirmed_by: Option<String>,
 }
 
 /// One row of `session_events`.
@@ -293,7 +300,7 @@ pub struct SessionLog {
 
 const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
     currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
-    created_at, updated_at, expires_at, last_error, provider_payment_id";
+    created_at, updated_at, expires_at, last_error, provider_payment_id, confirmed_by";
 
 impl SessionLog {
     /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
@@ -592,6 +599,30 @@ impl SessionLog {
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
             insert_event(tx, &path, id, now, "returned", None, detail)
+        })
+    }
+
+    /// Records a status staff decided (a payment the provider cannot confirm, checked in its
+    /// back office), marked `confirmed_by = 'staff'` so nobody mistakes it for the provider's
+    /// evidence. The transition rules are the same as for provider reports.
+    pub fn record_staff_verdict(
+        &mut self,
+        id: &str,
+        to: Status,
+        now: i64,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(true, |tx| {
+            let from = status_of(tx, &path, id)?;
+            check_transition(id, from, to)?;
+            tx.execute(
+                "UPDATE sessions SET status = ?2, updated_at = ?3, confirmed_by = 'staff'
+                 WHERE id = ?1",
+                params![id, to.as_str(), now],
+            )
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            insert_event(tx, &path, id, now, "staff", Some(to), detail)
         })
     }
 
@@ -923,6 +954,7 @@ fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
         expires_at: r.get(16)?,
         last_error: r.get(17)?,
         provider_payment_id: r.get(18)?,
+        confirmed_by: r.get(19)?,
     })
 }
 

@@ -192,6 +192,13 @@ pub struct SessionView {
     /// Why the session ended, in the provider's or Kassa's words (the last status event).
     pub reason: Option<String>,
     pub can_cancel: bool,
+    /// Staff may record that the customer says they paid (an open session at a provider whose
+    /// status Kassa cannot read, e.g. Opencharge): the session then needs review.
+    pub can_claim: bool,
+    /// Staff may record what they found in the provider's back office (`needs_review`).
+    pub can_review: bool,
+    /// `staff` when staff, not the provider, confirmed the status.
+    pub confirmed_by: Option<String>,
     /// Lines, VAT per rate and totals, from the priced order the session was created with.
     pub receipt: Option<Receipt>,
     /// The event timeline (detail views only).
@@ -304,7 +311,7 @@ fn attention(s: &SessionRecord) -> Option<String> {
         )),
         Status::NeedsReview => Some(format!(
             "{} could not confirm this payment in a way Kassa can check. Look up reference {} \
-             in {}'s portal and settle it there.",
+             in {}'s portal, then record here whether it was paid.",
             s.provider, s.merchant_reference, s.provider
         )),
         Status::Creating => Some(
@@ -372,6 +379,9 @@ pub fn view(
         reason,
         can_cancel: matches!(s.status, Status::Open | Status::Unknown)
             && caps.is_none_or(|c| c.cancel),
+        can_claim: s.status == Status::Open && caps.is_some_and(|c| !c.verifiable_status),
+        can_review: s.status == Status::NeedsReview,
+        confirmed_by: s.confirmed_by.clone(),
         receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {
             receipt(&s.order_json, &fmt)
         } else {
@@ -809,6 +819,26 @@ impl<P: ProviderSource> Till<P> {
         let provider = self.provider_of(id)?;
         checkout::cancel(&mut self.log, provider.as_ref(), id, now_millis())?;
         self.session_view(id, Depth::Detail, Some(provider.capabilities()))
+    }
+
+    /// Records what staff say about a session ([`checkout::review`]).
+    pub fn review(
+        &mut self,
+        id: &str,
+        verdict: checkout::Verdict,
+        note: Option<&str>,
+    ) -> Result<SessionView, TillError> {
+        let provider = self.provider_of(id)?;
+        let caps = provider.capabilities();
+        checkout::review(
+            &mut self.log,
+            id,
+            verdict,
+            caps.verifiable_status,
+            note,
+            now_millis(),
+        )?;
+        self.session_view(id, Depth::Detail, Some(caps))
     }
 
     /// A page of the history, newest first.

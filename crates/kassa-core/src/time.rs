@@ -97,6 +97,30 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
+/// Parses an HTTP date in RFC 9110's preferred form, `Sun, 06 Nov 1994 08:49:37 GMT`, to
+/// Unix milliseconds. The obsolete forms are not accepted (servers must send this one).
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let rest = text.trim().split_once(", ")?.1;
+    let mut p = rest.split(' ');
+    let (d, mon, y, t, z) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
+    if z != "GMT" || p.next().is_some() || d.len() != 2 || y.len() != 4 {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
+    let (d, y): (i64, i64) = (d.parse().ok()?, y.parse().ok()?);
+    let mut hms = t
+        .split(':')
+        .map(|x| (x.len() == 2).then(|| x.parse::<i64>().ok()).flatten());
+    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || d < 1 || d > days_in_month(y, m) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some((days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000)
+}
+
 /// (year, month, day) to days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -138,6 +162,29 @@ mod tests {
             "yesterday",
         ] {
             assert!(parse_utc(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_dates() {
+        // RFC 9110 §5.6.7's example.
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777_000)
+        );
+        assert_eq!(
+            parse_http_date("Sat, 21 Nov 2026 18:23:01 GMT").map(format_rfc3339),
+            Some("2026-11-21T18:23:01.000Z".into())
+        );
+        for bad in [
+            "",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 06 Nov 1994 08:49:37 CET",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
 }

@@ -19,7 +19,7 @@ pub mod klarna;
 pub mod opencharge;
 
 use crate::http::{Http, Response};
-use crate::quote::PricedOrder;
+use crate::quote::{PricedLine, PricedOrder};
 use crate::secrets::{CredentialKey, Secret, SecretStore};
 use crate::session::{SessionId, Status};
 use crate::settings::Settings;
@@ -74,6 +74,9 @@ pub struct Created {
     /// What the QR code encodes: only the checkout URL.
     pub qr_payload: String,
     pub expires_at: Option<i64>,
+    /// What else the provider said that the session log should keep (appended to the
+    /// `opened` event), e.g. Commerce Layer's checkout.com payment session id.
+    pub detail: Option<String>,
 }
 
 /// A session as the provider client needs to look it up.
@@ -251,8 +254,26 @@ pub fn from_settings(
             };
             Ok(Box::new(klarna::Klarna::new(cfg, http.clone())))
         }
-        "commercelayer" | "opencharge" => Err(config(format!(
-            "{name} is not available in this version of Kassa yet (demo, dintero, bambora and klarna are)"
+        "opencharge" => {
+            let ocid = |key: &str| -> Result<u64, ProviderError> {
+                required(key)?
+                    .parse()
+                    .map_err(|_| config(format!("opencharge.{key} is not an OCID")))
+            };
+            let cfg = opencharge::OpenchargeConfig {
+                label: "opencharge".into(),
+                ocid: ocid("ocid")?,
+                gateway_url: required("gateway_url")?,
+                gateway_ocid: ocid("gateway_ocid")?,
+                mode: opencharge::Mode::parse(&required("mode")?).map_err(config)?,
+                sign_items: required("sign_items")? == "true",
+                private_key: secret("private_key")?,
+                profile,
+            };
+            Ok(Box::new(opencharge::Opencharge::new(cfg, http.clone())?))
+        }
+        "commercelayer" => Err(config(format!(
+            "{name} is not available in this version of Kassa yet (demo, dintero, bambora, klarna and opencharge are)"
         ))),
         other => Err(ProviderError::new(
             other,
@@ -453,6 +474,30 @@ pub(crate) fn basic_auth(user: &str, password: &str) -> Secret {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     ))
+}
+
+/// A line as a whole quantity and unit price whose product is exactly `amount` (the line's
+/// total after discounts, in the provider's terms): `n × (amount / n)` when the quantity is a
+/// whole `n` that divides the amount, else one unit at the full amount with the quantity in the
+/// name (`"3 × Kaffe"`, `"Ost 0.35 kg"`). For providers whose quantities are integers and
+/// which check `Σ quantity × price` against the total (Commerce Layer, Opencharge).
+pub(crate) fn integer_line(line: &PricedLine, amount: i64) -> (i64, i64, String) {
+    let milli = line.quantity.milli();
+    let n = milli / 1000;
+    if line.quantity.is_whole() && n > 0 && amount % n == 0 {
+        return (n, amount / n, line.name.clone());
+    }
+    let name = if line.quantity.is_whole() {
+        format!("{n} × {}", line.name)
+    } else {
+        let unit = line
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        format!("{} {}{unit}", line.name, line.quantity.to_canonical())
+    };
+    (1, amount, name)
 }
 
 /// A provider's text, cut to 300 characters (error bodies can be long).

@@ -335,6 +335,7 @@ impl Provider for Bambora {
                     qr_payload: created.url.clone(),
                     checkout_url: created.url,
                     expires_at,
+                    detail: None,
                 })
             }
             Presentation::Qr => {
@@ -358,6 +359,7 @@ impl Provider for Bambora {
                     qr_payload: created.url.clone(),
                     checkout_url: created.url,
                     expires_at,
+                    detail: None,
                 })
             }
         }

@@ -297,6 +297,7 @@ impl Provider for Dintero {
             qr_payload: created.url.clone(),
             checkout_url: created.url,
             expires_at,
+            detail: None,
         })
     }
 

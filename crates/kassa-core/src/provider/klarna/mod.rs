@@ -341,6 +341,7 @@ impl Provider for Klarna {
                 checkout_url: qr.clone(),
                 provider_session_id: created.session_id,
                 expires_at,
+                detail: None,
             });
         }
         let Some(url) = created.redirect_url else {
@@ -363,6 +364,7 @@ impl Provider for Klarna {
             qr_payload: url.clone(),
             checkout_url: url,
             expires_at,
+            detail: None,
         })
     }
 
