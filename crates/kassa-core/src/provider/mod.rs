@@ -14,6 +14,7 @@
 //! - Errors keep the provider's code, message and HTTP status, and never hold a secret.
 
 pub mod bambora;
+pub mod commercelayer;
 pub mod dintero;
 pub mod klarna;
 pub mod opencharge;
@@ -272,9 +273,22 @@ pub fn from_settings(
             };
             Ok(Box::new(opencharge::Opencharge::new(cfg, http.clone())?))
         }
-        "commercelayer" => Err(config(format!(
-            "{name} is not available in this version of Kassa yet (demo, dintero, bambora, klarna and opencharge are)"
-        ))),
+        "commercelayer" => {
+            let shop = crate::settings::ShopSettings::from_settings(settings);
+            let cfg = commercelayer::CommerceLayerConfig {
+                label: "commercelayer".into(),
+                organization: required("organization")?,
+                market_id: required("market")?,
+                address_id: required("address_id")?,
+                language: shop.locale,
+                base_url: setting("base_url")?,
+                client_id: secret("client_id")?,
+                client_secret: secret("client_secret")?,
+                sales_channel_client_id: secret("sales_channel_client_id")?,
+                profile,
+            };
+            Ok(Box::new(commercelayer::CommerceLayer::new(cfg, http.clone())))
+        }
         other => Err(ProviderError::new(
             other,
             ErrorKind::Config(format!(
@@ -342,6 +356,9 @@ pub enum ErrorKind {
         status: u16,
         detail: String,
     },
+    /// The provider computed the order differently from Kassa's quote (Commerce Layer's tax):
+    /// nothing is shown to the customer.
+    Mismatch(String),
 }
 
 impl ProviderError {
@@ -367,6 +384,7 @@ impl ProviderError {
             ErrorKind::NotFound { .. } => "provider_not_found",
             ErrorKind::Rejected { .. } => "provider_rejected",
             ErrorKind::BadResponse { .. } => "provider_bad_response",
+            ErrorKind::Mismatch(_) => "provider_mismatch",
         }
     }
 
@@ -456,6 +474,7 @@ impl fmt::Display for ProviderError {
                 "{p} refused the request (HTTP {status}{}): {message}",
                 with_code(code)
             ),
+            ErrorKind::Mismatch(m) => write!(f, "{p} disagrees with Kassa's quote: {m}"),
             ErrorKind::BadResponse { status, detail } => {
                 write!(f, "{p} sent an unreadable answer (HTTP {status}): {detail}")
             }

@@ -35,7 +35,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())
@@ -347,7 +347,7 @@ mod tests {
         let (r, s_low) = s.split_scalars();
         let high = Signature::from_scalars(r, -*s_low).unwrap();
         assert!(!verify(PUBLIC, text, &hex(&high.to_bytes())));
-        let other = Key::from_hex(&Secret::new(&"11".repeat(32))).unwrap();
+        let other = Key::from_hex(&Secret::new("11".repeat(32))).unwrap();
         assert!(!verify(&other.public_key_hex(), text, &sig));
         assert!(!verify(PUBLIC, text, "zz"));
         assert!(!verify("00", text, &sig));
@@ -382,7 +382,7 @@ mod tests {
             assert!(bad.is_empty() || !e.contains(bad), "{e}");
         }
         assert_eq!(
-            Key::from_hex(&Secret::new(&format!(" 0x{PRIVATE}\n")))
+            Key::from_hex(&Secret::new(format!(" 0x{PRIVATE}\n")))
                 .unwrap()
                 .public_key_hex(),
             PUBLIC

@@ -1,0 +1,576 @@
+//! Commerce Layer: an order with Kassa's lines, its tax checked against Kassa's quote, a
+//! checkout.com payment source, and a customer URL (a Link for the QR code, the hosted checkout
+//! for the till's window); the order's status says whether it was paid.
+//!
+//! Facts and choices (NOTES-commercelayer-opencharge.md Part A, seed `003_*`, which is outdated
+//! where the notes say so):
+//! - **Hosts**: auth `https://auth.commercelayer.io`, API `https://<organization>.commercelayer.io`,
+//!   hosted checkout `https://<organization>.commercelayer.app/checkout/<order id>`;
+//!   `commercelayer.base_url` replaces all three origins (the sandbox serves them on one).
+//! - **Tokens** (§A3): OAuth `client_credentials`. The integration token (client id + secret
+//!   from the keyring) makes every API call: custom prices and links are integration-only. The
+//!   sales-channel token (its client id, no secret, scope `market:id:<market>`) is fetched only
+//!   for the window's hosted checkout URL. Both are cached per process and renewed 15 minutes
+//!   before expiry (or at three quarters of a short lifetime); a 401 fetches a new one once. The
+//!   auth endpoint allows 30 requests a minute per IP, so caching is not optional.
+//! - **Order** (§A5, §A6, §A7, §A16): `POST /api/orders?include=available_payment_methods`
+//!   (market, `reference`, `language_code`, `expires_at` = Kassa's limit, `return_url`,
+//!   `cart_url` = Kassa's return and cancel URLs); one `POST /api/line_items` per Kassa line
+//!   with Kassa's price (`unit_amount_cents` + `_external_price`), by `sku_code` when the line
+//!   has a SKU (its tax category decides the rate) else named; then one `PATCH` sets the shop's
+//!   address (`commercelayer.address_id`, cloned as billing and shipping address so the tax
+//!   calculator runs) and the market's checkout.com payment method, and its answer is the
+//!   order read back (`?include=line_items`).
+//! - **Tax check**: `total_amount_with_taxes_cents`, `total_tax_amount_cents` and the currency
+//!   must equal the quote's gross, VAT and currency; otherwise the charge stops with both
+//!   figures and the differing lines ([`ErrorKind::Mismatch`]), before any URL exists. Commerce
+//!   Layer's rounding is UNCONFIRMED (§E4); Kassa rounds VAT per line, half away from zero.
+//! - **Payment source** (§A10): `POST /api/checkout_com_payments` with the current schema,
+//!   `success_url` and `failure_url` (both Kassa's return URL) and the order; never the removed
+//!   `payment_type`/`session_id`. The answer's `payment_session` id and `redirect_uri` are kept
+//!   in the session log (the session secret is not).
+//! - **URL** (§A11): QR → `POST /api/links` (sales-channel client id and scope, the order,
+//!   `expires_at`): a short URL with no token in it that Kassa can disable. Window → the
+//!   hosted checkout with `?accessToken=<sales-channel token>`. That token is public by
+//!   Commerce Layer's design (sales channels are "safe to expose client-side", market scope,
+//!   no custom prices, 4 h), so the URL is logged like any checkout URL; the integration token
+//!   never leaves the request headers.
+//! - **Status** (§A12): `GET /api/orders/{id}` (sparse fields); see [`wire::order_status`].
+//!   `placed`/`approved` with `authorized` or `paid` for the sale's amount is paid.
+//! - **Cancel**: every active link of the order is disabled, then the order gets `_cancel`
+//!   (voiding an authorization). A captured order is reported paid (it needs a refund). The
+//!   customer's "back to cart" (Kassa's cancel URL in the window) cancels the same way.
+//! - **Lookup** (§A15): a create that got no answer is found by
+//!   `filter[q][reference_eq]=<reference>` (predicate name UNCONFIRMED).
+//! - Errors: JSON:API `errors[]`, every code, detail and pointer kept.
+
+pub mod wire;
+
+use crate::http::{percent_encode, Http, Method, Request, Response};
+use crate::provider::{
+    clip, describe_body, parse_json, status_error, Capabilities, CreateRequest, Created, ErrorKind,
+    Presentation, Provider, ProviderError, Returned, SessionRef, StatusReport,
+};
+use crate::secrets::Secret;
+use crate::session::Status;
+use crate::settings::api_url;
+use crate::time::format_rfc3339;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const AUTH_ORIGIN: &str = "https://auth.commercelayer.io";
+const JSON_API: &str = "application/vnd.api+json";
+
+/// What a Commerce Layer client needs. Secrets stay in [`Secret`]s until a request needs them.
+#[derive(Debug, Clone)]
+pub struct CommerceLayerConfig {
+    pub label: String,
+    pub profile: String,
+    /// The organization's slug (`<slug>.commercelayer.io`).
+    pub organization: String,
+    /// The market's id.
+    pub market_id: String,
+    /// The shop's address record (billing and shipping address of counter orders).
+    pub address_id: String,
+    /// The hosted checkout's language (`nb`).
+    pub language: String,
+    pub base_url: Option<String>,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub sales_channel_client_id: Secret,
+}
+
+struct Token {
+    value: Secret,
+    renew_at: Instant,
+}
+
+/// A Commerce Layer client.
+pub struct CommerceLayer {
+    config: CommerceLayerConfig,
+    http: Http,
+    integration: Mutex<Option<Token>>,
+    sales_channel: Mutex<Option<Token>>,
+}
+
+/// Which credentials a token is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Integration,
+    SalesChannel,
+}
+
+impl CommerceLayer {
+    pub fn new(config: CommerceLayerConfig, http: Http) -> CommerceLayer {
+        CommerceLayer {
+            config,
+            http,
+            integration: Mutex::new(None),
+            sales_channel: Mutex::new(None),
+        }
+    }
+
+    fn error(&self, kind: ErrorKind) -> ProviderError {
+        ProviderError::new(&self.config.label, kind)
+    }
+
+    fn api(&self, path: &str) -> String {
+        let origin = format!("https://{}.commercelayer.io", self.config.organization);
+        api_url(&origin, self.config.base_url.as_deref(), path)
+    }
+
+    /// The hosted checkout URL of an order, with a sales-channel token.
+    fn hosted_checkout(&self, order_id: &str, token: &str) -> String {
+        let origin = format!("https://{}.commercelayer.app", self.config.organization);
+        format!(
+            "{}?accessToken={}",
+            api_url(
+                &origin,
+                self.config.base_url.as_deref(),
+                &format!("/checkout/{}", percent_encode(order_id))
+            ),
+            percent_encode(token)
+        )
+    }
+
+    fn slot(&self, kind: Kind) -> &Mutex<Option<Token>> {
+        match kind {
+            Kind::Integration => &self.integration,
+            Kind::SalesChannel => &self.sales_channel,
+        }
+    }
+
+    /// A cached token, or a new one.
+    fn token(&self, kind: Kind) -> Result<Secret, ProviderError> {
+        let mut slot = self.slot(kind).lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = slot.as_ref().filter(|t| Instant::now() < t.renew_at) {
+            return Ok(t.value.clone());
+        }
+        *slot = None;
+        let body = match kind {
+            Kind::Integration => serde_json::json!({
+                "grant_type": "client_credentials",
+                "client_id": self.config.client_id.expose(),
+                "client_secret": self.config.client_secret.expose(),
+            }),
+            Kind::SalesChannel => serde_json::json!({
+                "grant_type": "client_credentials",
+                "client_id": self.config.sales_channel_client_id.expose(),
+                "scope": format!("market:id:{}", self.config.market_id),
+            }),
+        };
+        let req = Request::new(
+            Method::Post,
+            api_url(AUTH_ORIGIN, self.config.base_url.as_deref(), "/oauth/token"),
+        )
+        .header("accept", "application/json")
+        .json(serde_json::to_vec(&body).expect("a token request serializes"));
+        // Asking for a token has no side effect, so it may be retried.
+        let resp = self.http.send_idempotent(&self.config.label, &req)?;
+        let what = match kind {
+            Kind::Integration => "the token endpoint (integration credentials)",
+            Kind::SalesChannel => "the token endpoint (sales channel credentials)",
+        };
+        let resp = self.check(resp, what)?;
+        if !resp.is_json() {
+            return Err(parse_json::<serde_json::Value>(&self.config.label, &resp).unwrap_err());
+        }
+        // serde's messages can quote values; this body holds the token, so say less.
+        let t: wire::TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| {
+            self.error(ErrorKind::BadResponse {
+                status: resp.status,
+                detail: "the token answer lacks access_token, token_type or expires_in".into(),
+            })
+        })?;
+        if !t.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(self.error(ErrorKind::BadResponse {
+                status: resp.status,
+                detail: format!("token_type is {:?}, expected bearer", t.token_type),
+            }));
+        }
+        // Renew 15 minutes early (Commerce Layer's overlap window), or at three quarters of a
+        // short lifetime.
+        let life = Duration::from_secs(t.expires_in);
+        let margin = Duration::from_secs(15 * 60).min(life / 4);
+        let value = Secret::new(t.access_token);
+        *slot = Some(Token {
+            value: value.clone(),
+            renew_at: Instant::now() + (life - margin),
+        });
+        Ok(value)
+    }
+
+    /// A JSON:API call with the integration token; on a 401 a new token is fetched and the
+    /// request sent once more (a 401 means nothing happened).
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        what: &str,
+    ) -> Result<wire::Doc, ProviderError> {
+        let resp = self.send(method, path, body, what)?;
+        parse_json(&self.config.label, &resp)
+    }
+
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        what: &str,
+    ) -> Result<Response, ProviderError> {
+        let mut req = Request::new(method, self.api(path)).header("accept", JSON_API);
+        if let Some(b) = body {
+            req = req.header("content-type", JSON_API);
+            req.body = Some(serde_json::to_vec(&b).expect("a JSON:API document serializes"));
+        }
+        // Reads and trigger PATCHes (`_disable`, `_cancel`: flagged idempotent) may be retried;
+        // creates are sent once.
+        let idempotent = method != Method::Post;
+        let send = |token: Secret| {
+            let r = req
+                .clone()
+                .header("authorization", format!("Bearer {}", token.expose()));
+            if idempotent {
+                self.http.send_idempotent(&self.config.label, &r)
+            } else {
+                self.http.send(&self.config.label, &r)
+            }
+        };
+        let resp = send(self.token(Kind::Integration)?)?;
+        let resp = if resp.status == 401 {
+            *self.integration.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            send(self.token(Kind::Integration)?)?
+        } else {
+            resp
+        };
+        self.check(resp, what)
+    }
+
+    /// Maps a non-2xx answer to an error with every JSON:API error's code, detail and pointer.
+    fn check(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
+        if (200..300).contains(&resp.status) {
+            return Ok(resp);
+        }
+        let (code, message) = match serde_json::from_slice::<wire::ErrorDoc>(&resp.body) {
+            Ok(d) if !d.errors.is_empty() => {
+                let (code, text) = d.summary();
+                (code, clip(&text))
+            }
+            _ => (None, describe_body(&resp, "Commerce Layer")),
+        };
+        Err(status_error(&self.config.label, &resp, what, code, message))
+    }
+
+    fn order_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
+        s.provider_session_id.ok_or_else(|| {
+            self.error(ErrorKind::Config(
+                "this session has no Commerce Layer order id (its create got no answer)".into(),
+            ))
+        })
+    }
+
+    fn report(&self, order: &wire::Resource, s: &SessionRef) -> StatusReport {
+        let expired = order
+            .str("expires_at")
+            .and_then(|t| crate::time::parse_utc(t).ok())
+            .or(s.expires_at)
+            .is_some_and(|t| s.now >= t);
+        let (status, detail) = wire::order_status(
+            order.str("status").unwrap_or("(none)"),
+            order.str("payment_status").unwrap_or("(none)"),
+            order.int("total_amount_with_taxes_cents"),
+            order.str("currency_code"),
+            s.gross,
+            s.currency,
+            expired,
+        );
+        StatusReport {
+            status,
+            detail: format!(
+                "Commerce Layer order {}: {detail}",
+                order.str("number").unwrap_or(&order.id)
+            ),
+        }
+    }
+
+    fn read(&self, id: &str, include: &str) -> Result<wire::Doc, ProviderError> {
+        let path = format!(
+            "/api/orders/{}?fields[orders]=number,status,payment_status,total_amount_with_taxes_cents,currency_code,expires_at{include}",
+            percent_encode(id)
+        );
+        self.call(Method::Get, &path, None, &format!("order {id}"))
+    }
+}
+
+impl Provider for CommerceLayer {
+    fn name(&self) -> &str {
+        &self.config.label
+    }
+
+    fn profile(&self) -> &str {
+        &self.config.profile
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            cancel: true,
+            qr: true,
+            webview: true,
+            verifiable_status: true,
+            find_by_reference: true,
+        }
+    }
+
+    fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
+        let q = req.order;
+        let expires = format_rfc3339(req.expires_at);
+        let language = self
+            .config
+            .language
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("en")
+            .to_string();
+        let created = self.call(
+            Method::Post,
+            "/api/orders?include=available_payment_methods",
+            Some(wire::order_create(
+                &self.config.market_id,
+                &q.reference,
+                &language,
+                &expires,
+                req.return_url,
+                req.cancel_url,
+            )),
+            "the orders endpoint",
+        )?;
+        let order_id = created.data.id.clone();
+        let method = created
+            .included
+            .iter()
+            .find(|r| {
+                r.kind == "payment_methods"
+                    && r.str("payment_source_type") == Some("checkout_com_payments")
+            })
+            .map(|r| r.id.clone())
+            .ok_or_else(|| {
+                self.error(ErrorKind::Config(format!(
+                    "market {} offers no checkout.com payment method (payment_source_type \
+                     checkout_com_payments); add one in the Commerce Layer dashboard",
+                    self.config.market_id
+                )))
+            })?;
+        for (i, line) in q.lines.iter().enumerate() {
+            self.send(
+                Method::Post,
+                "/api/line_items",
+                Some(wire::line_item(&order_id, i, line, q.prices_include_vat)),
+                &format!("the line items endpoint (line {})", i + 1),
+            )?;
+        }
+        let order = self.call(
+            Method::Patch,
+            &format!(
+                "/api/orders/{}?include=line_items",
+                percent_encode(&order_id)
+            ),
+            Some(wire::order_prepare(
+                &order_id,
+                &self.config.address_id,
+                &method,
+            )),
+            &format!("order {order_id}"),
+        )?;
+        wire::compare(&order, q).map_err(|m| self.error(ErrorKind::Mismatch(m)))?;
+        let source = self.call(
+            Method::Post,
+            "/api/checkout_com_payments",
+            Some(wire::checkout_com_payment(
+                &order_id,
+                req.return_url,
+                req.return_url,
+            )),
+            "the checkout_com_payments endpoint",
+        )?;
+        let mut detail = format!("order #{}", order.data.str("number").unwrap_or(&order_id));
+        if let Some(ps) = source
+            .data
+            .attributes
+            .get("payment_session")
+            .and_then(|p| p.get("id"))
+            .and_then(serde_json::Value::as_str)
+        {
+            detail.push_str(&format!(", checkout.com payment session {ps}"));
+        }
+        if let Some(r) = source.data.str("redirect_uri") {
+            detail.push_str(&format!(", 3-D Secure page {}", clip(r)));
+        }
+        let url = match req.presentation {
+            Presentation::Qr => {
+                let link = self.call(
+                    Method::Post,
+                    "/api/links",
+                    Some(wire::link(
+                        &order_id,
+                        &q.reference,
+                        self.config.sales_channel_client_id.expose(),
+                        &self.config.market_id,
+                        &expires,
+                    )),
+                    "the links endpoint",
+                )?;
+                detail.push_str(&format!(", link {}", link.data.id));
+                link.data.str("url").map(str::to_string).ok_or_else(|| {
+                    self.error(ErrorKind::BadResponse {
+                        status: 201,
+                        detail: format!("link {} has no url", link.data.id),
+                    })
+                })?
+            }
+            Presentation::Webview => {
+                let token = self.token(Kind::SalesChannel)?;
+                self.hosted_checkout(&order_id, token.expose())
+            }
+        };
+        Ok(Created {
+            provider_session_id: order_id,
+            qr_payload: url.clone(),
+            checkout_url: url,
+            expires_at: Some(req.expires_at),
+            detail: Some(detail),
+        })
+    }
+
+    fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let id = self.order_id(s)?;
+        let doc = self.read(id, "")?;
+        Ok(self.report(&doc.data, s))
+    }
+
+    fn cancel(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let id = self.order_id(s)?;
+        let doc = self.read(id, "&include=links")?;
+        let now = self.report(&doc.data, s);
+        if now.status != Status::Open && now.status != Status::Expired {
+            // Paid (a captured order needs a refund), or already over.
+            return Ok(now);
+        }
+        let mut disabled = Vec::new();
+        for link in doc.included.iter().filter(|r| r.kind == "links") {
+            if matches!(link.str("status"), Some("active" | "pending")) {
+                self.send(
+                    Method::Patch,
+                    &format!("/api/links/{}", percent_encode(&link.id)),
+                    Some(wire::trigger("links", &link.id, "_disable")),
+                    &format!("link {}", link.id),
+                )?;
+                disabled.push(link.id.clone());
+            }
+        }
+        let cancelled = self.call(
+            Method::Patch,
+            &format!("/api/orders/{}", percent_encode(id)),
+            Some(wire::trigger("orders", id, "_cancel")),
+            &format!("order {id}"),
+        )?;
+        let mut report = self.report(&cancelled.data, s);
+        if !disabled.is_empty() {
+            report
+                .detail
+                .push_str(&format!("; link {} disabled", disabled.join(", ")));
+        }
+        Ok(report)
+    }
+
+    /// Kassa's cancel URL is the hosted checkout's "back to cart": the customer gave up, so the
+    /// order is cancelled. Any other return is no evidence: the order's status is asked.
+    fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
+        let back = crate::provider::query_pairs(url)
+            .iter()
+            .any(|(k, v)| k == "kassa" && v == crate::checkout::CANCELLED_MARK);
+        if !back {
+            return Ok(Returned::default());
+        }
+        let mut report = self.cancel(s)?;
+        if report.status == Status::Cancelled {
+            report.detail = format!("the customer went back to the till; {}", report.detail);
+        }
+        Ok(Returned {
+            payment_id: None,
+            report: Some(report),
+        })
+    }
+
+    fn find_by_reference(&self, s: &SessionRef) -> Result<Option<StatusReport>, ProviderError> {
+        let path = format!(
+            "/api/orders?filter[q][reference_eq]={}&fields[orders]=number,status,payment_status,total_amount_with_taxes_cents,currency_code,expires_at",
+            percent_encode(s.merchant_reference)
+        );
+        let resp = self.send(Method::Get, &path, None, "the orders list")?;
+        let list: wire::ListDoc = parse_json(&self.config.label, &resp)?;
+        Ok(list.data.first().map(|o| self.report(o, s)))
+    }
+
+    fn check_connection(&self) -> Result<String, ProviderError> {
+        let m = &self.config.market_id;
+        let doc = self.call(
+            Method::Get,
+            &format!("/api/markets/{}", percent_encode(m)),
+            None,
+            &format!("market {m}"),
+        )?;
+        self.token(Kind::SalesChannel)?;
+        Ok(format!(
+            "integration and sales channel credentials work; market {} ({})",
+            doc.data.str("name").unwrap_or(m),
+            doc.data.str("code").unwrap_or("no code")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: Option<&str>) -> CommerceLayer {
+        CommerceLayer::new(
+            CommerceLayerConfig {
+                label: "commercelayer".into(),
+                profile: "test".into(),
+                organization: "kassa-shop".into(),
+                market_id: "kGbnLhkXyZ".into(),
+                address_id: "AbCd".into(),
+                language: "nb".into(),
+                base_url: base.map(str::to_string),
+                client_id: Secret::new("id"),
+                client_secret: Secret::new("secret"),
+                sales_channel_client_id: Secret::new("sc"),
+            },
+            Http::new(Default::default()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn hosts_follow_the_organization_or_the_base_url() {
+        let c = client(None);
+        assert_eq!(
+            c.api("/api/orders"),
+            "https://kassa-shop.commercelayer.io/api/orders"
+        );
+        assert_eq!(
+            c.hosted_checkout("ord 1", "a.b"),
+            "https://kassa-shop.commercelayer.app/checkout/ord%201?accessToken=a.b"
+        );
+        let s = client(Some("http://127.0.0.1:9/commercelayer"));
+        assert_eq!(
+            s.api("/api/orders"),
+            "http://127.0.0.1:9/commercelayer/api/orders"
+        );
+        assert_eq!(
+            s.hosted_checkout("o", "t"),
+            "http://127.0.0.1:9/commercelayer/checkout/o?accessToken=t"
+        );
+    }
+}
