@@ -5,7 +5,7 @@ use crate::Failure;
 use kassa_core::checkout::{self, ChargeRequest, DEFAULT_RETURN_URL};
 use kassa_core::provider::Presentation;
 use kassa_core::session::{SessionId, Status};
-use kassa_core::store::SessionRecord;
+use kassa_core::store::{SessionRecord, StoreError};
 use kassa_core::time::{format_rfc3339, now_millis};
 use std::path::Path;
 use std::time::Duration;
@@ -52,6 +52,7 @@ fn session_json(s: &SessionRecord) -> serde_json::Value {
         "url": s.checkout_url,
         "expires_at": s.expires_at.map(format_rfc3339),
         "status": s.status,
+        "confirmed_by": s.confirmed_by,
         "last_error": s.last_error,
     })
 }
@@ -79,7 +80,13 @@ fn print_session(s: &SessionRecord, json: bool) {
     if let Some(t) = s.expires_at {
         println!("expires   {}", format_rfc3339(t));
     }
-    println!("status    {}", s.status);
+    match &s.confirmed_by {
+        Some(who) => println!(
+            "status    {} (confirmed by {who}, not by the provider)",
+            s.status
+        ),
+        None => println!("status    {}", s.status),
+    }
 }
 
 /// Exit status for a final (or final-for-now) status: 0 paid, 1 anything that is not paid.
@@ -244,4 +251,39 @@ pub fn cancel(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
             "the provider did not cancel session {id}: it is {other}"
         ))),
     }
+}
+
+pub fn review(
+    dir: &Path,
+    id: &str,
+    verdict: &str,
+    note: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
+    SessionId::parse(id).map_err(Failure::Invalid)?;
+    let verdict = checkout::Verdict::parse(verdict).map_err(Failure::Invalid)?;
+    let mut till = Till::open(dir)?;
+    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    let provider = till.provider(&session.provider, Some(&session.profile))?;
+    let verifiable = provider.capabilities().verifiable_status;
+    let session = checkout::review(&mut till.log, id, verdict, verifiable, note, now_millis())
+        .map_err(|e| match e {
+            checkout::CheckoutError::Store(StoreError::IllegalTransition { from, .. }) => {
+                Failure::Invalid(match verdict {
+                    checkout::Verdict::Claimed if verifiable => format!(
+                        "{} reports payments itself; Kassa follows its status (`kassa-cli status {id}`)",
+                        session.provider
+                    ),
+                    checkout::Verdict::Claimed => {
+                        format!("session {id} is {from}: only an open session can be claimed paid")
+                    }
+                    _ => format!(
+                        "session {id} is {from}: only a session in needs_review takes staff's verdict"
+                    ),
+                })
+            }
+            other => checkout_failure(other),
+        })?;
+    print_session(&session, json);
+    Ok(())
 }

@@ -75,6 +75,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record what staff found for a session the provider cannot confirm (Opencharge; any
+    /// session in needs_review): `claimed` (the customer says they paid: the session needs
+    /// review), then `paid` or `not-paid` after checking the provider's back office. Logged
+    /// as confirmed by staff, never as the provider's evidence.
+    Review {
+        id: String,
+        /// claimed, paid or not-paid.
+        verdict: String,
+        /// What staff checked (kept in the session log).
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List sessions from the session log, newest first.
     Sessions {
         #[command(flatten)]
@@ -201,6 +215,12 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
         Command::Status { id, json } => charge_cmd::status(dir, &id, json),
         Command::Returned { id, url, json } => charge_cmd::returned(dir, &id, &url, json),
         Command::Cancel { id, json } => charge_cmd::cancel(dir, &id, json),
+        Command::Review {
+            id,
+            verdict,
+            note,
+            json,
+        } => charge_cmd::review(dir, &id, &verdict, note.as_deref(), json),
         Command::Sessions {
             filter,
             limit,

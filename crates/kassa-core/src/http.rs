@@ -66,6 +66,7 @@ pub enum Method {
     Post,
     Delete,
     Patch,
+    Put,
 }
 
 /// A request, built by a provider client.
@@ -222,6 +223,7 @@ impl Http {
             Method::Post => reqwest::Method::POST,
             Method::Delete => reqwest::Method::DELETE,
             Method::Patch => reqwest::Method::PATCH,
+            Method::Put => reqwest::Method::PUT,
         };
         let mut b = self.client.request(method, &req.url);
         for (name, value) in &req.headers {

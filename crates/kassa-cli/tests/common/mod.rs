@@ -2,6 +2,8 @@
 //! `kassa-cli`, and the keyring turn-taking lock.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod shop;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -145,6 +145,8 @@ impl Opencharge {
             .date
             .as_deref()
             .and_then(crate::time::parse_http_date)
+            // The header has whole seconds: the server's time was half a second later on average.
+            .map(|ms| ms + 500)
             .or_else(|| {
                 serde_json::from_slice::<wire::ErrorBody>(&resp.body)
                     .ok()
@@ -203,7 +205,7 @@ impl Opencharge {
     }
 
     fn offset_text(&self) -> String {
-        let s = self.offset_ms.load(Ordering::Relaxed) / 1000;
+        let s = (self.offset_ms.load(Ordering::Relaxed) + 500).div_euclid(1000);
         match s {
             0 => "matches the gateway's".into(),
             s if s > 0 => format!("is {s} s behind the gateway's"),
