@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     "session",
     "refresh_session",
     "cancel_session",
+    "review_session",
     "history",
     "export_csv",
     "settings_view",

@@ -243,6 +243,25 @@ async fn cancel_session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<Ses
     .await
 }
 
+/// Staff's verdict on a session the provider cannot confirm (`claimed`, `paid`, `not_paid`).
+#[tauri::command]
+async fn review_session<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    verdict: kassa_core::checkout::Verdict,
+) -> Result<SessionView> {
+    blocking(app, move |app, desk| {
+        let v = desk.with(|t| t.review(&id, verdict, None))?;
+        windows::close_later(app, &windows::checkout_label(&id));
+        if let Some(tx) = desk.followers.lock().unwrap().get(&id) {
+            let _ = tx.send(Hint::Now);
+        }
+        let _ = app.emit(SESSION_EVENT, &v);
+        Ok(v)
+    })
+    .await
+}
+
 #[tauri::command]
 async fn history<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Result<HistoryPage> {
     blocking(app, move |_, desk| desk.with(|t| t.history(&query))).await
@@ -380,6 +399,7 @@ pub fn builder<R: Runtime>(
             session,
             refresh_session,
             cancel_session,
+            review_session,
             history,
             export_csv,
             settings_view,

@@ -234,6 +234,7 @@
     $('link-text').value = s.checkout_url || '';
     $('cancel-payment').hidden = !s.can_cancel;
     $('cancel-payment').textContent = t('cancelPayment');
+    $('customer-paid').hidden = !s.can_claim;
     state.cancelArmed = false;
     show('waiting');
     $('checkout').hidden = false;
@@ -259,7 +260,8 @@
       vat.append(tr);
     });
     $('receipt-total').textContent = r ? r.gross : s.amount;
-    $('receipt-meta').textContent = `${k.providerLabel(s)} · ${t('reference')} ${s.reference} · ${k.time(s.updated_at)}`;
+    const staff = s.confirmed_by === 'staff' ? ` · ${t('confirmedByStaff')}` : '';
+    $('receipt-meta').textContent = `${k.providerLabel(s)} · ${t('reference')} ${s.reference} · ${k.time(s.updated_at)}${staff}`;
     show('paid');
     $('checkout').hidden = false;
     $('paid-new-sale').focus();
@@ -272,6 +274,7 @@
     $('failed-detail').textContent = [s.reason, s.attention, s.last_error].filter(Boolean).join('\n');
     $('failed-details').hidden = !$('failed-detail').textContent;
     $('failed-history').hidden = false;
+    $('review-row').hidden = !s.can_review;
     show('failed');
     $('checkout').hidden = false;
     $('back-to-cart').focus();
@@ -286,6 +289,7 @@
     $('failed-detail').textContent = k.detailText(e);
     $('failed-details').hidden = false;
     $('failed-history').hidden = !e.session_id;
+    $('review-row').hidden = true;
     state.session = e.session_id ? { id: e.session_id } : null;
     show('failed');
     $('checkout').hidden = false;
@@ -313,6 +317,17 @@
       showSession(await ipc.cancelSession(state.session.id));
     } catch (e) {
       $('poll-error').textContent = `${k.errorText(e)} ${e.message}`;
+    }
+  }
+
+  /** Staff's verdict: the customer says they paid (`claimed`), or what the gateway shows. */
+  async function review(verdict) {
+    if (!state.session) return;
+    try {
+      showSession(await ipc.reviewSession(state.session.id, verdict));
+    } catch (e) {
+      const where = state.phase === 'waiting' ? 'poll-error' : 'failed-detail';
+      $(where).textContent = `${k.errorText(e)} ${e.message}`;
     }
   }
 
@@ -421,6 +436,9 @@
       if (id) window.kassaHistory.open(id);
     });
     $('cancel-payment').addEventListener('click', cancelPayment);
+    $('customer-paid').addEventListener('click', () => review('claimed'));
+    $('review-paid').addEventListener('click', () => review('paid'));
+    $('review-not-paid').addEventListener('click', () => review('not_paid'));
     $('copy-link').addEventListener('click', copyLink);
     $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);

@@ -67,6 +67,7 @@ window.kassaHistory = (() => {
     box.replaceChildren();
     const head = k.el('div', 'detail-head');
     head.append(k.el('h2', null, `${s.amount}`), statusBadge(s.status));
+    if (s.confirmed_by === 'staff') head.append(k.el('span', 'muted', ` ${t('confirmedByStaff')}`));
     box.append(head);
     if (s.attention) box.append(k.el('p', 'banner warn', s.attention));
     const dl = k.el('dl', 'facts');

@@ -34,6 +34,7 @@ window.kassaIpc = (() => {
     session: (id) => call('session', { id }),
     refreshSession: (id) => call('refresh_session', { id }),
     cancelSession: (id) => call('cancel_session', { id }),
+    reviewSession: (id, verdict) => call('review_session', { id, verdict }),
     history: (query) => call('history', { query }),
     exportCsv: (query) => call('export_csv', { query }),
     settingsView: () => call('settings_view'),
