@@ -249,7 +249,16 @@ fn sandbox(port: u16) -> Result<(), Failure> {
     println!("dintero.base_url {}", sandbox.dintero_base_url());
     println!("bambora.base_url {}", sandbox.bambora_base_url());
     println!("klarna.base_url  {}", sandbox.klarna_base_url());
-    println!("(add Bambora and Klarna API users with POST /_control/bambora/accounts and /_control/klarna/accounts)");
+    println!(
+        "commercelayer.base_url {}",
+        sandbox.commercelayer_base_url()
+    );
+    println!(
+        "opencharge.gateway_url {} (payment gateway, OCID 100) or {} (merchant gateway, OCID 300)",
+        sandbox.opencharge_payment_gateway_url(),
+        sandbox.opencharge_merchant_gateway_url()
+    );
+    println!("(add API users and merchants with POST /_control/{{bambora,klarna,commercelayer}}/accounts and /_control/opencharge/merchants)");
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();

@@ -3,7 +3,9 @@
 //!
 //! Each provider is served at its real paths under a prefix: Dintero at `/dintero` (so
 //! `dintero.base_url = http://127.0.0.1:PORT/dintero`), Bambora at `/bambora`, Klarna at
-//! `/klarna`. The emulators check what the real
+//! `/klarna`, Commerce Layer at `/commercelayer` (auth, Core API, hosted checkout and links on
+//! one origin), Opencharge's payment gateway at `/opencharge/pg` and its merchant gateway at
+//! `/opencharge/mg` (the values for `opencharge.gateway_url`). The emulators check what the real
 //! services check (auth, required fields and types, amount rules) and answer with the real
 //! error shapes and status codes; each module documents its sources and its own choices.
 //!
@@ -26,6 +28,16 @@
 //! | `POST /_control/klarna/sessions/{hpp id}/outcome` `{"outcome": "pay"}` | the hosted page: `open`, `pay`, `pay_pending`, `reject`, `decline`, `cancel`, `back`, `expire`; answers `{"redirect": url}` |
 //! | `POST /_control/klarna/orders/{id}/fraud` `{"fraud_status": "ACCEPTED"}` | resolve a PENDING fraud check |
 //! | `POST /_control/klarna/payment_sessions/{kp id}/expire` | expire a Payments session and its pages |
+//! | `POST /_control/commercelayer/accounts` `{"client_id", "client_secret", "sales_channel_client_id", "market_id", "address_id", "currency", "tax_included", "default_tax_rate_bp", "skus": [{"code", "tax_rate_bp"}], "auto_capture"}` | add a Commerce Layer organization (integration + sales channel + market) |
+//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 when not possible |
+//! | `GET /_control/commercelayer/orders/{id}` | the order with its line items, payment source, links and authorizations |
+//! | `POST /_control/commercelayer/tokens/expire` | every issued Commerce Layer token becomes expired (401) |
+//! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
+//! | `GET /_control/commercelayer/stats` | `{"token_requests": n}` |
+//! | `POST /_control/opencharge/merchants` `{"ocid": 500, "public_key": "<128 hex>", "onboarded": true}` | register a merchant (the registry stand-in); `onboarded`: at the merchant gateway |
+//! | `PUT /_control/opencharge/gateway` `{"canonicalization": "recursive" \| "replacer", "clock_offset_s": 0}` | both gateways: how they canonicalize orders, and their clock (and `Date` header) offset |
+//! | `POST /_control/opencharge/orders/{order id}/outcome` `{"outcome": "pay"}` | the hosted page: `pay`, `cancel`, `expire`; answers `{"redirect": url \| null}` (also `/opencharge/sessions/{session id}/outcome`) |
+//! | `GET /_control/opencharge/orders/{order id}` | the session: status, gateway, the order as received, the signed proof once paid (also by session id) |
 //!
 //! Fault kinds: `status` (answer `status` with the provider's error shape), `rate_limit`
 //! (429 with `Retry-After: retry_after`), `timeout` (do the work, then wait `ms` before
@@ -37,13 +49,17 @@
 //! The control API has no authentication: the server only ever binds a loopback address.
 
 pub mod bambora;
+pub mod commercelayer;
 pub mod demo;
 pub mod dintero;
 pub mod klarna;
 pub mod openapi;
+pub mod opencharge;
 
 pub use bambora::BamboraAccount;
+pub use commercelayer::CommerceLayerAccount;
 pub use klarna::KlarnaAccount;
+pub use opencharge::OpenchargeParty;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -91,6 +107,9 @@ pub struct Config {
     pub dintero_accounts: Vec<DinteroAccount>,
     pub bambora_accounts: Vec<BamboraAccount>,
     pub klarna_accounts: Vec<KlarnaAccount>,
+    pub commercelayer_accounts: Vec<CommerceLayerAccount>,
+    /// Merchants (OCID + public key) the Opencharge gateways know and accept.
+    pub opencharge_merchants: Vec<OpenchargeParty>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,6 +159,8 @@ pub(crate) struct Shared {
     pub(crate) dintero: Mutex<dintero::Emulator>,
     pub(crate) bambora: Mutex<bambora::Emulator>,
     pub(crate) klarna: Mutex<klarna::Emulator>,
+    pub(crate) commercelayer: Mutex<commercelayer::Emulator>,
+    pub(crate) opencharge: Mutex<opencharge::Emulator>,
     state_file: Option<PathBuf>,
 }
 
@@ -187,6 +208,14 @@ fn build(config: Config) -> Arc<Shared> {
     for a in config.klarna_accounts {
         klarna.add_account(a);
     }
+    let mut commercelayer = commercelayer::Emulator::default();
+    for a in config.commercelayer_accounts {
+        commercelayer.add_account(a);
+    }
+    let mut opencharge = opencharge::Emulator::default();
+    for m in config.opencharge_merchants {
+        opencharge.add_merchant(m);
+    }
     Arc::new(Shared {
         controls: Mutex::new(Controls::default()),
         requests: AtomicU64::new(0),
@@ -194,6 +223,8 @@ fn build(config: Config) -> Arc<Shared> {
         dintero: Mutex::new(emulator),
         bambora: Mutex::new(bambora),
         klarna: Mutex::new(klarna),
+        commercelayer: Mutex::new(commercelayer),
+        opencharge: Mutex::new(opencharge),
         state_file: config.state_file,
     })
 }
@@ -211,11 +242,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/reports", get(reports))
         .merge(dintero::control_routes())
         .merge(bambora::control_routes())
-        .merge(klarna::control_routes());
+        .merge(klarna::control_routes())
+        .merge(commercelayer::control_routes())
+        .merge(opencharge::control_routes());
     let providers = Router::new()
         .nest("/dintero", dintero::routes())
         .nest("/bambora", bambora::routes())
         .nest("/klarna", klarna::routes())
+        .nest("/commercelayer", commercelayer::routes())
+        .nest("/opencharge", opencharge::routes())
         .layer(axum::middleware::from_fn_with_state(shared.clone(), faults));
     Router::new()
         .nest("/_control", control)
@@ -317,6 +352,23 @@ impl Sandbox {
     /// The value for `klarna.base_url` (Payments, HPP and Order Management).
     pub fn klarna_base_url(&self) -> String {
         format!("{}/klarna", self.url())
+    }
+
+    /// The value for `commercelayer.base_url` (auth, the Core API, hosted checkout, links).
+    pub fn commercelayer_base_url(&self) -> String {
+        format!("{}/commercelayer", self.url())
+    }
+
+    /// The Opencharge payment gateway (`POST /checkout/create`): `opencharge.gateway_url` in
+    /// mode `checkout_create`. Its OCID is [`opencharge::PAYMENT_GATEWAY_OCID`].
+    pub fn opencharge_payment_gateway_url(&self) -> String {
+        format!("{}/opencharge/pg", self.url())
+    }
+
+    /// The Opencharge merchant gateway (`POST /orders/checkout`): `opencharge.gateway_url` in
+    /// mode `orders_checkout`. Its OCID is [`opencharge::MERCHANT_GATEWAY_OCID`].
+    pub fn opencharge_merchant_gateway_url(&self) -> String {
+        format!("{}/opencharge/mg", self.url())
     }
 }
 
@@ -479,6 +531,10 @@ fn provider_error(path: &str, status: StatusCode, code: &str, message: &str) -> 
         bambora::error(status, code, message)
     } else if path.starts_with("/klarna") {
         klarna::error(status, code, message)
+    } else if path.starts_with("/commercelayer") {
+        commercelayer::error(status, code, message)
+    } else if path.starts_with("/opencharge") {
+        opencharge::error(status, code, message)
     } else {
         dintero::error(status, code, message)
     }

@@ -1,0 +1,1346 @@
+//! The Opencharge emulator: a payment gateway (OCID [`PAYMENT_GATEWAY_OCID`], `POST
+//! /checkout/create` and its hosted checkout page) under `/opencharge/pg`, and a merchant
+//! gateway (OCID [`MERCHANT_GATEWAY_OCID`], `POST /orders/checkout`) under `/opencharge/mg`.
+//!
+//! Sources: the spec files in `spec/` (see `spec/opencharge-SOURCE.txt`:
+//! `opencharge-payment-gateway-api.openapi.json`, `opencharge-merchant-gateway-api.openapi.json`,
+//! verbatim from github.com/openchargenetwork/docs @ b3762d6), NOTES-commercelayer-opencharge.md
+//! Part B (§B2–§B13), and the docs pages the notes cite (`payment-gateway-api/endpoint/
+//! checkout-create.mdx`, `merchant-gateway-api/endpoint/orders-checkout.mdx`,
+//! `merchant-gateway-api/merchant-onboarding.mdx`, `guides/protocol/error-codes.mdx`). The
+//! cryptography is Kassa's own [`kassa_core::provider::opencharge::sign`] (tested against the
+//! notes' vectors); only the "replacer" canonicalization below is implemented here.
+//! The protocol is a v0.1 draft with no public implementation: where the sources are silent or
+//! contradict each other the choice is marked "our choice" or UNCONFIRMED.
+//!
+//! # Request authentication (both gateways, every POST; §B4)
+//! Headers `X-OC-ID`, `X-OC-Timestamp`, `X-OC-Nonce`, `X-OC-Signature`, checked in this order
+//! (the order is our choice; the docs' middleware sketches differ among themselves):
+//! 1. a header missing or malformed → `401 INVALID_SIGNATURE` naming the header. Formats (our
+//!    choice): `X-OC-ID` a decimal u64 without leading zeros, `X-OC-Timestamp`
+//!    `^(0|[1-9][0-9]*)$` (no sign, no leading zeros: §B4.4), `X-OC-Nonce` 1–256 visible ASCII
+//!    characters, `X-OC-Signature` 128 or 130 hex characters (§B6: `v` is ignored);
+//! 2. `X-OC-ID` not a known party → `401 UNKNOWN_OCID`. The parties configured here
+//!    ([`OpenchargeParty`]) stand in for the registry and the merchant's `metadata.json`
+//!    (`config.publicKey`); nothing is fetched;
+//! 3. `|X-OC-Timestamp − gateway now| > 300` → `401 TIMESTAMP_EXPIRED` with `details:
+//!    {"serverTime", "timestamp"}` (300 s itself passes);
+//! 4. the signature over `sign::canonical_request(X-OC-ID as sent, timestamp, nonce, METHOD,
+//!    path, body)` with the party's key → else `401 INVALID_SIGNATURE`. `path` is the full path
+//!    as received, *including* `/opencharge/pg` or `/opencharge/mg`, plus `?query` if any
+//!    (§B4 interpretation 1; UNCONFIRMED, NOTES Part E 11); the body is hashed as the raw bytes
+//!    received (the spec's text; the docs' Express verifier re-serializes the parsed body:
+//!    UNCONFIRMED, §B4.2);
+//! 5. the nonce already used by this OCID within the last 600 s → `401 NONCE_REUSED` (600 s,
+//!    twice the timestamp window, is our choice). Only nonces of requests that passed 1–4 are
+//!    remembered, and they stay remembered when the body is then refused.
+//!
+//! # Errors
+//! Every error is `{"error": {"code", "message", "details"?}}` (the spec's `Error`). Statuses
+//! (§B8 and the docs' handlers): request signature, timestamp, nonce and unknown OCID → 401.
+//! Two statuses follow the docs' own handlers rather than a first reading of §B8 (which would
+//! give 401 for any bad signature and 403 for an unregistered merchant):
+//! - the **order** signature failing → `400 INVALID_SIGNATURE` ("the order signature does not
+//!   verify"): both docs handlers (checkout-create.mdx, orders-checkout.mdx) answer 400, and the
+//!   OpenAPI's 400 reads "Invalid request or signature" while 401 is "Authentication failed";
+//! - `MERCHANT_NOT_REGISTERED` → 401: orders-checkout.mdx and merchant-onboarding.mdx answer 401;
+//!   the operation lists only 200/400/401, and 403 belongs to `CONNECTION_REFUSED`
+//!   (error-codes.mdx).
+//!
+//! Codes outside the spec's enums: `INVALID_REQUEST` (400; our choice) for a body that breaks
+//! the schema or the rules below, with every problem in the message and in `details.problems`;
+//! `AMOUNT_MISMATCH` (400, from error-codes.mdx); `SETTLEMENT_NOT_SUPPORTED` (400, from the MG
+//! docs handler, in neither enum); `NOT_FOUND` (404) and `METHOD_NOT_ALLOWED` (405) for other
+//! paths and methods (our choice).
+//!
+//! # `POST /opencharge/pg/checkout/create` (§B8)
+//! After authentication, in this order:
+//! 1. `Content-Type: application/json` (our choice) and a JSON body passing the spec's
+//!    `CheckoutCreateRequest` schema with [`crate::openapi`] (strict: unknown fields are refused),
+//!    plus our rules: `order.amount` `^(0|[1-9][0-9]*)\.[0-9]{2,3}$` and more than 0 (the notes
+//!    recommend two decimals, three for 3-decimal currencies; the spec has no rule, Part E 14),
+//!    `order.currency` `^[A-Z]{3}$` (no ISO 4217 list), each item `quantity` an integer ≥ 1 (the
+//!    schema says `number`; §B5 recommends integers), each `price` a decimal as `amount`,
+//!    `urls.success`/`urls.cancel` http(s) URLs (`format: uri` is not checked by the validator)
+//!    → `400 INVALID_REQUEST`;
+//! 2. `order.ocid == merchantOcid` → else `400 INVALID_REQUEST` (our choice); `merchantOcid` a
+//!    known party → else `401 UNKNOWN_OCID` (our choice; "OCID not found in registry"). The
+//!    caller (`X-OC-ID`) may be any known party: a merchant acting as its own merchant gateway
+//!    (§B2) is allowed;
+//! 3. `signature` (128 or 130 hex) over the gateway's canonicalization of `order` as received,
+//!    with `merchantOcid`'s key → else `400 INVALID_SIGNATURE` (see Errors);
+//! 4. with `items`: `amount == Σ price × quantity` (unit prices, §B12), compared exactly in
+//!    thousandths → else `400 AMOUNT_MISMATCH` with `details: {"amount", "itemsTotal"}` (our
+//!    choice: the spec has no such rule);
+//! 5. `createdAt` at most 300 s in the gateway's future → else `400 INVALID_REQUEST` (our
+//!    choice); `expiresAt`, when present, in the gateway's future → else `400 SESSION_EXPIRED`
+//!    with `details: {"serverTime", "expiresAt"}` (our choice of code, from the PG enum);
+//! 6. `order.accepts` contains 100 (direct settlement, §B2/§B11) → else `400
+//!    SETTLEMENT_NOT_SUPPORTED` (a missing `accepts` too);
+//! 7. an order `id` this merchant already used, at either gateway and whatever became of it →
+//!    `400 SESSION_USED` (our choice: `/orders/create/{sessionId}` answers 410 for a used
+//!    session, but `/checkout/create` lists only 400 and 401).
+//!
+//! Answers 200 `{"checkout_url": "<base>/opencharge/pg/pay/<session_id>", "session_id":
+//! "cs_<32 hex>", "expires_at": min(order.expiresAt, now + 1800)}` (30 min as the docs' example
+//! handler; `<base>` from the request's `Host`).
+//!
+//! # `POST /opencharge/mg/orders/checkout` (§B9)
+//! Authentication as above; then `X-OC-ID` must be onboarded here (`onboarded: true`) → else
+//! `401 MERCHANT_NOT_REGISTERED` (see Errors). Then as `/checkout/create` with these
+//! differences: the schema is `OrderCheckoutRequest` (no `merchantOcid`; `urls.completed` and
+//! `urls.cancelled` required, `urls.order` an optional array, all http(s)); `order.ocid` must be
+//! `X-OC-ID`; `order.expiresAt` is REQUIRED (our choice, stricter than the docs' handler, which
+//! skips the check without it: a missing one is `INVALID_REQUEST`) and must be in the future →
+//! else `400 ORDER_EXPIRED`; `order.accepts` must contain 300. The merchant gateway then creates a
+//! payment-gateway session itself (no HTTP call; as if it had called `/checkout/create` with
+//! `success`/`cancel` = `completed`/`cancelled`) and answers 200 `{"redirect_url": <its
+//! checkout_url>}`.
+//!
+//! # Canonicalization of the order signature (§B5; NOTES Part E 9, UNCONFIRMED)
+//! Switched with `PUT /_control/opencharge/gateway`, for both gateways:
+//! - `recursive` (default, §B5 (a)): [`sign::canonical_json`], keys sorted at every depth;
+//! - `replacer` (§B5 (b)): JavaScript's `JSON.stringify(order, Object.keys(order).sort())`, see
+//!   [`replacer_json`]: nested objects keep only the keys that are also top-level keys, so item
+//!   names, quantities and prices are not signed and an order with items signed recursively
+//!   does not verify. Orders without nested objects verify under both.
+//!
+//! # The gateways' clock
+//! Gateway now = the machine's clock + `clock_offset_s` (a till whose clock is wrong is emulated
+//! by offsetting the gateways). It drives the timestamp window, the expiry checks, the proofs'
+//! `timestamp` and the `Date` header (IMF-fixdate, [`http_date`]) that this module sets on every
+//! answer it produces under `/opencharge` (API, pages, 404/405), so hyper adds no second one.
+//! Faults injected by lib.rs's middleware are answered outside this module and carry hyper's
+//! `Date` from the machine clock.
+//!
+//! Answers of the two POST endpoints (errors included) are signed as §B4's "responses SHOULD be
+//! signed": `X-OC-ID` (100 or 300), `X-OC-Timestamp`, `X-OC-Signature` over `ocid \n timestamp
+//! \n status \n sha256(body)` with the gateway's key ([`payment_gateway_public_key`],
+//! [`merchant_gateway_public_key`]; fixed keys, the SHA-256 of a label). Emitting them is our
+//! choice; nobody in the docs verifies them, so Kassa must not require them.
+//!
+//! # The hosted page (the customer's browser; no auth)
+//! `GET /opencharge/pg/pay/{session_id}`: the merchant OCID, amount and currency, the items,
+//! the memo, and buttons `Pay` (`id=pay`) and `Cancel` (`id=cancel`) posting to
+//! `/opencharge/pg/pay/{session_id}/{pay|cancel}`, which answers `303` to `urls.success` /
+//! `urls.completed` or `urls.cancel` / `urls.cancelled` exactly as given (no query added: the
+//! docs add none, UNCONFIRMED for real gateways), or a page saying paid/cancelled without a
+//! URL. A paid, cancelled or expired session shows its state and no buttons; acting on it is a
+//! `409` page. Paying creates a transaction proof (§B11) signed by the payment gateway over
+//! `canonical_json(proof)`: `{"txid": "tx_<hex>", "issuer": 100, "from": {"ocid": 100,
+//! "reference": "wallet_<hex>"}, "to": {"ocid": <see below>, "reference": <order.id>}, "amount",
+//! "currency", "timestamp"}` (no `memo`). `to.ocid` is `merchantOcid` for `/checkout/create`
+//! (direct settlement: 100 is in `accepts`, §B2/§B11; the docs' handler credits the calling
+//! gateway, `X-OC-ID`, which is the same party when a merchant is its own merchant gateway) and
+//! 300 on the merchant gateway path (the payment gateway credits the gateway that called it). The proof is only kept (read it with the control API): the real
+//! gateway POSTs it to the merchant's public `/transfer/webhook`, which a till cannot host; the
+//! merchant gateway's own proof to the merchant is not emulated.
+//!
+//! # Controls (under `/_control`)
+//!
+//! | request | effect |
+//! |---|---|
+//! | `POST /_control/opencharge/merchants` `{"ocid": 500, "public_key": "<128 hex>", "onboarded": true}` | register a party (the registry stand-in); `onboarded` (default `true`): onboarded at the merchant gateway |
+//! | `PUT /_control/opencharge/gateway` `{"canonicalization": "recursive" \| "replacer", "clock_offset_s": 0}` | both gateways' behaviour; an omitted field goes back to its default (`recursive`, `0`); answers the settings |
+//! | `POST /_control/opencharge/orders/{order_id}/outcome` `{"outcome": "pay"}` | the customer on the hosted page: `pay`, `cancel`, `expire`; answers `{"redirect": url \| null}` (the session of the merchant's order id, the newest if several merchants used the id) |
+//! | `POST /_control/opencharge/sessions/{session_id}/outcome` `{"outcome": "pay"}` | the same, by session id |
+//! | `GET /_control/opencharge/orders/{order_id}` | `{"session_id", "status": "pending" \| "paid" \| "cancelled" \| "expired", "gateway": "pg" \| "mg", "merchant_ocid", "expires_at", "order": <as received>, "proof": {...} \| null, "proof_signature": "..." \| null}` |
+//! | `GET /_control/opencharge/sessions/{session_id}` | the same, by session id |
+//!
+//! Control errors are plain text: 404 for an unknown order or session, 409 for a session that
+//! is no longer pending, 400 for an unknown outcome or a bad public key.
+
+use crate::dintero::{escape, is_http_url, is_json, page};
+use crate::openapi;
+use crate::Shared;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use kassa_core::provider::opencharge::sign;
+use kassa_core::secrets::Secret;
+use kassa_core::time::now_millis;
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
+
+/// The payment gateway's OCID.
+pub const PAYMENT_GATEWAY_OCID: u64 = 100;
+/// The merchant gateway's OCID.
+pub const MERCHANT_GATEWAY_OCID: u64 = 300;
+
+/// `X-OC-Timestamp` may be this far from the gateway's clock (§B4), and `createdAt` this far
+/// in its future.
+const WINDOW_S: i64 = 300;
+/// How long a nonce stays used (our choice).
+const NONCE_WINDOW_S: i64 = 600;
+/// A checkout session's longest life (the docs' example handler).
+const SESSION_LIFETIME_S: i64 = 1800;
+
+fn spec(text: &str) -> Value {
+    serde_json::from_str(text).expect("the embedded Opencharge spec is JSON")
+}
+
+static PG_SPEC: LazyLock<Value> = LazyLock::new(|| {
+    spec(include_str!(
+        "../spec/opencharge-payment-gateway-api.openapi.json"
+    ))
+});
+static MG_SPEC: LazyLock<Value> = LazyLock::new(|| {
+    spec(include_str!(
+        "../spec/opencharge-merchant-gateway-api.openapi.json"
+    ))
+});
+
+fn gateway_key(label: &str) -> sign::Key {
+    sign::Key::from_hex(&Secret::new(sign::sha256_hex(label.as_bytes())))
+        .expect("a SHA-256 digest is a valid secp256k1 key")
+}
+
+static PG_KEY: LazyLock<sign::Key> = LazyLock::new(|| gateway_key("kassa-sandbox opencharge pg"));
+static MG_KEY: LazyLock<sign::Key> = LazyLock::new(|| gateway_key("kassa-sandbox opencharge mg"));
+
+/// The payment gateway's public key (128 hex): proofs and its answers verify with it.
+pub fn payment_gateway_public_key() -> String {
+    PG_KEY.public_key_hex()
+}
+
+/// The merchant gateway's public key (128 hex): its answers verify with it.
+pub fn merchant_gateway_public_key() -> String {
+    MG_KEY.public_key_hex()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A party the gateways know: its OCID and public key (128 hex, §B3), the stand-in for the
+/// registry and its `metadata.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenchargeParty {
+    pub ocid: u64,
+    pub public_key: String,
+    /// Onboarded at the merchant gateway (`POST /orders/checkout` needs it).
+    #[serde(default = "yes")]
+    pub onboarded: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Canonicalization {
+    #[default]
+    Recursive,
+    Replacer,
+}
+
+impl Canonicalization {
+    fn as_str(self) -> &'static str {
+        match self {
+            Canonicalization::Recursive => "recursive",
+            Canonicalization::Replacer => "replacer",
+        }
+    }
+
+    fn apply(self, order: &Value) -> Result<String, String> {
+        match self {
+            Canonicalization::Recursive => sign::canonical_json(order),
+            Canonicalization::Replacer => replacer_json(order),
+        }
+    }
+}
+
+/// The behaviour switches (`PUT /_control/opencharge/gateway`).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Switches {
+    #[serde(default)]
+    canonicalization: Canonicalization,
+    #[serde(default)]
+    clock_offset_s: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gateway {
+    Pg,
+    Mg,
+}
+
+impl Gateway {
+    fn as_str(self) -> &'static str {
+        match self {
+            Gateway::Pg => "pg",
+            Gateway::Mg => "mg",
+        }
+    }
+
+    fn ocid(self) -> u64 {
+        match self {
+            Gateway::Pg => PAYMENT_GATEWAY_OCID,
+            Gateway::Mg => MERCHANT_GATEWAY_OCID,
+        }
+    }
+
+    fn key(self) -> &'static sign::Key {
+        match self {
+            Gateway::Pg => &PG_KEY,
+            Gateway::Mg => &MG_KEY,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Paid,
+    Cancelled,
+    Expired,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Paid => "paid",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
+        }
+    }
+}
+
+struct Session {
+    /// Creation order (the newest session wins an order-id lookup).
+    seq: u64,
+    gateway: Gateway,
+    merchant: u64,
+    order: Value,
+    /// `urls.success` / `urls.completed`.
+    success: Option<String>,
+    /// `urls.cancel` / `urls.cancelled`.
+    cancel: Option<String>,
+    expires_at: i64,
+    status: Status,
+    /// The transaction proof and the payment gateway's signature of it.
+    proof: Option<(Value, String)>,
+}
+
+impl Session {
+    /// The status on the gateway's clock (a pending session past its expiry is expired).
+    fn status(&self, now: i64) -> Status {
+        if self.status == Status::Pending && now >= self.expires_at {
+            Status::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// The emulator's state.
+#[derive(Default)]
+pub struct Emulator {
+    parties: BTreeMap<u64, OpenchargeParty>,
+    switches: Switches,
+    /// `(OCID, nonce)` → when it was used (gateway seconds).
+    nonces: HashMap<(u64, String), i64>,
+    sessions: BTreeMap<String, Session>,
+    next_seq: u64,
+}
+
+impl Emulator {
+    /// Registers (or replaces) a party.
+    pub fn add_merchant(&mut self, party: OpenchargeParty) {
+        self.parties.insert(party.ocid, party);
+    }
+
+    /// The gateways' clock: Unix seconds.
+    fn now(&self) -> i64 {
+        now_millis().div_euclid(1000) + self.switches.clock_offset_s
+    }
+
+    /// The newest session of a merchant's order id.
+    fn session_of_order(&self, order_id: &str) -> Option<String> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.order["id"].as_str() == Some(order_id))
+            .max_by_key(|(_, s)| s.seq)
+            .map(|(id, _)| id.clone())
+    }
+}
+
+/// The Opencharge canonicalization JavaScript's `JSON.stringify(order,
+/// Object.keys(order).sort())` produces (§B5 (b)): the sorted top-level keys are a property
+/// allow-list applied at every depth, so nested objects keep only keys that are also top-level
+/// keys, in allow-list order; arrays keep all their elements. Compact, strings escaped as
+/// [`sign::canonical_json`] does; floats are refused as there. Not an object: as
+/// `canonical_json`.
+pub fn replacer_json(value: &Value) -> Result<String, String> {
+    let Value::Object(top) = value else {
+        return sign::canonical_json(value);
+    };
+    let mut keys: Vec<&str> = top.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = String::new();
+    write_replacer(value, &keys, "$", &mut out)?;
+    Ok(out)
+}
+
+fn write_replacer(v: &Value, keys: &[&str], at: &str, out: &mut String) -> Result<(), String> {
+    match v {
+        Value::Object(map) => {
+            out.push('{');
+            let mut first = true;
+            for k in keys {
+                let Some(x) = map.get(*k) else { continue };
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(&sign::canonical_json(&json!(k))?);
+                out.push(':');
+                write_replacer(x, keys, &format!("{at}.{k}"), out)?;
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_replacer(item, keys, &format!("{at}[{i}]"), out)?;
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&sign::canonical_json(scalar).map_err(|e| e.replacen("$", at, 1))?),
+    }
+    Ok(())
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 IMF-fixdate) for Unix seconds.
+pub fn http_date(unix_s: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix_s.div_euclid(86_400);
+    let rem = unix_s.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).expect("the OS has randomness");
+    sign::hex(&b)
+}
+
+/// Whether `s` matches `pattern` (compiled once).
+fn is_match(pattern: &'static str, s: &str) -> bool {
+    static CACHE: LazyLock<std::sync::Mutex<HashMap<&'static str, Regex>>> =
+        LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(pattern)
+        .or_insert_with(|| Regex::new(pattern).expect("a valid pattern"))
+        .is_match(s)
+}
+
+/// A refused request: the spec's `Error` body.
+struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<Value>,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn details(mut self, details: Value) -> Failure {
+        self.details = Some(details);
+        self
+    }
+
+    fn body(&self) -> Value {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(d) = &self.details {
+            error["details"] = d.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+fn unauthorized(code: &'static str, message: impl Into<String>) -> Failure {
+    Failure::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+fn bad_request(code: &'static str, message: impl Into<String>) -> Failure {
+    Failure::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// Opencharge's error shape, `{"error": {"code", "message"}}` (used by lib.rs for injected
+/// faults; no `Date` is set here, so hyper adds the machine clock's).
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// Sets the `Date` header (the gateway's clock).
+fn dated(mut r: Response, now: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&http_date(now)) {
+        r.headers_mut().insert("date", v);
+    }
+    r
+}
+
+/// A JSON answer of a gateway: dated and signed (§B4 "responses SHOULD be signed").
+fn api_answer(gateway: Gateway, now: i64, answer: Result<Value, Failure>) -> Response {
+    let (status, body) = match answer {
+        Ok(v) => (StatusCode::OK, v),
+        Err(f) => (f.status, f.body()),
+    };
+    let bytes = body.to_string().into_bytes();
+    let ocid = gateway.ocid();
+    let text = format!(
+        "{ocid}\n{now}\n{}\n{}",
+        status.as_u16(),
+        sign::sha256_hex(&bytes)
+    );
+    let signature = gateway.key().sign(text.as_bytes());
+    let mut r = (
+        status,
+        [("content-type", "application/json")],
+        Bytes::from(bytes),
+    )
+        .into_response();
+    let h = r.headers_mut();
+    h.insert("x-oc-id", HeaderValue::from(ocid));
+    h.insert("x-oc-timestamp", HeaderValue::from(now));
+    if let Ok(v) = HeaderValue::from_str(&signature) {
+        h.insert("x-oc-signature", v);
+    }
+    dated(r, now)
+}
+
+/// `http://host:port/opencharge`, from the request's Host header.
+fn public_base(headers: &HeaderMap) -> String {
+    format!(
+        "{}/opencharge",
+        crate::dintero::public_base(headers).trim_end_matches("/dintero")
+    )
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, String> {
+    let v = headers
+        .get(name)
+        .ok_or_else(|| format!("{name} is missing"))?;
+    v.to_str()
+        .map(str::trim)
+        .map_err(|_| format!("{name} is not visible ASCII"))
+}
+
+/// Request authentication (§B4; the steps of the module doc). Answers the caller's OCID.
+fn authenticate(
+    e: &mut Emulator,
+    now: i64,
+    method: &str,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<u64, Failure> {
+    let mut problems = Vec::new();
+    let mut field = |name: &str, ok: &dyn Fn(&str) -> bool, rule: &str| -> Option<String> {
+        match header(headers, name) {
+            Ok(v) if ok(v) => Some(v.to_string()),
+            Ok(_) => {
+                problems.push(format!("{name} must be {rule}"));
+                None
+            }
+            Err(m) => {
+                problems.push(m);
+                None
+            }
+        }
+    };
+    let id = field(
+        "X-OC-ID",
+        &|v| is_match("^[1-9][0-9]{0,19}$", v) && v.parse::<u64>().is_ok(),
+        "a decimal OCID",
+    );
+    let ts = field(
+        "X-OC-Timestamp",
+        &|v| is_match("^(0|[1-9][0-9]{0,17})$", v),
+        "Unix seconds in decimal",
+    );
+    let nonce = field(
+        "X-OC-Nonce",
+        &|v| !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b.is_ascii_graphic()),
+        "1 to 256 visible ASCII characters",
+    );
+    let signature = field(
+        "X-OC-Signature",
+        &|v| (v.len() == 128 || v.len() == 130) && v.bytes().all(|b| b.is_ascii_hexdigit()),
+        "128 or 130 hexadecimal characters",
+    );
+    let (Some(id), Some(ts), Some(nonce), Some(signature)) = (id, ts, nonce, signature) else {
+        return Err(unauthorized("INVALID_SIGNATURE", problems.join("; ")));
+    };
+    let ocid: u64 = id.parse().expect("checked");
+    let timestamp: i64 = ts.parse().expect("checked");
+    let Some(party) = e.parties.get(&ocid) else {
+        return Err(unauthorized(
+            "UNKNOWN_OCID",
+            format!("OCID {ocid} is not in the registry"),
+        ));
+    };
+    if (timestamp - now).abs() > WINDOW_S {
+        return Err(unauthorized(
+            "TIMESTAMP_EXPIRED",
+            format!(
+                "X-OC-Timestamp is {} s from the server's time (more than {WINDOW_S} s)",
+                timestamp - now
+            ),
+        )
+        .details(json!({"serverTime": now, "timestamp": timestamp})));
+    }
+    let path = match uri.query() {
+        Some(q) => format!("{}?{q}", uri.path()),
+        None => uri.path().to_string(),
+    };
+    let text = sign::canonical_request(&id, timestamp, &nonce, method, &path, body);
+    if !sign::verify(&party.public_key, text.as_bytes(), &signature) {
+        return Err(unauthorized(
+            "INVALID_SIGNATURE",
+            "the request signature does not verify",
+        ));
+    }
+    e.nonces.retain(|_, at| now - *at < NONCE_WINDOW_S);
+    let key = (ocid, nonce);
+    if e.nonces.contains_key(&key) {
+        return Err(unauthorized(
+            "NONCE_REUSED",
+            format!("the nonce {:?} was already used by OCID {ocid}", key.1),
+        ));
+    }
+    e.nonces.insert(key, now);
+    Ok(ocid)
+}
+
+/// A decimal string `^(0|[1-9][0-9]*)\.[0-9]{2,3}$` in thousandths, and its decimals.
+fn decimal(s: &str) -> Option<(i128, u32)> {
+    if !is_match(r"^(0|[1-9][0-9]*)\.[0-9]{2,3}$", s) {
+        return None;
+    }
+    let (int, frac) = s.split_once('.')?;
+    let decimals = frac.len() as u32;
+    let whole: i128 = int.parse().ok()?;
+    let frac: i128 = frac.parse().ok()?;
+    let value = whole
+        .checked_mul(1000)?
+        .checked_add(frac * 10i128.pow(3 - decimals))?;
+    Some((value, decimals))
+}
+
+/// Thousandths written with `decimals` (2 or 3) decimals.
+fn format_decimal(thousandths: i128, decimals: u32) -> String {
+    let (whole, frac) = (thousandths / 1000, thousandths % 1000);
+    if decimals == 3 {
+        format!("{whole}.{frac:03}")
+    } else {
+        format!("{whole}.{:02}", frac / 10)
+    }
+}
+
+const DECIMAL_RULE: &str =
+    "must be a decimal string with 2 or 3 decimals and no sign, like \"10.00\"";
+
+/// Our rules on an order (the schema's problems are reported separately; values of the wrong
+/// type are left to the schema).
+fn order_problems(order: &Value, gateway: Gateway) -> Vec<String> {
+    let mut p = Vec::new();
+    if let Some(amount) = order.get("amount").and_then(Value::as_str) {
+        match decimal(amount) {
+            None => p.push(format!("order.amount {DECIMAL_RULE}")),
+            Some((0, _)) => p.push("order.amount must be more than 0".into()),
+            Some(_) => {}
+        }
+    }
+    if let Some(currency) = order.get("currency").and_then(Value::as_str) {
+        if !is_match("^[A-Z]{3}$", currency) {
+            p.push("order.currency must be three capital letters (ISO 4217)".into());
+        }
+    }
+    for (i, item) in order
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(q) = item.get("quantity").filter(|q| q.is_number()) {
+            if q.as_u64().is_none_or(|q| q < 1) {
+                p.push(format!(
+                    "order.items[{i}].quantity must be an integer of at least 1"
+                ));
+            }
+        }
+        if let Some(price) = item.get("price").and_then(Value::as_str) {
+            if decimal(price).is_none() {
+                p.push(format!("order.items[{i}].price {DECIMAL_RULE}"));
+            }
+        }
+    }
+    if gateway == Gateway::Mg && order.is_object() && order.get("expiresAt").is_none() {
+        p.push("order.expiresAt is required by this merchant gateway".into());
+    }
+    p
+}
+
+/// The problems of the request body of `gateway`'s endpoint: the spec's schema and our rules.
+fn body_problems(gateway: Gateway, v: &Value) -> Vec<String> {
+    let (spec, schema, urls): (&Value, &str, &[&str]) = match gateway {
+        Gateway::Pg => (&PG_SPEC, "CheckoutCreateRequest", &["success", "cancel"]),
+        Gateway::Mg => (
+            &MG_SPEC,
+            "OrderCheckoutRequest",
+            &["completed", "cancelled"],
+        ),
+    };
+    let mut p: Vec<String> = openapi::validate(spec, schema, v)
+        .iter()
+        .map(openapi::Problem::to_string)
+        .collect();
+    p.extend(order_problems(&v["order"], gateway));
+    for name in urls {
+        if let Some(url) = v["urls"].get(*name).and_then(Value::as_str) {
+            if !is_http_url(url) {
+                p.push(format!("urls.{name} must be an http(s) URL"));
+            }
+        }
+    }
+    if gateway == Gateway::Mg {
+        for (i, url) in v["urls"]
+            .get("order")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if url.as_str().is_some_and(|u| !is_http_url(u)) {
+                p.push(format!("urls.order[{i}] must be an http(s) URL"));
+            }
+        }
+    }
+    p
+}
+
+/// The JSON body, or `INVALID_REQUEST` listing every problem.
+fn parse_body(gateway: Gateway, headers: &HeaderMap, body: &[u8]) -> Result<Value, Failure> {
+    let schema = match gateway {
+        Gateway::Pg => "CheckoutCreateRequest",
+        Gateway::Mg => "OrderCheckoutRequest",
+    };
+    let invalid = |problems: Vec<String>| {
+        bad_request(
+            "INVALID_REQUEST",
+            format!(
+                "the request is not a valid {schema}: {}",
+                problems.join("; ")
+            ),
+        )
+        .details(json!({ "problems": problems }))
+    };
+    if !is_json(headers) {
+        return Err(invalid(
+            vec!["Content-Type must be application/json".into()],
+        ));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| invalid(vec![format!("the body is not JSON ({e})")]))?;
+    let problems = body_problems(gateway, &v);
+    if problems.is_empty() {
+        Ok(v)
+    } else {
+        Err(invalid(problems))
+    }
+}
+
+/// The checks after the schema (steps 2–7 of the module doc) for an order of `merchant`;
+/// answers the session's expiry.
+fn check_order(
+    e: &Emulator,
+    now: i64,
+    gateway: Gateway,
+    merchant: u64,
+    v: &Value,
+) -> Result<i64, Failure> {
+    let order = &v["order"];
+    let Some(party) = e.parties.get(&merchant) else {
+        return Err(unauthorized(
+            "UNKNOWN_OCID",
+            format!("merchantOcid {merchant} is not in the registry"),
+        ));
+    };
+    let canonical = e
+        .switches
+        .canonicalization
+        .apply(order)
+        .map_err(|m| bad_request("INVALID_REQUEST", m))?;
+    let signature = v["signature"].as_str().unwrap_or_default();
+    if !sign::verify(&party.public_key, canonical.as_bytes(), signature) {
+        return Err(bad_request(
+            "INVALID_SIGNATURE",
+            "the order signature does not verify",
+        ));
+    }
+    let (amount, amount_decimals) = decimal(order["amount"].as_str().unwrap_or_default())
+        .ok_or_else(|| bad_request("INVALID_REQUEST", format!("order.amount {DECIMAL_RULE}")))?;
+    if let Some(items) = order.get("items").and_then(Value::as_array) {
+        let mut total: Option<i128> = Some(0);
+        let mut decimals = amount_decimals;
+        for item in items {
+            let (price, d) = decimal(item["price"].as_str().unwrap_or_default()).unwrap_or((0, 2));
+            decimals = decimals.max(d);
+            let quantity = i128::from(item["quantity"].as_u64().unwrap_or(0));
+            total = total.and_then(|t| t.checked_add(price.checked_mul(quantity)?));
+        }
+        if total != Some(amount) {
+            let items_total =
+                total.map_or_else(|| "too large".into(), |t| format_decimal(t, decimals));
+            let amount_text = order["amount"].as_str().unwrap_or_default();
+            return Err(bad_request(
+                "AMOUNT_MISMATCH",
+                format!("order.amount {amount_text} is not the sum of the items' price × quantity, {items_total}"),
+            )
+            .details(json!({"amount": amount_text, "itemsTotal": items_total})));
+        }
+    }
+    let created = order["createdAt"].as_i64().unwrap_or(i64::MAX);
+    if created > now + WINDOW_S {
+        return Err(bad_request(
+            "INVALID_REQUEST",
+            format!("order.createdAt {created} is more than {WINDOW_S} s in the future of the server's time {now}"),
+        )
+        .details(json!({"serverTime": now, "createdAt": created})));
+    }
+    let expires = order
+        .get("expiresAt")
+        .map(|x| x.as_i64().unwrap_or(i64::MIN));
+    if let Some(x) = expires.filter(|x| *x <= now) {
+        let code = match gateway {
+            Gateway::Pg => "SESSION_EXPIRED",
+            Gateway::Mg => "ORDER_EXPIRED",
+        };
+        return Err(bad_request(
+            code,
+            format!("the order expired at {x}; the server's time is {now}"),
+        )
+        .details(json!({"serverTime": now, "expiresAt": x})));
+    }
+    let accepts = order.get("accepts").cloned().unwrap_or(json!([]));
+    let own = gateway.ocid();
+    if accepts.as_array().is_none_or(|a| !a.contains(&json!(own))) {
+        return Err(bad_request(
+            "SETTLEMENT_NOT_SUPPORTED",
+            format!("order.accepts does not contain this gateway's OCID {own}"),
+        )
+        .details(json!({"accepts": accepts, "gateway": own})));
+    }
+    let id = &order["id"];
+    if e.sessions
+        .values()
+        .any(|s| s.merchant == merchant && &s.order["id"] == id)
+    {
+        return Err(bad_request(
+            "SESSION_USED",
+            format!("order id {id} was already used by merchant {merchant}"),
+        ));
+    }
+    let lifetime_end = now + SESSION_LIFETIME_S;
+    Ok(expires.map_or(lifetime_end, |x| x.min(lifetime_end)))
+}
+
+/// Creates a pending checkout session at the payment gateway; answers its id.
+fn create_session(
+    e: &mut Emulator,
+    gateway: Gateway,
+    merchant: u64,
+    urls: (&str, &str),
+    v: &Value,
+    expires_at: i64,
+) -> String {
+    let id = format!("cs_{}", random_hex(16));
+    let url = |name: &str| {
+        v["urls"]
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    e.next_seq += 1;
+    let session = Session {
+        seq: e.next_seq,
+        gateway,
+        merchant,
+        order: v["order"].clone(),
+        success: url(urls.0),
+        cancel: url(urls.1),
+        expires_at,
+        status: Status::Pending,
+        proof: None,
+    };
+    e.sessions.insert(id.clone(), session);
+    id
+}
+
+fn body_or_failure(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Failure> {
+    body.map_err(|r| Failure::new(r.status(), "INVALID_REQUEST", r.body_text()))
+}
+
+/// A POST to one of the gateways, as received.
+struct Post<'a> {
+    uri: &'a axum::http::Uri,
+    headers: &'a HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+}
+
+fn checkout_create_answer(e: &mut Emulator, now: i64, req: Post) -> Result<Value, Failure> {
+    let body = body_or_failure(req.body)?;
+    authenticate(e, now, "POST", req.uri, req.headers, &body)?;
+    let v = parse_body(Gateway::Pg, req.headers, &body)?;
+    let merchant = v["merchantOcid"].as_u64().unwrap_or(0);
+    if v["order"]["ocid"].as_u64() != Some(merchant) {
+        return Err(bad_request(
+            "INVALID_REQUEST",
+            format!(
+                "order.ocid {} is not merchantOcid {}",
+                v["order"]["ocid"], v["merchantOcid"]
+            ),
+        ));
+    }
+    let expires_at = check_order(e, now, Gateway::Pg, merchant, &v)?;
+    let id = create_session(
+        e,
+        Gateway::Pg,
+        merchant,
+        ("success", "cancel"),
+        &v,
+        expires_at,
+    );
+    Ok(json!({
+        "checkout_url": format!("{}/pg/pay/{id}", public_base(req.headers)),
+        "session_id": id,
+        "expires_at": expires_at,
+    }))
+}
+
+fn orders_checkout_answer(e: &mut Emulator, now: i64, req: Post) -> Result<Value, Failure> {
+    let body = body_or_failure(req.body)?;
+    let merchant = authenticate(e, now, "POST", req.uri, req.headers, &body)?;
+    if !e.parties[&merchant].onboarded {
+        return Err(unauthorized(
+            "MERCHANT_NOT_REGISTERED",
+            format!("OCID {merchant} is not onboarded at this merchant gateway"),
+        ));
+    }
+    let v = parse_body(Gateway::Mg, req.headers, &body)?;
+    if v["order"]["ocid"].as_u64() != Some(merchant) {
+        return Err(bad_request(
+            "INVALID_REQUEST",
+            format!(
+                "order.ocid {} is not X-OC-ID {merchant}",
+                v["order"]["ocid"]
+            ),
+        ));
+    }
+    let expires_at = check_order(e, now, Gateway::Mg, merchant, &v)?;
+    let id = create_session(
+        e,
+        Gateway::Mg,
+        merchant,
+        ("completed", "cancelled"),
+        &v,
+        expires_at,
+    );
+    Ok(json!({ "redirect_url": format!("{}/pg/pay/{id}", public_base(req.headers)) }))
+}
+
+async fn checkout_create(
+    State(s): State<Arc<Shared>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut e = s.opencharge.lock().unwrap();
+    let now = e.now();
+    let req = Post {
+        uri: &uri,
+        headers: &headers,
+        body,
+    };
+    let answer = checkout_create_answer(&mut e, now, req);
+    api_answer(Gateway::Pg, now, answer)
+}
+
+async fn orders_checkout(
+    State(s): State<Arc<Shared>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut e = s.opencharge.lock().unwrap();
+    let now = e.now();
+    let req = Post {
+        uri: &uri,
+        headers: &headers,
+        body,
+    };
+    let answer = orders_checkout_answer(&mut e, now, req);
+    api_answer(Gateway::Mg, now, answer)
+}
+
+/// What the customer (or a test) does with a session; answers where the browser goes.
+fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<Option<String>, (StatusCode, String)> {
+    let now = e.now();
+    let Some(s) = e.sessions.get_mut(id) else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("checkout session {id} was not found"),
+        ));
+    };
+    if !matches!(what, "pay" | "cancel" | "expire") {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("unknown outcome {what:?} (pay, cancel, expire)"),
+        ));
+    }
+    let status = s.status(now);
+    if status != Status::Pending {
+        return Err((
+            StatusCode::CONFLICT,
+            format!("the checkout session is {}", status.as_str()),
+        ));
+    }
+    match what {
+        "pay" => {
+            let to = match s.gateway {
+                Gateway::Pg => s.merchant,
+                Gateway::Mg => MERCHANT_GATEWAY_OCID,
+            };
+            let proof = json!({
+                "txid": format!("tx_{}", random_hex(16)),
+                "issuer": PAYMENT_GATEWAY_OCID,
+                "from": {"ocid": PAYMENT_GATEWAY_OCID, "reference": format!("wallet_{}", random_hex(8))},
+                "to": {"ocid": to, "reference": s.order["id"]},
+                "amount": s.order["amount"],
+                "currency": s.order["currency"],
+                "timestamp": now,
+            });
+            let canonical =
+                sign::canonical_json(&proof).expect("a proof holds strings and integers");
+            let signature = PG_KEY.sign(canonical.as_bytes());
+            s.proof = Some((proof, signature));
+            s.status = Status::Paid;
+            Ok(s.success.clone())
+        }
+        "cancel" => {
+            s.status = Status::Cancelled;
+            Ok(s.cancel.clone())
+        }
+        _ => {
+            s.status = Status::Expired;
+            Ok(None)
+        }
+    }
+}
+
+fn state_text(status: Status) -> Option<&'static str> {
+    match status {
+        Status::Pending => None,
+        Status::Paid => Some("This order is paid."),
+        Status::Cancelled => Some("This payment was cancelled."),
+        Status::Expired => Some("This checkout session has expired."),
+    }
+}
+
+const PAGE_TITLE: &str = "Pay with Opencharge (sandbox)";
+
+fn not_found_page(now: i64) -> Response {
+    dated(
+        (
+            StatusCode::NOT_FOUND,
+            Html(page(
+                "Checkout not found",
+                "<p>This checkout session does not exist.</p>",
+            )),
+        )
+            .into_response(),
+        now,
+    )
+}
+
+/// The hosted checkout page.
+async fn hosted_page(
+    State(s): State<Arc<Shared>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let e = s.opencharge.lock().unwrap();
+    let now = e.now();
+    let Some((id, session)) = id
+        .ok()
+        .and_then(|Path(id)| e.sessions.get(&id).map(|x| (id, x)))
+    else {
+        return not_found_page(now);
+    };
+    let order = &session.order;
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let currency = text(&order["currency"]);
+    let mut rows = String::new();
+    for item in order["items"].as_array().into_iter().flatten() {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td class=n>{} ×</td><td class=n>{} {}</td></tr>",
+            escape(&text(&item["name"])),
+            escape(&text(&item["quantity"])),
+            escape(&text(&item["price"])),
+            escape(&currency),
+        ));
+    }
+    let total = format!("{} {currency}", text(&order["amount"]));
+    let memo = order
+        .get("memo")
+        .map(|m| format!("<p class=ref>{}</p>", escape(&text(m))))
+        .unwrap_or_default();
+    let id_html = escape(&id);
+    let actions = match state_text(session.status(now)) {
+        Some(t) => format!("<p class=state>{}</p>", escape(t)),
+        None => format!(
+            "<form method=post action=\"/opencharge/pg/pay/{id_html}/pay\"><button id=pay class=pay>Pay {}</button></form>\
+             <form method=post action=\"/opencharge/pg/pay/{id_html}/cancel\"><button id=cancel>Cancel</button></form>",
+            escape(&total)
+        ),
+    };
+    let body = format!(
+        "<p class=ref>Merchant OCID {} · order {}</p>{memo}\
+         <table>{rows}<tr class=total><td>Total</td><td></td><td class=n>{}</td></tr></table>{actions}\
+         <p class=note>Opencharge payment gateway sandbox (Kassa): no real money moves.</p>{}",
+        session.merchant,
+        escape(&text(&order["id"])),
+        escape(&total),
+        s.page_script_tag(),
+    );
+    dated(Html(page(PAGE_TITLE, &body)).into_response(), now)
+}
+
+/// A button on the hosted page: 303 to the merchant's URL for the outcome, or a page with
+/// the state when the merchant gave none.
+async fn page_action(
+    State(s): State<Arc<Shared>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let mut e = s.opencharge.lock().unwrap();
+    let now = e.now();
+    let Some((id, action)) = path.ok().map(|Path(p)| p).filter(|(id, action)| {
+        matches!(action.as_str(), "pay" | "cancel") && e.sessions.contains_key(id)
+    }) else {
+        return not_found_page(now);
+    };
+    let r = match outcome(&mut e, &id, &action) {
+        Err((_, m)) => (
+            StatusCode::CONFLICT,
+            Html(page(
+                PAGE_TITLE,
+                &format!("<p class=state>{}</p>", escape(&m)),
+            )),
+        )
+            .into_response(),
+        Ok(Some(url)) => Redirect::to(&url).into_response(),
+        Ok(None) => {
+            let text = state_text(e.sessions[&id].status(now)).unwrap_or_default();
+            let body = format!("<p class=state>{}</p>{}", escape(text), s.page_script_tag());
+            Html(page(PAGE_TITLE, &body)).into_response()
+        }
+    };
+    dated(r, now)
+}
+
+async fn not_found(State(s): State<Arc<Shared>>, OriginalUri(uri): OriginalUri) -> Response {
+    let now = s.opencharge.lock().unwrap().now();
+    let f = Failure::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("no Opencharge endpoint at {}", uri.path()),
+    );
+    dated((f.status, Json(f.body())).into_response(), now)
+}
+
+async fn method_not_allowed(
+    State(s): State<Arc<Shared>>,
+    method: axum::http::Method,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let now = s.opencharge.lock().unwrap().now();
+    let f = Failure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on {}", uri.path()),
+    );
+    dated((f.status, Json(f.body())).into_response(), now)
+}
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/pg/checkout/create", post(checkout_create))
+        .route("/mg/orders/checkout", post(orders_checkout))
+        .route("/pg/pay/{id}", get(hosted_page))
+        .route("/pg/pay/{id}/{action}", post(page_action))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+}
+
+pub(crate) fn control_routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/opencharge/merchants", post(control_add_merchant))
+        .route("/opencharge/gateway", put(control_gateway))
+        .route("/opencharge/orders/{id}", get(control_order))
+        .route(
+            "/opencharge/orders/{id}/outcome",
+            post(control_order_outcome),
+        )
+        .route("/opencharge/sessions/{id}", get(control_session))
+        .route(
+            "/opencharge/sessions/{id}/outcome",
+            post(control_session_outcome),
+        )
+}
+
+async fn control_add_merchant(
+    State(s): State<Arc<Shared>>,
+    Json(p): Json<OpenchargeParty>,
+) -> Response {
+    if !is_match("^[0-9a-fA-F]{128}$", &p.public_key) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "public_key must be 128 hexadecimal characters (X ‖ Y without 04)",
+        )
+            .into_response();
+    }
+    s.opencharge.lock().unwrap().add_merchant(p);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn control_gateway(State(s): State<Arc<Shared>>, Json(sw): Json<Switches>) -> Response {
+    s.opencharge.lock().unwrap().switches = sw;
+    Json(json!({
+        "canonicalization": sw.canonicalization.as_str(),
+        "clock_offset_s": sw.clock_offset_s,
+    }))
+    .into_response()
+}
+
+fn session_json(e: &Emulator, id: &str) -> Response {
+    let now = e.now();
+    let Some(s) = e.sessions.get(id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("checkout session {id} was not found"),
+        )
+            .into_response();
+    };
+    let (proof, signature) = match &s.proof {
+        Some((p, sig)) => (p.clone(), json!(sig)),
+        None => (Value::Null, Value::Null),
+    };
+    Json(json!({
+        "session_id": id,
+        "status": s.status(now).as_str(),
+        "gateway": s.gateway.as_str(),
+        "merchant_ocid": s.merchant,
+        "expires_at": s.expires_at,
+        "order": s.order,
+        "proof": proof,
+        "proof_signature": signature,
+    }))
+    .into_response()
+}
+
+fn order_not_found(order_id: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!("no checkout session for order id {order_id}"),
+    )
+        .into_response()
+}
+
+async fn control_order(State(s): State<Arc<Shared>>, Path(order_id): Path<String>) -> Response {
+    let e = s.opencharge.lock().unwrap();
+    match e.session_of_order(&order_id) {
+        Some(id) => session_json(&e, &id),
+        None => order_not_found(&order_id),
+    }
+}
+
+async fn control_session(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    session_json(&s.opencharge.lock().unwrap(), &id)
+}
+
+#[derive(Deserialize)]
+struct Outcome {
+    outcome: String,
+}
+
+fn outcome_answer(e: &mut Emulator, id: &str, what: &str) -> Response {
+    match outcome(e, id, what) {
+        Ok(redirect) => Json(json!({ "redirect": redirect })).into_response(),
+        Err((status, m)) => (status, m).into_response(),
+    }
+}
+
+async fn control_order_outcome(
+    State(s): State<Arc<Shared>>,
+    Path(order_id): Path<String>,
+    Json(o): Json<Outcome>,
+) -> Response {
+    let mut e = s.opencharge.lock().unwrap();
+    match e.session_of_order(&order_id) {
+        Some(id) => outcome_answer(&mut e, &id, &o.outcome),
+        None => order_not_found(&order_id),
+    }
+}
+
+async fn control_session_outcome(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Json(o): Json<Outcome>,
+) -> Response {
+    outcome_answer(&mut s.opencharge.lock().unwrap(), &id, &o.outcome)
+}
