@@ -789,3 +789,144 @@ async fn bambora_window_and_klarna_qr_sales() {
     })
     .await;
 }
+
+/// Commerce Layer in the checkout window: the hosted checkout's Pay ends at the intercepted
+/// return URL and the order's status makes it paid. Then Opencharge with a QR code: the
+/// gateway cannot tell the till, so the cashier records "customer says paid", checks the
+/// gateway and confirms; the receipt says the payment was confirmed by staff.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
+    let oc_key = "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef";
+    let public_key = kassa_core::provider::opencharge::sign::Key::from_hex(
+        &kassa_core::secrets::Secret::new(oc_key),
+    )
+    .unwrap()
+    .public_key_hex();
+    let sandbox = kassa_sandbox::Sandbox::start(
+        0,
+        kassa_sandbox::Config {
+            commercelayer_accounts: vec![kassa_sandbox::CommerceLayerAccount {
+                client_id: "e2e-cl".into(),
+                client_secret: "e2e-cl-secret".into(),
+                sales_channel_client_id: "e2e-cl-sc".into(),
+                market_id: "e2eMarket1".into(),
+                address_id: "e2eAddress".into(),
+                currency: "NOK".into(),
+                tax_included: true,
+                default_tax_rate_bp: 2500,
+                skus: vec![],
+                auto_capture: true,
+            }],
+            opencharge_merchants: vec![kassa_sandbox::OpenchargeParty {
+                ocid: 500,
+                public_key,
+                onboarded: true,
+            }],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let origin = sandbox.url();
+    let setup = |dir: &std::path::Path| {
+        let d = dir.to_str().unwrap();
+        for (k, v) in [
+            ("commercelayer.organization", "kassa-e2e".to_string()),
+            ("commercelayer.market", "e2eMarket1".to_string()),
+            ("commercelayer.address_id", "e2eAddress".to_string()),
+            ("commercelayer.base_url", sandbox.commercelayer_base_url()),
+            ("opencharge.ocid", "500".to_string()),
+            ("opencharge.gateway_ocid", "100".to_string()),
+            (
+                "opencharge.gateway_url",
+                sandbox.opencharge_payment_gateway_url(),
+            ),
+            ("default_provider", "commercelayer".to_string()),
+        ] {
+            kassa_cli(&["--data-dir", d, "config", "set", k, &v], "");
+        }
+        for (p, f, v) in [
+            ("commercelayer", "client_id", "e2e-cl"),
+            ("commercelayer", "client_secret", "e2e-cl-secret"),
+            ("commercelayer", "sales_channel_client_id", "e2e-cl-sc"),
+            ("opencharge", "private_key", oc_key),
+        ] {
+            kassa_cli(
+                &[
+                    "--data-dir",
+                    d,
+                    "credentials",
+                    "set",
+                    p,
+                    f,
+                    "--profile",
+                    "test",
+                ],
+                v,
+            );
+        }
+    };
+    // The customer presses Pay on the hosted checkout (its own page code, as a browser would).
+    let script = "setTimeout(() => document.querySelector('#pay').click(), 2000);";
+    let (st, _) = http("PUT", &format!("{origin}/_control/page_script"), script);
+    assert_eq!(st, 204);
+    run_set_up("cl-oc", setup, |c, _| async move {
+        c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+        add_line(&c, "Bolle", "2", "25,00", "25", "").await;
+        charge(&c, "webview").await;
+        wait_visible(&c, 10, "#webview-note").await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        save_display("commercelayer-window.png");
+        wait_visible(&c, 20, "#paid").await;
+        let meta = text(&c, "#receipt-meta").await;
+        assert!(meta.to_lowercase().contains("commercelayer"), "{meta}");
+        assert!(
+            !meta.contains("personalet"),
+            "the provider confirmed it: {meta}"
+        );
+        click(&c, "#paid-new-sale").await;
+        wait_for(10, "an empty cart for the next sale", || async {
+            let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+            (n == 0).then_some(())
+        })
+        .await;
+
+        // Opencharge, chosen in the dialog, with a QR code.
+        add_line(&c, "Kaffe", "3", "19,99", "15", "").await;
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys("\u{E039}")
+            .await
+            .unwrap(); // F9
+        wait_visible(&c, 10, "#choose").await;
+        click(&c, "input[name=provider][value=opencharge]").await;
+        click(&c, "input[name=presentation][value=qr]").await;
+        click(&c, "#start-charge").await;
+        wait_visible(&c, 10, "#qr").await;
+        let url = value(&c, "#link-text").await;
+        assert!(url.contains("/opencharge/pg/pay/"), "{url}");
+        let session = url.rsplit('/').next().unwrap().to_string();
+        wait_visible(&c, 5, "#customer-paid").await;
+        save_screenshot(&c, "opencharge-qr.png").await;
+        // The customer pays on the phone; the proof goes to a webhook the till cannot host.
+        let (st, body) = http(
+            "POST",
+            &format!("{origin}/_control/opencharge/sessions/{session}/outcome"),
+            r#"{"outcome":"pay"}"#,
+        );
+        assert_eq!(st, 200, "{body}");
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(visible(&c, "#qr").await, "no payment is claimed by itself");
+        click(&c, "#customer-paid").await;
+        wait_visible(&c, 10, "#review-row").await;
+        save_screenshot(&c, "opencharge-review.png").await;
+        click(&c, "#review-paid").await;
+        wait_visible(&c, 10, "#paid").await;
+        let meta = text(&c, "#receipt-meta").await;
+        assert!(meta.contains("bekreftet av personalet"), "{meta}");
+        save_screenshot(&c, "opencharge-confirmed.png").await;
+        c
+    })
+    .await;
+}

@@ -269,10 +269,12 @@
 
   async function showEnded(s) {
     state.phase = 'ended';
-    $('checkout-title').textContent = t('endedTitle');
+    $('checkout-title').textContent = t(s.status === 'needs_review' ? 'reviewTitle' : 'endedTitle');
     $('failed-message').textContent = t(`ended.${s.status}`);
     $('failed-detail').textContent = [s.reason, s.attention, s.last_error].filter(Boolean).join('\n');
     $('failed-details').hidden = !$('failed-detail').textContent;
+    // Staff need the reference and what to check in front of them.
+    $('failed-details').open = s.can_review;
     $('failed-history').hidden = false;
     $('review-row').hidden = !s.can_review;
     show('failed');
@@ -288,6 +290,7 @@
     $('failed-message').textContent = k.errorText(e);
     $('failed-detail').textContent = k.detailText(e);
     $('failed-details').hidden = false;
+    $('failed-details').open = false;
     $('failed-history').hidden = !e.session_id;
     $('review-row').hidden = true;
     state.session = e.session_id ? { id: e.session_id } : null;

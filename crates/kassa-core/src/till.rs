@@ -578,7 +578,13 @@ pub fn provider_domains(provider: &str) -> &'static [&'static str] {
         "dintero" => &["dintero.com"],
         "bambora" => &["bambora.com", "worldline.com"],
         "klarna" => &["klarna.com", "klarna.net"],
-        "commercelayer" => &["commercelayer.io", "commercelayer.co", "checkout.com"],
+        "commercelayer" => &[
+            "commercelayer.io",
+            "commercelayer.co",
+            "commercelayer.app",
+            "commercelayer.link",
+            "checkout.com",
+        ],
         "opencharge" => &[],
         _ => &[],
     }
