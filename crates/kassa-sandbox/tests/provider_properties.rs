@@ -2,11 +2,22 @@
 //! wire code, is a request the strict emulators accept (Klarna's sums, ±1 tax rule and
 //! `total_amount = quantity × unit_price − discount`; Bambora's line and order sums). An order
 //! beyond Klarna's per-line limit is refused by Kassa before any request, with the reason.
+//! Commerce Layer and Opencharge go through the whole client (`Provider::create`): Commerce
+//! Layer's order, computed by its own calculator, must equal Kassa's quote to the minor unit
+//! (the client refuses otherwise), and the Opencharge gateway checks `amount = Σ price ×
+//! quantity` and both signatures.
 
 use base64::Engine;
 use kassa_core::http::{Http, HttpConfig, Method, Request};
+use kassa_core::provider::commercelayer::{CommerceLayer, CommerceLayerConfig};
+use kassa_core::provider::opencharge::{Mode, Opencharge, OpenchargeConfig};
 use kassa_core::provider::{bambora, klarna};
-use kassa_sandbox::{BamboraAccount, Config, KlarnaAccount, Sandbox};
+use kassa_core::provider::{CreateRequest, Presentation, Provider};
+use kassa_core::secrets::Secret;
+use kassa_sandbox::commercelayer::Sku;
+use kassa_sandbox::{
+    BamboraAccount, CommerceLayerAccount, Config, KlarnaAccount, OpenchargeParty, Sandbox,
+};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -27,11 +38,117 @@ fn sandbox() -> &'static Sandbox {
                     password: "pw".into(),
                     in_store: false,
                 }],
+                // One market per currency and price-list kind; a SKU per VAT rate the orders
+                // use (`vat-<bp>`), so every line is taxed at its own rate.
+                commercelayer_accounts: ["NOK", "SEK", "EUR"]
+                    .iter()
+                    .flat_map(|c| [(c, true), (c, false)])
+                    .map(|(c, incl)| CommerceLayerAccount {
+                        client_id: format!("cl-{c}-{incl}"),
+                        client_secret: "s".into(),
+                        sales_channel_client_id: format!("sc-{c}-{incl}"),
+                        market_id: format!("m{c}{incl}"),
+                        address_id: "addr1".into(),
+                        currency: c.to_string(),
+                        tax_included: incl,
+                        default_tax_rate_bp: 2500,
+                        skus: (0..=10_000)
+                            .map(|bp| Sku {
+                                code: format!("vat-{bp}"),
+                                tax_rate_bp: bp,
+                            })
+                            .collect(),
+                        auto_capture: false,
+                    })
+                    .collect(),
+                opencharge_merchants: vec![OpenchargeParty {
+                    ocid: 500,
+                    public_key: oc_key().public_key_hex(),
+                    onboarded: true,
+                }],
                 ..Default::default()
             },
         )
         .unwrap()
     })
+}
+
+const OC_KEY: &str = "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef";
+
+fn oc_key() -> kassa_core::provider::opencharge::sign::Key {
+    kassa_core::provider::opencharge::sign::Key::from_hex(&Secret::new(OC_KEY)).unwrap()
+}
+
+/// One client per market, kept for the whole run: its token is cached, as in the app (the
+/// emulator allows 30 token requests a minute).
+fn commercelayer(currency: &str, incl: bool) -> &'static CommerceLayer {
+    static CLIENTS: OnceLock<Vec<(String, CommerceLayer)>> = OnceLock::new();
+    let all = CLIENTS.get_or_init(|| {
+        ["NOK", "SEK", "EUR"]
+            .iter()
+            .flat_map(|c| [(c, true), (c, false)])
+            .map(|(c, incl)| {
+                let config = CommerceLayerConfig {
+                    label: "commercelayer".into(),
+                    profile: "test".into(),
+                    organization: "prop".into(),
+                    market_id: format!("m{c}{incl}"),
+                    address_id: "addr1".into(),
+                    language: "nb".into(),
+                    base_url: Some(sandbox().commercelayer_base_url()),
+                    client_id: Secret::new(format!("cl-{c}-{incl}")),
+                    client_secret: Secret::new("s"),
+                    sales_channel_client_id: Secret::new(format!("sc-{c}-{incl}")),
+                };
+                (
+                    format!("{c}{incl}"),
+                    CommerceLayer::new(config, Http::new(HttpConfig::default()).unwrap()),
+                )
+            })
+            .collect()
+    });
+    &all.iter()
+        .find(|(k, _)| *k == format!("{currency}{incl}"))
+        .unwrap()
+        .1
+}
+
+fn opencharge() -> &'static Opencharge {
+    static CLIENT: OnceLock<Opencharge> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        Opencharge::new(
+            OpenchargeConfig {
+                label: "opencharge".into(),
+                profile: "test".into(),
+                ocid: 500,
+                gateway_url: sandbox().opencharge_payment_gateway_url(),
+                gateway_ocid: 100,
+                mode: Mode::CheckoutCreate,
+                sign_items: true,
+                private_key: Secret::new(OC_KEY),
+            },
+            Http::new(HttpConfig::default()).unwrap(),
+        )
+        .unwrap()
+    })
+}
+
+/// Creates a checkout session for `priced` at `provider`.
+fn create(provider: &dyn Provider, priced: &kassa_core::quote::PricedOrder) -> Result<(), String> {
+    let now = kassa_core::time::now_millis();
+    let id = kassa_core::session::SessionId::generate(now);
+    provider
+        .create(&CreateRequest {
+            session_id: &id,
+            order: priced,
+            return_url: "https://kassa.invalid/return",
+            cancel_url: "https://kassa.invalid/return?kassa=cancelled",
+            presentation: Presentation::Qr,
+            now,
+            expires_at: now + 15 * 60_000,
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn post(url: String, user: &str, pass: &str, body: Vec<u8>) -> (u16, String) {
@@ -79,7 +196,7 @@ fn order() -> impl Strategy<Value = String> {
                     let discount = (amount * i128::from(permille) / 1000) as i64;
                     subtotal += amount - i128::from(discount);
                     serde_json::json!({
-                        "sku": format!("sku-{i}"),
+                        "sku": format!("vat-{bp}"),
                         "name": format!("Item {i}"),
                         "unit": if milli % 1000 == 0 { "pcs" } else { "kg" },
                         "quantity": format!("{}.{:03}", milli / 1000, milli % 1000),
@@ -143,5 +260,24 @@ proptest! {
         );
         // A repeated order id (the same random reference twice) is the only other answer.
         prop_assert!(status == 200 || (status == 409 && text.contains("order")), "{} {}\n{}", status, text, body);
+    }
+
+    #[test]
+    fn commercelayer_computes_every_order_exactly_as_kassa(doc in order()) {
+        let Ok(priced) = kassa_core::quote_document(&doc, "K1") else {
+            return Ok(());
+        };
+        let client = commercelayer(priced.currency.code(), priced.prices_include_vat);
+        let result = create(client, &priced);
+        prop_assert!(result.is_ok(), "{:?}\n{}", result, doc);
+    }
+
+    #[test]
+    fn opencharge_accepts_every_order_kassa_signs(doc in order()) {
+        let Ok(priced) = kassa_core::quote_document(&doc, "K1") else {
+            return Ok(());
+        };
+        let result = create(opencharge(), &priced);
+        prop_assert!(result.is_ok(), "{:?}\n{}", result, doc);
     }
 }
