@@ -222,6 +222,13 @@ fn opencharge_pages_are_confirmed_by_staff_never_by_a_redirect() {
         ev.contains("payment confirmed by staff after checking opencharge (not the provider's evidence): seen in the gateway, tx 42"),
         "{ev}"
     );
+    let out = shop.cli(&["export", "--csv", "-"]);
+    let csv = stdout(&out);
+    let row = csv.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(
+        row.ends_with(",staff"),
+        "the CSV says who confirmed it: {row}"
+    );
     // The signed order carried Kassa's session id, the VAT in its memo and the gateway in accepts.
     let o = control_get(&shop.sandbox, &format!("/opencharge/orders/{id}"));
     assert_eq!(o["order"]["accepts"], serde_json::json!([100]), "{o}");

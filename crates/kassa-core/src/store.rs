@@ -734,7 +734,7 @@ impl SessionLog {
     pub fn export_csv(&self, filter: &Filter, out: &mut dyn Write) -> Result<u64, StoreError> {
         let cols = "id, created_at, updated_at, expires_at, provider, profile, demo, status, \
                     merchant_reference, provider_session_id, currency, gross_minor, net_minor, \
-                    vat_minor, checkout_url, last_error";
+                    vat_minor, checkout_url, last_error, confirmed_by";
         let (sql, args) = filtered_select(cols, filter, None, None);
         let io = |e: std::io::Error| StoreError::Other {
             path: self.path.clone(),
@@ -742,7 +742,8 @@ impl SessionLog {
         };
         out.write_all(
             b"id,created_at,updated_at,expires_at,provider,profile,demo,status,merchant_reference,\
-provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error\r\n",
+provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error,\
+confirmed_by\r\n",
         )
         .map_err(io)?;
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -764,7 +765,7 @@ provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,check
                 get_i(12).map_err(conv)?,
                 get_i(13).map_err(conv)?,
             ];
-            let fields: [String; 19] = [
+            let fields: [String; 20] = [
                 get_s(0).map_err(conv)?.unwrap_or_default(),
                 time(get_i(1).map_err(conv)?),
                 time(get_i(2).map_err(conv)?),
@@ -789,6 +790,8 @@ provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,check
                 major(currency, amounts[2]),
                 get_s(14).map_err(conv)?.unwrap_or_default(),
                 get_s(15).map_err(conv)?.unwrap_or_default(),
+                // `staff`: a payment staff confirmed, not the provider (empty: the provider).
+                get_s(16).map_err(conv)?.unwrap_or_default(),
             ];
             for (i, f) in fields.iter().enumerate() {
                 if i > 0 {

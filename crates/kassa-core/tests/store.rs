@@ -267,10 +267,45 @@ fn csv_export_is_rfc_4180_with_both_amount_forms() {
         text,
         format!(
             "id,created_at,updated_at,expires_at,provider,profile,demo,status,merchant_reference,\
-provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error\r\n\
+provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error,\
+confirmed_by\r\n\
 {id},2026-11-21T18:23:01.123Z,2026-11-21T18:23:01.124Z,,demo,test,true,failed,R-1,,NOK,\
-5997,4798,1199,59.97,47.98,11.99,,\"refused \"\"x\"\", then\nmore\"\r\n"
+5997,4798,1199,59.97,47.98,11.99,,\"refused \"\"x\"\", then\nmore\",\r\n"
         )
+    );
+}
+
+#[test]
+fn a_staff_verdict_is_marked_in_the_row_and_the_csv() {
+    let dir = TempDir::new("staff");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = intent(&mut log, T0, "R-2");
+    for to in [Status::Unknown, Status::NeedsReview] {
+        log.record_status(&id, to, T0 + 1, "status", "x", None, true)
+            .unwrap();
+    }
+    assert_eq!(log.get(&id).unwrap().0.confirmed_by, None);
+    log.record_staff_verdict(&id, Status::Paid, T0 + 2, "payment confirmed by staff")
+        .unwrap();
+    let (s, events) = log.get(&id).unwrap();
+    assert_eq!(
+        (s.status, s.confirmed_by.as_deref()),
+        (Status::Paid, Some("staff"))
+    );
+    assert_eq!(events.last().unwrap().kind, "staff");
+    // A final session takes no second verdict.
+    assert!(log
+        .record_staff_verdict(&id, Status::Failed, T0 + 3, "x")
+        .is_err());
+    let mut out = Vec::new();
+    log.export_csv(&Filter::default(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",paid,R-2,,NOK,5997,4798,1199,59.97,47.98,11.99,,,staff"),
+        "{text}"
     );
 }
 
