@@ -350,6 +350,64 @@ fn cli_quote(order: &serde_json::Value) -> serde_json::Value {
     serde_json::from_slice(&out).unwrap()
 }
 
+/// Writes settings and test-profile credentials into a data directory through `kassa-cli`.
+fn configure(dir: &std::path::Path, settings: &[(&str, String)], secrets: &[(&str, &str, &str)]) {
+    let d = dir.to_str().unwrap();
+    for (k, v) in settings {
+        kassa_cli(&["--data-dir", d, "config", "set", k, v], "");
+    }
+    for (p, f, v) in secrets {
+        kassa_cli(
+            &[
+                "--data-dir",
+                d,
+                "credentials",
+                "set",
+                p,
+                f,
+                "--profile",
+                "test",
+            ],
+            v,
+        );
+    }
+}
+
+/// Makes every hosted page of the sandbox press its Pay button (`css`) after two seconds, as
+/// the customer would in a checkout window WebDriver cannot reach.
+fn customer_pays_in_window(origin: &str, css: &str) {
+    let script = format!("setTimeout(() => document.querySelector('{css}').click(), 2000);");
+    let (st, _) = http("PUT", &format!("{origin}/_control/page_script"), &script);
+    assert_eq!(st, 204);
+}
+
+/// "New sale" on the receipt, then waits for the empty cart.
+async fn new_sale(c: &Client) {
+    click(c, "#paid-new-sale").await;
+    wait_for(10, "an empty cart for the next sale", || async {
+        let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+        (n == 0).then_some(())
+    })
+    .await;
+}
+
+/// Opens the charge dialog (F9), picks `provider` and a QR code, and waits for the QR; returns
+/// the checkout URL.
+async fn charge_qr_with(c: &Client, provider: &str) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{E039}") // F9
+        .await
+        .unwrap();
+    wait_visible(c, 10, "#choose").await;
+    click(c, &format!("input[name=provider][value={provider}]")).await;
+    click(c, "input[name=presentation][value=qr]").await;
+    click(c, "#start-charge").await;
+    wait_visible(c, 10, "#qr").await;
+    value(c, "#link-text").await
+}
+
 async fn run<F, Fut>(name: &str, test: F)
 where
     F: FnOnce(Client, PathBuf) -> Fut,
@@ -708,41 +766,24 @@ async fn bambora_window_and_klarna_qr_sales() {
     .unwrap();
     let origin = sandbox.url();
     let setup = |dir: &std::path::Path| {
-        let d = dir.to_str().unwrap();
-        for (k, v) in [
-            ("bambora.merchant_number", "T123456789".to_string()),
-            ("bambora.base_url", sandbox.bambora_base_url()),
-            ("klarna.base_url", sandbox.klarna_base_url()),
-            ("default_provider", "bambora".to_string()),
-        ] {
-            kassa_cli(&["--data-dir", d, "config", "set", k, &v], "");
-        }
-        for (p, f, v) in [
-            ("bambora", "access_token", "e2e-access"),
-            ("bambora", "secret_token", "e2e-secret"),
-            ("bambora", "md5_key", "e2e-md5"),
-            ("klarna", "username", "PK_e2e"),
-            ("klarna", "password", "e2e-klarna"),
-        ] {
-            kassa_cli(
-                &[
-                    "--data-dir",
-                    d,
-                    "credentials",
-                    "set",
-                    p,
-                    f,
-                    "--profile",
-                    "test",
-                ],
-                v,
-            );
-        }
+        configure(
+            dir,
+            &[
+                ("bambora.merchant_number", "T123456789".to_string()),
+                ("bambora.base_url", sandbox.bambora_base_url()),
+                ("klarna.base_url", sandbox.klarna_base_url()),
+                ("default_provider", "bambora".to_string()),
+            ],
+            &[
+                ("bambora", "access_token", "e2e-access"),
+                ("bambora", "secret_token", "e2e-secret"),
+                ("bambora", "md5_key", "e2e-md5"),
+                ("klarna", "username", "PK_e2e"),
+                ("klarna", "password", "e2e-klarna"),
+            ],
+        );
     };
-    // The customer presses Pay in the checkout window (its own page code, as a browser would).
-    let script = "setTimeout(() => document.querySelector('button.pay').click(), 2000);";
-    let (st, _) = http("PUT", &format!("{origin}/_control/page_script"), script);
-    assert_eq!(st, 204);
+    customer_pays_in_window(&origin, "button.pay");
     run_set_up("providers", setup, |c, _| async move {
         c.wait().for_element(Locator::Id("f-name")).await.unwrap();
         add_line(&c, "Hvitost", "0,35", "129,90", "15", "").await;
@@ -754,27 +795,11 @@ async fn bambora_window_and_klarna_qr_sales() {
         wait_visible(&c, 15, "#paid").await;
         let meta = text(&c, "#receipt-meta").await;
         assert!(meta.to_lowercase().contains("bambora"), "{meta}");
-        click(&c, "#paid-new-sale").await;
-        wait_for(10, "an empty cart for the next sale", || async {
-            let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
-            (n == 0).then_some(())
-        })
-        .await;
+        new_sale(&c).await;
 
         // Klarna, chosen in the dialog, with a QR code.
         add_line(&c, "Kaffe", "3", "19,99", "15", "").await;
-        c.find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .send_keys("\u{E039}")
-            .await
-            .unwrap(); // F9
-        wait_visible(&c, 10, "#choose").await;
-        click(&c, "input[name=provider][value=klarna]").await;
-        click(&c, "input[name=presentation][value=qr]").await;
-        click(&c, "#start-charge").await;
-        wait_visible(&c, 10, "#qr").await;
-        let url = value(&c, "#link-text").await;
+        let url = charge_qr_with(&c, "klarna").await;
         let id = url.rsplit('/').next().unwrap().to_string();
         assert!(url.contains("/klarna/hpp/pay/"), "{url}");
         save_screenshot(&c, "klarna-qr.png").await;
@@ -829,47 +854,30 @@ async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
     .unwrap();
     let origin = sandbox.url();
     let setup = |dir: &std::path::Path| {
-        let d = dir.to_str().unwrap();
-        for (k, v) in [
-            ("commercelayer.organization", "kassa-e2e".to_string()),
-            ("commercelayer.market", "e2eMarket1".to_string()),
-            ("commercelayer.address_id", "e2eAddress".to_string()),
-            ("commercelayer.base_url", sandbox.commercelayer_base_url()),
-            ("opencharge.ocid", "500".to_string()),
-            ("opencharge.gateway_ocid", "100".to_string()),
-            (
-                "opencharge.gateway_url",
-                sandbox.opencharge_payment_gateway_url(),
-            ),
-            ("default_provider", "commercelayer".to_string()),
-        ] {
-            kassa_cli(&["--data-dir", d, "config", "set", k, &v], "");
-        }
-        for (p, f, v) in [
-            ("commercelayer", "client_id", "e2e-cl"),
-            ("commercelayer", "client_secret", "e2e-cl-secret"),
-            ("commercelayer", "sales_channel_client_id", "e2e-cl-sc"),
-            ("opencharge", "private_key", oc_key),
-        ] {
-            kassa_cli(
-                &[
-                    "--data-dir",
-                    d,
-                    "credentials",
-                    "set",
-                    p,
-                    f,
-                    "--profile",
-                    "test",
-                ],
-                v,
-            );
-        }
+        configure(
+            dir,
+            &[
+                ("commercelayer.organization", "kassa-e2e".to_string()),
+                ("commercelayer.market", "e2eMarket1".to_string()),
+                ("commercelayer.address_id", "e2eAddress".to_string()),
+                ("commercelayer.base_url", sandbox.commercelayer_base_url()),
+                ("opencharge.ocid", "500".to_string()),
+                ("opencharge.gateway_ocid", "100".to_string()),
+                (
+                    "opencharge.gateway_url",
+                    sandbox.opencharge_payment_gateway_url(),
+                ),
+                ("default_provider", "commercelayer".to_string()),
+            ],
+            &[
+                ("commercelayer", "client_id", "e2e-cl"),
+                ("commercelayer", "client_secret", "e2e-cl-secret"),
+                ("commercelayer", "sales_channel_client_id", "e2e-cl-sc"),
+                ("opencharge", "private_key", oc_key),
+            ],
+        );
     };
-    // The customer presses Pay on the hosted checkout (its own page code, as a browser would).
-    let script = "setTimeout(() => document.querySelector('#pay').click(), 2000);";
-    let (st, _) = http("PUT", &format!("{origin}/_control/page_script"), script);
-    assert_eq!(st, 204);
+    customer_pays_in_window(&origin, "#pay");
     run_set_up("cl-oc", setup, |c, _| async move {
         c.wait().for_element(Locator::Id("f-name")).await.unwrap();
         add_line(&c, "Bolle", "2", "25,00", "25", "").await;
@@ -884,27 +892,11 @@ async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
             !meta.contains("personalet"),
             "the provider confirmed it: {meta}"
         );
-        click(&c, "#paid-new-sale").await;
-        wait_for(10, "an empty cart for the next sale", || async {
-            let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
-            (n == 0).then_some(())
-        })
-        .await;
+        new_sale(&c).await;
 
         // Opencharge, chosen in the dialog, with a QR code.
         add_line(&c, "Kaffe", "3", "19,99", "15", "").await;
-        c.find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .send_keys("\u{E039}")
-            .await
-            .unwrap(); // F9
-        wait_visible(&c, 10, "#choose").await;
-        click(&c, "input[name=provider][value=opencharge]").await;
-        click(&c, "input[name=presentation][value=qr]").await;
-        click(&c, "#start-charge").await;
-        wait_visible(&c, 10, "#qr").await;
-        let url = value(&c, "#link-text").await;
+        let url = charge_qr_with(&c, "opencharge").await;
         assert!(url.contains("/opencharge/pg/pay/"), "{url}");
         let session = url.rsplit('/').next().unwrap().to_string();
         wait_visible(&c, 5, "#customer-paid").await;

@@ -40,6 +40,13 @@ pub const DEFAULT_RETURN_URL: &str = "https://kassa.invalid/return";
 /// URL of providers that have one (`…/return?kassa=cancelled`).
 pub const CANCELLED_MARK: &str = "cancelled";
 
+/// Whether `url` is the cancel URL [`start`] gave the provider (the customer gave up).
+pub fn is_cancel_return(url: &str) -> bool {
+    crate::provider::query_pairs(url)
+        .iter()
+        .any(|(k, v)| k == "kassa" && v == CANCELLED_MARK)
+}
+
 /// Why a checkout step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {

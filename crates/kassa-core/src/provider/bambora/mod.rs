@@ -411,10 +411,7 @@ impl Provider for Bambora {
             return Ok(Returned::default());
         };
         let params = query_pairs(url);
-        if params
-            .iter()
-            .any(|(k, v)| k == "kassa" && v == crate::checkout::CANCELLED_MARK)
-        {
+        if crate::checkout::is_cancel_return(url) {
             return Ok(Returned {
                 payment_id: None,
                 report: Some(StatusReport {

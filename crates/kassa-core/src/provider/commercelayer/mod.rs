@@ -487,10 +487,7 @@ impl Provider for CommerceLayer {
     /// Kassa's cancel URL is the hosted checkout's "back to cart": the customer gave up, so the
     /// order is cancelled. Any other return is no evidence: the order's status is asked.
     fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
-        let back = crate::provider::query_pairs(url)
-            .iter()
-            .any(|(k, v)| k == "kassa" && v == crate::checkout::CANCELLED_MARK);
-        if !back {
+        if !crate::checkout::is_cancel_return(url) {
             return Ok(Returned::default());
         }
         let mut report = self.cancel(s)?;

@@ -442,9 +442,7 @@ impl Provider for Opencharge {
     }
 
     fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
-        let cancelled = crate::provider::query_pairs(url)
-            .iter()
-            .any(|(k, v)| k == "kassa" && v == crate::checkout::CANCELLED_MARK);
+        let cancelled = crate::checkout::is_cancel_return(url);
         Ok(Returned {
             payment_id: None,
             report: Some(if cancelled {
