@@ -130,6 +130,25 @@ impl Drop for InFlight {
     }
 }
 
+/// A crash-test hook: when the environment variable `KASSA_PAUSE_AT` equals `step`
+/// (`after_intent`: the intent is committed, the provider not yet asked; `after_response`: the
+/// provider answered, its answer not yet recorded), says `KASSA_PAUSED <step>` on standard error
+/// and waits forever, so a test can `kill -9` the process at exactly that point. It only ever
+/// waits, never changes an outcome; unset (always, outside tests) it costs one environment
+/// lookup.
+fn pause_point(step: &str) {
+    if std::env::var_os("KASSA_PAUSE_AT").is_some_and(|v| v == step) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "KASSA_PAUSED {step}");
+        let _ = err.flush();
+        drop(err);
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// Creates a checkout session for `order` at `provider`, logging every step.
 /// On success the session is `open` and committed: the URL may be shown.
 pub fn start(
@@ -148,6 +167,13 @@ pub fn start(
         order: req.order,
         created_at: req.now,
     })?;
+    log::info!(
+        target: "kassa::checkout",
+        "session {id}: intent recorded ({}, {:?})",
+        provider.name(),
+        req.presentation
+    );
+    pause_point("after_intent");
     let expires_at = req.now + SESSION_LIFETIME_MS;
     let cancel_url = crate::provider::with_query(req.return_url, "kassa", CANCELLED_MARK);
     let result = provider.create(&CreateRequest {
@@ -159,9 +185,16 @@ pub fn start(
         now: req.now,
         expires_at,
     });
+    pause_point("after_response");
     let now = crate::time::now_millis().max(req.now);
     match result {
         Ok(created) => {
+            log::info!(
+                target: "kassa::checkout",
+                "session {id}: {} session {} created",
+                provider.name(),
+                created.provider_session_id
+            );
             log.record_opened(
                 &req.id,
                 &Opened {
@@ -194,6 +227,7 @@ pub fn start(
             } else {
                 Status::Failed
             };
+            log::warn!(target: "kassa::checkout", "session {id}: create failed, {status}: {error}");
             let why = if status == Status::Unknown {
                 " (the request may have reached the provider: reconciliation will ask before anything is created again)"
             } else {
@@ -571,6 +605,7 @@ pub fn reconcile(
             InFlight::clear(data_dir, &session.id);
         }
         let to = log.get(&session.id)?.0.status;
+        log::info!(target: "kassa::checkout", "session {}: reconciled {from} → {to}: {note}", session.id);
         if to != from {
             done.push(Reconciled {
                 id: session.id.clone(),

@@ -53,7 +53,10 @@ impl HttpConfig {
             .filter(|s| *s > 0.0 && *s <= 600.0)
         {
             c.timeout = Duration::from_millis((s * 1000.0) as u64);
-            c.connect_timeout = c.connect_timeout.min(c.timeout);
+            // The connect must give up before the whole request does: when both end at once
+            // the total timeout wins, and a request that never left is reported as one that may
+            // have arrived (`unknown`, not `failed`).
+            c.connect_timeout = c.connect_timeout.min(c.timeout / 2);
         }
         c
     }
@@ -225,7 +228,7 @@ impl Http {
             Method::Patch => reqwest::Method::PATCH,
             Method::Put => reqwest::Method::PUT,
         };
-        let mut b = self.client.request(method, &req.url);
+        let mut b = self.client.request(method.clone(), &req.url);
         for (name, value) in &req.headers {
             b = b.header(*name, value);
         }
@@ -233,11 +236,23 @@ impl Http {
             b = b.body(body.clone());
         }
         let seconds = self.config.timeout.as_secs().max(1);
+        let started = std::time::Instant::now();
+        // The URL without its query, for the log.
+        let path = req.url.split(['?', '#']).next().unwrap_or_default();
+        log::trace!(
+            target: "kassa::http",
+            "{provider}: {method} {path}: headers {:?}, body {} bytes",
+            req.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            req.body.as_ref().map_or(0, Vec::len)
+        );
         let classify = |e: reqwest::Error| -> ProviderError {
             // reqwest's messages name the URL, never a header; drop the URL anyway (its
             // query could one day hold something private) and keep the cause.
             let cause = error_chain(&e);
-            let kind = if e.is_connect() {
+            let kind = if let Some(tls) = tls_failure(&e, &req.url) {
+                // The handshake failed: the request was never sent.
+                ErrorKind::Connect(tls)
+            } else if e.is_connect() {
                 if e.is_timeout() {
                     ErrorKind::Timeout {
                         sent: false,
@@ -256,9 +271,15 @@ impl Http {
             } else {
                 ErrorKind::Network(cause)
             };
-            ProviderError::new(provider, kind)
+            let error = ProviderError::new(provider, kind);
+            log::debug!(
+                target: "kassa::http",
+                "{provider}: {method} {path} failed after {} ms: {error}",
+                started.elapsed().as_millis()
+            );
+            error
         };
-        let resp = b.send().map_err(classify)?;
+        let resp = b.send().map_err(&classify)?;
         let status = resp.status().as_u16();
         let header = |n: reqwest::header::HeaderName| {
             resp.headers()
@@ -269,7 +290,13 @@ impl Http {
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| v.trim().parse().ok());
         let date = header(reqwest::header::DATE);
-        let body = resp.bytes().map_err(classify)?.to_vec();
+        let body = resp.bytes().map_err(&classify)?.to_vec();
+        log::debug!(
+            target: "kassa::http",
+            "{provider}: {method} {path} → {status} ({} bytes, {} ms)",
+            body.len(),
+            started.elapsed().as_millis()
+        );
         Ok(Response {
             status,
             content_type,
@@ -292,6 +319,59 @@ pub fn percent_encode(v: &str) -> String {
         }
     }
     out
+}
+
+/// What a TLS failure somewhere in `e`'s causes means, in words a shop can act on, naming the
+/// host and port of `url` (never its path or query); `None` when `e` is not a TLS failure.
+/// rustls's own text (`invalid peer certificate: UnknownIssuer`) says little to a shop.
+fn tls_failure(e: &reqwest::Error, url: &str) -> Option<String> {
+    let mut cause: &(dyn std::error::Error + 'static) = std::error::Error::source(e)?;
+    let tls = loop {
+        if let Some(t) = cause.downcast_ref::<rustls::Error>() {
+            break t;
+        }
+        // reqwest hands rustls's error over inside nested io::Errors, whose `source()`
+        // skips what they wrap.
+        cause = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => inner,
+            None => cause.source()?,
+        };
+    };
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| "the server".into());
+    use rustls::CertificateError as C;
+    let cert = |what: &str| format!("the TLS certificate of {host} {what}");
+    let untrusted = "is not trusted (self-signed or unknown issuer; a TLS proxy's own CA must be \
+                     in the system's certificate store)";
+    Some(match tls {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer | C::BadSignature => cert(untrusted),
+            // webpki's name for a self-signed certificate marked as a CA, which is what
+            // `openssl req -x509` makes by default.
+            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => cert(untrusted),
+            C::Expired | C::ExpiredContext { .. } => cert("has expired"),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                cert("is not valid yet (is this computer's clock right?)")
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                cert("was issued for another name")
+            }
+            C::Revoked => cert("has been revoked"),
+            _ => cert(&format!("was refused ({tls})")),
+        },
+        other => format!("the TLS handshake with {host} failed ({other})"),
+    })
 }
 
 /// The innermost causes of an error, without the URL reqwest puts in its own message.

@@ -21,7 +21,9 @@ pub struct DataDir(pub PathBuf);
 
 impl DataDir {
     pub fn new(name: &str) -> DataDir {
-        let dir = std::env::temp_dir().join(format!("kassa-cli-{name}-{}", std::process::id()));
+        // Under `make test`, in the secrets audit's artifacts (kept); else a temporary directory.
+        let base = artifacts("data").unwrap_or_else(std::env::temp_dir);
+        let dir = base.join(format!("kassa-cli-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         DataDir(dir)
@@ -30,7 +32,34 @@ impl DataDir {
 
 impl Drop for DataDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        // The secrets audit (`make test`) scans every data directory after the suite.
+        if std::env::var_os("KASSA_TEST_ARTIFACTS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where `make test` keeps data directories and
+/// captured output for the secrets audit (scripts/secrets-scan.sh); None when not set.
+pub fn artifacts(sub: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("KASSA_TEST_ARTIFACTS")?).join(sub);
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+/// Appends a command's captured output to the audit's output directory.
+fn keep_output(args: &[&str], out: &Output) {
+    if let Some(dir) = artifacts("output") {
+        let path = dir.join(format!("kassa-cli-{}.log", std::process::id()));
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "$ kassa-cli {}", args.join(" "));
+            let _ = f.write_all(&out.stdout);
+            let _ = f.write_all(&out.stderr);
+        }
     }
 }
 
@@ -53,6 +82,10 @@ pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &st
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    if let (["credentials", "set", ..], Some(secret)) = (args, stdin) {
+        // What the suite puts in the keyring is what the audit looks for afterwards.
+        kassa_sandbox::ledger(&[secret.trim()]);
+    }
     {
         let mut input = child.stdin.take().unwrap();
         if let Some(text) = stdin {
@@ -60,7 +93,9 @@ pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &st
             let _ = input.write_all(text.as_bytes());
         }
     }
-    child.wait_with_output().unwrap()
+    let out = child.wait_with_output().unwrap();
+    keep_output(args, &out);
+    out
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -5,12 +5,16 @@ use super::*;
 use kassa_core::http::{Http, HttpConfig, Method, Request};
 use kassa_sandbox::commercelayer::Sku;
 use kassa_sandbox::{
-    BamboraAccount, CommerceLayerAccount, Config, KlarnaAccount, OpenchargeParty, Sandbox,
+    BamboraAccount, CommerceLayerAccount, Config, DinteroAccount, KlarnaAccount, OpenchargeParty,
+    Sandbox,
 };
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 
+pub const DINTERO_ACCOUNT: &str = "T12345678";
+pub const DINTERO_CLIENT_ID: &str = "dintero-shop-client";
+pub const DINTERO_CLIENT_SECRET: &str = "dintero-shop-secret-61c3";
 pub const MERCHANT: &str = "T123456789";
 pub const ACCESS_TOKEN: &str = "bambora-access-7c1e";
 pub const SECRET_TOKEN: &str = "bambora-secret-90d2";
@@ -41,6 +45,11 @@ pub fn oc_public_key() -> String {
 /// Every emulator account the tests use: each provider's fixture picks its own.
 pub fn sandbox_config() -> Config {
     Config {
+        dintero_accounts: vec![DinteroAccount {
+            account_id: DINTERO_ACCOUNT.into(),
+            client_id: DINTERO_CLIENT_ID.into(),
+            client_secret: DINTERO_CLIENT_SECRET.into(),
+        }],
         bambora_accounts: vec![BamboraAccount {
             merchant_number: MERCHANT.into(),
             access_token: ACCESS_TOKEN.into(),
@@ -160,6 +169,24 @@ pub fn json(o: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}\nstderr: {}", stderr(o)))
 }
 
+/// The setting that points `provider` at `sandbox`, and its value. Opencharge has no base URL:
+/// its gateway's URL is the setting.
+fn base_setting(sandbox: &Sandbox, provider: &str) -> (String, String) {
+    match provider {
+        "opencharge" => (
+            "opencharge.gateway_url".into(),
+            sandbox.opencharge_payment_gateway_url(),
+        ),
+        _ => (
+            format!("{provider}.base_url"),
+            format!("{}/{provider}", sandbox.url()),
+        ),
+    }
+}
+
+/// Where [`Shop::for_provider`] has the sandbox keep the Dintero emulator's state.
+const DINTERO_STATE: &str = "dintero-emulator.json";
+
 /// A data dir configured for one provider at a fresh sandbox.
 pub struct Shop {
     pub dir: DataDir,
@@ -175,20 +202,22 @@ impl Shop {
         settings: &[(&str, &str)],
         secrets: &[(&str, &str)],
     ) -> Shop {
+        Shop::with_sandbox(name, provider, settings, secrets, |_| sandbox_config())
+    }
+
+    /// [`Shop::new`] with the sandbox's [`Config`] made by `config(data dir)` (e.g. to keep the
+    /// Dintero emulator's state in a file there).
+    pub fn with_sandbox(
+        name: &str,
+        provider: &str,
+        settings: &[(&str, &str)],
+        secrets: &[(&str, &str)],
+        config: impl FnOnce(&Path) -> Config,
+    ) -> Shop {
         let guard = keyring_lock();
         let dir = DataDir::new(name);
-        let sandbox = Sandbox::start(0, sandbox_config()).unwrap();
-        // Opencharge has no base URL: its gateway's URL is the setting.
-        let base = match provider {
-            "opencharge" => (
-                "opencharge.gateway_url".to_string(),
-                sandbox.opencharge_payment_gateway_url(),
-            ),
-            _ => (
-                format!("{provider}.base_url"),
-                format!("{}/{provider}", sandbox.url()),
-            ),
-        };
+        let sandbox = Sandbox::start(0, config(&dir.0)).unwrap();
+        let base = base_setting(&sandbox, provider);
         let mut all = vec![base, ("default_provider".to_string(), provider.to_string())];
         all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let order = dir.0.join("order.json");
@@ -206,6 +235,72 @@ impl Shop {
             shop.credential(provider, field, value);
         }
         shop
+    }
+
+    /// A shop for any of the five real providers with the settings and credentials their own
+    /// tests use; the Dintero emulator keeps its state in [`Shop::dintero_state`].
+    pub fn for_provider(name: &str, provider: &str) -> Shop {
+        let ocid = OC_OCID.to_string();
+        type Pairs<'a> = Vec<(&'a str, &'a str)>;
+        let (settings, secrets): (Pairs, Pairs) = match provider {
+            "dintero" => (
+                vec![("dintero.account_id", DINTERO_ACCOUNT)],
+                vec![
+                    ("client_id", DINTERO_CLIENT_ID),
+                    ("client_secret", DINTERO_CLIENT_SECRET),
+                ],
+            ),
+            "bambora" => (
+                vec![("bambora.merchant_number", MERCHANT)],
+                vec![
+                    ("access_token", ACCESS_TOKEN),
+                    ("secret_token", SECRET_TOKEN),
+                    ("md5_key", MD5_KEY),
+                ],
+            ),
+            "klarna" => (
+                vec![],
+                vec![("username", KLARNA_USER), ("password", KLARNA_PASSWORD)],
+            ),
+            "commercelayer" => (
+                vec![
+                    ("commercelayer.organization", "kassa-shop"),
+                    ("commercelayer.market", CL_MARKET),
+                    ("commercelayer.address_id", CL_ADDRESS),
+                ],
+                vec![
+                    ("client_id", CL_CLIENT_ID),
+                    ("client_secret", CL_CLIENT_SECRET),
+                    ("sales_channel_client_id", CL_SALES_CHANNEL),
+                ],
+            ),
+            "opencharge" => (
+                vec![
+                    ("opencharge.ocid", &ocid),
+                    ("opencharge.gateway_ocid", "100"),
+                ],
+                vec![("private_key", OC_PRIVATE_KEY)],
+            ),
+            other => panic!("{other} is not one of the five real providers"),
+        };
+        Shop::with_sandbox(name, provider, &settings, &secrets, |dir| Config {
+            state_file: Some(dir.join(DINTERO_STATE)),
+            ..sandbox_config()
+        })
+    }
+
+    /// The Dintero emulator's sessions and transactions, as it saved them (shops made by
+    /// [`Shop::for_provider`]): `{"sessions": {id: …}, "transactions": {id: …}}`.
+    pub fn dintero_state(&self) -> Value {
+        std::fs::read(self.dir.0.join(DINTERO_STATE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_else(|| serde_json::json!({"sessions": {}, "transactions": {}}))
+    }
+
+    /// The base-URL setting of `provider` and its value at this shop's sandbox.
+    pub fn base_setting(&self, provider: &str) -> (String, String) {
+        base_setting(&self.sandbox, provider)
     }
 
     pub fn config(&self, key: &str, value: &str) {
