@@ -442,6 +442,7 @@ fn reconcile_in_background() {
 
 /// Starts the desktop app (or hands over to the one already running on this data directory).
 pub fn run() {
+    kassa_core::logging::init_from_env();
     let dir = kassa_core::paths::data_dir(None).ok();
     if let Some(d) = &dir {
         let _ = std::fs::create_dir_all(d);

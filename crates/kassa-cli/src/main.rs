@@ -168,6 +168,7 @@ pub enum Failure {
 }
 
 fn main() -> ExitCode {
+    kassa_core::logging::init_from_env();
     let cli = Cli::parse();
     let result = kassa_core::paths::data_dir(cli.data_dir.as_deref())
         .map_err(Failure::System)

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod counter;
 pub mod http;
+pub mod logging;
 pub mod money;
 pub mod order;
 pub mod paths;

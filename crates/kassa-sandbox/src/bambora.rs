@@ -250,6 +250,7 @@ impl Default for Emulator {
 
 impl Emulator {
     pub fn add_account(&mut self, a: BamboraAccount) {
+        crate::ledger(&[&a.access_token, &a.secret_token, &a.md5_key]);
         self.accounts.insert(a.merchant_number.clone(), a);
     }
 

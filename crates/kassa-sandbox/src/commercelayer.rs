@@ -452,6 +452,7 @@ impl Emulator {
     /// Adds an organization; an account with the same integration `client_id` is replaced
     /// (keeping its ids, so its orders stay readable).
     pub fn add_account(&mut self, a: CommerceLayerAccount) {
+        crate::ledger(&[&a.client_id, &a.client_secret, &a.sales_channel_client_id]);
         if let Some(known) = self
             .accounts
             .iter_mut()
@@ -2135,6 +2136,10 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
     });
     let expires_at = now + lifetime as i64 * 1000;
     let token = new_access_token(&acct, integration, expires_at);
+    if integration {
+        // The sales-channel token is public by Commerce Layer's design (the checkout URL).
+        crate::ledger(&[&token]);
+    }
     e.tokens.insert(
         token.clone(),
         TokenInfo {

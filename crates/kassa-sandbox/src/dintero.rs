@@ -114,6 +114,7 @@ impl Default for Emulator {
 
 impl Emulator {
     pub fn add_account(&mut self, a: DinteroAccount) {
+        crate::ledger(&[&a.client_id, &a.client_secret]);
         self.accounts.insert(a.account_id.clone(), a);
     }
 
@@ -338,6 +339,7 @@ async fn token(
         );
     }
     let token = new_id("tok").replace('.', "_");
+    crate::ledger(&[&token]);
     let lifetime = e.token_lifetime;
     e.tokens.insert(
         token.clone(),

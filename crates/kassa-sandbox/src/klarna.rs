@@ -212,6 +212,7 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn add_account(&mut self, a: KlarnaAccount) {
+        crate::ledger(&[&a.username, &a.password]);
         self.accounts.insert(a.username.clone(), a);
     }
 
