@@ -269,7 +269,7 @@
 
   async function showEnded(s) {
     state.phase = 'ended';
-    $('checkout-title').textContent = t(s.status === 'needs_review' ? 'reviewTitle' : 'endedTitle');
+    $('checkout-title').textContent = t(s.can_review ? 'reviewTitle' : 'endedTitle');
     $('failed-message').textContent = t(`ended.${s.status}`);
     $('failed-detail').textContent = [s.reason, s.attention, s.last_error].filter(Boolean).join('\n');
     $('failed-details').hidden = !$('failed-detail').textContent;

@@ -278,7 +278,7 @@ pub fn review(
                         format!("session {id} is {from}: only an open session can be claimed paid")
                     }
                     _ => format!(
-                        "session {id} is {from}: only a session in needs_review takes staff's verdict"
+                        "session {id} is {from}: only a session in needs_review or unknown takes staff's verdict"
                     ),
                 })
             }

@@ -76,7 +76,7 @@ enum Command {
         json: bool,
     },
     /// Record what staff found for a session the provider cannot confirm (Opencharge; any
-    /// session in needs_review): `claimed` (the customer says they paid: the session needs
+    /// session in needs_review or unknown): `claimed` (the customer says they paid: the session needs
     /// review), then `paid` or `not-paid` after checking the provider's back office. Logged
     /// as confirmed by staff, never as the provider's evidence.
     Review {

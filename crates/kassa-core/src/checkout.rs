@@ -452,8 +452,10 @@ impl Verdict {
 
 /// Records what staff say about session `id`. `verifiable`: the session's provider reports
 /// payments Kassa can check, so a customer's claim is not taken (Kassa follows the provider).
-/// `paid` and `not_paid` need a session in `needs_review` and are logged as confirmed by staff
-/// ([`SessionLog::record_staff_verdict`]), never as the provider's evidence.
+/// `paid` and `not_paid` need a session in `needs_review` or `unknown` (a create whose answer
+/// never arrived, at a provider that cannot be asked by reference: only staff can settle it)
+/// and are logged as confirmed by staff ([`SessionLog::record_staff_verdict`]), never as the
+/// provider's evidence.
 pub fn review(
     log: &mut SessionLog,
     id: &str,
@@ -498,7 +500,7 @@ pub fn review(
                 Verdict::Paid => (Status::Paid, "payment confirmed by staff"),
                 _ => (Status::Failed, "no payment found by staff"),
             };
-            if session.status != Status::NeedsReview {
+            if !matches!(session.status, Status::NeedsReview | Status::Unknown) {
                 return Err(refuse(to));
             }
             log.record_staff_verdict(

@@ -195,7 +195,8 @@ pub struct SessionView {
     /// Staff may record that the customer says they paid (an open session at a provider whose
     /// status Kassa cannot read, e.g. Opencharge): the session then needs review.
     pub can_claim: bool,
-    /// Staff may record what they found in the provider's back office (`needs_review`).
+    /// Staff may record what they found in the provider's back office (`needs_review`, or
+    /// `unknown`: a create whose answer never came, which only staff can settle).
     pub can_review: bool,
     /// `staff` when staff, not the provider, confirmed the status.
     pub confirmed_by: Option<String>,
@@ -380,7 +381,7 @@ pub fn view(
         can_cancel: matches!(s.status, Status::Open | Status::Unknown)
             && caps.is_none_or(|c| c.cancel),
         can_claim: s.status == Status::Open && caps.is_some_and(|c| !c.verifiable_status),
-        can_review: s.status == Status::NeedsReview,
+        can_review: matches!(s.status, Status::NeedsReview | Status::Unknown),
         confirmed_by: s.confirmed_by.clone(),
         receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {
             receipt(&s.order_json, &fmt)
