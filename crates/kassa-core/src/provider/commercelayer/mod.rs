@@ -35,6 +35,9 @@
 //!   Commerce Layer's design (sales channels are "safe to expose client-side", market scope,
 //!   no custom prices, 4 h), so the URL is logged like any checkout URL; the integration token
 //!   never leaves the request headers.
+//! - **Round trips**: the lines are sent at once (one round trip for all of them), and so are
+//!   the payment source and the link: a QR charge costs four sequential round trips (order,
+//!   lines, PATCH, source + link) whatever the number of lines; each is a reused connection.
 //! - **Status** (§A12): `GET /api/orders/{id}` (sparse fields); see [`wire::order_status`].
 //!   `placed`/`approved` with `authorized` or `paid` for the sale's amount is paid.
 //! - **Cancel**: every active link of the order is disabled, then the order gets `_cancel`
@@ -60,6 +63,8 @@ use std::time::{Duration, Instant};
 
 const AUTH_ORIGIN: &str = "https://auth.commercelayer.io";
 const JSON_API: &str = "application/vnd.api+json";
+/// The longest token lifetime Kassa believes (a day; Commerce Layer's tokens live hours).
+const MAX_TOKEN_LIFE_S: u64 = 86_400;
 
 /// What a Commerce Layer client needs. Secrets stay in [`Secret`]s until a request needs them.
 #[derive(Debug, Clone)]
@@ -172,8 +177,18 @@ impl CommerceLayer {
             Kind::SalesChannel => "the token endpoint (sales channel credentials)",
         };
         let resp = self.check(resp, what)?;
+        let (value, renew_after) = self.read_token(&resp)?;
+        *slot = Some(Token {
+            value: value.clone(),
+            renew_at: Instant::now() + renew_after,
+        });
+        Ok(value)
+    }
+
+    /// Reads the token endpoint's (2xx) answer: the token and how long to use it.
+    pub(crate) fn read_token(&self, resp: &Response) -> Result<(Secret, Duration), ProviderError> {
         if !resp.is_json() {
-            return Err(parse_json::<serde_json::Value>(&self.config.label, &resp).unwrap_err());
+            return Err(parse_json::<serde_json::Value>(&self.config.label, resp).unwrap_err());
         }
         // serde's messages can quote values; this body holds the token, so say less.
         let t: wire::TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| {
@@ -189,15 +204,11 @@ impl CommerceLayer {
             }));
         }
         // Renew 15 minutes early (Commerce Layer's overlap window), or at three quarters of a
-        // short lifetime.
-        let life = Duration::from_secs(t.expires_in);
+        // short lifetime. A lifetime beyond a day is taken as a day: `Instant` cannot hold an
+        // arbitrary one (`expires_in: 1e19` made `Instant + life` panic).
+        let life = Duration::from_secs(t.expires_in.min(MAX_TOKEN_LIFE_S));
         let margin = Duration::from_secs(15 * 60).min(life / 4);
-        let value = Secret::new(t.access_token);
-        *slot = Some(Token {
-            value: value.clone(),
-            renew_at: Instant::now() + (life - margin),
-        });
-        Ok(value)
+        Ok((Secret::new(t.access_token), life - margin))
     }
 
     /// A JSON:API call with the integration token; on a 401 a new token is fetched and the
@@ -249,7 +260,7 @@ impl CommerceLayer {
     }
 
     /// Maps a non-2xx answer to an error with every JSON:API error's code, detail and pointer.
-    fn check(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
+    pub(crate) fn check(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
         if (200..300).contains(&resp.status) {
             return Ok(resp);
         }
@@ -271,7 +282,7 @@ impl CommerceLayer {
         })
     }
 
-    fn report(&self, order: &wire::Resource, s: &SessionRef) -> StatusReport {
+    pub(crate) fn report(&self, order: &wire::Resource, s: &SessionRef) -> StatusReport {
         let expired = order
             .str("expires_at")
             .and_then(|t| crate::time::parse_utc(t).ok())
@@ -362,14 +373,30 @@ impl Provider for CommerceLayer {
                     self.config.market_id
                 )))
             })?;
-        for (i, line) in q.lines.iter().enumerate() {
-            self.send(
-                Method::Post,
-                "/api/line_items",
-                Some(wire::line_item(&order_id, i, line, q.prices_include_vat)),
-                &format!("the line items endpoint (line {})", i + 1),
-            )?;
-        }
+        // The lines are independent of each other: sent at once, they cost one round trip
+        // instead of one each (the read-back matches them by their `line-N` reference, not
+        // by their order). The first failing line (in Kassa's order) stops the charge.
+        std::thread::scope(|s| {
+            let sent: Vec<_> = q
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| {
+                    let body = wire::line_item(&order_id, i, line, q.prices_include_vat);
+                    s.spawn(move || {
+                        self.send(
+                            Method::Post,
+                            "/api/line_items",
+                            Some(body),
+                            &format!("the line items endpoint (line {})", i + 1),
+                        )
+                    })
+                })
+                .collect();
+            sent.into_iter()
+                .map(|h| h.join().expect("a line item request does not panic"))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
         let order = self.call(
             Method::Patch,
             &format!(
@@ -384,16 +411,39 @@ impl Provider for CommerceLayer {
             &format!("order {order_id}"),
         )?;
         wire::compare(&order, q).map_err(|m| self.error(ErrorKind::Mismatch(m)))?;
-        let source = self.call(
-            Method::Post,
-            "/api/checkout_com_payments",
-            Some(wire::checkout_com_payment(
-                &order_id,
-                req.return_url,
-                req.return_url,
-            )),
-            "the checkout_com_payments endpoint",
-        )?;
+        // The payment source and the QR's link both need only the prepared order: one round
+        // trip for both.
+        let (source, link) = std::thread::scope(|s| {
+            let link = (req.presentation == Presentation::Qr).then(|| {
+                s.spawn(|| {
+                    self.call(
+                        Method::Post,
+                        "/api/links",
+                        Some(wire::link(
+                            &order_id,
+                            &q.reference,
+                            self.config.sales_channel_client_id.expose(),
+                            &self.config.market_id,
+                            &expires,
+                        )),
+                        "the links endpoint",
+                    )
+                })
+            });
+            let source = self.call(
+                Method::Post,
+                "/api/checkout_com_payments",
+                Some(wire::checkout_com_payment(
+                    &order_id,
+                    req.return_url,
+                    req.return_url,
+                )),
+                "the checkout_com_payments endpoint",
+            );
+            let link = link.map(|h| h.join().expect("the link request does not panic"));
+            (source, link)
+        });
+        let source = source?;
         let mut detail = format!("order #{}", order.data.str("number").unwrap_or(&order_id));
         if let Some(ps) = source
             .data
@@ -407,20 +457,9 @@ impl Provider for CommerceLayer {
         if let Some(r) = source.data.str("redirect_uri") {
             detail.push_str(&format!(", 3-D Secure page {}", clip(r)));
         }
-        let url = match req.presentation {
-            Presentation::Qr => {
-                let link = self.call(
-                    Method::Post,
-                    "/api/links",
-                    Some(wire::link(
-                        &order_id,
-                        &q.reference,
-                        self.config.sales_channel_client_id.expose(),
-                        &self.config.market_id,
-                        &expires,
-                    )),
-                    "the links endpoint",
-                )?;
+        let url = match link {
+            Some(link) => {
+                let link = link?;
                 detail.push_str(&format!(", link {}", link.data.id));
                 link.data.str("url").map(str::to_string).ok_or_else(|| {
                     self.error(ErrorKind::BadResponse {
@@ -429,7 +468,7 @@ impl Provider for CommerceLayer {
                     })
                 })?
             }
-            Presentation::Webview => {
+            None => {
                 let token = self.token(Kind::SalesChannel)?;
                 self.hosted_checkout(&order_id, token.expose())
             }
