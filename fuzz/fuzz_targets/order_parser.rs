@@ -5,7 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(q) = kassa_core::quote_document(text, "FUZZ-1") {
         let gross: i64 = q.lines.iter().map(|l| l.gross).sum();
         let vat: i64 = q.lines.iter().map(|l| l.vat).sum();

@@ -17,6 +17,8 @@
 pub mod catalog;
 pub mod checkout;
 pub mod counter;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod logging;
 pub mod money;

@@ -123,6 +123,11 @@ impl Bambora {
         } else {
             self.http.send(&self.config.label, &req)?
         };
+        self.answer(resp, what)
+    }
+
+    /// Checks an answer's HTTP status and `meta.result` (see [`Bambora::call`]).
+    pub(crate) fn answer(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
         let meta = serde_json::from_slice::<wire::Envelope>(&resp.body)
             .ok()
             .map(|e| e.meta);

@@ -37,6 +37,8 @@ pub const CHECKOUT_ORIGIN: &str = "https://checkout.dintero.com";
 pub const TOKEN_ORIGIN: &str = CHECKOUT_ORIGIN;
 /// The audience host is always api.dintero.com (NOTES §2.12 #4).
 pub const AUDIENCE_ORIGIN: &str = "https://api.dintero.com";
+/// The longest token lifetime Kassa believes (a day; Dintero's tokens live hours).
+const MAX_TOKEN_LIFE_S: u64 = 86_400;
 
 /// What a Dintero client needs. Secrets stay in [`Secret`]s until a request header needs them.
 #[derive(Debug, Clone)]
@@ -125,9 +127,19 @@ impl Dintero {
         // Asking for a token has no side effect, so it may be retried.
         let resp = self.http.send_idempotent(&self.config.label, &req)?;
         let resp = self.check(resp, "the token endpoint")?;
+        let (value, renew_after) = self.read_token(&resp)?;
+        *slot = Some(Token {
+            value: value.clone(),
+            renew_at: Instant::now() + renew_after,
+        });
+        Ok(value)
+    }
+
+    /// Reads the token endpoint's (2xx) answer: the `Authorization` value and how long to use it.
+    pub(crate) fn read_token(&self, resp: &Response) -> Result<(Secret, Duration), ProviderError> {
         if !resp.is_json() {
             // Reuses the "expected JSON" wording without parsing a body that holds a token.
-            return Err(parse_json::<serde_json::Value>(&self.config.label, &resp).unwrap_err());
+            return Err(parse_json::<serde_json::Value>(&self.config.label, resp).unwrap_err());
         }
         // serde's messages can quote values; this body holds the token, so say less.
         let t: wire::TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| {
@@ -143,15 +155,12 @@ impl Dintero {
             }));
         }
         // Renew a minute early (or halfway, for short-lived tokens) so a request never
-        // carries a token that expires in flight.
-        let life = Duration::from_secs(t.expires_in);
+        // carries a token that expires in flight. A lifetime beyond a day is taken as a day:
+        // `Instant` cannot hold an arbitrary one (`expires_in: 1e19` made `Instant + life` panic).
+        let life = Duration::from_secs(t.expires_in.min(MAX_TOKEN_LIFE_S));
         let margin = Duration::from_secs(60).min(life / 2);
         let value = Secret::new(format!("Bearer {}", t.access_token));
-        *slot = Some(Token {
-            value: value.clone(),
-            renew_at: Instant::now() + (life - margin),
-        });
-        Ok(value)
+        Ok((value, life - margin))
     }
 
     /// Sends with the bearer token; on a 401 fetches a new token and sends once more.
@@ -183,7 +192,7 @@ impl Dintero {
     }
 
     /// Maps a non-2xx answer to an error with Dintero's `error.code` and `error.message`.
-    fn check(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
+    pub(crate) fn check(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
         if (200..300).contains(&resp.status) {
             return Ok(resp);
         }
@@ -239,6 +248,29 @@ impl Dintero {
         }
     }
 
+    /// Reads the sessions-profile answer; `expires_at`: Kassa's limit, used when the answer
+    /// has no expiry.
+    pub(crate) fn created(
+        &self,
+        resp: &Response,
+        expires_at: i64,
+    ) -> Result<Created, ProviderError> {
+        let created: wire::SessionCreated = self.json(resp)?;
+        let expires_at = created
+            .session
+            .as_ref()
+            .and_then(|s| s.expires_at.as_deref())
+            .and_then(|t| parse_utc(t).ok())
+            .or(Some(expires_at));
+        Ok(Created {
+            provider_session_id: created.id,
+            qr_payload: created.url.clone(),
+            checkout_url: created.url,
+            expires_at,
+            detail: None,
+        })
+    }
+
     fn session_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
         s.provider_session_id.ok_or_else(|| {
             self.error(ErrorKind::Config(
@@ -285,20 +317,7 @@ impl Provider for Dintero {
         .header("dintero-system-version", env!("CARGO_PKG_VERSION"))
         .json(body);
         let resp = self.authorized(http, false, "the sessions-profile endpoint")?;
-        let created: wire::SessionCreated = self.json(&resp)?;
-        let expires_at = created
-            .session
-            .as_ref()
-            .and_then(|s| s.expires_at.as_deref())
-            .and_then(|t| parse_utc(t).ok())
-            .or(Some(req.expires_at));
-        Ok(Created {
-            provider_session_id: created.id,
-            qr_payload: created.url.clone(),
-            checkout_url: created.url,
-            expires_at,
-            detail: None,
-        })
+        self.created(&resp, req.expires_at)
     }
 
     fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {

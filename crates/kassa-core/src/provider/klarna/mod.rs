@@ -136,6 +136,11 @@ impl Klarna {
         } else {
             self.http.send(&self.config.label, &req)?
         };
+        self.answer(resp, what)
+    }
+
+    /// Maps a non-2xx answer to an error (see [`Klarna::call`]).
+    pub(crate) fn answer(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
         if (200..300).contains(&resp.status) {
             return Ok(resp);
         }
@@ -210,13 +215,24 @@ impl Klarna {
             &self.config.label,
             &Request::new(Method::Get, url).header("accept", "image/png, image/svg+xml, image/*"),
         )?;
+        self.qr_data_url(url, &resp)
+    }
+
+    /// The QR image answer from `url` as a `data:` URL, or why it is not an image Kassa shows.
+    pub(crate) fn qr_data_url(&self, url: &str, resp: &Response) -> Result<String, ProviderError> {
+        let bad = |detail: String| {
+            self.error(ErrorKind::BadResponse {
+                status: 200,
+                detail,
+            })
+        };
         if !(200..300).contains(&resp.status) {
             return Err(status_error(
                 &self.config.label,
-                &resp,
+                resp,
                 "the QR image",
                 None,
-                describe_body(&resp, "Klarna"),
+                describe_body(resp, "Klarna"),
             ));
         }
         let ct = resp.content_type.clone().unwrap_or_default();

@@ -105,6 +105,8 @@ pub struct Opencharge {
 /// How far the till's clock may be from the gateway's before Kassa mentions it (the `Date`
 /// header has whole seconds).
 const QUIET_OFFSET_MS: i64 = 2_000;
+/// The largest clock offset Kassa believes: a thousand years.
+const MAX_OFFSET_MS: i64 = 1000 * 366 * 86_400_000;
 
 impl Opencharge {
     pub fn new(config: OpenchargeConfig, http: Http) -> Result<Opencharge, ProviderError> {
@@ -140,7 +142,7 @@ impl Opencharge {
     }
 
     /// Learns the gateway's clock from an answer.
-    fn measure(&self, resp: &Response, sent_at: i64, received_at: i64) {
+    pub(crate) fn measure(&self, resp: &Response, sent_at: i64, received_at: i64) {
         let server = resp
             .date
             .as_deref()
@@ -152,12 +154,17 @@ impl Opencharge {
                     .ok()
                     .and_then(|b| b.error.details)
                     .and_then(|d| d.get("serverTime").and_then(serde_json::Value::as_i64))
-                    .map(|s| s * 1000)
+                    .and_then(|s| s.checked_mul(1000))
             });
-        if let Some(server) = server {
-            // The server stamped the answer somewhere between sending and receiving.
-            let local = sent_at + (received_at - sent_at) / 2;
-            self.offset_ms.store(server - local, Ordering::Relaxed);
+        // The server stamped the answer somewhere between sending and receiving.
+        let local = sent_at + (received_at - sent_at) / 2;
+        // An offset beyond MAX_OFFSET_MS is a broken answer, not a clock (and would overflow
+        // the signed timestamps).
+        if let Some(offset) = server
+            .and_then(|server| server.checked_sub(local))
+            .filter(|o| o.abs() <= MAX_OFFSET_MS)
+        {
+            self.offset_ms.store(offset, Ordering::Relaxed);
         }
     }
 
@@ -182,7 +189,7 @@ impl Opencharge {
         Ok(resp)
     }
 
-    fn refusal(&self, resp: &Response) -> ProviderError {
+    pub(crate) fn refusal(&self, resp: &Response) -> ProviderError {
         let (code, message) = match serde_json::from_slice::<wire::ErrorBody>(&resp.body) {
             Ok(b) => {
                 let said = clip(&b.error.message);
@@ -204,7 +211,52 @@ impl Opencharge {
         )
     }
 
-    fn offset_text(&self) -> String {
+    /// Reads a 2xx answer to a create of order `order_id`; `expires_at`: Kassa's limit.
+    pub(crate) fn created(
+        &self,
+        resp: &Response,
+        order_id: &str,
+        expires_at: i64,
+        corrected: bool,
+    ) -> Result<Created, ProviderError> {
+        let (id, url, expires) = match self.config.mode {
+            Mode::CheckoutCreate => {
+                let c: wire::CheckoutCreated = parse_json(&self.config.label, resp)?;
+                (c.session_id, c.checkout_url, c.expires_at)
+            }
+            Mode::OrdersCheckout => {
+                let c: wire::OrdersCheckedOut = parse_json(&self.config.label, resp)?;
+                (order_id.to_string(), c.redirect_url, None)
+            }
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(self.error(ErrorKind::BadResponse {
+                status: resp.status,
+                detail: format!("the checkout URL {:?} is not a web address", clip(&url)),
+            }));
+        }
+        let offset = self.offset_ms.load(Ordering::Relaxed);
+        // The gateway's expiry is on its clock; Kassa's limit is on the till's. An expiry too
+        // far out to compute is no earlier than Kassa's limit.
+        let expires_at = expires
+            .and_then(|s| s.checked_mul(1000)?.checked_sub(offset))
+            .map_or(expires_at, |t| t.min(expires_at));
+        let detail = (corrected || offset.abs() > QUIET_OFFSET_MS).then(|| {
+            format!(
+                "this till's clock {}; Kassa corrected the signed timestamps: set the clock right",
+                self.offset_text()
+            )
+        });
+        Ok(Created {
+            provider_session_id: id,
+            qr_payload: url.clone(),
+            checkout_url: url,
+            expires_at: Some(expires_at),
+            detail,
+        })
+    }
+
+    pub(crate) fn offset_text(&self) -> String {
         let s = (self.offset_ms.load(Ordering::Relaxed) + 500).div_euclid(1000);
         match s {
             0 => "matches the gateway's".into(),
@@ -360,40 +412,7 @@ impl Provider for Opencharge {
             .expect("a request serializes");
             let resp = self.send_signed(&body)?;
             if (200..300).contains(&resp.status) {
-                let (id, url, expires) = match self.config.mode {
-                    Mode::CheckoutCreate => {
-                        let c: wire::CheckoutCreated = parse_json(&self.config.label, &resp)?;
-                        (c.session_id, c.checkout_url, c.expires_at)
-                    }
-                    Mode::OrdersCheckout => {
-                        let c: wire::OrdersCheckedOut = parse_json(&self.config.label, &resp)?;
-                        (order.id.clone(), c.redirect_url, None)
-                    }
-                };
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(self.error(ErrorKind::BadResponse {
-                        status: resp.status,
-                        detail: format!("the checkout URL {:?} is not a web address", clip(&url)),
-                    }));
-                }
-                let offset = self.offset_ms.load(Ordering::Relaxed);
-                // The gateway's expiry is on its clock; Kassa's limit is on the till's.
-                let expires_at = expires
-                    .map(|s| s * 1000 - offset)
-                    .map_or(req.expires_at, |t| t.min(req.expires_at));
-                let detail = (corrected || offset.abs() > QUIET_OFFSET_MS).then(|| {
-                    format!(
-                        "this till's clock {}; Kassa corrected the signed timestamps: set the clock right",
-                        self.offset_text()
-                    )
-                });
-                return Ok(Created {
-                    provider_session_id: id,
-                    qr_payload: url.clone(),
-                    checkout_url: url,
-                    expires_at: Some(expires_at),
-                    detail,
-                });
+                return self.created(&resp, &order.id, req.expires_at, corrected);
             }
             let error = self.refusal(&resp);
             let timestamp_refused = matches!(&error.kind, ErrorKind::Auth { code: Some(c), .. } if c == "TIMESTAMP_EXPIRED");

@@ -181,7 +181,8 @@ pub fn verify(public_key_hex: &str, text: &[u8], signature_hex: &str) -> bool {
         return false;
     };
     let sig = match signature_hex.len() {
-        128 | 130 => unhex(&signature_hex[..128]),
+        // `get`: a non-ASCII character across byte 128 made the slice panic.
+        128 | 130 => signature_hex.get(..128).and_then(unhex),
         _ => None,
     };
     let Some(sig) = sig.and_then(|b| Signature::from_slice(&b).ok()) else {

@@ -1,0 +1,102 @@
+//! Replays the kept fuzz corpora (`fuzz/corpus/<target>/`) on the stable toolchain: every
+//! input the fuzzer kept goes once more through the function its target calls, with the same
+//! checks, so a parser change that makes a kept input panic fails here, in the normal suite.
+//! `scripts/fuzz.sh` grows the corpora; this test only reads them.
+
+use std::path::{Path, PathBuf};
+
+/// What a fuzz target calls with each input.
+type Target = fn(&[u8]);
+
+/// Every fuzz target and what it calls. A corpus directory that is not listed here fails the
+/// test too, so a new target cannot be left out of the replay.
+const TARGETS: [(&str, Target); 6] = [
+    ("order_parser", order_parser),
+    ("dintero_response", kassa_core::fuzzing::dintero_response),
+    ("bambora_response", kassa_core::fuzzing::bambora_response),
+    ("klarna_response", kassa_core::fuzzing::klarna_response),
+    (
+        "commercelayer_response",
+        kassa_core::fuzzing::commercelayer_response,
+    ),
+    (
+        "opencharge_response",
+        kassa_core::fuzzing::opencharge_response,
+    ),
+];
+
+/// What `fuzz/fuzz_targets/order_parser.rs` checks.
+fn order_parser(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(q) = kassa_core::quote_document(text, "FUZZ-1") {
+        let gross: i64 = q.lines.iter().map(|l| l.gross).sum();
+        let vat: i64 = q.lines.iter().map(|l| l.vat).sum();
+        assert_eq!(q.total.gross, gross);
+        assert_eq!(q.total.vat, vat);
+        assert!(q.lines.iter().all(|l| l.net + l.vat == l.gross));
+    }
+}
+
+fn corpus_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus")
+}
+
+/// The files of one corpus, sorted (libFuzzer names them by content hash).
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("corpus {} is missing: {e}", dir.display()))
+        .map(|e| e.expect("a readable directory entry").path())
+        // libFuzzer's temporary files start with a dot.
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_kept_input_passes_its_target_again() {
+    let root = corpus_root();
+    let mut replayed = Vec::new();
+    for (name, target) in TARGETS {
+        let files = inputs(&root.join(name));
+        assert!(
+            !files.is_empty(),
+            "corpus fuzz/corpus/{name} is empty: seed it (see README, Fuzzing)"
+        );
+        for file in &files {
+            let data = std::fs::read(file).expect("a readable corpus file");
+            // Name the input on a panic: it is the reproducer.
+            let result = std::panic::catch_unwind(|| target(&data));
+            assert!(
+                result.is_ok(),
+                "{name}: {} fails (run it with `cargo fuzz run {name} <file>`)",
+                file.display()
+            );
+        }
+        replayed.push(format!("{name} {}", files.len()));
+    }
+    eprintln!("replayed: {}", replayed.join(", "));
+}
+
+#[test]
+fn every_corpus_has_a_target() {
+    let mut unknown = Vec::new();
+    for entry in std::fs::read_dir(corpus_root()).expect("fuzz/corpus exists") {
+        let entry = entry.expect("a readable directory entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && !TARGETS.iter().any(|(t, _)| *t == name) {
+            unknown.push(name);
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "corpora without a replay in tests/fuzz_corpus.rs: {unknown:?}"
+    );
+}
