@@ -1,5 +1,5 @@
 # The README's commands. Each one runs the idempotent setup first.
-.PHONY: run test setup deb
+.PHONY: run test setup deb bench
 run:
 	@scripts/kassa.sh run
 test:
@@ -8,3 +8,5 @@ setup:
 	@scripts/kassa.sh setup
 deb:
 	@scripts/kassa.sh deb
+bench:
+	@scripts/kassa.sh bench

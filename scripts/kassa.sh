@@ -99,11 +99,53 @@ test_all() {
   cargo clippy --quiet --workspace --all-targets -- -D warnings
   check_core_is_headless
   log "cargo test (unit, integration, keyring, E2E) under Xvfb with a private keyring"
+  # With trace logging, keeping every data directory and all captured output, and a ledger of
+  # every secret used: the secrets audit below scans them (scripts/secrets-scan.sh).
+  # Short, fixed path: the app's single-instance socket lives in each data directory, and a
+  # Unix socket path has at most 107 bytes.
+  local art=/tmp/kassa-test-artifacts
+  rm -rf "$art"
+  mkdir -p "$art/output"
   # A fresh kernel session keyring, a private D-Bus session with an unlocked gnome-keyring, and
   # a virtual display: the real parts, isolated from the user's own.
-  keyctl session - dbus-run-session -- "$ROOT/tests/with-keyring.sh" \
+  KASSA_TEST_ARTIFACTS="$art" KASSA_TEST_SECRETS="$art/secrets.txt" RUST_LOG=trace \
+    keyctl session - dbus-run-session -- "$ROOT/tests/with-keyring.sh" \
     xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
-    cargo test --workspace -- --include-ignored
+    cargo test --workspace -- --include-ignored 2>&1 | tee "$art/output/cargo-test.log"
+  log "secrets audit"
+  "$ROOT/scripts/secrets-scan.sh" "$art"
+}
+
+# Every figure in BENCHMARKS.md, into target/bench/ (about 30 minutes on 2 cores).
+# FUZZ_SECONDS (default 60) is each fuzz target's budget.
+bench() {
+  setup
+  local out="$ROOT/target/bench"
+  mkdir -p "$out"
+  local keyring=(keyctl session - dbus-run-session -- "$ROOT/tests/with-keyring.sh")
+  local display=(xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp")
+  log "charge → URL per provider, warm and cold process, 50 ms latency"
+  "${keyring[@]}" cargo bench -p kassa-cli --bench charge
+  log "desktop: start and memory against a blank Tauri window, 100 demo sales, charge → QR"
+  cargo build --release --bin kassa --example blank_window
+  "${keyring[@]}" "${display[@]}" cargo bench --bench desktop
+  log "sizes: stripped release binary and .deb"
+  deb
+  {
+    echo "| artifact | bytes | MB |"
+    echo "|---|---|---|"
+    for f in target/release/kassa target/release/bundle/deb/*.deb; do
+      stat -c '%n %s' "$f" | awk '{ n = split($1, p, "/"); printf "| %s | %d | %.2f |\n", p[n], $2, $2 / 1048576 }'
+    done
+  } | tee "$out/sizes.md"
+  log "session log at 10^6 sessions"
+  cargo bench -p kassa-core --bench session_log | tee "$out/session-log.md"
+  log "reliability: kill -9 at every charge step, provider faults"
+  "${keyring[@]}" cargo test -p kassa-cli --test reliability -- --include-ignored --nocapture --test-threads 1 2>&1 \
+    | tee "$out/reliability.log" | grep '^RELIABILITY' | tee "$out/reliability.txt"
+  log "fuzzing, ${FUZZ_SECONDS:-60} s per target"
+  "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-60}" | tee "$out/fuzz.txt"
+  log "figures are in $out/"
 }
 
 deb() {
@@ -133,5 +175,6 @@ case "${1:-}" in
   test) test_all ;;
   deb) deb ;;
   screenshots) screenshots ;;
-  *) echo "usage: $0 setup|run|test|deb|screenshots" >&2; exit 2 ;;
+  bench) bench ;;
+  *) echo "usage: $0 setup|run|test|deb|screenshots|bench" >&2; exit 2 ;;
 esac

@@ -8,7 +8,11 @@ use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 
 /// A fresh data directory per test.
 fn data_dir(test: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kassa-ipc-{test}-{}", std::process::id()));
+    // Under `make test`, among the artifacts the secrets audit scans.
+    let base = std::env::var_os("KASSA_TEST_ARTIFACTS")
+        .map(|a| std::path::PathBuf::from(a).join("data"))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("kassa-ipc-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The secrets audit `make test` runs after the whole suite (issue #10, reliability 5).
+#
+# During the suite (run with trace logging), every credential an emulator was given, every
+# access token it issued and every value a test put in the keyring was appended to
+# ARTIFACTS/secrets.txt (kassa_sandbox::ledger); every data directory (SQLite log, settings,
+# window state, products) and all captured output (the CLI's stdout and stderr, the desktop
+# app's log, cargo test's own output) were kept under ARTIFACTS. None of those files may
+# contain any of those values. A hit names the file and the secret's line in the ledger, never
+# the secret. The scan first proves it can fail, on a planted copy.
+set -euo pipefail
+dir=${1:?usage: secrets-scan.sh ARTIFACTS_DIR}
+ledger="$dir/secrets.txt"
+[ -s "$ledger" ] || { echo "secrets audit: no ledger at $ledger (was the suite run by make test?)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Values shorter than 8 characters would match by accident; the suite uses none.
+sort -u "$ledger" | awk 'length($0) >= 8' >"$work/patterns"
+short=$(sort -u "$ledger" | awk 'length($0) < 8' | wc -l)
+
+scan() { # prints the files under $1 that hold any pattern
+  grep -rlaF -f "$work/patterns" --exclude=secrets.txt "$1" || true
+}
+
+# The scan must be able to fail: plant one secret and look for it.
+mkdir -p "$work/canary"
+{ echo "planted:"; sed -n 1p "$work/patterns"; } >"$work/canary/planted.log"
+[ -n "$(scan "$work/canary")" ] || { echo "secrets audit: the scan missed a planted secret" >&2; exit 1; }
+
+files=$(find "$dir" -type f ! -name secrets.txt | wc -l)
+bytes=$(find "$dir" -type f ! -name secrets.txt -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+hits=$(scan "$dir")
+if [ -n "$hits" ]; then
+  echo "SECRETS FOUND by the audit:" >&2
+  while IFS= read -r f; do
+    n=0
+    while IFS= read -r s; do
+      n=$((n + 1))
+      grep -qaF -- "$s" "$f" && echo "  $f holds secret #$n of the ledger" >&2
+    done <"$work/patterns"
+  done <<<"$hits"
+  exit 1
+fi
+echo "secrets audit: $(wc -l <"$work/patterns") secrets (${short} shorter than 8 skipped) looked for in $files files ($bytes bytes): none found"

@@ -1,0 +1,333 @@
+//! What the tauri-driver tests of the real window share: tauri-driver and a WebDriver session
+//! with a Kassa binary, fresh data directories, the sandbox over plain HTTP, and the counter's
+//! steps (a line, a QR charge, a new sale). Included with `#[path]` by `tests/e2e.rs` and
+//! `benches/desktop.rs`; each uses a part of it.
+#![allow(dead_code)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// tauri-driver as a child process, stopped with SIGTERM so that it also stops its
+/// WebKitWebDriver (a SIGKILL would orphan it, holding its port).
+pub struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    /// The process id of tauri-driver (the app runs below it, under WebKitWebDriver).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn tauri_driver_path() -> PathBuf {
+    if let Ok(p) = std::env::var("TAURI_DRIVER") {
+        return p.into();
+    }
+    let home_bin =
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tauri-driver");
+    if home_bin.exists() {
+        home_bin
+    } else {
+        "tauri-driver".into()
+    }
+}
+
+fn start_driver(data_dir: &Path) -> Driver {
+    assert!(
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        "the E2E test needs a display: run it through `make test` (Xvfb)"
+    );
+    let port = free_port();
+    let native = free_port();
+    let child = Command::new(tauri_driver_path())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        // The app inherits this through tauri-driver and WebKitWebDriver: each test its own till.
+        .env("KASSA_DATA_DIR", data_dir)
+        .stdout(Stdio::null())
+        // The app's log (trace under `make test`) goes to the audit's artifacts, not the terminal.
+        .stderr(
+            artifacts("output")
+                .and_then(|d| {
+                    let name = data_dir.file_name()?.to_string_lossy().into_owned();
+                    std::fs::File::create(d.join(format!("{name}.log"))).ok()
+                })
+                .map_or_else(Stdio::inherit, Stdio::from),
+        )
+        .spawn()
+        .expect("tauri-driver must be installed (make setup installs it)");
+    let driver = Driver { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    driver
+}
+
+async fn connect(
+    driver: &Driver,
+    app: &Path,
+) -> Result<Client, fantoccini::error::NewSessionError> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+}
+
+/// Starts tauri-driver and a WebDriver session with the app binary `app`. Five apps starting at once on two
+/// cores sometimes lose the session handshake (tauri-driver closes the connection while
+/// WebKitWebDriver starts): that setup step, and only it, is tried up to three times.
+pub async fn session(dir: &Path, app: &Path) -> (Driver, Client) {
+    let mut attempt = 1;
+    loop {
+        let driver = start_driver(dir);
+        match connect(&driver, app).await {
+            Ok(c) => return (driver, c),
+            Err(e) if attempt < 3 => {
+                eprintln!("WebDriver session attempt {attempt} failed ({e}); starting again");
+                drop(driver);
+                // An app that did start must not take the next launch's place.
+                let _ = std::fs::remove_file(dir.join("kassa.sock"));
+                attempt += 1;
+            }
+            Err(e) => panic!("no WebDriver session with the Kassa binary after 3 attempts: {e}"),
+        }
+    }
+}
+
+/// Waits until `f` returns `Some`, or fails after `secs` with `what`.
+pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A fresh data directory for one app run.
+pub struct Till {
+    pub dir: PathBuf,
+}
+
+impl Till {
+    pub fn new(name: &str) -> Till {
+        // Under `make test`, kept in the secrets audit's artifacts; else a temporary directory.
+        let base = artifacts("data").unwrap_or_else(std::env::temp_dir);
+        let dir = base.join(format!("kassa-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Till { dir }
+    }
+}
+
+impl Drop for Till {
+    fn drop(&mut self) {
+        if std::env::var_os("KASSA_TEST_ARTIFACTS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where `make test` keeps data directories and the
+/// app's output for the secrets audit (scripts/secrets-scan.sh); None when not set.
+pub fn artifacts(sub: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("KASSA_TEST_ARTIFACTS")?).join(sub);
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+/// A minimal HTTP/1.1 client for the sandbox (loopback, plain HTTP): (status, body).
+pub fn http(method: &str, url: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The sandbox's origin and the provider session id, from a demo checkout URL
+/// (`http://127.0.0.1:PORT/dintero/v1/view/ID`).
+pub fn sandbox_of(checkout_url: &str) -> (String, String) {
+    let (origin, id) = checkout_url
+        .split_once("/dintero/v1/view/")
+        .unwrap_or_else(|| panic!("a demo checkout URL: {checkout_url}"));
+    (origin.to_string(), id.to_string())
+}
+
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+pub async fn visible(c: &Client, css: &str) -> bool {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+pub async fn wait_visible(c: &Client, secs: u64, css: &str) {
+    wait_for(secs, css, || async { visible(c, css).await.then_some(()) }).await;
+}
+
+pub async fn value(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Types a line into the counter form and presses Enter.
+pub async fn add_line(c: &Client, name: &str, qty: &str, price: &str, vat: &str, discount: &str) {
+    let before = c
+        .find_all(Locator::Css("#cart-lines tr"))
+        .await
+        .unwrap()
+        .len();
+    let f = |id: &'static str| async move { c.find(Locator::Id(id)).await.unwrap() };
+    f("f-name").await.send_keys(name).await.unwrap();
+    let q = f("f-qty").await;
+    q.clear().await.unwrap();
+    q.send_keys(qty).await.unwrap();
+    f("f-vat").await.select_by_value(vat).await.unwrap();
+    if !discount.is_empty() {
+        f("f-disc").await.send_keys(discount).await.unwrap();
+    }
+    f("f-price")
+        .await
+        .send_keys(&format!("{price}\u{E007}"))
+        .await
+        .unwrap();
+    wait_for(10, "the line in the cart", || async {
+        let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+        (n == before + 1).then_some(())
+    })
+    .await;
+}
+
+/// Opens the charge dialog (F9), picks the presentation and starts the payment.
+pub async fn charge(c: &Client, presentation: &str) {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{E039}") // F9
+        .await
+        .unwrap();
+    wait_visible(c, 10, "#choose").await;
+    click(
+        c,
+        &format!("input[name=presentation][value={presentation}]"),
+    )
+    .await;
+    click(c, "#start-charge").await;
+}
+
+/// Charges with a QR code and returns the checkout URL once the QR is on screen.
+pub async fn charge_qr(c: &Client) -> String {
+    charge(c, "qr").await;
+    qr_on_screen(c).await
+}
+
+/// Waits for the QR code of the charge just started; returns the checkout URL.
+pub async fn qr_on_screen(c: &Client) -> String {
+    wait_visible(c, 10, "#qr").await;
+    let src = c
+        .find(Locator::Id("qr"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        src.starts_with("data:image/svg+xml"),
+        "the QR is the core's SVG: {}",
+        &src[..40.min(src.len())]
+    );
+    let url = value(c, "#link-text").await;
+    assert!(url.starts_with("http://127.0.0.1:"), "copy-link URL: {url}");
+    url
+}
+
+/// "New sale" on the receipt, then waits for the empty cart.
+pub async fn new_sale(c: &Client) {
+    click(c, "#paid-new-sale").await;
+    wait_for(10, "an empty cart for the next sale", || async {
+        let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+        (n == 0).then_some(())
+    })
+    .await;
+}
