@@ -459,6 +459,7 @@ pub fn run() {
     let event_dir = dir;
     builder(tauri::Builder::default(), kassa_core::paths::data_dir(None))
         .setup(move |app| {
+            windows::minimal_cache(app.handle());
             if let Some(d) = &setup_dir {
                 windows::listen_for_second_launch(app.handle(), d);
                 windows::restore_main(app.handle(), d);

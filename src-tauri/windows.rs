@@ -195,3 +195,21 @@ pub fn save_main<R: Runtime>(window: &tauri::Window<R>, data_dir: &Path) {
         let _ = std::fs::rename(&tmp, data_dir.join(WINDOW_STATE));
     }
 }
+
+/// Kassa's pages are local and every sale brings a new QR image: WebKit's default cache model
+/// (a web browser's) keeps each decoded image in its memory cache, which grew the web process
+/// by about 0.7 MB per sale (BENCHMARKS.md). The document-viewer model keeps next to nothing.
+/// Checkout windows have their own ephemeral contexts and are not affected.
+pub fn minimal_cache<R: Runtime>(app: &AppHandle<R>) {
+    #[cfg(target_os = "linux")]
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.with_webview(|wv| {
+            use webkit2gtk::{WebContextExt, WebViewExt};
+            if let Some(ctx) = wv.inner().context() {
+                ctx.set_cache_model(webkit2gtk::CacheModel::DocumentViewer);
+            }
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}
