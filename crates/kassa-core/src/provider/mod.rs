@@ -586,6 +586,56 @@ pub(crate) fn status_error(
     )
 }
 
+/// An OAuth 2 token endpoint's answer (Dintero S:8593ff, Commerce Layer NOTES §A3). Not
+/// `Debug`: it holds the token.
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    token_type: String,
+    expires_in: u64,
+}
+
+/// The longest token lifetime Kassa believes: a day (providers' tokens live hours). `Instant`
+/// cannot hold an arbitrary one (`expires_in: 1e19` made `Instant + life` panic).
+const MAX_TOKEN_LIFE: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// Reads a token endpoint's (2xx) answer: the bearer token and how long to use it, which is
+/// its lifetime less `early`, or less `1/share` of a lifetime too short for that, so that no
+/// request carries a token that expires in flight. Errors never quote the body (it holds the
+/// token).
+pub(crate) fn bearer_token(
+    provider: &str,
+    resp: &Response,
+    early: std::time::Duration,
+    share: u32,
+) -> Result<(Secret, std::time::Duration), ProviderError> {
+    if !resp.is_json() {
+        // Reuses the "expected JSON" wording without parsing a body that holds a token.
+        return Err(parse_json::<serde_json::Value>(provider, resp).unwrap_err());
+    }
+    let bad = |detail: String| {
+        ProviderError::new(
+            provider,
+            ErrorKind::BadResponse {
+                status: resp.status,
+                detail,
+            },
+        )
+    };
+    // serde's messages can quote values; this body holds the token, so say less.
+    let t: TokenAnswer = serde_json::from_slice(&resp.body)
+        .map_err(|_| bad("the token answer lacks access_token, token_type or expires_in".into()))?;
+    if !t.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(bad(format!(
+            "token_type is {:?}, expected Bearer",
+            t.token_type
+        )));
+    }
+    let life = std::time::Duration::from_secs(t.expires_in).min(MAX_TOKEN_LIFE);
+    let margin = early.min(life / share);
+    Ok((Secret::new(t.access_token), life - margin))
+}
+
 /// Parses a JSON answer, or says why it is not one.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     provider: &str,
@@ -668,6 +718,39 @@ pub(crate) fn with_query(url: &str, key: &str, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bearer_tokens_are_used_for_their_life_less_a_margin_and_at_most_a_day() {
+        use std::time::Duration;
+        let answer = |body: &str| crate::http::Response {
+            status: 200,
+            content_type: Some("application/json".into()),
+            retry_after: None,
+            date: None,
+            body: body.as_bytes().to_vec(),
+        };
+        let read = |body: &str| super::bearer_token("p", &answer(body), Duration::from_secs(60), 2);
+        let (token, use_for) =
+            read(r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#).unwrap();
+        assert_eq!(token.expose(), "tok-1");
+        assert_eq!(use_for, Duration::from_secs(3540));
+        // A short lifetime: renewed halfway.
+        let (_, use_for) =
+            read(r#"{"access_token":"t","token_type":"Bearer","expires_in":60}"#).unwrap();
+        assert_eq!(use_for, Duration::from_secs(30));
+        // An absurd lifetime counts as a day (Instant + u64::MAX seconds panics).
+        let (_, use_for) =
+            read(r#"{"access_token":"t","token_type":"Bearer","expires_in":18446744073709551615}"#)
+                .unwrap();
+        assert_eq!(use_for, Duration::from_secs(86_400 - 60));
+        let _ = std::time::Instant::now() + use_for;
+        // Errors never quote the body, which holds the token.
+        let e =
+            read(r#"{"access_token":"secret-tok","token_type":"mac","expires_in":1}"#).unwrap_err();
+        assert!(e.to_string().contains("expected Bearer"), "{e}");
+        let e = read(r#"{"access_token":"secret-tok"}"#).unwrap_err();
+        assert!(!e.to_string().contains("secret-tok"), "{e}");
+    }
+
     use super::*;
 
     #[test]

@@ -63,8 +63,6 @@ use std::time::{Duration, Instant};
 
 const AUTH_ORIGIN: &str = "https://auth.commercelayer.io";
 const JSON_API: &str = "application/vnd.api+json";
-/// The longest token lifetime Kassa believes (a day; Commerce Layer's tokens live hours).
-const MAX_TOKEN_LIFE_S: u64 = 86_400;
 
 /// What a Commerce Layer client needs. Secrets stay in [`Secret`]s until a request needs them.
 #[derive(Debug, Clone)]
@@ -185,30 +183,10 @@ impl CommerceLayer {
         Ok(value)
     }
 
-    /// Reads the token endpoint's (2xx) answer: the token and how long to use it.
+    /// Reads the token endpoint's (2xx) answer: the token and how long to use it, renewed 15
+    /// minutes early (Commerce Layer's overlap window) or at three quarters of a short lifetime.
     pub(crate) fn read_token(&self, resp: &Response) -> Result<(Secret, Duration), ProviderError> {
-        if !resp.is_json() {
-            return Err(parse_json::<serde_json::Value>(&self.config.label, resp).unwrap_err());
-        }
-        // serde's messages can quote values; this body holds the token, so say less.
-        let t: wire::TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| {
-            self.error(ErrorKind::BadResponse {
-                status: resp.status,
-                detail: "the token answer lacks access_token, token_type or expires_in".into(),
-            })
-        })?;
-        if !t.token_type.eq_ignore_ascii_case("bearer") {
-            return Err(self.error(ErrorKind::BadResponse {
-                status: resp.status,
-                detail: format!("token_type is {:?}, expected bearer", t.token_type),
-            }));
-        }
-        // Renew 15 minutes early (Commerce Layer's overlap window), or at three quarters of a
-        // short lifetime. A lifetime beyond a day is taken as a day: `Instant` cannot hold an
-        // arbitrary one (`expires_in: 1e19` made `Instant + life` panic).
-        let life = Duration::from_secs(t.expires_in.min(MAX_TOKEN_LIFE_S));
-        let margin = Duration::from_secs(15 * 60).min(life / 4);
-        Ok((Secret::new(t.access_token), life - margin))
+        super::bearer_token(&self.config.label, resp, Duration::from_secs(15 * 60), 4)
     }
 
     /// A JSON:API call with the integration token; on a 401 a new token is fetched and the

@@ -7,14 +7,6 @@ use crate::session::Status;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-/// `POST /oauth/token` answer (NOTES §A3).
-#[derive(Debug, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-}
-
 /// A JSON:API document with one resource.
 #[derive(Debug, Deserialize)]
 pub struct Doc {

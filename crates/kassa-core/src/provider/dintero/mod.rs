@@ -37,8 +37,6 @@ pub const CHECKOUT_ORIGIN: &str = "https://checkout.dintero.com";
 pub const TOKEN_ORIGIN: &str = CHECKOUT_ORIGIN;
 /// The audience host is always api.dintero.com (NOTES §2.12 #4).
 pub const AUDIENCE_ORIGIN: &str = "https://api.dintero.com";
-/// The longest token lifetime Kassa believes (a day; Dintero's tokens live hours).
-const MAX_TOKEN_LIFE_S: u64 = 86_400;
 
 /// What a Dintero client needs. Secrets stay in [`Secret`]s until a request header needs them.
 #[derive(Debug, Clone)]
@@ -135,32 +133,12 @@ impl Dintero {
         Ok(value)
     }
 
-    /// Reads the token endpoint's (2xx) answer: the `Authorization` value and how long to use it.
+    /// Reads the token endpoint's (2xx) answer: the `Authorization` value and how long to use
+    /// it, renewed a minute early (or halfway through a short lifetime).
     pub(crate) fn read_token(&self, resp: &Response) -> Result<(Secret, Duration), ProviderError> {
-        if !resp.is_json() {
-            // Reuses the "expected JSON" wording without parsing a body that holds a token.
-            return Err(parse_json::<serde_json::Value>(&self.config.label, resp).unwrap_err());
-        }
-        // serde's messages can quote values; this body holds the token, so say less.
-        let t: wire::TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| {
-            self.error(ErrorKind::BadResponse {
-                status: resp.status,
-                detail: "the token answer lacks access_token, token_type or expires_in".into(),
-            })
-        })?;
-        if !t.token_type.eq_ignore_ascii_case("bearer") {
-            return Err(self.error(ErrorKind::BadResponse {
-                status: resp.status,
-                detail: format!("token_type is {:?}, expected Bearer", t.token_type),
-            }));
-        }
-        // Renew a minute early (or halfway, for short-lived tokens) so a request never
-        // carries a token that expires in flight. A lifetime beyond a day is taken as a day:
-        // `Instant` cannot hold an arbitrary one (`expires_in: 1e19` made `Instant + life` panic).
-        let life = Duration::from_secs(t.expires_in.min(MAX_TOKEN_LIFE_S));
-        let margin = Duration::from_secs(60).min(life / 2);
-        let value = Secret::new(format!("Bearer {}", t.access_token));
-        Ok((value, life - margin))
+        let (token, use_for) =
+            super::bearer_token(&self.config.label, resp, Duration::from_secs(60), 2)?;
+        Ok((Secret::new(format!("Bearer {}", token.expose())), use_for))
     }
 
     /// Sends with the bearer token; on a 401 fetches a new token and sends once more.

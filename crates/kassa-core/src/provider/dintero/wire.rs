@@ -24,14 +24,6 @@ pub struct TokenRequest {
     pub audience: String,
 }
 
-/// The token endpoint's answer (S:8593ff). Not `Debug`: it holds the token.
-#[derive(Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-}
-
 /// `POST /v1/sessions-profile` body (S:67ff, SessionProfile S:6437ff).
 #[derive(Debug, Serialize)]
 pub struct SessionProfileRequest<'a> {
