@@ -9,9 +9,7 @@ use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 /// A fresh data directory per test.
 fn data_dir(test: &str) -> std::path::PathBuf {
     // Under `make test`, among the artifacts the secrets audit scans.
-    let base = std::env::var_os("KASSA_TEST_ARTIFACTS")
-        .map(|a| std::path::PathBuf::from(a).join("data"))
-        .unwrap_or_else(std::env::temp_dir);
+    let base = kassa_sandbox::test_artifacts("data").unwrap_or_else(std::env::temp_dir);
     let dir = base.join(format!("kassa-ipc-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

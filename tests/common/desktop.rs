@@ -181,13 +181,8 @@ impl Drop for Till {
     }
 }
 
-/// `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where `make test` keeps data directories and the
-/// app's output for the secrets audit (scripts/secrets-scan.sh); None when not set.
-pub fn artifacts(sub: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("KASSA_TEST_ARTIFACTS")?).join(sub);
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
-}
+/// Where `make test` keeps data directories and output for the secrets audit.
+pub use kassa_sandbox::test_artifacts as artifacts;
 
 /// A minimal HTTP/1.1 client for the sandbox (loopback, plain HTTP): (status, body).
 pub fn http(method: &str, url: &str, body: &str) -> (u16, String) {

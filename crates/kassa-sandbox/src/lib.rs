@@ -211,6 +211,15 @@ pub fn ledger(secrets: &[&str]) {
     }
 }
 
+/// The test suite's artifacts for the same audit: `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where
+/// `make test` keeps data directories (`data`) and captured output (`output`); None when the
+/// variable is not set (then tests use and remove temporary directories).
+pub fn test_artifacts(sub: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("KASSA_TEST_ARTIFACTS")?).join(sub);
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
 fn build(config: Config) -> Arc<Shared> {
     let mut emulator = dintero::Emulator::default();
     if let Some(saved) = config

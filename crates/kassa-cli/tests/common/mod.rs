@@ -39,13 +39,8 @@ impl Drop for DataDir {
     }
 }
 
-/// `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where `make test` keeps data directories and
-/// captured output for the secrets audit (scripts/secrets-scan.sh); None when not set.
-pub fn artifacts(sub: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("KASSA_TEST_ARTIFACTS")?).join(sub);
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
-}
+/// Where `make test` keeps data directories and output for the secrets audit.
+pub use kassa_sandbox::test_artifacts as artifacts;
 
 /// Appends a command's captured output to the audit's output directory.
 fn keep_output(args: &[&str], out: &Output) {
