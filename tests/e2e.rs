@@ -470,13 +470,13 @@ async fn bambora_window_and_klarna_qr_sales() {
         kassa_sandbox::Config {
             bambora_accounts: vec![kassa_sandbox::BamboraAccount {
                 merchant_number: "T123456789".into(),
-                access_token: "e2e-access".into(),
-                secret_token: "e2e-secret".into(),
-                md5_key: "e2e-md5".into(),
+                access_token: "e2e-access-6a2f".into(),
+                secret_token: "e2e-secret-token-b81c".into(),
+                md5_key: "e2e-md5-key-3d7e".into(),
             }],
             klarna_accounts: vec![kassa_sandbox::KlarnaAccount {
-                username: "PK_e2e".into(),
-                password: "e2e-klarna".into(),
+                username: "PK_e2e_94c0a1".into(),
+                password: "e2e-klarna-pw-5f1b".into(),
                 in_store: false,
             }],
             ..Default::default()
@@ -494,11 +494,11 @@ async fn bambora_window_and_klarna_qr_sales() {
                 ("default_provider", "bambora".to_string()),
             ],
             &[
-                ("bambora", "access_token", "e2e-access"),
-                ("bambora", "secret_token", "e2e-secret"),
-                ("bambora", "md5_key", "e2e-md5"),
-                ("klarna", "username", "PK_e2e"),
-                ("klarna", "password", "e2e-klarna"),
+                ("bambora", "access_token", "e2e-access-6a2f"),
+                ("bambora", "secret_token", "e2e-secret-token-b81c"),
+                ("bambora", "md5_key", "e2e-md5-key-3d7e"),
+                ("klarna", "username", "PK_e2e_94c0a1"),
+                ("klarna", "password", "e2e-klarna-pw-5f1b"),
             ],
         );
     };
@@ -551,9 +551,9 @@ async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
         0,
         kassa_sandbox::Config {
             commercelayer_accounts: vec![kassa_sandbox::CommerceLayerAccount {
-                client_id: "e2e-cl".into(),
+                client_id: "e2e-cl-client-0c6d".into(),
                 client_secret: "e2e-cl-secret".into(),
-                sales_channel_client_id: "e2e-cl-sc".into(),
+                sales_channel_client_id: "e2e-cl-sc-client-a29e".into(),
                 market_id: "e2eMarket1".into(),
                 address_id: "e2eAddress".into(),
                 currency: "NOK".into(),
@@ -589,9 +589,13 @@ async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
                 ("default_provider", "commercelayer".to_string()),
             ],
             &[
-                ("commercelayer", "client_id", "e2e-cl"),
+                ("commercelayer", "client_id", "e2e-cl-client-0c6d"),
                 ("commercelayer", "client_secret", "e2e-cl-secret"),
-                ("commercelayer", "sales_channel_client_id", "e2e-cl-sc"),
+                (
+                    "commercelayer",
+                    "sales_channel_client_id",
+                    "e2e-cl-sc-client-a29e",
+                ),
                 ("opencharge", "private_key", oc_key),
             ],
         );

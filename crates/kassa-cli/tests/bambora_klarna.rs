@@ -117,7 +117,7 @@ fn bambora_webview_pays_only_with_a_verified_accept_url() {
 fn bambora_wrong_md5_key_needs_review_and_the_qr_flow_never_claims_paid() {
     let shop = Shop::bambora("bambora-qr");
     // The shop typed the wrong MD5 key: a genuine accept URL cannot be verified.
-    shop.credential("bambora", "md5_key", "not-the-key");
+    shop.credential("bambora", "md5_key", "not-the-key-7b40");
     let (id, psid, _) = shop.open(true);
     let accept = shop.outcome(&format!("/bambora/sessions/{}", token_of(&psid)), "pay");
     let out = shop.cli(&[
@@ -209,7 +209,7 @@ fn bambora_faults_are_clear_and_logged() {
     let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(rows.len(), 4, "{}", stdout(&out));
     // A wrong secret token: 401 named, nothing created.
-    shop.credential("bambora", "secret_token", "wrong");
+    shop.credential("bambora", "secret_token", "wrong-token-2c8a");
     assert_refused(
         &shop.cli(&["charge", "--order", &shop.order]),
         3,
@@ -322,7 +322,7 @@ fn klarna_errors_keep_code_messages_and_correlation_id() {
         r#"{"method":"GET","path":"/hpp/v1/sessions/","kind":"wrong_content_type","times":5}"#,
     );
     assert_refused(&shop.cli(&["status", &id]), 3, "expected JSON");
-    shop.credential("klarna", "password", "wrong");
+    shop.credential("klarna", "password", "wrong-password-d51e");
     assert_refused(
         &shop.cli(&["charge", "--order", &shop.order]),
         3,

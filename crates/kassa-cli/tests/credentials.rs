@@ -89,13 +89,13 @@ fn a_secret_set_by_one_process_is_read_by_fresh_ones() {
     assert!(cli(
         &dir.0,
         &["credentials", "set", "klarna", "password"],
-        Some("kp")
+        Some("klarna-live-pw-3e90")
     )
     .status
     .success());
     assert_eq!(
         secret_tool_lookup("klarna/live/password").as_deref(),
-        Some("kp")
+        Some("klarna-live-pw-3e90")
     );
 
     for (provider, profile, field) in [
@@ -248,7 +248,7 @@ fn bad_settings_and_fields_exit_2_naming_the_key() {
         ),
     ];
     for (args, want) in cases {
-        let out = cli(&dir.0, args, Some("x"));
+        let out = cli(&dir.0, args, Some("refused-input-6c1d"));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(
             stderr(&out).starts_with(want),

@@ -19,8 +19,8 @@ fn sandbox() -> Sandbox {
         Config {
             bambora_accounts: vec![BamboraAccount {
                 merchant_number: MERCHANT.into(),
-                access_token: "access".into(),
-                secret_token: "s3cret".into(),
+                access_token: "bambora-access-3f9c".into(),
+                secret_token: "bambora-s3cret-8b21".into(),
                 md5_key: MD5_KEY.into(),
             }],
             ..Default::default()
@@ -37,7 +37,7 @@ fn api_key(access: &str, merchant: &str, secret: &str) -> String {
 }
 
 fn key() -> String {
-    api_key("access", MERCHANT, "s3cret")
+    api_key("bambora-access-3f9c", MERCHANT, "bambora-s3cret-8b21")
 }
 
 fn http(req: Request) -> Response {
@@ -199,9 +199,9 @@ fn query(url: &str) -> Vec<(String, String)> {
 fn a_wrong_api_key_is_401_with_the_envelope() {
     let s = sandbox();
     for auth in [
-        api_key("access", MERCHANT, "wrong-secret"),
-        api_key("wrong", MERCHANT, "s3cret"),
-        api_key("access", "T999999999", "s3cret"),
+        api_key("bambora-access-3f9c", MERCHANT, "wrong-secret"),
+        api_key("wrong", MERCHANT, "bambora-s3cret-8b21"),
+        api_key("bambora-access-3f9c", "T999999999", "bambora-s3cret-8b21"),
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("access:s3cret")
@@ -215,7 +215,7 @@ fn a_wrong_api_key_is_401_with_the_envelope() {
             m.contains("access token, merchant number or secret token is wrong"),
             "{m}"
         );
-        assert!(!m.contains("s3cret") && !v.to_string().contains("wrong-secret"));
+        assert!(!m.contains("bambora-s3cret-8b21") && !v.to_string().contains("wrong-secret"));
         assert!(v["meta"]["action"]["code"].is_string());
     }
     let (st, _) = call(&s, Method::Get, "", "/transactions/70000000001");
@@ -638,11 +638,15 @@ fn another_merchant_sees_nothing() {
     let (st, _) = control(
         &s,
         "/bambora/accounts",
-        json!({"merchant_number": "T987654321", "access_token": "other",
-               "secret_token": "other-secret", "md5_key": "other-md5"}),
+        json!({"merchant_number": "T987654321", "access_token": "bambora-other-access-5e",
+               "secret_token": "bambora-other-secret-d4", "md5_key": "bambora-other-md5-a7"}),
     );
     assert_eq!(st, 204);
-    let other = api_key("other", "T987654321", "other-secret");
+    let other = api_key(
+        "bambora-other-access-5e",
+        "T987654321",
+        "bambora-other-secret-d4",
+    );
     let (token, _) = create(&s, "MINE1");
     let (_, r) = outcome(&s, &token, "pay");
     let url: Value = serde_json::from_str(&r).unwrap();

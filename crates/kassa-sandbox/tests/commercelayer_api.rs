@@ -19,9 +19,9 @@ const US_ADDRESS: &str = "ZxCvBnMaSd";
 /// A Norwegian shop: prices include VAT, 25 % by default, coffee at 15 %, stamps at 20 %.
 fn shop() -> CommerceLayerAccount {
     CommerceLayerAccount {
-        client_id: "int-shop".into(),
-        client_secret: "shop-secret".into(),
-        sales_channel_client_id: "sc-shop".into(),
+        client_id: "cl-int-shop-5d21".into(),
+        client_secret: "cl-shop-secret-0a9f".into(),
+        sales_channel_client_id: "cl-sc-shop-6e14".into(),
         market_id: SHOP_MARKET.into(),
         address_id: SHOP_ADDRESS.into(),
         currency: "NOK".into(),
@@ -45,9 +45,9 @@ fn shop() -> CommerceLayerAccount {
 /// the payment method captures automatically.
 fn us() -> CommerceLayerAccount {
     CommerceLayerAccount {
-        client_id: "int-us".into(),
-        client_secret: "us-secret".into(),
-        sales_channel_client_id: "sc-us".into(),
+        client_id: "cl-int-us-b3c8".into(),
+        client_secret: "cl-us-secret-2f6d".into(),
+        sales_channel_client_id: "cl-sc-us-9a07".into(),
         market_id: US_MARKET.into(),
         address_id: US_ADDRESS.into(),
         currency: "USD".into(),
@@ -279,7 +279,7 @@ fn link_body(order_id: &str, attrs: Value) -> Value {
 }
 
 fn shop_link_attrs() -> Value {
-    json!({"name": "POS-T1-000123", "client_id": "sc-shop",
+    json!({"name": "POS-T1-000123", "client_id": "cl-sc-shop-6e14",
            "scope": format!("market:id:{SHOP_MARKET}"), "expires_at": in_minutes(15)})
 }
 
@@ -440,7 +440,7 @@ fn integration_tokens_and_invalid_clients() {
     let before = now_millis() / 1000;
     let r = token_request(
         &s,
-        json!({"grant_type": "client_credentials", "client_id": "int-shop", "client_secret": "shop-secret"}),
+        json!({"grant_type": "client_credentials", "client_id": "cl-int-shop-5d21", "client_secret": "cl-shop-secret-0a9f"}),
     );
     assert_eq!(r.status, 200);
     let v = json_of(&r);
@@ -462,9 +462,9 @@ fn integration_tokens_and_invalid_clients() {
     assert_ne!(integration(&s, &shop()), token, "every token is new");
     // Wrong secret, unknown client, no secret for an integration.
     for body in [
-        json!({"grant_type": "client_credentials", "client_id": "int-shop", "client_secret": "nope"}),
-        json!({"grant_type": "client_credentials", "client_id": "int-nobody", "client_secret": "shop-secret"}),
-        json!({"grant_type": "client_credentials", "client_id": "int-shop"}),
+        json!({"grant_type": "client_credentials", "client_id": "cl-int-shop-5d21", "client_secret": "nope"}),
+        json!({"grant_type": "client_credentials", "client_id": "int-nobody", "client_secret": "cl-shop-secret-0a9f"}),
+        json!({"grant_type": "client_credentials", "client_id": "cl-int-shop-5d21"}),
     ] {
         let r = token_request(&s, body);
         assert_eq!(r.status, 401);
@@ -475,7 +475,7 @@ fn integration_tokens_and_invalid_clients() {
     }
     let r = token_request(
         &s,
-        json!({"grant_type": "password", "client_id": "int-shop", "client_secret": "shop-secret"}),
+        json!({"grant_type": "password", "client_id": "cl-int-shop-5d21", "client_secret": "cl-shop-secret-0a9f"}),
     );
     assert_eq!(r.status, 400);
     assert_eq!(json_of(&r)["errors"][0]["code"], "UNSUPPORTED_GRANT_TYPE");
@@ -486,7 +486,7 @@ fn integration_tokens_and_invalid_clients() {
     )
     .header("content-type", "application/x-www-form-urlencoded");
     form.body = Some(
-        b"grant_type=client_credentials&client_id=int-shop&client_secret=shop-secret".to_vec(),
+        b"grant_type=client_credentials&client_id=cl-int-shop-5d21&client_secret=cl-shop-secret-0a9f".to_vec(),
     );
     let r = send(form);
     assert_eq!(r.status, 400);
@@ -497,7 +497,7 @@ fn integration_tokens_and_invalid_clients() {
 fn sales_channel_tokens_need_their_markets_scope() {
     let s = sandbox();
     let request = |scope: Option<&str>, secret: Option<&str>| {
-        let mut b = json!({"grant_type": "client_credentials", "client_id": "sc-shop"});
+        let mut b = json!({"grant_type": "client_credentials", "client_id": "cl-sc-shop-6e14"});
         if let Some(sc) = scope {
             b["scope"] = json!(sc);
         }
@@ -519,7 +519,10 @@ fn sales_channel_tokens_need_their_markets_scope() {
         assert_eq!(json_of(&r)["errors"][0]["code"], "INVALID_SCOPE");
     }
     // A sales channel has no secret.
-    assert_eq!(request(Some(&shop_scope), Some("shop-secret")).status, 401);
+    assert_eq!(
+        request(Some(&shop_scope), Some("cl-shop-secret-0a9f")).status,
+        401
+    );
     let r = request(Some(&shop_scope), None);
     assert_eq!(r.status, 200);
     let v = json_of(&r);
@@ -531,13 +534,12 @@ fn sales_channel_tokens_need_their_markets_scope() {
 #[test]
 fn the_token_endpoint_allows_30_requests_a_minute() {
     let s = sandbox();
-    let good = json!({"grant_type": "client_credentials", "client_id": "int-shop", "client_secret": "shop-secret"});
+    let good = json!({"grant_type": "client_credentials", "client_id": "cl-int-shop-5d21", "client_secret": "cl-shop-secret-0a9f"});
     for i in 0..29 {
         assert_eq!(token_request(&s, good.clone()).status, 200, "request {i}");
     }
     // A refused request counts too (the limit is per IP).
-    let bad =
-        json!({"grant_type": "client_credentials", "client_id": "int-shop", "client_secret": "x"});
+    let bad = json!({"grant_type": "client_credentials", "client_id": "cl-int-shop-5d21", "client_secret": "x"});
     assert_eq!(token_request(&s, bad).status, 401);
     let r = token_request(&s, good);
     assert_eq!(r.status, 429);
@@ -554,7 +556,7 @@ fn tokens_expire() {
     set_token_lifetime(&s, 1);
     let r = token_request(
         &s,
-        json!({"grant_type": "client_credentials", "client_id": "int-shop", "client_secret": "shop-secret"}),
+        json!({"grant_type": "client_credentials", "client_id": "cl-int-shop-5d21", "client_secret": "cl-shop-secret-0a9f"}),
     );
     assert_eq!(json_of(&r)["expires_in"], 1);
     let token = json_of(&r)["access_token"].as_str().unwrap().to_string();
@@ -1672,8 +1674,7 @@ fn another_organization_sees_nothing() {
     );
     let line = json!({"name": "x", "quantity": 1, "unit_amount_cents": 1});
     assert_eq!(add_line(&s, &other, &id, line).0, 404);
-    let us_link =
-        json!({"name": "x", "client_id": "sc-us", "scope": format!("market:id:{US_MARKET}")});
+    let us_link = json!({"name": "x", "client_id": "cl-sc-us-9a07", "scope": format!("market:id:{US_MARKET}")});
     let (st, _) = api(
         &s,
         Method::Post,
@@ -1855,7 +1856,7 @@ fn links_are_validated() {
     let post = |body: Value| api(&s, Method::Post, &token, "/api/links", Some(body));
     let (st, v) = post(link_body(
         id,
-        json!({"client_id": "sc-us", "scope": format!("market:id:{US_MARKET}"),
+        json!({"client_id": "cl-sc-us-9a07", "scope": format!("market:id:{US_MARKET}"),
                "expires_at": format_rfc3339(now_millis() - 1000)}),
     ));
     assert_eq!(st, 422);
@@ -1980,7 +1981,7 @@ fn accounts_can_be_added_at_run_time() {
     let (st, _) = control(
         &s,
         "/accounts",
-        json!({"client_id": "int-new", "client_secret": "new-secret", "sales_channel_client_id": "sc-new",
+        json!({"client_id": "cl-int-new-47e2", "client_secret": "cl-new-secret-c1b5", "sales_channel_client_id": "cl-sc-new-8d30",
                "market_id": "NeWmArKeTz", "address_id": "NeWaDdReSs", "currency": "EUR",
                "default_tax_rate_bp": 1900, "skus": [{"code": "BOOK", "tax_rate_bp": 700}]}),
     );
@@ -1988,8 +1989,8 @@ fn accounts_can_be_added_at_run_time() {
     let token = integration(
         &s,
         &CommerceLayerAccount {
-            client_secret: "new-secret".into(),
-            client_id: "int-new".into(),
+            client_secret: "cl-new-secret-c1b5".into(),
+            client_id: "cl-int-new-47e2".into(),
             ..shop()
         },
     );
@@ -1999,7 +2000,7 @@ fn accounts_can_be_added_at_run_time() {
     let (st, _) = control(
         &s,
         "/accounts",
-        json!({"client_id": "int-bad", "client_secret": "x", "sales_channel_client_id": "sc-bad",
+        json!({"client_id": "cl-int-bad-e6a1", "client_secret": "cl-bad-secret-3c9e", "sales_channel_client_id": "cl-sc-bad-71f4",
                "market_id": "m", "address_id": "a", "currency": "EUR", "default_tax_rate_bp": 25000}),
     );
     assert_eq!(st, 400);

@@ -16,8 +16,8 @@ fn sandbox() -> Sandbox {
             state_file: None,
             dintero_accounts: vec![DinteroAccount {
                 account_id: AID.into(),
-                client_id: "cid".into(),
-                client_secret: "csecret".into(),
+                client_id: "dintero-cid-4b8e".into(),
+                client_secret: "dintero-csecret-91d7".into(),
             }],
             ..Default::default()
         },
@@ -55,7 +55,7 @@ fn token_request(s: &Sandbox, auth: &str, body: Value) -> (u16, Value) {
 fn token(s: &Sandbox) -> String {
     let (status, v) = token_request(
         s,
-        &basic("cid", "csecret"),
+        &basic("dintero-cid-4b8e", "dintero-csecret-91d7"),
         json!({"grant_type": "client_credentials", "audience": format!("https://api.dintero.com/v1/accounts/{AID}")}),
     );
     assert_eq!(status, 200, "{v}");
@@ -103,14 +103,14 @@ fn get(s: &Sandbox, bearer: &str, path: &str) -> (u16, Value) {
 fn the_token_endpoint_checks_basic_auth_and_the_audience() {
     let s = sandbox();
     let good = json!({"grant_type": "client_credentials", "audience": format!("https://api.dintero.com/v1/accounts/{AID}")});
-    let (st, v) = token_request(&s, &basic("cid", "wrong"), good.clone());
+    let (st, v) = token_request(&s, &basic("dintero-cid-4b8e", "wrong"), good.clone());
     assert_eq!(st, 401);
     assert_eq!(v["error"]["message"], "invalid client credentials");
     let (st, _) = token_request(&s, "Bearer nope", good);
     assert_eq!(st, 401);
     let (st, v) = token_request(
         &s,
-        &basic("cid", "csecret"),
+        &basic("dintero-cid-4b8e", "dintero-csecret-91d7"),
         json!({"grant_type": "client_credentials"}),
     );
     assert_eq!(st, 400);
@@ -119,7 +119,11 @@ fn the_token_endpoint_checks_basic_auth_and_the_audience() {
         .unwrap()
         .contains("audience is required"));
     let other = json!({"grant_type": "client_credentials", "audience": "https://api.dintero.com/v1/accounts/T99999999"});
-    let (st, _) = token_request(&s, &basic("cid", "csecret"), other);
+    let (st, _) = token_request(
+        &s,
+        &basic("dintero-cid-4b8e", "dintero-csecret-91d7"),
+        other,
+    );
     assert_eq!(st, 403);
     token(&s);
 }

@@ -14,13 +14,13 @@ fn sandbox() -> Sandbox {
         Config {
             klarna_accounts: vec![
                 KlarnaAccount {
-                    username: "PK_shop".into(),
-                    password: "shop-secret".into(),
+                    username: "PK_shop_31f0".into(),
+                    password: "klarna-shop-pw-6d2a".into(),
                     in_store: false,
                 },
                 KlarnaAccount {
-                    username: "PK_till".into(),
-                    password: "till-secret".into(),
+                    username: "PK_till_c9e4".into(),
+                    password: "klarna-till-pw-15b8".into(),
                     in_store: true,
                 },
             ],
@@ -38,11 +38,11 @@ fn basic(user: &str, pass: &str) -> String {
 }
 
 fn shop() -> String {
-    basic("PK_shop", "shop-secret")
+    basic("PK_shop_31f0", "klarna-shop-pw-6d2a")
 }
 
 fn till() -> String {
-    basic("PK_till", "till-secret")
+    basic("PK_till_c9e4", "klarna-till-pw-15b8")
 }
 
 fn raw(req: Request) -> Response {
@@ -191,7 +191,11 @@ fn press(page_url: &str, action: &str) -> Response {
 #[test]
 fn every_call_needs_the_accounts_basic_credentials() {
     let s = sandbox();
-    for auth in [String::new(), basic("PK_shop", "wrong"), "Bearer x".into()] {
+    for auth in [
+        String::new(),
+        basic("PK_shop_31f0", "wrong"),
+        "Bearer x".into(),
+    ] {
         let (st, v) = kp_session(&s, &auth, battery());
         assert_eq!(st, 401, "{v}");
         assert_eq!(v["error_code"], "UNAUTHORIZED");
@@ -209,10 +213,13 @@ fn every_call_needs_the_accounts_basic_credentials() {
     let (st, _) = control(
         &s,
         "/accounts",
-        json!({"username": "PK_new", "password": "pw"}),
+        json!({"username": "PK_new_7a3c5e", "password": "klarna-new-pw-e04d"}),
     );
     assert_eq!(st, 204);
-    assert_eq!(kp_session(&s, &basic("PK_new", "pw"), battery()).0, 200);
+    assert_eq!(
+        kp_session(&s, &basic("PK_new_7a3c5e", "klarna-new-pw-e04d"), battery()).0,
+        200
+    );
 }
 
 #[test]

@@ -29,13 +29,13 @@ fn sandbox() -> &'static Sandbox {
             Config {
                 bambora_accounts: vec![BamboraAccount {
                     merchant_number: "T123456789".into(),
-                    access_token: "at".into(),
-                    secret_token: "st".into(),
-                    md5_key: "md5".into(),
+                    access_token: "prop-access-1c7e".into(),
+                    secret_token: "prop-secret-token-93b1".into(),
+                    md5_key: "prop-md5-key-4a0f".into(),
                 }],
                 klarna_accounts: vec![KlarnaAccount {
-                    username: "PK1_prop".into(),
-                    password: "pw".into(),
+                    username: "PK1_prop_52d9".into(),
+                    password: "prop-klarna-pw-0e6b".into(),
                     in_store: false,
                 }],
                 // One market per currency and price-list kind; a SKU per VAT rate the orders
@@ -44,9 +44,9 @@ fn sandbox() -> &'static Sandbox {
                     .iter()
                     .flat_map(|c| [(c, true), (c, false)])
                     .map(|(c, incl)| CommerceLayerAccount {
-                        client_id: format!("cl-{c}-{incl}"),
-                        client_secret: "s".into(),
-                        sales_channel_client_id: format!("sc-{c}-{incl}"),
+                        client_id: format!("prop-cl-{c}-{incl}-2b"),
+                        client_secret: "prop-cl-secret-77f3".into(),
+                        sales_channel_client_id: format!("prop-sc-{c}-{incl}-8e"),
                         market_id: format!("m{c}{incl}"),
                         address_id: "addr1".into(),
                         currency: c.to_string(),
@@ -96,9 +96,9 @@ fn commercelayer(currency: &str, incl: bool) -> &'static CommerceLayer {
                     address_id: "addr1".into(),
                     language: "nb".into(),
                     base_url: Some(sandbox().commercelayer_base_url()),
-                    client_id: Secret::new(format!("cl-{c}-{incl}")),
-                    client_secret: Secret::new("s"),
-                    sales_channel_client_id: Secret::new(format!("sc-{c}-{incl}")),
+                    client_id: Secret::new(format!("prop-cl-{c}-{incl}-2b")),
+                    client_secret: Secret::new("prop-cl-secret-77f3"),
+                    sales_channel_client_id: Secret::new(format!("prop-sc-{c}-{incl}-8e")),
                 };
                 (
                     format!("{c}{incl}"),
@@ -229,8 +229,8 @@ proptest! {
             Ok(body) => {
                 let (status, text) = post(
                     format!("{}/payments/v1/sessions", s.klarna_base_url()),
-                    "PK1_prop",
-                    "pw",
+                    "PK1_prop_52d9",
+                    "prop-klarna-pw-0e6b",
                     serde_json::to_vec(&body).unwrap(),
                 );
                 prop_assert_eq!(status, 200, "{}\n{}", text, serde_json::to_string(&body).unwrap());
@@ -254,8 +254,8 @@ proptest! {
         });
         let (status, text) = post(
             format!("{}/paymentrequests", s.bambora_base_url()),
-            "at@T123456789",
-            "st",
+            "prop-access-1c7e@T123456789",
+            "prop-secret-token-93b1",
             serde_json::to_vec(&body).unwrap(),
         );
         // A repeated order id (the same random reference twice) is the only other answer.
