@@ -5,7 +5,8 @@
 //! It measures the RELEASE binaries, built beforehand (it refuses stale ones):
 //!
 //! ```text
-//! cargo build --release --bin kassa --example blank_window
+//! cargo build --release --bin kassa
+//! cargo build --release --example blank_window
 //! xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- cargo bench --bench desktop
 //! ```
 //!
@@ -101,7 +102,9 @@ fn main() {
         for p in &problems {
             eprintln!("  - {p}");
         }
-        eprintln!("the binaries: cargo build --release --bin kassa --example blank_window");
+        eprintln!(
+            "the binaries: cargo build --release --bin kassa; cargo build --release --example blank_window"
+        );
         std::process::exit(2);
     }
     let runs = env_number("KASSA_BENCH_RUNS", 7);

@@ -127,7 +127,9 @@ bench() {
   log "charge → URL per provider, warm and cold process, 50 ms latency"
   "${keyring[@]}" cargo bench -p kassa-cli --bench charge
   log "desktop: start and memory against a blank Tauri window, 100 demo sales, charge → QR"
-  cargo build --release --bin kassa --example blank_window
+  # Two builds: an example enables the dev-dependencies, whose emulators the shipped app lacks.
+  cargo build --release --bin kassa
+  cargo build --release --example blank_window
   # Sales driven by scripts in the page: WebDriver element commands would keep elements alive.
   KASSA_BENCH_DRIVER=script "${keyring[@]}" "${display[@]}" cargo bench --bench desktop
   log "sizes: stripped release binary and .deb"

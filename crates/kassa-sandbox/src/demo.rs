@@ -30,6 +30,8 @@ pub fn start(data_dir: &Path, http: &Http) -> Result<Demo, ProviderError> {
     let fail = |m: String| ProviderError::new("demo", ErrorKind::Config(m));
     std::fs::create_dir_all(data_dir)
         .map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+    // With the `all-providers` feature, Config has the other emulators' fields too.
+    #[allow(clippy::needless_update)]
     let sandbox = Sandbox::start(
         0,
         Config {

@@ -47,18 +47,31 @@
 //! provider prefix; `method` and `path` are optional; `times` defaults to 1.
 //!
 //! The control API has no authentication: the server only ever binds a loopback address.
+//!
+//! The `all-providers` feature (on by default; the tests, benches and `kassa-cli sandbox` use
+//! it) builds every emulator. Without it only the Dintero emulator is compiled, the one the demo
+//! provider runs: the desktop app links that, not four test emulators and their OpenAPI files.
 
+#[cfg(feature = "all-providers")]
 pub mod bambora;
+#[cfg(feature = "all-providers")]
 pub mod commercelayer;
 pub mod demo;
 pub mod dintero;
+#[cfg(feature = "all-providers")]
 pub mod klarna;
+#[cfg(feature = "all-providers")]
 pub mod openapi;
+#[cfg(feature = "all-providers")]
 pub mod opencharge;
 
+#[cfg(feature = "all-providers")]
 pub use bambora::BamboraAccount;
+#[cfg(feature = "all-providers")]
 pub use commercelayer::CommerceLayerAccount;
+#[cfg(feature = "all-providers")]
 pub use klarna::KlarnaAccount;
+#[cfg(feature = "all-providers")]
 pub use opencharge::OpenchargeParty;
 
 use axum::body::Body;
@@ -105,10 +118,14 @@ pub struct Config {
     /// so `kassa-cli status` works in a later process).
     pub state_file: Option<PathBuf>,
     pub dintero_accounts: Vec<DinteroAccount>,
+    #[cfg(feature = "all-providers")]
     pub bambora_accounts: Vec<BamboraAccount>,
+    #[cfg(feature = "all-providers")]
     pub klarna_accounts: Vec<KlarnaAccount>,
+    #[cfg(feature = "all-providers")]
     pub commercelayer_accounts: Vec<CommerceLayerAccount>,
     /// Merchants (OCID + public key) the Opencharge gateways know and accept.
+    #[cfg(feature = "all-providers")]
     pub opencharge_merchants: Vec<OpenchargeParty>,
 }
 
@@ -157,9 +174,13 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     connections: AtomicU64,
     pub(crate) dintero: Mutex<dintero::Emulator>,
+    #[cfg(feature = "all-providers")]
     pub(crate) bambora: Mutex<bambora::Emulator>,
+    #[cfg(feature = "all-providers")]
     pub(crate) klarna: Mutex<klarna::Emulator>,
+    #[cfg(feature = "all-providers")]
     pub(crate) commercelayer: Mutex<commercelayer::Emulator>,
+    #[cfg(feature = "all-providers")]
     pub(crate) opencharge: Mutex<opencharge::Emulator>,
     state_file: Option<PathBuf>,
 }
@@ -233,30 +254,38 @@ fn build(config: Config) -> Arc<Shared> {
     for a in config.dintero_accounts {
         emulator.add_account(a);
     }
-    let mut bambora = bambora::Emulator::default();
-    for a in config.bambora_accounts {
-        bambora.add_account(a);
-    }
-    let mut klarna = klarna::Emulator::default();
-    for a in config.klarna_accounts {
-        klarna.add_account(a);
-    }
-    let mut commercelayer = commercelayer::Emulator::default();
-    for a in config.commercelayer_accounts {
-        commercelayer.add_account(a);
-    }
-    let mut opencharge = opencharge::Emulator::default();
-    for m in config.opencharge_merchants {
-        opencharge.add_merchant(m);
-    }
+    #[cfg(feature = "all-providers")]
+    let (bambora, klarna, commercelayer, opencharge) = {
+        let mut bambora = bambora::Emulator::default();
+        for a in config.bambora_accounts {
+            bambora.add_account(a);
+        }
+        let mut klarna = klarna::Emulator::default();
+        for a in config.klarna_accounts {
+            klarna.add_account(a);
+        }
+        let mut commercelayer = commercelayer::Emulator::default();
+        for a in config.commercelayer_accounts {
+            commercelayer.add_account(a);
+        }
+        let mut opencharge = opencharge::Emulator::default();
+        for m in config.opencharge_merchants {
+            opencharge.add_merchant(m);
+        }
+        (bambora, klarna, commercelayer, opencharge)
+    };
     Arc::new(Shared {
         controls: Mutex::new(Controls::default()),
         requests: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         dintero: Mutex::new(emulator),
+        #[cfg(feature = "all-providers")]
         bambora: Mutex::new(bambora),
+        #[cfg(feature = "all-providers")]
         klarna: Mutex::new(klarna),
+        #[cfg(feature = "all-providers")]
         commercelayer: Mutex::new(commercelayer),
+        #[cfg(feature = "all-providers")]
         opencharge: Mutex::new(opencharge),
         state_file: config.state_file,
     })
@@ -273,18 +302,22 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/page_script.js", get(page_script))
         .route("/reports", post(add_report))
         .route("/reports", get(reports))
-        .merge(dintero::control_routes())
-        .merge(bambora::control_routes())
-        .merge(klarna::control_routes())
-        .merge(commercelayer::control_routes())
-        .merge(opencharge::control_routes());
-    let providers = Router::new()
-        .nest("/dintero", dintero::routes())
-        .nest("/bambora", bambora::routes())
-        .nest("/klarna", klarna::routes())
-        .nest("/commercelayer", commercelayer::routes())
-        .nest("/opencharge", opencharge::routes())
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), faults));
+        .merge(dintero::control_routes());
+    let providers = Router::new().nest("/dintero", dintero::routes());
+    #[cfg(feature = "all-providers")]
+    let (control, providers) = (
+        control
+            .merge(bambora::control_routes())
+            .merge(klarna::control_routes())
+            .merge(commercelayer::control_routes())
+            .merge(opencharge::control_routes()),
+        providers
+            .nest("/bambora", bambora::routes())
+            .nest("/klarna", klarna::routes())
+            .nest("/commercelayer", commercelayer::routes())
+            .nest("/opencharge", opencharge::routes()),
+    );
+    let providers = providers.layer(axum::middleware::from_fn_with_state(shared.clone(), faults));
     Router::new()
         .nest("/_control", control)
         .merge(providers)
@@ -376,28 +409,33 @@ impl Sandbox {
         format!("{}/dintero", self.url())
     }
 
+    #[cfg(feature = "all-providers")]
     /// The value for `bambora.base_url` (one base for the Checkout and Merchant APIs and the
     /// payment window).
     pub fn bambora_base_url(&self) -> String {
         format!("{}/bambora", self.url())
     }
 
+    #[cfg(feature = "all-providers")]
     /// The value for `klarna.base_url` (Payments, HPP and Order Management).
     pub fn klarna_base_url(&self) -> String {
         format!("{}/klarna", self.url())
     }
 
+    #[cfg(feature = "all-providers")]
     /// The value for `commercelayer.base_url` (auth, the Core API, hosted checkout, links).
     pub fn commercelayer_base_url(&self) -> String {
         format!("{}/commercelayer", self.url())
     }
 
+    #[cfg(feature = "all-providers")]
     /// The Opencharge payment gateway (`POST /checkout/create`): `opencharge.gateway_url` in
     /// mode `checkout_create`. Its OCID is [`opencharge::PAYMENT_GATEWAY_OCID`].
     pub fn opencharge_payment_gateway_url(&self) -> String {
         format!("{}/opencharge/pg", self.url())
     }
 
+    #[cfg(feature = "all-providers")]
     /// The Opencharge merchant gateway (`POST /orders/checkout`): `opencharge.gateway_url` in
     /// mode `orders_checkout`. Its OCID is [`opencharge::MERCHANT_GATEWAY_OCID`].
     pub fn opencharge_merchant_gateway_url(&self) -> String {
@@ -560,15 +598,18 @@ async fn faults(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respo
 
 /// An error answer in the shape of the provider whose path this is.
 fn provider_error(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
-    if path.starts_with("/bambora") {
-        bambora::error(status, code, message)
-    } else if path.starts_with("/klarna") {
-        klarna::error(status, code, message)
-    } else if path.starts_with("/commercelayer") {
-        commercelayer::error(status, code, message)
-    } else if path.starts_with("/opencharge") {
-        opencharge::error(status, code, message)
-    } else {
-        dintero::error(status, code, message)
+    #[cfg(feature = "all-providers")]
+    {
+        if path.starts_with("/bambora") {
+            return bambora::error(status, code, message);
+        } else if path.starts_with("/klarna") {
+            return klarna::error(status, code, message);
+        } else if path.starts_with("/commercelayer") {
+            return commercelayer::error(status, code, message);
+        } else if path.starts_with("/opencharge") {
+            return opencharge::error(status, code, message);
+        }
     }
+    let _ = path;
+    dintero::error(status, code, message)
 }
