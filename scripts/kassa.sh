@@ -97,6 +97,8 @@ test_all() {
   cargo fmt --all --check
   log "cargo clippy"
   cargo clippy --quiet --workspace --all-targets -- -D warnings
+  # The sandbox as the desktop app links it: only the demo's emulator (no all-providers).
+  cargo clippy --quiet -p kassa-sandbox --no-default-features -- -D warnings
   check_core_is_headless
   log "cargo test (unit, integration, keyring, E2E) under Xvfb with a private keyring"
   # With trace logging, keeping every data directory and all captured output, and a ledger of
