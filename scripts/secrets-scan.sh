@@ -39,7 +39,10 @@ if [ -n "$bad" ]; then
 fi
 
 scan() { # prints the files under $1 that hold any pattern
-  grep -rlaF -f "$work/patterns" --exclude=secrets.txt "$1" || true
+  local rc=0
+  grep -rlaF -f "$work/patterns" --exclude=secrets.txt "$1" || rc=$?
+  # 1 is "no file holds one"; 2 (a file grep could not read) must not pass as clean.
+  [ "$rc" -le 1 ] || { echo "secrets audit: grep failed (exit $rc) under $1" >&2; return 2; }
 }
 
 # The scan must be able to fail: plant one secret and look for it.
