@@ -112,13 +112,7 @@ fn customer_pays_in_window(origin: &str, css: &str) {
 /// Opens the charge dialog (F9), picks `provider` and a QR code, and waits for the QR; returns
 /// the checkout URL.
 async fn charge_qr_with(c: &Client, provider: &str) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys("\u{E039}") // F9
-        .await
-        .unwrap();
-    wait_visible(c, 10, "#choose").await;
+    open_charge_dialog(c).await;
     click(c, &format!("input[name=provider][value={provider}]")).await;
     click(c, "input[name=presentation][value=qr]").await;
     click(c, "#start-charge").await;

@@ -273,8 +273,8 @@ pub async fn add_line(c: &Client, name: &str, qty: &str, price: &str, vat: &str,
     .await;
 }
 
-/// Opens the charge dialog (F9), picks the presentation and starts the payment.
-pub async fn charge(c: &Client, presentation: &str) {
+/// Opens the charge dialog (F9) and waits for its choices.
+pub async fn open_charge_dialog(c: &Client) {
     c.find(Locator::Css("body"))
         .await
         .unwrap()
@@ -282,6 +282,11 @@ pub async fn charge(c: &Client, presentation: &str) {
         .await
         .unwrap();
     wait_visible(c, 10, "#choose").await;
+}
+
+/// Opens the charge dialog (F9), picks the presentation and starts the payment.
+pub async fn charge(c: &Client, presentation: &str) {
+    open_charge_dialog(c).await;
     click(
         c,
         &format!("input[name=presentation][value={presentation}]"),
