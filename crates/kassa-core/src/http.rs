@@ -249,17 +249,17 @@ impl Http {
             // reqwest's messages name the URL, never a header; drop the URL anyway (its
             // query could one day hold something private) and keep the cause.
             let cause = error_chain(&e);
-            let kind = if let Some(tls) = tls_failure(&e, &req.url) {
-                // The handshake failed: the request was never sent.
-                ErrorKind::Connect(tls)
-            } else if e.is_connect() {
+            let kind = if e.is_connect() {
                 if e.is_timeout() {
                     ErrorKind::Timeout {
                         sent: false,
                         seconds: self.config.connect_timeout.as_secs().max(1),
                     }
                 } else {
-                    ErrorKind::Connect(cause)
+                    // Connecting includes the TLS handshake: a failed one says why in words a
+                    // shop can act on. Only here: a TLS error while reading an answer comes
+                    // after the request was sent, and stays a network error.
+                    ErrorKind::Connect(tls_failure(&e, &req.url).unwrap_or(cause))
                 }
             } else if e.is_timeout() {
                 ErrorKind::Timeout {

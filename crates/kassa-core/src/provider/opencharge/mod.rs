@@ -162,7 +162,7 @@ impl Opencharge {
         // the signed timestamps).
         if let Some(offset) = server
             .and_then(|server| server.checked_sub(local))
-            .filter(|o| o.abs() <= MAX_OFFSET_MS)
+            .filter(|o| o.unsigned_abs() <= MAX_OFFSET_MS.unsigned_abs())
         {
             self.offset_ms.store(offset, Ordering::Relaxed);
         }
