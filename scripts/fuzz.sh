@@ -47,7 +47,10 @@ count() {
 }
 
 failed=0
-for target in $(cargo fuzz list); do
+# Not inside the loop's word list, where a failing `cargo fuzz list` would mean zero targets, passed.
+targets=$(cargo fuzz list)
+[ -n "$targets" ] || { echo "fuzz.sh: cargo fuzz list found no targets" >&2; exit 1; }
+for target in $targets; do
     corpus=fuzz/corpus/$target
     new=$scratch/$target
     log=$scratch/$target.log

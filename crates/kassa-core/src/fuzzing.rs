@@ -206,6 +206,21 @@ fn covers(status: Status, amount: Option<i64>, currency: Option<&str>, sale: &Pr
     }
 }
 
+/// The order parser and the pricing behind it: any text gives a priced order or a clean error,
+/// and a priced order's totals are the sums of its lines.
+pub fn order_parser(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(q) = crate::quote_document(text, "FUZZ-1") {
+        let gross: i64 = q.lines.iter().map(|l| l.gross).sum();
+        let vat: i64 = q.lines.iter().map(|l| l.vat).sum();
+        assert_eq!(q.total.gross, gross);
+        assert_eq!(q.total.vat, vat);
+        assert!(q.lines.iter().all(|l| l.net + l.vat == l.gross));
+    }
+}
+
 /// Dintero: 0 error answers, 1 token answer, 2 sessions-profile answer, 3 session, 4
 /// transaction, 5 transaction list (lookup by reference).
 pub fn dintero_response(data: &[u8]) {
