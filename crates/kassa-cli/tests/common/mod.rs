@@ -44,25 +44,29 @@ pub use kassa_sandbox::test_artifacts as artifacts;
 
 /// Appends a command's captured output to the audit's output directory.
 fn keep_output(args: &[&str], out: &Output) {
+    keep_text(args, &[&out.stdout, &out.stderr]);
+}
+
+/// Appends output a test read itself (e.g. from a process it killed) to the audit's output
+/// directory, after the command line. Under `make test` a write that fails fails the test: the
+/// audit must not pass on output it never saw.
+pub fn keep_text(args: &[&str], parts: &[&[u8]]) {
     if let Some(dir) = artifacts("output") {
         let path = dir.join(format!("kassa-cli-{}.log", std::process::id()));
-        if let Ok(mut f) = std::fs::OpenOptions::new()
+        let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "$ kassa-cli {}", args.join(" "));
-            let _ = f.write_all(&out.stdout);
-            let _ = f.write_all(&out.stderr);
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        writeln!(f, "$ kassa-cli {}", args.join(" ")).unwrap();
+        for part in parts {
+            f.write_all(part).unwrap();
         }
     }
 }
 
-pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    cli_env(dir, args, stdin, &[])
-}
-
-pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+/// `kassa-cli --data-dir DIR ARGS…` with trace logging (what the secrets audit scans) and `env`.
+pub fn kassa_cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kassa-cli"));
     cmd.arg("--data-dir")
         .arg(dir)
@@ -71,7 +75,15 @@ pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &st
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd
+    cmd
+}
+
+pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    cli_env(dir, args, stdin, &[])
+}
+
+pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut child = kassa_cli(dir, args, env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

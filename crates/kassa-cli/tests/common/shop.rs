@@ -291,11 +291,19 @@ impl Shop {
 
     /// The Dintero emulator's sessions and transactions, as it saved them (shops made by
     /// [`Shop::for_provider`]): `{"sessions": {id: …}, "transactions": {id: …}}`.
+    /// No file yet means the emulator has not created anything; a file that cannot be read or
+    /// parsed panics (an empty answer would make "no session at Dintero" checks pass unchecked).
     pub fn dintero_state(&self) -> Value {
-        std::fs::read(self.dir.0.join(DINTERO_STATE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_else(|| serde_json::json!({"sessions": {}, "transactions": {}}))
+        let path = self.dir.0.join(DINTERO_STATE);
+        match std::fs::read(&path) {
+            Ok(b) => {
+                serde_json::from_slice(&b).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                serde_json::json!({"sessions": {}, "transactions": {}})
+            }
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
     }
 
     /// The base-URL setting of `provider` and its value at this shop's sandbox.
