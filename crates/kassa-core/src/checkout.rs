@@ -18,8 +18,9 @@
 //!
 //! Not here: provider wire formats (`provider::*`), SQL (`store`), polling cadence (the shells).
 
+use crate::provider::common::with_query;
 use crate::provider::{
-    CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport,
+    CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport, CANCELLED_MARK,
 };
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
@@ -35,17 +36,6 @@ pub const SESSION_LIFETIME_MS: i64 = 15 * 60 * 1000;
 /// `.invalid` domain never resolves (RFC 2606): the embedded webview stops at it, and a phone
 /// shows a "cannot open" page after paying, so shops should set `shop.return_url`.
 pub const DEFAULT_RETURN_URL: &str = "https://kassa.invalid/return";
-
-/// The value of the `kassa` query parameter Kassa adds to the return URL to make the cancel
-/// URL of providers that have one (`…/return?kassa=cancelled`).
-pub const CANCELLED_MARK: &str = "cancelled";
-
-/// Whether `url` is the cancel URL [`start`] gave the provider (the customer gave up).
-pub fn is_cancel_return(url: &str) -> bool {
-    crate::provider::query_pairs(url)
-        .iter()
-        .any(|(k, v)| k == "kassa" && v == CANCELLED_MARK)
-}
 
 /// Why a checkout step failed.
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +165,7 @@ pub fn start(
     );
     pause_point("after_intent");
     let expires_at = req.now + SESSION_LIFETIME_MS;
-    let cancel_url = crate::provider::with_query(req.return_url, "kassa", CANCELLED_MARK);
+    let cancel_url = with_query(req.return_url, "kassa", CANCELLED_MARK);
     let result = provider.create(&CreateRequest {
         session_id: &req.id,
         order: req.order,

@@ -14,15 +14,15 @@
 //!   `Retry-After: 30`, bits 4–5 pick the sale the answer is checked against ([`SALES`]);
 //! - the rest is the body (for the return-URL parsers: the URL the window reached).
 
-use crate::checkout::is_cancel_return;
 use crate::http::{Http, HttpConfig, Response};
 use crate::provider::bambora::{Bambora, BamboraConfig};
 use crate::provider::commercelayer::{CommerceLayer, CommerceLayerConfig};
+use crate::provider::common::parse_json;
 use crate::provider::dintero::{Dintero, DinteroConfig};
 use crate::provider::klarna::{Klarna, KlarnaConfig};
 use crate::provider::opencharge::{sign, Mode, Opencharge, OpenchargeConfig};
 use crate::provider::{
-    bambora, commercelayer, dintero, klarna, opencharge, parse_json, query_pairs, ErrorKind,
+    bambora, commercelayer, dintero, is_cancel_return, klarna, opencharge, query_pairs, ErrorKind,
     Provider, ProviderError, SessionRef,
 };
 use crate::quote::PricedOrder;

@@ -11,11 +11,56 @@
 //! Requests carry secrets in headers; [`Request`]'s `Debug` prints no header values, and no
 //! error here quotes a request.
 //!
-//! This module knows nothing of any provider's API: error bodies are handed back raw.
+//! This module knows nothing of any provider's API and depends on nothing else in Kassa: error
+//! bodies are handed back raw, and a request that got no answer is an [`HttpError`], which each
+//! provider client maps into its own error (naming itself).
 
-use crate::provider::{ErrorKind, ProviderError};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Why a request got no answer. Never quotes the request (its headers hold credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The connection could not be made (including the TLS handshake): the request never left
+    /// the machine.
+    Connect(String),
+    /// No answer in time. `sent`: the request may have reached the server.
+    Timeout { sent: bool, seconds: u64 },
+    /// The connection broke after the request was sent.
+    Network(String),
+    /// A URL the client cannot send to (a setting is wrong): nothing was sent.
+    BadUrl(String),
+}
+
+impl HttpError {
+    /// Whether trying again may help: everything but a bad URL.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, HttpError::BadUrl(_))
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HttpError::Connect(m) => write!(f, "cannot connect: {m}"),
+            HttpError::Timeout {
+                sent: true,
+                seconds,
+            } => write!(
+                f,
+                "no answer within {seconds} s (the request may have arrived)"
+            ),
+            HttpError::Timeout {
+                sent: false,
+                seconds,
+            } => write!(f, "no connection within {seconds} s"),
+            HttpError::Network(m) => write!(f, "the connection broke: {m}"),
+            HttpError::BadUrl(m) => write!(f, "bad request URL: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
 
 /// Timeouts and retry policy.
 #[derive(Debug, Clone)]
@@ -184,22 +229,19 @@ impl Http {
         &self.config
     }
 
-    /// Sends once. Used for requests that must not be repeated (creating a session).
-    pub fn send(&self, provider: &str, req: &Request) -> Result<Response, ProviderError> {
-        self.attempt(provider, req)
+    /// Sends once. Used for requests that must not be repeated (creating a session). `label`
+    /// names the caller in the log.
+    pub fn send(&self, label: &str, req: &Request) -> Result<Response, HttpError> {
+        self.attempt(label, req)
     }
 
     /// Sends a request that is safe to repeat, retrying transient failures.
-    pub fn send_idempotent(
-        &self,
-        provider: &str,
-        req: &Request,
-    ) -> Result<Response, ProviderError> {
+    pub fn send_idempotent(&self, label: &str, req: &Request) -> Result<Response, HttpError> {
         let mut backoff = self.config.backoff;
         let mut attempt = 1;
         loop {
             let last = attempt >= self.config.attempts;
-            let result = self.attempt(provider, req);
+            let result = self.attempt(label, req);
             let wait = match &result {
                 Ok(r) if r.status == 429 && !last => match r.retry_after {
                     // Longer than Kassa waits at a till: hand the 429 back now.
@@ -220,7 +262,7 @@ impl Http {
         }
     }
 
-    fn attempt(&self, provider: &str, req: &Request) -> Result<Response, ProviderError> {
+    fn attempt(&self, label: &str, req: &Request) -> Result<Response, HttpError> {
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -241,17 +283,17 @@ impl Http {
         let path = req.url.split(['?', '#']).next().unwrap_or_default();
         log::trace!(
             target: "kassa::http",
-            "{provider}: {method} {path}: headers {:?}, body {} bytes",
+            "{label}: {method} {path}: headers {:?}, body {} bytes",
             req.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
             req.body.as_ref().map_or(0, Vec::len)
         );
-        let classify = |e: reqwest::Error| -> ProviderError {
+        let classify = |e: reqwest::Error| -> HttpError {
             // reqwest's messages name the URL, never a header; drop the URL anyway (its
             // query could one day hold something private) and keep the cause.
             let cause = error_chain(&e);
-            let kind = if e.is_connect() {
+            let error = if e.is_connect() {
                 if e.is_timeout() {
-                    ErrorKind::Timeout {
+                    HttpError::Timeout {
                         sent: false,
                         seconds: self.config.connect_timeout.as_secs().max(1),
                     }
@@ -259,22 +301,21 @@ impl Http {
                     // Connecting includes the TLS handshake: a failed one says why in words a
                     // shop can act on. Only here: a TLS error while reading an answer comes
                     // after the request was sent, and stays a network error.
-                    ErrorKind::Connect(tls_failure(&e, &req.url).unwrap_or(cause))
+                    HttpError::Connect(tls_failure(&e, &req.url).unwrap_or(cause))
                 }
             } else if e.is_timeout() {
-                ErrorKind::Timeout {
+                HttpError::Timeout {
                     sent: true,
                     seconds,
                 }
             } else if e.is_builder() {
-                ErrorKind::Config(format!("bad request URL: {cause}"))
+                HttpError::BadUrl(cause)
             } else {
-                ErrorKind::Network(cause)
+                HttpError::Network(cause)
             };
-            let error = ProviderError::new(provider, kind);
             log::debug!(
                 target: "kassa::http",
-                "{provider}: {method} {path} failed after {} ms: {error}",
+                "{label}: {method} {path} failed after {} ms: {error}",
                 started.elapsed().as_millis()
             );
             error
@@ -293,7 +334,7 @@ impl Http {
         let body = resp.bytes().map_err(&classify)?.to_vec();
         log::debug!(
             target: "kassa::http",
-            "{provider}: {method} {path} → {status} ({} bytes, {} ms)",
+            "{label}: {method} {path} → {status} ({} bytes, {} ms)",
             body.len(),
             started.elapsed().as_millis()
         );

@@ -37,9 +37,4 @@ pub mod time;
 
 pub use money::Currency;
 pub use order::{parse_order, Order, OrderError, OrderLine, Problem, Quantity, VatRate};
-pub use quote::{price, PricedLine, PricedOrder, Totals, VatRow};
-
-/// Parses and prices an order document in one step.
-pub fn quote_document(text: &str, fallback_reference: &str) -> Result<PricedOrder, OrderError> {
-    price(&parse_order(text)?, fallback_reference)
-}
+pub use quote::{price, quote_document, PricedLine, PricedOrder, Totals, VatRow};

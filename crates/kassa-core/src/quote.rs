@@ -103,6 +103,11 @@ impl Totals {
     }
 }
 
+/// Parses and prices an order document in one step.
+pub fn quote_document(text: &str, fallback_reference: &str) -> Result<PricedOrder, OrderError> {
+    price(&crate::order::parse_order(text)?, fallback_reference)
+}
+
 /// Prices a validated order. `fallback_reference` is used when the order has none (the caller
 /// generates it, so this stays deterministic).
 pub fn price(order: &Order, fallback_reference: &str) -> Result<PricedOrder, OrderError> {

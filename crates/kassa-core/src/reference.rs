@@ -5,6 +5,8 @@
 //! providers' reference rules (letters, digits and `-`, at most 64 characters).
 //! Time and entropy are passed in so tests are deterministic.
 
+use crate::time::civil_from_days;
+
 /// Formats a reference from Unix milliseconds and 16 bits of entropy.
 pub fn generate(unix_millis: u64, entropy: u16) -> String {
     let secs = unix_millis / 1000;
@@ -26,21 +28,6 @@ pub fn generate_now() -> String {
         .unwrap_or_default();
     let mix = now.subsec_nanos() ^ std::process::id().rotate_left(16);
     generate(now.as_millis() as u64, (mix ^ (mix >> 16)) as u16)
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -152,27 +152,6 @@ impl ShopSettings {
     }
 }
 
-/// The URL of a provider API call: the real host (`real_origin`, e.g.
-/// `https://checkout.dintero.com`) unless `<provider>.base_url` is set, in which case the base
-/// URL replaces the scheme and host (and may add a path prefix) while the API path stays the
-/// real one. One base URL serves all of a provider's hosts, whose paths do not collide.
-///
-/// ```
-/// use kassa_core::settings::api_url;
-/// assert_eq!(api_url("https://checkout.dintero.com", None, "/v1/sessions-profile"),
-///            "https://checkout.dintero.com/v1/sessions-profile");
-/// assert_eq!(api_url("https://checkout.dintero.com", Some("http://127.0.0.1:8080"), "/v1/sessions-profile"),
-///            "http://127.0.0.1:8080/v1/sessions-profile");
-/// ```
-pub fn api_url(real_origin: &str, base_url: Option<&str>, path: &str) -> String {
-    let origin = base_url.unwrap_or(real_origin).trim_end_matches('/');
-    if path.starts_with('/') {
-        format!("{origin}{path}")
-    } else {
-        format!("{origin}/{path}")
-    }
-}
-
 /// Looks up a provider by name.
 pub fn provider(name: &str) -> Option<&'static ProviderSpec> {
     PROVIDERS.iter().find(|p| p.name == name)
@@ -682,28 +661,6 @@ mod tests {
             .all()
             .iter()
             .any(|(k, v, set)| k == "shop.currency" && v.as_deref() == Some("NOK") && !set));
-    }
-
-    #[test]
-    fn base_url_replaces_scheme_and_host_and_keeps_the_path() {
-        let s = |o| api_url("https://api.v1.checkout.bambora.com", o, "/sessions");
-        assert_eq!(s(None), "https://api.v1.checkout.bambora.com/sessions");
-        assert_eq!(
-            s(Some("http://127.0.0.1:9000/")),
-            "http://127.0.0.1:9000/sessions"
-        );
-        assert_eq!(
-            s(Some("https://staging.example/bambora")),
-            "https://staging.example/bambora/sessions"
-        );
-        assert_eq!(
-            api_url(
-                "https://auth.commercelayer.io",
-                Some("http://localhost:8080"),
-                "oauth/token"
-            ),
-            "http://localhost:8080/oauth/token"
-        );
     }
 
     #[test]

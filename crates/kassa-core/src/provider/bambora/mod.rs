@@ -30,15 +30,14 @@
 
 pub mod wire;
 
+use super::common::{basic_auth, clip, describe_body, is_cancel_return, parse_json, query_pairs};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    basic_auth, clip, describe_body, parse_json, query_pairs, status_error, Capabilities,
-    CreateRequest, Created, ErrorKind, Presentation, Provider, ProviderError, Returned, SessionRef,
-    StatusReport,
+    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Presentation, Provider,
+    ProviderError, Returned, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
-use crate::settings::api_url;
 
 /// The Checkout API (sessions, payment requests).
 pub const CHECKOUT_ORIGIN: &str = "https://api.v1.checkout.bambora.com";
@@ -82,10 +81,20 @@ pub fn language(locale: &str) -> String {
     .into()
 }
 
+/// What Bambora's client can do.
+const CAPABILITIES: Capabilities = Capabilities {
+    cancel: true,
+    qr: true,
+    webview: true,
+    // Webview payments are verified; QR payments need staff review.
+    verifiable_status: true,
+    find_by_reference: false,
+};
+
 /// A Bambora Online Checkout client.
 pub struct Bambora {
+    base: ClientBase,
     config: BamboraConfig,
-    http: Http,
     auth: Secret,
 }
 
@@ -99,30 +108,32 @@ impl Bambora {
             ),
             config.secret_token.expose(),
         );
-        Bambora { config, http, auth }
-    }
-
-    fn url(&self, origin: &str, path: &str) -> String {
-        api_url(origin, self.config.base_url.as_deref(), path)
+        Bambora {
+            base: ClientBase::new(
+                &config.label,
+                &config.profile,
+                CAPABILITIES,
+                config.base_url.clone(),
+                http,
+            ),
+            config,
+            auth,
+        }
     }
 
     fn error(&self, kind: ErrorKind) -> ProviderError {
-        ProviderError::new(&self.config.label, kind)
+        self.base.error(kind)
     }
 
     fn request(&self, method: Method, origin: &str, path: &str) -> Request {
-        Request::new(method, self.url(origin, path))
+        Request::new(method, self.base.url(origin, path))
             .header("authorization", self.auth.expose().to_string())
             .header("accept", "application/json")
     }
 
     /// Sends and checks HTTP status and `meta.result`; returns the body for the caller to read.
     fn call(&self, req: Request, idempotent: bool, what: &str) -> Result<Response, ProviderError> {
-        let resp = if idempotent {
-            self.http.send_idempotent(&self.config.label, &req)?
-        } else {
-            self.http.send(&self.config.label, &req)?
-        };
+        let resp = self.base.send(&req, idempotent)?;
         self.answer(resp, what)
     }
 
@@ -144,7 +155,7 @@ impl Bambora {
                 Some(m) => words(m),
                 None => (None, describe_body(&resp, "Bambora")),
             };
-            return Err(status_error(&self.config.label, &resp, what, code, message));
+            return Err(self.base.refused(&resp, what, code, message));
         }
         match meta {
             Some(m) if m.result => Ok(resp),
@@ -157,7 +168,7 @@ impl Bambora {
                 }))
             }
             // Not Bambora's envelope: say why (not JSON, wrong type, no meta).
-            None => Err(parse_json::<wire::Envelope>(&self.config.label, &resp)
+            None => Err(parse_json::<wire::Envelope>(self.base.label(), &resp)
                 .err()
                 .unwrap_or_else(|| {
                     self.error(ErrorKind::BadResponse {
@@ -166,10 +177,6 @@ impl Bambora {
                     })
                 })),
         }
-    }
-
-    fn json<T: serde::de::DeserializeOwned>(&self, resp: &Response) -> Result<T, ProviderError> {
-        parse_json(&self.config.label, resp)
     }
 
     fn body<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -183,7 +190,7 @@ impl Bambora {
             &format!("/transactions/{}", percent_encode(txnid)),
         );
         let resp = self.call(req, true, &format!("transaction {txnid}"))?;
-        let t: wire::TransactionRead = self.json(&resp)?;
+        let t: wire::TransactionRead = self.base.json(&resp)?;
         let (status, detail) = wire::transaction_status(&t.transaction, s.gross, s.currency);
         Ok(StatusReport { status, detail })
     }
@@ -195,7 +202,7 @@ impl Bambora {
             &format!("/paymentrequests/{}", percent_encode(id)),
         );
         let resp = self.call(req, true, &format!("payment request {id}"))?;
-        self.json(&resp)
+        self.base.json(&resp)
     }
 
     fn delete_payment_request(&self, id: &str) -> Result<(), ProviderError> {
@@ -243,11 +250,7 @@ impl Bambora {
     }
 
     fn kind<'a>(&self, s: &SessionRef<'a>) -> Result<Kind<'a>, ProviderError> {
-        let id = s.provider_session_id.ok_or_else(|| {
-            self.error(ErrorKind::Config(
-                "this session has no Bambora id (its create got no answer)".into(),
-            ))
-        })?;
+        let id = self.base.session_id(s, "Bambora id")?;
         if let Some(token) = id.strip_prefix(CHECKOUT_PREFIX) {
             Ok(Kind::Checkout(token))
         } else if let Some(pr) = id.strip_prefix(PAYMENT_REQUEST_PREFIX) {
@@ -283,23 +286,8 @@ enum Kind<'a> {
 }
 
 impl Provider for Bambora {
-    fn name(&self) -> &str {
-        &self.config.label
-    }
-
-    fn profile(&self) -> &str {
-        &self.config.profile
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            cancel: true,
-            qr: true,
-            webview: true,
-            // Webview payments are verified; QR payments need staff review.
-            verifiable_status: true,
-            find_by_reference: false,
-        }
+    fn base(&self) -> &ClientBase {
+        &self.base
     }
 
     fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
@@ -334,7 +322,7 @@ impl Provider for Bambora {
                     )
                     .json(Self::body(&body));
                 let resp = self.call(http, false, "the checkout session endpoint")?;
-                let created: wire::SessionCreated = self.json(&resp)?;
+                let created: wire::SessionCreated = self.base.json(&resp)?;
                 Ok(Created {
                     provider_session_id: format!("{CHECKOUT_PREFIX}{}", created.token),
                     qr_payload: created.url.clone(),
@@ -358,7 +346,7 @@ impl Provider for Bambora {
                     .request(Method::Post, CHECKOUT_ORIGIN, "/paymentrequests")
                     .json(Self::body(&body));
                 let resp = self.call(http, false, "the payment request endpoint")?;
-                let created: wire::PaymentRequestCreated = self.json(&resp)?;
+                let created: wire::PaymentRequestCreated = self.base.json(&resp)?;
                 Ok(Created {
                     provider_session_id: format!("{PAYMENT_REQUEST_PREFIX}{}", created.id),
                     qr_payload: created.url.clone(),
@@ -416,7 +404,7 @@ impl Provider for Bambora {
             return Ok(Returned::default());
         };
         let params = query_pairs(url);
-        if crate::checkout::is_cancel_return(url) {
+        if is_cancel_return(url) {
             return Ok(Returned {
                 payment_id: None,
                 report: Some(StatusReport {

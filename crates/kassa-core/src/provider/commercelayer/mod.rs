@@ -49,17 +49,17 @@
 
 pub mod wire;
 
+use super::client::TokenCache;
+use super::common::{bearer_token, clip, describe_body, is_cancel_return};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    clip, describe_body, parse_json, status_error, Capabilities, CreateRequest, Created, ErrorKind,
-    Presentation, Provider, ProviderError, Returned, SessionRef, StatusReport,
+    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Presentation, Provider,
+    ProviderError, Returned, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
-use crate::settings::api_url;
 use crate::time::format_rfc3339;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const AUTH_ORIGIN: &str = "https://auth.commercelayer.io";
 const JSON_API: &str = "application/vnd.api+json";
@@ -83,17 +83,21 @@ pub struct CommerceLayerConfig {
     pub sales_channel_client_id: Secret,
 }
 
-struct Token {
-    value: Secret,
-    renew_at: Instant,
-}
+/// What Commerce Layer's client can do.
+const CAPABILITIES: Capabilities = Capabilities {
+    cancel: true,
+    qr: true,
+    webview: true,
+    verifiable_status: true,
+    find_by_reference: true,
+};
 
 /// A Commerce Layer client.
 pub struct CommerceLayer {
+    base: ClientBase,
     config: CommerceLayerConfig,
-    http: Http,
-    integration: Mutex<Option<Token>>,
-    sales_channel: Mutex<Option<Token>>,
+    integration: TokenCache,
+    sales_channel: TokenCache,
 }
 
 /// Which credentials a token is for.
@@ -106,20 +110,26 @@ enum Kind {
 impl CommerceLayer {
     pub fn new(config: CommerceLayerConfig, http: Http) -> CommerceLayer {
         CommerceLayer {
+            base: ClientBase::new(
+                &config.label,
+                &config.profile,
+                CAPABILITIES,
+                config.base_url.clone(),
+                http,
+            ),
             config,
-            http,
-            integration: Mutex::new(None),
-            sales_channel: Mutex::new(None),
+            integration: TokenCache::new(),
+            sales_channel: TokenCache::new(),
         }
     }
 
     fn error(&self, kind: ErrorKind) -> ProviderError {
-        ProviderError::new(&self.config.label, kind)
+        self.base.error(kind)
     }
 
     fn api(&self, path: &str) -> String {
         let origin = format!("https://{}.commercelayer.io", self.config.organization);
-        api_url(&origin, self.config.base_url.as_deref(), path)
+        self.base.url(&origin, path)
     }
 
     /// The hosted checkout URL of an order, with a sales-channel token.
@@ -127,29 +137,23 @@ impl CommerceLayer {
         let origin = format!("https://{}.commercelayer.app", self.config.organization);
         format!(
             "{}?accessToken={}",
-            api_url(
-                &origin,
-                self.config.base_url.as_deref(),
-                &format!("/checkout/{}", percent_encode(order_id))
-            ),
+            self.base
+                .url(&origin, &format!("/checkout/{}", percent_encode(order_id))),
             percent_encode(token)
         )
     }
 
-    fn slot(&self, kind: Kind) -> &Mutex<Option<Token>> {
-        match kind {
-            Kind::Integration => &self.integration,
-            Kind::SalesChannel => &self.sales_channel,
-        }
-    }
-
     /// A cached token, or a new one.
     fn token(&self, kind: Kind) -> Result<Secret, ProviderError> {
-        let mut slot = self.slot(kind).lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = slot.as_ref().filter(|t| Instant::now() < t.renew_at) {
-            return Ok(t.value.clone());
-        }
-        *slot = None;
+        let cache = match kind {
+            Kind::Integration => &self.integration,
+            Kind::SalesChannel => &self.sales_channel,
+        };
+        cache.get(|| self.fetch_token(kind))
+    }
+
+    /// Asks the token endpoint for a new token and how long to use it.
+    fn fetch_token(&self, kind: Kind) -> Result<(Secret, Duration), ProviderError> {
         let body = match kind {
             Kind::Integration => serde_json::json!({
                 "grant_type": "client_credentials",
@@ -162,31 +166,23 @@ impl CommerceLayer {
                 "scope": format!("market:id:{}", self.config.market_id),
             }),
         };
-        let req = Request::new(
-            Method::Post,
-            api_url(AUTH_ORIGIN, self.config.base_url.as_deref(), "/oauth/token"),
-        )
-        .header("accept", "application/json")
-        .json(serde_json::to_vec(&body).expect("a token request serializes"));
+        let req = Request::new(Method::Post, self.base.url(AUTH_ORIGIN, "/oauth/token"))
+            .header("accept", "application/json")
+            .json(serde_json::to_vec(&body).expect("a token request serializes"));
         // Asking for a token has no side effect, so it may be retried.
-        let resp = self.http.send_idempotent(&self.config.label, &req)?;
+        let resp = self.base.send(&req, true)?;
         let what = match kind {
             Kind::Integration => "the token endpoint (integration credentials)",
             Kind::SalesChannel => "the token endpoint (sales channel credentials)",
         };
         let resp = self.check(resp, what)?;
-        let (value, renew_after) = self.read_token(&resp)?;
-        *slot = Some(Token {
-            value: value.clone(),
-            renew_at: Instant::now() + renew_after,
-        });
-        Ok(value)
+        self.read_token(&resp)
     }
 
     /// Reads the token endpoint's (2xx) answer: the token and how long to use it, renewed 15
     /// minutes early (Commerce Layer's overlap window) or at three quarters of a short lifetime.
     pub(crate) fn read_token(&self, resp: &Response) -> Result<(Secret, Duration), ProviderError> {
-        super::bearer_token(&self.config.label, resp, Duration::from_secs(15 * 60), 4)
+        bearer_token(self.base.label(), resp, Duration::from_secs(15 * 60), 4)
     }
 
     /// A JSON:API call with the integration token; on a 401 a new token is fetched and the
@@ -199,7 +195,7 @@ impl CommerceLayer {
         what: &str,
     ) -> Result<wire::Doc, ProviderError> {
         let resp = self.send(method, path, body, what)?;
-        parse_json(&self.config.label, &resp)
+        self.base.json(&resp)
     }
 
     fn send(
@@ -217,23 +213,13 @@ impl CommerceLayer {
         // Reads and trigger PATCHes (`_disable`, `_cancel`: flagged idempotent) may be retried;
         // creates are sent once.
         let idempotent = method != Method::Post;
-        let send = |token: Secret| {
-            let r = req
-                .clone()
-                .header("authorization", format!("Bearer {}", token.expose()));
-            if idempotent {
-                self.http.send_idempotent(&self.config.label, &r)
-            } else {
-                self.http.send(&self.config.label, &r)
-            }
-        };
-        let resp = send(self.token(Kind::Integration)?)?;
-        let resp = if resp.status == 401 {
-            *self.integration.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            send(self.token(Kind::Integration)?)?
-        } else {
-            resp
-        };
+        let resp = self.integration.send(
+            &self.base,
+            &req,
+            idempotent,
+            || self.fetch_token(Kind::Integration),
+            |token| format!("Bearer {}", token.expose()),
+        )?;
         self.check(resp, what)
     }
 
@@ -249,15 +235,11 @@ impl CommerceLayer {
             }
             _ => (None, describe_body(&resp, "Commerce Layer")),
         };
-        Err(status_error(&self.config.label, &resp, what, code, message))
+        Err(self.base.refused(&resp, what, code, message))
     }
 
     fn order_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
-        s.provider_session_id.ok_or_else(|| {
-            self.error(ErrorKind::Config(
-                "this session has no Commerce Layer order id (its create got no answer)".into(),
-            ))
-        })
+        self.base.session_id(s, "Commerce Layer order id")
     }
 
     pub(crate) fn report(&self, order: &wire::Resource, s: &SessionRef) -> StatusReport {
@@ -294,22 +276,8 @@ impl CommerceLayer {
 }
 
 impl Provider for CommerceLayer {
-    fn name(&self) -> &str {
-        &self.config.label
-    }
-
-    fn profile(&self) -> &str {
-        &self.config.profile
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            cancel: true,
-            qr: true,
-            webview: true,
-            verifiable_status: true,
-            find_by_reference: true,
-        }
+    fn base(&self) -> &ClientBase {
+        &self.base
     }
 
     fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
@@ -504,7 +472,7 @@ impl Provider for CommerceLayer {
     /// Kassa's cancel URL is the hosted checkout's "back to cart": the customer gave up, so the
     /// order is cancelled. Any other return is no evidence: the order's status is asked.
     fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
-        if !crate::checkout::is_cancel_return(url) {
+        if !is_cancel_return(url) {
             return Ok(Returned::default());
         }
         let mut report = self.cancel(s)?;
@@ -523,7 +491,7 @@ impl Provider for CommerceLayer {
             percent_encode(s.merchant_reference)
         );
         let resp = self.send(Method::Get, &path, None, "the orders list")?;
-        let list: wire::ListDoc = parse_json(&self.config.label, &resp)?;
+        let list: wire::ListDoc = self.base.json(&resp)?;
         Ok(list.data.first().map(|o| self.report(o, s)))
     }
 

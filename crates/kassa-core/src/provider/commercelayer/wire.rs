@@ -1,7 +1,7 @@
 //! Commerce Layer's JSON:API documents (resource metadata schema v7.9.16, NOTES Part A) and the
 //! pure mapping from Kassa's quote and to Kassa's statuses.
 
-use crate::provider::integer_line;
+use crate::provider::common::integer_line;
 use crate::quote::{PricedLine, PricedOrder};
 use crate::session::Status;
 use serde::Deserialize;

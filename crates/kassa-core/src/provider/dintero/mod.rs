@@ -19,16 +19,16 @@
 
 pub mod wire;
 
+use super::client::TokenCache;
+use super::common::{basic_auth, bearer_token, clip, describe_body};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    basic_auth, clip, describe_body, parse_json, status_error, Capabilities, CreateRequest,
-    Created, ErrorKind, Provider, ProviderError, SessionRef, StatusReport,
+    Capabilities, ClientBase, CreateRequest, Created, Provider, ProviderError, SessionRef,
+    StatusReport,
 };
 use crate::secrets::Secret;
-use crate::settings::api_url;
 use crate::time::{format_rfc3339, parse_utc};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wire::SessionState;
 
 /// Where sessions, transactions and (per the spec) tokens live.
@@ -53,21 +53,32 @@ pub struct DinteroConfig {
     pub client_secret: Secret,
 }
 
-struct Token {
-    value: Secret,
-    renew_at: Instant,
-}
+/// What Dintero's client can do.
+const CAPABILITIES: Capabilities = Capabilities {
+    cancel: true,
+    qr: true,
+    webview: true,
+    verifiable_status: true,
+    find_by_reference: true,
+};
 
 /// A Dintero Checkout client.
 pub struct Dintero {
+    base: ClientBase,
     config: DinteroConfig,
-    http: Http,
-    token: Mutex<Option<Token>>,
+    token: TokenCache,
 }
 
 impl Dintero {
     pub fn new(config: DinteroConfig, http: Http) -> Result<Dintero, ProviderError> {
-        let err = |m: String| ProviderError::new(&config.label, ErrorKind::Config(m));
+        let base = ClientBase::new(
+            &config.label,
+            &config.profile,
+            CAPABILITIES,
+            config.base_url.clone(),
+            http,
+        );
+        let err = |m: String| base.config(m);
         let live = config.account_id.starts_with('P');
         if !(config.account_id.starts_with('T') || live) {
             return Err(err(format!(
@@ -84,27 +95,19 @@ impl Dintero {
             )));
         }
         Ok(Dintero {
+            base,
             config,
-            http,
-            token: Mutex::new(None),
+            token: TokenCache::new(),
         })
     }
 
     fn url(&self, origin: &str, path: &str) -> String {
-        api_url(origin, self.config.base_url.as_deref(), path)
+        self.base.url(origin, path)
     }
 
-    fn error(&self, kind: ErrorKind) -> ProviderError {
-        ProviderError::new(&self.config.label, kind)
-    }
-
-    /// A cached token, or a new one.
-    fn token(&self) -> Result<Secret, ProviderError> {
-        let mut slot = self.token.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = slot.as_ref().filter(|t| Instant::now() < t.renew_at) {
-            return Ok(t.value.clone());
-        }
-        *slot = None;
+    /// Asks the token endpoint for a new token (the `Authorization` value and how long to use
+    /// it).
+    fn fetch_token(&self) -> Result<(Secret, Duration), ProviderError> {
         let aid = &self.config.account_id;
         let body = serde_json::to_vec(&wire::TokenRequest {
             grant_type: "client_credentials",
@@ -123,49 +126,32 @@ impl Dintero {
         .header("accept", "application/json")
         .json(body);
         // Asking for a token has no side effect, so it may be retried.
-        let resp = self.http.send_idempotent(&self.config.label, &req)?;
+        let resp = self.base.send(&req, true)?;
         let resp = self.check(resp, "the token endpoint")?;
-        let (value, renew_after) = self.read_token(&resp)?;
-        *slot = Some(Token {
-            value: value.clone(),
-            renew_at: Instant::now() + renew_after,
-        });
-        Ok(value)
+        self.read_token(&resp)
     }
 
     /// Reads the token endpoint's (2xx) answer: the `Authorization` value and how long to use
     /// it, renewed a minute early (or halfway through a short lifetime).
     pub(crate) fn read_token(&self, resp: &Response) -> Result<(Secret, Duration), ProviderError> {
-        let (token, use_for) =
-            super::bearer_token(&self.config.label, resp, Duration::from_secs(60), 2)?;
+        let (token, use_for) = bearer_token(self.base.label(), resp, Duration::from_secs(60), 2)?;
         Ok((Secret::new(format!("Bearer {}", token.expose())), use_for))
     }
 
-    /// Sends with the bearer token; on a 401 fetches a new token and sends once more.
+    /// Sends with the bearer token (a new one once on a 401) and checks the answer.
     fn authorized(
         &self,
         req: Request,
         idempotent: bool,
         what: &str,
     ) -> Result<Response, ProviderError> {
-        let send = |token: Secret| {
-            let r = req
-                .clone()
-                .header("authorization", token.expose().to_string());
-            if idempotent {
-                self.http.send_idempotent(&self.config.label, &r)
-            } else {
-                self.http.send(&self.config.label, &r)
-            }
-        };
-        let resp = send(self.token()?)?;
-        let resp = if resp.status == 401 {
-            // A 401 means the request was refused before anything happened: safe to repeat.
-            *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            send(self.token()?)?
-        } else {
-            resp
-        };
+        let resp = self.token.send(
+            &self.base,
+            &req,
+            idempotent,
+            || self.fetch_token(),
+            |token| token.expose().to_string(),
+        )?;
         self.check(resp, what)
     }
 
@@ -178,11 +164,7 @@ impl Dintero {
             Ok(b) => (b.error.code, clip(&b.error.message)),
             Err(_) => (None, describe_body(&resp, "Dintero")),
         };
-        Err(status_error(&self.config.label, &resp, what, code, message))
-    }
-
-    fn json<T: serde::de::DeserializeOwned>(&self, resp: &Response) -> Result<T, ProviderError> {
-        parse_json(&self.config.label, resp)
+        Err(self.base.refused(&resp, what, code, message))
     }
 
     fn get_session(&self, id: &str) -> Result<wire::SessionRead, ProviderError> {
@@ -195,7 +177,7 @@ impl Dintero {
         )
         .header("accept", "application/json");
         let resp = self.authorized(req, true, &format!("session {id}"))?;
-        self.json(&resp)
+        self.base.json(&resp)
     }
 
     fn get_transaction(&self, id: &str) -> Result<wire::Transaction, ProviderError> {
@@ -208,7 +190,7 @@ impl Dintero {
         )
         .header("accept", "application/json");
         let resp = self.authorized(req, true, &format!("transaction {id}"))?;
-        self.json(&resp)
+        self.base.json(&resp)
     }
 
     fn report(
@@ -233,7 +215,7 @@ impl Dintero {
         resp: &Response,
         expires_at: i64,
     ) -> Result<Created, ProviderError> {
-        let created: wire::SessionCreated = self.json(resp)?;
+        let created: wire::SessionCreated = self.base.json(resp)?;
         let expires_at = created
             .session
             .as_ref()
@@ -250,31 +232,13 @@ impl Dintero {
     }
 
     fn session_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
-        s.provider_session_id.ok_or_else(|| {
-            self.error(ErrorKind::Config(
-                "this session has no Dintero session id (its create got no answer)".into(),
-            ))
-        })
+        self.base.session_id(s, "Dintero session id")
     }
 }
 
 impl Provider for Dintero {
-    fn name(&self) -> &str {
-        &self.config.label
-    }
-
-    fn profile(&self) -> &str {
-        &self.config.profile
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            cancel: true,
-            qr: true,
-            webview: true,
-            verifiable_status: true,
-            find_by_reference: true,
-        }
+    fn base(&self) -> &ClientBase {
+        &self.base
     }
 
     fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
@@ -314,14 +278,14 @@ impl Provider for Dintero {
         )
         .header("accept", "application/json");
         let resp = self.authorized(req, false, &format!("session {id}"))?;
-        let session: wire::SessionRead = self.json(&resp)?;
+        let session: wire::SessionRead = self.base.json(&resp)?;
         self.report(&session, s)
     }
 
     /// Fetches a new access token: proves the client id, secret and account id.
     fn check_connection(&self) -> Result<String, ProviderError> {
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.token()?;
+        self.token.clear();
+        self.token.get(|| self.fetch_token())?;
         Ok(format!(
             "{} accepted the credentials for account {}",
             self.config.label, self.config.account_id
@@ -341,7 +305,7 @@ impl Provider for Dintero {
         )
         .header("accept", "application/json");
         let resp = self.authorized(req, true, "the transactions endpoint")?;
-        let list: Vec<wire::Transaction> = self.json(&resp)?;
+        let list: Vec<wire::Transaction> = self.base.json(&resp)?;
         // The best news first: a payment that covers the order, else any other state.
         let mut reports: Vec<(crate::session::Status, String)> = list
             .iter()

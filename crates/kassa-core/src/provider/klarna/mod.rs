@@ -27,14 +27,14 @@
 
 pub mod wire;
 
+use super::common::{basic_auth, clip, describe_body};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    basic_auth, clip, describe_body, parse_json, status_error, Capabilities, CreateRequest,
-    Created, ErrorKind, Presentation, Provider, ProviderError, SessionRef, StatusReport,
+    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Presentation, Provider,
+    ProviderError, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
-use crate::settings::api_url;
 use crate::time::parse_utc;
 
 /// What a Klarna client needs. Secrets stay in [`Secret`]s until a request needs them.
@@ -97,8 +97,8 @@ pub fn origin(region: &str, profile: &str) -> String {
 
 /// A Klarna Payments + HPP client.
 pub struct Klarna {
+    base: ClientBase,
     config: KlarnaConfig,
-    http: Http,
     origin: String,
     auth: Secret,
 }
@@ -106,20 +106,34 @@ pub struct Klarna {
 impl Klarna {
     pub fn new(config: KlarnaConfig, http: Http) -> Klarna {
         let auth = basic_auth(config.username.expose(), config.password.expose());
+        let capabilities = Capabilities {
+            cancel: true,
+            qr: true,
+            // The page link (`redirect_url`) is for ECOMMERCE only.
+            webview: config.acquiring_channel == "ECOMMERCE",
+            verifiable_status: true,
+            find_by_reference: false,
+        };
         Klarna {
+            base: ClientBase::new(
+                &config.label,
+                &config.profile,
+                capabilities,
+                config.base_url.clone(),
+                http,
+            ),
             origin: origin(&config.region, &config.profile),
             config,
-            http,
             auth,
         }
     }
 
     fn url(&self, path: &str) -> String {
-        api_url(&self.origin, self.config.base_url.as_deref(), path)
+        self.base.url(&self.origin, path)
     }
 
     fn error(&self, kind: ErrorKind) -> ProviderError {
-        ProviderError::new(&self.config.label, kind)
+        self.base.error(kind)
     }
 
     fn request(&self, method: Method, path: &str) -> Request {
@@ -131,11 +145,7 @@ impl Klarna {
     /// Sends and maps a non-2xx answer to an error with Klarna's code, messages and
     /// correlation id.
     fn call(&self, req: Request, idempotent: bool, what: &str) -> Result<Response, ProviderError> {
-        let resp = if idempotent {
-            self.http.send_idempotent(&self.config.label, &req)?
-        } else {
-            self.http.send(&self.config.label, &req)?
-        };
+        let resp = self.base.send(&req, idempotent)?;
         self.answer(resp, what)
     }
 
@@ -157,11 +167,7 @@ impl Klarna {
             }
             _ => (None, describe_body(&resp, "Klarna")),
         };
-        Err(status_error(&self.config.label, &resp, what, code, message))
-    }
-
-    fn json<T: serde::de::DeserializeOwned>(&self, resp: &Response) -> Result<T, ProviderError> {
-        parse_json(&self.config.label, resp)
+        Err(self.base.refused(&resp, what, code, message))
     }
 
     fn hpp(&self, id: &str) -> Result<wire::HppRead, ProviderError> {
@@ -170,7 +176,7 @@ impl Klarna {
             &format!("/hpp/v1/sessions/{}", percent_encode(id)),
         );
         let resp = self.call(req, true, &format!("hosted payment page session {id}"))?;
-        self.json(&resp)
+        self.base.json(&resp)
     }
 
     fn order(&self, id: &str) -> Result<wire::OmOrder, ProviderError> {
@@ -179,7 +185,7 @@ impl Klarna {
             &format!("/ordermanagement/v1/orders/{}", percent_encode(id)),
         );
         let resp = self.call(req, true, &format!("order {id}"))?;
-        self.json(&resp)
+        self.base.json(&resp)
     }
 
     fn report(
@@ -211,9 +217,9 @@ impl Klarna {
         if !url.starts_with("https://") && !loopback.iter().any(|l| url.starts_with(l)) {
             return Err(bad(format!("qr_code_url {url} is not an https URL")));
         }
-        let resp = self.http.send_idempotent(
-            &self.config.label,
+        let resp = self.base.send(
             &Request::new(Method::Get, url).header("accept", "image/png, image/svg+xml, image/*"),
+            true,
         )?;
         self.qr_data_url(url, &resp)
     }
@@ -227,8 +233,7 @@ impl Klarna {
             })
         };
         if !(200..300).contains(&resp.status) {
-            return Err(status_error(
-                &self.config.label,
+            return Err(self.base.refused(
                 resp,
                 "the QR image",
                 None,
@@ -260,32 +265,13 @@ impl Klarna {
     }
 
     fn hpp_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
-        s.provider_session_id.ok_or_else(|| {
-            self.error(ErrorKind::Config(
-                "this session has no Klarna page id (its create got no answer)".into(),
-            ))
-        })
+        self.base.session_id(s, "Klarna page id")
     }
 }
 
 impl Provider for Klarna {
-    fn name(&self) -> &str {
-        &self.config.label
-    }
-
-    fn profile(&self) -> &str {
-        &self.config.profile
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            cancel: true,
-            qr: true,
-            // The page link (`redirect_url`) is for ECOMMERCE only.
-            webview: self.config.acquiring_channel == "ECOMMERCE",
-            verifiable_status: true,
-            find_by_reference: false,
-        }
+    fn base(&self) -> &ClientBase {
+        &self.base
     }
 
     fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
@@ -317,7 +303,7 @@ impl Provider for Klarna {
             .request(Method::Post, "/payments/v1/sessions")
             .json(serde_json::to_vec(&body).expect("a Klarna session serializes"));
         let resp = self.call(kp, false, "the payments sessions endpoint")?;
-        let kp: wire::SessionCreated = self.json(&resp)?;
+        let kp: wire::SessionCreated = self.base.json(&resp)?;
         let hpp = wire::HppCreate {
             payment_session_url: self.url(&format!(
                 "/payments/v1/sessions/{}",
@@ -337,7 +323,7 @@ impl Provider for Klarna {
             .request(Method::Post, "/hpp/v1/sessions")
             .json(serde_json::to_vec(&hpp).expect("an HPP session serializes"));
         let resp = self.call(http, false, "the hosted payment page endpoint")?;
-        let created: wire::HppCreated = self.json(&resp)?;
+        let created: wire::HppCreated = self.base.json(&resp)?;
         // Kassa's own limit, unless Klarna's page ends sooner (it lives up to 47 h: far too
         // long for a counter sale, so Kassa disables it at its limit, see `status`).
         let expires_at = Some(

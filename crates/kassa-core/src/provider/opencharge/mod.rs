@@ -40,10 +40,11 @@
 pub mod sign;
 pub mod wire;
 
+use super::common::{clip, describe_body, is_cancel_return};
 use crate::http::{Http, Method, Request, Response};
 use crate::provider::{
-    clip, describe_body, parse_json, status_error, Capabilities, CreateRequest, Created, ErrorKind,
-    Provider, ProviderError, Returned, SessionRef, StatusReport,
+    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Provider, ProviderError, Returned,
+    SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -93,10 +94,19 @@ pub struct OpenchargeConfig {
     pub private_key: Secret,
 }
 
+/// What Opencharge's client can do.
+const CAPABILITIES: Capabilities = Capabilities {
+    cancel: true,
+    qr: true,
+    webview: true,
+    verifiable_status: false,
+    find_by_reference: false,
+};
+
 /// An Opencharge merchant client.
 pub struct Opencharge {
+    base: ClientBase,
     config: OpenchargeConfig,
-    http: Http,
     key: sign::Key,
     /// The gateway's clock minus this till's, in ms, as last measured.
     offset_ms: AtomicI64,
@@ -117,8 +127,9 @@ impl Opencharge {
             )
         })?;
         Ok(Opencharge {
+            // The gateway URL is a required setting of its own: no base URL replaces it.
+            base: ClientBase::new(&config.label, &config.profile, CAPABILITIES, None, http),
             config,
-            http,
             key,
             offset_ms: AtomicI64::new(0),
         })
@@ -130,7 +141,7 @@ impl Opencharge {
     }
 
     fn error(&self, kind: ErrorKind) -> ProviderError {
-        ProviderError::new(&self.config.label, kind)
+        self.base.error(kind)
     }
 
     fn url(&self) -> String {
@@ -184,7 +195,7 @@ impl Opencharge {
             .header("x-oc-nonce", nonce)
             .header("x-oc-signature", self.key.sign(canonical.as_bytes()))
             .json(body.to_vec());
-        let resp = self.http.send(&self.config.label, &req)?;
+        let resp = self.base.send(&req, false)?;
         self.measure(&resp, now, crate::time::now_millis());
         Ok(resp)
     }
@@ -202,13 +213,8 @@ impl Opencharge {
             }
             Err(_) => (None, describe_body(resp, "Opencharge")),
         };
-        status_error(
-            &self.config.label,
-            resp,
-            "the gateway endpoint",
-            code,
-            message,
-        )
+        self.base
+            .refused(resp, "the gateway endpoint", code, message)
     }
 
     /// Reads a 2xx answer to a create of order `order_id`; `expires_at`: Kassa's limit.
@@ -221,11 +227,11 @@ impl Opencharge {
     ) -> Result<Created, ProviderError> {
         let (id, url, expires) = match self.config.mode {
             Mode::CheckoutCreate => {
-                let c: wire::CheckoutCreated = parse_json(&self.config.label, resp)?;
+                let c: wire::CheckoutCreated = self.base.json(resp)?;
                 (c.session_id, c.checkout_url, c.expires_at)
             }
             Mode::OrdersCheckout => {
-                let c: wire::OrdersCheckedOut = parse_json(&self.config.label, resp)?;
+                let c: wire::OrdersCheckedOut = self.base.json(resp)?;
                 (order_id.to_string(), c.redirect_url, None)
             }
         };
@@ -352,22 +358,8 @@ pub fn explain(code: &str, c: &OpenchargeConfig, public_key: &str) -> Option<Str
 }
 
 impl Provider for Opencharge {
-    fn name(&self) -> &str {
-        &self.config.label
-    }
-
-    fn profile(&self) -> &str {
-        &self.config.profile
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            cancel: true,
-            qr: true,
-            webview: true,
-            verifiable_status: false,
-            find_by_reference: false,
-        }
+    fn base(&self) -> &ClientBase {
+        &self.base
     }
 
     fn create(&self, req: &CreateRequest) -> Result<Created, ProviderError> {
@@ -461,7 +453,7 @@ impl Provider for Opencharge {
     }
 
     fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
-        let cancelled = crate::checkout::is_cancel_return(url);
+        let cancelled = is_cancel_return(url);
         Ok(Returned {
             payment_id: None,
             report: Some(if cancelled {

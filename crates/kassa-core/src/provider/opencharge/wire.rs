@@ -3,7 +3,7 @@
 //! request body keeps it; only the order *signature* sorts keys).
 
 use crate::money::Currency;
-use crate::provider::integer_line;
+use crate::provider::common::integer_line;
 use crate::quote::PricedOrder;
 use serde::{Deserialize, Serialize};
 
