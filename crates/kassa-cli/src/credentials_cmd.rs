@@ -3,8 +3,9 @@
 
 use crate::config_cmd::settings_failure;
 use crate::Failure;
+use kassa_core::provider::REGISTRY;
 use kassa_core::secrets::{CredentialKey, OsKeyring, Secret, SecretError, SecretStore};
-use kassa_core::settings::{self, Settings, PROVIDERS};
+use kassa_core::settings::{self, Settings};
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
@@ -49,7 +50,7 @@ pub fn delete(
 
 pub fn list() -> Result<(), Failure> {
     println!("{:<15} {:<8} {:<26} status", "provider", "profile", "field");
-    for p in PROVIDERS {
+    for p in REGISTRY {
         for profile in ["test", "live"] {
             for field in p.secrets {
                 let key = CredentialKey::new(p.name, profile, field);

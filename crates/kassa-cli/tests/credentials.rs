@@ -320,7 +320,7 @@ fn no_secret_leaks_into_files_or_output() {
     let mut secrets = Vec::new();
     let mut outputs = Vec::new();
     // Every secret field of every provider, from the core's own table.
-    let fields: Vec<(&str, &[&str])> = kassa_core::settings::PROVIDERS
+    let fields: Vec<(&str, &[&str])> = kassa_core::provider::REGISTRY
         .iter()
         .map(|p| (p.name, p.secrets))
         .collect();

@@ -3,70 +3,23 @@
 //! Settings are flat `section.key` pairs (`dintero.account_id`, `shop.name`) kept in
 //! `settings.json` in the data directory, validated on every write, written atomically (temp
 //! file + rename) so a crash never leaves half a file. Secrets are **not** settings: each
-//! provider's secret fields are listed in [`ProviderSpec::secrets`] and live only in the OS
+//! provider's secret fields are listed in its [`Spec::secrets`] and live only in the OS
 //! keyring ([`crate::secrets`]); a secret field name given to `set` is refused.
 //!
-//! Where a provider's facts are UNCONFIRMED in our notes, the validation is the permissive
-//! reading and says so in its comment, so it is easy to tighten.
+//! The shop's keys are here; each provider's keys, validators and defaults are in its spec
+//! (`provider/<name>/spec.rs`), found through [`crate::provider::REGISTRY`]. Where a
+//! provider's facts are UNCONFIRMED in our notes, the validation is the permissive reading and
+//! says so in its comment, so it is easy to tighten.
 
+use crate::provider::spec::{
+    one_of, valid_base_url, valid_bool, valid_profile, SettingValues, Spec, Validator,
+};
+use crate::provider::{names as provider_names, spec as provider, REGISTRY};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings file's name inside the data directory.
 pub const FILE_NAME: &str = "settings.json";
-
-/// The providers Kassa knows (the demo provider needs no settings).
-pub const PROVIDERS: &[ProviderSpec] = &[
-    ProviderSpec {
-        name: "bambora",
-        settings: &[
-            ("merchant_number", valid_merchant_number),
-            ("payment_window_id", valid_positive_int),
-            ("session_path", valid_bambora_session_path),
-        ],
-        secrets: &["access_token", "secret_token", "md5_key"],
-    },
-    ProviderSpec {
-        name: "dintero",
-        settings: &[
-            ("account_id", valid_dintero_account),
-            ("profile_id", valid_token),
-        ],
-        secrets: &["client_id", "client_secret"],
-    },
-    ProviderSpec {
-        name: "klarna",
-        settings: &[
-            ("region", valid_klarna_region),
-            ("acquiring_channel", valid_klarna_channel),
-            ("purchase_country", valid_country),
-        ],
-        secrets: &["username", "password"],
-    },
-    ProviderSpec {
-        name: "commercelayer",
-        settings: &[
-            ("organization", valid_slug),
-            ("market", valid_token),
-            ("address_id", valid_token),
-        ],
-        secrets: &["client_id", "client_secret", "sales_channel_client_id"],
-    },
-    ProviderSpec {
-        name: "opencharge",
-        settings: &[
-            ("ocid", valid_ocid),
-            ("gateway_url", valid_base_url),
-            ("gateway_ocid", valid_ocid),
-            ("mode", valid_opencharge_mode),
-            ("sign_items", valid_bool),
-        ],
-        secrets: &["private_key"],
-    },
-];
-
-/// Settings every provider has.
-const COMMON: &[(&str, Validator)] = &[("base_url", valid_base_url), ("profile", valid_profile)];
 
 /// Shop-wide settings.
 const SHOP: &[(&str, Validator)] = &[
@@ -79,7 +32,8 @@ const SHOP: &[(&str, Validator)] = &[
     ("default_provider", valid_default_provider),
 ];
 
-/// Defaults shown by `config get`/`show` for keys that were never set.
+/// Defaults shown by `config get`/`show` for keys that were never set: the shop's here, a
+/// provider's in its spec.
 fn default_for(key: &str) -> Option<&'static str> {
     Some(match key {
         "shop.name" => "Kassa",
@@ -88,34 +42,11 @@ fn default_for(key: &str) -> Option<&'static str> {
         "shop.prices_include_vat" => "true",
         "shop.locale" => "nb",
         "default_provider" => "demo",
-        "dintero.profile_id" => "default",
-        "bambora.payment_window_id" => "1",
-        "bambora.session_path" => "sessions",
-        "klarna.region" => "eu",
-        "klarna.acquiring_channel" => "ECOMMERCE",
-        "opencharge.mode" => "checkout_create",
-        "opencharge.sign_items" => "true",
-        k if k.ends_with(".profile") => "test",
-        _ => return None,
+        _ => {
+            let (name, field) = key.split_once('.')?;
+            return provider(name)?.setting(field)?.default;
+        }
     })
-}
-
-type Validator = fn(&str) -> Result<(), String>;
-
-/// A provider's setting keys and secret fields.
-#[derive(Debug)]
-pub struct ProviderSpec {
-    pub name: &'static str,
-    settings: &'static [(&'static str, Validator)],
-    /// Credential fields kept in the keyring.
-    pub secrets: &'static [&'static str],
-}
-
-impl ProviderSpec {
-    /// Setting keys without the provider prefix, common ones included.
-    pub fn setting_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.settings.iter().chain(COMMON).map(|(k, _)| *k)
-    }
 }
 
 /// The shop's settings as the counter uses them (defaults filled in).
@@ -150,19 +81,6 @@ impl ShopSettings {
             default_provider: get("default_provider"),
         }
     }
-}
-
-/// Looks up a provider by name.
-pub fn provider(name: &str) -> Option<&'static ProviderSpec> {
-    PROVIDERS.iter().find(|p| p.name == name)
-}
-
-fn provider_names() -> String {
-    PROVIDERS
-        .iter()
-        .map(|p| p.name)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Why a setting could not be read or written.
@@ -274,7 +192,7 @@ impl Settings {
     /// explicitly set.
     pub fn all(&self) -> Vec<(String, Option<String>, bool)> {
         let mut keys: Vec<String> = SHOP.iter().map(|(k, _)| k.to_string()).collect();
-        for p in PROVIDERS {
+        for p in REGISTRY {
             keys.extend(p.setting_keys().map(|k| format!("{}.{k}", p.name)));
         }
         keys.into_iter()
@@ -294,43 +212,21 @@ impl Settings {
             .unwrap_or_else(|| "test".into())
     }
 
+    /// A provider's check that a new value agrees with its other settings ([`Spec::agrees`]).
     fn check_related(&self, key: &str, value: &str) -> Result<(), SettingsError> {
-        // Dintero's account id prefix decides the environment: T = test, P = live.
-        let account = |profile: &str| match profile {
-            "live" => 'P',
-            _ => 'T',
-        };
-        match key {
-            "dintero.account_id" => {
-                let profile = self.profile("dintero");
-                if !value.starts_with(account(&profile)) {
-                    return Err(invalid(
-                        key,
-                        format!(
-                            "{value} is a {} account but dintero.profile is {profile} \
-                             (T… is test, P… is live)",
-                            if value.starts_with('P') {
-                                "live"
-                            } else {
-                                "test"
-                            }
-                        ),
-                    ));
-                }
-            }
-            "dintero.profile" => {
-                if let Some(acc) = self.values.get("dintero.account_id") {
-                    if !acc.starts_with(account(value)) {
-                        return Err(invalid(
-                            key,
-                            format!("{value} does not match dintero.account_id {acc} (T… is test, P… is live); set the matching account id first"),
-                        ));
-                    }
-                }
-            }
-            _ => {}
+        match key
+            .split_once('.')
+            .and_then(|(name, field)| Some((provider(name)?, field)))
+        {
+            Some((spec, field)) => (spec.agrees)(field, value, self).map_err(|r| invalid(key, r)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+}
+
+impl SettingValues for Settings {
+    fn value(&self, key: &str) -> Option<String> {
+        self.get(key).ok().flatten()
     }
 }
 
@@ -359,25 +255,20 @@ fn validator(key: &str) -> Result<Validator, SettingsError> {
             format!("is a secret: store it in the OS keyring with `kassa-cli credentials set {prefix} {field}`"),
         ));
     }
-    spec.settings
-        .iter()
-        .chain(COMMON)
-        .find(|(k, _)| *k == field)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            let known: Vec<&str> = spec.setting_keys().collect();
-            invalid(
-                key,
-                format!("unknown setting for {prefix} (known: {})", known.join(", ")),
-            )
-        })
+    spec.setting(field).map(|s| s.validate).ok_or_else(|| {
+        let known: Vec<&str> = spec.setting_keys().collect();
+        invalid(
+            key,
+            format!("unknown setting for {prefix} (known: {})", known.join(", ")),
+        )
+    })
 }
 
 /// Checks that `field` is one of `provider`'s secret fields.
 pub fn check_secret_field(
     provider_name: &str,
     field: &str,
-) -> Result<&'static ProviderSpec, SettingsError> {
+) -> Result<&'static Spec, SettingsError> {
     let key = format!("{provider_name}.{field}");
     let spec = provider(provider_name).ok_or_else(|| {
         invalid(
@@ -407,164 +298,6 @@ pub fn check_profile(profile: &str) -> Result<(), SettingsError> {
 }
 
 // ---- validators -------------------------------------------------------------------------
-
-fn valid_profile(v: &str) -> Result<(), String> {
-    match v {
-        "test" | "live" => Ok(()),
-        _ => Err(format!("{v:?} is not a profile (test or live)")),
-    }
-}
-
-/// `https://` URLs, or `http://` to a loopback address (the sandbox). A path prefix is allowed;
-/// query and fragment are not.
-pub fn valid_base_url(v: &str) -> Result<(), String> {
-    let rest = if let Some(r) = v.strip_prefix("https://") {
-        r
-    } else if let Some(r) = v.strip_prefix("http://") {
-        let host = r.split(['/', ':']).next().unwrap_or("");
-        let host = if r.starts_with('[') {
-            r.split(']').next().unwrap_or("").trim_start_matches('[')
-        } else {
-            host
-        };
-        let loopback = host == "localhost"
-            || host == "::1"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
-            return Err(format!(
-                "{v} must use https:// (plain http is allowed only for loopback addresses)"
-            ));
-        }
-        r
-    } else {
-        return Err(format!("{v} is not an http(s) URL"));
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("{v} has no host"));
-    }
-    if rest.contains(['?', '#', ' ']) || v.chars().any(char::is_control) {
-        return Err(format!(
-            "{v} must be a base URL without spaces, query or fragment"
-        ));
-    }
-    Ok(())
-}
-
-fn valid_dintero_account(v: &str) -> Result<(), String> {
-    let ok = v.len() == 9
-        && (v.starts_with('T') || v.starts_with('P'))
-        && v[1..].bytes().all(|b| b.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{v:?} is not a Dintero account id (T or P followed by 8 digits, e.g. T12345678)"
-        ))
-    }
-}
-
-/// Bambora merchant numbers look like `T123456789` (test) in the docs; the live prefix is
-/// UNCONFIRMED (`P` assumed by the plugins), so any letter+digits form is accepted.
-fn valid_merchant_number(v: &str) -> Result<(), String> {
-    let ok = (2..=20).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{v:?} is not a merchant number (letters and digits, e.g. T123456789)"
-        ))
-    }
-}
-
-fn valid_positive_int(v: &str) -> Result<(), String> {
-    match v.parse::<u32>() {
-        Ok(n) if n > 0 => Ok(()),
-        _ => Err(format!("{v:?} is not a positive whole number")),
-    }
-}
-
-/// `sessions` (`POST /sessions`, the seed's example) or `checkout` (`POST /checkout`, what the
-/// Bambora plugins call).
-fn valid_bambora_session_path(v: &str) -> Result<(), String> {
-    one_of(v, &["sessions", "checkout"])
-}
-
-fn valid_klarna_region(v: &str) -> Result<(), String> {
-    one_of(v, &["eu", "na", "oc"])
-}
-
-/// Values other than ECOMMERCE must be in the merchant's Klarna agreement.
-fn valid_klarna_channel(v: &str) -> Result<(), String> {
-    one_of(v, &["ECOMMERCE", "IN_STORE", "TELESALES"])
-}
-
-/// ISO 3166-1 alpha-2 (`NO`, `DE`): two ASCII letters.
-fn valid_country(v: &str) -> Result<(), String> {
-    if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{v:?} is not a two-letter country code (NO, SE, DE, …)"
-        ))
-    }
-}
-
-fn valid_opencharge_mode(v: &str) -> Result<(), String> {
-    one_of(v, &["checkout_create", "orders_checkout"])
-}
-
-/// An OCID: a registry token id, a positive decimal integer (NOTES §B3).
-fn valid_ocid(v: &str) -> Result<(), String> {
-    match v.parse::<u64>() {
-        Ok(n) if n > 0 && !v.starts_with('0') && !v.starts_with('+') => Ok(()),
-        _ => Err(format!(
-            "{v:?} is not an OCID (a positive whole number, e.g. 500)"
-        )),
-    }
-}
-
-fn valid_bool(v: &str) -> Result<(), String> {
-    one_of(v, &["true", "false"])
-}
-
-fn one_of(v: &str, allowed: &[&str]) -> Result<(), String> {
-    if allowed.contains(&v) {
-        Ok(())
-    } else {
-        Err(format!("{v:?} is not one of: {}", allowed.join(", ")))
-    }
-}
-
-fn valid_slug(v: &str) -> Result<(), String> {
-    let ok = !v.is_empty()
-        && v.len() <= 63
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !v.starts_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{v:?} is not an organization slug (lower-case letters, digits and '-')"
-        ))
-    }
-}
-
-/// An identifier: letters, digits and `-_:.`, 1–128 characters.
-fn valid_token(v: &str) -> Result<(), String> {
-    let ok = (1..=128).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{v:?} is not an identifier (letters, digits, '-', '_', ':', '.')"
-        ))
-    }
-}
 
 fn valid_name(v: &str) -> Result<(), String> {
     if v.trim().is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {

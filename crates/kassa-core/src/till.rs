@@ -571,24 +571,11 @@ pub fn navigation(
     Navigation::Block
 }
 
-/// The domains a provider's hosted checkout pages live on (see [`navigation`]).
-/// UNCONFIRMED: which hosts each provider's page moves between (payment methods, 3-D Secure)
-/// is not in our notes; these are the providers' own domains only. Change here.
+/// The domains a provider's hosted checkout pages live on (see [`navigation`]): its spec's
+/// [`checkout_domains`](crate::provider::spec::Spec::checkout_domains); none for the demo
+/// provider, whose page is on the checkout URL's origin.
 pub fn provider_domains(provider: &str) -> &'static [&'static str] {
-    match provider {
-        "dintero" => &["dintero.com"],
-        "bambora" => &["bambora.com", "worldline.com"],
-        "klarna" => &["klarna.com", "klarna.net"],
-        "commercelayer" => &[
-            "commercelayer.io",
-            "commercelayer.co",
-            "commercelayer.app",
-            "commercelayer.link",
-            "checkout.com",
-        ],
-        "opencharge" => &[],
-        _ => &[],
-    }
+    crate::provider::spec(provider).map_or(&[], |s| s.checkout_domains)
 }
 
 /// The till of one data directory.
@@ -673,7 +660,7 @@ impl<P: ProviderSource> Till<P> {
             .filter(|(_, _, set)| *set)
             .map(|(k, _, _)| k)
             .collect();
-        for spec in settings::PROVIDERS {
+        for spec in crate::provider::REGISTRY {
             let prefix = format!("{}.", spec.name);
             if default == spec.name || explicit.iter().any(|k| k.starts_with(&prefix)) {
                 out.push(ProviderChoice {
@@ -895,7 +882,7 @@ impl<P: ProviderSource> Till<P> {
             set: *set,
         };
         let mut keyring_error = None;
-        let providers = settings::PROVIDERS
+        let providers = crate::provider::REGISTRY
             .iter()
             .map(|spec| {
                 let profile = self.settings.profile(spec.name);

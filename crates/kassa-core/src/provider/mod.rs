@@ -22,6 +22,7 @@ pub mod opencharge;
 mod client;
 pub(crate) mod common;
 mod error;
+pub mod spec;
 
 pub use client::ClientBase;
 pub use common::{api_url, is_cancel_return, query_pairs, CANCELLED_MARK};
@@ -29,9 +30,9 @@ pub use error::{ErrorKind, ProviderError};
 
 use crate::http::Http;
 use crate::quote::PricedOrder;
-use crate::secrets::{CredentialKey, Secret, SecretStore};
+use crate::secrets::SecretStore;
 use crate::session::{SessionId, Status};
-use crate::settings::Settings;
+use spec::{SettingValues, Setup, Spec};
 
 /// How the checkout URL will be shown (`"qr"` or `"webview"` on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -175,140 +176,55 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// Every provider Kassa knows, in the order the settings screen lists them. The demo provider
+/// is not here: the shells supply it ([`cache::Clients`]), and it needs no settings. A new
+/// provider is its own folder (`provider/<name>/`: client, `wire`, `spec`) plus one line here.
+pub const REGISTRY: &[&Spec] = &[
+    &bambora::spec::SPEC,
+    &dintero::spec::SPEC,
+    &klarna::spec::SPEC,
+    &commercelayer::spec::SPEC,
+    &opencharge::spec::SPEC,
+];
+
+/// The spec of the provider called `name`.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    REGISTRY.iter().copied().find(|p| p.name == name)
+}
+
+/// The providers' names, for messages: `bambora, dintero, …`.
+pub fn names() -> String {
+    REGISTRY
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Builds the client of a configured provider from the settings and the keyring.
 /// `profile`: `test` or `live`, default the provider's `profile` setting. The demo provider is
 /// built by the shells (it needs the sandbox, which the core does not depend on).
 pub fn from_settings(
     name: &str,
     profile: Option<&str>,
-    settings: &Settings,
+    values: &dyn SettingValues,
     secrets: &dyn SecretStore,
     http: &Http,
 ) -> Result<Box<dyn Provider>, ProviderError> {
     let config = |m: String| ProviderError::new(name, ErrorKind::Config(m));
-    let profile = profile
-        .map(str::to_string)
-        .unwrap_or_else(|| settings.profile(name));
-    crate::settings::check_profile(&profile).map_err(|e| config(e.to_string()))?;
-    let setting = |key: &str| -> Result<Option<String>, ProviderError> {
-        settings
-            .get(&format!("{name}.{key}"))
-            .map_err(|e| config(e.to_string()))
-    };
-    let required = |key: &str| -> Result<String, ProviderError> {
-        setting(key)?.ok_or_else(|| {
-            config(format!(
-                "{name}.{key} is not set (kassa-cli config set {name}.{key} …)"
-            ))
-        })
-    };
-    let secret = |field: &str| -> Result<Secret, ProviderError> {
-        secrets
-            .get(&CredentialKey::new(name, &profile, field))
-            .map_err(|e| match e {
-                // A credential never set is a setup problem like a missing setting; a keyring
-                // that is absent, locked or refusing is a system problem.
-                crate::secrets::SecretError::Missing(_) => config(e.to_string()),
-                _ => ProviderError::new(name, ErrorKind::Credentials(e.to_string())),
-            })
-    };
-    match name {
-        "dintero" => {
-            let cfg = dintero::DinteroConfig {
-                label: "dintero".into(),
-                account_id: required("account_id")?,
-                profile_id: required("profile_id")?,
-                base_url: setting("base_url")?,
-                client_id: secret("client_id")?,
-                client_secret: secret("client_secret")?,
-                profile,
-            };
-            Ok(Box::new(dintero::Dintero::new(cfg, http.clone())?))
-        }
-        "bambora" => {
-            let md5_key = match secret("md5_key") {
-                Ok(k) => Some(k),
-                // Only the webview's accept URL needs it; the QR flow works without.
-                Err(ProviderError {
-                    kind: ErrorKind::Config(_),
-                    ..
-                }) => None,
-                Err(e) => return Err(e),
-            };
-            let cfg = bambora::BamboraConfig {
-                label: "bambora".into(),
-                merchant_number: required("merchant_number")?,
-                payment_window_id: required("payment_window_id")?
-                    .parse()
-                    .map_err(|_| config("bambora.payment_window_id is not a number".into()))?,
-                session_path: required("session_path")?,
-                language: bambora::language(&settings.get("shop.locale").ok().flatten().unwrap_or_default()),
-                base_url: setting("base_url")?,
-                access_token: secret("access_token")?,
-                secret_token: secret("secret_token")?,
-                md5_key,
-                profile,
-            };
-            Ok(Box::new(bambora::Bambora::new(cfg, http.clone())))
-        }
-        "klarna" => {
-            let shop = crate::settings::ShopSettings::from_settings(settings);
-            let cfg = klarna::KlarnaConfig {
-                label: "klarna".into(),
-                region: required("region")?,
-                acquiring_channel: required("acquiring_channel")?,
-                purchase_country: klarna::purchase_country(
-                    setting("purchase_country")?.as_deref(),
-                    &shop.currency,
-                )
-                .map_err(config)?,
-                language: shop.locale,
-                base_url: setting("base_url")?,
-                username: secret("username")?,
-                password: secret("password")?,
-                profile,
-            };
-            Ok(Box::new(klarna::Klarna::new(cfg, http.clone())))
-        }
-        "opencharge" => {
-            let ocid = |key: &str| -> Result<u64, ProviderError> {
-                required(key)?
-                    .parse()
-                    .map_err(|_| config(format!("opencharge.{key} is not an OCID")))
-            };
-            let cfg = opencharge::OpenchargeConfig {
-                label: "opencharge".into(),
-                ocid: ocid("ocid")?,
-                gateway_url: required("gateway_url")?,
-                gateway_ocid: ocid("gateway_ocid")?,
-                mode: opencharge::Mode::parse(&required("mode")?).map_err(config)?,
-                sign_items: required("sign_items")? == "true",
-                private_key: secret("private_key")?,
-                profile,
-            };
-            Ok(Box::new(opencharge::Opencharge::new(cfg, http.clone())?))
-        }
-        "commercelayer" => {
-            let shop = crate::settings::ShopSettings::from_settings(settings);
-            let cfg = commercelayer::CommerceLayerConfig {
-                label: "commercelayer".into(),
-                organization: required("organization")?,
-                market_id: required("market")?,
-                address_id: required("address_id")?,
-                language: shop.locale,
-                base_url: setting("base_url")?,
-                client_id: secret("client_id")?,
-                client_secret: secret("client_secret")?,
-                sales_channel_client_id: secret("sales_channel_client_id")?,
-                profile,
-            };
-            Ok(Box::new(commercelayer::CommerceLayer::new(cfg, http.clone())))
-        }
-        other => Err(ProviderError::new(
-            other,
-            ErrorKind::Config(format!(
-                "{other:?} is not a provider (demo, dintero, bambora, klarna, commercelayer, opencharge)"
-            )),
-        )),
-    }
+    let profile = profile.map(str::to_string).unwrap_or_else(|| {
+        values
+            .value(&format!("{name}.profile"))
+            .unwrap_or_else(|| "test".into())
+    });
+    spec::valid_profile(&profile).map_err(|r| config(format!("--profile: {r}")))?;
+    let spec = spec(name)
+        .ok_or_else(|| config(format!("{name:?} is not a provider (demo, {})", names())))?;
+    (spec.build)(&Setup {
+        name: spec.name,
+        profile,
+        values,
+        secrets,
+        http,
+    })
 }

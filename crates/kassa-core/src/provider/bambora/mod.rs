@@ -28,6 +28,7 @@
 //!   `paymentrequest/<id>`.
 //! - Bambora's order id is the merchant reference without non-alphanumerics ([`wire::order_id`]).
 
+pub mod spec;
 pub mod wire;
 
 use super::common::{basic_auth, clip, describe_body, is_cancel_return, parse_json, query_pairs};

@@ -47,6 +47,7 @@
 //!   `filter[q][reference_eq]=<reference>` (predicate name UNCONFIRMED).
 //! - Errors: JSON:API `errors[]`, every code, detail and pointer kept.
 
+pub mod spec;
 pub mod wire;
 
 use super::client::TokenCache;

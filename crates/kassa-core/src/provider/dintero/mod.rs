@@ -17,6 +17,7 @@
 //!   `CAPTURED` (or `PARTIALLY_CAPTURED`) for at least the order's amount and currency.
 //! - Reconciliation by merchant reference: `GET /v1/transactions?merchant_reference=…`.
 
+pub mod spec;
 pub mod wire;
 
 use super::client::TokenCache;

@@ -25,6 +25,7 @@
 //!   that accepts the key (NOTES §3.11); the create calls are never retried blindly instead.
 //! - Errors keep Klarna's `error_code`, `error_messages` and `correlation_id`.
 
+pub mod spec;
 pub mod wire;
 
 use super::common::{basic_auth, clip, describe_body};

@@ -38,6 +38,7 @@
 //!   [`explain`].
 
 pub mod sign;
+pub mod spec;
 pub mod wire;
 
 use super::common::{clip, describe_body, is_cancel_return};
