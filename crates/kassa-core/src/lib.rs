@@ -17,6 +17,7 @@
 pub mod catalog;
 pub mod checkout;
 pub mod counter;
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -22,6 +22,8 @@ pub mod opencharge;
 mod client;
 pub(crate) mod common;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzz;
 pub mod spec;
 
 pub use client::ClientBase;

@@ -28,6 +28,9 @@
 //!   `paymentrequest/<id>`.
 //! - Bambora's order id is the merchant reference without non-alphanumerics ([`wire::order_id`]).
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod spec;
 pub mod wire;
 
@@ -67,6 +70,24 @@ pub struct BamboraConfig {
     pub secret_token: Secret,
     /// Needed only to verify the webview's accept URL.
     pub md5_key: Option<Secret>,
+}
+
+/// The client the unit tests and the fuzz entry point share: a test merchant, no base URL,
+/// no MD5 key.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn test_config() -> BamboraConfig {
+    BamboraConfig {
+        label: "bambora".into(),
+        profile: "test".into(),
+        merchant_number: "T123456789".into(),
+        payment_window_id: 1,
+        session_path: "sessions".into(),
+        language: "nb-NO".into(),
+        base_url: None,
+        access_token: Secret::new("access"),
+        secret_token: Secret::new("secret"),
+        md5_key: None,
+    }
 }
 
 /// The payment window language for a shop locale (`nb` → `nb-NO`); Bambora's windows speak

@@ -47,6 +47,9 @@
 //!   `filter[q][reference_eq]=<reference>` (predicate name UNCONFIRMED).
 //! - Errors: JSON:API `errors[]`, every code, detail and pointer kept.
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod spec;
 pub mod wire;
 
@@ -82,6 +85,24 @@ pub struct CommerceLayerConfig {
     pub client_id: Secret,
     pub client_secret: Secret,
     pub sales_channel_client_id: Secret,
+}
+
+/// The client the unit tests and the fuzz entry point share: a test organization, no base
+/// URL.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn test_config() -> CommerceLayerConfig {
+    CommerceLayerConfig {
+        label: "commercelayer".into(),
+        profile: "test".into(),
+        organization: "kassa-shop".into(),
+        market_id: "kGbnLhkXyZ".into(),
+        address_id: "AbCd".into(),
+        language: "nb".into(),
+        base_url: None,
+        client_id: Secret::new("id"),
+        client_secret: Secret::new("secret"),
+        sales_channel_client_id: Secret::new("sc"),
+    }
 }
 
 /// What Commerce Layer's client can do.
@@ -520,16 +541,8 @@ mod tests {
     fn client(base: Option<&str>) -> CommerceLayer {
         CommerceLayer::new(
             CommerceLayerConfig {
-                label: "commercelayer".into(),
-                profile: "test".into(),
-                organization: "kassa-shop".into(),
-                market_id: "kGbnLhkXyZ".into(),
-                address_id: "AbCd".into(),
-                language: "nb".into(),
                 base_url: base.map(str::to_string),
-                client_id: Secret::new("id"),
-                client_secret: Secret::new("secret"),
-                sales_channel_client_id: Secret::new("sc"),
+                ..test_config()
             },
             Http::new(Default::default()).unwrap(),
         )

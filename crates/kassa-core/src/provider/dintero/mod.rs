@@ -17,6 +17,9 @@
 //!   `CAPTURED` (or `PARTIALLY_CAPTURED`) for at least the order's amount and currency.
 //! - Reconciliation by merchant reference: `GET /v1/transactions?merchant_reference=…`.
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod spec;
 pub mod wire;
 
@@ -62,6 +65,20 @@ const CAPABILITIES: Capabilities = Capabilities {
     verifiable_status: true,
     find_by_reference: true,
 };
+
+/// The client the unit tests and the fuzz entry point share: a test account, no base URL.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn test_config() -> DinteroConfig {
+    DinteroConfig {
+        label: "dintero".into(),
+        profile: "test".into(),
+        account_id: "T12345678".into(),
+        profile_id: "default".into(),
+        base_url: None,
+        client_id: Secret::new("id"),
+        client_secret: Secret::new("secret"),
+    }
+}
 
 /// A Dintero Checkout client.
 pub struct Dintero {
@@ -336,13 +353,9 @@ mod tests {
     fn profile_must_match_the_account_prefix() {
         let http = Http::new(crate::http::HttpConfig::default()).unwrap();
         let cfg = |aid: &str, profile: &str| DinteroConfig {
-            label: "dintero".into(),
             profile: profile.into(),
             account_id: aid.into(),
-            profile_id: "default".into(),
-            base_url: None,
-            client_id: Secret::new("id"),
-            client_secret: Secret::new("secret"),
+            ..test_config()
         };
         assert!(Dintero::new(cfg("T12345678", "test"), http.clone()).is_ok());
         let e = Dintero::new(cfg("P12345678", "test"), http.clone())

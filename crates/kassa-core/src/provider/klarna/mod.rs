@@ -25,6 +25,9 @@
 //!   that accepts the key (NOTES §3.11); the create calls are never retried blindly instead.
 //! - Errors keep Klarna's `error_code`, `error_messages` and `correlation_id`.
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod spec;
 pub mod wire;
 
@@ -55,6 +58,22 @@ pub struct KlarnaConfig {
     pub base_url: Option<String>,
     pub username: Secret,
     pub password: Secret,
+}
+
+/// The client the unit tests and the fuzz entry point share: a playground user in Norway.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn test_config() -> KlarnaConfig {
+    KlarnaConfig {
+        label: "klarna".into(),
+        profile: "test".into(),
+        region: "eu".into(),
+        acquiring_channel: "ECOMMERCE".into(),
+        purchase_country: "NO".into(),
+        language: "nb".into(),
+        base_url: None,
+        username: Secret::new("user"),
+        password: Secret::new("password"),
+    }
 }
 
 /// The purchase country: the `klarna.purchase_country` setting, else the one country of the

@@ -37,6 +37,9 @@
 //! - Errors: `{"error": {"code", "message", "details"}}`; every code of the specs is explained in
 //!   [`explain`].
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod sign;
 pub mod spec;
 pub mod wire;
@@ -103,6 +106,24 @@ const CAPABILITIES: Capabilities = Capabilities {
     verifiable_status: false,
     find_by_reference: false,
 };
+
+/// The client the unit tests and the fuzz entry point share: merchant 500 at gateway 100, with
+/// the notes' test key.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn test_config(mode: Mode) -> OpenchargeConfig {
+    OpenchargeConfig {
+        label: "opencharge".into(),
+        profile: "test".into(),
+        ocid: 500,
+        gateway_url: "https://gw.example/opencharge".into(),
+        gateway_ocid: 100,
+        mode,
+        sign_items: true,
+        private_key: Secret::new(
+            "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef",
+        ),
+    }
+}
 
 /// An Opencharge merchant client.
 pub struct Opencharge {
@@ -509,16 +530,7 @@ mod tests {
 
     #[test]
     fn every_spec_error_code_is_explained() {
-        let c = OpenchargeConfig {
-            label: "opencharge".into(),
-            profile: "test".into(),
-            ocid: 500,
-            gateway_url: "https://gw.example/opencharge".into(),
-            gateway_ocid: 100,
-            mode: Mode::CheckoutCreate,
-            sign_items: true,
-            private_key: Secret::new("x"),
-        };
+        let c = test_config(Mode::CheckoutCreate);
         // The codes of the payment and merchant gateway specs and of error-codes.mdx (§B8).
         for code in [
             "INVALID_SIGNATURE",
