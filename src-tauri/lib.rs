@@ -9,6 +9,7 @@ include!("commands_list.rs");
 
 use kassa_core::catalog::ProductEntry;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
 use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
@@ -16,7 +17,6 @@ use kassa_core::till::{
     self, Hint, HistoryPage, HistoryQuery, ProviderChoice, SessionView, SettingsView, Till,
     TillError,
 };
-use kassa_sandbox::demo::Providers;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ pub struct AppInfo {
 pub struct Desk {
     pub started: Instant,
     dir: std::result::Result<PathBuf, String>,
-    till: Mutex<std::result::Result<Till<Providers>, TillError>>,
+    till: Mutex<std::result::Result<Till<Clients>, TillError>>,
     /// Sessions being polled, with the channel that hurries or stops their poller.
     followers: Arc<Mutex<HashMap<String, Sender<Hint>>>>,
     /// What the customer display shows (the last charged session).
@@ -58,7 +58,7 @@ impl Desk {
     /// Opens the till of `dir` (the data directory, or why there is none).
     fn open(dir: std::result::Result<PathBuf, String>) -> Desk {
         let till = match &dir {
-            Ok(d) => Till::open(d, Providers::new(d), Arc::new(OsKeyring)),
+            Ok(d) => Till::open(d, clients(d), Arc::new(OsKeyring)),
             Err(e) => Err(TillError::new("data_dir", e.clone())),
         };
         Desk {
@@ -72,13 +72,19 @@ impl Desk {
 
     /// Runs `f` with the till (one at a time: charges are serialized, which makes the
     /// reference check of an idempotent charge race-free).
-    fn with<T>(&self, f: impl FnOnce(&mut Till<Providers>) -> Result<T>) -> Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&mut Till<Clients>) -> Result<T>) -> Result<T> {
         let mut guard = self.till.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_mut() {
             Ok(t) => f(t),
             Err(e) => Err(e.clone()),
         }
     }
+}
+
+/// The provider clients of data directory `dir`: the demo provider from the sandbox crate,
+/// the others from the settings and the OS keyring.
+fn clients(dir: &std::path::Path) -> Clients {
+    Clients::new(dir, Arc::new(OsKeyring), kassa_sandbox::demo::starter())
 }
 
 /// Runs `f` on a blocking thread with the app's state: the core's HTTP client and SQLite
@@ -422,8 +428,8 @@ fn reconcile_in_background() {
             let settings = Settings::load(&dir).map_err(|e| e.to_string())?;
             let mut log =
                 kassa_core::store::SessionLog::open_in(&dir).map_err(|e| e.to_string())?;
-            Providers::new(&dir)
-                .reconcile(&mut log, &settings, kassa_core::time::now_millis())
+            let now = kassa_core::time::now_millis();
+            kassa_core::checkout::reconcile_with(&mut log, &dir, &mut clients(&dir), &settings, now)
                 .map_err(|e| e.to_string())
         });
         match result {

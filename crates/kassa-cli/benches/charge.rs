@@ -21,10 +21,10 @@ mod common;
 use common::shop::*;
 use common::DataDir;
 use kassa_core::counter::{Cart, CartLine};
+use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
 use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::till::Till;
-use kassa_sandbox::demo::Providers;
 use kassa_sandbox::Sandbox;
 use std::process::Command;
 use std::sync::Arc;
@@ -179,7 +179,7 @@ fn summarize(mut times: Vec<Duration>) -> (Duration, Duration) {
 
 /// Settings and keyring entries for all five providers at `sandbox`, written through the
 /// till as the settings screen does.
-fn configure(till: &mut Till<Providers>, sandbox: &Sandbox) {
+fn configure(till: &mut Till<Clients>, sandbox: &Sandbox) {
     let url = sandbox.url();
     let settings = [
         ("dintero.account_id", DINTERO_ACCOUNT.into()),
@@ -225,13 +225,8 @@ fn configure(till: &mut Till<Providers>, sandbox: &Sandbox) {
     }
 }
 
-fn warm(
-    till: &mut Till<Providers>,
-    sandbox: &Sandbox,
-    provider: &'static str,
-    o: &Options,
-) -> Line {
-    let charge = |till: &mut Till<Providers>| -> (Duration, String) {
+fn warm(till: &mut Till<Clients>, sandbox: &Sandbox, provider: &'static str, o: &Options) -> Line {
+    let charge = |till: &mut Till<Clients>| -> (Duration, String) {
         let c = cart(till.new_reference());
         let t = Instant::now();
         let view = till
@@ -321,7 +316,12 @@ fn main() {
     let o = options();
     let dir = DataDir::new("bench-charge");
     let sandbox = Sandbox::start(0, sandbox_config()).unwrap();
-    let mut till = Till::open(&dir.0, Providers::new(&dir.0), Arc::new(OsKeyring)).unwrap();
+    let mut till = Till::open(
+        &dir.0,
+        Clients::new(&dir.0, Arc::new(OsKeyring), kassa_sandbox::demo::starter()),
+        Arc::new(OsKeyring),
+    )
+    .unwrap();
     configure(&mut till, &sandbox);
 
     let mut lines = Vec::new();

@@ -3,10 +3,11 @@
 
 use crate::Failure;
 use kassa_core::checkout::CheckoutError;
+use kassa_core::provider::cache::{Clients, ProviderSource};
 use kassa_core::provider::{ErrorKind, Provider};
+use kassa_core::secrets::OsKeyring;
 use kassa_core::settings::Settings;
 use kassa_core::store::{SessionLog, StoreError};
-use kassa_sandbox::demo::Providers;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ pub struct Till {
     pub dir: PathBuf,
     pub log: SessionLog,
     pub settings: Settings,
-    providers: Providers,
+    providers: Clients,
 }
 
 pub fn store_failure(e: StoreError) -> Failure {
@@ -48,7 +49,8 @@ impl Till {
             dir: dir.to_path_buf(),
             log,
             settings,
-            providers: Providers::new(dir),
+            // The demo provider's sandbox starts on the first demo charge.
+            providers: Clients::new(dir, Arc::new(OsKeyring), kassa_sandbox::demo::starter()),
         };
         till.reconcile()?;
         Ok(till)
@@ -70,10 +72,14 @@ impl Till {
 
     fn reconcile(&mut self) -> Result<(), Failure> {
         let now = kassa_core::time::now_millis();
-        let done = self
-            .providers
-            .reconcile(&mut self.log, &self.settings, now)
-            .map_err(store_failure)?;
+        let done = kassa_core::checkout::reconcile_with(
+            &mut self.log,
+            &self.dir,
+            &mut self.providers,
+            &self.settings,
+            now,
+        )
+        .map_err(store_failure)?;
         for r in done {
             eprintln!(
                 "kassa-cli: reconciled session {}: {} → {} ({})",

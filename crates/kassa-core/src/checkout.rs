@@ -18,7 +18,9 @@
 //!
 //! Not here: provider wire formats (`provider::*`), SQL (`store`), polling cadence (the shells).
 
+use crate::provider::cache::ProviderSource;
 use crate::provider::common::with_query;
+use crate::provider::spec::SettingValues;
 use crate::provider::{
     CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport, CANCELLED_MARK,
 };
@@ -608,4 +610,20 @@ pub fn reconcile(
         }
     }
     Ok(done)
+}
+
+/// [`reconcile`] with the clients of `source` (the shells' [`crate::provider::cache::Clients`]),
+/// at start-up. Starts no provider (nor the demo's sandbox) when nothing needs reconciling.
+pub fn reconcile_with(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    source: &mut dyn ProviderSource,
+    settings: &dyn SettingValues,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    if log.needing_reconciliation(now)?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut provider_for = |name: &str, profile: &str| source.get(settings, name, Some(profile));
+    reconcile(log, data_dir, &mut provider_for, now)
 }

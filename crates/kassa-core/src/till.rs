@@ -15,6 +15,7 @@ use crate::checkout::{self, ChargeRequest, CheckoutError, DEFAULT_RETURN_URL};
 use crate::counter::{self, Cart, CartLine, LineEntry, VatRowView};
 use crate::money::Currency;
 use crate::order::Problem;
+pub use crate::provider::cache::ProviderSource;
 use crate::provider::{Capabilities, Presentation, Provider, ProviderError};
 use crate::secrets::{CredentialKey, Secret, SecretError, SecretStore};
 use crate::session::{SessionId, Status};
@@ -32,18 +33,6 @@ use std::time::Duration;
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// The longest wait between polls while the provider keeps failing.
 pub const POLL_MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// Where the shells get provider clients (the demo provider's sandbox lives outside the core).
-pub trait ProviderSource: Send {
-    fn get(
-        &mut self,
-        settings: &Settings,
-        name: &str,
-        profile: Option<&str>,
-    ) -> Result<Arc<dyn Provider>, ProviderError>;
-    /// Drops cached clients (after a settings or credential change).
-    fn forget(&mut self);
-}
 
 /// An error as a shell shows it. Never holds a secret (its parts never do).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

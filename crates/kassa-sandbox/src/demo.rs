@@ -3,17 +3,17 @@
 //! Sessions are logged under the provider name `demo`; the emulator keeps its state in
 //! `demo-sandbox.json` in the data directory, so a later process can still read a demo
 //! session's status. The checkout page lives only while the process that serves it runs.
+//!
+//! The shells hand [`starter`] to the core's client cache
+//! (`kassa_core::provider::cache::Clients`), which calls it on the first demo charge.
 
 use crate::{Config, DinteroAccount, Sandbox};
-use kassa_core::checkout::{self, Reconciled};
-use kassa_core::http::{Http, HttpConfig};
+use kassa_core::http::Http;
+use kassa_core::provider::cache::StartDemo;
 use kassa_core::provider::dintero::{Dintero, DinteroConfig};
 use kassa_core::provider::{ErrorKind, Provider, ProviderError};
-use kassa_core::secrets::{OsKeyring, Secret};
-use kassa_core::settings::Settings;
-use kassa_core::store::{SessionLog, StoreError};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use kassa_core::secrets::Secret;
+use std::path::Path;
 use std::sync::Arc;
 
 /// The file the demo emulator keeps its sessions in.
@@ -57,97 +57,14 @@ pub fn start(data_dir: &Path, http: &Http) -> Result<Demo, ProviderError> {
     Ok(Demo { provider, sandbox })
 }
 
-/// The providers a shell (desktop app, CLI) uses, built on first use: the demo provider
-/// starts its sandbox, the others read their settings and the keyring.
-pub struct Providers {
-    dir: PathBuf,
-    http: Option<Http>,
-    built: HashMap<(String, String), Arc<dyn Provider>>,
-    sandbox: Option<Sandbox>,
-}
-
-impl Providers {
-    pub fn new(data_dir: &Path) -> Providers {
-        Providers {
-            dir: data_dir.to_path_buf(),
-            http: None,
-            built: HashMap::new(),
-            sandbox: None,
-        }
-    }
-
-    /// The client for `name` (`demo` or a configured provider) and `profile` (default: the
-    /// provider's `profile` setting).
-    pub fn get(
-        &mut self,
-        settings: &Settings,
-        name: &str,
-        profile: Option<&str>,
-    ) -> Result<Arc<dyn Provider>, ProviderError> {
-        let profile_key = if name == "demo" {
-            "test".to_string()
-        } else {
-            profile
-                .map(str::to_string)
-                .unwrap_or_else(|| settings.profile(name))
-        };
-        let key = (name.to_string(), profile_key);
-        if let Some(p) = self.built.get(&key) {
-            return Ok(p.clone());
-        }
-        if self.http.is_none() {
-            let http = Http::new(HttpConfig::from_env())
-                .map_err(|m| ProviderError::new(name, ErrorKind::Config(m)))?;
-            self.http = Some(http);
-        }
-        let http = self.http.as_ref().expect("just set");
-        let p: Arc<dyn Provider> = if name == "demo" {
-            let demo = start(&self.dir, http)?;
-            self.sandbox = Some(demo.sandbox);
-            Arc::new(demo.provider)
-        } else {
-            Arc::from(kassa_core::provider::from_settings(
-                name, profile, settings, &OsKeyring, http,
-            )?)
-        };
-        self.built.insert(key, p.clone());
-        Ok(p)
-    }
-
-    /// Drops the configured providers' clients (the demo provider and its sandbox stay), so
-    /// the next `get` reads the settings and the keyring again.
-    pub fn forget(&mut self) {
-        self.built.retain(|(name, _), _| name == "demo");
-    }
-
-    /// Start-up reconciliation ([`checkout::reconcile`]) with these providers. Starts no
-    /// provider when nothing needs reconciling.
-    pub fn reconcile(
-        &mut self,
-        log: &mut SessionLog,
-        settings: &Settings,
-        now: i64,
-    ) -> Result<Vec<Reconciled>, StoreError> {
-        if log.needing_reconciliation(now)?.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dir = self.dir.clone();
-        let mut provider_for = |name: &str, profile: &str| self.get(settings, name, Some(profile));
-        checkout::reconcile(log, &dir, &mut provider_for, now)
-    }
-}
-
-impl kassa_core::till::ProviderSource for Providers {
-    fn get(
-        &mut self,
-        settings: &Settings,
-        name: &str,
-        profile: Option<&str>,
-    ) -> Result<Arc<dyn Provider>, ProviderError> {
-        Providers::get(self, settings, name, profile)
-    }
-
-    fn forget(&mut self) {
-        Providers::forget(self)
-    }
+/// The demo provider for the core's client cache: starts the sandbox on first use and keeps
+/// it running as long as the cache keeps the closure.
+pub fn starter() -> StartDemo {
+    // Only kept, never read: dropping the sandbox stops it.
+    let mut _running: Option<Sandbox> = None;
+    Box::new(move |dir, http| {
+        let demo = start(dir, http)?;
+        _running = Some(demo.sandbox);
+        Ok(Arc::new(demo.provider) as Arc<dyn Provider>)
+    })
 }

@@ -19,6 +19,7 @@ pub mod dintero;
 pub mod klarna;
 pub mod opencharge;
 
+pub mod cache;
 mod client;
 pub(crate) mod common;
 mod error;
