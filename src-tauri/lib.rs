@@ -8,6 +8,7 @@ mod windows;
 include!("commands_list.rs");
 
 use kassa_core::catalog::ProductEntry;
+use kassa_core::code::Code;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
 use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
@@ -59,7 +60,7 @@ impl Desk {
     fn open(dir: std::result::Result<PathBuf, String>) -> Desk {
         let till = match &dir {
             Ok(d) => Till::open(d, clients(d), Arc::new(OsKeyring)),
-            Err(e) => Err(TillError::new("data_dir", e.clone())),
+            Err(e) => Err(TillError::new(Code::DataDir, e.clone())),
         };
         Desk {
             started: Instant::now(),
@@ -95,7 +96,7 @@ async fn blocking<R: Runtime, T: Send + 'static>(
 ) -> Result<T> {
     tauri::async_runtime::spawn_blocking(move || f(&app, &app.state::<Desk>()))
         .await
-        .map_err(|e| TillError::new("internal", format!("the command stopped: {e}")))?
+        .map_err(|e| TillError::new(Code::Internal, format!("the command stopped: {e}")))?
 }
 
 #[tauri::command]
@@ -176,7 +177,7 @@ async fn charge<R: Runtime>(
                 return_url,
                 hint,
             )
-            .map_err(|m| TillError::new("window", m))?;
+            .map_err(|m| TillError::new(Code::Window, m))?;
         }
         *desk.customer.lock().unwrap() = Some(session.clone());
         let _ = app.emit(SESSION_EVENT, &session);
@@ -289,7 +290,7 @@ async fn export_csv<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Resul
             .ok()
             .filter(|d| d.is_dir())
             .or_else(|| desk.dir.clone().ok())
-            .ok_or_else(|| TillError::new("export", "no folder to write the export to"))?;
+            .ok_or_else(|| TillError::new(Code::Export, "no folder to write the export to"))?;
         let stamp = kassa_core::time::format_rfc3339(kassa_core::time::now_millis())
             .replace([':', '.'], "-");
         let path = dir.join(format!("kassa-sessions-{stamp}.csv"));
@@ -350,7 +351,7 @@ async fn remove_product<R: Runtime>(app: AppHandle<R>, sku: String) -> Result<()
 
 #[tauri::command]
 async fn open_customer_display<R: Runtime>(app: AppHandle<R>) -> Result<()> {
-    windows::open_customer_display(&app).map_err(|m| TillError::new("window", m))
+    windows::open_customer_display(&app).map_err(|m| TillError::new(Code::Window, m))
 }
 
 /// What the customer display shows when it opens (later changes arrive as events).
@@ -490,3 +491,6 @@ const COMMANDS_FOR_TESTS: &[&str] = COMMANDS;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod ui_contract_tests;

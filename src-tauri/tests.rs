@@ -84,6 +84,25 @@ fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
     }
 }
 
+/// Every registered command is granted to the counter window: a command added to
+/// `commands_list.rs` without its permission in `tauri.conf.json` (or without its handler)
+/// fails here. Each is called without arguments, so those that take some are refused for that
+/// reason, after the permission check.
+#[test]
+fn the_main_window_may_call_every_registered_command() {
+    let app = app_in(&data_dir("main-acl"));
+    let main = window(&app, "main");
+    for cmd in super::COMMANDS_FOR_TESTS {
+        if let Err(e) = get_ipc_response(&main, request(cmd, serde_json::json!({}))) {
+            let e = format!("{e:?}");
+            assert!(
+                !e.contains("not allowed") && !e.contains("not found"),
+                "{cmd} from the main window: {e}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_customer_display_may_only_read_its_state() {
     let app = app_in(&data_dir("customer"));

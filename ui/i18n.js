@@ -1,5 +1,7 @@
 // UI texts. Add a language by adding one more object with the same keys (a missing key falls
-// back to English). Error texts are keyed by the backend's stable error codes (`err.<code>`).
+// back to English). Error texts are keyed by the backend's stable error codes (`err.<code>`,
+// kassa_core::code::Code): every code has a text in every language, which the app's tests
+// check, as they check that every language has the same keys.
 'use strict';
 window.kassaTexts = {
   en: {
@@ -61,6 +63,20 @@ window.kassaTexts = {
     'err.store_read_only': 'Kassa cannot write its session log (read-only disk).',
     'err.store_busy': 'The session log is busy. Try again.',
     'err.export': 'The export could not be written.',
+    'err.provider_mismatch': 'The payment provider calculated a different total or VAT than Kassa. Nothing was shown to the customer; check the tax settings at the provider.',
+    'err.store_not_a_database': 'Kassa\u2019s session log file is damaged or is not a session log. Kassa left it untouched; ask your support to move it away.',
+    'err.store_not_kassa': 'The session log file belongs to another program. Kassa left it untouched; ask your support.',
+    'err.store_newer_version': 'The session log was written by a newer version of Kassa. Update Kassa on this till.',
+    'err.store_corrupt': 'Kassa\u2019s session log is damaged. Ask your support before taking more payments.',
+    'err.store_cannot_open': 'Kassa cannot open its session log. Check the disk and try again.',
+    'err.session_not_found': 'Kassa has no record of this payment.',
+    'err.illegal_transition': 'The payment\u2019s status no longer allows that. Refresh it to see where it stands.',
+    'err.store_error': 'Kassa could not use its session log. Try again.',
+    'err.lock_failed': 'Kassa could not start the payment: it cannot write to its data folder. Try again.',
+    'err.settings': 'Kassa cannot read or save its settings. See the details.',
+    'err.products': 'Kassa cannot read or save the product list. See the details.',
+    'err.data_dir': 'Kassa has no folder to keep its data in. See the details.',
+    'err.internal': 'Kassa stopped unexpectedly while doing that. Try again.',
     'err.generic': 'Something went wrong.',
   },
   nb: {
@@ -122,6 +138,20 @@ window.kassaTexts = {
     'err.store_read_only': 'Kassa kan ikke skrive øktloggen (skrivebeskyttet disk).',
     'err.store_busy': 'Øktloggen er opptatt. Prøv igjen.',
     'err.export': 'Eksporten kunne ikke skrives.',
+    'err.provider_mismatch': 'Betalingsleverandøren regnet ut en annen sum eller MVA enn Kassa. Kunden har ikke sett noe; sjekk avgiftsinnstillingene hos leverandøren.',
+    'err.store_not_a_database': 'Kassas øktlogg er skadet eller er ikke en øktlogg. Kassa har latt filen være; be brukerstøtten flytte den.',
+    'err.store_not_kassa': 'Øktloggfilen tilhører et annet program. Kassa har latt den være; kontakt brukerstøtten.',
+    'err.store_newer_version': 'Øktloggen er skrevet av en nyere versjon av Kassa. Oppdater Kassa på denne kassen.',
+    'err.store_corrupt': 'Kassas øktlogg er skadet. Kontakt brukerstøtten før du tar imot flere betalinger.',
+    'err.store_cannot_open': 'Kassa får ikke åpnet øktloggen. Sjekk disken og prøv igjen.',
+    'err.session_not_found': 'Kassa finner ikke denne betalingen.',
+    'err.illegal_transition': 'Betalingens status tillater ikke dette lenger. Oppdater den for å se hvor den står.',
+    'err.store_error': 'Kassa fikk ikke brukt øktloggen. Prøv igjen.',
+    'err.lock_failed': 'Kassa kunne ikke starte betalingen: den får ikke skrive i datamappen. Prøv igjen.',
+    'err.settings': 'Kassa får ikke lest eller lagret innstillingene. Se detaljene.',
+    'err.products': 'Kassa får ikke lest eller lagret varelisten. Se detaljene.',
+    'err.data_dir': 'Kassa har ingen mappe å lagre data i. Se detaljene.',
+    'err.internal': 'Kassa stoppet uventet. Prøv igjen.',
     'err.generic': 'Noe gikk galt.',
   },
 };

@@ -18,6 +18,7 @@
 //!
 //! Not here: provider wire formats (`provider::*`), SQL (`store`), polling cadence (the shells).
 
+use crate::code::Code;
 use crate::provider::cache::ProviderSource;
 use crate::provider::common::with_query;
 use crate::provider::spec::SettingValues;
@@ -56,11 +57,12 @@ pub enum CheckoutError {
 }
 
 impl CheckoutError {
-    pub fn code(&self) -> &'static str {
+    /// The code the UI shows this error by.
+    pub fn code(&self) -> Code {
         match self {
             CheckoutError::Store(e) => e.code(),
             CheckoutError::Provider { error, .. } => error.code(),
-            CheckoutError::Lock(_) => "lock_failed",
+            CheckoutError::Lock(_) => Code::LockFailed,
         }
     }
 }

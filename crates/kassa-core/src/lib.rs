@@ -16,6 +16,7 @@
 
 pub mod catalog;
 pub mod checkout;
+pub mod code;
 pub mod counter;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

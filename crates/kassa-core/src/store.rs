@@ -18,6 +18,7 @@
 //! This module validates status transitions ([`Status::can_become`]) but knows nothing of
 //! providers or HTTP; `checkout` drives it.
 
+use crate::code::Code;
 use crate::money::Currency;
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
@@ -124,19 +125,19 @@ pub enum StoreError {
 
 impl StoreError {
     /// A stable code for the UI and scripts.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            StoreError::NotADatabase { .. } => "store_not_a_database",
-            StoreError::NotKassa { .. } => "store_not_kassa",
-            StoreError::NewerDatabase { .. } => "store_newer_version",
-            StoreError::ReadOnly { .. } => "store_read_only",
-            StoreError::DiskFull { .. } => "store_disk_full",
-            StoreError::Busy { .. } => "store_busy",
-            StoreError::Corrupt { .. } => "store_corrupt",
-            StoreError::CannotOpen { .. } => "store_cannot_open",
-            StoreError::NotFound { .. } => "session_not_found",
-            StoreError::IllegalTransition { .. } => "illegal_transition",
-            StoreError::Other { .. } => "store_error",
+            StoreError::NotADatabase { .. } => Code::StoreNotADatabase,
+            StoreError::NotKassa { .. } => Code::StoreNotKassa,
+            StoreError::NewerDatabase { .. } => Code::StoreNewerVersion,
+            StoreError::ReadOnly { .. } => Code::StoreReadOnly,
+            StoreError::DiskFull { .. } => Code::StoreDiskFull,
+            StoreError::Busy { .. } => Code::StoreBusy,
+            StoreError::Corrupt { .. } => Code::StoreCorrupt,
+            StoreError::CannotOpen { .. } => Code::StoreCannotOpen,
+            StoreError::NotFound { .. } => Code::SessionNotFound,
+            StoreError::IllegalTransition { .. } => Code::IllegalTransition,
+            StoreError::Other { .. } => Code::StoreError,
         }
     }
 

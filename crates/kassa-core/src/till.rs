@@ -12,6 +12,7 @@
 
 use crate::catalog::{self, Catalog, ProductEntry};
 use crate::checkout::{self, ChargeRequest, CheckoutError, DEFAULT_RETURN_URL};
+use crate::code::Code;
 use crate::counter::{self, Cart, CartLine, LineEntry, VatRowView};
 use crate::money::Currency;
 use crate::order::Problem;
@@ -38,7 +39,7 @@ pub const POLL_MAX_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TillError {
     /// Stable: the UI picks its words by this.
-    pub code: &'static str,
+    pub code: Code,
     /// The technical detail, for "show details" and the logs.
     pub message: String,
     /// The session the error concerns (it is in the history with this attempt).
@@ -58,7 +59,7 @@ impl std::fmt::Display for TillError {
 impl std::error::Error for TillError {}
 
 impl TillError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> TillError {
+    pub fn new(code: Code, message: impl Into<String>) -> TillError {
         TillError {
             code,
             message: message.into(),
@@ -76,7 +77,7 @@ impl TillError {
             .join("\n");
         TillError {
             problems,
-            ..TillError::new("invalid_input", message)
+            ..TillError::new(Code::InvalidInput, message)
         }
     }
 
@@ -119,7 +120,7 @@ impl From<SettingsError> for TillError {
     fn from(e: SettingsError) -> TillError {
         match &e {
             SettingsError::Invalid { key, reason } => TillError::field(key, reason.clone()),
-            _ => TillError::new("settings", e.to_string()),
+            _ => TillError::new(Code::Settings, e.to_string()),
         }
     }
 }
@@ -127,8 +128,8 @@ impl From<SettingsError> for TillError {
 impl From<SecretError> for TillError {
     fn from(e: SecretError) -> TillError {
         let code = match e {
-            SecretError::Missing(_) => "credential_missing",
-            _ => "keyring",
+            SecretError::Missing(_) => Code::CredentialMissing,
+            _ => Code::Keyring,
         };
         TillError::new(code, e.to_string())
     }
@@ -587,7 +588,7 @@ impl<P: ProviderSource> Till<P> {
         secrets: Arc<dyn SecretStore>,
     ) -> Result<Self, TillError> {
         let settings = Settings::load(dir)?;
-        let catalog = Catalog::load(dir).map_err(|m| TillError::new("products", m))?;
+        let catalog = Catalog::load(dir).map_err(|m| TillError::new(Code::Products, m))?;
         let log = SessionLog::open_in(dir)?;
         Ok(Till {
             dir: dir.to_path_buf(),
@@ -707,7 +708,7 @@ impl<P: ProviderSource> Till<P> {
                 return Err(TillError {
                     session_id: Some(s.id.clone()),
                     ..TillError::new(
-                        "reference_used",
+                        Code::ReferenceUsed,
                         format!(
                             "reference {reference} was already charged (session {} is {}); \
                              start the charge again",
@@ -732,7 +733,7 @@ impl<P: ProviderSource> Till<P> {
         };
         if !offered {
             return Err(TillError::new(
-                "unsupported",
+                Code::Unsupported,
                 format!(
                     "{provider_name} cannot show its checkout {}",
                     match presentation {
@@ -846,7 +847,10 @@ impl<P: ProviderSource> Till<P> {
         let filter = q.filter()?;
         let tmp = path.with_extension("csv.part");
         let fail = |e: std::io::Error| {
-            TillError::new("export", format!("cannot write {}: {e}", path.display()))
+            TillError::new(
+                Code::Export,
+                format!("cannot write {}: {e}", path.display()),
+            )
         };
         let write = || -> Result<u64, TillError> {
             let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
@@ -982,7 +986,7 @@ impl<P: ProviderSource> Till<P> {
         let mut next = self.catalog.clone();
         next.add(product).map_err(TillError::invalid)?;
         next.save(&self.dir)
-            .map_err(|m| TillError::new("products", m))?;
+            .map_err(|m| TillError::new(Code::Products, m))?;
         self.catalog = next;
         Ok(())
     }
@@ -993,7 +997,7 @@ impl<P: ProviderSource> Till<P> {
             return Err(TillError::field("sku", format!("no product {sku:?}")));
         }
         next.save(&self.dir)
-            .map_err(|m| TillError::new("products", m))?;
+            .map_err(|m| TillError::new(Code::Products, m))?;
         self.catalog = next;
         Ok(())
     }

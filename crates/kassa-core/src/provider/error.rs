@@ -5,6 +5,7 @@
 //! ([`ProviderError::may_have_reached_provider`]), and how a request that got no answer
 //! ([`HttpError`]) becomes a provider's error ([`ProviderError::http`]).
 
+use crate::code::Code;
 use crate::http::HttpError;
 use std::fmt;
 
@@ -80,21 +81,21 @@ impl ProviderError {
     }
 
     /// A stable code for the UI and scripts.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self.kind {
-            ErrorKind::Config(_) => "provider_config",
-            ErrorKind::Credentials(_) => "credentials",
-            ErrorKind::Unsupported { .. } => "unsupported",
-            ErrorKind::Connect(_) => "network_unreachable",
-            ErrorKind::Timeout { .. } => "timeout",
-            ErrorKind::Network(_) => "network",
-            ErrorKind::Auth { .. } => "provider_auth",
-            ErrorKind::RateLimited { .. } => "rate_limited",
-            ErrorKind::Server { .. } => "provider_unavailable",
-            ErrorKind::NotFound { .. } => "provider_not_found",
-            ErrorKind::Rejected { .. } => "provider_rejected",
-            ErrorKind::BadResponse { .. } => "provider_bad_response",
-            ErrorKind::Mismatch(_) => "provider_mismatch",
+            ErrorKind::Config(_) => Code::ProviderConfig,
+            ErrorKind::Credentials(_) => Code::Credentials,
+            ErrorKind::Unsupported { .. } => Code::Unsupported,
+            ErrorKind::Connect(_) => Code::NetworkUnreachable,
+            ErrorKind::Timeout { .. } => Code::Timeout,
+            ErrorKind::Network(_) => Code::Network,
+            ErrorKind::Auth { .. } => Code::ProviderAuth,
+            ErrorKind::RateLimited { .. } => Code::RateLimited,
+            ErrorKind::Server { .. } => Code::ProviderUnavailable,
+            ErrorKind::NotFound { .. } => Code::ProviderNotFound,
+            ErrorKind::Rejected { .. } => Code::ProviderRejected,
+            ErrorKind::BadResponse { .. } => Code::ProviderBadResponse,
+            ErrorKind::Mismatch(_) => Code::ProviderMismatch,
         }
     }
 

@@ -114,7 +114,7 @@ pub(crate) fn session<'a>(sale: &'a PricedOrder, provider_session_id: &'a str) -
 
 /// What every error must allow: a stable code and a message.
 pub(crate) fn error_reads(e: &ProviderError) {
-    assert!(!e.code().is_empty());
+    assert!(!e.code().as_str().is_empty());
     assert!(!e.to_string().is_empty());
 }
 

@@ -1,0 +1,139 @@
+//! [`Code`]: the stable code every error Kassa shows carries, to the UI (`{code, message, …}`)
+//! and to scripts (`kassa-cli` prints it in brackets). The UI picks a cashier's words by it
+//! (`ui/i18n.js`, `err.<code>`) and never reads the message, which is for "details" and logs.
+//!
+//! One enum for all of Kassa's errors, so the UI's vocabulary is one list. The rule (from
+//! GitButler's `but-error`): add a variant only when an error returns it, and give it an `en`
+//! and an `nb` text in `ui/i18n.js` in the same change (the app's tests fail otherwise). The
+//! wire strings are the variant names in snake_case and never change: the UI and scripts
+//! match on them.
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
+        /// A stable error code. Serialized as its snake_case name, e.g. `provider_auth`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The wire string (what serde writes).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // ---- a provider call (`ProviderError`) ----
+    /// A provider setting is missing or wrong, or a credential was never set.
+    ProviderConfig = "provider_config",
+    /// The keyring is absent, locked or refused while building a provider client.
+    Credentials = "credentials",
+    /// The provider does not support the operation (or the presentation).
+    Unsupported = "unsupported",
+    /// The connection could not be made: nothing was sent.
+    NetworkUnreachable = "network_unreachable",
+    /// No answer in time.
+    Timeout = "timeout",
+    /// The connection broke after the request was sent.
+    Network = "network",
+    /// 401/403: the provider refused the credentials.
+    ProviderAuth = "provider_auth",
+    /// 429.
+    RateLimited = "rate_limited",
+    /// 5xx.
+    ProviderUnavailable = "provider_unavailable",
+    /// 404: the provider does not know the session.
+    ProviderNotFound = "provider_not_found",
+    /// Another 4xx: the provider refused the request.
+    ProviderRejected = "provider_rejected",
+    /// An answer that is not what the provider's API documents.
+    ProviderBadResponse = "provider_bad_response",
+    /// The provider computed the order differently from Kassa's quote.
+    ProviderMismatch = "provider_mismatch",
+
+    // ---- the session log (`StoreError`) ----
+    /// `sessions.db` is not an SQLite database.
+    StoreNotADatabase = "store_not_a_database",
+    /// `sessions.db` is another program's database.
+    StoreNotKassa = "store_not_kassa",
+    /// `sessions.db` was written by a newer Kassa.
+    StoreNewerVersion = "store_newer_version",
+    /// The session log cannot be written (read-only disk or file).
+    StoreReadOnly = "store_read_only",
+    /// The disk is full.
+    StoreDiskFull = "store_disk_full",
+    /// Another process holds the session log too long.
+    StoreBusy = "store_busy",
+    /// The session log is damaged.
+    StoreCorrupt = "store_corrupt",
+    /// The session log cannot be opened.
+    StoreCannotOpen = "store_cannot_open",
+    /// No session with that id.
+    SessionNotFound = "session_not_found",
+    /// The session's status does not allow the change (e.g. cancelling a paid session).
+    IllegalTransition = "illegal_transition",
+    /// Another session-log failure.
+    StoreError = "store_error",
+
+    // ---- a checkout step (`CheckoutError`) ----
+    /// The in-flight lock of a new session could not be taken.
+    LockFailed = "lock_failed",
+
+    // ---- the till's operations (`TillError`) ----
+    /// Field problems (the error lists them).
+    InvalidInput = "invalid_input",
+    /// `settings.json` cannot be read or written.
+    Settings = "settings",
+    /// A credential is not in the keyring.
+    CredentialMissing = "credential_missing",
+    /// The keyring is absent, locked or refused.
+    Keyring = "keyring",
+    /// The cart's reference was already charged and that session ended unpaid.
+    ReferenceUsed = "reference_used",
+    /// The product list cannot be read or written.
+    Products = "products",
+    /// The history export cannot be written.
+    Export = "export",
+
+    // ---- the desktop shell ----
+    /// Kassa has no data directory (no home directory, or it cannot be created).
+    DataDir = "data_dir",
+    /// A window could not be opened.
+    Window = "window",
+    /// A command stopped unexpectedly (a bug).
+    Internal = "internal",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn the_wire_strings_are_what_serde_writes_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str()),
+                "{code:?}"
+            );
+            assert!(seen.insert(code.as_str()), "{code} twice");
+        }
+        assert_eq!(Code::ProviderAuth.to_string(), "provider_auth");
+    }
+}

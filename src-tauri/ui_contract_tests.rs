@@ -1,0 +1,223 @@
+//! What `ui/` and the backend must agree on, read from the UI's own files: every error code
+//! has a cashier's text in every language, every language has the same texts, and `ui/ipc.js`
+//! calls only commands the app registers. (That the counter window may call each registered
+//! command is checked on the mock runtime in `tests.rs`.)
+//!
+//! The JavaScript is read by a small tokenizer (strings, comments, identifiers, punctuation),
+//! not by matching lines, so formatting and comments do not fool it.
+
+use kassa_core::code::Code;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Ident(String),
+    Str(String),
+    Punct(char),
+}
+
+/// The tokens of a piece of JavaScript, without comments and whitespace. String contents are
+/// kept as written (escapes are not decoded; keys and command names have none).
+fn tokens(js: &str) -> Vec<Token> {
+    let chars: Vec<char> = js.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            i += 2;
+            while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                i += 1;
+            }
+            i += 2;
+        } else if matches!(c, '\'' | '"' | '`') {
+            let mut text = String::new();
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                if chars[i] == '\\' {
+                    text.push(chars[i]);
+                    i += 1;
+                }
+                if let Some(&ch) = chars.get(i) {
+                    text.push(ch);
+                }
+                i += 1;
+            }
+            i += 1;
+            out.push(Token::Str(text));
+        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '$')) {
+                i += 1;
+            }
+            out.push(Token::Ident(chars[start..i].iter().collect()));
+        } else {
+            out.push(Token::Punct(c));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A JavaScript value as far as these tests need it: objects with their keys, anything else.
+#[derive(Debug)]
+enum Value {
+    Object(Vec<(String, Value)>),
+    Other,
+}
+
+/// Parses the value starting at `toks[*i]`, leaving `*i` after it.
+fn value(toks: &[Token], i: &mut usize) -> Value {
+    if toks.get(*i) != Some(&Token::Punct('{')) {
+        // Anything up to the next `,` or closing bracket at this level.
+        let mut depth = 0;
+        while let Some(t) = toks.get(*i) {
+            match t {
+                Token::Punct('{' | '[' | '(') => depth += 1,
+                Token::Punct('}' | ']' | ')') if depth == 0 => break,
+                Token::Punct('}' | ']' | ')') => depth -= 1,
+                Token::Punct(',') if depth == 0 => break,
+                _ => {}
+            }
+            *i += 1;
+        }
+        return Value::Other;
+    }
+    *i += 1;
+    let mut entries = Vec::new();
+    loop {
+        match toks.get(*i) {
+            Some(Token::Punct('}')) => {
+                *i += 1;
+                return Value::Object(entries);
+            }
+            Some(Token::Punct(',')) => *i += 1,
+            Some(Token::Ident(k) | Token::Str(k)) => {
+                let key = k.clone();
+                *i += 1;
+                assert_eq!(
+                    toks.get(*i),
+                    Some(&Token::Punct(':')),
+                    "a ':' after key {key:?}"
+                );
+                *i += 1;
+                entries.push((key, value(toks, i)));
+            }
+            other => panic!("unexpected {other:?} in an object literal"),
+        }
+    }
+}
+
+/// `ui/i18n.js`'s texts: language → its keys.
+fn texts() -> BTreeMap<String, BTreeSet<String>> {
+    texts_in(include_str!("../ui/i18n.js"))
+}
+
+/// The texts `js` assigns to `window.kassaTexts`: language → its keys.
+fn texts_in(js: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let toks = tokens(js);
+    let at = toks
+        .windows(2)
+        .position(|w| w == [Token::Ident("kassaTexts".into()), Token::Punct('=')])
+        .expect("i18n.js assigns window.kassaTexts");
+    let mut i = at + 2;
+    let Value::Object(langs) = value(&toks, &mut i) else {
+        panic!("kassaTexts is an object literal");
+    };
+    langs
+        .into_iter()
+        .map(|(lang, v)| match v {
+            Value::Object(entries) => (lang, entries.into_iter().map(|(k, _)| k).collect()),
+            Value::Other => panic!("kassaTexts.{lang} is an object literal"),
+        })
+        .collect()
+}
+
+/// The commands `ui/ipc.js` invokes.
+fn commands_called() -> BTreeSet<String> {
+    calls_in(include_str!("../ui/ipc.js"))
+}
+
+/// Every `call('<name>'` of `js`.
+fn calls_in(js: &str) -> BTreeSet<String> {
+    tokens(js)
+        .windows(3)
+        .filter_map(|w| match w {
+            [Token::Ident(f), Token::Punct('('), Token::Str(name)] if f == "call" => {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_error_code_has_a_text_in_every_language() {
+    let texts = texts();
+    assert!(
+        texts.contains_key("en") && texts.contains_key("nb"),
+        "{:?}",
+        texts.keys()
+    );
+    let missing: Vec<String> = texts
+        .iter()
+        .flat_map(|(lang, keys)| {
+            Code::ALL
+                .iter()
+                .map(|c| format!("err.{c}"))
+                .filter(|k| !keys.contains(k))
+                .map(move |k| format!("{lang}: {k}"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "error codes without a text in ui/i18n.js: {missing:?}"
+    );
+}
+
+#[test]
+fn every_language_has_the_same_texts() {
+    let texts = texts();
+    let en = &texts["en"];
+    assert!(en.len() > 100, "the English texts were read: {}", en.len());
+    for (lang, keys) in &texts {
+        let only_en: Vec<_> = en.difference(keys).collect();
+        let only_here: Vec<_> = keys.difference(en).collect();
+        assert!(
+            only_en.is_empty() && only_here.is_empty(),
+            "{lang} lacks {only_en:?} and has {only_here:?} that en lacks"
+        );
+    }
+}
+
+#[test]
+fn ipc_js_calls_only_registered_commands() {
+    let called = commands_called();
+    assert!(called.len() > 10, "the calls were read: {called:?}");
+    let unknown: Vec<_> = called
+        .iter()
+        .filter(|c| !super::COMMANDS_FOR_TESTS.contains(&c.as_str()))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "ui/ipc.js calls commands that src-tauri/commands_list.rs does not register: {unknown:?}"
+    );
+}
+
+#[test]
+fn the_reader_sees_keys_and_calls_past_comments_and_strings() {
+    let js = "window.kassaTexts = { en: { a: 'x: y', 'b.c': \"{ z }\", /* d: 1 */ e: `f` }, \
+              nb: { a: 'q' } };\n// call('hidden')\nconst s = \"call('no')\"; call('yes', { x });";
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let texts = texts_in(js);
+    assert_eq!(texts["en"], set(&["a", "b.c", "e"]));
+    assert_eq!(texts["nb"], set(&["a"]));
+    assert_eq!(calls_in(js), set(&["yes"]));
+}
