@@ -1,0 +1,375 @@
+//! What the screens show, built from the session log: [`SessionView`] (every amount
+//! formatted for the shop's locale, the QR code, the receipt, what staff should check), the
+//! history's query and pages, the settings screen's content, the charge dialog's providers.
+//! Nothing here asks a provider or writes anything.
+
+use super::TillError;
+use crate::counter::VatRowView;
+use crate::money::Currency;
+use crate::provider::Capabilities;
+use crate::session::Status;
+use crate::store::{EventRecord, Filter, SessionRecord};
+use crate::time::{format_rfc3339, parse_utc};
+use serde::{Deserialize, Serialize};
+
+/// A provider the charge dialog offers.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderChoice {
+    pub name: String,
+    pub profile: String,
+    pub demo: bool,
+    pub default: bool,
+}
+
+/// A session as the screens show it. Amounts are formatted for the shop's locale.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub provider: String,
+    pub profile: String,
+    pub demo: bool,
+    pub provider_session_id: Option<String>,
+    pub reference: String,
+    pub currency: String,
+    pub amount: String,
+    pub status: Status,
+    /// Paid, cancelled, expired or failed: nothing will change any more.
+    pub is_final: bool,
+    pub checkout_url: Option<String>,
+    /// The QR code (SVG) of the checkout URL while the session is open.
+    pub qr_svg: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub expires_at: Option<String>,
+    pub last_error: Option<String>,
+    /// For `unknown` and `needs_review`: what staff should check.
+    pub attention: Option<String>,
+    /// Why the session ended, in the provider's or Kassa's words (the last status event).
+    pub reason: Option<String>,
+    pub can_cancel: bool,
+    /// Staff may record that the customer says they paid (an open session at a provider whose
+    /// status Kassa cannot read, e.g. Opencharge): the session then needs review.
+    pub can_claim: bool,
+    /// Staff may record what they found in the provider's back office (`needs_review`, or
+    /// `unknown`: a create whose answer never came, which only staff can settle).
+    pub can_review: bool,
+    /// `staff` when staff, not the provider, confirmed the status.
+    pub confirmed_by: Option<String>,
+    /// Lines, VAT per rate and totals, from the priced order the session was created with.
+    pub receipt: Option<Receipt>,
+    /// The event timeline (detail views only).
+    pub events: Vec<EventView>,
+    /// Set by [`follow`] when the last status read failed (the session keeps its status).
+    pub poll_error: Option<TillError>,
+}
+
+/// One event of a session's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub at: String,
+    pub kind: String,
+    pub status: Option<Status>,
+    pub detail: String,
+}
+
+/// What a paid sale's receipt shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub lines: Vec<ReceiptLine>,
+    pub vat_rows: Vec<VatRowView>,
+    pub net: String,
+    pub vat: String,
+    pub gross: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptLine {
+    pub name: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub discount: String,
+    pub vat_rate: String,
+    pub gross: String,
+}
+
+/// The logged priced order (the `quote --json` shape), as far as the receipt needs it.
+#[derive(Deserialize)]
+struct LoggedOrder {
+    lines: Vec<LoggedLine>,
+    vat_summary: Vec<LoggedVatRow>,
+    total: LoggedTotals,
+}
+
+#[derive(Deserialize)]
+struct LoggedLine {
+    name: String,
+    quantity: String,
+    unit_price: i64,
+    discount: i64,
+    vat_rate: String,
+    gross: i64,
+}
+
+#[derive(Deserialize)]
+struct LoggedVatRow {
+    vat_rate: String,
+    net: i64,
+    vat: i64,
+    gross: i64,
+}
+
+#[derive(Deserialize)]
+struct LoggedTotals {
+    net: i64,
+    vat: i64,
+    gross: i64,
+}
+
+fn receipt(order_json: &str, fmt: &dyn Fn(i64) -> String) -> Option<Receipt> {
+    let o: LoggedOrder = serde_json::from_str(order_json).ok()?;
+    Some(Receipt {
+        lines: o
+            .lines
+            .into_iter()
+            .map(|l| ReceiptLine {
+                name: l.name,
+                quantity: l.quantity,
+                unit_price: fmt(l.unit_price),
+                discount: fmt(l.discount),
+                vat_rate: l.vat_rate,
+                gross: fmt(l.gross),
+            })
+            .collect(),
+        vat_rows: o
+            .vat_summary
+            .into_iter()
+            .map(|r| VatRowView {
+                vat_rate: r.vat_rate,
+                net: fmt(r.net),
+                vat: fmt(r.vat),
+                gross: fmt(r.gross),
+            })
+            .collect(),
+        net: fmt(o.total.net),
+        vat: fmt(o.total.vat),
+        gross: fmt(o.total.gross),
+    })
+}
+
+/// What staff should check for a session Kassa cannot settle by itself.
+fn attention(s: &SessionRecord) -> Option<String> {
+    match s.status {
+        Status::Unknown => Some(format!(
+            "Kassa could not learn from {} whether this session exists or was paid. \
+             Refresh it; if it stays unknown, look up reference {} in {}'s portal before \
+             charging the customer again.",
+            s.provider, s.merchant_reference, s.provider
+        )),
+        Status::NeedsReview => Some(format!(
+            "{} could not confirm this payment in a way Kassa can check. Look up reference {} \
+             in {}'s portal, then record here whether it was paid.",
+            s.provider, s.merchant_reference, s.provider
+        )),
+        Status::Creating => Some(
+            "The session is being created (or the app stopped while creating it: it is \
+             reconciled at the next start)."
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// How much of a session a view carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// A history row: no QR code, receipt or events.
+    List,
+    /// The session being charged: the QR code while open, the receipt once paid.
+    Live,
+    /// The detail view: everything.
+    Detail,
+}
+
+/// Builds the view of a logged session (`events` give the reason; they are listed only at
+/// [`Depth::Detail`]).
+pub fn view(
+    s: &SessionRecord,
+    events: &[EventRecord],
+    locale: &str,
+    depth: Depth,
+    caps: Option<Capabilities>,
+) -> SessionView {
+    let detail = depth == Depth::Detail;
+    let currency = Currency::from_code(&s.currency);
+    let fmt = |minor: i64| match currency {
+        Some(c) => c.format_display(minor, locale),
+        None => minor.to_string(),
+    };
+    let qr_svg = match (s.status, &s.qr_payload) {
+        (Status::Open, Some(p)) if !p.is_empty() && depth != Depth::List => crate::qr::svg(p).ok(),
+        _ => None,
+    };
+    let reason = events
+        .iter()
+        .rev()
+        .find(|e| e.status.is_some())
+        .map(|e| e.detail.clone());
+    SessionView {
+        id: s.id.clone(),
+        provider: s.provider.clone(),
+        profile: s.profile.clone(),
+        demo: s.demo,
+        provider_session_id: s.provider_session_id.clone(),
+        reference: s.merchant_reference.clone(),
+        currency: s.currency.clone(),
+        amount: fmt(s.gross_minor),
+        status: s.status,
+        is_final: s.status.is_final(),
+        checkout_url: s.checkout_url.clone(),
+        qr_svg,
+        created_at: format_rfc3339(s.created_at),
+        updated_at: format_rfc3339(s.updated_at),
+        expires_at: s.expires_at.map(format_rfc3339),
+        last_error: s.last_error.clone(),
+        attention: attention(s),
+        reason,
+        can_cancel: matches!(s.status, Status::Open | Status::Unknown)
+            && caps.is_none_or(|c| c.cancel),
+        can_claim: s.status == Status::Open && caps.is_some_and(|c| !c.verifiable_status),
+        can_review: matches!(s.status, Status::NeedsReview | Status::Unknown),
+        confirmed_by: s.confirmed_by.clone(),
+        receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {
+            receipt(&s.order_json, &fmt)
+        } else {
+            None
+        },
+        events: if detail {
+            events
+                .iter()
+                .map(|e| EventView {
+                    at: format_rfc3339(e.at),
+                    kind: e.kind.clone(),
+                    status: e.status,
+                    detail: e.detail.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        poll_error: None,
+    }
+}
+
+/// History filters as the screen sends them (dates are `YYYY-MM-DD`, UTC days).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub status: Option<String>,
+    pub provider: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub search: Option<String>,
+    /// The last id of the previous page.
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// One page of the history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryPage {
+    pub sessions: Vec<SessionView>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+impl HistoryQuery {
+    /// The session log's filter for this query; dates are whole UTC days.
+    pub(crate) fn filter(&self) -> Result<Filter, TillError> {
+        fn nonempty(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        let date = |key: &str, v: &Option<String>| -> Result<Option<i64>, TillError> {
+            nonempty(v)
+                .map(|d| parse_utc(d).map_err(|r| TillError::field(key, r)))
+                .transpose()
+        };
+        Ok(Filter {
+            status: nonempty(&self.status)
+                .map(|s| Status::parse(s).map_err(|r| TillError::field("status", r)))
+                .transpose()?,
+            provider: nonempty(&self.provider).map(str::to_string),
+            since: date("since", &self.since)?,
+            // "until" is inclusive of the whole day the staff picked.
+            until: date("until", &self.until)?.map(|t| t + DAY_MS),
+            search: nonempty(&self.search).map(str::to_string),
+        })
+    }
+}
+
+/// A setting as the settings screen shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldView {
+    pub key: String,
+    /// The value, or its default when not set.
+    pub value: Option<String>,
+    pub set: bool,
+}
+
+/// A secret field: only whether it is set, never its value.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretView {
+    pub field: String,
+    /// `None` when the keyring could not be asked (see `keyring_error`).
+    pub set: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderSettingsView {
+    pub name: String,
+    pub profile: String,
+    pub fields: Vec<FieldView>,
+    pub secrets: Vec<SecretView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductView {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: String,
+    pub unit_price_input: String,
+    pub vat_rate: String,
+}
+
+/// Everything the settings screen shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    pub shop: Vec<FieldView>,
+    pub providers: Vec<ProviderSettingsView>,
+    pub products: Vec<ProductView>,
+    pub keyring_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_dates_are_whole_utc_days() {
+        let q = HistoryQuery {
+            since: Some("2026-11-20".into()),
+            until: Some("2026-11-20".into()),
+            status: Some("paid".into()),
+            ..Default::default()
+        };
+        let f = q.filter().unwrap();
+        assert_eq!(f.until.unwrap() - f.since.unwrap(), DAY_MS);
+        assert_eq!(f.status, Some(Status::Paid));
+        let bad = HistoryQuery {
+            since: Some("20.11.2026".into()),
+            ..Default::default()
+        };
+        assert_eq!(bad.filter().unwrap_err().problems[0].path, "since");
+    }
+}
