@@ -3,7 +3,7 @@
 //! instance socket, and the main window's remembered size and position.
 
 use kassa_core::till::{navigation, provider_domains, Hint, Navigation};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::Sender;
 use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
@@ -102,12 +102,14 @@ pub fn open_customer_display<R: Runtime>(app: &AppHandle<R>) -> Result<(), Strin
 // ---- single instance ----------------------------------------------------------------------
 
 /// The socket a running Kassa listens on for "a second launch wants focus".
-fn socket_path(data_dir: &Path) -> PathBuf {
+#[cfg(unix)]
+fn socket_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("kassa.sock")
 }
 
 /// If another Kassa runs on this data directory, asks it to come to the front and returns
 /// true (the caller exits). Otherwise returns false.
+#[cfg(unix)]
 pub fn hand_over_to_running(data_dir: &Path) -> bool {
     use std::io::Write;
     let path = socket_path(data_dir);
@@ -123,6 +125,7 @@ pub fn hand_over_to_running(data_dir: &Path) -> bool {
 }
 
 /// Listens for later launches and focuses the main window when one knocks.
+#[cfg(unix)]
 pub fn listen_for_second_launch<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) {
     let path = socket_path(data_dir);
     // Nobody answered on it (hand_over_to_running said so): a stale socket from a crash.
@@ -147,6 +150,22 @@ pub fn listen_for_second_launch<R: Runtime>(app: &AppHandle<R>, data_dir: &Path)
             }
         }
     });
+}
+
+/// Without Unix sockets (Windows) there is no single-instance guard yet: a second launch
+/// opens a second counter on the same data directory, which the session log's locking keeps
+/// safe (both see the same sessions). Nothing is handed over.
+#[cfg(not(unix))]
+pub fn hand_over_to_running(_data_dir: &Path) -> bool {
+    false
+}
+
+/// See the `not(unix)` [`hand_over_to_running`]: says once that there is no guard.
+#[cfg(not(unix))]
+pub fn listen_for_second_launch<R: Runtime>(_app: &AppHandle<R>, _data_dir: &Path) {
+    eprintln!(
+        "kassa: no single-instance guard on this platform: a second launch opens a second window"
+    );
 }
 
 // ---- window state -------------------------------------------------------------------------
