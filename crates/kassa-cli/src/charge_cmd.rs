@@ -1,6 +1,6 @@
 //! `kassa-cli charge`, `status` and `cancel`: a checkout session at a provider.
 
-use crate::till::{checkout_failure, store_failure, Till};
+use crate::station::{checkout_failure, store_failure, Station};
 use crate::Failure;
 use kassa_core::checkout::{self, ChargeRequest, DEFAULT_RETURN_URL};
 use kassa_core::provider::Presentation;
@@ -105,18 +105,18 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
     let text = crate::read_input(&a.order)?;
     let priced = kassa_core::quote_document(&text, &kassa_core::reference::generate_now())
         .map_err(|e| Failure::Invalid(e.to_string()))?;
-    let mut till = Till::open(dir)?;
+    let mut station = Station::open(dir)?;
     let name = match a.provider {
         Some(p) => p,
-        None => till
+        None => station
             .settings
             .get("default_provider")
             .ok()
             .flatten()
             .unwrap_or_else(|| "demo".into()),
     };
-    let provider = till.provider(&name, a.profile.as_deref())?;
-    let return_url = till
+    let provider = station.provider(&name, a.profile.as_deref())?;
+    let return_url = station
         .settings
         .get("shop.return_url")
         .ok()
@@ -124,8 +124,8 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| DEFAULT_RETURN_URL.into());
     let now = now_millis();
     let session = checkout::start(
-        &mut till.log,
-        &till.dir.clone(),
+        &mut station.log,
+        &station.dir.clone(),
         provider.as_ref(),
         &ChargeRequest {
             order: &priced,
@@ -151,13 +151,19 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
     if !a.wait {
         return Ok(());
     }
-    let final_status = wait(&mut till, provider.as_ref(), &session, a.json, a.interval)?;
+    let final_status = wait(
+        &mut station,
+        provider.as_ref(),
+        &session,
+        a.json,
+        a.interval,
+    )?;
     outcome(final_status)
 }
 
 /// Polls until a final status (or `needs_review`), printing each change.
 fn wait(
-    till: &mut Till,
+    station: &mut Station,
     provider: &dyn kassa_core::provider::Provider,
     session: &SessionRecord,
     json: bool,
@@ -169,7 +175,7 @@ fn wait(
     loop {
         std::thread::sleep(delay);
         let now = now_millis();
-        match checkout::refresh(&mut till.log, provider, &session.id, now, false) {
+        match checkout::refresh(&mut station.log, provider, &session.id, now, false) {
             Ok(s) => {
                 delay = base;
                 if s.status != last {
@@ -177,7 +183,7 @@ fn wait(
                     if json {
                         println!("{}", serde_json::json!({"id": s.id, "status": s.status}));
                     } else {
-                        let (_, events) = till.log.get(&s.id).map_err(store_failure)?;
+                        let (_, events) = station.log.get(&s.id).map_err(store_failure)?;
                         let why = events.last().map(|e| e.detail.clone()).unwrap_or_default();
                         println!("status    {} ({why})", s.status);
                     }
@@ -200,13 +206,13 @@ fn wait(
 
 pub fn status(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
-    let mut till = Till::open(dir)?;
-    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    let mut station = Station::open(dir)?;
+    let (session, _) = station.log.get(id).map_err(store_failure)?;
     let session = if session.status.is_final() {
         session
     } else {
-        let provider = till.provider(&session.provider, Some(&session.profile))?;
-        checkout::refresh(&mut till.log, provider.as_ref(), id, now_millis(), true)
+        let provider = station.provider(&session.provider, Some(&session.profile))?;
+        checkout::refresh(&mut station.log, provider.as_ref(), id, now_millis(), true)
             .map_err(checkout_failure)?
     };
     print_session(&session, json);
@@ -215,14 +221,14 @@ pub fn status(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
 
 pub fn returned(dir: &Path, id: &str, url: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
-    let mut till = Till::open(dir)?;
-    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    let mut station = Station::open(dir)?;
+    let (session, _) = station.log.get(id).map_err(store_failure)?;
     if session.status.is_final() {
         print_session(&session, json);
         return outcome(session.status);
     }
-    let provider = till.provider(&session.provider, Some(&session.profile))?;
-    let session = checkout::returned(&mut till.log, provider.as_ref(), id, url, now_millis())
+    let provider = station.provider(&session.provider, Some(&session.profile))?;
+    let session = checkout::returned(&mut station.log, provider.as_ref(), id, url, now_millis())
         .map_err(checkout_failure)?;
     print_session(&session, json);
     match session.status {
@@ -233,16 +239,16 @@ pub fn returned(dir: &Path, id: &str, url: &str, json: bool) -> Result<(), Failu
 
 pub fn cancel(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
-    let mut till = Till::open(dir)?;
-    let (session, _) = till.log.get(id).map_err(store_failure)?;
+    let mut station = Station::open(dir)?;
+    let (session, _) = station.log.get(id).map_err(store_failure)?;
     if session.status.is_final() {
         return Err(Failure::Invalid(format!(
             "session {id} is already {}; nothing to cancel",
             session.status
         )));
     }
-    let provider = till.provider(&session.provider, Some(&session.profile))?;
-    let session = checkout::cancel(&mut till.log, provider.as_ref(), id, now_millis())
+    let provider = station.provider(&session.provider, Some(&session.profile))?;
+    let session = checkout::cancel(&mut station.log, provider.as_ref(), id, now_millis())
         .map_err(checkout_failure)?;
     print_session(&session, json);
     match session.status {
@@ -262,11 +268,11 @@ pub fn review(
 ) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
     let verdict = checkout::Verdict::parse(verdict).map_err(Failure::Invalid)?;
-    let mut till = Till::open(dir)?;
-    let (session, _) = till.log.get(id).map_err(store_failure)?;
-    let provider = till.provider(&session.provider, Some(&session.profile))?;
+    let mut station = Station::open(dir)?;
+    let (session, _) = station.log.get(id).map_err(store_failure)?;
+    let provider = station.provider(&session.provider, Some(&session.profile))?;
     let verifiable = provider.capabilities().verifiable_status;
-    let session = checkout::review(&mut till.log, id, verdict, verifiable, note, now_millis())
+    let session = checkout::review(&mut station.log, id, verdict, verifiable, note, now_millis())
         .map_err(|e| match e {
             checkout::CheckoutError::Store(StoreError::IllegalTransition { from, .. }) => {
                 Failure::Invalid(match verdict {

@@ -8,7 +8,7 @@ mod config_cmd;
 mod credentials_cmd;
 mod quote_cmd;
 mod sessions_cmd;
-mod till;
+mod station;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `kassa-cli sessions`, `session` and `export`: reading the session log.
 
-use crate::till::{store_failure, Till};
+use crate::station::{store_failure, Station};
 use crate::Failure;
 use kassa_core::session::{SessionId, Status};
 use kassa_core::store::Filter;
@@ -78,8 +78,8 @@ pub fn list(
             "--limit must be between 1 and 10000".into(),
         ));
     }
-    let till = Till::open(dir)?;
-    let rows = till
+    let station = Station::open(dir)?;
+    let rows = station
         .log
         .list(&filter, after, limit)
         .map_err(store_failure)?;
@@ -118,8 +118,8 @@ pub fn list(
 
 pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
-    let till = Till::open(dir)?;
-    let (s, events) = till.log.get(id).map_err(store_failure)?;
+    let station = Station::open(dir)?;
+    let (s, events) = station.log.get(id).map_err(store_failure)?;
     if json {
         let mut v = serde_json::to_value(&s).expect("a session serializes");
         v["order"] = serde_json::from_str(&s.order_json).unwrap_or(serde_json::Value::Null);
@@ -173,11 +173,12 @@ pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
 
 pub fn export(dir: &Path, csv: &str, f: &FilterArgs) -> Result<(), Failure> {
     let filter = f.filter()?;
-    let till = Till::open(dir)?;
+    let station = Station::open(dir)?;
     let n = if csv == "-" {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        till.log
+        station
+            .log
             .export_csv(&filter, &mut out)
             .map_err(store_failure)?
     } else {
@@ -186,7 +187,7 @@ pub fn export(dir: &Path, csv: &str, f: &FilterArgs) -> Result<(), Failure> {
         let file = std::fs::File::create(&tmp)
             .map_err(|e| Failure::System(format!("cannot write {csv}: {e}")))?;
         let mut out = std::io::BufWriter::new(file);
-        let n = till.log.export_csv(&filter, &mut out).map_err(|e| {
+        let n = station.log.export_csv(&filter, &mut out).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             store_failure(e)
         })?;

@@ -1,5 +1,6 @@
-//! What every session command shares: the session log, the providers (the demo provider's
-//! sandbox started on first use), and the start-up reconciliation.
+//! The station a session command works at: one data directory's session log, settings and
+//! provider clients (the demo provider's sandbox started on first use), reconciled at start.
+//! (Not the core's `kassa_core::till::Till`, the desktop counter's operations.)
 
 use crate::Failure;
 use kassa_core::checkout::CheckoutError;
@@ -11,7 +12,8 @@ use kassa_core::store::{SessionLog, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub struct Till {
+/// One data directory, opened for a command.
+pub struct Station {
     pub dir: PathBuf,
     pub log: SessionLog,
     pub settings: Settings,
@@ -40,20 +42,20 @@ pub fn checkout_failure(e: CheckoutError) -> Failure {
     }
 }
 
-impl Till {
+impl Station {
     /// Opens the session log and the settings, then reconciles what an earlier run left.
-    pub fn open(dir: &Path) -> Result<Till, Failure> {
+    pub fn open(dir: &Path) -> Result<Station, Failure> {
         let settings = Settings::load(dir).map_err(|e| Failure::System(e.to_string()))?;
         let log = SessionLog::open_in(dir).map_err(store_failure)?;
-        let mut till = Till {
+        let mut station = Station {
             dir: dir.to_path_buf(),
             log,
             settings,
             // The demo provider's sandbox starts on the first demo charge.
             providers: Clients::new(dir, Arc::new(OsKeyring), kassa_sandbox::demo::starter()),
         };
-        till.reconcile()?;
-        Ok(till)
+        station.reconcile()?;
+        Ok(station)
     }
 
     /// The provider called `name` (`demo` starts the embedded sandbox).
