@@ -625,7 +625,18 @@ async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
             r#"{"outcome":"pay"}"#,
         );
         assert_eq!(st, 200, "{body}");
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        // Kassa asks about the session after the payment, as its poller does every 2 s (the
+        // page's own IPC, so no waiting on the poller's clock), and it is still open.
+        let asked = c
+            .execute_async(
+                "const done = arguments[0]; const ipc = window.kassaIpc; \
+                 ipc.history({ limit: 1 }).then((p) => ipc.refreshSession(p.sessions[0].id)) \
+                   .then((s) => done(s.status), (e) => done(`error ${JSON.stringify(e)}`));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(asked, "open", "asked after the payment");
         assert!(visible(&c, "#qr").await, "no payment is claimed by itself");
         click(&c, "#customer-paid").await;
         wait_visible(&c, 10, "#review-row").await;

@@ -44,6 +44,28 @@ fn control(sandbox: &Sandbox, path: &str, body: &str) {
     assert!(status < 300, "control {path} → {status}");
 }
 
+/// The provider requests the sandbox has served so far (`/_control/stats`).
+fn requests_served(sandbox: &Sandbox) -> u64 {
+    let r = http()
+        .send(
+            "sandbox",
+            &Request::new(Method::Get, format!("{}/_control/stats", sandbox.url())),
+        )
+        .unwrap();
+    serde_json::from_slice::<Value>(&r.body).unwrap()["requests"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Waits until `done` says so, for at most 15 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn json(o: &Output) -> Value {
     let text = stdout(o);
     serde_json::from_str(text.lines().next().unwrap_or(""))
@@ -471,7 +493,12 @@ fn an_expired_token_is_renewed_once_on_401() {
     let (v, _rest) = first_line(&mut child);
     // The waiting process holds a cached token: invalidate it, then let the customer pay.
     control(&d.sandbox, "/dintero/tokens/expire", "{}");
-    std::thread::sleep(Duration::from_millis(300));
+    // The next status read is refused (401), a token fetched and the read sent again: three
+    // requests, which the waiting process makes only by renewing. Then the customer pays.
+    let expired_at = requests_served(&d.sandbox);
+    wait_until("the waiting process renewed its token", || {
+        requests_served(&d.sandbox) >= expired_at + 3
+    });
     d.outcome(v["provider_session_id"].as_str().unwrap(), "pay");
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -652,7 +679,10 @@ fn kill_9_between_intent_and_answer_then_reconcile() {
         assert!(Instant::now() < deadline, "no intent recorded");
         std::thread::sleep(Duration::from_millis(50));
     };
-    std::thread::sleep(Duration::from_millis(200));
+    // The token request and the create have reached Dintero (which is still answering).
+    wait_until("the create reached the sandbox", || {
+        requests_served(&d.sandbox) >= 2
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let out = d.cli(&["sessions", "--json"]);
