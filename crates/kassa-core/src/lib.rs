@@ -6,11 +6,15 @@
 //! - [`reference`]: merchant references for orders that come without one.
 //! - [`secrets`], [`settings`], [`paths`]: credentials in the OS keyring, settings, the data dir.
 //! - [`session`], [`store`]: the checkout session's status model and the SQLite session log.
-//! - [`provider`], [`http`]: the provider trait, the shared HTTP client, one module per provider.
+//! - [`provider`], [`http`]: the provider trait and registry, one folder per provider (client,
+//!   wire mapping, spec), the client cache the shells share; the shared HTTP client.
 //! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation.
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
 //!   history, settings, products); [`catalog`]: the product list.
+//! - [`code`]: the stable error codes every error carries to the UI.
 //! - [`qr`]: QR codes as SVG. [`time`]: UTC timestamps.
+//!
+//! Modules import each other in one direction only (`tests/module_graph.rs`).
 //!
 //! The desktop app (`src-tauri/`) and `kassa-cli` are thin shells over these modules.
 

@@ -1,9 +1,12 @@
 //! The provider framework: one trait every payment provider implements, the capability list,
-//! and the errors provider clients return.
+//! the registry of providers, and the errors provider clients return.
 //!
-//! Each provider lives in its own module (`provider::<name>`): a client (URLs, auth, request
-//! building, response and error handling) and a `wire` module with the provider's own field
-//! names and the mapping to and from Kassa's types. The rest of Kassa sees only [`Provider`].
+//! Each provider lives in its own folder (`provider::<name>`): a client (URLs, auth, request
+//! building, response and error handling) built on [`ClientBase`], a `wire` module with the
+//! provider's own field names and the mapping to and from Kassa's types, a `spec` (its
+//! settings, secrets, checkout domains and how to build the client, listed in [`REGISTRY`])
+//! and its fuzz entry point. The rest of Kassa sees only [`Provider`] and the specs. What the
+//! clients share (`client`, `common`, `error`, `spec`) names no provider.
 //!
 //! Rules every implementation follows:
 //! - `paid` only on the provider's evidence (each module documents what counts); a redirect
