@@ -62,14 +62,20 @@ pub(crate) fn integer_line(line: &PricedLine, amount: i64) -> (i64, i64, String)
     let name = if line.quantity.is_whole() {
         format!("{n} × {}", line.name)
     } else {
-        let unit = line
-            .unit
-            .as_deref()
-            .map(|u| format!(" {u}"))
-            .unwrap_or_default();
-        format!("{} {}{unit}", line.name, line.quantity.to_canonical())
+        measured_name(line)
     };
     (1, amount, name)
+}
+
+/// A weighed or measured line's name with its quantity and unit (`"Ost 0.35 kg"`), for
+/// providers that get such a line as one unit at its full amount.
+pub(crate) fn measured_name(line: &PricedLine) -> String {
+    let unit = line
+        .unit
+        .as_deref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
+    format!("{} {}{unit}", line.name, line.quantity.to_canonical())
 }
 
 /// A provider's text, cut to 300 characters (error bodies can be long).

@@ -22,6 +22,7 @@
 //! becomes quantity 1 at `gb` with the weight in its name ("Ost 0.35 kg").
 
 use crate::money::div_round;
+use crate::provider::common::measured_name;
 use crate::quote::{PricedLine, PricedOrder};
 use crate::session::Status;
 use serde::{Deserialize, Serialize};
@@ -154,16 +155,7 @@ pub fn order_line(line: &PricedLine, prices_include_vat: bool) -> Result<OrderLi
         let unit = (gross_before + n - 1) / n;
         (n, unit, line.name.clone())
     } else {
-        let unit = line
-            .unit
-            .as_deref()
-            .map(|u| format!(" {u}"))
-            .unwrap_or_default();
-        (
-            1,
-            gross_before,
-            format!("{} {}{unit}", line.name, line.quantity.to_canonical()),
-        )
+        (1, gross_before, measured_name(line))
     };
     let discount = quantity * unit_price - line.gross;
     if unit_price > MAX_LINE_AMOUNT || line.gross > MAX_LINE_AMOUNT {
