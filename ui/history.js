@@ -169,9 +169,11 @@ window.kassaHistory = (() => {
     relabel();
     state.started = true;
     const prov = $('h-provider');
-    ['demo', 'dintero', 'bambora', 'klarna', 'commercelayer', 'opencharge'].forEach((p) => {
-      const o = k.el('option', null, p); o.value = p; prov.append(o);
-    });
+    const addProvider = (p) => { const o = k.el('option', null, p); o.value = p; prov.append(o); };
+    addProvider('demo');
+    // Every provider the core knows (its registry, as the settings screen lists them), set up or
+    // not: the log may hold sessions of any of them. Without the list, only demo is offered.
+    ipc.settingsView().then((v) => v.providers.forEach((p) => addProvider(p.name)), () => {});
     $('history-filter').addEventListener('submit', (e) => { e.preventDefault(); $('h-error').classList.remove('ok'); load(false); });
     $('history-more').addEventListener('click', () => load(true));
     $('h-export').addEventListener('click', exportCsv);
