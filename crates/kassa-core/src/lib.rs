@@ -3,7 +3,7 @@
 //! - [`money`]: currencies, minor units, rounding, formatting.
 //! - [`order`]: the order document and its strict parser.
 //! - [`quote`]: the pricing rules (line amounts, discounts, VAT, totals).
-//! - [`reference`]: merchant references for orders that come without one.
+//! - [`reference`](mod@reference): merchant references for orders that come without one.
 //! - [`secrets`], [`settings`], [`paths`]: credentials in the OS keyring, settings, the data dir.
 //! - [`session`], [`store`]: the checkout session's status model and the SQLite session log.
 //! - [`provider`], [`http`]: the provider trait and registry, one folder per provider (client,

@@ -4,9 +4,9 @@
 //!
 //! - [`Till::charge`] is idempotent per cart reference: a repeated charge of the same cart
 //!   (double click, key repeat, a retried IPC call) returns the session already started.
-//! - [`follow`] (`follow.rs`) polls one open session about every 2 s on its own thread and its
+//! - [`follow()`] (`follow.rs`) polls one open session about every 2 s on its own thread and its
 //!   own database connection, backs off on errors, and reports each change through a callback.
-//! - [`navigation`] (`navigation.rs`) decides where an embedded checkout page may go.
+//! - [`navigation()`] (`navigation.rs`) decides where an embedded checkout page may go.
 //! - [`TillError`] (`error.rs`) is flat and serializable: a stable `code` the UI translates into
 //!   a cashier's words, the technical `message` one click away, and the session it concerns.
 //! - The views the screens show (`view.rs`): sessions, history pages, the settings screen.
@@ -262,7 +262,7 @@ impl<P: ProviderSource> Till<P> {
             .unwrap_or_else(|| DEFAULT_RETURN_URL.into())
     }
 
-    /// The provider client of a logged session (for [`follow`] and the webview's hosts).
+    /// The provider client of a logged session (for [`follow()`] and the webview's hosts).
     pub fn provider_of(&mut self, id: &str) -> Result<Arc<dyn Provider>, TillError> {
         let (s, _) = self.log.get(id)?;
         self.provider(&s.provider, Some(&s.profile))

@@ -59,7 +59,7 @@ pub struct SessionView {
     pub receipt: Option<Receipt>,
     /// The event timeline (detail views only).
     pub events: Vec<EventView>,
-    /// Set by [`follow`] when the last status read failed (the session keeps its status).
+    /// Set by [`follow`](super::follow()) when the last status read failed (the session keeps its status).
     pub poll_error: Option<TillError>,
 }
 

@@ -130,7 +130,7 @@ pub fn line_amount(line: &PricedLine, prices_include_vat: bool) -> i64 {
 
 /// `POST /api/line_items` for one Kassa line: the SKU when it has one (its tax category decides
 /// the rate), always with Kassa's price (`unit_amount_cents` + `_external_price`, which needs
-/// the integration token, NOTES §A6), whole quantities as [`integer_line`] makes them.
+/// the integration token, NOTES §A6), whole quantities as `common::integer_line` makes them.
 pub fn line_item(
     order_id: &str,
     index: usize,
