@@ -61,7 +61,10 @@
 //! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | what the customer does in the window: `pay`, `decline`, `cancel`, or `expire` (the session's expiry becomes now); 200 `{"redirect": URL or null}`, the URL the browser would be sent to |
 //! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | what the customer does on the payment request page: `pay` (closes it), `decline`, `cancel` (both leave it open); 200 `{"redirect": null}` |
 
-use crate::dintero::{basic_credentials, escape, is_http_url, is_json, money, page, public_base};
+use crate::common::{
+    basic_credentials, escape, is_http_url, is_json, money, page, public_base, random_hex,
+};
+use crate::control::Outcome;
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -348,12 +351,6 @@ fn md5_hex(text: &str) -> String {
         .collect()
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS has randomness");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A UUID-shaped payment request id.
 fn request_id() -> String {
     let h = random_hex(16);
@@ -423,14 +420,6 @@ fn not_found(what: &str) -> Response {
 
 fn conflict(message: &str) -> Response {
     error(StatusCode::CONFLICT, "CONFLICT", message)
-}
-
-/// `http://host:port/bambora`, from the request's Host header.
-fn bambora_base(headers: &HeaderMap) -> String {
-    format!(
-        "{}/bambora",
-        public_base(headers).trim_end_matches("/dintero")
-    )
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -923,7 +912,7 @@ async fn create_session(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         declined: 0,
     };
     e.sessions.insert(token.clone(), session);
-    let url = format!("{}/window/{token}", bambora_base(&headers));
+    let url = format!("{}/window/{token}", public_base(&headers, "bambora"));
     ok(json!({"token": token, "url": url}))
 }
 
@@ -998,7 +987,7 @@ async fn create_request(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
             declined: 0,
         },
     );
-    let url = format!("{}/pay/{id}", bambora_base(&headers));
+    let url = format!("{}/pay/{id}", public_base(&headers, "bambora"));
     ok(json!({"id": id, "url": url}))
 }
 
@@ -1315,11 +1304,6 @@ async fn request_action(
 
 // ---------------------------------------------------------------------------------------------
 // Control API.
-
-#[derive(Deserialize)]
-struct Outcome {
-    outcome: String,
-}
 
 async fn control_add_account(
     State(s): State<Arc<Shared>>,

@@ -199,7 +199,11 @@
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens (both kinds) |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}`: token requests so far (all answers) |
 
-use crate::dintero::{escape, is_http_url, money, page};
+use crate::common::{
+    bearer_token, escape, is_http_url, is_json, money, page, public_base, random_bytes,
+    random_from, random_hex,
+};
+use crate::control::{Lifetime, Outcome};
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -487,38 +491,14 @@ impl Emulator {
 // ---------------------------------------------------------------------------------------------
 // Ids, tokens, times
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    bytes
-}
-
-fn rand_from(n: usize, alphabet: &[u8]) -> String {
-    let mut out = String::with_capacity(n);
-    while out.len() < n {
-        for b in random_bytes::<32>() {
-            // Rejection sampling keeps the characters uniform.
-            let limit = 256 - 256 % alphabet.len();
-            if (b as usize) < limit && out.len() < n {
-                out.push(alphabet[b as usize % alphabet.len()] as char);
-            }
-        }
-    }
-    out
-}
-
 /// A Commerce Layer style id: short, letters only (`xYZkjABcde`).
 fn rand_id(n: usize) -> String {
-    rand_from(n, b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    random_from(n, b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
 
 /// checkout.com style ids are lower-case base32.
 fn rand_lower(n: usize) -> String {
-    rand_from(n, b"abcdefghijklmnopqrstuvwxyz234567")
-}
-
-fn rand_hex(n: usize) -> String {
-    rand_from(n, b"0123456789abcdef")
+    random_from(n, b"abcdefghijklmnopqrstuvwxyz234567")
 }
 
 /// An opaque, JWT-shaped access token (the emulator only looks it up).
@@ -541,7 +521,7 @@ fn new_access_token(acct: &Acct, integration: bool, exp_ms: i64) -> String {
         "application": {"client_id": client_id, "kind": kind, "public": !integration},
         "test": true,
         "exp": exp_ms / 1000,
-        "rand": rand_hex(16),
+        "rand": random_hex(8),
     });
     if !integration {
         claims["market"] = json!({"id": [acct.a.market_id], "price_list_id": acct.price_list_id});
@@ -595,14 +575,6 @@ fn valid_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !s.chars().any(char::is_whitespace)
-}
-
-/// `http://host:port/commercelayer`, from the request's Host header.
-fn public_base(headers: &HeaderMap) -> String {
-    format!(
-        "{}/commercelayer",
-        crate::dintero::public_base(headers).trim_end_matches("/dintero")
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -781,15 +753,6 @@ struct Caller {
     integration: bool,
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-        .filter(|t| !t.is_empty())
-}
-
 /// The caller a token stands for, else why it does not (the detail of the 401).
 fn token_caller(e: &Emulator, token: &str, now: i64) -> Result<Caller, &'static str> {
     let Some(info) = e.tokens.get(token) else {
@@ -806,7 +769,7 @@ fn token_caller(e: &Emulator, token: &str, now: i64) -> Result<Caller, &'static 
 
 /// The caller of an API request, after the token and the media type checks.
 fn api_caller(e: &Emulator, headers: &HeaderMap, write: bool, now: i64) -> Result<Caller, Errors> {
-    let Some(token) = bearer(headers) else {
+    let Some(token) = bearer_token(headers) else {
         return Err(unauthorized(
             "An access token is required: send Authorization: Bearer <access token>.",
         )
@@ -2057,7 +2020,7 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
     let bad = |code: &str, detail: &str| {
         auth_error(StatusCode::BAD_REQUEST, code, "Invalid request", detail)
     };
-    if !crate::dintero::is_json(&headers) {
+    if !is_json(&headers) {
         return bad(
             "INVALID_REQUEST",
             "The token request must be JSON (Content-Type: application/json).",
@@ -2357,7 +2320,7 @@ fn create_order_in(
         account: c.account,
         seq,
         number: (1_000_000 + seq).to_string(),
-        token: rand_hex(32),
+        token: random_hex(16),
         status: "draft",
         payment_status: "unpaid",
         fulfillment_status: "unfulfilled",
@@ -2382,7 +2345,7 @@ fn create_order_in(
     };
     apply_order_attrs(&mut o, &doc);
     o.refresh_status();
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let v = order_document(e, &o, &base, &opts, now)?;
     e.orders.insert(o.id.clone(), o);
     Ok(api_json(StatusCode::CREATED, &v))
@@ -2407,7 +2370,7 @@ fn get_order_in(e: &Emulator, id: &str, q: &[(String, String)], headers: &Header
         .get(id)
         .filter(|o| o.account == c.account)
         .ok_or_else(|| record_not_found(id))?;
-    let v = order_document(e, o, &public_base(headers), &opts, now)?;
+    let v = order_document(e, o, &public_base(headers, "commercelayer"), &opts, now)?;
     Ok(api_json(StatusCode::OK, &v))
 }
 
@@ -2437,7 +2400,7 @@ fn list_orders_in(e: &Emulator, q: &[(String, String)], headers: &HeaderMap) -> 
         .collect();
     found.sort_by_key(|o| std::cmp::Reverse(o.seq));
     let count = found.len();
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let mut data = Vec::new();
     let mut included = Vec::new();
     for o in found
@@ -2596,7 +2559,7 @@ fn update_order_in(
     check(trigger_errs)?;
     o.refresh_status();
     o.updated_at = now;
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let v = order_document(e, &o, &base, &opts, now)?;
     e.orders.insert(o.id.clone(), o);
     Ok(api_json(StatusCode::OK, &v))
@@ -2731,7 +2694,7 @@ fn get_line_item_in(
         &o.lines[index],
         &am.lines[index],
         acct,
-        &public_base(headers),
+        &public_base(headers, "commercelayer"),
     );
     let v = document(data, Vec::new(), &opts)?;
     Ok(api_json(StatusCode::OK, &v))
@@ -2899,7 +2862,7 @@ fn create_line_item_in(
     }
     o.refresh_status();
     o.updated_at = now;
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let data = line_resource(&o.lines[index], &am.lines[index], &acct, &base);
     let v = document(data, Vec::new(), &opts)?;
     e.orders.insert(order_id, o);
@@ -3014,8 +2977,8 @@ fn create_payment_in(
         token: doc.str("token").map(str::to_string),
         attrs,
         public_key: format!("pk_sbox_{}", rand_lower(26)),
-        session_secret: format!("pss_{}", rand_hex(32)),
-        session_token: rand_from(
+        session_secret: format!("pss_{}", random_hex(16)),
+        session_token: random_from(
             40,
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
         ),
@@ -3031,7 +2994,7 @@ fn create_payment_in(
         o.payment_source = Some(pid.clone());
         o.updated_at = now;
     }
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let v = document(
         payment_resource(e, &e.payments[&pid], &base),
         Vec::new(),
@@ -3072,7 +3035,7 @@ fn get_payment_in(
         .filter(|p| p.account == c.account)
         .ok_or_else(|| record_not_found(id))?;
     let v = document(
-        payment_resource(e, p, &public_base(headers)),
+        payment_resource(e, p, &public_base(headers, "commercelayer")),
         Vec::new(),
         &opts,
     )?;
@@ -3235,7 +3198,7 @@ fn create_link_in(
         created_at: now,
         updated_at: now,
     };
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let v = document(link_resource(e, &l, &base, now), Vec::new(), &opts)?;
     e.links.insert(l.id.clone(), l);
     Ok(api_json(StatusCode::CREATED, &v))
@@ -3262,7 +3225,7 @@ fn get_link_in(e: &Emulator, id: &str, q: &[(String, String)], headers: &HeaderM
         .filter(|l| l.account == c.account)
         .ok_or_else(|| record_not_found(id))?;
     let v = document(
-        link_resource(e, l, &public_base(headers), now),
+        link_resource(e, l, &public_base(headers, "commercelayer"), now),
         Vec::new(),
         &opts,
     )?;
@@ -3344,7 +3307,7 @@ fn update_link_in(
     }
     copy_attrs(&doc, &mut l.attrs);
     l.updated_at = now;
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let v = document(
         link_resource(e, &e.links[id], &base, now),
         Vec::new(),
@@ -3381,7 +3344,7 @@ fn get_market_in(e: &Emulator, id: &str, q: &[(String, String)], headers: &Heade
     if id != acct.a.market_id {
         return Err(record_not_found(id).into());
     }
-    let base = public_base(headers);
+    let base = public_base(headers, "commercelayer");
     let with_price_list = !opts.include.is_empty();
     let included = if with_price_list {
         vec![price_list_resource(acct, &base)]
@@ -3721,11 +3684,6 @@ async fn control_add_account(
     StatusCode::NO_CONTENT.into_response()
 }
 
-#[derive(Deserialize)]
-struct Outcome {
-    outcome: String,
-}
-
 async fn control_outcome(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
@@ -3757,7 +3715,13 @@ async fn control_order(
             .to_vec(),
         ..Opts::default()
     };
-    match order_document(&e, o, &public_base(&headers), &opts, now_millis()) {
+    match order_document(
+        &e,
+        o,
+        &public_base(&headers, "commercelayer"),
+        &opts,
+        now_millis(),
+    ) {
         Ok(v) => Json(v).into_response(),
         Err(errs) => errs.into_response(),
     }
@@ -3769,11 +3733,6 @@ async fn control_expire_tokens(State(s): State<Arc<Shared>>) -> StatusCode {
         t.expires_at = t.expires_at.min(now);
     }
     StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct Lifetime {
-    seconds: u64,
 }
 
 async fn control_token_lifetime(

@@ -28,6 +28,11 @@
 //! - Errors: `{"error": {"code", "message", "errors"}}` (S:6987ff). The spec lists no error
 //!   codes, so the codes here are ours: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND.
 
+use crate::common::{
+    basic_credentials, bearer_token, code_message_error, escape, is_http_url, is_json, money, page,
+    public_base, random_from,
+};
+use crate::control::{Lifetime, Outcome};
 use crate::{DinteroAccount, Shared};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -36,7 +41,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kassa_core::http::percent_encode;
-use kassa_core::money::Currency;
 use kassa_core::time::{format_rfc3339, now_millis, parse_utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -178,13 +182,9 @@ fn transaction_json(t: &Transaction) -> Value {
     })
 }
 
-/// Dintero's error shape.
+/// Dintero's error shape, `{"error": {"code", "message"}}`.
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
+    code_message_error(status, code, message)
 }
 
 fn bad_request(problems: Vec<String>) -> Response {
@@ -219,13 +219,7 @@ fn not_found(what: &str) -> Response {
 /// A Dintero-style id: `<account>.<26 base58 characters>`.
 fn new_id(account: &str) -> String {
     const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut bytes = [0u8; 26];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    let tail: String = bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect();
-    format!("{account}.{tail}")
+    format!("{account}.{}", random_from(26, ALPHABET))
 }
 
 fn valid_account_id(aid: &str) -> bool {
@@ -254,36 +248,9 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
         .route("/dintero/accounts", post(control_add_account))
 }
 
-pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
-}
-
-pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64::Engine;
-    let v = headers.get("authorization")?.to_str().ok()?;
-    let (scheme, b64) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some((user.to_string(), pass.to_string()))
-}
-
 /// The account a valid bearer token belongs to.
 fn bearer_account(e: &Emulator, headers: &HeaderMap) -> Option<String> {
-    let v = headers.get("authorization")?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let info = e.tokens.get(token.trim())?;
+    let info = e.tokens.get(bearer_token(headers)?)?;
     (info.expires_at > now_millis()).then(|| info.account.clone())
 }
 
@@ -386,10 +353,6 @@ const URL_FIELDS: &[&str] = &["return_url", "callback_url", "merchant_terms_url"
 fn is_int32(v: &Value) -> bool {
     v.as_i64()
         .is_some_and(|n| (i32::MIN as i64..=i32::MAX as i64).contains(&n))
-}
-
-pub(crate) fn is_http_url(s: &str) -> bool {
-    (s.starts_with("https://") || s.starts_with("http://")) && s.len() > "https://".len()
 }
 
 /// The problems of a `sessions-profile` body, each naming its field.
@@ -606,7 +569,7 @@ async fn create_session(
         cancelled_by: None,
         events: vec![("INITIATED".into(), now)],
     };
-    let base = public_base(&headers);
+    let base = public_base(&headers, "dintero");
     let mut answer = json!({"id": id, "url": format!("{base}/v1/view/{id}")});
     if q.include_session.as_deref() == Some("true") {
         answer["session"] = e.session_json(&session);
@@ -614,15 +577,6 @@ async fn create_session(
     e.sessions.insert(id, session);
     s.persist(&e);
     Json(answer).into_response()
-}
-
-/// `http://host:port/dintero`, from the request's Host header (the sandbox is on loopback).
-pub(crate) fn public_base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}/dintero")
 }
 
 async fn get_session(
@@ -811,11 +765,6 @@ fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Outcome {
-    outcome: String,
-}
-
 async fn control_outcome(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
@@ -836,11 +785,6 @@ async fn control_expire_tokens(State(s): State<Arc<Shared>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-#[derive(Deserialize)]
-struct Lifetime {
-    seconds: u64,
-}
-
 async fn control_token_lifetime(
     State(s): State<Arc<Shared>>,
     Json(l): Json<Lifetime>,
@@ -855,21 +799,6 @@ async fn control_add_account(
 ) -> StatusCode {
     s.dintero.lock().unwrap().add_account(a);
     StatusCode::NO_CONTENT
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-pub(crate) fn money(minor: i64, currency: &str) -> String {
-    match Currency::from_code(currency) {
-        Some(c) => format!("{} {currency}", c.format_plain(minor)),
-        None => format!("{minor} (minor units) {currency}"),
-    }
 }
 
 /// The hosted checkout page: the order and Pay / Decline / Cancel. Plain HTML, no script.
@@ -932,19 +861,6 @@ async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response 
         &format!("{body}{script}"),
     ))
     .into_response()
-}
-
-pub(crate) fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>\
-         <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
-         <style>body{{font:18px system-ui,sans-serif;max-width:32em;margin:2em auto;padding:0 1em;color:#1b1b1b}}\
-         table{{width:100%;border-collapse:collapse}}td{{padding:.4em 0;border-bottom:1px solid #ddd}}.n{{text-align:right}}\
-         .total td{{font-weight:700;border:0}}button{{font:inherit;padding:.8em 1.4em;margin:.5em .5em 0 0;border-radius:6px;border:1px solid #888;background:#fff;cursor:pointer}}\
-         .pay{{background:#0b6e4f;color:#fff;border-color:#0b6e4f;width:100%}}.row{{display:flex}}.note,.ref{{color:#555;font-size:.85em}}.state{{font-weight:700}}</style>\
-         </head><body><h1>{t}</h1>{body}</body></html>",
-        t = escape(title)
-    )
 }
 
 /// A button on the hosted page: moves the session, then redirects to the return URL with

@@ -53,7 +53,10 @@
 //! - Not emulated: KP session update, authorizations (`place order` for `NONE` mode), HPP
 //!   distribution, OM captures/refunds and status callbacks.
 
-use crate::dintero::{basic_credentials, escape, is_http_url, is_json, money, page};
+use crate::common::{
+    basic_credentials, escape, is_http_url, is_json, money, page, public_base, random_bytes,
+};
+use crate::control::Outcome;
 use crate::openapi;
 use crate::Shared;
 use axum::body::Bytes;
@@ -224,12 +227,6 @@ impl Emulator {
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    bytes
-}
-
 /// A random (version 4) UUID.
 fn new_uuid() -> String {
     let mut b = random_bytes::<16>();
@@ -275,14 +272,6 @@ fn client_token(session_id: &str) -> String {
         "{}.{}.{sig}",
         b64(json!({"alg": "none", "typ": "JWT"})),
         b64(json!({"session_id": session_id, "issuer": "kassa-sandbox"}))
-    )
-}
-
-/// `http://host:port/klarna`, from the request's Host header.
-fn public_base(headers: &HeaderMap) -> String {
-    format!(
-        "{}/klarna",
-        crate::dintero::public_base(headers).trim_end_matches("/dintero")
     )
 }
 
@@ -559,7 +548,7 @@ async fn create_hpp_session(
         .get("acquiring_channel")
         .is_none_or(|c| c == "ECOMMERCE");
     let id = new_uuid();
-    let base = public_base(&headers);
+    let base = public_base(&headers, "klarna");
     let mut answer = json!({
         "session_id": id,
         "session_url": format!("{base}/hpp/v1/sessions/{id}"),
@@ -904,7 +893,7 @@ async fn qr_code(
     if !s.klarna.lock().unwrap().hpp_sessions.contains_key(&id) {
         return not_found_page();
     }
-    let url = format!("{}/hpp/pay/{id}", public_base(&headers));
+    let url = format!("{}/hpp/pay/{id}", public_base(&headers, "klarna"));
     match kassa_core::qr::svg(&url) {
         Ok(svg) => ([("content-type", "image/svg+xml")], svg).into_response(),
         Err(m) => (StatusCode::INTERNAL_SERVER_ERROR, m).into_response(),
@@ -1034,11 +1023,6 @@ async fn control_add_account(
 ) -> StatusCode {
     s.klarna.lock().unwrap().add_account(a);
     StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct Outcome {
-    outcome: String,
 }
 
 async fn control_outcome(

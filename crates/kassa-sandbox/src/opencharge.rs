@@ -150,7 +150,10 @@
 //! Control errors are plain text: 404 for an unknown order or session, 409 for a session that
 //! is no longer pending, 400 for an unknown outcome or a bad public key.
 
-use crate::dintero::{escape, is_http_url, is_json, page};
+use crate::common::{
+    code_message_error, escape, is_http_url, is_json, page, public_base, random_hex, Clock,
+};
+use crate::control::Outcome;
 use crate::openapi;
 use crate::Shared;
 use axum::body::Bytes;
@@ -162,7 +165,6 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kassa_core::provider::opencharge::sign;
 use kassa_core::secrets::Secret;
-use kassa_core::time::now_millis;
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -344,6 +346,8 @@ impl Session {
 pub struct Emulator {
     parties: BTreeMap<u64, OpenchargeParty>,
     switches: Switches,
+    /// Both gateways' clock, offset by `switches.clock_offset_s`.
+    clock: Clock,
     /// `(OCID, nonce)` → when it was used (gateway seconds).
     nonces: HashMap<(u64, String), i64>,
     sessions: BTreeMap<String, Session>,
@@ -358,7 +362,7 @@ impl Emulator {
 
     /// The gateways' clock: Unix seconds.
     fn now(&self) -> i64 {
-        now_millis().div_euclid(1000) + self.switches.clock_offset_s
+        self.clock.now_s()
     }
 
     /// The newest session of a merchant's order id.
@@ -449,12 +453,6 @@ pub fn http_date(unix_s: i64) -> String {
     )
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).expect("the OS has randomness");
-    sign::hex(&b)
-}
-
 /// Whether `s` matches `pattern` (compiled once).
 fn is_match(pattern: &'static str, s: &str) -> bool {
     static CACHE: LazyLock<std::sync::Mutex<HashMap<&'static str, Regex>>> =
@@ -509,11 +507,7 @@ fn bad_request(code: &'static str, message: impl Into<String>) -> Failure {
 /// Opencharge's error shape, `{"error": {"code", "message"}}` (used by lib.rs for injected
 /// faults; no `Date` is set here, so hyper adds the machine clock's).
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
+    code_message_error(status, code, message)
 }
 
 /// Sets the `Date` header (the gateway's clock).
@@ -551,14 +545,6 @@ fn api_answer(gateway: Gateway, now: i64, answer: Result<Value, Failure>) -> Res
         h.insert("x-oc-signature", v);
     }
     dated(r, now)
-}
-
-/// `http://host:port/opencharge`, from the request's Host header.
-fn public_base(headers: &HeaderMap) -> String {
-    format!(
-        "{}/opencharge",
-        crate::dintero::public_base(headers).trim_end_matches("/dintero")
-    )
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, String> {
@@ -958,7 +944,7 @@ fn checkout_create_answer(e: &mut Emulator, now: i64, req: Post) -> Result<Value
         expires_at,
     );
     Ok(json!({
-        "checkout_url": format!("{}/pg/pay/{id}", public_base(req.headers)),
+        "checkout_url": format!("{}/pg/pay/{id}", public_base(req.headers, "opencharge")),
         "session_id": id,
         "expires_at": expires_at,
     }))
@@ -992,7 +978,7 @@ fn orders_checkout_answer(e: &mut Emulator, now: i64, req: Post) -> Result<Value
         &v,
         expires_at,
     );
-    Ok(json!({ "redirect_url": format!("{}/pg/pay/{id}", public_base(req.headers)) }))
+    Ok(json!({ "redirect_url": format!("{}/pg/pay/{id}", public_base(req.headers, "opencharge")) }))
 }
 
 async fn checkout_create(
@@ -1259,7 +1245,9 @@ async fn control_add_merchant(
 }
 
 async fn control_gateway(State(s): State<Arc<Shared>>, Json(sw): Json<Switches>) -> Response {
-    s.opencharge.lock().unwrap().switches = sw;
+    let mut e = s.opencharge.lock().unwrap();
+    e.switches = sw;
+    e.clock.set_offset_s(sw.clock_offset_s);
     Json(json!({
         "canonicalization": sw.canonicalization.as_str(),
         "clock_offset_s": sw.clock_offset_s,
@@ -1311,11 +1299,6 @@ async fn control_order(State(s): State<Arc<Shared>>, Path(order_id): Path<String
 
 async fn control_session(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     session_json(&s.opencharge.lock().unwrap(), &id)
-}
-
-#[derive(Deserialize)]
-struct Outcome {
-    outcome: String,
 }
 
 fn outcome_answer(e: &mut Emulator, id: &str, what: &str) -> Response {
