@@ -73,6 +73,7 @@ pub use bambora::BamboraAccount;
 #[cfg(feature = "all-providers")]
 pub use commercelayer::CommerceLayerAccount;
 pub use control::{Fault, FaultKind};
+pub use dintero::{DinteroAccount, DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 #[cfg(feature = "all-providers")]
 pub use klarna::KlarnaAccount;
 pub use ledger::{ledger, test_artifacts};
@@ -80,34 +81,10 @@ pub use ledger::{ledger, test_artifacts};
 pub use opencharge::OpenchargeParty;
 
 use axum::Router;
-use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// The demo provider's Dintero API client: not secret, it only opens the embedded sandbox.
-pub const DEMO_ACCOUNT_ID: &str = "T00000001";
-pub const DEMO_CLIENT_ID: &str = "kassa-demo";
-pub const DEMO_CLIENT_SECRET: &str = "kassa-demo-secret";
-
-/// An API client the Dintero emulator accepts.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DinteroAccount {
-    pub account_id: String,
-    pub client_id: String,
-    pub client_secret: String,
-}
-
-impl DinteroAccount {
-    pub fn demo() -> DinteroAccount {
-        DinteroAccount {
-            account_id: DEMO_ACCOUNT_ID.into(),
-            client_id: DEMO_CLIENT_ID.into(),
-            client_secret: DEMO_CLIENT_SECRET.into(),
-        }
-    }
-}
 
 /// How to start a sandbox.
 #[derive(Debug, Clone, Default)]
