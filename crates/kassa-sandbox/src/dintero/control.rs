@@ -1,8 +1,7 @@
 //! The Dintero controls (under `/_control/dintero`): the customer's outcome, token expiry and
 //! lifetime, API clients.
 
-use super::rules;
-use super::DinteroAccount;
+use super::{rules, DinteroAccount};
 use crate::control::{Lifetime, Outcome};
 use crate::Shared;
 use axum::extract::{Path, State};
