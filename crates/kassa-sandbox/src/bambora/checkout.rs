@@ -1,11 +1,8 @@
 //! The Checkout API (`POST /sessions`, `POST /checkout`) and the Merchant API's
 //! `GET /transactions/{txnid}`.
 
-use super::rules::{claim_order_id, validate_session};
-use super::{
-    bad_request, conflict, json_body, not_found, ok, unauthorized, Order, Phase, Session,
-    SESSION_LIFETIME_MS,
-};
+use super::rules::validate_session;
+use super::{new_order, not_found, ok, unauthorized, Phase, Session, SESSION_LIFETIME_MS};
 use crate::common::{public_base, random_hex};
 use crate::Shared;
 use axum::body::Bytes;
@@ -23,21 +20,11 @@ pub(super) async fn create_session(
     body: Bytes,
 ) -> Response {
     let mut e = s.bambora.lock().unwrap();
-    let Some(merchant) = e.merchant(&headers) else {
-        return unauthorized();
+    let (merchant, v, order) = match new_order(&mut e, &headers, &body, validate_session, "/order")
+    {
+        Ok(created) => created,
+        Err(refused) => return *refused,
     };
-    let v = match json_body(&headers, &body) {
-        Ok(v) => v,
-        Err(problem) => return bad_request(vec![problem]),
-    };
-    let problems = validate_session(&v);
-    if !problems.is_empty() {
-        return bad_request(problems);
-    }
-    let order = Order::from_valid(&v["order"]);
-    if let Err(taken) = claim_order_id(&mut e, &merchant, &order.id) {
-        return conflict(&taken);
-    }
     let url = &v["url"];
     let leave = url
         .get("decline")

@@ -73,6 +73,8 @@ mod page;
 mod payment_requests;
 mod rules;
 
+use rules::claim_order_id;
+
 use crate::common::{basic_credentials, is_json, random_hex};
 use crate::Shared;
 use axum::http::{HeaderMap, StatusCode};
@@ -394,6 +396,28 @@ fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, String> {
         return Err("Content-Type must be application/json".into());
     }
     serde_json::from_slice(body).map_err(|err| format!("the body is not valid JSON: {err}"))
+}
+
+/// What creating a session or a payment request starts with, in this order: the merchant of
+/// the API key (else 401), the JSON body (400), `validate`'s problems (400, all at once), and
+/// the order at `order_at` (a JSON pointer), whose id this claims for the merchant (409 when
+/// taken). Err: the answer.
+fn new_order(
+    e: &mut Emulator,
+    headers: &HeaderMap,
+    body: &[u8],
+    validate: fn(&Value) -> Vec<String>,
+    order_at: &str,
+) -> Result<(String, Value, Order), Box<Response>> {
+    let merchant = e.merchant(headers).ok_or_else(unauthorized)?;
+    let v = json_body(headers, body).map_err(|problem| bad_request(vec![problem]))?;
+    let problems = validate(&v);
+    if !problems.is_empty() {
+        return Err(bad_request(problems).into());
+    }
+    let order = Order::from_valid(v.pointer(order_at).unwrap_or(&Value::Null));
+    claim_order_id(e, &merchant, &order.id).map_err(|taken| conflict(&taken))?;
+    Ok((merchant, v, order))
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {

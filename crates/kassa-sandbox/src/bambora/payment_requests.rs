@@ -1,9 +1,8 @@
 //! Payment Requests: create, read and delete.
 
-use super::rules::{claim_order_id, validate_request};
+use super::rules::validate_request;
 use super::{
-    bad_request, conflict, json_body, not_found, ok, request_id, unauthorized, Emulator, Order,
-    PaymentRequest, Phase,
+    conflict, new_order, not_found, ok, request_id, unauthorized, Emulator, PaymentRequest, Phase,
 };
 use crate::common::public_base;
 use crate::Shared;
@@ -21,22 +20,17 @@ pub(super) async fn create_request(
     body: Bytes,
 ) -> Response {
     let mut e = s.bambora.lock().unwrap();
-    let Some(merchant) = e.merchant(&headers) else {
-        return unauthorized();
+    let (merchant, v, order) = match new_order(
+        &mut e,
+        &headers,
+        &body,
+        validate_request,
+        "/parameters/order",
+    ) {
+        Ok(created) => created,
+        Err(refused) => return *refused,
     };
-    let v = match json_body(&headers, &body) {
-        Ok(v) => v,
-        Err(problem) => return bad_request(vec![problem]),
-    };
-    let problems = validate_request(&v);
-    if !problems.is_empty() {
-        return bad_request(problems);
-    }
     let params = &v["parameters"];
-    let order = Order::from_valid(&params["order"]);
-    if let Err(taken) = claim_order_id(&mut e, &merchant, &order.id) {
-        return conflict(&taken);
-    }
     let id = request_id();
     e.requests.insert(
         id.clone(),
