@@ -117,6 +117,11 @@ impl Clock {
             .div_euclid(1000)
             .saturating_add(self.offset_s)
     }
+
+    /// Unix milliseconds.
+    pub(crate) fn now_ms(self) -> i64 {
+        kassa_core::time::now_millis().saturating_add(self.offset_s.saturating_mul(1000))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

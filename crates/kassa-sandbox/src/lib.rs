@@ -34,6 +34,7 @@
 //! | `POST /_control/commercelayer/tokens/expire` | every issued Commerce Layer token becomes expired (401) |
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}` |
+//! | `PUT /_control/commercelayer/clock` `{"offset_s": 3600}` | the emulator's clock runs this far ahead of the machine's (negative: behind): token expiry, order and link times; answers `{"offset_s"}` |
 //! | `POST /_control/opencharge/merchants` `{"ocid": 500, "public_key": "<128 hex>", "onboarded": true}` | register a merchant (the registry stand-in); `onboarded`: at the merchant gateway |
 //! | `PUT /_control/opencharge/gateway` `{"canonicalization": "recursive" \| "replacer", "clock_offset_s": 0}` | both gateways: how they canonicalize orders, and their clock (and `Date` header) offset |
 //! | `POST /_control/opencharge/orders/{order id}/outcome` `{"outcome": "pay"}` | the hosted page: `pay`, `cancel`, `expire`; answers `{"redirect": url \| null}` (also `/opencharge/sessions/{session id}/outcome`) |

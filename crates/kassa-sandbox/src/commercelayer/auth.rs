@@ -38,7 +38,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kassa_core::time::now_millis;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -150,7 +149,7 @@ pub(super) async fn token(
 ) -> Response {
     let mut guard = s.commercelayer.lock().unwrap();
     let e = &mut *guard;
-    let now = now_millis();
+    let now = e.now();
     e.token_requests += 1;
     while e
         .token_window

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kassa_core::time::now_millis;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -40,7 +40,8 @@ pub(super) async fn outcome(
     Json(o): Json<Outcome>,
 ) -> Response {
     let mut e = s.commercelayer.lock().unwrap();
-    match rules::outcome(&mut e, &id, &o.outcome, now_millis()) {
+    let now = e.now();
+    match rules::outcome(&mut e, &id, &o.outcome, now) {
         Ok(redirect) => Json(json!({ "redirect": redirect })).into_response(),
         Err(m) => (StatusCode::CONFLICT, Json(json!({ "error": m }))).into_response(),
     }
@@ -70,7 +71,7 @@ pub(super) async fn order(
         o,
         &public_base(&headers, "commercelayer"),
         &opts,
-        now_millis(),
+        e.now(),
     ) {
         Ok(v) => Json(v).into_response(),
         Err(errs) => errs.into_response(),
@@ -78,11 +79,31 @@ pub(super) async fn order(
 }
 
 pub(super) async fn expire_tokens(State(s): State<Arc<Shared>>) -> StatusCode {
-    let now = now_millis();
-    for t in s.commercelayer.lock().unwrap().tokens.values_mut() {
+    let mut e = s.commercelayer.lock().unwrap();
+    let now = e.now();
+    for t in e.tokens.values_mut() {
         t.expires_at = t.expires_at.min(now);
     }
     StatusCode::NO_CONTENT
+}
+
+/// `{"offset_s": 3600}`: how far the emulator's clock runs ahead of the machine's (negative:
+/// behind).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ClockOffset {
+    offset_s: i64,
+}
+
+/// Moves the emulator's clock, so that tests reach a token's or an order's expiry without
+/// waiting for it.
+pub(super) async fn clock(State(s): State<Arc<Shared>>, Json(c): Json<ClockOffset>) -> Json<Value> {
+    s.commercelayer
+        .lock()
+        .unwrap()
+        .clock
+        .set_offset_s(c.offset_s);
+    Json(json!({ "offset_s": c.offset_s }))
 }
 
 pub(super) async fn token_lifetime(

@@ -27,7 +27,6 @@ use super::rules::{amounts, rate_value, LineAmounts};
 use super::{rand_id, time_value, Acct, Call, Emulator, Line};
 use crate::common::public_base;
 use axum::http::StatusCode;
-use kassa_core::time::now_millis;
 use serde_json::{json, Value};
 
 /// Integer attributes are 4-byte integers (UNCONFIRMED).
@@ -103,7 +102,7 @@ const LINE_NOT_EMULATED: &[&str] = &[
 
 pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
     let (id, q, headers) = (call.id.as_str(), &call.query[..], &call.headers);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, false, now)?;
     integration_only(&c, "Reading line items")?;
     let opts = parse_query(q, "line_items", &[], &["order", "item", "sku"], false)?;
@@ -127,7 +126,7 @@ pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
 
 pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
     let (q, headers, body) = (&call.query[..], &call.headers, &call.body[..]);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, true, now)?;
     integration_only(
         &c,

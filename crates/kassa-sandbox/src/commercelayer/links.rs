@@ -24,7 +24,6 @@ use super::orders::related_order;
 use super::{parse_time, rand_id, time_value, Acct, Call, Emulator, Link};
 use crate::common::public_base;
 use axum::http::StatusCode;
-use kassa_core::time::now_millis;
 use serde_json::{json, Value};
 
 const LINK_DEFAULT_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -134,7 +133,7 @@ fn link_rules(doc: &Doc, acct: &Acct, starts_at: i64, expires_at: i64, now: i64)
 
 pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
     let (q, headers, body) = (&call.query[..], &call.headers, &call.body[..]);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, true, now)?;
     integration_only(&c, "Managing links")?;
     let opts = parse_query(q, "links", &[], &["item", "events"], false)?;
@@ -191,7 +190,7 @@ pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
 
 pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
     let (id, q, headers) = (call.id.as_str(), &call.query[..], &call.headers);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, false, now)?;
     integration_only(&c, "Managing links")?;
     let opts = parse_query(q, "links", &[], &["item", "events"], false)?;
@@ -215,7 +214,7 @@ pub(super) fn update(e: &mut Emulator, call: &Call) -> ApiResult {
         &call.headers,
         &call.body[..],
     );
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, true, now)?;
     integration_only(&c, "Managing links")?;
     let opts = parse_query(q, "links", &[], &["item", "events"], false)?;

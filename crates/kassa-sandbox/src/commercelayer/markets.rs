@@ -11,7 +11,6 @@ use super::jsonapi::{document, ident, map, parse_query, resource};
 use super::{time_value, Acct, Call, Emulator};
 use crate::common::public_base;
 use axum::http::StatusCode;
-use kassa_core::time::now_millis;
 use serde_json::{json, Value};
 
 pub(super) fn market_resource(acct: &Acct, base: &str, with_price_list: bool) -> Value {
@@ -81,7 +80,7 @@ fn price_list_resource(acct: &Acct, base: &str) -> Value {
 
 pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
     let (id, q, headers) = (call.id.as_str(), &call.query[..], &call.headers);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, false, now)?;
     integration_only(&c, "Reading a market")?;
     let opts = parse_query(

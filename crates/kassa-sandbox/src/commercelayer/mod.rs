@@ -30,7 +30,7 @@
 //!   (`_place`, `_approve`, `_capture`, `_cancel` and the hosted checkout's outcomes);
 //! - `page.rs`: the hosted checkout; `control.rs`: the test controls.
 //!
-//! This module: the organizations, the emulator's state, ids and times, the routes
+//! This module: the organizations, the emulator's state and clock, ids and times, the routes
 //! and the one handler every Core API route goes through ([`api`]).
 //!
 //! Not emulated: the Core API's own rate limits (NOTES A14, numbers partly UNCONFIRMED; use
@@ -49,6 +49,7 @@
 //! | `POST /_control/commercelayer/tokens/expire` | every issued token becomes expired (401) |
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens (both kinds) |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}`: token requests so far (all answers) |
+//! | `PUT /_control/commercelayer/clock` `{"offset_s": 3600}` | the emulator's clock runs this far ahead of the machine's (token expiry, order and link times); answers `{"offset_s"}` |
 
 mod auth;
 mod control;
@@ -64,7 +65,7 @@ mod rules;
 
 pub(crate) use errors::error;
 
-use crate::common::random_from;
+use crate::common::{random_from, Clock};
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, State};
@@ -73,7 +74,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use errors::ApiResult;
-use kassa_core::time::{format_rfc3339, now_millis, parse_utc};
+use kassa_core::time::{format_rfc3339, parse_utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -300,6 +301,8 @@ pub struct Emulator {
     payments: BTreeMap<String, Payment>,
     links: BTreeMap<String, Link>,
     seq: u64,
+    /// Every time the emulator reads or stamps (`PUT /_control/commercelayer/clock`).
+    clock: Clock,
 }
 
 impl Emulator {
@@ -321,8 +324,13 @@ impl Emulator {
             payment_method_id: rand_id(10),
             price_list_id: rand_id(10),
             market_number: 1000 + self.accounts.len() as u64,
-            created_at: now_millis(),
+            created_at: self.now(),
         });
+    }
+
+    /// The emulator's clock: Unix milliseconds.
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     fn acct(&self, client_id: &str) -> &Acct {
@@ -424,6 +432,7 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
             "/commercelayer/token_lifetime",
             put(control::token_lifetime),
         )
+        .route("/commercelayer/clock", put(control::clock))
         .route("/commercelayer/stats", get(control::stats))
 }
 

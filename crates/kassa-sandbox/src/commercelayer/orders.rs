@@ -48,7 +48,6 @@ use super::{
 };
 use crate::common::{public_base, random_hex};
 use axum::http::StatusCode;
-use kassa_core::time::now_millis;
 use serde_json::{json, Map, Value};
 
 const ORDER_RELS: &[&str] = &[
@@ -447,7 +446,7 @@ fn order_opts(q: &[(String, String)], list: bool) -> Result<Opts, Errors> {
 
 pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
     let (q, headers, body) = (&call.query[..], &call.headers, &call.body[..]);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, true, now)?;
     integration_only(&c, "Creating an order")?;
     let opts = order_opts(q, false)?;
@@ -506,7 +505,7 @@ pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
 
 pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
     let (id, q, headers) = (call.id.as_str(), &call.query[..], &call.headers);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, false, now)?;
     let opts = order_opts(q, false)?;
     let o = e
@@ -520,7 +519,7 @@ pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
 
 pub(super) fn list(e: &Emulator, call: &Call) -> ApiResult {
     let (q, headers) = (&call.query[..], &call.headers);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, false, now)?;
     integration_only(&c, "Listing orders")?;
     let opts = order_opts(q, true)?;
@@ -564,7 +563,7 @@ pub(super) fn update(e: &mut Emulator, call: &Call) -> ApiResult {
         &call.headers,
         &call.body[..],
     );
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, true, now)?;
     integration_only(&c, "Updating an order")?;
     let opts = order_opts(q, false)?;

@@ -24,7 +24,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use kassa_core::time::now_millis;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,7 +81,7 @@ fn order_page(e: &Emulator, o: &Order, via: &str, message: Option<&str>, script:
         String::new()
     };
     let message = message.map_or_else(String::new, |m| format!("<p class=state>{}</p>", escape(m)));
-    let now = now_millis();
+    let now = e.now();
     let actions = match page_state(e, o, now) {
         Some(text) => format!("<p class=state>{}</p>", escape(text)),
         None => {
@@ -153,7 +152,7 @@ fn page_access(
 
 pub(super) async fn link_page(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let e = s.commercelayer.lock().unwrap();
-    let now = now_millis();
+    let now = e.now();
     let script = s.page_script_tag();
     let Some(o) = e.links.get(&id).and_then(|l| e.orders.get(&l.order_id)) else {
         return page_response(StatusCode::NOT_FOUND, "This link does not exist.", script);
@@ -177,7 +176,7 @@ pub(super) async fn checkout_page(
     Query(q): Query<CheckoutQuery>,
 ) -> Response {
     let e = s.commercelayer.lock().unwrap();
-    let now = now_millis();
+    let now = e.now();
     let script = s.page_script_tag();
     let via = q.access_token.unwrap_or_default();
     let Some(o) = e.orders.get(&id) else {
@@ -198,7 +197,7 @@ pub(super) async fn page_action(
 ) -> Response {
     let mut guard = s.commercelayer.lock().unwrap();
     let e = &mut *guard;
-    let now = now_millis();
+    let now = e.now();
     let script = s.page_script_tag();
     if !matches!(action.as_str(), "pay" | "decline" | "cancel") {
         return page_response(StatusCode::NOT_FOUND, "This page does not exist.", script);

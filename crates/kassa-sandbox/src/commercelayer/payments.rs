@@ -27,7 +27,6 @@ use super::{
 };
 use crate::common::{public_base, random_from, random_hex};
 use axum::http::StatusCode;
-use kassa_core::time::now_millis;
 use serde_json::{json, Value};
 
 pub(super) fn payment_method_resource(acct: &Acct, base: &str) -> Value {
@@ -175,7 +174,7 @@ const CKO_REMOVED: &[(&str, &str)] = &[
 
 pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
     let (q, headers, body) = (&call.query[..], &call.headers, &call.body[..]);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, true, now)?;
     integration_only(&c, "Creating a checkout.com payment source")?;
     let opts = parse_query(
@@ -260,7 +259,7 @@ pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
 
 pub(super) fn get(e: &Emulator, call: &Call) -> ApiResult {
     let (id, q, headers) = (call.id.as_str(), &call.query[..], &call.headers);
-    let now = now_millis();
+    let now = e.now();
     let c = api_caller(e, headers, false, now)?;
     integration_only(&c, "Reading a payment source")?;
     let opts = parse_query(
