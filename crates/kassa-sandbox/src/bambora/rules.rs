@@ -450,6 +450,7 @@ pub(super) fn validate_request(v: &Value) -> Vec<String> {
     p
 }
 
+// ---------------------------------------------------------------------------------------------
 // What the customer does: the payment window (sessions) and the payment request page.
 
 #[derive(Debug, Clone, Copy, PartialEq)]

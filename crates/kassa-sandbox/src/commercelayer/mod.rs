@@ -31,7 +31,7 @@
 //! - `page.rs`: the hosted checkout; `control.rs`: the test controls.
 //!
 //! This module: the organizations, the emulator's state and clock, ids and times, the routes
-//! and the one handler every Core API route goes through ([`api`]).
+//! and the one handler every Core API route goes through (`api`).
 //!
 //! Not emulated: the Core API's own rate limits (NOTES A14, numbers partly UNCONFIRMED; use
 //! the sandbox's `rate_limit` fault), the plan's link quota (UNCONFIRMED, NOTES A11), the
