@@ -34,6 +34,7 @@
 //! | `POST /_control/commercelayer/tokens/expire` | every issued Commerce Layer token becomes expired (401) |
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}` |
+//! | `PUT /_control/commercelayer/clock` `{"offset_s": 3600}` | the emulator's clock runs this far ahead of the machine's (negative: behind): token expiry, order and link times; answers `{"offset_s"}` |
 //! | `POST /_control/opencharge/merchants` `{"ocid": 500, "public_key": "<128 hex>", "onboarded": true}` | register a merchant (the registry stand-in); `onboarded`: at the merchant gateway |
 //! | `PUT /_control/opencharge/gateway` `{"canonicalization": "recursive" \| "replacer", "clock_offset_s": 0}` | both gateways: how they canonicalize orders, and their clock (and `Date` header) offset |
 //! | `POST /_control/opencharge/orders/{order id}/outcome` `{"outcome": "pay"}` | the hosted page: `pay`, `cancel`, `expire`; answers `{"redirect": url \| null}` (also `/opencharge/sessions/{session id}/outcome`) |
@@ -56,10 +57,13 @@
 pub mod bambora;
 #[cfg(feature = "all-providers")]
 pub mod commercelayer;
+mod common;
+mod control;
 pub mod demo;
 pub mod dintero;
 #[cfg(feature = "all-providers")]
 pub mod klarna;
+mod ledger;
 #[cfg(feature = "all-providers")]
 pub mod openapi;
 #[cfg(feature = "all-providers")]
@@ -69,47 +73,19 @@ pub mod opencharge;
 pub use bambora::BamboraAccount;
 #[cfg(feature = "all-providers")]
 pub use commercelayer::CommerceLayerAccount;
+pub use control::{Fault, FaultKind};
+pub use dintero::{DinteroAccount, DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 #[cfg(feature = "all-providers")]
 pub use klarna::KlarnaAccount;
+pub use ledger::{ledger, test_artifacts};
 #[cfg(feature = "all-providers")]
 pub use opencharge::OpenchargeParty;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
+use axum::Router;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// The demo provider's Dintero API client: not secret, it only opens the embedded sandbox.
-pub const DEMO_ACCOUNT_ID: &str = "T00000001";
-pub const DEMO_CLIENT_ID: &str = "kassa-demo";
-pub const DEMO_CLIENT_SECRET: &str = "kassa-demo-secret";
-
-/// An API client the Dintero emulator accepts.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DinteroAccount {
-    pub account_id: String,
-    pub client_id: String,
-    pub client_secret: String,
-}
-
-impl DinteroAccount {
-    pub fn demo() -> DinteroAccount {
-        DinteroAccount {
-            account_id: DEMO_ACCOUNT_ID.into(),
-            client_id: DEMO_CLIENT_ID.into(),
-            client_secret: DEMO_CLIENT_SECRET.into(),
-        }
-    }
-}
 
 /// How to start a sandbox.
 #[derive(Debug, Clone, Default)]
@@ -129,50 +105,11 @@ pub struct Config {
     pub opencharge_merchants: Vec<OpenchargeParty>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Fault {
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub path: Option<String>,
-    #[serde(flatten)]
-    pub kind: FaultKind,
-    #[serde(default = "one")]
-    pub times: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum FaultKind {
-    Status { status: u16 },
-    RateLimit { retry_after: u64 },
-    Timeout { ms: u64 },
-    Truncated,
-    NotJson,
-    WrongContentType,
-}
-
-#[derive(Default)]
-struct Controls {
-    latency_ms: u64,
-    faults: Vec<Fault>,
-    /// A script every hosted checkout page loads (`PUT /_control/page_script`), as a
-    /// customer's browser would run the page's own code: tests use it to act inside an
-    /// embedded checkout window that no WebDriver can reach.
-    page_script: Option<String>,
-    /// What page scripts reported (`POST /_control/reports`).
-    reports: Vec<String>,
-}
-
 /// Shared by every handler.
 pub(crate) struct Shared {
-    controls: Mutex<Controls>,
-    requests: AtomicU64,
-    connections: AtomicU64,
+    pub(crate) controls: Mutex<control::Controls>,
+    pub(crate) requests: AtomicU64,
+    pub(crate) connections: AtomicU64,
     pub(crate) dintero: Mutex<dintero::Emulator>,
     #[cfg(feature = "all-providers")]
     pub(crate) bambora: Mutex<bambora::Emulator>,
@@ -188,11 +125,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The `<script>` tag hosted pages include when a page script is set.
     pub(crate) fn page_script_tag(&self) -> &'static str {
-        if self.controls.lock().unwrap().page_script.is_some() {
-            "<script src=\"/_control/page_script.js\"></script>"
-        } else {
-            ""
-        }
+        self.controls.lock().unwrap().page_script_tag()
     }
 
     /// Writes the emulators' state to the state file, if any (atomically).
@@ -206,39 +139,6 @@ impl Shared {
             let _ = std::fs::rename(&tmp, path);
         }
     }
-}
-
-/// The test suite's secrets audit: when `KASSA_TEST_SECRETS` names a file, every credential an
-/// emulator is given and every API access token it issues is appended to it, one per line, so
-/// that `scripts/secrets-scan.sh` can check after the whole suite that none of them reached a
-/// database, a log, a config file or captured output. The demo provider's emulator only ever
-/// holds the public demo account, so nothing private can be written even in a shipped app.
-pub fn ledger(secrets: &[&str]) {
-    let Some(path) = std::env::var_os("KASSA_TEST_SECRETS") else {
-        return;
-    };
-    let text: String = secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("{s}\n"))
-        .collect();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path);
-    if let Ok(mut f) = file {
-        use std::io::Write;
-        let _ = f.write_all(text.as_bytes());
-    }
-}
-
-/// The test suite's artifacts for the same audit: `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where
-/// `make test` keeps data directories (`data`) and captured output (`output`); None when the
-/// variable is not set (then tests use and remove temporary directories).
-pub fn test_artifacts(sub: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("KASSA_TEST_ARTIFACTS")?).join(sub);
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir)
 }
 
 fn build(config: Config) -> Arc<Shared> {
@@ -275,7 +175,7 @@ fn build(config: Config) -> Arc<Shared> {
         (bambora, klarna, commercelayer, opencharge)
     };
     Arc::new(Shared {
-        controls: Mutex::new(Controls::default()),
+        controls: Mutex::new(control::Controls::default()),
         requests: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         dintero: Mutex::new(emulator),
@@ -292,17 +192,7 @@ fn build(config: Config) -> Arc<Shared> {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    let control = Router::new()
-        .route("/latency", put(set_latency))
-        .route("/faults", post(add_faults))
-        .route("/faults", delete(clear_faults))
-        .route("/stats", get(stats))
-        .route("/page_script", put(set_page_script))
-        .route("/page_script", delete(clear_page_script))
-        .route("/page_script.js", get(page_script))
-        .route("/reports", post(add_report))
-        .route("/reports", get(reports))
-        .merge(dintero::control_routes());
+    let control = control::routes().merge(dintero::control_routes());
     let providers = Router::new().nest("/dintero", dintero::routes());
     #[cfg(feature = "all-providers")]
     let (control, providers) = (
@@ -317,7 +207,10 @@ fn router(shared: Arc<Shared>) -> Router {
             .nest("/commercelayer", commercelayer::routes())
             .nest("/opencharge", opencharge::routes()),
     );
-    let providers = providers.layer(axum::middleware::from_fn_with_state(shared.clone(), faults));
+    let providers = providers.layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        control::faults,
+    ));
     Router::new()
         .nest("/_control", control)
         .merge(providers)
@@ -452,164 +345,4 @@ impl Drop for Sandbox {
             let _ = t.join();
         }
     }
-}
-
-#[derive(Deserialize)]
-struct Latency {
-    ms: u64,
-}
-
-async fn set_latency(State(s): State<Arc<Shared>>, Json(l): Json<Latency>) -> StatusCode {
-    s.controls.lock().unwrap().latency_ms = l.ms;
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct Faults {
-    faults: Vec<Fault>,
-}
-
-async fn add_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> StatusCode {
-    s.controls.lock().unwrap().faults.extend(f.faults);
-    StatusCode::NO_CONTENT
-}
-
-async fn clear_faults(State(s): State<Arc<Shared>>) -> StatusCode {
-    s.controls.lock().unwrap().faults.clear();
-    StatusCode::NO_CONTENT
-}
-
-async fn set_page_script(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
-    s.controls.lock().unwrap().page_script = Some(body);
-    StatusCode::NO_CONTENT
-}
-
-async fn clear_page_script(State(s): State<Arc<Shared>>) -> StatusCode {
-    s.controls.lock().unwrap().page_script = None;
-    StatusCode::NO_CONTENT
-}
-
-async fn page_script(State(s): State<Arc<Shared>>) -> Response {
-    match s.controls.lock().unwrap().page_script.clone() {
-        Some(js) => ([("content-type", "text/javascript")], js).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-async fn add_report(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
-    s.controls.lock().unwrap().reports.push(body);
-    StatusCode::NO_CONTENT
-}
-
-async fn reports(State(s): State<Arc<Shared>>) -> Json<Vec<String>> {
-    Json(s.controls.lock().unwrap().reports.clone())
-}
-
-async fn stats(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "requests": s.requests.load(Ordering::Relaxed),
-        "connections": s.connections.load(Ordering::Relaxed),
-    }))
-}
-
-/// Latency and injected faults for every provider request.
-async fn faults(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    s.requests.fetch_add(1, Ordering::Relaxed);
-    let method = req.method().as_str().to_string();
-    // The path after the provider prefix (`/dintero/v1/...` → `/v1/...`).
-    let path = req.uri().path().to_string();
-    let (latency, fault) = {
-        let mut c = s.controls.lock().unwrap();
-        let found = c.faults.iter().position(|f| {
-            f.times > 0
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(&method))
-                && f.path.as_deref().is_none_or(|p| path.contains(p))
-        });
-        let fault = found.map(|i| {
-            c.faults[i].times -= 1;
-            let f = c.faults[i].kind.clone();
-            if c.faults[i].times == 0 {
-                c.faults.remove(i);
-            }
-            f
-        });
-        (c.latency_ms, fault)
-    };
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    match fault {
-        None => next.run(req).await,
-        Some(FaultKind::Status { status }) => {
-            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            provider_error(
-                &path,
-                code,
-                "SANDBOX_INJECTED",
-                &format!("injected HTTP {status}"),
-            )
-        }
-        Some(FaultKind::RateLimit { retry_after }) => {
-            let mut r = provider_error(
-                &path,
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
-                "rate limit exceeded",
-            );
-            r.headers_mut()
-                .insert("retry-after", HeaderValue::from(retry_after));
-            r
-        }
-        Some(FaultKind::Timeout { ms }) => {
-            let r = next.run(req).await;
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            r
-        }
-        Some(FaultKind::Truncated) => {
-            let (parts, body) = next.run(req).await.into_parts();
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .unwrap_or_default();
-            let cut = bytes.slice(..bytes.len() / 2);
-            let mut r = Response::from_parts(parts, Body::from(cut.clone()));
-            r.headers_mut()
-                .insert("content-length", HeaderValue::from(cut.len()));
-            r
-        }
-        Some(FaultKind::NotJson) => {
-            let _ = next.run(req).await;
-            (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-                .into_response()
-        }
-        Some(FaultKind::WrongContentType) => {
-            let mut r = next.run(req).await;
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("text/html"));
-            r
-        }
-    }
-}
-
-/// An error answer in the shape of the provider whose path this is.
-fn provider_error(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
-    #[cfg(feature = "all-providers")]
-    {
-        if path.starts_with("/bambora") {
-            return bambora::error(status, code, message);
-        } else if path.starts_with("/klarna") {
-            return klarna::error(status, code, message);
-        } else if path.starts_with("/commercelayer") {
-            return commercelayer::error(status, code, message);
-        } else if path.starts_with("/opencharge") {
-            return opencharge::error(status, code, message);
-        }
-    }
-    let _ = path;
-    dintero::error(status, code, message)
 }

@@ -1,0 +1,239 @@
+//! The Checkout API: the token, `sessions-profile`, session GET and cancel, transaction GET
+//! and list.
+
+use super::rules::{cancel, validate_session};
+use super::{
+    bad_request, bearer_account, error, new_id, not_found, transaction_json, unauthorized,
+    valid_account_id, Session, TokenInfo, AUDIENCE_PREFIX, DEFAULT_SESSION_LIFETIME_MS,
+};
+use crate::common::{basic_credentials, is_json, public_base};
+use crate::Shared;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kassa_core::time::{now_millis, parse_utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub(super) async fn token(
+    State(s): State<Arc<Shared>>,
+    Path(aid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !valid_account_id(&aid) {
+        return not_found(&format!("account {aid}"));
+    }
+    let mut e = s.dintero.lock().unwrap();
+    let Some((client_id, secret)) = basic_credentials(&headers) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "client credentials are required (HTTP Basic client_id:client_secret)",
+        );
+    };
+    let known = e
+        .accounts
+        .get(&aid)
+        .is_some_and(|a| a.client_id == client_id && a.client_secret == secret);
+    if !known {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "invalid client credentials",
+        );
+    }
+    if !is_json(&headers) {
+        return bad_request(vec!["content-type must be application/json".into()]);
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(vec!["body is not valid JSON".into()]);
+    };
+    let mut problems = Vec::new();
+    match v.get("grant_type").and_then(Value::as_str) {
+        Some("client_credentials") => {}
+        Some(g) => problems.push(format!("grant_type {g:?} is not supported for API clients")),
+        None => problems.push("grant_type is required".into()),
+    }
+    let audience = v.get("audience").and_then(Value::as_str);
+    if audience.is_none() {
+        problems.push("audience is required for client_credentials".into());
+    }
+    if !problems.is_empty() {
+        return bad_request(problems);
+    }
+    if audience != Some(&format!("{AUDIENCE_PREFIX}{aid}")) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "the audience must be a grant associated with the client",
+        );
+    }
+    let token = new_id("tok").replace('.', "_");
+    crate::ledger(&[&token]);
+    let lifetime = e.token_lifetime;
+    e.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            account: aid,
+            expires_at: now_millis() + lifetime as i64 * 1000,
+        },
+    );
+    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": lifetime}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct IncludeSession {
+    include_session: Option<String>,
+}
+
+pub(super) async fn create_session(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<IncludeSession>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut e = s.dintero.lock().unwrap();
+    let Some(account) = bearer_account(&e, &headers) else {
+        return unauthorized();
+    };
+    let toggles: Vec<String> = headers
+        .get_all("dintero-feature-toggles")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|t| t.trim().to_string()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if let Some(t) = toggles.iter().find(|t| *t != "strict-session-amounts") {
+        return bad_request(vec![format!(
+            "Dintero-Feature-Toggles: {t:?} is not a known toggle (strict-session-amounts)"
+        )]);
+    }
+    if !is_json(&headers) {
+        return bad_request(vec!["content-type must be application/json".into()]);
+    }
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(err) => return bad_request(vec![format!("body is not valid JSON: {err}")]),
+    };
+    let problems = validate_session(&v, !toggles.is_empty());
+    if !problems.is_empty() {
+        return bad_request(problems);
+    }
+    let now = now_millis();
+    let id = new_id(&account);
+    let expires_at = v
+        .get("expires_at")
+        .and_then(Value::as_str)
+        .and_then(|t| parse_utc(t).ok())
+        .unwrap_or(now + DEFAULT_SESSION_LIFETIME_MS);
+    let session = Session {
+        id: id.clone(),
+        account,
+        created_at: now,
+        updated_at: now,
+        expires_at,
+        profile_id: v["profile_id"].as_str().unwrap_or_default().to_string(),
+        order: v["order"].clone(),
+        url: v["url"].clone(),
+        configuration: v.get("configuration").cloned().unwrap_or(json!({})),
+        transaction_id: None,
+        cancelled_at: None,
+        cancelled_by: None,
+        events: vec![("INITIATED".into(), now)],
+    };
+    let base = public_base(&headers, "dintero");
+    let mut answer = json!({"id": id, "url": format!("{base}/v1/view/{id}")});
+    if q.include_session.as_deref() == Some("true") {
+        answer["session"] = e.session_json(&session);
+    }
+    e.sessions.insert(id, session);
+    s.persist(&e);
+    Json(answer).into_response()
+}
+
+pub(super) async fn get_session(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let e = s.dintero.lock().unwrap();
+    let Some(account) = bearer_account(&e, &headers) else {
+        return unauthorized();
+    };
+    match e.sessions.get(&id).filter(|s| s.account == account) {
+        Some(session) => Json(e.session_json(session)).into_response(),
+        None => not_found(&format!("session {id}")),
+    }
+}
+
+pub(super) async fn cancel_session(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut e = s.dintero.lock().unwrap();
+    let Some(account) = bearer_account(&e, &headers) else {
+        return unauthorized();
+    };
+    if e.sessions.get(&id).is_none_or(|s| s.account != account) {
+        return not_found(&format!("session {id}"));
+    }
+    match cancel(&mut e, &id, "merchant") {
+        Ok(()) => {
+            let v = e.session_json(&e.sessions[&id]);
+            s.persist(&e);
+            Json(v).into_response()
+        }
+        Err(msg) => bad_request(vec![msg]),
+    }
+}
+
+pub(super) async fn get_transaction(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let e = s.dintero.lock().unwrap();
+    let Some(account) = bearer_account(&e, &headers) else {
+        return unauthorized();
+    };
+    match e.transactions.get(&id).filter(|t| t.account == account) {
+        Some(t) => Json(transaction_json(t)).into_response(),
+        None => not_found(&format!("transaction {id}")),
+    }
+}
+
+pub(super) async fn list_transactions(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let e = s.dintero.lock().unwrap();
+    let Some(account) = bearer_account(&e, &headers) else {
+        return unauthorized();
+    };
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 10,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return bad_request(vec!["limit must be between 1 and 100".into()]),
+    };
+    let list: Vec<Value> = e
+        .transactions
+        .values()
+        .filter(|t| t.account == account)
+        .filter(|t| {
+            q.get("merchant_reference")
+                .is_none_or(|r| *r == t.merchant_reference)
+        })
+        .filter(|t| q.get("session_id").is_none_or(|r| *r == t.session_id))
+        .take(limit)
+        .map(transaction_json)
+        .collect();
+    Json(list).into_response()
+}

@@ -1,0 +1,280 @@
+//! The Dintero Checkout emulator: token, sessions-profile, session GET and cancel,
+//! transactions GET and list, and a hosted checkout page.
+//!
+//! Rules come from `../shared/providers/dintero/spec-payments.yaml` (the July 2024 Checkout
+//! API spec, `S:n` = line) and NOTES-bambora-dintero-klarna.md §2:
+//! - Token (S:1506ff): HTTP Basic with the client id and secret; JSON body with
+//!   `grant_type: client_credentials` and `audience: https://api.dintero.com/v1/accounts/{aid}`
+//!   for the same account (S:2582ff); answers `access_token`, `token_type: Bearer`,
+//!   `expires_in`. Wrong credentials: 401. An audience of another account: 403.
+//! - Every other call needs `Authorization: Bearer <token>` of the session's account, else 401
+//!   (the spec's AccessForbidden: "invalid JWT token was used").
+//! - `POST /v1/sessions-profile` (S:67ff): required `profile_id`, `url.return_url`,
+//!   `order.amount` (int32), `order.currency` (ISO 4217), `order.merchant_reference`;
+//!   item types per OrderItem (S:4037ff); `vat` is a percent (0–100, at most 2 decimals): a
+//!   value between 0 and 1 is refused as a fraction (NOTES §2.12 #1); `line_id`s unique;
+//!   unknown item or url fields refused (a misspelt field is silently dropped by Dintero, which
+//!   is worse); `callback_url` to localhost refused (S:2650ff). With
+//!   `Dintero-Feature-Toggles: strict-session-amounts`, `order.amount` must equal the sum of
+//!   item amounts (S:9416ff). Answers 200 with `id` and `url` (and `session` when
+//!   `include_session=true`).
+//! - Sessions have no status field; state shows in `transaction_id`, `cancelled_at`, `events`
+//!   and `expires_at` (S:6723ff). Default lifetime when `expires_at` is not sent: 24 h (the
+//!   spec gives none; UNCONFIRMED, our choice).
+//! - `POST /v1/sessions/{id}/cancel` (S:249ff): voids an INITIATED or AUTHORIZED transaction
+//!   (→ AUTHORIZATION_VOIDED) and sets `cancelled_at`; refused with 400 for other states.
+//! - Transactions (S:7937ff): `status` one of the spec's values; Pay → AUTHORIZED, Decline →
+//!   DECLINED, `capture` → CAPTURED, `on_hold` → ON_HOLD.
+//! - Errors: `{"error": {"code", "message", "errors"}}` (S:6987ff). The spec lists no error
+//!   codes, so the codes here are ours: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND.
+//!
+//! Where: `api.rs` the token, session and transaction endpoints; `rules.rs` what a session
+//! must be and what paying, declining, cancelling and expiring do; `page.rs` the hosted
+//! checkout page; `control.rs` its test controls. This module: the state and the error shape.
+
+mod api;
+mod control;
+mod page;
+mod rules;
+
+use crate::common::{bearer_token, code_message_error, random_from};
+use crate::Shared;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use kassa_core::time::{format_rfc3339, now_millis};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The demo provider's Dintero API client: not secret, it only opens the embedded sandbox.
+pub const DEMO_ACCOUNT_ID: &str = "T00000001";
+pub const DEMO_CLIENT_ID: &str = "kassa-demo";
+pub const DEMO_CLIENT_SECRET: &str = "kassa-demo-secret";
+
+/// An API client the Dintero emulator accepts.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DinteroAccount {
+    pub account_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl DinteroAccount {
+    pub fn demo() -> DinteroAccount {
+        DinteroAccount {
+            account_id: DEMO_ACCOUNT_ID.into(),
+            client_id: DEMO_CLIENT_ID.into(),
+            client_secret: DEMO_CLIENT_SECRET.into(),
+        }
+    }
+}
+
+const AUDIENCE_PREFIX: &str = "https://api.dintero.com/v1/accounts/";
+const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
+const DEFAULT_SESSION_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    id: String,
+    account: String,
+    created_at: i64,
+    updated_at: i64,
+    expires_at: i64,
+    profile_id: String,
+    order: Value,
+    url: Value,
+    configuration: Value,
+    transaction_id: Option<String>,
+    cancelled_at: Option<i64>,
+    cancelled_by: Option<String>,
+    events: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Transaction {
+    id: String,
+    account: String,
+    session_id: String,
+    merchant_reference: String,
+    amount: i64,
+    currency: String,
+    status: String,
+    items: Value,
+    created_at: i64,
+    updated_at: i64,
+    events: Vec<(String, String, i64)>,
+}
+
+struct TokenInfo {
+    account: String,
+    expires_at: i64,
+}
+
+/// What survives a restart (the demo provider's state file).
+#[derive(Serialize, Deserialize, Default)]
+pub struct Saved {
+    sessions: BTreeMap<String, Session>,
+    transactions: BTreeMap<String, Transaction>,
+}
+
+/// The emulator's state.
+pub struct Emulator {
+    accounts: HashMap<String, DinteroAccount>,
+    tokens: HashMap<String, TokenInfo>,
+    token_lifetime: u64,
+    sessions: BTreeMap<String, Session>,
+    transactions: BTreeMap<String, Transaction>,
+}
+
+impl Default for Emulator {
+    fn default() -> Emulator {
+        Emulator {
+            accounts: HashMap::new(),
+            tokens: HashMap::new(),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            sessions: BTreeMap::new(),
+            transactions: BTreeMap::new(),
+        }
+    }
+}
+
+impl Emulator {
+    pub fn add_account(&mut self, a: DinteroAccount) {
+        // The demo's API client is compiled into the app and public: not a secret to audit.
+        if a.client_id != DEMO_CLIENT_ID {
+            crate::ledger(&[&a.client_id, &a.client_secret]);
+        }
+        self.accounts.insert(a.account_id.clone(), a);
+    }
+
+    pub fn saved(&self) -> Saved {
+        Saved {
+            sessions: self.sessions.clone(),
+            transactions: self.transactions.clone(),
+        }
+    }
+
+    pub fn restore(&mut self, s: Saved) {
+        self.sessions = s.sessions;
+        self.transactions = s.transactions;
+    }
+
+    fn session_json(&self, s: &Session) -> Value {
+        let mut v = json!({
+            "id": s.id,
+            "created_at": format_rfc3339(s.created_at),
+            "updated_at": format_rfc3339(s.updated_at),
+            "expires_at": format_rfc3339(s.expires_at),
+            "order": s.order,
+            "url": s.url,
+            "configuration": s.configuration,
+            "metadata": {"session:profile_id": s.profile_id},
+            "events": s.events.iter().enumerate().map(|(i, (name, at))| json!({
+                "id": format!("{}-{i}", s.id), "name": name, "created_at": format_rfc3339(*at)
+            })).collect::<Vec<_>>(),
+        });
+        if let Some(t) = &s.transaction_id {
+            v["transaction_id"] = json!(t);
+        }
+        if let Some(at) = s.cancelled_at {
+            v["cancelled_at"] = json!(format_rfc3339(at));
+            v["cancelled_by"] = json!(s.cancelled_by);
+        }
+        v
+    }
+}
+
+fn transaction_json(t: &Transaction) -> Value {
+    json!({
+        "id": t.id,
+        "session_id": t.session_id,
+        "merchant_reference": t.merchant_reference,
+        "amount": t.amount,
+        "currency": t.currency,
+        "status": t.status,
+        "payment_product": "dintero",
+        "payment_product_type": "dintero.sandbox",
+        "items": t.items,
+        "created_at": format_rfc3339(t.created_at),
+        "updated_at": format_rfc3339(t.updated_at),
+        "events": t.events.iter().map(|(event, status, at)| json!({
+            "event": event, "transaction_status": status, "success": true,
+            "created_at": format_rfc3339(*at)
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Dintero's error shape, `{"error": {"code", "message"}}`.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    code_message_error(status, code, message)
+}
+
+fn bad_request(problems: Vec<String>) -> Response {
+    let message = problems.join("; ");
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": {
+            "code": "BAD_REQUEST",
+            "message": message,
+            "errors": problems.iter().map(|p| json!({"message": p})).collect::<Vec<_>>(),
+        }})),
+    )
+        .into_response()
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "Access forbidden, invalid JWT token was used",
+    )
+}
+
+fn not_found(what: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        &format!("{what} was not found"),
+    )
+}
+
+/// A Dintero-style id: `<account>.<26 base58 characters>`.
+fn new_id(account: &str) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    format!("{account}.{}", random_from(26, ALPHABET))
+}
+
+fn valid_account_id(aid: &str) -> bool {
+    aid.len() == 9
+        && matches!(aid.as_bytes()[0], b'T' | b'P')
+        && aid[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/v1/accounts/{aid}/auth/token", post(api::token))
+        .route("/v1/sessions-profile", post(api::create_session))
+        .route("/v1/sessions/{id}", get(api::get_session))
+        .route("/v1/sessions/{id}/cancel", post(api::cancel_session))
+        .route("/v1/transactions/{id}", get(api::get_transaction))
+        .route("/v1/transactions", get(api::list_transactions))
+        .route("/v1/view/{id}", get(page::view))
+        .route("/v1/view/{id}/{action}", post(page::view_action))
+}
+
+pub(crate) fn control_routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/dintero/sessions/{id}/outcome", post(control::outcome))
+        .route("/dintero/tokens/expire", post(control::expire_tokens))
+        .route("/dintero/token_lifetime", put(control::token_lifetime))
+        .route("/dintero/accounts", post(control::add_account))
+}
+
+/// The account a valid bearer token belongs to.
+fn bearer_account(e: &Emulator, headers: &HeaderMap) -> Option<String> {
+    let info = e.tokens.get(bearer_token(headers)?)?;
+    (info.expires_at > now_millis()).then(|| info.account.clone())
+}

@@ -1,0 +1,424 @@
+//! What a session must be (the `sessions-profile` body, S:67ff) and what happens to it: the
+//! customer's outcomes and the cancel (S:249ff).
+
+use super::{new_id, Emulator, Transaction};
+use crate::common::is_http_url;
+use kassa_core::time::{now_millis, parse_utc};
+use serde_json::{json, Value};
+
+const ITEM_FIELDS: &[&str] = &[
+    "id",
+    "line_id",
+    "description",
+    "quantity",
+    "amount",
+    "vat_amount",
+    "vat",
+    "type",
+    "groups",
+    "unit_volume",
+    "unit_weight",
+    "unit_dimensional_weight",
+    "fee_split",
+    "splits",
+    "thumbnail_url",
+    "emd",
+    "eligible_for_discount",
+    "is_changed",
+    "discount_lines",
+];
+const URL_FIELDS: &[&str] = &["return_url", "callback_url", "merchant_terms_url"];
+
+fn is_int32(v: &Value) -> bool {
+    v.as_i64()
+        .is_some_and(|n| (i32::MIN as i64..=i32::MAX as i64).contains(&n))
+}
+
+/// The problems of a `sessions-profile` body, each naming its field.
+pub(super) fn validate_session(v: &Value, strict_amounts: bool) -> Vec<String> {
+    let mut p = Vec::new();
+    let Some(obj) = v.as_object() else {
+        return vec!["the body must be a JSON object".into()];
+    };
+    match obj.get("profile_id") {
+        Some(Value::String(s)) if !s.is_empty() => {}
+        Some(_) => p.push("profile_id must be a non-empty string".into()),
+        None => p.push("profile_id is required".into()),
+    }
+    match obj.get("url").and_then(Value::as_object) {
+        None => p.push("url is required (an object with return_url)".into()),
+        Some(url) => {
+            for k in url.keys().filter(|k| !URL_FIELDS.contains(&k.as_str())) {
+                p.push(format!("url.{k} is not a field of SessionUrls"));
+            }
+            match url.get("return_url").and_then(Value::as_str) {
+                Some(u) if is_http_url(u) => {}
+                Some(u) => p.push(format!("url.return_url {u:?} is not an absolute URL")),
+                None => p.push("url.return_url is required".into()),
+            }
+            if let Some(cb) = url.get("callback_url") {
+                match cb.as_str() {
+                    Some(u) if u.contains("://localhost") || u.contains("://127.") => p.push(
+                        "url.callback_url must be reachable from Dintero (not localhost)".into(),
+                    ),
+                    Some(u) if is_http_url(u) => {}
+                    _ => p.push("url.callback_url must be an http(s) URL".into()),
+                }
+            }
+        }
+    }
+    if let Some(t) = obj.get("expires_at") {
+        match t.as_str().map(parse_utc) {
+            Some(Ok(at)) if at > now_millis() => {}
+            Some(Ok(_)) => p.push("expires_at must be in the future".into()),
+            _ => p.push("expires_at must be a date-time (RFC 3339)".into()),
+        }
+    }
+    if let Some(c) = obj.get("configuration") {
+        match c.get("channel").map(|c| c.as_str()) {
+            None | Some(Some("in_app" | "in_store" | "ecommerce")) => {}
+            Some(_) => {
+                p.push("configuration.channel must be one of in_app, in_store, ecommerce".into())
+            }
+        }
+    }
+    let Some(order) = obj.get("order").and_then(Value::as_object) else {
+        p.push("order is required".into());
+        return p;
+    };
+    let amount = order.get("amount");
+    match amount {
+        Some(a) if is_int32(a) && a.as_i64() >= Some(0) => {}
+        Some(_) => {
+            p.push("order.amount must be a non-negative integer (minor units, int32)".into())
+        }
+        None => p.push("order.amount is required".into()),
+    }
+    match order.get("currency").and_then(Value::as_str) {
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => {}
+        Some(c) => p.push(format!("order.currency {c:?} is not an ISO 4217 code")),
+        None => p.push("order.currency is required".into()),
+    }
+    match order.get("merchant_reference") {
+        Some(Value::String(s)) if !s.is_empty() => {}
+        Some(_) => p.push("order.merchant_reference must be a non-empty string".into()),
+        None => p.push("order.merchant_reference is required".into()),
+    }
+    if let Some(va) = order.get("vat_amount") {
+        if !is_int32(va) {
+            p.push("order.vat_amount must be an integer (minor units)".into());
+        }
+    }
+    let mut sum: i64 = 0;
+    let mut line_ids = std::collections::HashSet::new();
+    match order.get("items") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let at = |f: &str| format!("order.items[{i}].{f}");
+                let Some(item) = item.as_object() else {
+                    p.push(format!("order.items[{i}] must be an object"));
+                    continue;
+                };
+                for k in item.keys().filter(|k| !ITEM_FIELDS.contains(&k.as_str())) {
+                    p.push(format!("{} is not a field of OrderItem", at(k)));
+                }
+                for f in ["id", "line_id", "description"] {
+                    if let Some(v) = item.get(f) {
+                        if !v.is_string() {
+                            p.push(format!("{} must be a string", at(f)));
+                        }
+                    }
+                }
+                if let Some(l) = item.get("line_id").and_then(Value::as_str) {
+                    if !line_ids.insert(l.to_string()) {
+                        p.push(format!("{} {l:?} is not unique", at("line_id")));
+                    }
+                }
+                match item.get("quantity") {
+                    Some(q) if q.as_f64().is_some_and(|q| q > 0.0) => {}
+                    Some(_) => p.push(format!("{} must be a positive number", at("quantity"))),
+                    None => {}
+                }
+                match item.get("amount") {
+                    Some(a) if is_int32(a) => sum += a.as_i64().unwrap_or(0),
+                    Some(_) => p.push(format!("{} must be an integer (minor units)", at("amount"))),
+                    None => p.push(format!("{} is required", at("amount"))),
+                }
+                if let Some(va) = item.get("vat_amount") {
+                    if !is_int32(va) {
+                        p.push(format!(
+                            "{} must be an integer (minor units)",
+                            at("vat_amount")
+                        ));
+                    }
+                }
+                if let Some(vat) = item.get("vat") {
+                    match vat.as_f64() {
+                        Some(r) if r > 0.0 && r < 1.0 => p.push(format!(
+                            "{} {r} looks like a fraction; vat is a percent (25 for 25 %)",
+                            at("vat")
+                        )),
+                        Some(r) if (0.0..=100.0).contains(&r) && two_decimals(vat) => {}
+                        _ => p.push(format!(
+                            "{} must be a percent between 0 and 100 with at most 2 decimals",
+                            at("vat")
+                        )),
+                    }
+                }
+            }
+        }
+        Some(_) => p.push("order.items must be an array".into()),
+    }
+    if let Some(ship) = order.get("shipping_option") {
+        sum += ship.get("amount").and_then(Value::as_i64).unwrap_or(0);
+    }
+    if strict_amounts {
+        if let Some(a) = amount.and_then(Value::as_i64) {
+            if a != sum {
+                p.push(format!(
+                    "order.amount {a} must equal the sum of order.items amount and shipping_option.amount ({sum}) (strict-session-amounts)"
+                ));
+            }
+        }
+    }
+    p
+}
+
+fn two_decimals(v: &Value) -> bool {
+    let text = v.to_string();
+    match text.split_once('.') {
+        Some((_, frac)) => frac.len() <= 2 && !frac.contains(['e', 'E']),
+        None => !text.contains(['e', 'E']),
+    }
+}
+
+/// Cancels a session: voids its INITIATED or AUTHORIZED transaction (S:249ff).
+pub(super) fn cancel(e: &mut Emulator, id: &str, by: &str) -> Result<(), String> {
+    let now = now_millis();
+    let tid = e.sessions[id].transaction_id.clone();
+    if let Some(tid) = tid {
+        let t = e
+            .transactions
+            .get_mut(&tid)
+            .expect("a session's transaction exists");
+        match t.status.as_str() {
+            "INITIATED" | "AUTHORIZED" | "ON_HOLD" => {
+                t.status = "AUTHORIZATION_VOIDED".into();
+                t.updated_at = now;
+                t.events.push(("VOID".into(), t.status.clone(), now));
+            }
+            "AUTHORIZATION_VOIDED" => {}
+            other => {
+                return Err(format!(
+                    "Cancel is not allowed when the transaction is {other} (only INITIATED or AUTHORIZED)"
+                ))
+            }
+        }
+    }
+    let session = e.sessions.get_mut(id).expect("checked above");
+    if session.cancelled_at.is_none() {
+        session.cancelled_at = Some(now);
+        session.cancelled_by = Some(by.into());
+        session.updated_at = now;
+        session.events.push(("CANCELLED".into(), now));
+    }
+    Ok(())
+}
+
+/// What the customer (or a test) does with a session.
+pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), String> {
+    let now = now_millis();
+    let Some(session) = e.sessions.get(id) else {
+        return Err(format!("session {id} was not found"));
+    };
+    if what == "cancel" {
+        return cancel(e, id, "customer");
+    }
+    if what == "expire" {
+        let s = e.sessions.get_mut(id).expect("checked");
+        s.expires_at = now;
+        s.updated_at = now;
+        return Ok(());
+    }
+    if session.cancelled_at.is_some() {
+        return Err("this checkout was cancelled".into());
+    }
+    if session.expires_at <= now {
+        return Err("this checkout has expired".into());
+    }
+    let (status, event, session_event) = match what {
+        "pay" => ("AUTHORIZED", "AUTHORIZE", "AUTHORIZED"),
+        "capture" => ("CAPTURED", "CAPTURE", "AUTHORIZED"),
+        "on_hold" => ("ON_HOLD", "AUTHORIZE", "ON_HOLD_CALLBACK_SENT"),
+        "decline" => ("DECLINED", "AUTHORIZE", "DECLINED"),
+        other => return Err(format!("unknown outcome {other:?}")),
+    };
+    if let Some(tid) = &session.transaction_id {
+        let t = e.transactions.get_mut(tid).expect("exists");
+        if matches!(t.status.as_str(), "AUTHORIZED" | "CAPTURED") && what != "capture" {
+            return Err(format!("this checkout is already paid ({})", t.status));
+        }
+        t.status = status.into();
+        t.updated_at = now;
+        t.events.push((event.into(), status.into(), now));
+    } else {
+        let tid = new_id(&session.account);
+        let t = Transaction {
+            id: tid.clone(),
+            account: session.account.clone(),
+            session_id: id.into(),
+            merchant_reference: session.order["merchant_reference"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+            amount: session.order["amount"].as_i64().unwrap_or(0),
+            currency: session.order["currency"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+            status: status.into(),
+            items: session.order.get("items").cloned().unwrap_or(json!([])),
+            created_at: now,
+            updated_at: now,
+            events: vec![
+                ("INITIALIZE".into(), "INITIATED".into(), now),
+                (event.into(), status.into(), now),
+            ],
+        };
+        e.transactions.insert(tid.clone(), t);
+        e.sessions.get_mut(id).expect("exists").transaction_id = Some(tid);
+    }
+    let s = e.sessions.get_mut(id).expect("exists");
+    s.events.push((session_event.into(), now));
+    if what != "decline" {
+        s.events.push(("COMPLETED".into(), now));
+    }
+    s.updated_at = now;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Value {
+        json!({
+            "profile_id": "default",
+            "url": {"return_url": "https://shop.example/return"},
+            "order": {
+                "amount": 5997 + 1000, "currency": "NOK", "merchant_reference": "R-1",
+                "vat_amount": 1199 + 130,
+                "items": [
+                    {"id": "k", "line_id": "1", "description": "Kaffe", "quantity": 3,
+                     "amount": 5997, "vat_amount": 1199, "vat": 25},
+                    {"id": "b", "line_id": "2", "description": "Bolle", "quantity": 0.5,
+                     "amount": 1000, "vat_amount": 130, "vat": 15}
+                ]
+            },
+            "configuration": {"channel": "in_store"}
+        })
+    }
+
+    #[test]
+    fn a_valid_session_passes() {
+        assert_eq!(validate_session(&valid(), true), Vec::<String>::new());
+    }
+
+    #[test]
+    fn strict_amounts_require_the_sum() {
+        let mut v = valid();
+        v["order"]["amount"] = json!(7000);
+        let p = validate_session(&v, true);
+        assert!(
+            p[0].contains("must equal the sum") && p[0].contains("6997"),
+            "{p:?}"
+        );
+        // Without the toggle Dintero accepts it (and fails later): so does the emulator.
+        assert!(validate_session(&v, false).is_empty());
+    }
+
+    #[test]
+    fn vat_is_a_percent_not_a_fraction() {
+        let mut v = valid();
+        v["order"]["items"][0]["vat"] = json!(0.25);
+        assert!(validate_session(&v, true)[0].contains("looks like a fraction"));
+        v["order"]["items"][0]["vat"] = json!(12.555);
+        assert!(validate_session(&v, true)[0].contains("at most 2 decimals"));
+        v["order"]["items"][0]["vat"] = json!(2500);
+        assert!(!validate_session(&v, true).is_empty());
+        v["order"]["items"][0]["vat"] = json!(12.5);
+        assert!(validate_session(&v, true).is_empty());
+    }
+
+    #[test]
+    fn required_fields_types_and_unique_lines() {
+        let mut v = valid();
+        v["order"]["items"][1]["line_id"] = json!("1");
+        v["order"]["items"][0]["amount"] = json!("5997");
+        v["order"]["items"][0]["vat_amout"] = json!(1);
+        v["order"].as_object_mut().unwrap().remove("currency");
+        v.as_object_mut().unwrap().remove("profile_id");
+        v["url"] = json!({"return_url": "/relative"});
+        let p = validate_session(&v, false).join("\n");
+        for expected in [
+            "profile_id is required",
+            "url.return_url \"/relative\" is not an absolute URL",
+            "order.currency is required",
+            "order.items[0].vat_amout is not a field of OrderItem",
+            "order.items[0].amount must be an integer",
+            "order.items[1].line_id \"1\" is not unique",
+        ] {
+            assert!(p.contains(expected), "missing {expected:?} in\n{p}");
+        }
+        let mut v = valid();
+        v["url"]["callback_url"] = json!("http://127.0.0.1:9/cb");
+        assert!(validate_session(&v, true)[0].contains("not localhost"));
+        v["order"]["amount"] = json!(3_000_000_000i64);
+        assert!(validate_session(&v, false)
+            .iter()
+            .any(|m| m.contains("int32")));
+    }
+
+    /// The emulator's rules against the spec file itself: the fields it requires and the
+    /// toggle it knows are the spec's, and the transaction statuses it produces are in the
+    /// spec's enum.
+    #[test]
+    fn rules_match_the_spec_file() {
+        // A copy of ../shared/providers/dintero/spec-payments.yaml (see spec/dintero-SOURCE.txt).
+        check_spec(include_str!("../../spec/dintero-spec-payments.yaml"));
+    }
+
+    fn check_spec(spec: &str) {
+        for needle in [
+            "strict-session-amounts",
+            "/sessions-profile:",
+            "/sessions/{session_id}/cancel:",
+            "/transactions/{id}:",
+            "/accounts/{oid}/auth/token:",
+            "return_url",
+            "merchant_reference",
+            "line_id",
+        ] {
+            assert!(spec.contains(needle), "spec lacks {needle}");
+        }
+        for status in [
+            "AUTHORIZED",
+            "CAPTURED",
+            "DECLINED",
+            "ON_HOLD",
+            "AUTHORIZATION_VOIDED",
+        ] {
+            assert!(
+                spec.contains(&format!("- {status}")),
+                "spec enum lacks {status}"
+            );
+        }
+        for field in ITEM_FIELDS {
+            assert!(
+                spec.contains(&format!("{field}:")),
+                "OrderItem field {field} not in the spec"
+            );
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The Commerce Layer emulator over real HTTP, with hand-built requests (not Kassa's client), so
+//! its rules stand on their own: tokens and their limits, JSON:API media types and errors,
+//! orders, line items and their tax arithmetic, the checkout.com payment source, links, the
+//! hosted checkout and the order's payment state machine.
+//!
+//! One test binary (link time on two cores), one module per resource.
+
+mod auth;
+mod checkout;
+mod common;
+mod jsonapi;
+mod line_items;
+mod links;
+mod orders;
+mod payments;
