@@ -176,6 +176,7 @@ pub fn start(
         return_url: req.return_url,
         cancel_url: &cancel_url,
         presentation: req.presentation,
+        capture: crate::provider::CapturePolicy::AtSale,
         now: req.now,
         expires_at,
     });

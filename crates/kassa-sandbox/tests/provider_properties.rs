@@ -144,6 +144,7 @@ fn create(provider: &dyn Provider, priced: &kassa_core::quote::PricedOrder) -> R
             return_url: "https://kassa.invalid/return",
             cancel_url: "https://kassa.invalid/return?kassa=cancelled",
             presentation: Presentation::Qr,
+            capture: kassa_core::provider::CapturePolicy::AtSale,
             now,
             expires_at: now + 15 * 60_000,
         })

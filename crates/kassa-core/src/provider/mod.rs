@@ -28,11 +28,16 @@ pub(crate) mod common;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod fuzz;
+pub mod operation;
 pub mod spec;
 
 pub use client::ClientBase;
 pub use common::{api_url, is_cancel_return, query_pairs, CANCELLED_MARK};
 pub use error::{ErrorKind, ProviderError};
+pub use operation::{
+    AtSaleCapture, CapturePolicy, OperationAnswer, OperationKind, OperationLine, OperationRequest,
+    PaymentState, ProviderOperation, ProviderOutcome,
+};
 
 use crate::http::Http;
 use crate::quote::PricedOrder;
@@ -63,6 +68,21 @@ pub struct Capabilities {
     pub verifiable_status: bool,
     /// A session whose create got no answer can be looked up by merchant reference.
     pub find_by_reference: bool,
+    /// How a sale is captured under [`CapturePolicy::AtSale`].
+    pub at_sale_capture: AtSaleCapture,
+    /// An authorized payment can be captured by API ([`Provider::capture`]).
+    pub capture: bool,
+    /// A captured payment can be refunded by API ([`Provider::refund`]).
+    pub refund: bool,
+    /// Refunds carry the refunded order lines to the provider (else an amount only; Kassa
+    /// still records which lines a refund covers).
+    pub refund_lines: bool,
+    /// An authorization not captured can be voided by API ([`Provider::void`]).
+    pub void: bool,
+    /// The provider keeps Kassa's operation id on its captures and refunds, so whether an
+    /// operation with an unclear outcome happened is found by that reference; otherwise
+    /// `checkout` compares the provider's operations with those read just before sending.
+    pub operation_references: bool,
 }
 
 /// Everything a provider needs to create a checkout session.
@@ -76,6 +96,9 @@ pub struct CreateRequest<'a> {
     /// cancel URL use `return_url`).
     pub cancel_url: &'a str,
     pub presentation: Presentation,
+    /// Capture at once when authorized, or leave authorized ([`Capabilities::at_sale_capture`]
+    /// says how the provider does the former).
+    pub capture: CapturePolicy,
     /// Now and the session's requested expiry (Unix ms).
     pub now: i64,
     pub expires_at: i64,
@@ -170,6 +193,30 @@ pub trait Provider: Send + Sync {
     fn returned(&self, session: &SessionRef, url: &str) -> Result<Returned, ProviderError> {
         let _ = (session, url);
         Ok(Returned::default())
+    }
+    /// The provider's record of a paid session's money: authorized, captured and refunded
+    /// amounts and its operations ([`PaymentState`]), the evidence for capture, refund and
+    /// void. Uses the provider's payment id ([`SessionRef::provider_payment_id`]) where it
+    /// differs from the session's.
+    fn payment_state(&self, session: &SessionRef) -> Result<PaymentState, ProviderError> {
+        let _ = session;
+        Err(self.unsupported("reading the payment"))
+    }
+    /// Captures `op.amount` of an authorized payment. Sent once (see [`operation`]).
+    fn capture(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let _ = op;
+        Err(self.unsupported("capture"))
+    }
+    /// Refunds `op.amount` (with `op.lines` where the provider takes lines) of a captured
+    /// payment. Sent once.
+    fn refund(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let _ = op;
+        Err(self.unsupported("refund"))
+    }
+    /// Voids the authorization that was not captured. Sent once.
+    fn void(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let _ = op;
+        Err(self.unsupported("void"))
     }
     /// Makes a harmless authenticated call (no session is created) and says what it proved,
     /// for the settings screen's "test connection".

@@ -111,6 +111,12 @@ const CAPABILITIES: Capabilities = Capabilities {
     // Webview payments are verified; QR payments need staff review.
     verifiable_status: true,
     find_by_reference: false,
+    at_sale_capture: crate::provider::AtSaleCapture::ByProvider,
+    capture: false,
+    refund: false,
+    refund_lines: false,
+    void: false,
+    operation_references: false,
 };
 
 /// A Bambora Online Checkout client.

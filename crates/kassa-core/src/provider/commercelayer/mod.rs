@@ -112,6 +112,12 @@ const CAPABILITIES: Capabilities = Capabilities {
     webview: true,
     verifiable_status: true,
     find_by_reference: true,
+    at_sale_capture: crate::provider::AtSaleCapture::ByKassa,
+    capture: false,
+    refund: false,
+    refund_lines: false,
+    void: false,
+    operation_references: false,
 };
 
 /// A Commerce Layer client.

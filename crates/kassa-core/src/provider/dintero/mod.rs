@@ -64,6 +64,12 @@ const CAPABILITIES: Capabilities = Capabilities {
     webview: true,
     verifiable_status: true,
     find_by_reference: true,
+    at_sale_capture: crate::provider::AtSaleCapture::ByProvider,
+    capture: false,
+    refund: false,
+    refund_lines: false,
+    void: false,
+    operation_references: true,
 };
 
 /// The client the unit tests and the fuzz entry point share: a test account, no base URL.

@@ -133,6 +133,12 @@ impl Klarna {
             webview: config.acquiring_channel == "ECOMMERCE",
             verifiable_status: true,
             find_by_reference: false,
+            at_sale_capture: crate::provider::AtSaleCapture::ByProvider,
+            capture: false,
+            refund: false,
+            refund_lines: false,
+            void: false,
+            operation_references: true,
         };
         Klarna {
             base: ClientBase::new(

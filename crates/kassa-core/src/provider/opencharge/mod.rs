@@ -105,6 +105,12 @@ const CAPABILITIES: Capabilities = Capabilities {
     webview: true,
     verifiable_status: false,
     find_by_reference: false,
+    at_sale_capture: crate::provider::AtSaleCapture::NotNeeded,
+    capture: false,
+    refund: false,
+    refund_lines: false,
+    void: false,
+    operation_references: false,
 };
 
 /// The client the unit tests and the fuzz entry point share: merchant 500 at gateway 100, with
