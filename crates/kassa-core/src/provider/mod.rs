@@ -140,6 +140,10 @@ pub struct StatusReport {
     pub status: Status,
     /// The provider's own words, e.g. `transaction T12345678.4x… AUTHORIZED`.
     pub detail: String,
+    /// The provider's id of the payment, when this read saw one and it differs from the
+    /// session's id (Dintero's transaction id, Klarna's order id): `checkout` records it as
+    /// the session's `provider_payment_id`, which capture, refund and void need.
+    pub payment_id: Option<String>,
 }
 
 /// What a provider made of the return URL an embedded checkout window reached.

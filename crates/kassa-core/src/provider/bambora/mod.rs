@@ -220,7 +220,11 @@ impl Bambora {
         let resp = self.call(req, true, &format!("transaction {txnid}"))?;
         let t: wire::TransactionRead = self.base.json(&resp)?;
         let (status, detail) = wire::transaction_status(&t.transaction, s.gross, s.currency);
-        Ok(StatusReport { status, detail })
+        Ok(StatusReport {
+            status,
+            detail,
+            payment_id: None,
+        })
     }
 
     fn payment_request(&self, id: &str) -> Result<wire::PaymentRequestRead, ProviderError> {
@@ -256,23 +260,23 @@ impl Bambora {
                 self.delete_payment_request(id)?;
                 StatusReport {
                     status: Status::Expired,
-                    detail: format!("payment request {id} was still open at the session's expiry; Kassa deleted it so it can no longer be paid"),
+                    detail: format!("payment request {id} was still open at the session's expiry; Kassa deleted it so it can no longer be paid"), payment_id: None,
                 }
             }
             "open" => StatusReport {
                 status: Status::Open,
-                detail: format!("payment request {id} open"),
+                detail: format!("payment request {id} open"), payment_id: None,
             },
             "closed" => StatusReport {
                 status: Status::NeedsReview,
                 detail: format!(
                     "payment request {id} closed: Bambora's answer names no transaction Kassa can verify; \
                      check order {order} in Bambora's back office"
-                ),
+                ), payment_id: None,
             },
             other => StatusReport {
                 status: Status::Unknown,
-                detail: format!("payment request {id} has status {other:?}, which Kassa does not know"),
+                detail: format!("payment request {id} has status {other:?}, which Kassa does not know"), payment_id: None,
             },
         })
     }
@@ -297,12 +301,12 @@ impl Bambora {
         Ok(if s.expires_at.is_some_and(|t| s.now >= t) {
             StatusReport {
                 status: Status::Expired,
-                detail: format!("checkout session {token} expired without an accepted payment reaching this till"),
+                detail: format!("checkout session {token} expired without an accepted payment reaching this till"), payment_id: None,
             }
         } else {
             StatusReport {
                 status: Status::Open,
-                detail: format!("checkout session {token} open (Bambora reports its payment through the accept URL)"),
+                detail: format!("checkout session {token} open (Bambora reports its payment through the accept URL)"), payment_id: None,
             }
         })
     }
@@ -405,13 +409,14 @@ impl Provider for Bambora {
                     detail: format!(
                         "checkout session {token} closed on this till (Bambora has no cancel for checkout sessions; \
                          its URL was shown only in this till's window)"
-                    ),
+                    ), payment_id: None,
                 })
             }
             Kind::PaymentRequest(id) => match self.delete_payment_request(id) {
                 Ok(()) => Ok(StatusReport {
                     status: Status::Cancelled,
                     detail: format!("payment request {id} deleted at Bambora"),
+                    payment_id: None,
                 }),
                 // Refused because it is closed (paid meanwhile?): report what it is.
                 Err(e) if matches!(e.kind, ErrorKind::Rejected { .. }) => {
@@ -438,6 +443,7 @@ impl Provider for Bambora {
                 report: Some(StatusReport {
                     status: Status::Cancelled,
                     detail: format!("the customer cancelled in Bambora's payment window ({token})"),
+                    payment_id: None,
                 }),
             });
         }
@@ -449,6 +455,7 @@ impl Provider for Bambora {
                     "{why}: not treated as a payment; check order {} in Bambora's back office",
                     wire::order_id(s.merchant_reference)
                 ),
+                payment_id: None,
             }),
         };
         let Some(key) = &self.config.md5_key else {

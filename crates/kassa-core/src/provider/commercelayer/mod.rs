@@ -291,6 +291,7 @@ impl CommerceLayer {
                 "Commerce Layer order {}: {detail}",
                 order.str("number").unwrap_or(&order.id)
             ),
+            payment_id: None,
         }
     }
 

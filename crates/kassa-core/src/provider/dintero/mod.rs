@@ -223,11 +223,19 @@ impl Dintero {
         s: &SessionRef,
     ) -> Result<StatusReport, ProviderError> {
         match wire::session_state(session, s.now) {
-            SessionState::Done(status, detail) => Ok(StatusReport { status, detail }),
+            SessionState::Done(status, detail) => Ok(StatusReport {
+                status,
+                detail,
+                payment_id: None,
+            }),
             SessionState::HasTransaction(tid) => {
                 let t = self.get_transaction(&tid)?;
                 let (status, detail) = wire::transaction_status(&t, s.gross, s.currency);
-                Ok(StatusReport { status, detail })
+                Ok(StatusReport {
+                    status,
+                    detail,
+                    payment_id: None,
+                })
             }
         }
     }
@@ -340,7 +348,11 @@ impl Provider for Dintero {
         Ok(reports
             .into_iter()
             .next()
-            .map(|(status, detail)| StatusReport { status, detail }))
+            .map(|(status, detail)| StatusReport {
+                status,
+                detail,
+                payment_id: None,
+            }))
     }
 }
 

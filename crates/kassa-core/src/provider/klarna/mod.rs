@@ -221,11 +221,19 @@ impl Klarna {
         s: &SessionRef,
     ) -> Result<StatusReport, ProviderError> {
         match wire::hpp_state(id, h, s.now) {
-            wire::HppState::Done(status, detail) => Ok(StatusReport { status, detail }),
+            wire::HppState::Done(status, detail) => Ok(StatusReport {
+                status,
+                detail,
+                payment_id: None,
+            }),
             wire::HppState::Order(order_id) => {
                 let o = self.order(&order_id)?;
                 let (status, detail) = wire::order_status(&o, s.gross, s.currency);
-                Ok(StatusReport { status, detail })
+                Ok(StatusReport {
+                    status,
+                    detail,
+                    payment_id: None,
+                })
             }
         }
     }
@@ -416,6 +424,7 @@ impl Provider for Klarna {
                         "Klarna page {id} was still {} at the session's expiry; Kassa disabled it",
                         h.status
                     ),
+                        payment_id: None,
                     })
                 }
                 // Completed meanwhile: read it again below.
@@ -438,6 +447,7 @@ impl Provider for Klarna {
             Ok(_) => Ok(StatusReport {
                 status: Status::Cancelled,
                 detail: format!("Klarna page {id} disabled"),
+                payment_id: None,
             }),
             // Refused: the page is already completed (or otherwise final). Report what it is;
             // an order still in Klarna's fraud check is cancelled.
@@ -461,6 +471,7 @@ impl Provider for Klarna {
                             detail: format!(
                                 "Klarna order {order_id} cancelled during its fraud check"
                             ),
+                            payment_id: None,
                         })
                     }
                     (_, Status::Open) => Err(e),

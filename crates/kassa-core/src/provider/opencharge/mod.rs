@@ -469,6 +469,7 @@ impl Provider for Opencharge {
                      was paid: check your gateway",
                     s.merchant_reference
                 ),
+                payment_id: None,
             });
         }
         Ok(StatusReport {
@@ -477,6 +478,7 @@ impl Provider for Opencharge {
                 "waiting: Opencharge has no status endpoint; when the customer says they paid, \
                      check your gateway and confirm"
                     .into(),
+            payment_id: None,
         })
     }
 
@@ -488,6 +490,7 @@ impl Provider for Opencharge {
                 StatusReport {
                     status: Status::Cancelled,
                     detail: "the customer cancelled on the gateway's page".into(),
+                    payment_id: None,
                 }
             } else {
                 StatusReport {
@@ -497,6 +500,7 @@ impl Provider for Opencharge {
                          check your gateway for order {} and confirm",
                         s.merchant_reference
                     ),
+                    payment_id: None,
                 }
             }),
         })
@@ -512,6 +516,7 @@ impl Provider for Opencharge {
                     .map(|t| format!(" at {}", crate::time::format_rfc3339(t)))
                     .unwrap_or_default()
             ),
+            payment_id: None,
         })
     }
 }
