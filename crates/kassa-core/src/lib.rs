@@ -8,7 +8,9 @@
 //! - [`session`], [`store`]: the checkout session's status model and the SQLite session log.
 //! - [`provider`], [`http`]: the provider trait and registry, one folder per provider (client,
 //!   wire mapping, spec), the client cache the shells share; the shared HTTP client.
-//! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation.
+//! - [`refund`]: what a refund gives back per line (by lines, by amount, whole).
+//! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation;
+//!   capture, refund and void, recorded before they are sent.
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
 //!   history, settings, products); [`catalog`]: the product list.
 //! - [`code`]: the stable error codes every error carries to the UI.
@@ -34,6 +36,7 @@ pub mod provider;
 pub mod qr;
 pub mod quote;
 pub mod reference;
+pub mod refund;
 pub mod secrets;
 pub mod session;
 pub mod settings;

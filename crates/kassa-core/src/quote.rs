@@ -321,6 +321,107 @@ impl Serialize for VatRow {
     }
 }
 
+/// The priced order as the session log keeps it: the `--json` shape above plus each line's
+/// `unit` (when it has one), which refunds by line need and the `--json` shape leaves out.
+pub fn to_logged(order: &PricedOrder) -> String {
+    let mut v = serde_json::to_value(order).expect("a priced order serializes");
+    if let Some(lines) = v["lines"].as_array_mut() {
+        for (json, line) in lines.iter_mut().zip(&order.lines) {
+            if let Some(unit) = &line.unit {
+                json["unit"] = serde_json::Value::String(unit.clone());
+            }
+        }
+    }
+    v.to_string()
+}
+
+/// Reads back a priced order as the session log keeps it ([`to_logged`], or the plain
+/// `--json` shape of logs written before units were kept). The log keeps a line's total
+/// discount only, so it comes back as the line's own discount (`order_discount_share` 0);
+/// `amount_before_discount` is recomputed from quantity and unit price (rule 1). Every
+/// amount is as logged, never recomputed.
+pub fn from_logged(json: &str) -> Result<PricedOrder, String> {
+    #[derive(serde::Deserialize)]
+    struct Logged {
+        reference: String,
+        currency: String,
+        prices_include_vat: bool,
+        lines: Vec<LoggedLine>,
+        vat_summary: Vec<LoggedRow>,
+        total: LoggedRow,
+    }
+    #[derive(serde::Deserialize)]
+    struct LoggedLine {
+        name: String,
+        sku: Option<String>,
+        #[serde(default)]
+        unit: Option<String>,
+        quantity: String,
+        unit_price: i64,
+        discount: i64,
+        vat_rate: String,
+        net: i64,
+        vat: i64,
+        gross: i64,
+    }
+    #[derive(serde::Deserialize)]
+    struct LoggedRow {
+        #[serde(default)]
+        vat_rate: Option<String>,
+        net: i64,
+        vat: i64,
+        gross: i64,
+    }
+    let o: Logged =
+        serde_json::from_str(json).map_err(|e| format!("the logged order is not readable: {e}"))?;
+    let currency = Currency::from_code(&o.currency)
+        .ok_or_else(|| format!("the logged order's currency {:?} is unknown", o.currency))?;
+    let rate = |r: &str| VatRate::parse_percent(r).map_err(|e| format!("logged order: {e}"));
+    let mut lines = Vec::with_capacity(o.lines.len());
+    for l in o.lines {
+        let quantity = Quantity::parse(&l.quantity).map_err(|e| format!("logged order: {e}"))?;
+        let before = div_round(
+            i128::from(quantity.milli()) * i128::from(l.unit_price),
+            1000,
+        );
+        lines.push(PricedLine {
+            name: l.name,
+            sku: l.sku,
+            unit: l.unit,
+            quantity,
+            unit_price: l.unit_price,
+            vat_rate: rate(&l.vat_rate)?,
+            amount_before_discount: i64::try_from(before).unwrap_or(i64::MAX),
+            line_discount: l.discount,
+            order_discount_share: 0,
+            net: l.net,
+            vat: l.vat,
+            gross: l.gross,
+        });
+    }
+    let mut vat_summary = Vec::with_capacity(o.vat_summary.len());
+    for r in o.vat_summary {
+        vat_summary.push(VatRow {
+            vat_rate: rate(r.vat_rate.as_deref().unwrap_or_default())?,
+            net: r.net,
+            vat: r.vat,
+            gross: r.gross,
+        });
+    }
+    Ok(PricedOrder {
+        reference: o.reference,
+        currency,
+        prices_include_vat: o.prices_include_vat,
+        lines,
+        vat_summary,
+        total: Totals {
+            net: o.total.net,
+            vat: o.total.vat,
+            gross: o.total.gross,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +623,31 @@ mod tests {
             ),
             "$: the order total is above the maximum 1000000000000"
         );
+    }
+
+    #[test]
+    fn the_logged_order_reads_back_as_priced() {
+        let q = quote(
+            r#"{"currency":"NOK","discount":300,"lines":[
+                {"sku":"ost-1","name":"Ost","quantity":"0.35","unit":"kg","unit_price":12990,"vat_rate":15},
+                {"name":"Bolle","quantity":3,"unit_price":2500,"vat_rate":25,"discount":100}]}"#,
+        );
+        let logged = to_logged(&q);
+        assert!(logged.contains(r#""unit":"kg""#), "{logged}");
+        let back = from_logged(&logged).unwrap();
+        // Everything as priced, except that a line's discount comes back as one figure.
+        for (b, l) in back.lines.iter().zip(&q.lines) {
+            assert_eq!(
+                (b.net, b.vat, b.gross, b.discount(), b.quantity, &b.unit),
+                (l.net, l.vat, l.gross, l.discount(), l.quantity, &l.unit)
+            );
+            assert_eq!(b.amount_before_discount, l.amount_before_discount);
+        }
+        assert_eq!((back.total, &back.vat_summary), (q.total, &q.vat_summary));
+        // A log written before units were kept: the plain `--json` shape.
+        let plain = serde_json::to_string(&q).unwrap();
+        assert_eq!(from_logged(&plain).unwrap().lines[0].unit, None);
+        assert!(from_logged("{}").unwrap_err().contains("not readable"));
     }
 
     #[test]

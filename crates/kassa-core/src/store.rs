@@ -875,10 +875,7 @@ fn status_of(conn: &Connection, path: &Path, id: &str) -> Result<Status, StoreEr
 }
 
 fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), StoreError> {
-    let order_json = serde_json::to_string(s.order).map_err(|e| StoreError::Other {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
+    let order_json = crate::quote::to_logged(s.order);
     tx.execute(
         "INSERT INTO sessions (id, provider, profile, demo, merchant_reference, currency,
              gross_minor, net_minor, vat_minor, order_json, status, created_at, updated_at)

@@ -1,7 +1,10 @@
-//! Property tests of the pricing rules over random valid orders, and of the parser over random
-//! input (it must never panic).
+//! Property tests of the pricing rules over random valid orders (and of refunds of them), and
+//! of the parser over random input (it must never panic).
 
+use kassa_core::provider::OperationLine;
 use kassa_core::quote::spread;
+use kassa_core::refund::{left, refund_lines, taken, Basis};
+use kassa_core::Quantity;
 use kassa_core::{parse_order, quote_document};
 use proptest::prelude::*;
 
@@ -127,6 +130,63 @@ proptest! {
         prop_assert_eq!(parts.iter().sum::<i64>(), discount);
         for (p, a) in parts.iter().zip(&amounts) {
             prop_assert!(*p >= 0 && p <= a, "part {p} of amount {a}");
+        }
+    }
+
+    /// Any sequence of refunds (by amount, by lines, whole) of any order: each refund is the sum
+    /// of its lines and balances per line, no line gives back more than it had, the sale never
+    /// gives back more than its total, and a final whole refund brings every figure to exactly
+    /// the order's total.
+    #[test]
+    fn refunds_sum_to_the_sale_in_any_order(
+        lines in prop::collection::vec(line(), 1..8),
+        incl in any::<bool>(),
+        order_discount_permille in prop_oneof![Just(0i64), 0i64..=1000],
+        steps in prop::collection::vec((0u8..3, 0usize..8, 1i64..=20_000, 1i64..=1_000_000), 0..8),
+    ) {
+        let doc = document("NOK", incl, &lines, order_discount_permille);
+        let Ok(q) = quote_document(&doc, "P-1") else { return Ok(()) };
+        let mut done: Vec<OperationLine> = Vec::new();
+        for (kind, index, milli, amount) in steps {
+            let t = taken(&q, &done).unwrap();
+            let basis = match kind {
+                0 => Basis::Amount(amount),
+                1 => Basis::Lines(vec![(index, Quantity::from_milli(milli).unwrap())]),
+                _ => Basis::Whole,
+            };
+            let before = left(&q, &t);
+            match refund_lines(&q, &t, &basis) {
+                Ok(r) => {
+                    let total: i64 = r.iter().map(|l| l.gross).sum();
+                    prop_assert!(total > 0 && total <= before, "{total} of {before}");
+                    if let Basis::Amount(a) = basis {
+                        prop_assert_eq!(total, a);
+                    }
+                    for l in &r {
+                        prop_assert_eq!(l.net + l.vat, l.gross);
+                        prop_assert!(l.gross >= 0 && l.vat >= 0 && l.net >= 0, "{l:?}");
+                        let line = &q.lines[l.index];
+                        prop_assert!(l.gross <= line.gross - t[l.index].gross, "{l:?}");
+                    }
+                    done.extend(r);
+                }
+                // A refusal is of too much, or of a line that does not exist.
+                Err(e) => prop_assert!(
+                    e.is_too_much() || index >= q.lines.len() || amount <= 0,
+                    "{e}"
+                ),
+            }
+        }
+        let t = taken(&q, &done).unwrap();
+        if left(&q, &t) > 0 {
+            done.extend(refund_lines(&q, &t, &Basis::Whole).unwrap());
+        }
+        let sums = done.iter().fold((0, 0, 0), |a, l| (a.0 + l.net, a.1 + l.vat, a.2 + l.gross));
+        prop_assert_eq!(sums, (q.total.net, q.total.vat, q.total.gross));
+        for (i, line) in q.lines.iter().enumerate() {
+            let of_line = done.iter().filter(|l| l.index == i);
+            let (v, g) = of_line.fold((0, 0), |a, l| (a.0 + l.vat, a.1 + l.gross));
+            prop_assert_eq!((v, g), (line.vat, line.gross), "line {}", i);
         }
     }
 

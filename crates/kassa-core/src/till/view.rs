@@ -92,59 +92,26 @@ pub struct ReceiptLine {
     pub gross: String,
 }
 
-/// The logged priced order (the `quote --json` shape), as far as the receipt needs it.
-#[derive(Deserialize)]
-struct LoggedOrder {
-    lines: Vec<LoggedLine>,
-    vat_summary: Vec<LoggedVatRow>,
-    total: LoggedTotals,
-}
-
-#[derive(Deserialize)]
-struct LoggedLine {
-    name: String,
-    quantity: String,
-    unit_price: i64,
-    discount: i64,
-    vat_rate: String,
-    gross: i64,
-}
-
-#[derive(Deserialize)]
-struct LoggedVatRow {
-    vat_rate: String,
-    net: i64,
-    vat: i64,
-    gross: i64,
-}
-
-#[derive(Deserialize)]
-struct LoggedTotals {
-    net: i64,
-    vat: i64,
-    gross: i64,
-}
-
 fn receipt(order_json: &str, fmt: &dyn Fn(i64) -> String) -> Option<Receipt> {
-    let o: LoggedOrder = serde_json::from_str(order_json).ok()?;
+    let o = crate::quote::from_logged(order_json).ok()?;
     Some(Receipt {
         lines: o
             .lines
-            .into_iter()
+            .iter()
             .map(|l| ReceiptLine {
-                name: l.name,
-                quantity: l.quantity,
+                name: l.name.clone(),
+                quantity: l.quantity.to_canonical(),
                 unit_price: fmt(l.unit_price),
-                discount: fmt(l.discount),
-                vat_rate: l.vat_rate,
+                discount: fmt(l.discount()),
+                vat_rate: l.vat_rate.to_percent_string(),
                 gross: fmt(l.gross),
             })
             .collect(),
         vat_rows: o
             .vat_summary
-            .into_iter()
+            .iter()
             .map(|r| VatRowView {
-                vat_rate: r.vat_rate,
+                vat_rate: r.vat_rate.to_percent_string(),
                 net: fmt(r.net),
                 vat: fmt(r.vat),
                 gross: fmt(r.gross),
