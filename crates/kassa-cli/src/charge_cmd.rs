@@ -138,6 +138,7 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
             demo: name == "demo",
             id: SessionId::generate(now),
             now,
+            capture: station.settings.capture_policy(&name),
         },
     )
     .map_err(checkout_failure)?;

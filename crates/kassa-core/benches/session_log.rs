@@ -109,6 +109,7 @@ fn main() {
                         demo: i % 4 == 0,
                         order: &orders_by_ref[i as usize],
                         created_at: at,
+                        capture_policy: None,
                     },
                     statuses[i as usize % statuses.len()],
                 )
@@ -140,6 +141,7 @@ fn main() {
             demo: false,
             order: &orders[i % orders.len()],
             created_at: now + i as i64,
+            capture_policy: Some(kassa_core::provider::CapturePolicy::AtSale),
         })
         .unwrap();
         new_ids.push(id.to_string());

@@ -23,7 +23,8 @@ use crate::provider::cache::ProviderSource;
 use crate::provider::common::with_query;
 use crate::provider::spec::SettingValues;
 use crate::provider::{
-    CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport, CANCELLED_MARK,
+    CapturePolicy, CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport,
+    CANCELLED_MARK,
 };
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
@@ -75,6 +76,8 @@ pub struct ChargeRequest<'a> {
     pub demo: bool,
     pub id: SessionId,
     pub now: i64,
+    /// What the payment does when authorized (`<provider>.capture`), recorded on the session.
+    pub capture: CapturePolicy,
 }
 
 /// Holds `inflight/<id>.lock` while a create is in flight.
@@ -160,6 +163,7 @@ pub fn start(
         demo: req.demo,
         order: req.order,
         created_at: req.now,
+        capture_policy: Some(req.capture),
     })?;
     log::info!(
         target: "kassa::checkout",
@@ -176,7 +180,7 @@ pub fn start(
         return_url: req.return_url,
         cancel_url: &cancel_url,
         presentation: req.presentation,
-        capture: crate::provider::CapturePolicy::AtSale,
+        capture: req.capture,
         now: req.now,
         expires_at,
     });

@@ -14,7 +14,7 @@
 use crate::provider::spec::{
     one_of, valid_base_url, valid_bool, valid_profile, SettingValues, Spec, Validator,
 };
-use crate::provider::{names as provider_names, spec as provider, REGISTRY};
+use crate::provider::{names as provider_names, spec as provider, CapturePolicy, REGISTRY};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -210,6 +210,16 @@ impl Settings {
             .ok()
             .flatten()
             .unwrap_or_else(|| "test".into())
+    }
+
+    /// What a provider's payments do when authorized (`<provider>.capture`, default
+    /// `at_sale`). The demo provider has no settings: it captures at sale.
+    pub fn capture_policy(&self, provider: &str) -> CapturePolicy {
+        self.get(&format!("{provider}.capture"))
+            .ok()
+            .flatten()
+            .and_then(|v| CapturePolicy::parse(&v).ok())
+            .unwrap_or_default()
     }
 
     /// A provider's check that a new value agrees with its other settings ([`Spec::agrees`]).

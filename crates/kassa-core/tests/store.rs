@@ -1,7 +1,11 @@
 //! The session log on real SQLite files in temporary directories.
 
+use kassa_core::provider::{CapturePolicy, OperationKind, OperationLine};
 use kassa_core::session::{SessionId, Status};
-use kassa_core::store::{Filter, NewSession, Opened, SessionLog, StoreError, MIGRATIONS};
+use kassa_core::store::{
+    money_of, Filter, NewOperation, NewSession, Opened, OperationState, SessionLog, StoreError,
+    Via, MIGRATIONS,
+};
 use kassa_core::{quote_document, PricedOrder};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +55,7 @@ fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
         demo: true,
         order: &o,
         created_at: at,
+        capture_policy: Some(CapturePolicy::AtSale),
     })
     .unwrap();
     id.to_string()
@@ -268,9 +273,9 @@ fn csv_export_is_rfc_4180_with_both_amount_forms() {
         format!(
             "id,created_at,updated_at,expires_at,provider,profile,demo,status,merchant_reference,\
 provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error,\
-confirmed_by\r\n\
+confirmed_by,captured_minor,refunded_minor,captured,refunded\r\n\
 {id},2026-11-21T18:23:01.123Z,2026-11-21T18:23:01.124Z,,demo,test,true,failed,R-1,,NOK,\
-5997,4798,1199,59.97,47.98,11.99,,\"refused \"\"x\"\", then\nmore\",\r\n"
+5997,4798,1199,59.97,47.98,11.99,,\"refused \"\"x\"\", then\nmore\",,,,,\r\n"
         )
     );
 }
@@ -304,7 +309,7 @@ fn a_staff_verdict_is_marked_in_the_row_and_the_csv() {
         text.lines()
             .nth(1)
             .unwrap()
-            .ends_with(",paid,R-2,,NOK,5997,4798,1199,59.97,47.98,11.99,,,staff"),
+            .ends_with(",paid,R-2,,NOK,5997,4798,1199,59.97,47.98,11.99,,,staff,,,,"),
         "{text}"
     );
 }
@@ -373,4 +378,390 @@ fn a_file_that_is_not_a_session_log_is_refused_untouched() {
     let e = SessionLog::open(&other).err().unwrap();
     assert!(matches!(e, StoreError::NotKassa { .. }), "{e}");
     assert_eq!(std::fs::read(&other).unwrap(), before);
+}
+
+// ---- operations (schema v4) ----
+
+fn paid_session(log: &mut SessionLog, at: i64, reference: &str) -> String {
+    let id = intent(log, at, reference);
+    for to in [Status::Unknown, Status::Paid] {
+        log.record_status(&id, to, at + 1, "status", "x", None, true)
+            .unwrap();
+    }
+    id
+}
+
+fn line(gross: i64, vat: i64) -> OperationLine {
+    OperationLine {
+        index: 0,
+        name: "Kaffe".into(),
+        sku: None,
+        quantity: "1".into(),
+        unit: None,
+        vat_rate: "25".into(),
+        gross,
+        net: gross - vat,
+        vat,
+    }
+}
+
+fn new_op<'a>(
+    id: &'a str,
+    session: &'a str,
+    kind: OperationKind,
+    via: Via,
+    state: OperationState,
+    lines: &'a [OperationLine],
+) -> NewOperation<'a> {
+    NewOperation {
+        id,
+        session_id: session,
+        kind,
+        via,
+        amount: lines.iter().map(|l| l.gross).sum(),
+        lines,
+        reason: Some("returned"),
+        pre_image: Some("[]"),
+        state,
+        at: T0 + 10,
+    }
+}
+
+const OP1: &str = "0190a000-0000-7000-8000-000000000001";
+const OP2: &str = "0190a000-0000-7000-8000-000000000002";
+
+#[test]
+fn an_operation_from_requested_to_done_with_its_events_and_evidence() {
+    let dir = TempDir::new("op-life");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = paid_session(&mut log, T0, "R-1");
+    assert_eq!(
+        log.get(&id).unwrap().0.capture_policy,
+        Some(CapturePolicy::AtSale)
+    );
+    let lines = [line(1999, 400)];
+    let op = new_op(
+        OP1,
+        &id,
+        OperationKind::Refund,
+        Via::Api,
+        OperationState::Requested,
+        &lines,
+    );
+    log.record_operation(&op, "refund requested").unwrap();
+    let r = log.operation(OP1).unwrap();
+    assert_eq!(
+        (r.state, r.amount, r.sent_at, r.lines.clone()),
+        (OperationState::Requested, 1999, None, lines.to_vec())
+    );
+    assert_eq!(log.unsettled_operations().unwrap().len(), 1);
+    let sent = log
+        .record_operation_state(OP1, OperationState::Sent, T0 + 11, None, None, "sent")
+        .unwrap();
+    assert_eq!(sent.sent_at, Some(T0 + 11));
+    log.record_operation_state(
+        OP1,
+        OperationState::Done,
+        T0 + 12,
+        Some("E-1"),
+        None,
+        "done",
+    )
+    .unwrap();
+    log.record_operation_evidence(OP1, 5997, 1999, T0 + 13, "evidence")
+        .unwrap();
+    // Evidence is kept once: a second read back does not overwrite it.
+    log.record_operation_evidence(OP1, 1, 1, T0 + 14, "again")
+        .unwrap();
+    let r = log.operation(OP1).unwrap();
+    assert_eq!(
+        (
+            r.state,
+            r.provider_reference.as_deref(),
+            r.captured_after,
+            r.refunded_after
+        ),
+        (OperationState::Done, Some("E-1"), Some(5997), Some(1999))
+    );
+    assert!(log.unsettled_operations().unwrap().is_empty());
+    // Each change is an event of the session, tied to the operation.
+    let (_, events) = log.get(&id).unwrap();
+    let of_op: Vec<&str> = events
+        .iter()
+        .filter(|e| e.operation_id.as_deref() == Some(OP1))
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(of_op, vec!["refund requested", "sent", "done", "evidence"]);
+    assert!(events
+        .iter()
+        .filter(|e| e.operation_id.is_some())
+        .all(|e| e.kind == "refund" && e.status.is_none()));
+    let money = money_of(&log.operations(&id).unwrap());
+    assert_eq!((money.refunded, money.refunding), (1999, 0));
+    // A settled operation stays settled, whoever asks.
+    let again = log
+        .record_operation_state(
+            OP1,
+            OperationState::Failed,
+            T0 + 15,
+            None,
+            Some("x"),
+            "late",
+        )
+        .unwrap();
+    assert_eq!((again.state, again.error), (OperationState::Done, None));
+}
+
+#[test]
+fn operation_transitions_follow_the_state_machine() {
+    let dir = TempDir::new("op-rules");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = paid_session(&mut log, T0, "R-1");
+    let lines = [line(500, 100)];
+    log.record_operation(
+        &new_op(
+            OP1,
+            &id,
+            OperationKind::Capture,
+            Via::Api,
+            OperationState::Requested,
+            &lines,
+        ),
+        "x",
+    )
+    .unwrap();
+    let e = log
+        .record_operation_state(OP1, OperationState::Done, T0 + 11, None, None, "x")
+        .unwrap_err();
+    assert!(matches!(e, StoreError::OperationTransition { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("operation {OP1} cannot go from requested to done")
+    );
+    log.record_operation_state(OP1, OperationState::Sent, T0 + 11, None, None, "x")
+        .unwrap();
+    log.record_operation_state(
+        OP1,
+        OperationState::Unknown,
+        T0 + 12,
+        None,
+        Some("timeout"),
+        "x",
+    )
+    .unwrap();
+    assert!(log
+        .record_operation_state(OP1, OperationState::Sent, T0 + 13, None, None, "x")
+        .is_err());
+    let r = log
+        .record_operation_state(OP1, OperationState::Failed, T0 + 14, None, None, "x")
+        .unwrap();
+    assert_eq!(
+        (r.state, r.error.as_deref()),
+        (OperationState::Failed, Some("timeout"))
+    );
+    // A failed one counts for nothing; an unsettled one counts as on its way.
+    log.record_operation(
+        &new_op(
+            OP2,
+            &id,
+            OperationKind::Capture,
+            Via::Session,
+            OperationState::Sent,
+            &lines,
+        ),
+        "x",
+    )
+    .unwrap();
+    let money = money_of(&log.operations(&id).unwrap());
+    assert_eq!((money.captured, money.capturing), (0, 500));
+    // An operation needs a session in the log.
+    let e = log
+        .record_operation(
+            &new_op(
+                "0190a000-0000-7000-8000-000000000009",
+                "0190a000-0000-7000-8000-00000000ffff",
+                OperationKind::Void,
+                Via::Api,
+                OperationState::Requested,
+                &[],
+            ),
+            "x",
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+}
+
+/// What the triggers hold, whoever writes the file (SQL straight at the database).
+#[test]
+fn the_database_refuses_what_an_operation_may_not_do() {
+    let dir = TempDir::new("op-triggers");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = paid_session(&mut log, T0, "R-1");
+    let lines = [line(500, 100)];
+    log.record_operation(
+        &new_op(
+            OP1,
+            &id,
+            OperationKind::Refund,
+            Via::Api,
+            OperationState::Requested,
+            &lines,
+        ),
+        "x",
+    )
+    .unwrap();
+    let db = rusqlite::Connection::open(dir.db()).unwrap();
+    let refused = |sql: &str| {
+        let e = db.execute_batch(sql).unwrap_err().to_string();
+        assert!(!e.is_empty(), "{sql}");
+        e
+    };
+    // What was asked never changes.
+    assert!(refused(&format!(
+        "UPDATE operations SET amount = 1 WHERE id = '{OP1}'"
+    ))
+    .contains("never changes"));
+    refused(&format!(
+        "UPDATE operations SET lines = '[]' WHERE id = '{OP1}'"
+    ));
+    refused(&format!(
+        "UPDATE operations SET kind = 'capture' WHERE id = '{OP1}'"
+    ));
+    // States move only forward, along the machine.
+    assert!(refused(&format!(
+        "UPDATE operations SET state = 'done' WHERE id = '{OP1}'"
+    ))
+    .contains("illegal operation state transition"));
+    db.execute_batch(&format!(
+        "UPDATE operations SET state = 'sent', sent_at = 5 WHERE id = '{OP1}'"
+    ))
+    .unwrap();
+    // The pre-image and sent_at are fixed once sent.
+    refused(&format!(
+        "UPDATE operations SET pre_image = '[1]' WHERE id = '{OP1}'"
+    ));
+    refused(&format!(
+        "UPDATE operations SET sent_at = 6 WHERE id = '{OP1}'"
+    ));
+    db.execute_batch(&format!(
+        "UPDATE operations SET state = 'done' WHERE id = '{OP1}'"
+    ))
+    .unwrap();
+    // A done operation only gains its evidence, once.
+    refused(&format!(
+        "UPDATE operations SET state = 'failed' WHERE id = '{OP1}'"
+    ));
+    refused(&format!(
+        "UPDATE operations SET provider_reference = 'X' WHERE id = '{OP1}'"
+    ));
+    db.execute_batch(&format!(
+        "UPDATE operations SET captured_after = 500, refunded_after = 500 WHERE id = '{OP1}'"
+    ))
+    .unwrap();
+    assert!(refused(&format!(
+        "UPDATE operations SET captured_after = 0 WHERE id = '{OP1}'"
+    ))
+    .contains("only gains its evidence, once"));
+    // Nothing is deleted: neither operations nor their events.
+    assert!(
+        refused(&format!("DELETE FROM operations WHERE id = '{OP1}'")).contains("never deleted")
+    );
+    refused(&format!(
+        "DELETE FROM session_events WHERE operation_id = '{OP1}'"
+    ));
+    // How an operation may start: by API requested, staff's done, the session's sent or done.
+    let session = id_of_session(&db);
+    let insert = |id: &str, kind: &str, via: &str, state: &str| {
+        format!(
+            "INSERT INTO operations (id, session_id, kind, via, amount, lines, state, created_at,
+                 updated_at) VALUES ('{id}', '{session}', '{kind}', '{via}', 1, '[]', '{state}', 1, 1)"
+        )
+    };
+    assert!(refused(&insert("a", "refund", "api", "done")).contains("an operation starts"));
+    refused(&insert("b", "refund", "staff", "done"));
+    refused(&insert("c", "refund_recorded", "staff", "requested"));
+    refused(&insert("d", "refund", "session", "sent"));
+    refused(&insert("e", "capture", "api", "bogus"));
+    db.execute_batch(&insert("f", "refund_recorded", "staff", "done"))
+        .unwrap();
+    db.execute_batch(&insert("g", "capture", "session", "sent"))
+        .unwrap();
+    assert_eq!(log.operations(&id).unwrap().len(), 3);
+}
+
+fn id_of_session(db: &rusqlite::Connection) -> String {
+    db.query_row("SELECT id FROM sessions LIMIT 1", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_paid_status_and_its_capture_are_recorded_together_or_not_at_all() {
+    let dir = TempDir::new("op-atomic");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = intent(&mut log, T0, "R-1");
+    log.record_status(&id, Status::Unknown, T0 + 1, "status", "x", None, true)
+        .unwrap();
+    let lines = [];
+    // The operation cannot be inserted (a by-API capture must start requested): the status
+    // stays as it was.
+    let bad = new_op(
+        OP1,
+        &id,
+        OperationKind::Capture,
+        Via::Api,
+        OperationState::Sent,
+        &lines,
+    );
+    assert!(log
+        .record_status_with_operation(&id, Status::Paid, T0 + 2, "status", "paid", &bad, "x")
+        .is_err());
+    assert_eq!(log.get(&id).unwrap().0.status, Status::Unknown);
+    assert!(log.operations(&id).unwrap().is_empty());
+    let good = NewOperation {
+        amount: 5997,
+        ..new_op(
+            OP1,
+            &id,
+            OperationKind::Capture,
+            Via::Session,
+            OperationState::Sent,
+            &lines,
+        )
+    };
+    log.record_status_with_operation(&id, Status::Paid, T0 + 2, "status", "paid", &good, "x")
+        .unwrap();
+    assert_eq!(log.get(&id).unwrap().0.status, Status::Paid);
+    assert_eq!(log.operations(&id).unwrap()[0].state, OperationState::Sent);
+    // The CSV's last columns: captured (done captures only) and refunded.
+    log.record_operation_state(OP1, OperationState::Done, T0 + 3, None, None, "x")
+        .unwrap();
+    let mut out = Vec::new();
+    log.export_csv(&Filter::default(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().ends_with(",5997,0,59.97,0.00"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_version_3_log_keeps_its_sessions_without_a_capture_policy() {
+    let dir = TempDir::new("mig-v3-data");
+    raw_db_at_version(&dir.db(), 3);
+    let db = rusqlite::Connection::open(dir.db()).unwrap();
+    db.execute_batch(
+        "INSERT INTO sessions (id, provider, profile, merchant_reference, currency, gross_minor,
+             net_minor, vat_minor, order_json, status, created_at, updated_at)
+         VALUES ('0190a000-0000-7000-8000-0000000000aa', 'bambora', 'test', 'OLD-1', 'NOK', 100,
+             80, 20, '{}', 'paid', 1, 1);
+         INSERT INTO session_events (session_id, at, kind, status, detail)
+         VALUES ('0190a000-0000-7000-8000-0000000000aa', 1, 'status', 'paid', 'old');",
+    )
+    .unwrap();
+    drop(db);
+    let log = SessionLog::open(&dir.db()).unwrap();
+    let (s, events) = log.get("0190a000-0000-7000-8000-0000000000aa").unwrap();
+    assert_eq!((s.status, s.capture_policy), (Status::Paid, None));
+    assert_eq!((events.len(), events[0].operation_id.as_deref()), (1, None));
+    assert!(log.operations(&s.id).unwrap().is_empty());
 }

@@ -44,10 +44,13 @@ impl Setting {
     }
 }
 
-/// Settings every provider has.
+/// Settings every provider has. `capture`: what a payment does when authorized (`at_sale`,
+/// the default: capture the full amount at once, a counter sale hands the goods over; `manual`:
+/// leave it authorized for staff to capture later), see [`super::CapturePolicy`].
 pub const COMMON: &[Setting] = &[
     Setting::new("base_url", valid_base_url),
     Setting::or("profile", valid_profile, "test"),
+    Setting::or("capture", valid_capture, "at_sale"),
 ];
 
 /// Reads the shop's settings by full key (`dintero.account_id`, `shop.locale`), defaults
@@ -148,6 +151,11 @@ impl Setup<'_> {
 }
 
 // ---- validators several providers share ---------------------------------------------------
+
+/// `at_sale` or `manual`.
+pub fn valid_capture(v: &str) -> Result<(), String> {
+    super::CapturePolicy::parse(v).map(|_| ())
+}
 
 /// `test` or `live`.
 pub fn valid_profile(v: &str) -> Result<(), String> {

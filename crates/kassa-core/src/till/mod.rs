@@ -241,6 +241,7 @@ impl<P: ProviderSource> Till<P> {
                 demo: provider_name == "demo",
                 id: id.clone(),
                 now,
+                capture: self.settings.capture_policy(provider_name),
             },
         );
         // Remember the reference once the session is in the log (started, or logged with the

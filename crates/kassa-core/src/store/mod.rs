@@ -12,14 +12,26 @@
 //!   database written by a newer Kassa, or a SQLite file that is not Kassa's, is refused and
 //!   left untouched.
 //! - `session_events` is append-only: triggers refuse `UPDATE` and `DELETE`.
+//! - `operations` (schema v4, [`operations`](self::operations)): each capture, refund or void
+//!   of a session's money, recorded before its request; triggers hold what cannot change
+//!   (what was asked, a settled outcome) and the state machine, and refuse `DELETE`.
 //! - No secret is ever written here: rows hold the priced order, ids, URLs and provider
 //!   messages, which provider clients build without credentials.
 //!
-//! This module validates status transitions ([`Status::can_become`]) but knows nothing of
-//! providers or HTTP; `checkout` drives it.
+//! This module validates status and operation transitions ([`Status::can_become`],
+//! [`OperationState::can_become`]) but knows nothing of providers or HTTP (it keeps the
+//! operation kinds and lines of `provider::operation`, which are data); `checkout` drives it.
+//! `export.rs` writes the CSV export.
+
+mod export;
+mod operations;
+
+pub use operations::{
+    money_of, NewOperation, OperationRecord, OperationState, OperationsMoney, Via,
+};
 
 use crate::code::Code;
-use crate::money::Currency;
+use crate::provider::CapturePolicy;
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
 use crate::time::format_rfc3339;
@@ -82,6 +94,62 @@ pub const MIGRATIONS: &[&str] = &[
     // staff checked in the provider's back office): NULL is the provider's own evidence.
     "ALTER TABLE sessions ADD COLUMN confirmed_by TEXT
         CHECK (confirmed_by IS NULL OR confirmed_by = 'staff');",
+    // 4: after the sale. The capture policy a session was created with (NULL before v4), the
+    // operations on its money (capture, refund, void, a refund staff recorded), each recorded
+    // before its request (see `operations.rs` for the rules the triggers hold), and the
+    // operation an event belongs to.
+    "ALTER TABLE sessions ADD COLUMN capture_policy TEXT
+        CHECK (capture_policy IS NULL OR capture_policy IN ('at_sale', 'manual'));
+    ALTER TABLE session_events ADD COLUMN operation_id TEXT;
+    CREATE TABLE operations (
+        id TEXT NOT NULL UNIQUE,
+        session_id TEXT NOT NULL REFERENCES sessions (id),
+        kind TEXT NOT NULL CHECK (kind IN ('capture', 'refund', 'void', 'refund_recorded')),
+        via TEXT NOT NULL CHECK (via IN ('session', 'api', 'staff')),
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        lines TEXT NOT NULL,
+        reason TEXT,
+        state TEXT NOT NULL CHECK (state IN ('requested', 'sent', 'done', 'failed', 'unknown')),
+        pre_image TEXT,
+        provider_reference TEXT,
+        captured_after INTEGER,
+        refunded_after INTEGER,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        sent_at INTEGER
+    ) STRICT;
+    CREATE INDEX operations_by_session ON operations (session_id, id);
+    CREATE INDEX operations_unsettled ON operations (state)
+        WHERE state IN ('requested', 'sent', 'unknown');
+    CREATE TRIGGER operations_first_state BEFORE INSERT ON operations
+        WHEN NOT ((NEW.via = 'api' AND NEW.state = 'requested' AND NEW.kind <> 'refund_recorded')
+               OR (NEW.via = 'session' AND NEW.state IN ('sent', 'done') AND NEW.kind = 'capture')
+               OR (NEW.via = 'staff' AND NEW.state = 'done' AND NEW.kind = 'refund_recorded'))
+        BEGIN SELECT RAISE(ABORT, 'an operation starts requested (api), sent or done (a capture by the session) or done (a refund staff recorded)'); END;
+    CREATE TRIGGER operations_fixed BEFORE UPDATE ON operations
+        WHEN NEW.id IS NOT OLD.id OR NEW.session_id IS NOT OLD.session_id
+          OR NEW.kind IS NOT OLD.kind OR NEW.via IS NOT OLD.via OR NEW.amount IS NOT OLD.amount
+          OR NEW.lines IS NOT OLD.lines OR NEW.reason IS NOT OLD.reason
+          OR NEW.created_at IS NOT OLD.created_at
+          OR (OLD.state <> 'requested' AND NEW.pre_image IS NOT OLD.pre_image)
+          OR (OLD.sent_at IS NOT NULL AND NEW.sent_at IS NOT OLD.sent_at)
+        BEGIN SELECT RAISE(ABORT, 'what an operation asked for never changes'); END;
+    CREATE TRIGGER operations_transitions BEFORE UPDATE OF state ON operations
+        WHEN NEW.state <> OLD.state
+         AND NOT ((OLD.state = 'requested' AND NEW.state IN ('sent', 'failed'))
+               OR (OLD.state = 'sent' AND NEW.state IN ('done', 'failed', 'unknown'))
+               OR (OLD.state = 'unknown' AND NEW.state IN ('done', 'failed')))
+        BEGIN SELECT RAISE(ABORT, 'illegal operation state transition'); END;
+    CREATE TRIGGER operations_settled BEFORE UPDATE ON operations
+        WHEN OLD.state IN ('done', 'failed')
+         AND (NEW.state IS NOT OLD.state OR NEW.provider_reference IS NOT OLD.provider_reference
+              OR NEW.error IS NOT OLD.error
+              OR (OLD.captured_after IS NOT NULL AND NEW.captured_after IS NOT OLD.captured_after)
+              OR (OLD.refunded_after IS NOT NULL AND NEW.refunded_after IS NOT OLD.refunded_after))
+        BEGIN SELECT RAISE(ABORT, 'a done or failed operation only gains its evidence, once'); END;
+    CREATE TRIGGER operations_kept BEFORE DELETE ON operations
+        BEGIN SELECT RAISE(ABORT, 'operations are never deleted'); END;",
 ];
 
 /// Why the session log could not do what was asked. Each names the file and the cause.
@@ -119,6 +187,14 @@ pub enum StoreError {
         from: Status,
         to: Status,
     },
+    #[error("no operation {id} in the session log")]
+    NoOperation { id: String },
+    #[error("operation {id} cannot go from {from} to {to}")]
+    OperationTransition {
+        id: String,
+        from: OperationState,
+        to: OperationState,
+    },
     #[error("session log {path}: {detail}")]
     Other { path: PathBuf, detail: String },
 }
@@ -136,7 +212,10 @@ impl StoreError {
             StoreError::Corrupt { .. } => Code::StoreCorrupt,
             StoreError::CannotOpen { .. } => Code::StoreCannotOpen,
             StoreError::NotFound { .. } => Code::SessionNotFound,
-            StoreError::IllegalTransition { .. } => Code::IllegalTransition,
+            StoreError::IllegalTransition { .. } | StoreError::OperationTransition { .. } => {
+                Code::IllegalTransition
+            }
+            StoreError::NoOperation { .. } => Code::StoreError,
             StoreError::Other { .. } => Code::StoreError,
         }
     }
@@ -210,6 +289,8 @@ pub struct NewSession<'a> {
     pub demo: bool,
     pub order: &'a PricedOrder,
     pub created_at: i64,
+    /// What the payment does when authorized (`<provider>.capture`); `None` for imports.
+    pub capture_policy: Option<CapturePolicy>,
 }
 
 /// One row of `sessions`.
@@ -244,6 +325,8 @@ pub struct SessionRecord {
     /// `staff` when staff, not the provider, confirmed the status (see
     /// [`SessionLog::record_staff_verdict`]); `None`: the provider's own evidence.
     pub confirmed_by: Option<String>,
+    /// The capture policy at the time of sale (`None`: logged before Kassa recorded it).
+    pub capture_policy: Option<CapturePolicy>,
 }
 
 /// One row of `session_events`.
@@ -256,6 +339,8 @@ pub struct EventRecord {
     /// The status the session entered with this event, if it changed.
     pub status: Option<Status>,
     pub detail: String,
+    /// The operation (capture, refund, void) the event is about, if any.
+    pub operation_id: Option<String>,
 }
 
 fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -301,7 +386,8 @@ pub struct SessionLog {
 
 const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
     currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
-    created_at, updated_at, expires_at, last_error, provider_payment_id, confirmed_by";
+    created_at, updated_at, expires_at, last_error, provider_payment_id, confirmed_by, \
+    capture_policy";
 
 impl SessionLog {
     /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
@@ -657,7 +743,7 @@ impl SessionLog {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, at, kind, status, detail FROM session_events
+                "SELECT seq, at, kind, status, detail, operation_id FROM session_events
                  WHERE session_id = ?1 ORDER BY seq",
             )
             .map_err(|e| self.err(e))?;
@@ -671,6 +757,7 @@ impl SessionLog {
                         .get::<_, Option<String>>(3)?
                         .map(|s| Status::parse(&s).unwrap_or(Status::Unknown)),
                     detail: r.get(4)?,
+                    operation_id: r.get(5)?,
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -729,110 +816,11 @@ impl SessionLog {
         Ok(rows)
     }
 
-    /// Writes the matching sessions as CSV (RFC 4180, UTF-8, CRLF line ends, a header row),
-    /// newest first, and returns the number of rows. Amounts appear twice: in minor units and
-    /// formatted in major units (`1234.50`).
-    pub fn export_csv(&self, filter: &Filter, out: &mut dyn Write) -> Result<u64, StoreError> {
-        let cols = "id, created_at, updated_at, expires_at, provider, profile, demo, status, \
-                    merchant_reference, provider_session_id, currency, gross_minor, net_minor, \
-                    vat_minor, checkout_url, last_error, confirmed_by";
-        let (sql, args) = filtered_select(cols, filter, None, None);
-        let io = |e: std::io::Error| StoreError::Other {
-            path: self.path.clone(),
-            detail: format!("cannot write the CSV: {e}"),
-        };
-        out.write_all(
-            b"id,created_at,updated_at,expires_at,provider,profile,demo,status,merchant_reference,\
-provider_session_id,currency,gross_minor,net_minor,vat_minor,gross,net,vat,checkout_url,last_error,\
-confirmed_by\r\n",
-        )
-        .map_err(io)?;
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(args.iter()))
-            .map_err(|e| self.err(e))?;
-        let mut n = 0u64;
-        let mut line = String::with_capacity(512);
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get_s = |i| r.get::<_, Option<String>>(i);
-            let get_i = |i| r.get::<_, Option<i64>>(i);
-            let conv = |e: rusqlite::Error| StoreError::from_sqlite(&self.path, e);
-            line.clear();
-            let currency_code = get_s(10).map_err(conv)?.unwrap_or_default();
-            let currency = Currency::from_code(&currency_code);
-            let time = |v: Option<i64>| v.map(format_rfc3339).unwrap_or_default();
-            let amounts = [
-                get_i(11).map_err(conv)?,
-                get_i(12).map_err(conv)?,
-                get_i(13).map_err(conv)?,
-            ];
-            let fields: [String; 20] = [
-                get_s(0).map_err(conv)?.unwrap_or_default(),
-                time(get_i(1).map_err(conv)?),
-                time(get_i(2).map_err(conv)?),
-                time(get_i(3).map_err(conv)?),
-                get_s(4).map_err(conv)?.unwrap_or_default(),
-                get_s(5).map_err(conv)?.unwrap_or_default(),
-                if get_i(6).map_err(conv)? == Some(1) {
-                    "true"
-                } else {
-                    "false"
-                }
-                .into(),
-                get_s(7).map_err(conv)?.unwrap_or_default(),
-                get_s(8).map_err(conv)?.unwrap_or_default(),
-                get_s(9).map_err(conv)?.unwrap_or_default(),
-                currency_code.clone(),
-                amounts[0].map(|v| v.to_string()).unwrap_or_default(),
-                amounts[1].map(|v| v.to_string()).unwrap_or_default(),
-                amounts[2].map(|v| v.to_string()).unwrap_or_default(),
-                major(currency, amounts[0]),
-                major(currency, amounts[1]),
-                major(currency, amounts[2]),
-                get_s(14).map_err(conv)?.unwrap_or_default(),
-                get_s(15).map_err(conv)?.unwrap_or_default(),
-                // `staff`: a payment staff confirmed, not the provider (empty: the provider).
-                get_s(16).map_err(conv)?.unwrap_or_default(),
-            ];
-            for (i, f) in fields.iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                csv_field(&mut line, f);
-            }
-            line.push_str("\r\n");
-            out.write_all(line.as_bytes()).map_err(io)?;
-            n += 1;
-        }
-        out.flush().map_err(io)?;
-        Ok(n)
-    }
-
     /// The number of sessions (all statuses).
     pub fn count(&self) -> Result<i64, StoreError> {
         self.conn
             .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
             .map_err(|e| self.err(e))
-    }
-}
-
-fn major(currency: Option<Currency>, minor: Option<i64>) -> String {
-    match (currency, minor) {
-        (Some(c), Some(v)) => c.format_plain(v),
-        _ => String::new(),
-    }
-}
-
-/// RFC 4180: quote a field that holds a comma, quote, CR or LF; double the quotes inside.
-/// A leading `=`, `+`, `-` or `@` is kept as is (the data are references and URLs, and
-/// altering them would make the export disagree with the log).
-fn csv_field(out: &mut String, field: &str) {
-    if field.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        out.push_str(&field.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(field);
     }
 }
 
@@ -878,8 +866,9 @@ fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), Sto
     let order_json = crate::quote::to_logged(s.order);
     tx.execute(
         "INSERT INTO sessions (id, provider, profile, demo, merchant_reference, currency,
-             gross_minor, net_minor, vat_minor, order_json, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'creating', ?11, ?11)",
+             gross_minor, net_minor, vat_minor, order_json, status, created_at, updated_at,
+             capture_policy)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'creating', ?11, ?11, ?12)",
         params![
             s.id.as_str(),
             s.provider,
@@ -891,7 +880,8 @@ fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), Sto
             s.order.total.net,
             s.order.total.vat,
             order_json,
-            s.created_at
+            s.created_at,
+            s.capture_policy.map(CapturePolicy::as_str)
         ],
     )
     .map_err(|e| StoreError::from_sqlite(path, e))?;
@@ -922,11 +912,35 @@ fn insert_event(
     status: Option<Status>,
     detail: &str,
 ) -> Result<(), StoreError> {
+    insert_event_of(tx, path, id, at, kind, status, detail, None)
+}
+
+/// [`insert_event`] for an event about one operation.
+#[allow(clippy::too_many_arguments)]
+fn insert_event_of(
+    tx: &Connection,
+    path: &Path,
+    id: &str,
+    at: i64,
+    kind: &str,
+    status: Option<Status>,
+    detail: &str,
+    operation_id: Option<&str>,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO session_events (session_id, at, kind, status, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO session_events (session_id, at, kind, status, detail, operation_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
-    .and_then(|mut st| st.execute(params![id, at, kind, status.map(|s| s.as_str()), detail]))
+    .and_then(|mut st| {
+        st.execute(params![
+            id,
+            at,
+            kind,
+            status.map(|s| s.as_str()),
+            detail,
+            operation_id
+        ])
+    })
     .map(|_| ())
     .map_err(|e| StoreError::from_sqlite(path, e))
 }
@@ -956,6 +970,13 @@ fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
         last_error: r.get(17)?,
         provider_payment_id: r.get(18)?,
         confirmed_by: r.get(19)?,
+        capture_policy: r
+            .get::<_, Option<String>>(20)?
+            .map(|p| CapturePolicy::parse(&p))
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(20, rusqlite::types::Type::Text, e.into())
+            })?,
     })
 }
 
