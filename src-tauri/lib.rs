@@ -436,10 +436,7 @@ fn reconcile_in_background() {
         match result {
             Ok(done) => {
                 for r in done {
-                    eprintln!(
-                        "kassa: reconciled session {}: {} → {} ({})",
-                        r.id, r.from, r.to, r.note
-                    );
+                    eprintln!("kassa: reconciled {r}");
                 }
             }
             Err(e) => eprintln!("kassa: cannot reconcile the session log: {e}"),

@@ -39,6 +39,24 @@ pub fn checkout_failure(e: CheckoutError) -> Failure {
             error.code()
         )),
         CheckoutError::Lock(m) => Failure::System(m),
+        // Refused before anything was sent: bad input for this sale (exit 2).
+        CheckoutError::Refused { code, message, .. } => {
+            Failure::Invalid(format!("{message} [{code}]"))
+        }
+        CheckoutError::Operation { operation, error } => Failure::System(format!(
+            "{error} [{}]\n{} {} of session {} is {}{}; `kassa-cli session {}` shows its events",
+            error.code(),
+            operation.kind.as_str(),
+            operation.id,
+            operation.session_id,
+            operation.state,
+            if operation.state == kassa_core::store::OperationState::Unknown {
+                " (it may have reached the provider: Kassa looks it up, never sends it again)"
+            } else {
+                ""
+            },
+            operation.session_id
+        )),
     }
 }
 
@@ -83,10 +101,7 @@ impl Station {
         )
         .map_err(store_failure)?;
         for r in done {
-            eprintln!(
-                "kassa-cli: reconciled session {}: {} → {} ({})",
-                r.id, r.from, r.to, r.note
-            );
+            eprintln!("kassa-cli: reconciled {r}");
         }
         Ok(())
     }

@@ -87,6 +87,17 @@ codes! {
     // ---- a checkout step (`CheckoutError`) ----
     /// The in-flight lock of a new session could not be taken.
     LockFailed = "lock_failed",
+    /// A capture, refund or void of a session that is not paid.
+    NotPaid = "not_paid",
+    /// More than can be captured or refunded (of the sale, or of a line).
+    AmountExceeds = "amount_exceeds",
+    /// A void of an authorization that was captured (or already voided).
+    NotVoidable = "not_voidable",
+    /// Kassa lacks the provider's id of the payment the operation needs.
+    NoPaymentId = "no_payment_id",
+    /// Another capture, refund or void of the sale is in progress (or the provider is still
+    /// capturing it by itself).
+    OperationInProgress = "operation_in_progress",
 
     // ---- the till's operations (`TillError`) ----
     /// Field problems (the error lists them).

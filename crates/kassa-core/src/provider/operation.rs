@@ -145,7 +145,7 @@ pub struct OperationAnswer {
 }
 
 /// How one operation stands in the provider's record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderOutcome {
     Succeeded,
@@ -154,8 +154,9 @@ pub enum ProviderOutcome {
     Pending,
 }
 
-/// One capture, refund or void in the provider's own record of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One capture, refund or void in the provider's own record of a payment. (Deserialize: Kassa
+/// keeps the list read just before an operation is sent, its pre-image.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProviderOperation {
     pub kind: OperationKind,
     /// The provider's id of it, when it has one.

@@ -668,13 +668,14 @@ impl SessionLog {
         })
     }
 
-    /// Records the provider's id of the payment (verified by the provider client) with an
-    /// event, durably. The status does not change here: the provider is asked next.
+    /// Records the provider's id of the payment (verified by the provider client, or read from
+    /// the provider) with an event of `kind`, durably. The status does not change here.
     pub fn record_payment_id(
         &mut self,
         id: &str,
         payment_id: &str,
         now: i64,
+        kind: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -685,7 +686,7 @@ impl SessionLog {
                 params![id, payment_id, now],
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
-            insert_event(tx, &path, id, now, "returned", None, detail)
+            insert_event(tx, &path, id, now, kind, None, detail)
         })
     }
 

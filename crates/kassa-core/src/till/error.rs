@@ -88,6 +88,26 @@ impl From<CheckoutError> for TillError {
                 session_id: Some(session_id),
                 ..TillError::new(code, error.to_string())
             },
+            CheckoutError::Refused {
+                session_id,
+                message,
+                ..
+            } => TillError {
+                session_id: Some(session_id),
+                ..TillError::new(code, message)
+            },
+            CheckoutError::Operation { operation, error } => TillError {
+                session_id: Some(operation.session_id.clone()),
+                ..TillError::new(
+                    code,
+                    format!(
+                        "{error} ({} {} is {})",
+                        operation.kind.as_str(),
+                        operation.id,
+                        operation.state
+                    ),
+                )
+            },
             other => TillError::new(code, other.to_string()),
         }
     }

@@ -9,28 +9,47 @@
 //! - [`refresh`]: ask the provider and record what it says ([`crate::session::Status`] rules).
 //! - [`cancel`]: staff cancel an open session.
 //! - [`reconcile`]: at start, look at sessions left `creating`, `unknown`, or `open` past
-//!   expiry; ask the provider where it can tell, else mark `unknown` with the reason.
+//!   expiry; ask the provider where it can tell, else mark `unknown` with the reason; and at
+//!   operations left `requested`, `sent` or `unknown` (`reconcile.rs`).
+//! - After the sale (`operation.rs`): [`capture`], [`refund`], [`void`] (recorded before they
+//!   are sent, sent once, settled by the provider's record, never sent twice) and
+//!   [`record_refund`] (a refund staff made outside Kassa); `settle.rs` matches an operation
+//!   whose outcome is unclear with the provider's record; `at_sale.rs` captures a sale that
+//!   became paid under the `at_sale` policy.
+//! - Every status read that brings the provider's payment id (Dintero's transaction, Klarna's
+//!   order) records it as the session's `provider_payment_id`, which those operations need.
 //!
 //! A create in flight holds an exclusive lock on `inflight/<session id>.lock` in the data
-//! directory. The OS drops it when the process dies (even by `kill -9`), so reconciliation in
-//! another process knows a `creating` row whose lock it can take was abandoned, and leaves
-//! alone one that a living process (the desktop app, another `kassa-cli`) is still creating.
+//! directory, an operation `inflight/<session id>.op.lock` (`lock.rs`). The OS drops them when
+//! the process dies (even by `kill -9`), so reconciliation in another process knows a `creating`
+//! row or a `requested` operation whose lock it can take was abandoned, and leaves alone what
+//! a living process (the desktop app, another `kassa-cli`) is still doing.
 //!
-//! Not here: provider wire formats (`provider::*`), SQL (`store`), polling cadence (the shells).
+//! Not here: provider wire formats (`provider::*`), SQL (`store`), refund arithmetic
+//! (`refund`), polling cadence (the shells).
+
+mod at_sale;
+mod lock;
+mod operation;
+mod reconcile;
+mod settle;
+
+pub use operation::{capture, preview_refund, record_refund, refund, void};
+pub use reconcile::{reconcile, reconcile_with, ProviderFor, Reconciled};
+pub use settle::SETTLE_AFTER_MS;
+
+use lock::{pause_point, InFlight};
 
 use crate::code::Code;
-use crate::provider::cache::ProviderSource;
 use crate::provider::common::with_query;
-use crate::provider::spec::SettingValues;
 use crate::provider::{
     CapturePolicy, CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport,
     CANCELLED_MARK,
 };
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
-use crate::store::{NewSession, Opened, SessionLog, SessionRecord, StoreError};
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use crate::store::{NewSession, Opened, OperationRecord, SessionLog, SessionRecord, StoreError};
+use std::path::Path;
 
 /// How long a checkout session stays payable. A counter sale is paid within minutes; a
 /// remote-payment QR a little later. Change here.
@@ -55,6 +74,23 @@ pub enum CheckoutError {
     },
     #[error("{0}")]
     Lock(String),
+    /// A capture, refund or void refused before anything was sent (the session is not paid,
+    /// the amount is more than is left, the provider has no such API…): `code` and `message`
+    /// name the cause. The attempt is logged as a session event.
+    #[error("{message}")]
+    Refused {
+        session_id: String,
+        code: Code,
+        message: String,
+    },
+    /// A capture, refund or void whose request failed or whose outcome is unclear:
+    /// `operation` is its record after (`failed`: the provider did nothing; `unknown`: it may
+    /// have, and reading the provider settles it, never a second request).
+    #[error("{error}")]
+    Operation {
+        operation: Box<OperationRecord>,
+        error: ProviderError,
+    },
 }
 
 impl CheckoutError {
@@ -62,8 +98,11 @@ impl CheckoutError {
     pub fn code(&self) -> Code {
         match self {
             CheckoutError::Store(e) => e.code(),
-            CheckoutError::Provider { error, .. } => error.code(),
+            CheckoutError::Provider { error, .. } | CheckoutError::Operation { error, .. } => {
+                error.code()
+            }
             CheckoutError::Lock(_) => Code::LockFailed,
+            CheckoutError::Refused { code, .. } => *code,
         }
     }
 }
@@ -78,72 +117,6 @@ pub struct ChargeRequest<'a> {
     pub now: i64,
     /// What the payment does when authorized (`<provider>.capture`), recorded on the session.
     pub capture: CapturePolicy,
-}
-
-/// Holds `inflight/<id>.lock` while a create is in flight.
-struct InFlight {
-    path: PathBuf,
-    _file: File,
-}
-
-impl InFlight {
-    fn path(data_dir: &Path, id: &str) -> PathBuf {
-        data_dir.join("inflight").join(format!("{id}.lock"))
-    }
-
-    fn acquire(data_dir: &Path, id: &str) -> Result<InFlight, CheckoutError> {
-        let path = InFlight::path(data_dir, id);
-        let fail =
-            |e: std::io::Error| CheckoutError::Lock(format!("cannot lock {}: {e}", path.display()));
-        std::fs::create_dir_all(path.parent().expect("a lock path has a parent")).map_err(fail)?;
-        let file = File::create(&path).map_err(fail)?;
-        file.lock().map_err(fail)?;
-        Ok(InFlight { path, _file: file })
-    }
-
-    /// True when no living process holds the lock of session `id`.
-    fn abandoned(data_dir: &Path, id: &str) -> bool {
-        let path = InFlight::path(data_dir, id);
-        match File::options()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-        {
-            Ok(f) => f.try_lock().is_ok(),
-            // Cannot even open it: nobody can be holding it in this directory.
-            Err(_) => true,
-        }
-    }
-
-    fn clear(data_dir: &Path, id: &str) {
-        let _ = std::fs::remove_file(InFlight::path(data_dir, id));
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// A crash-test hook: when the environment variable `KASSA_PAUSE_AT` equals `step`
-/// (`after_intent`: the intent is committed, the provider not yet asked; `after_response`: the
-/// provider answered, its answer not yet recorded), says `KASSA_PAUSED <step>` on standard error
-/// and waits forever, so a test can `kill -9` the process at exactly that point. It only ever
-/// waits, never changes an outcome; unset (always, outside tests) it costs one environment
-/// lookup.
-fn pause_point(step: &str) {
-    if std::env::var_os("KASSA_PAUSE_AT").is_some_and(|v| v == step) {
-        use std::io::Write;
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "KASSA_PAUSED {step}");
-        let _ = err.flush();
-        drop(err);
-        loop {
-            std::thread::park();
-        }
-    }
 }
 
 /// Creates a checkout session for `order` at `provider`, logging every step.
@@ -250,6 +223,19 @@ pub fn start(
     }
 }
 
+/// An amount for the session log: `299.90 NOK` (minor units for an unknown currency).
+fn money(currency: &str, minor: i64) -> String {
+    match crate::money::Currency::from_code(currency) {
+        Some(c) => format!("{} {currency}", c.format_plain(minor)),
+        None => format!("{minor} (minor units of {currency})"),
+    }
+}
+
+/// The data directory of a session log (`sessions.db` lives in it): where the locks go.
+fn data_dir_of(log: &SessionLog) -> &Path {
+    log.path().parent().unwrap_or(Path::new("."))
+}
+
 fn session_ref(s: &SessionRecord, now: i64) -> SessionRef<'_> {
     SessionRef {
         provider_session_id: s.provider_session_id.as_deref(),
@@ -263,7 +249,8 @@ fn session_ref(s: &SessionRecord, now: i64) -> SessionRef<'_> {
 }
 
 /// Asks the provider for a session's status and records it. A final session is returned as
-/// logged, without asking. `record_unchanged`: log the answer even when nothing changed (an
+/// logged, without asking, except that a paid one's operations whose outcome Kassa does not
+/// know yet are settled by reading the provider's record of its payment. `record_unchanged`: log the answer even when nothing changed (an
 /// explicit status request) rather than only changes (background polling).
 pub fn refresh(
     log: &mut SessionLog,
@@ -274,6 +261,10 @@ pub fn refresh(
 ) -> Result<SessionRecord, CheckoutError> {
     let (session, _) = log.get(id)?;
     if session.status.is_final() {
+        if session.status == Status::Paid {
+            settle::settle_session(log, provider, &session, now)?;
+            return Ok(log.get(id)?.0);
+        }
         return Ok(session);
     }
     let result = match session.provider_session_id {
@@ -282,7 +273,15 @@ pub fn refresh(
     };
     match result {
         Ok(Some(report)) => {
-            apply(log, &session, &report, now, "status", record_unchanged)?;
+            apply(
+                log,
+                provider,
+                &session,
+                &report,
+                now,
+                "status",
+                record_unchanged,
+            )?;
         }
         Ok(None) => {
             // Only reachable for a session whose create got no answer: nothing was paid.
@@ -315,6 +314,7 @@ pub fn returned(
                     id,
                     pid,
                     now,
+                    "returned",
                     &format!(
                         "the checkout window returned with {} payment {pid} (verified)",
                         provider.name()
@@ -323,7 +323,8 @@ pub fn returned(
             }
             match r.report {
                 Some(report) => {
-                    apply(log, &session, &report, now, "returned", true)?;
+                    let (session, _) = log.get(id)?;
+                    apply(log, provider, &session, &report, now, "returned", true)?;
                     Ok(log.get(id)?.0)
                 }
                 None => refresh(log, provider, id, now, true),
@@ -364,10 +365,14 @@ fn failed_call(
     })
 }
 
-/// Records a provider report. A report the status model does not allow from the logged
-/// status (e.g. `open` for a session Kassa marked `needs_review`) is kept as an event.
+/// Records a provider report: the payment id it brings (when the session has none yet), then
+/// the status. A report the status model does not allow from the logged status (e.g. `open`
+/// for a session Kassa marked `needs_review`) is kept as an event. A session that becomes paid
+/// under the `at_sale` capture policy starts its capture ([`at_sale`]); that never turns the
+/// paid status into an error.
 fn apply(
     log: &mut SessionLog,
+    provider: &dyn Provider,
     session: &SessionRecord,
     report: &StatusReport,
     now: i64,
@@ -375,6 +380,19 @@ fn apply(
     record_unchanged: bool,
 ) -> Result<(), StoreError> {
     let from = session.status;
+    let learned = report
+        .payment_id
+        .as_deref()
+        .filter(|pid| session.provider_payment_id.is_none() && !pid.is_empty());
+    if let Some(pid) = learned {
+        log.record_payment_id(
+            &session.id,
+            pid,
+            now,
+            kind,
+            &format!("{} payment id {pid} recorded", provider.name()),
+        )?;
+    }
     if from != report.status && !from.can_become(report.status) {
         return log.add_event(
             &session.id,
@@ -385,6 +403,10 @@ fn apply(
                 report.status, report.detail
             ),
         );
+    }
+    if report.status == Status::Paid && from != Status::Paid {
+        let (session, _) = log.get(&session.id)?;
+        return at_sale::record_paid(log, provider, &session, report, now, kind);
     }
     log.record_status(
         &session.id,
@@ -416,7 +438,7 @@ pub fn cancel(
     log.add_event(id, now, "cancel_requested", "cancel requested by staff")?;
     match provider.cancel(&session_ref(&session, now)) {
         Ok(report) => {
-            apply(log, &session, &report, now, "cancel", true)?;
+            apply(log, provider, &session, &report, now, "cancel", true)?;
             Ok(log.get(id)?.0)
         }
         Err(error) => Err(failed_call(log, &session, now, "cancel", error)?),
@@ -516,121 +538,5 @@ pub fn review(
     Ok(log.get(id)?.0)
 }
 
-/// Builds the provider client for a logged session's provider name and profile.
-pub type ProviderFor<'a> =
-    dyn FnMut(&str, &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> + 'a;
-
-/// What reconciliation did with one session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reconciled {
-    pub id: String,
-    pub from: Status,
-    pub to: Status,
-    pub note: String,
-}
-
-/// Reconciles sessions left `creating` (by a process that is gone), `unknown`, or `open` past
-/// their expiry. `provider_for(name, profile)` builds the client for a logged session (or
-/// fails, e.g. when its credentials are gone); the session is then marked `unknown` with the
-/// reason. Never marks anything paid without the provider's evidence.
-pub fn reconcile(
-    log: &mut SessionLog,
-    data_dir: &Path,
-    provider_for: &mut ProviderFor,
-    now: i64,
-) -> Result<Vec<Reconciled>, StoreError> {
-    let mut done = Vec::new();
-    for session in log.needing_reconciliation(now)? {
-        let from = session.status;
-        if from == Status::Creating {
-            if !InFlight::abandoned(data_dir, &session.id) {
-                continue; // a living process is creating it right now
-            }
-            log.record_status(
-                &session.id,
-                Status::Unknown,
-                now,
-                "reconcile",
-                "Kassa stopped after recording the intent and before recording the provider's answer",
-                None,
-                true,
-            )?;
-        }
-        let outcome = provider_for(&session.provider, &session.profile).and_then(|p| {
-            let r = session_ref(&session, now);
-            match session.provider_session_id {
-                Some(_) => p.status(&r).map(Some),
-                None => p.find_by_reference(&r),
-            }
-        });
-        let (current, _) = log.get(&session.id)?;
-        let note = match outcome {
-            Ok(Some(report)) => {
-                apply(log, &current, &report, now, "reconcile", false)?;
-                report.detail
-            }
-            Ok(None) => {
-                let detail = no_payment(&session.provider, &session.merchant_reference);
-                log.record_status(
-                    &session.id,
-                    Status::Failed,
-                    now,
-                    "reconcile",
-                    &detail,
-                    None,
-                    true,
-                )?;
-                detail
-            }
-            Err(error) => {
-                let detail = format!(
-                    "cannot ask {} now [{}]: {error}",
-                    session.provider,
-                    error.code()
-                );
-                if current.status != Status::Unknown {
-                    log.record_status(
-                        &session.id,
-                        Status::Unknown,
-                        now,
-                        "reconcile",
-                        &detail,
-                        Some(&error.to_string()),
-                        true,
-                    )?;
-                }
-                detail
-            }
-        };
-        if from == Status::Creating {
-            InFlight::clear(data_dir, &session.id);
-        }
-        let to = log.get(&session.id)?.0.status;
-        log::info!(target: "kassa::checkout", "session {}: reconciled {from} → {to}: {note}", session.id);
-        if to != from {
-            done.push(Reconciled {
-                id: session.id.clone(),
-                from,
-                to,
-                note,
-            });
-        }
-    }
-    Ok(done)
-}
-
-/// [`reconcile`] with the clients of `source` (the shells' [`crate::provider::cache::Clients`]),
-/// at start-up. Starts no provider (nor the demo's sandbox) when nothing needs reconciling.
-pub fn reconcile_with(
-    log: &mut SessionLog,
-    data_dir: &Path,
-    source: &mut dyn ProviderSource,
-    settings: &dyn SettingValues,
-    now: i64,
-) -> Result<Vec<Reconciled>, StoreError> {
-    if log.needing_reconciliation(now)?.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut provider_for = |name: &str, profile: &str| source.get(settings, name, Some(profile));
-    reconcile(log, data_dir, &mut provider_for, now)
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! The capture a sale starts when it becomes paid under the `at_sale` policy (a counter sale
+//! hands the goods over at once), by the provider's [`AtSaleCapture`]:
+//!
+//! - `ByProvider` (Dintero `auto_capture`, Klarna `CAPTURE_ORDER`, Bambora
+//!   `instantcaptureamount`: asked in the create): a capture operation `via = session` is
+//!   recorded `sent` in the same transaction as the paid status, then the provider's record is
+//!   read: captured ≥ the sale is `done` with that evidence; not yet (Dintero captures
+//!   asynchronously, for up to 48 h) it stays `sent` and later reads settle it (`settle.rs`).
+//! - `ByKassa` (Commerce Layer, whose auto-capture is the shop's dashboard setting): a capture
+//!   by API, recorded `requested` with the paid status under the session's operation lock,
+//!   then sent like any other operation (`operation::send`).
+//! - `NotNeeded` (Opencharge: a paid transfer is final money): nothing.
+//!
+//! Recording the capture together with the paid status means a crash cannot leave a paid
+//! at-sale session with no capture on record: reconciliation finds the operation. Whatever
+//! happens to the capture is recorded on its operation and never turns the paid status into
+//! an error for the caller. Sessions logged before the policy was recorded, and payments
+//! staff confirmed (no provider evidence), start nothing.
+
+use super::lock::OperationLock;
+use super::operation::send;
+use super::{data_dir_of, money, session_ref, settle, CheckoutError};
+use crate::provider::{AtSaleCapture, CapturePolicy, OperationKind, Provider, StatusReport};
+use crate::quote::from_logged;
+use crate::session::{SessionId, Status};
+use crate::store::{NewOperation, OperationState, SessionLog, SessionRecord, StoreError, Via};
+
+/// Records that `session` became paid (`report`), with its at-sale capture when the policy and
+/// the provider call for one.
+pub(super) fn record_paid(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    session: &SessionRecord,
+    report: &StatusReport,
+    now: i64,
+    kind: &str,
+) -> Result<(), StoreError> {
+    let caps = provider.capabilities();
+    let how = caps.at_sale_capture;
+    let wanted = session.capture_policy == Some(CapturePolicy::AtSale)
+        && match how {
+            AtSaleCapture::ByProvider => true,
+            AtSaleCapture::ByKassa => caps.capture,
+            AtSaleCapture::NotNeeded => false,
+        };
+    let paid = |log: &mut SessionLog| {
+        log.record_status(
+            &session.id,
+            Status::Paid,
+            now,
+            kind,
+            &report.detail,
+            None,
+            true,
+        )
+        .map(|_| ())
+    };
+    if !wanted {
+        return paid(log);
+    }
+    let op_id = SessionId::generate(now).to_string();
+    let amount = money(&session.currency, session.gross_minor);
+    let op = |via, state| NewOperation {
+        id: &op_id,
+        session_id: &session.id,
+        kind: OperationKind::Capture,
+        via,
+        amount: session.gross_minor,
+        lines: &[],
+        reason: None,
+        pre_image: None,
+        state,
+        at: now,
+    };
+    if how == AtSaleCapture::ByProvider {
+        log.record_status_with_operation(
+            &session.id,
+            Status::Paid,
+            now,
+            kind,
+            &report.detail,
+            &op(Via::Session, OperationState::Sent),
+            &format!(
+                "capture of {amount} at sale: asked of {} with the session; waiting for its \
+                 evidence",
+                provider.name()
+            ),
+        )?;
+        match provider.payment_state(&session_ref(session, now)) {
+            Ok(state) => {
+                let rec = log.operation(&op_id)?;
+                settle::settle_one(
+                    log,
+                    provider.name(),
+                    &session.currency,
+                    &rec,
+                    &state,
+                    caps.operation_references,
+                    now,
+                )?;
+            }
+            Err(e) => log.add_operation_event(
+                &op_id,
+                now,
+                &format!(
+                    "its evidence could not be read yet [{}]: {e}; the next read settles it",
+                    e.code()
+                ),
+            )?,
+        }
+        return Ok(());
+    }
+    let Ok(Some(_lock)) = OperationLock::try_acquire(data_dir_of(log), &session.id) else {
+        paid(log)?;
+        return log.add_event(
+            &session.id,
+            now,
+            "capture",
+            "capture at sale not started: another operation of this sale is in progress; \
+             capture it from the history",
+        );
+    };
+    log.record_status_with_operation(
+        &session.id,
+        Status::Paid,
+        now,
+        kind,
+        &report.detail,
+        &op(Via::Api, OperationState::Requested),
+        &format!("capture of {amount} at sale requested (by API)"),
+    )?;
+    match capture_now(log, provider, session, &op_id, now) {
+        Ok(()) | Err(CheckoutError::Operation { .. }) | Err(CheckoutError::Refused { .. }) => {
+            Ok(())
+        }
+        Err(CheckoutError::Store(e)) => Err(e),
+        Err(e) => {
+            // On the operation already, or it stays `requested` and reconciliation says so.
+            log::warn!(target: "kassa::checkout", "session {}: capture at sale: {e}", session.id);
+            Ok(())
+        }
+    }
+}
+
+/// Sends the at-sale capture `op_id` (recorded `requested`, lock held by the caller): reads the
+/// provider's operations for the pre-image first; if it cannot, the capture is not sent.
+fn capture_now(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    session: &SessionRecord,
+    op_id: &str,
+    now: i64,
+) -> Result<(), CheckoutError> {
+    let fail = |log: &mut SessionLog, why: String| {
+        log.record_operation_state(
+            op_id,
+            OperationState::Failed,
+            now,
+            None,
+            Some(&why),
+            &format!("capture at sale not sent: {why}; capture it from the history"),
+        )
+        .map(|_| ())
+    };
+    let priced = match from_logged(&session.order_json) {
+        Ok(p) => p,
+        Err(why) => return Ok(fail(log, why)?),
+    };
+    match provider.payment_state(&session_ref(session, now)) {
+        Ok(state) => log.record_pre_image(
+            op_id,
+            &serde_json::to_string(&state.operations).expect("operations serialize"),
+        )?,
+        Err(e) => {
+            return Ok(fail(
+                log,
+                format!("the payment could not be read first [{}]: {e}", e.code()),
+            )?)
+        }
+    }
+    let op = log.operation(op_id)?;
+    send(log, provider, session, &priced, op, now).map(|_| ())
+}

@@ -1,0 +1,151 @@
+//! The file locks that tell reconciliation what a living process is still doing, and the
+//! crash-test pause points.
+//!
+//! - [`InFlight`]: `inflight/<session id>.lock`, held while a create is in flight.
+//! - [`OperationLock`]: `inflight/<session id>.op.lock`, held while a capture, refund or void of
+//!   that session is being recorded, sent and answered: one operation in flight per session, so
+//!   the provider's operations read just before one cannot be confused with another of Kassa's
+//!   own, and reconciliation leaves a living process's operation alone.
+//!
+//! The OS drops a lock when its process dies (even by `kill -9`), so a lock another process can
+//! take was abandoned.
+
+use super::CheckoutError;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+fn lock_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("inflight")
+}
+
+/// Holds `inflight/<id>.lock` while a create is in flight.
+pub(super) struct InFlight {
+    path: PathBuf,
+    _file: File,
+}
+
+impl InFlight {
+    fn path(data_dir: &Path, id: &str) -> PathBuf {
+        lock_dir(data_dir).join(format!("{id}.lock"))
+    }
+
+    pub(super) fn acquire(data_dir: &Path, id: &str) -> Result<InFlight, CheckoutError> {
+        let path = InFlight::path(data_dir, id);
+        let fail =
+            |e: std::io::Error| CheckoutError::Lock(format!("cannot lock {}: {e}", path.display()));
+        std::fs::create_dir_all(lock_dir(data_dir)).map_err(fail)?;
+        let file = File::create(&path).map_err(fail)?;
+        file.lock().map_err(fail)?;
+        Ok(InFlight { path, _file: file })
+    }
+
+    /// True when no living process holds the lock of session `id`.
+    pub(super) fn abandoned(data_dir: &Path, id: &str) -> bool {
+        let path = InFlight::path(data_dir, id);
+        match File::options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+        {
+            Ok(f) => f.try_lock().is_ok(),
+            // Cannot even open it: nobody can be holding it in this directory.
+            Err(_) => true,
+        }
+    }
+
+    pub(super) fn clear(data_dir: &Path, id: &str) {
+        let _ = std::fs::remove_file(InFlight::path(data_dir, id));
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Holds `inflight/<session id>.op.lock` while an operation of that session is in flight (or
+/// being reconciled).
+pub(super) struct OperationLock {
+    path: PathBuf,
+    file: File,
+}
+
+impl OperationLock {
+    /// Takes the lock of session `id`'s operations, or `None` when a living process holds it.
+    pub(super) fn try_acquire(
+        data_dir: &Path,
+        id: &str,
+    ) -> Result<Option<OperationLock>, CheckoutError> {
+        let path = lock_dir(data_dir).join(format!("{id}.op.lock"));
+        let fail =
+            |e: std::io::Error| CheckoutError::Lock(format!("cannot lock {}: {e}", path.display()));
+        std::fs::create_dir_all(lock_dir(data_dir)).map_err(fail)?;
+        loop {
+            let file = File::options()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(fail)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+            }
+            // The holder before us removes the file when it is done (see Drop): if the path
+            // is gone or is another file now, this lock guards nothing; try again.
+            if still_at(&path, &file) {
+                return Ok(Some(OperationLock { path, file }));
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn still_at(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+// Elsewhere the file is never removed (see Drop), so the path always is this file.
+#[cfg(not(unix))]
+fn still_at(_path: &Path, _file: &File) -> bool {
+    true
+}
+
+impl Drop for OperationLock {
+    fn drop(&mut self) {
+        // Removed while still locked, so nobody can take a lock on a file that is about to
+        // go; whoever opened it before is told by `still_at`. (Not on other platforms, where
+        // an open file cannot be removed: the file stays.)
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// A crash-test hook: when the environment variable `KASSA_PAUSE_AT` equals `step`, says
+/// `KASSA_PAUSED <step>` on standard error and waits forever, so a test can `kill -9` the
+/// process at exactly that point. The steps: `after_intent` (a create's intent is committed,
+/// the provider not yet asked), `after_response` (the provider answered the create, its answer
+/// not yet recorded), and for a capture, refund or void `op_after_requested` (recorded, not
+/// sent), `op_after_sent` (`sent` committed, the request not yet made), `op_after_response`
+/// (the provider answered, the answer not yet recorded). It only ever waits, never changes an
+/// outcome; unset (always, outside tests) it costs one environment lookup.
+pub(super) fn pause_point(step: &str) {
+    if std::env::var_os("KASSA_PAUSE_AT").is_some_and(|v| v == step) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "KASSA_PAUSED {step}");
+        let _ = err.flush();
+        drop(err);
+        loop {
+            std::thread::park();
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Start-up reconciliation: sessions and operations an earlier run left unfinished (a crash,
+//! a lost answer), settled by asking the provider, never by sending anything again.
+
+use super::lock::{InFlight, OperationLock};
+use super::{apply, no_payment, session_ref, settle};
+use crate::provider::cache::ProviderSource;
+use crate::provider::spec::SettingValues;
+use crate::provider::{Provider, ProviderError};
+use crate::session::Status;
+use crate::store::{OperationRecord, OperationState, SessionLog, StoreError};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Builds the provider client for a logged session's provider name and profile.
+pub type ProviderFor<'a> =
+    dyn FnMut(&str, &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> + 'a;
+
+/// What reconciliation did with one session (or one of its operations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    /// The session.
+    pub id: String,
+    pub from: Status,
+    pub to: Status,
+    pub note: String,
+    /// The operation (capture, refund, void) this is about; `from` and `to` are then the
+    /// session's status, unchanged, and `note` says what became of the operation.
+    pub operation: Option<String>,
+}
+
+impl std::fmt::Display for Reconciled {
+    /// `session <id>: open → paid (<note>)`, or for an operation `session <id>: <note>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.operation {
+            None => write!(
+                f,
+                "session {}: {} → {} ({})",
+                self.id, self.from, self.to, self.note
+            ),
+            Some(_) => write!(f, "session {}: {}", self.id, self.note),
+        }
+    }
+}
+
+/// Reconciles sessions left `creating` (by a process that is gone), `unknown`, or `open` past
+/// their expiry, then operations left `requested`, `sent` or `unknown`
+/// ([`reconcile_operations`]). `provider_for(name, profile)` builds the client for a logged
+/// session (or fails, e.g. when its credentials are gone); the session is then marked
+/// `unknown` with the reason. Never marks anything paid, captured or refunded without the
+/// provider's evidence, and never sends an operation again.
+pub fn reconcile(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    provider_for: &mut ProviderFor,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    let mut done = Vec::new();
+    for session in log.needing_reconciliation(now)? {
+        let from = session.status;
+        if from == Status::Creating {
+            if !InFlight::abandoned(data_dir, &session.id) {
+                continue; // a living process is creating it right now
+            }
+            log.record_status(
+                &session.id,
+                Status::Unknown,
+                now,
+                "reconcile",
+                "Kassa stopped after recording the intent and before recording the provider's answer",
+                None,
+                true,
+            )?;
+        }
+        let outcome = provider_for(&session.provider, &session.profile).and_then(|p| {
+            let r = session_ref(&session, now);
+            match session.provider_session_id {
+                Some(_) => p.status(&r).map(Some),
+                None => p.find_by_reference(&r),
+            }
+            .map(|report| (p, report))
+        });
+        let (current, _) = log.get(&session.id)?;
+        let note = match outcome {
+            Ok((p, Some(report))) => {
+                apply(log, p.as_ref(), &current, &report, now, "reconcile", false)?;
+                report.detail
+            }
+            Ok((_, None)) => {
+                let detail = no_payment(&session.provider, &session.merchant_reference);
+                log.record_status(
+                    &session.id,
+                    Status::Failed,
+                    now,
+                    "reconcile",
+                    &detail,
+                    None,
+                    true,
+                )?;
+                detail
+            }
+            Err(error) => {
+                let detail = format!(
+                    "cannot ask {} now [{}]: {error}",
+                    session.provider,
+                    error.code()
+                );
+                if current.status != Status::Unknown {
+                    log.record_status(
+                        &session.id,
+                        Status::Unknown,
+                        now,
+                        "reconcile",
+                        &detail,
+                        Some(&error.to_string()),
+                        true,
+                    )?;
+                }
+                detail
+            }
+        };
+        if from == Status::Creating {
+            InFlight::clear(data_dir, &session.id);
+        }
+        let to = log.get(&session.id)?.0.status;
+        log::info!(target: "kassa::checkout", "session {}: reconciled {from} → {to}: {note}", session.id);
+        if to != from {
+            done.push(Reconciled {
+                id: session.id.clone(),
+                from,
+                to,
+                note,
+                operation: None,
+            });
+        }
+    }
+    done.extend(reconcile_operations(log, data_dir, provider_for, now)?);
+    Ok(done)
+}
+
+/// Reconciles operations left unsettled, one session at a time under its operation lock (a
+/// session whose lock a living process holds is left alone): a `requested` one was never sent
+/// (Kassa stopped before sending it) and becomes `failed` without any request; `sent` and
+/// `unknown` ones are settled by one read of the provider's record of the payment
+/// ([`settle`](super::settle)), and stay as they are when it cannot be read.
+pub fn reconcile_operations(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    provider_for: &mut ProviderFor,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    let mut by_session: BTreeMap<String, Vec<OperationRecord>> = BTreeMap::new();
+    for op in log.unsettled_operations()? {
+        by_session
+            .entry(op.session_id.clone())
+            .or_default()
+            .push(op);
+    }
+    let mut done = Vec::new();
+    for (id, ops) in by_session {
+        let Ok(Some(_lock)) = OperationLock::try_acquire(data_dir, &id) else {
+            continue; // a living process is sending one of them right now
+        };
+        let (session, _) = log.get(&id)?;
+        let before: Vec<(String, OperationState)> =
+            ops.iter().map(|o| (o.id.clone(), o.state)).collect();
+        let provider = provider_for(&session.provider, &session.profile);
+        let read_error = match &provider {
+            Ok(p) => settle::settle_with(log, p.as_ref(), &session, &ops, now)?,
+            Err(e) => {
+                settle::abandoned_requests(log, &ops, now)?;
+                Some(e.clone())
+            }
+        };
+        for (op_id, from) in before {
+            let after = log.operation(&op_id)?;
+            let note = match (&read_error, after.state == from) {
+                (Some(e), true) => format!(
+                    "{} {op_id} stays {from}: cannot read {} now [{}]: {e}",
+                    after.kind.as_str(),
+                    session.provider,
+                    e.code()
+                ),
+                _ => format!(
+                    "{} {op_id}: {from} → {}{}",
+                    after.kind.as_str(),
+                    after.state,
+                    after
+                        .error
+                        .as_deref()
+                        .filter(|_| after.state != from)
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ),
+            };
+            log::info!(target: "kassa::checkout", "session {id}: reconciled {note}");
+            if after.state != from {
+                done.push(Reconciled {
+                    id: id.clone(),
+                    from: session.status,
+                    to: session.status,
+                    note,
+                    operation: Some(op_id),
+                });
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// [`reconcile`] with the clients of `source` (the shells' [`crate::provider::cache::Clients`]),
+/// at start-up. Starts no provider (nor the demo's sandbox) when nothing needs reconciling.
+pub fn reconcile_with(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    source: &mut dyn ProviderSource,
+    settings: &dyn SettingValues,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    if log.needing_reconciliation(now)?.is_empty() && log.unsettled_operations()?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut provider_for = |name: &str, profile: &str| source.get(settings, name, Some(profile));
+    reconcile(log, data_dir, &mut provider_for, now)
+}
