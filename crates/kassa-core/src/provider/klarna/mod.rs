@@ -10,7 +10,8 @@
 //!   `klarna.acquiring_channel`, lines per [`wire`]), then `POST /hpp/v1/sessions` with
 //!   `payment_session_url` on the same host, `place_order_mode` `CAPTURE_ORDER` (capture
 //!   policy `at_sale`: Klarna places and captures the order) or `PLACE_ORDER` (`manual`), see
-//!   [`wire::place_order_mode`], and the return URL as success/cancel/failure/error redirect. The webview and the QR show `redirect_url`.
+//!   [`wire::place_order_mode`], and the return URL as success/cancel/failure/error redirect.
+//!   The webview and the QR show `redirect_url`.
 //!   Klarna documents `redirect_url` as "ECOMMERCE only" (NOTES §3.5, §3.14 #5): with another
 //!   channel (IN_STORE, TELESALES) the QR is Klarna's own image from `qr_code_url`, fetched at
 //!   create (no credentials sent) and shown as it is; the till's window needs `redirect_url`,
