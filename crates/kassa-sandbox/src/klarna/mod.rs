@@ -179,8 +179,8 @@ struct Order {
     status: &'static str,
     fraud_status: String,
     order_amount: i64,
-    captures: Vec<Capture>,
-    refunds: Vec<Refund>,
+    captures: Vec<Movement>,
+    refunds: Vec<Movement>,
     /// CAPTURE_ORDER with a PENDING fraud status: capture once ACCEPTED.
     capture_when_accepted: bool,
     /// The KP session's body (currency, country, lines, references, locale).
@@ -216,21 +216,13 @@ impl Order {
     }
 }
 
-/// OM `Capture`, as the emulator keeps it.
-struct Capture {
+/// A capture or a refund, as the emulator keeps it (OM `Capture`, `Refund`).
+struct Movement {
     id: String,
     amount: i64,
     at: i64,
-    reference: Option<String>,
-    description: Option<String>,
-    order_lines: Value,
-}
-
-/// OM `Refund`, as the emulator keeps it.
-struct Refund {
-    id: String,
-    amount: i64,
-    at: i64,
+    /// What the merchant sent: its `reference` (Kassa's operation id), the `description`
+    /// shown to the customer, the `order_lines` (`Null` when none were sent).
     reference: Option<String>,
     description: Option<String>,
     order_lines: Value,

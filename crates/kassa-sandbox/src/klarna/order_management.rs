@@ -41,8 +41,8 @@
 
 use super::rules::operation_rules;
 use super::{
-    bad_value, error_body, is_uuid, json_body, new_uuid, unauthorized, Answer, Capture, Emulator,
-    Order, Refund, IDEMPOTENCY_WINDOW_MS, OM_SPEC,
+    bad_value, error_body, is_uuid, json_body, new_uuid, unauthorized, Answer, Emulator, Movement,
+    Order, IDEMPOTENCY_WINDOW_MS, OM_SPEC,
 };
 use crate::common::public_base;
 use crate::Shared;
@@ -55,39 +55,38 @@ use kassa_core::time::{format_rfc3339, now_millis};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-fn capture_json(order: &Order, c: &Capture, refunded: i64) -> Value {
+/// OM `Capture` or `Refund`: `names` are its id, amount and time fields.
+fn movement_json(m: &Movement, (id, amount, at): (&str, &str, &str)) -> Value {
     let mut v = json!({
-        "capture_id": c.id,
-        "klarna_reference": format!("{}-{}", order.klarna_reference,
-            order.captures.iter().position(|x| x.id == c.id).unwrap_or(0) + 1),
-        "captured_amount": c.amount,
-        "captured_at": format_rfc3339(c.at),
-        "refunded_amount": refunded,
-        "order_lines": if c.order_lines.is_array() { c.order_lines.clone() } else { json!([]) },
+        id: m.id,
+        amount: m.amount,
+        at: format_rfc3339(m.at),
+        "order_lines": if m.order_lines.is_array() { m.order_lines.clone() } else { json!([]) },
     });
-    if let Some(r) = &c.reference {
+    if let Some(r) = &m.reference {
         v["reference"] = json!(r);
     }
-    if let Some(d) = &c.description {
+    if let Some(d) = &m.description {
         v["description"] = json!(d);
     }
     v
 }
 
-fn refund_json(r: &Refund) -> Value {
-    let mut v = json!({
-        "refund_id": r.id,
-        "refunded_amount": r.amount,
-        "refunded_at": format_rfc3339(r.at),
-        "order_lines": if r.order_lines.is_array() { r.order_lines.clone() } else { json!([]) },
-    });
-    if let Some(x) = &r.reference {
-        v["reference"] = json!(x);
-    }
-    if let Some(d) = &r.description {
-        v["description"] = json!(d);
-    }
+fn capture_json(order: &Order, c: &Movement, refunded: i64) -> Value {
+    let mut v = movement_json(c, ("capture_id", "captured_amount", "captured_at"));
+    let n = order
+        .captures
+        .iter()
+        .position(|x| x.id == c.id)
+        .unwrap_or(0)
+        + 1;
+    v["klarna_reference"] = json!(format!("{}-{n}", order.klarna_reference));
+    v["refunded_amount"] = json!(refunded);
     v
+}
+
+fn refund_json(r: &Movement) -> Value {
+    movement_json(r, ("refund_id", "refunded_amount", "refunded_at"))
 }
 
 /// The order's captures with what of its refunds each carries (oldest capture first).
@@ -309,8 +308,38 @@ fn operation_body(
     }
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
+/// A capture or refund made now from its request body `v` (`amount` its amount field), and
+/// Klarna's 201 for it: no body, its id in `id_header` and its URI in `Location`, under
+/// `{base}/ordermanagement/v1/orders/{order}/{kind}/`.
+fn created(
+    v: &Value,
+    amount: &str,
+    (base, order, kind, id_header): (&str, &str, &str, &'static str),
+    now: i64,
+) -> (Movement, Answer) {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let id = new_uuid();
+    let answer = Answer {
+        at: now,
+        status: StatusCode::CREATED,
+        headers: vec![
+            (
+                "location",
+                format!("{base}/ordermanagement/v1/orders/{order}/{kind}/{id}"),
+            ),
+            (id_header, id.clone()),
+        ],
+        body: None,
+    };
+    let movement = Movement {
+        id,
+        amount: v[amount].as_i64().unwrap_or(0),
+        at: now,
+        reference: text("reference"),
+        description: text("description"),
+        order_lines: v.get("order_lines").cloned().unwrap_or(Value::Null),
+    };
+    (movement, answer)
 }
 
 pub(super) async fn capture(
@@ -354,33 +383,20 @@ pub(super) async fn capture(
                 "Captured amount {amount} is higher than the remaining authorized amount {remaining}. Capture not possible."
             ));
         }
-        let capture_id = new_uuid();
-        o.captures.push(Capture {
-            id: capture_id.clone(),
-            amount,
-            at: now,
-            reference: text(&v, "reference"),
-            description: text(&v, "description"),
-            order_lines: v.get("order_lines").cloned().unwrap_or(Value::Null),
-        });
+        let (capture, created) = created(
+            &v,
+            "captured_amount",
+            (&base, &id, "captures", "capture-id"),
+            now,
+        );
+        o.captures.push(capture);
         o.status = if o.captured() == o.order_amount {
             "CAPTURED"
         } else {
             "PART_CAPTURED"
         };
         o.capture_when_accepted = false;
-        Answer {
-            at: now,
-            status: StatusCode::CREATED,
-            headers: vec![
-                (
-                    "location",
-                    format!("{base}/ordermanagement/v1/orders/{id}/captures/{capture_id}"),
-                ),
-                ("capture-id", capture_id),
-            ],
-            body: None,
-        }
+        created
     })
 }
 
@@ -407,27 +423,14 @@ pub(super) async fn refund(
         if amount > o.captured() - o.refunded() {
             return refuse("Over refund is not allowed. Refund not possible.");
         }
-        let refund_id = new_uuid();
-        o.refunds.push(Refund {
-            id: refund_id.clone(),
-            amount,
-            at: now,
-            reference: text(&v, "reference"),
-            description: text(&v, "description"),
-            order_lines: v.get("order_lines").cloned().unwrap_or(Value::Null),
-        });
-        Answer {
-            at: now,
-            status: StatusCode::CREATED,
-            headers: vec![
-                (
-                    "location",
-                    format!("{base}/ordermanagement/v1/orders/{id}/refunds/{refund_id}"),
-                ),
-                ("refund-id", refund_id),
-            ],
-            body: None,
-        }
+        let (refund, created) = created(
+            &v,
+            "refunded_amount",
+            (&base, &id, "refunds", "refund-id"),
+            now,
+        );
+        o.refunds.push(refund);
+        created
     })
 }
 

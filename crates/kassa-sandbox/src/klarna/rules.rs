@@ -4,7 +4,7 @@
 //! CAPTURE_ORDER capture) the order.
 
 use super::{
-    new_uuid, short_reference, Capture, Emulator, HppStatus, Order, AUTHORIZATION_LIFETIME_MS,
+    new_uuid, short_reference, Emulator, HppStatus, Movement, Order, AUTHORIZATION_LIFETIME_MS,
 };
 use kassa_core::money::Currency;
 use kassa_core::time::now_millis;
@@ -172,7 +172,7 @@ pub(super) fn capture_if_due(o: &mut Order, now: i64) {
     if o.capture_when_accepted && o.status(now) == "AUTHORIZED" && o.fraud_status == "ACCEPTED" {
         o.capture_when_accepted = false;
         o.status = "CAPTURED";
-        o.captures.push(Capture {
+        o.captures.push(Movement {
             id: new_uuid(),
             amount: o.order_amount,
             at: now,

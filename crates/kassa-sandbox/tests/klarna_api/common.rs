@@ -301,6 +301,16 @@ pub(crate) fn om_post(
     raw(om_request(s, order, path, key, body))
 }
 
+/// A capture of the order under a new key.
+pub(crate) fn capture(s: &Sandbox, order: &str, body: Value) -> Response {
+    om_post(s, order, "/captures", &key(), Some(body))
+}
+
+/// A refund of the order under a new key.
+pub(crate) fn refund(s: &Sandbox, order: &str, body: Value) -> Response {
+    om_post(s, order, "/refunds", &key(), Some(body))
+}
+
 /// The answer's body as JSON (`Null` when empty).
 pub(crate) fn body_of(r: &Response) -> Value {
     serde_json::from_slice(&r.body).unwrap_or(Value::Null)

@@ -3,8 +3,9 @@
 //! documented errors (see `kassa_sandbox::klarna`'s `order_management` module docs).
 
 use crate::common::{
-    as_user, assert_om_error, basic, body_of, call, control, hpp_get, kaffe_and_bolle, kaffe_line,
-    key, messages, om_post, om_request, order, paid_order, placed, raw, sandbox, send, shop, till,
+    as_user, assert_om_error, basic, body_of, call, capture, control, hpp_get, kaffe_and_bolle,
+    kaffe_line, key, messages, om_post, om_request, order, paid_order, placed, raw, refund,
+    sandbox, send, shop, till,
 };
 use kassa_core::http::{Method, Request};
 use serde_json::json;
@@ -134,13 +135,7 @@ fn captures_take_at_most_the_remaining_authorization() {
     assert_eq!((st, &at_location), (200, c));
 
     // More than remains: refused, nothing captured.
-    let r = om_post(
-        &s,
-        &id,
-        "/captures",
-        &key(),
-        Some(json!({"captured_amount": 6001})),
-    );
+    let r = capture(&s, &id, json!({"captured_amount": 6001}));
     assert_om_error(
         &r,
         403,
@@ -149,13 +144,7 @@ fn captures_take_at_most_the_remaining_authorization() {
     );
     assert_eq!(order(&s, &id)["captured_amount"], 7000);
     // The rest, without lines: CAPTURED, nothing remains.
-    let r = om_post(
-        &s,
-        &id,
-        "/captures",
-        &key(),
-        Some(json!({"captured_amount": 6000})),
-    );
+    let r = capture(&s, &id, json!({"captured_amount": 6000}));
     assert_eq!(r.status, 201);
     let o = order(&s, &id);
     assert_eq!(
@@ -165,13 +154,7 @@ fn captures_take_at_most_the_remaining_authorization() {
         ),
         (Some("CAPTURED"), Some(0))
     );
-    let r = om_post(
-        &s,
-        &id,
-        "/captures",
-        &key(),
-        Some(json!({"captured_amount": 1})),
-    );
+    let r = capture(&s, &id, json!({"captured_amount": 1}));
     assert_om_error(
         &r,
         403,
@@ -201,7 +184,7 @@ fn a_capture_must_be_a_valid_capture_object_with_lines_that_add_up() {
     let s = sandbox();
     let id = paid_order(&s, kaffe_and_bolle(), "PLACE_ORDER", "pay");
     let bad = |body: serde_json::Value, expected: &[&str]| {
-        let r = om_post(&s, &id, "/captures", &key(), Some(body.clone()));
+        let r = capture(&s, &id, body.clone());
         let v = body_of(&r);
         assert_eq!(
             (r.status, v["error_code"].as_str()),
@@ -313,13 +296,7 @@ fn a_capture_must_be_a_valid_capture_object_with_lines_that_add_up() {
     ));
     assert_eq!(r.status, 401);
     let unknown = "00000000-0000-4000-8000-000000000000";
-    let r = om_post(
-        &s,
-        unknown,
-        "/captures",
-        &key(),
-        Some(json!({"captured_amount": 100})),
-    );
+    let r = capture(&s, unknown, json!({"captured_amount": 100}));
     assert_om_error(&r, 404, "NO_SUCH_ORDER", "No such order");
     let (st, v) = send(as_user(
         om_request(
@@ -341,15 +318,7 @@ fn a_capture_must_be_a_valid_capture_object_with_lines_that_add_up() {
 #[test]
 fn pending_cancelled_and_expired_orders_cannot_be_captured() {
     let s = sandbox();
-    let capture = |id: &str| {
-        om_post(
-            &s,
-            id,
-            "/captures",
-            &key(),
-            Some(json!({"captured_amount": 100})),
-        )
-    };
+    let capture = |id: &str| capture(&s, id, json!({"captured_amount": 100}));
     let pending = paid_order(&s, kaffe_and_bolle(), "PLACE_ORDER", "pay_pending");
     assert_om_error(
         &capture(&pending),
@@ -385,13 +354,7 @@ fn pending_cancelled_and_expired_orders_cannot_be_captured() {
         &format!("Order {expiring} is expired. Capture not possible."),
     );
     // What was captured before the expiry can still be refunded.
-    let r = om_post(
-        &s,
-        &expiring,
-        "/refunds",
-        &key(),
-        Some(json!({"refunded_amount": 100})),
-    );
+    let r = refund(&s, &expiring, json!({"refunded_amount": 100}));
     assert_eq!(r.status, 201, "{}", body_of(&r));
 }
 
@@ -399,7 +362,7 @@ fn pending_cancelled_and_expired_orders_cannot_be_captured() {
 fn refunds_are_of_captured_money_only() {
     let s = sandbox();
     let id = paid_order(&s, kaffe_and_bolle(), "PLACE_ORDER", "pay");
-    let refund = |body: serde_json::Value| om_post(&s, &id, "/refunds", &key(), Some(body));
+    let refund = |body| refund(&s, &id, body);
     // Nothing captured yet.
     assert_om_error(
         &refund(json!({"refunded_amount": 100})),
@@ -408,14 +371,7 @@ fn refunds_are_of_captured_money_only() {
         "Order has no captures. Refund not possible",
     );
     assert_eq!(
-        om_post(
-            &s,
-            &id,
-            "/captures",
-            &key(),
-            Some(json!({"captured_amount": 9500}))
-        )
-        .status,
+        capture(&s, &id, json!({"captured_amount": 9500})).status,
         201
     );
     assert_om_error(
@@ -546,23 +502,16 @@ fn refunds_are_of_captured_money_only() {
 fn a_key_gets_its_first_answer_again_status_body_and_headers() {
     let s = sandbox();
     let id = paid_order(&s, kaffe_and_bolle(), "PLACE_ORDER", "pay");
+    let post = |path: &str, k: &str, body| om_post(&s, &id, path, k, Some(body));
     let k = key();
-    let first = om_post(
-        &s,
-        &id,
+    let first = post(
         "/captures",
         &k,
-        Some(json!({"captured_amount": 5000, "reference": "op-1"})),
+        json!({"captured_amount": 5000, "reference": "op-1"}),
     );
     assert_eq!(first.status, 201);
     // The same key, even with another body ("only the key matters"): the first answer.
-    let again = om_post(
-        &s,
-        &id,
-        "/captures",
-        &k,
-        Some(json!({"captured_amount": 8000})),
-    );
+    let again = post("/captures", &k, json!({"captured_amount": 8000}));
     assert_eq!(again.status, 201);
     for h in ["capture-id", "location"] {
         assert_eq!(again.header(h), first.header(h), "{h}");
@@ -578,49 +527,21 @@ fn a_key_gets_its_first_answer_again_status_body_and_headers() {
 
     // A refusal is kept too: the same key answers it again, byte for byte.
     let k = key();
-    let refused = om_post(
-        &s,
-        &id,
-        "/refunds",
-        &k,
-        Some(json!({"refunded_amount": 5001})),
-    );
+    let refused = post("/refunds", &k, json!({"refunded_amount": 5001}));
     assert_om_error(&refused, 403, "REFUND_NOT_ALLOWED", "Over refund");
-    let again = om_post(&s, &id, "/refunds", &k, Some(json!({"refunded_amount": 1})));
+    let again = post("/refunds", &k, json!({"refunded_amount": 1}));
     assert_eq!((again.status, &again.body), (403, &refused.body));
     assert_eq!(order(&s, &id)["refunded_amount"], 0);
     // A refund's headers replay as well; a new key is a new refund.
     let k = key();
-    let first = om_post(
-        &s,
-        &id,
-        "/refunds",
-        &k,
-        Some(json!({"refunded_amount": 100})),
-    );
-    let again = om_post(
-        &s,
-        &id,
-        "/refunds",
-        &k,
-        Some(json!({"refunded_amount": 100})),
-    );
+    let first = post("/refunds", &k, json!({"refunded_amount": 100}));
+    let again = post("/refunds", &k, json!({"refunded_amount": 100}));
     assert_eq!(first.status, 201);
     for h in ["refund-id", "location"] {
         assert!(first.header(h).is_some());
         assert_eq!(again.header(h), first.header(h), "{h}");
     }
-    assert_eq!(
-        om_post(
-            &s,
-            &id,
-            "/refunds",
-            &key(),
-            Some(json!({"refunded_amount": 100}))
-        )
-        .status,
-        201
-    );
+    assert_eq!(refund(&s, &id, json!({"refunded_amount": 100})).status, 201);
     assert_eq!(order(&s, &id)["refunded_amount"], 200);
     // Keys are per account: the same key from another account is that account's own.
     let (st, _) = send(as_user(
@@ -648,14 +569,7 @@ fn after_a_partial_capture_the_rest_is_released_not_cancelled() {
         "Can not release when order is cancelled or has no captures.",
     );
     assert_eq!(
-        om_post(
-            &s,
-            &id,
-            "/captures",
-            &key(),
-            Some(json!({"captured_amount": 2500}))
-        )
-        .status,
+        capture(&s, &id, json!({"captured_amount": 2500})).status,
         201
     );
     assert_om_error(
@@ -681,13 +595,7 @@ fn after_a_partial_capture_the_rest_is_released_not_cancelled() {
         "NOT_ALLOWED",
         "Remaining authorization cannot be released: the order is CLOSED",
     );
-    let r = om_post(
-        &s,
-        &id,
-        "/captures",
-        &key(),
-        Some(json!({"captured_amount": 1})),
-    );
+    let r = capture(&s, &id, json!({"captured_amount": 1}));
     assert_om_error(
         &r,
         403,
@@ -696,14 +604,7 @@ fn after_a_partial_capture_the_rest_is_released_not_cancelled() {
     );
     // What was captured can still be refunded.
     assert_eq!(
-        om_post(
-            &s,
-            &id,
-            "/refunds",
-            &key(),
-            Some(json!({"refunded_amount": 2500}))
-        )
-        .status,
+        refund(&s, &id, json!({"refunded_amount": 2500})).status,
         201
     );
 
@@ -798,13 +699,7 @@ fn injected_faults_reach_the_new_endpoints() {
     assert_eq!(first.status, 201);
     // 429 with Retry-After.
     fault(json!({"path": "/refunds", "kind": "rate_limit", "retry_after": 7}));
-    let r = om_post(
-        &s,
-        &id,
-        "/refunds",
-        &key(),
-        Some(json!({"refunded_amount": 100})),
-    );
+    let r = refund(&s, &id, json!({"refunded_amount": 100}));
     assert_eq!((r.status, r.retry_after), (429, Some(7)));
     // The answer lost after the work: the capture happened; the same key tells what it was.
     fault(json!({"path": "/captures", "kind": "timeout", "ms": 1500}));
