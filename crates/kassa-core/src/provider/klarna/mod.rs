@@ -672,18 +672,19 @@ impl Provider for Klarna {
         let order_id = self.order_id(op.session)?;
         let o = self.order(order_id)?;
         let captured = o.captured_amount.unwrap_or(0);
-        let action = if captured == 0 {
+        let nothing_captured = captured == 0 && o.captures.is_empty();
+        let action = if nothing_captured {
             "cancel"
         } else {
             "release-remaining-authorization"
         };
         self.order_post(order_id, action, op.id, None)?;
-        let detail = if captured == 0 {
+        let detail = if nothing_captured {
             format!("Klarna order {order_id} cancelled")
         } else {
             format!(
-                "Klarna order {order_id}: the authorization beyond the {captured} {} captured \
-                 released",
+                "Klarna order {order_id}: the rest of the authorization released ({captured} {} \
+                 captured)",
                 op.session.currency
             )
         };
