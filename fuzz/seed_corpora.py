@@ -253,6 +253,28 @@ def klarna():
         entry(5, 404, ct="json", body={"error_code": "NOT_FOUND"}),
         entry(5, 200, ct="png", body=b""),
     ]
+    # The after-sale reads and answers: an order part captured, refunded, released, cancelled.
+    cap = {"capture_id": "4ba29b50-be7b-44f5-a492-113e6a865e22", "captured_amount": 8000,
+           "captured_at": "2026-11-21T12:03:00.000Z", "reference": "019b0f3e-8c2a-7d41-9e55-3f0a1b2c3d4e"}
+    ref = {"refund_id": "b2cb4f2e-2781-4359-80ad-555735ebb8d8", "refunded_amount": 3500,
+           "refunded_at": "2026-11-21T12:04:00.000Z", "reference": "019b0f3f-0000-7d41-9e55-3f0a1b2c3d4e"}
+    part = dict(order, status="PART_CAPTURED", captured_amount=8000, refunded_amount=3500,
+                remaining_authorized_amount=5000, expires_at="2026-12-19T12:02:00.000Z",
+                captures=[cap], refunds=[ref])
+    out += [
+        entry(4, 200, body=part),
+        entry(4, 200, body=dict(part, status="CLOSED", remaining_authorized_amount=0)),
+        entry(4, 200, body=dict(order, status="CANCELLED", remaining_authorized_amount=0)),
+        entry(4, 200, body=dict(part, refunded_amount=-1)),
+        entry(4, 200, body={k: v for k, v in part.items() if k != "captured_amount"}),
+        entry(6, 201, ct="none", body=cap["capture_id"]),
+        entry(6, 201, ct="none", body=""),
+        entry(6, 200, ct="html", body="<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        entry(6, 403, body={"error_code": "REFUND_NOT_ALLOWED",
+                            "error_messages": ["Over refund is not allowed. Refund not possible."],
+                            "correlation_id": "6a9b1cb1-3d8f-4f7b-a0b4-2c3d4e5f6a7b"}),
+        entry(6, 404, body={"error_code": "NO_SUCH_ORDER", "error_messages": ["No such order"]}),
+    ]
     write("klarna_response", out)
 
 

@@ -171,6 +171,9 @@ pub struct Response {
     pub retry_after: Option<u64>,
     /// The `Date` header (the server's clock, RFC 9110 IMF-fixdate), as sent.
     pub date: Option<String>,
+    /// Every header, names in lower case, values as sent (those that are not visible ASCII
+    /// are left out): some answers carry their result there (Klarna's `Capture-Id`).
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -183,6 +186,14 @@ impl Response {
                 c.starts_with("application/json") || c.contains("+json")
             })
             .unwrap_or(false)
+    }
+
+    /// The first value of the header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -331,6 +342,11 @@ impl Http {
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| v.trim().parse().ok());
         let date = header(reqwest::header::DATE);
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
         let body = resp.bytes().map_err(&classify)?.to_vec();
         log::debug!(
             target: "kassa::http",
@@ -343,6 +359,7 @@ impl Http {
             content_type,
             retry_after,
             date,
+            headers,
             body,
         })
     }

@@ -27,6 +27,7 @@
 //! | `POST /_control/klarna/accounts` `{"username", "password", "in_store"}` | add a Klarna API user (`in_store`: the agreement allows IN_STORE/TELESALES) |
 //! | `POST /_control/klarna/sessions/{hpp id}/outcome` `{"outcome": "pay"}` | the hosted page: `open`, `pay`, `pay_pending`, `reject`, `decline`, `cancel`, `back`, `expire`; answers `{"redirect": url}` |
 //! | `POST /_control/klarna/orders/{id}/fraud` `{"fraud_status": "ACCEPTED"}` | resolve a PENDING fraud check |
+//! | `POST /_control/klarna/orders/{id}/expire` | the order's authorization reaches its `expires_at` now (an uncaptured rest is EXPIRED) |
 //! | `POST /_control/klarna/payment_sessions/{kp id}/expire` | expire a Payments session and its pages |
 //! | `POST /_control/commercelayer/accounts` `{"client_id", "client_secret", "sales_channel_client_id", "market_id", "address_id", "currency", "tax_included", "default_tax_rate_bp", "skus": [{"code", "tax_rate_bp"}], "auto_capture"}` | add a Commerce Layer organization (integration + sales channel + market) |
 //! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 when not possible |

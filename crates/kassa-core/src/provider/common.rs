@@ -285,6 +285,7 @@ mod tests {
             content_type: Some("application/json".into()),
             retry_after: None,
             date: None,
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         };
         let read = |body: &str| super::bearer_token("p", &answer(body), Duration::from_secs(60), 2);

@@ -77,6 +77,7 @@ pub(crate) fn input(data: &[u8]) -> Input<'_> {
             content_type: CONTENT_TYPES[usize::from(flags & 7)].map(str::to_string),
             retry_after: (flags & 8 != 0).then_some(30),
             date: None,
+            headers: Vec::new(),
             body: body.to_vec(),
         },
         body,
@@ -127,8 +128,10 @@ pub(crate) fn follows_status(e: &ProviderError, resp: &Response) {
         ErrorKind::NotFound { .. } => s == 404,
         ErrorKind::RateLimited { retry_after } => s == 429 && *retry_after == resp.retry_after,
         ErrorKind::Server { status, .. } => (500..600).contains(&s) && *status == s,
+        // A 403 may also refuse the operation rather than the credentials (Klarna's
+        // `*_NOT_ALLOWED`: an over-refund, a cancel after a capture).
         ErrorKind::Rejected { status, .. } => {
-            !matches!(s, 401 | 403 | 404 | 429 | 500..=599) && *status == s
+            !matches!(s, 401 | 404 | 429 | 500..=599) && *status == s
         }
         _ => false,
     };

@@ -1,5 +1,5 @@
 //! The Klarna controls (under `/_control/klarna`): API users, the customer's outcome, the
-//! fraud check's end, a Payments session's expiry.
+//! fraud check's end, a Payments session's expiry, an order's authorization expiry.
 
 use super::rules::{self, capture_if_due};
 use super::KlarnaAccount;
@@ -99,5 +99,15 @@ pub(super) async fn expire_kp_session(
     for h in e.hpp_sessions.values_mut().filter(|h| h.kp_session == id) {
         h.expires_at = h.expires_at.min(now);
     }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The order's authorization reaches its `expires_at` now: an open authorization is EXPIRED.
+pub(super) async fn expire_order(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let mut e = s.klarna.lock().unwrap();
+    let Some(o) = e.orders.get_mut(&id) else {
+        return (StatusCode::CONFLICT, format!("order {id} was not found")).into_response();
+    };
+    o.expires_at = o.expires_at.min(now_millis());
     StatusCode::NO_CONTENT.into_response()
 }

@@ -1,9 +1,11 @@
 //! The Klarna emulator: Klarna Payments v1 sessions, the Hosted Payment Page v1 (API, hosted
-//! page and QR code) and the Order Management v1 reads and cancel, at their real paths under
-//! `/klarna` (so `klarna.base_url = http://127.0.0.1:PORT/klarna` serves all three APIs).
+//! page and QR code) and Order Management v1 (reads, captures, refunds, cancel, release), at
+//! their real paths under `/klarna` (so `klarna.base_url = http://127.0.0.1:PORT/klarna` serves
+//! all three APIs).
 //!
 //! Rules come from the OpenAPI files in `spec/` (see `spec/klarna-SOURCE.txt`: KP = Payments,
-//! HPP = Hosted Payment Page, OM = Order Management) and NOTES-bambora-dintero-klarna.md §3:
+//! HPP = Hosted Payment Page, OM = Order Management), NOTES-bambora-dintero-klarna.md §3 and
+//! the after-sale facts (`19-after-sale-facts.md` §2, "facts" below):
 //! - Auth (NOTES §3.2): HTTP Basic `username:password` of a configured account on every API
 //!   call; missing or wrong → 401. Sessions and orders belong to the account that made them:
 //!   another account gets 404 as for an unknown id. The hosted page and its QR code need no
@@ -33,7 +35,7 @@
 //!   the region host; the emulator only the path) that is not authorized yet, else
 //!   `400 "Bad value: payment_session_url"`; an expired KP session → `404 "Payment session has
 //!   expired"`. `merchant_urls` must be http(s) URLs (ours). `options.place_order_mode`
-//!   defaults to `NONE` (UNCONFIRMED in NOTES §6). Answers 201 with `session_id`,
+//!   defaults to `NONE` (Klarna's HPP guide, facts §2.1). Answers 201 with `session_id`,
 //!   `session_url`, `redirect_url` (only for the `ECOMMERCE` channel: "ECOMMERCE only"),
 //!   `qr_code_url`, `distribution_url` and `expires_at` = the KP session's expiry − 1 h.
 //! - HPP status (NOTES §3.7): `WAITING` → `IN_PROGRESS` (page opened) → `COMPLETED` |
@@ -41,23 +43,30 @@
 //!   `COMPLETED`). A session past `expires_at` keeps its status but cannot be paid.
 //!   On payment the session gets an `authorization_token`; with `PLACE_ORDER`/`CAPTURE_ORDER`
 //!   an OM order is placed (`order_id`, `klarna_reference`), `CAPTURE_ORDER` also captures it
-//!   (once its fraud status is ACCEPTED). The browser then goes to `merchant_urls.success`
-//!   with `{{session_id}}`, `{{authorization_token}}`, `{{order_id}}` replaced (the last
-//!   placeholder's name is UNCONFIRMED), or to `failure`/`cancel`/`back`.
-//! - OM (NOTES §3.10): `GET /ordermanagement/v1/orders/{id}` (`404 NO_SUCH_ORDER`);
-//!   `POST .../cancel` → 204, `403 CANCEL_NOT_ALLOWED` when captured or already cancelled.
-//!   `Klarna-Idempotency-Key` (NOTES §3.11): optional in the spec, REQUIRED here (a UUID) so
-//!   Kassa always sends one; the same key within 24 h gets the first answer again without
-//!   acting twice ("only the key matters"). An order's authorization lasts 28 days (NOTES
-//!   §3.10, account-specific). A REJECTED order is CANCELLED (our choice, UNCONFIRMED).
+//!   in full (a capture without `reference`) once its fraud status is ACCEPTED (what Klarna
+//!   does while it is PENDING is UNCONFIRMED, facts §9 #2). The browser then goes to
+//!   `merchant_urls.success` with `{{session_id}}`, `{{authorization_token}}`, `{{order_id}}`
+//!   replaced (the last placeholder's name is UNCONFIRMED), or to `failure`/`cancel`/`back`.
+//! - OM, see `order_management.rs` for each endpoint's rules and answers. The order's status
+//!   (facts §2.4): AUTHORIZED → PART_CAPTURED → CAPTURED by captures; AUTHORIZED → CANCELLED by
+//!   cancel; PART_CAPTURED → CLOSED by release (the status after a release is UNCONFIRMED:
+//!   our choice); AUTHORIZED or PART_CAPTURED → EXPIRED past `expires_at` (placed + 28 days,
+//!   account-specific at Klarna; a control moves it). Refunds change no status.
+//!   `Klarna-Idempotency-Key` (NOTES §3.11, facts §2.5): optional in the spec, REQUIRED here
+//!   (a UUID) on every OM POST so Kassa always sends one; the same key within 24 h gets the
+//!   first answer again, status, body and headers, without acting twice ("only the key
+//!   matters": a different body under the same key gets the first answer too). A REJECTED
+//!   order is CANCELLED (our choice, UNCONFIRMED).
 //! - Not emulated: KP session update, authorizations (`place order` for `NONE` mode), HPP
-//!   distribution, OM captures/refunds and status callbacks.
+//!   distribution, OM order updates (amount, addresses, references), extend authorization,
+//!   shipping info, capture due dates, status callbacks.
 //!
 //! Where: `payments.rs` Klarna Payments sessions; `hpp.rs` the Hosted Payment Page API;
-//! `order_management.rs` Order Management (reads, cancel, idempotency; captures and refunds
-//! go there too); `rules.rs` Klarna's session rules and what the customer's actions do
-//! (authorization, placing and capturing the order); `page.rs` the hosted page and its QR
-//! code; `control.rs` the test controls. This module: the state, ids and the error shape.
+//! `order_management.rs` Order Management (reads, captures, refunds, cancel, release,
+//! idempotency); `rules.rs` Klarna's arithmetic on order lines, the session rules and what
+//! the customer's actions do (authorization, placing and capturing the order); `page.rs` the
+//! hosted page and its QR code; `control.rs` the test controls. This module: the state, ids
+//! and the error shape.
 
 mod control;
 mod hpp;
@@ -92,8 +101,6 @@ static KP_SPEC: LazyLock<Value> =
     LazyLock::new(|| spec(include_str!("../../spec/klarna-payments-v1-openapi.json")));
 static HPP_SPEC: LazyLock<Value> =
     LazyLock::new(|| spec(include_str!("../../spec/klarna-hpp-v1-openapi.json")));
-/// Read by the tests (the emulator's statuses and headers against the spec).
-#[cfg(test)]
 static OM_SPEC: LazyLock<Value> = LazyLock::new(|| {
     spec(include_str!(
         "../../spec/klarna-ordermanagement-v1-openapi.json"
@@ -167,12 +174,13 @@ struct HppSession {
 
 struct Order {
     account: String,
+    /// AUTHORIZED, PART_CAPTURED, CAPTURED, CANCELLED or CLOSED; EXPIRED is read from the
+    /// clock ([`Order::status`]).
     status: &'static str,
     fraud_status: String,
     order_amount: i64,
-    captured_amount: i64,
-    /// `(capture_id, captured_at)`.
-    capture: Option<(String, i64)>,
+    captures: Vec<Movement>,
+    refunds: Vec<Movement>,
     /// CAPTURE_ORDER with a PENDING fraud status: capture once ACCEPTED.
     capture_when_accepted: bool,
     /// The KP session's body (currency, country, lines, references, locale).
@@ -182,18 +190,64 @@ struct Order {
     expires_at: i64,
 }
 
+impl Order {
+    fn captured(&self) -> i64 {
+        self.captures.iter().map(|c| c.amount).sum()
+    }
+
+    fn refunded(&self) -> i64 {
+        self.refunds.iter().map(|r| r.amount).sum()
+    }
+
+    /// The status as read now: an authorization that is still open lapses at `expires_at`.
+    fn status(&self, now: i64) -> &'static str {
+        match self.status {
+            "AUTHORIZED" | "PART_CAPTURED" if now >= self.expires_at => "EXPIRED",
+            s => s,
+        }
+    }
+
+    /// What can still be captured now.
+    fn remaining(&self, now: i64) -> i64 {
+        match self.status(now) {
+            "AUTHORIZED" | "PART_CAPTURED" => self.order_amount - self.captured(),
+            _ => 0,
+        }
+    }
+}
+
+/// A capture or a refund, as the emulator keeps it (OM `Capture`, `Refund`).
+struct Movement {
+    id: String,
+    amount: i64,
+    at: i64,
+    /// What the merchant sent: its `reference` (Kassa's operation id), the `description`
+    /// shown to the customer, the `order_lines` (`Null` when none were sent).
+    reference: Option<String>,
+    description: Option<String>,
+    order_lines: Value,
+}
+
+/// An Order Management answer, kept for its idempotency key: status, headers and body.
 struct Answer {
     at: i64,
     status: StatusCode,
+    headers: Vec<(&'static str, String)>,
     body: Option<Value>,
 }
 
 impl Answer {
     fn response(&self) -> Response {
-        match &self.body {
+        let mut r = match &self.body {
             Some(b) => (self.status, Json(b.clone())).into_response(),
             None => self.status.into_response(),
+        };
+        for (name, value) in &self.headers {
+            if let Ok(v) = axum::http::HeaderValue::from_str(value) {
+                r.headers_mut().insert(*name, v);
+            }
         }
+        r
     }
 }
 
@@ -349,8 +403,28 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             get(order_management::get_order),
         )
         .route(
+            "/ordermanagement/v1/orders/{id}/captures",
+            get(order_management::list_captures).post(order_management::capture),
+        )
+        .route(
+            "/ordermanagement/v1/orders/{id}/captures/{capture_id}",
+            get(order_management::get_capture),
+        )
+        .route(
+            "/ordermanagement/v1/orders/{id}/refunds",
+            post(order_management::refund),
+        )
+        .route(
+            "/ordermanagement/v1/orders/{id}/refunds/{refund_id}",
+            get(order_management::get_refund),
+        )
+        .route(
             "/ordermanagement/v1/orders/{id}/cancel",
             post(order_management::cancel_order),
+        )
+        .route(
+            "/ordermanagement/v1/orders/{id}/release-remaining-authorization",
+            post(order_management::release_remaining_authorization),
         )
 }
 
@@ -359,6 +433,7 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
         .route("/klarna/accounts", post(control::add_account))
         .route("/klarna/sessions/{id}/outcome", post(control::outcome))
         .route("/klarna/orders/{id}/fraud", post(control::fraud))
+        .route("/klarna/orders/{id}/expire", post(control::expire_order))
         .route(
             "/klarna/payment_sessions/{id}/expire",
             post(control::expire_kp_session),
@@ -368,7 +443,7 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
 #[cfg(test)]
 mod tests {
     use super::hpp::kp_session_id;
-    use super::rules::LINE_TYPES;
+    use super::rules::{LINE_TYPES, OM_LINE_TYPES};
     use super::*;
     use std::collections::HashSet;
 
@@ -448,7 +523,11 @@ mod tests {
         let hpp = &*HPP_SPEC;
         let req = &hpp["components"]["schemas"]["SessionCreationRequestV1"];
         walk(req, "hpp", hpp, &mut seen);
-        assert!(seen.len() > 20);
+        let om = &*OM_SPEC;
+        for schema in ["CaptureObject", "RefundObject"] {
+            walk(&om["components"]["schemas"][schema], schema, om, &mut seen);
+        }
+        assert!(seen.len() > 30);
     }
 
     /// The paths, statuses and enums the emulator uses are the spec files'.
@@ -502,5 +581,122 @@ mod tests {
         let cancel = &om["paths"]["/ordermanagement/v1/orders/{order_id}/cancel"]["post"];
         assert_eq!(cancel["parameters"][0]["name"], "Klarna-Idempotency-Key");
         assert!(cancel["responses"]["204"].is_object() && cancel["responses"]["403"].is_object());
+    }
+
+    /// Each Order Management endpoint the emulator serves is in the spec with the statuses it
+    /// answers, its 404 carries the error code the spec's schema for it names (Klarna's codes
+    /// differ per endpoint), and 201s document the headers the emulator sets.
+    #[test]
+    fn order_management_answers_match_the_spec_file() {
+        let om = &*OM_SPEC;
+        let code_of = |op: &Value, status: &str| -> Option<String> {
+            let content = op["responses"][status]["content"].as_object()?;
+            let schema = content.values().next()?["schema"]["$ref"].as_str()?;
+            let s = om.pointer(schema.strip_prefix('#')?)?;
+            s["properties"]["error_code"]["example"]
+                .as_str()
+                .map(str::to_string)
+        };
+        let orders = "/ordermanagement/v1/orders/{order_id}";
+        for (path, method, statuses, not_found) in [
+            ("", "get", &["200", "404"][..], Some("NO_SUCH_ORDER")),
+            (
+                "/captures",
+                "get",
+                &["200", "404"][..],
+                Some("NO_SUCH_ORDER"),
+            ),
+            (
+                "/captures",
+                "post",
+                &["201", "403", "404"][..],
+                Some("NO_SUCH_ORDER"),
+            ),
+            (
+                "/captures/{capture_id}",
+                "get",
+                &["200", "404"][..],
+                Some("NO_SUCH_ORDER"),
+            ),
+            (
+                "/refunds",
+                "post",
+                &["201", "403", "404"][..],
+                Some("NOT_FOUND"),
+            ),
+            (
+                "/refunds/{refund_id}",
+                "get",
+                &["200", "404"][..],
+                Some("NOT_FOUND"),
+            ),
+            ("/cancel", "post", &["204", "403"][..], None),
+            (
+                "/release-remaining-authorization",
+                "post",
+                &["204", "403"][..],
+                None,
+            ),
+        ] {
+            let op = &om["paths"][format!("{orders}{path}")][method];
+            assert!(op.is_object(), "{method} {path}");
+            for st in statuses {
+                assert!(op["responses"][*st].is_object(), "{method} {path} {st}");
+            }
+            assert_eq!(code_of(op, "404").as_deref(), not_found, "{method} {path}");
+            if method == "post" {
+                assert_eq!(op["parameters"][0]["name"], "Klarna-Idempotency-Key");
+            }
+        }
+        let post = |path: &str| &om["paths"][format!("{orders}{path}")]["post"];
+        for (path, forbidden) in [
+            ("/captures", "CAPTURE_NOT_ALLOWED"),
+            ("/refunds", "REFUND_NOT_ALLOWED"),
+            ("/cancel", "CANCEL_NOT_ALLOWED"),
+            ("/release-remaining-authorization", "NOT_ALLOWED"),
+        ] {
+            assert_eq!(
+                code_of(post(path), "403").as_deref(),
+                Some(forbidden),
+                "{path}"
+            );
+        }
+        for (path, id) in [("/captures", "Capture-Id"), ("/refunds", "Refund-Id")] {
+            let headers = &post(path)["responses"]["201"]["headers"];
+            assert!(
+                headers[id].is_object() && headers["Location"].is_object(),
+                "{path}"
+            );
+        }
+        let schemas = &om["components"]["schemas"];
+        for (schema, amount) in [
+            ("CaptureObject", "captured_amount"),
+            ("RefundObject", "refunded_amount"),
+        ] {
+            assert_eq!(schemas[schema]["required"], json!([amount]));
+            assert_eq!(
+                schemas[schema]["properties"][amount]["maximum"],
+                100_000_000
+            );
+            assert_eq!(
+                schemas[schema]["properties"]["order_lines"]["maxItems"],
+                1000
+            );
+        }
+        let types = schemas["order_line"]["properties"]["type"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert_eq!(types.split('|').collect::<Vec<_>>(), OM_LINE_TYPES);
+        let statuses = &schemas["Order"]["properties"]["status"]["enum"];
+        for s in [
+            "AUTHORIZED",
+            "PART_CAPTURED",
+            "CAPTURED",
+            "CANCELLED",
+            "EXPIRED",
+            "CLOSED",
+        ] {
+            assert!(statuses.as_array().unwrap().contains(&json!(s)), "{s}");
+        }
     }
 }

@@ -1,8 +1,11 @@
-//! Klarna's rules on a Payments session (NOTES §3.4: line and order arithmetic, line types,
-//! our stricter choices) and what the customer's actions on the hosted page do: authorize
-//! the session, place (and with CAPTURE_ORDER capture) the order.
+//! Klarna's arithmetic on order lines (NOTES §3.4), its rules on a Payments session (line and
+//! order sums, line types, our stricter choices) and on a capture's or refund's lines, and
+//! what the customer's actions on the hosted page do: authorize the session, place (and with
+//! CAPTURE_ORDER capture) the order.
 
-use super::{new_uuid, short_reference, Emulator, HppStatus, Order, AUTHORIZATION_LIFETIME_MS};
+use super::{
+    new_uuid, short_reference, Emulator, HppStatus, Movement, Order, AUTHORIZATION_LIFETIME_MS,
+};
 use kassa_core::money::Currency;
 use kassa_core::time::now_millis;
 use serde_json::Value;
@@ -19,6 +22,20 @@ pub(super) const LINE_TYPES: &[&str] = &[
     "surcharge",
 ];
 
+/// The order line types the OM spec's `order_line.type` lists ("Matches: …"; its `pattern`
+/// is the same alternation, unanchored, so the exact list is checked here).
+pub(super) const OM_LINE_TYPES: &[&str] = &[
+    "physical",
+    "discount",
+    "shipping_fee",
+    "sales_tax",
+    "store_credit",
+    "gift_card",
+    "digital",
+    "surcharge",
+    "return_fee",
+];
+
 fn int(v: &Value, key: &str) -> Option<i128> {
     v.get(key)?.as_i64().map(i128::from)
 }
@@ -33,16 +50,44 @@ pub(super) fn session_rules(v: &Value) -> Vec<String> {
     if Currency::from_code(&currency.to_ascii_uppercase()).is_none() {
         bad.push("purchase_currency".into());
     }
+    let (amount_sum, tax_sum) = line_rules(&v["order_lines"], LINE_TYPES, &mut bad);
+    if int(v, "order_amount") != Some(amount_sum) {
+        bad.push("order_amount".into());
+    }
+    if int(v, "order_tax_amount") != Some(tax_sum) {
+        bad.push("order_tax_amount".into());
+    }
+    bad
+}
+
+/// The paths that break Klarna's rules on a capture's or refund's body (already valid against
+/// `CaptureObject` / `RefundObject`; `amount` names its amount field): each line's arithmetic
+/// as on a session, and, our rule (facts §2.3: UNCONFIRMED at Klarna), lines that add up to
+/// the amount. Also ours: an amount of 0 (the spec's minimum) is refused, since a `Capture`
+/// has `captured_amount ≥ 1` and a refund of nothing is no refund.
+pub(super) fn operation_rules(v: &Value, amount: &str) -> Vec<String> {
+    let mut bad = Vec::new();
+    if int(v, amount) == Some(0) {
+        bad.push(format!("{amount} (must be at least 1)"));
+    }
+    let lines = &v["order_lines"];
+    let (sum, _) = line_rules(lines, OM_LINE_TYPES, &mut bad);
+    if lines.as_array().is_some_and(|l| !l.is_empty()) && int(v, amount) != Some(sum) {
+        bad.push(format!(
+            "order_lines (their total_amount adds up to {sum}, not {amount})"
+        ));
+    }
+    bad
+}
+
+/// Klarna's arithmetic on `order_lines` (NOTES §3.4; the array already passed the schema):
+/// adds the paths that break it to `bad` and answers `(Σ total_amount, Σ total_tax_amount)`.
+fn line_rules(lines: &Value, types: &[&str], bad: &mut Vec<String>) -> (i128, i128) {
     let (mut amount_sum, mut tax_sum) = (0i128, 0i128);
-    for (i, line) in v["order_lines"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, line) in lines.as_array().into_iter().flatten().enumerate() {
         let at = |f: &str| format!("order_lines[{i}].{f}");
         let kind = line.get("type").and_then(Value::as_str);
-        if kind.is_some_and(|t| !LINE_TYPES.contains(&t)) {
+        if kind.is_some_and(|t| !types.contains(&t)) {
             bad.push(at("type"));
         }
         let total = int(line, "total_amount").unwrap_or(0);
@@ -61,13 +106,7 @@ pub(super) fn session_rules(v: &Value) -> Vec<String> {
         amount_sum += total;
         tax_sum += tax;
     }
-    if int(v, "order_amount") != Some(amount_sum) {
-        bad.push("order_amount".into());
-    }
-    if int(v, "order_tax_amount") != Some(tax_sum) {
-        bad.push("order_tax_amount".into());
-    }
-    bad
+    (amount_sum, tax_sum)
 }
 
 /// Authorizes the HPP session's KP session and, unless `place_order_mode` is NONE, places
@@ -104,8 +143,8 @@ fn authorize(e: &mut Emulator, id: &str, fraud_status: &str) -> Result<(), Strin
             },
             fraud_status: fraud_status.to_string(),
             order_amount,
-            captured_amount: 0,
-            capture: None,
+            captures: Vec::new(),
+            refunds: Vec::new(),
             capture_when_accepted: mode == "CAPTURE_ORDER",
             session: kp.body.clone(),
             klarna_reference: reference.clone(),
@@ -127,13 +166,20 @@ fn authorize(e: &mut Emulator, id: &str, fraud_status: &str) -> Result<(), Strin
     Ok(())
 }
 
-/// CAPTURE_ORDER: captures the whole order once its fraud status allows it.
+/// CAPTURE_ORDER: captures the whole order once its fraud status allows it (a capture with
+/// the order's lines and no reference, as Klarna's own).
 pub(super) fn capture_if_due(o: &mut Order, now: i64) {
-    if o.capture_when_accepted && o.status == "AUTHORIZED" && o.fraud_status == "ACCEPTED" {
+    if o.capture_when_accepted && o.status(now) == "AUTHORIZED" && o.fraud_status == "ACCEPTED" {
         o.capture_when_accepted = false;
         o.status = "CAPTURED";
-        o.captured_amount = o.order_amount;
-        o.capture = Some((new_uuid(), now));
+        o.captures.push(Movement {
+            id: new_uuid(),
+            amount: o.order_amount,
+            at: now,
+            reference: None,
+            description: None,
+            order_lines: o.session["order_lines"].clone(),
+        });
     }
 }
 
@@ -281,6 +327,45 @@ mod tests {
                 "order_lines[0].total_tax_amount",
                 "order_amount",
                 "order_tax_amount"
+            ]
+        );
+    }
+
+    #[test]
+    fn operation_lines_follow_the_same_arithmetic_and_add_up_to_the_amount() {
+        let line = |total: i64| {
+            json!({"name": "x", "quantity": 2, "unit_price": 5000, "total_amount": total,
+                   "total_discount_amount": 10000 - total, "tax_rate": 2500,
+                   "total_tax_amount": total / 5})
+        };
+        let ok = json!({"captured_amount": 9500, "order_lines": [line(9500)]});
+        assert_eq!(
+            operation_rules(&ok, "captured_amount"),
+            Vec::<String>::new()
+        );
+        // No lines, or an empty list: the amount alone.
+        for v in [
+            json!({"refunded_amount": 1}),
+            json!({"refunded_amount": 1, "order_lines": []}),
+        ] {
+            assert_eq!(operation_rules(&v, "refunded_amount"), Vec::<String>::new());
+        }
+        let mut v = json!({"refunded_amount": 9400, "order_lines": [line(9500)]});
+        v["order_lines"][0]["type"] = json!("return_fee");
+        assert_eq!(
+            operation_rules(&v, "refunded_amount"),
+            ["order_lines (their total_amount adds up to 9500, not refunded_amount)"]
+        );
+        v["order_lines"][0]["type"] = json!("xphysical");
+        v["order_lines"][0]["total_discount_amount"] = json!(0);
+        v["refunded_amount"] = json!(0);
+        assert_eq!(
+            operation_rules(&v, "refunded_amount"),
+            [
+                "refunded_amount (must be at least 1)",
+                "order_lines[0].type",
+                "order_lines[0].total_amount",
+                "order_lines (their total_amount adds up to 9500, not refunded_amount)"
             ]
         );
     }

@@ -6,7 +6,8 @@ use crate::provider::fuzz::{covers, error_reads, follows_status, http, input, In
 use crate::session::Status;
 
 /// Klarna: 0 error answers, 1 payments session created, 2 hosted page created, 3 hosted page
-/// read, 4 Order Management order, 5 the QR image answer.
+/// read, 4 Order Management order (as a status and as a payment's money), 5 the QR image
+/// answer, 6 a capture's or refund's answer (the body's text is its `Capture-Id` header).
 pub fn response(data: &[u8]) {
     let Input {
         pick, resp, sale, ..
@@ -22,7 +23,7 @@ pub fn response(data: &[u8]) {
             None
         }
     };
-    match pick % 6 {
+    match pick % 7 {
         0 => {
             answer();
         }
@@ -63,6 +64,15 @@ pub fn response(data: &[u8]) {
                     Some(&o.purchase_currency),
                     sale,
                 );
+                if let Ok(p) = wire::payment_state(&o, sale.currency.code()) {
+                    assert_eq!(Some(p.captured), o.captured_amount);
+                    assert_eq!(Some(p.refunded), o.refunded_amount);
+                    assert!(p.authorized >= 0 && p.captured >= 0 && p.refunded >= 0);
+                    assert!(!p.voided || p.capturable() == 0);
+                    assert!(p.authorization_expires_at.is_none() || p.capturable() > 0);
+                    assert!(p.operations.iter().all(|op| op.amount >= 0));
+                    assert!(p.operations.len() >= o.captures.len() + o.refunds.len());
+                }
             }
         }
         5 => {
@@ -80,6 +90,22 @@ pub fn response(data: &[u8]) {
                     assert!(!bytes.is_empty() && bytes.len() <= 512 * 1024);
                 }
                 Err(e) => error_reads(&e),
+            }
+        }
+        6 => {
+            let id = String::from_utf8_lossy(resp.body.get(..300).unwrap_or(&resp.body));
+            let mut resp = resp.clone();
+            resp.headers = vec![("capture-id".into(), id.into_owned())];
+            match k.answer(resp.clone(), "fuzz") {
+                Ok(r) => match k.created_id(&r, "Capture-Id") {
+                    Ok(id) => {
+                        assert_eq!(r.status, 201);
+                        assert!(!id.is_empty() && id.len() <= 255);
+                        assert_eq!(Some(id.as_str()), r.header("Capture-Id").map(str::trim));
+                    }
+                    Err(e) => error_reads(&e),
+                },
+                Err(e) => follows_status(&e, &resp),
             }
         }
         _ => unreachable!(),

@@ -8,8 +8,10 @@
 //! - HTTP Basic with the API username and password (`Basic base64(user:password)`).
 //! - Create: `POST /payments/v1/sessions` (`intent: buy`, `acquiring_channel` from
 //!   `klarna.acquiring_channel`, lines per [`wire`]), then `POST /hpp/v1/sessions` with
-//!   `payment_session_url` on the same host, `place_order_mode: PLACE_ORDER` and the return URL
-//!   as success/cancel/failure/error redirect. The webview and the QR show `redirect_url`.
+//!   `payment_session_url` on the same host, `place_order_mode` `CAPTURE_ORDER` (capture
+//!   policy `at_sale`: Klarna places and captures the order) or `PLACE_ORDER` (`manual`), see
+//!   [`wire::place_order_mode`], and the return URL as success/cancel/failure/error redirect.
+//!   The webview and the QR show `redirect_url`.
 //!   Klarna documents `redirect_url` as "ECOMMERCE only" (NOTES §3.5, §3.14 #5): with another
 //!   channel (IN_STORE, TELESALES) the QR is Klarna's own image from `qr_code_url`, fetched at
 //!   create (no credentials sent) and shown as it is; the till's window needs `redirect_url`,
@@ -17,12 +19,32 @@
 //! - Status: `GET /hpp/v1/sessions/{id}`; COMPLETED carries `order_id`, and only
 //!   `GET /ordermanagement/v1/orders/{id}` with fraud status ACCEPTED and the full amount makes
 //!   it paid (PENDING is still open). Past the HPP session's `expires_at` an unfinished page
-//!   is expired.
+//!   is expired. The order id is reported as the payment id ([`StatusReport::payment_id`]) on
+//!   every read that sees it: Klarna forgets the HPP session after at most 47 h (HPP:79–80),
+//!   and capture, refund and void need the order id. Once Kassa has it, status reads go to the
+//!   order directly.
 //! - Cancel: `DELETE /hpp/v1/sessions/{id}` (disable). If the page is already COMPLETED but the
 //!   order is still in Klarna's fraud check, the order is cancelled
 //!   (`POST /ordermanagement/v1/orders/{id}/cancel`) with `Klarna-Idempotency-Key` = the
 //!   order id, so a retried cancel is the same cancel. Order Management is the only Klarna API
 //!   that accepts the key (NOTES §3.11); the create calls are never retried blindly instead.
+//! - After the sale (facts §2, Order Management v1), on the order id Kassa recorded
+//!   ([`SessionRef::provider_payment_id`]; without it, a configuration error and nothing sent):
+//!   - payment state: `GET /ordermanagement/v1/orders/{id}` (`captured_amount`,
+//!     `refunded_amount`, `remaining_authorized_amount`, `captures[]`, `refunds[]`,
+//!     `expires_at`; see [`wire::payment_state`]);
+//!   - capture: `POST …/captures` `{captured_amount, reference, order_lines}` → 201 with the
+//!     `Capture-Id` header; refund: `POST …/refunds` `{refunded_amount, reference,
+//!     description, order_lines}` → 201 with `Refund-Id`. `reference` is the operation id, so
+//!     a later read finds it in `captures[]`/`refunds[]`;
+//!   - void: `POST …/cancel` while nothing is captured, else
+//!     `POST …/release-remaining-authorization` (both 204), chosen on a fresh order read.
+//!
+//!   Every OM POST carries `Klarna-Idempotency-Key` = the operation id. Klarna executes a key
+//!   once within 24 h and answers a repeat with the first answer (K-RETRY: "only the key
+//!   matters"), so these POSTs are retried like reads; the operation is never sent under a
+//!   second key. A 403 `*_NOT_ALLOWED` is Klarna refusing the operation (over-refund, cancel
+//!   after capture), not the credentials.
 //! - Errors keep Klarna's `error_code`, `error_messages` and `correlation_id`.
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -34,8 +56,9 @@ pub mod wire;
 use super::common::{basic_auth, clip, describe_body};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Presentation, Provider,
-    ProviderError, SessionRef, StatusReport,
+    AtSaleCapture, Capabilities, ClientBase, CreateRequest, Created, ErrorKind, OperationAnswer,
+    OperationRequest, PaymentState, Presentation, Provider, ProviderError, SessionRef,
+    StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -133,11 +156,11 @@ impl Klarna {
             webview: config.acquiring_channel == "ECOMMERCE",
             verifiable_status: true,
             find_by_reference: false,
-            at_sale_capture: crate::provider::AtSaleCapture::ByProvider,
-            capture: false,
-            refund: false,
-            refund_lines: false,
-            void: false,
+            at_sale_capture: AtSaleCapture::ByProvider,
+            capture: true,
+            refund: true,
+            refund_lines: true,
+            void: true,
             operation_references: true,
         };
         Klarna {
@@ -175,7 +198,11 @@ impl Klarna {
         self.answer(resp, what)
     }
 
-    /// Maps a non-2xx answer to an error (see [`Klarna::call`]).
+    /// Maps a non-2xx answer to an error (see [`Klarna::call`]). A 404 names Klarna's code and
+    /// words in what was not found (Order Management answers `NO_SUCH_ORDER` on some paths and
+    /// `NOT_FOUND` on others). A 403 whose code is `*_NOT_ALLOWED` is a refusal of the
+    /// operation (`CAPTURE_NOT_ALLOWED`, `REFUND_NOT_ALLOWED`, `CANCEL_NOT_ALLOWED`,
+    /// `NOT_ALLOWED`), not of the credentials.
     pub(crate) fn answer(&self, resp: Response, what: &str) -> Result<Response, ProviderError> {
         if (200..300).contains(&resp.status) {
             return Ok(resp);
@@ -193,7 +220,17 @@ impl Klarna {
             }
             _ => (None, describe_body(&resp, "Klarna")),
         };
-        Err(self.base.refused(&resp, what, code, message))
+        match (resp.status, &code) {
+            (404, Some(c)) => Err(self.error(ErrorKind::NotFound {
+                what: format!("{what} ({c}: {message})"),
+            })),
+            (403, Some(c)) if c.ends_with("NOT_ALLOWED") => Err(self.error(ErrorKind::Rejected {
+                status: 403,
+                code,
+                message,
+            })),
+            _ => Err(self.base.refused(&resp, what, code, message)),
+        }
     }
 
     fn hpp(&self, id: &str) -> Result<wire::HppRead, ProviderError> {
@@ -226,16 +263,102 @@ impl Klarna {
                 detail,
                 payment_id: None,
             }),
-            wire::HppState::Order(order_id) => {
-                let o = self.order(&order_id)?;
-                let (status, detail) = wire::order_status(&o, s.gross, s.currency);
-                Ok(StatusReport {
-                    status,
-                    detail,
-                    payment_id: None,
-                })
-            }
+            wire::HppState::Order(order_id) => self.order_report(&order_id, s),
         }
+    }
+
+    /// The status of a placed order, which carries its id for `checkout` to record.
+    fn order_report(&self, order_id: &str, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let o = self.order(order_id)?;
+        let (status, detail) = wire::order_status(&o, s.gross, s.currency);
+        Ok(StatusReport {
+            status,
+            detail,
+            payment_id: Some(order_id.to_string()),
+        })
+    }
+
+    /// The Order Management order id of a sale, which Kassa recorded from a status read.
+    fn order_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
+        s.provider_payment_id.ok_or_else(|| {
+            self.base.config(
+                "Kassa has no Klarna order id for this sale. It is recorded when a status read \
+                 sees the completed page, which Klarna keeps for at most 47 hours; find the \
+                 order in Klarna's Merchant portal",
+            )
+        })
+    }
+
+    /// `POST /ordermanagement/v1/orders/{order_id}/{action}` with the operation id as
+    /// `Klarna-Idempotency-Key`. Retried like a read: Klarna executes one key once and answers
+    /// a repeat with the first answer (see the module docs).
+    fn order_post(
+        &self,
+        order_id: &str,
+        action: &str,
+        key: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, ProviderError> {
+        let mut req = self
+            .request(
+                Method::Post,
+                &format!(
+                    "/ordermanagement/v1/orders/{}/{action}",
+                    percent_encode(order_id)
+                ),
+            )
+            .header("klarna-idempotency-key", key.to_string());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.call(req, true, &format!("order {order_id}"))
+    }
+
+    /// The id in a 201 answer's `header` (`Capture-Id`, `Refund-Id`): what Klarna made. A 2xx
+    /// without it is not Klarna's documented answer, so whether it happened stays unclear (a
+    /// [`Provider::payment_state`] read settles it by the operation's reference).
+    pub(crate) fn created_id(
+        &self,
+        resp: &Response,
+        header: &str,
+    ) -> Result<String, ProviderError> {
+        match resp.header(header).map(str::trim) {
+            Some(id) if resp.status == 201 && !id.is_empty() && id.len() <= 255 => {
+                Ok(id.to_string())
+            }
+            _ => Err(self.error(ErrorKind::BadResponse {
+                status: resp.status,
+                detail: format!(
+                    "expected 201 Created with a {header} header, got HTTP {} {}",
+                    resp.status,
+                    if resp.header(header).is_some() {
+                        "with an unusable one"
+                    } else {
+                        "without it"
+                    }
+                ),
+            })),
+        }
+    }
+
+    /// Checks what Kassa asks of Klarna before anything is sent: the order id, an amount
+    /// Klarna takes in one request, and lines that add up.
+    fn operation<'a>(
+        &self,
+        op: &OperationRequest<'a>,
+    ) -> Result<(&'a str, Vec<wire::OrderLine>), ProviderError> {
+        let order_id = self.order_id(op.session)?;
+        if op.amount <= 0 || op.amount > wire::MAX_OPERATION_AMOUNT {
+            return Err(self.base.config(format!(
+                "a Klarna {} is 1…{} minor units, not {}",
+                op.kind.as_str(),
+                wire::MAX_OPERATION_AMOUNT,
+                op.amount
+            )));
+        }
+        let lines = wire::operation_lines(op.order, op.lines, op.amount)
+            .map_err(|m| self.base.config(m))?;
+        Ok((order_id, lines))
     }
 
     /// Klarna's QR image (`qr_code_url`) as a `data:` URL for [`crate::qr::svg`]. The URL is
@@ -350,7 +473,7 @@ impl Provider for Klarna {
                 error: req.return_url,
             },
             options: wire::HppOptions {
-                place_order_mode: "PLACE_ORDER",
+                place_order_mode: wire::place_order_mode(req.capture),
             },
         };
         let http = self
@@ -408,6 +531,9 @@ impl Provider for Klarna {
     /// the QR cannot be paid later, and reported expired; a customer in the middle of paying
     /// (IN_PROGRESS) is left to finish within Klarna's own expiry.
     fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        if let Some(order_id) = s.provider_payment_id {
+            return self.order_report(order_id, s);
+        }
         let id = self.hpp_id(s)?;
         let h = self.hpp(id)?;
         let idle = matches!(h.status.as_str(), "WAITING" | "BACK");
@@ -471,7 +597,7 @@ impl Provider for Klarna {
                             detail: format!(
                                 "Klarna order {order_id} cancelled during its fraud check"
                             ),
-                            payment_id: None,
+                            payment_id: Some(order_id.clone()),
                         })
                     }
                     (_, Status::Open) => Err(e),
@@ -480,6 +606,93 @@ impl Provider for Klarna {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn payment_state(&self, s: &SessionRef) -> Result<PaymentState, ProviderError> {
+        let order_id = self.order_id(s)?;
+        let o = self.order(order_id)?;
+        wire::payment_state(&o, s.currency).map_err(|detail| {
+            self.error(ErrorKind::BadResponse {
+                status: 200,
+                detail,
+            })
+        })
+    }
+
+    fn capture(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let (order_id, order_lines) = self.operation(op)?;
+        let body = wire::CaptureBody {
+            captured_amount: op.amount,
+            reference: op.id,
+            order_lines,
+        };
+        let body = serde_json::to_vec(&body).expect("a capture serializes");
+        let resp = self.order_post(order_id, "captures", op.id, Some(body))?;
+        let capture_id = self.created_id(&resp, "Capture-Id")?;
+        Ok(OperationAnswer {
+            pending: false,
+            detail: format!(
+                "Klarna capture {capture_id} of {} {} on order {order_id}",
+                op.amount, op.session.currency
+            ),
+            provider_reference: Some(capture_id),
+        })
+    }
+
+    fn refund(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let (order_id, order_lines) = self.operation(op)?;
+        let body = wire::RefundBody {
+            refunded_amount: op.amount,
+            reference: op.id,
+            description: op
+                .reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(|r| r.chars().take(255).collect()),
+            order_lines,
+        };
+        let body = serde_json::to_vec(&body).expect("a refund serializes");
+        let resp = self.order_post(order_id, "refunds", op.id, Some(body))?;
+        let refund_id = self.created_id(&resp, "Refund-Id")?;
+        Ok(OperationAnswer {
+            pending: false,
+            detail: format!(
+                "Klarna refund {refund_id} of {} {} on order {order_id}",
+                op.amount, op.session.currency
+            ),
+            provider_reference: Some(refund_id),
+        })
+    }
+
+    /// Cancels the order while nothing is captured, else releases the rest of the
+    /// authorization (Klarna refuses a cancel after a capture, and a release before one). Which
+    /// is decided on the order as read just now; a retry under the same key reads again and
+    /// sends the same request, which Klarna answers with its first answer.
+    fn void(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let order_id = self.order_id(op.session)?;
+        let o = self.order(order_id)?;
+        let captured = o.captured_amount.unwrap_or(0);
+        let nothing_captured = captured == 0 && o.captures.is_empty();
+        let action = if nothing_captured {
+            "cancel"
+        } else {
+            "release-remaining-authorization"
+        };
+        self.order_post(order_id, action, op.id, None)?;
+        let detail = if nothing_captured {
+            format!("Klarna order {order_id} cancelled")
+        } else {
+            format!(
+                "Klarna order {order_id}: the rest of the authorization released ({captured} {} \
+                 captured)",
+                op.session.currency
+            )
+        };
+        Ok(OperationAnswer {
+            pending: false,
+            provider_reference: None,
+            detail,
+        })
     }
 }
 
