@@ -21,6 +21,7 @@
 //! | `POST /_control/dintero/tokens/expire` | every issued token becomes invalid (401) |
 //! | `PUT /_control/dintero/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
 //! | `POST /_control/dintero/accounts` `{"account_id", "client_id", "client_secret"}` | add an API client |
+//! | `PUT /_control/dintero/after_sale` `{"auto_capture_delay_ms": 0, "auto_capture_fails": false, "async_ms": null, "fail_next": 0}` | Dintero's own capture (`auto_capture`) this late or failing; capture, refund and void answered 202 and finished `async_ms` later; the next `fail_next` of them failing (`success: false`) |
 //! | `POST /_control/bambora/accounts` `{"merchant_number", "access_token", "secret_token", "md5_key"}` | add a Bambora API user |
 //! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | the payment window: `pay`, `decline`, `cancel`, `expire`; answers `{"redirect": url}` |
 //! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | the payment request's page: `pay`, `decline`, `cancel` |

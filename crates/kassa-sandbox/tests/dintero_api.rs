@@ -210,3 +210,368 @@ fn sessions_need_a_bearer_token_and_valid_amounts() {
     assert_eq!(st, 404);
     assert_eq!(v["error"]["code"], "NOT_FOUND");
 }
+
+// ---- after the sale: capture, refund, void (facts §1 of the after-sale notes, S:372–727) ----
+
+fn post(s: &Sandbox, bearer: &str, path: &str, body: Option<Value>) -> (u16, Value, Response) {
+    let mut r = Request::new(Method::Post, format!("{}{path}", s.dintero_base_url()))
+        .header("authorization", bearer.to_string());
+    if let Some(b) = body {
+        r = r.json(b.to_string().into_bytes());
+    }
+    let resp = Http::new(HttpConfig::default())
+        .unwrap()
+        .send("test", &r)
+        .unwrap();
+    let v = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    (resp.status, v, resp)
+}
+
+fn control(s: &Sandbox, method: Method, path: &str, body: Value) {
+    let r = Http::new(HttpConfig::default())
+        .unwrap()
+        .send(
+            "test",
+            &Request::new(method, format!("{}/_control/dintero{path}", s.url()))
+                .json(body.to_string().into_bytes()),
+        )
+        .unwrap();
+    assert!(r.status < 300, "control {path}: {}", r.status);
+}
+
+/// A paid session (its transaction id), created with `auto_capture` as given.
+fn paid(s: &Sandbox, bearer: &str, auto_capture: bool) -> String {
+    let mut body = order_body(5997);
+    body["configuration"]["auto_capture"] = json!(auto_capture);
+    let (st, v) = create(s, bearer, body, true);
+    assert_eq!(st, 200, "{v}");
+    let id = v["id"].as_str().unwrap();
+    control(
+        s,
+        Method::Post,
+        &format!("/sessions/{id}/outcome"),
+        json!({"outcome": "pay"}),
+    );
+    let (_, sess) = get(s, bearer, &format!("/v1/sessions/{id}"));
+    sess["transaction_id"].as_str().unwrap().to_string()
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn auto_capture_captures_after_authorization_now_or_later() {
+    let s = sandbox();
+    let bearer = token(&s);
+    let tid = paid(&s, &bearer, true);
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    assert_eq!(t["status"], "CAPTURED");
+    let events: Vec<&str> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, vec!["INITIALIZE", "AUTHORIZE", "CAPTURE"]);
+    assert_eq!(t["events"][2]["amount"], 5997);
+    assert_eq!(t["events"][2]["success"], true);
+    assert!(t["events"][2].get("event_reference").is_none());
+    // Without auto_capture it stays authorized.
+    let tid = paid(&s, &bearer, false);
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    assert_eq!(t["status"], "AUTHORIZED");
+    // Delayed: authorized until it is due; a manual capture meanwhile stops it (S:4789).
+    control(
+        &s,
+        Method::Put,
+        "/after_sale",
+        json!({"auto_capture_delay_ms": 300}),
+    );
+    let tid = paid(&s, &bearer, true);
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    assert_eq!(t["status"], "AUTHORIZED");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    assert_eq!(t["status"], "CAPTURED");
+    let tid = paid(&s, &bearer, true);
+    let (st, t, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid}/capture"),
+        Some(json!({"amount": 1000, "capture_reference": "op-1"})),
+    );
+    assert_eq!(
+        (st, t["status"].as_str()),
+        (200, Some("PARTIALLY_CAPTURED")),
+        "{t}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    assert_eq!(
+        t["status"], "PARTIALLY_CAPTURED",
+        "the auto-capture was stopped"
+    );
+    // Failing: a CAPTURE event with success false and the error.
+    control(
+        &s,
+        Method::Put,
+        "/after_sale",
+        json!({"auto_capture_fails": true}),
+    );
+    let tid = paid(&s, &bearer, true);
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    let last = t["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            t["status"].as_str(),
+            last["event"].as_str(),
+            last["success"].as_bool()
+        ),
+        (Some("AUTHORIZED"), Some("CAPTURE"), Some(false))
+    );
+    assert!(last["error"]["message"].is_string());
+}
+
+#[test]
+fn capture_refund_and_void_follow_the_transaction_rules() {
+    let s = sandbox();
+    let bearer = token(&s);
+    let tid = paid(&s, &bearer, false);
+    let path = |op: &str| format!("/v1/transactions/{tid}/{op}");
+    // Refund before capture; void is fine later; over-capture; bad bodies.
+    let (st, v, _) = post(&s, &bearer, &path("refund"), Some(json!({"amount": 100})));
+    assert_eq!((st, code(&v)), (400, "TRANSACTION_NOT_REFUNDABLE"), "{v}");
+    let (st, v, _) = post(&s, &bearer, &path("capture"), Some(json!({"amount": 5998})));
+    assert_eq!((st, code(&v)), (400, "CAPTURE_AMOUNT_TOO_LARGE"), "{v}");
+    for (body, says) in [
+        (json!({}), "amount is required"),
+        (
+            json!({"amount": "100"}),
+            "amount must be a positive integer",
+        ),
+        (json!({"amount": 0}), "amount must be a positive integer"),
+        (
+            json!({"amount": 100, "capture_reference": 7}),
+            "capture_reference must be a string",
+        ),
+        (
+            json!({"amount": 100, "refund_reference": "x"}),
+            "refund_reference is not a field",
+        ),
+        (
+            json!({"amount": 100, "items": [{"line_id": "1", "amount": 99}]}),
+            "sum to 99, not to amount 100",
+        ),
+        (
+            json!({"amount": 100, "items": [{"amount": 100}]}),
+            "items[0].line_id is required",
+        ),
+    ] {
+        let (st, v, _) = post(&s, &bearer, &path("capture"), Some(body));
+        assert_eq!(st, 400, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{v}"
+        );
+    }
+    // Without a token, or with another account's: 401 / 404.
+    let (st, _, _) = post(
+        &s,
+        "Bearer forged",
+        &path("capture"),
+        Some(json!({"amount": 1})),
+    );
+    assert_eq!(st, 401);
+    let (st, v, _) = post(&s, &bearer, "/v1/transactions/T11223344.nothere/void", None);
+    assert_eq!((st, code(&v)), (404, "NOT_FOUND"));
+    // Part capture, with items and our reference on the event.
+    let items = json!([{"line_id": "1", "amount": 1999, "quantity": 1}]);
+    let (st, t, _) = post(
+        &s,
+        &bearer,
+        &path("capture"),
+        Some(json!({"amount": 1999, "capture_reference": "op-c1", "items": items})),
+    );
+    assert_eq!(
+        (st, t["status"].as_str()),
+        (200, Some("PARTIALLY_CAPTURED")),
+        "{t}"
+    );
+    let e = t["events"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (
+            e["event"].as_str(),
+            e["event_reference"].as_str(),
+            e["amount"].as_i64()
+        ),
+        (Some("CAPTURE"), Some("op-c1"), Some(1999))
+    );
+    assert!(e["request_id"].is_string() && e["items"].is_array());
+    // A void after a part capture: not for this payment product.
+    let (st, v, _) = post(&s, &bearer, &path("void"), None);
+    assert_eq!((st, code(&v)), (400, "TRANSACTION_NOT_VOIDABLE"), "{v}");
+    // Refund at most what is captured and not refunded.
+    let (st, v, _) = post(&s, &bearer, &path("refund"), Some(json!({"amount": 2000})));
+    assert_eq!((st, code(&v)), (400, "REFUND_AMOUNT_TOO_LARGE"), "{v}");
+    let (st, t, _) = post(
+        &s,
+        &bearer,
+        &path("refund"),
+        Some(json!({"amount": 999, "reason": "broken", "refund_reference": "op-r1"})),
+    );
+    assert_eq!(
+        (st, t["status"].as_str()),
+        (200, Some("PARTIALLY_CAPTURED_REFUNDED")),
+        "{t}"
+    );
+    let (st, t, _) = post(&s, &bearer, &path("capture"), Some(json!({"amount": 3998})));
+    assert_eq!(
+        st, 400,
+        "a refunded transaction takes no more captures: {t}"
+    );
+    let (st, t, _) = post(&s, &bearer, &path("refund"), Some(json!({"amount": 1000})));
+    assert_eq!((st, t["status"].as_str()), (200, Some("REFUNDED")), "{t}");
+    let (st, v, _) = post(&s, &bearer, &path("refund"), Some(json!({"amount": 1})));
+    assert_eq!((st, code(&v)), (400, "TRANSACTION_NOT_REFUNDABLE"), "{v}");
+    // A full capture, then a full refund.
+    let tid2 = paid(&s, &bearer, false);
+    let (st, t, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid2}/capture"),
+        Some(json!({"amount": 5997})),
+    );
+    assert_eq!((st, t["status"].as_str()), (200, Some("CAPTURED")));
+    let (st, t, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid2}/refund"),
+        Some(json!({"amount": 5000})),
+    );
+    assert_eq!(
+        (st, t["status"].as_str()),
+        (200, Some("PARTIALLY_REFUNDED"))
+    );
+    // A void of an authorization nothing was captured from.
+    let tid3 = paid(&s, &bearer, false);
+    let (st, t, _) = post(&s, &bearer, &format!("/v1/transactions/{tid3}/void"), None);
+    assert_eq!(
+        (st, t["status"].as_str()),
+        (200, Some("AUTHORIZATION_VOIDED")),
+        "{t}"
+    );
+    let e = t["events"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (e["event"].as_str(), e["amount"].as_i64()),
+        (Some("VOID"), Some(5997))
+    );
+    let (st, v, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid3}/capture"),
+        Some(json!({"amount": 1})),
+    );
+    assert_eq!((st, code(&v)), (400, "TRANSACTION_NOT_CAPTURABLE"), "{v}");
+}
+
+#[test]
+fn operations_answered_202_finish_later_and_failures_are_events() {
+    let s = sandbox();
+    let bearer = token(&s);
+    let tid = paid(&s, &bearer, true);
+    control(&s, Method::Put, "/after_sale", json!({"async_ms": 300}));
+    let (st, t, resp) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid}/refund"),
+        Some(json!({"amount": 500, "refund_reference": "op-a"})),
+    );
+    assert_eq!(st, 202, "{t}");
+    let request_id = resp.header("event-request-id").unwrap().to_string();
+    let e = t["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (e["event"].as_str(), e["request_id"].as_str()),
+        (Some("INITIATE_REFUND"), Some(request_id.as_str()))
+    );
+    assert_eq!(t["status"], "CAPTURED");
+    // The pending amount counts: no refund of more than is left meanwhile.
+    let (st, v, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid}/refund"),
+        Some(json!({"amount": 5997 - 499})),
+    );
+    assert_eq!((st, code(&v)), (400, "REFUND_AMOUNT_TOO_LARGE"), "{v}");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    let e = t["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            e["event"].as_str(),
+            e["correlation_request_id"].as_str(),
+            e["event_reference"].as_str()
+        ),
+        (Some("REFUND"), Some(request_id.as_str()), Some("op-a"))
+    );
+    assert_eq!(t["status"], "PARTIALLY_REFUNDED");
+    // A failed operation: 200, an event with success false and the error; nothing moved.
+    control(&s, Method::Put, "/after_sale", json!({"fail_next": 1}));
+    let (st, t, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid}/refund"),
+        Some(json!({"amount": 100, "refund_reference": "op-f"})),
+    );
+    assert_eq!(st, 200);
+    let e = t["events"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (e["success"].as_bool(), e["event_reference"].as_str()),
+        (Some(false), Some("op-f"))
+    );
+    assert_eq!(t["status"], "PARTIALLY_REFUNDED");
+    // Faults reach the new endpoints like the others: the work done, the answer lost.
+    let r = Http::new(HttpConfig::default()).unwrap().send(
+        "test",
+        &Request::new(Method::Post, format!("{}/_control/faults", s.url())).json(
+            json!({"faults": [{"method": "POST", "path": "/refund", "kind": "status", "status": 503}]})
+                .to_string()
+                .into_bytes(),
+        ),
+    ).unwrap();
+    assert_eq!(r.status, 204);
+    let (st, v, _) = post(
+        &s,
+        &bearer,
+        &format!("/v1/transactions/{tid}/refund"),
+        Some(json!({"amount": 100, "refund_reference": "op-g"})),
+    );
+    assert_eq!((st, code(&v)), (503, "SANDBOX_INJECTED"), "{v}");
+    let (_, t) = get(&s, &bearer, &format!("/v1/transactions/{tid}"));
+    assert!(
+        !t.to_string().contains("op-g"),
+        "an injected 503 does nothing"
+    );
+}
+
+/// The after-sale endpoints and fields the emulator serves are the spec's.
+#[test]
+fn the_after_sale_endpoints_are_in_the_spec() {
+    let spec = include_str!("../spec/dintero-spec-payments.yaml");
+    for needle in [
+        "/transactions/{id}/capture:",
+        "/transactions/{id}/refund:",
+        "/transactions/{id}/void:",
+        "capture_reference:",
+        "refund_reference:",
+        "event_reference:",
+        "correlation_request_id:",
+        "auto_capture:",
+        "event-request-id",
+        "- INITIATE_REFUND",
+        "- PARTIALLY_CAPTURED_REFUNDED",
+        "- AUTHORIZATION_VOIDED",
+    ] {
+        assert!(spec.contains(needle), "the spec lacks {needle}");
+    }
+}

@@ -1,7 +1,7 @@
 //! The Checkout API: the token, `sessions-profile`, session GET and cancel, transaction GET
 //! and list.
 
-use super::rules::{cancel, validate_session};
+use super::rules::{advance, cancel, validate_session};
 use super::{
     bad_request, bearer_account, error, new_id, not_found, transaction_json, unauthorized,
     valid_account_id, Session, TokenInfo, AUDIENCE_PREFIX, DEFAULT_SESSION_LIFETIME_MS,
@@ -199,12 +199,20 @@ pub(super) async fn get_transaction(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let e = s.dintero.lock().unwrap();
+    let mut e = s.dintero.lock().unwrap();
     let Some(account) = bearer_account(&e, &headers) else {
         return unauthorized();
     };
-    match e.transactions.get(&id).filter(|t| t.account == account) {
-        Some(t) => Json(transaction_json(t)).into_response(),
+    let now = now_millis();
+    match e.transactions.get_mut(&id).filter(|t| t.account == account) {
+        Some(t) => {
+            let changed = advance(t, now);
+            let v = transaction_json(t);
+            if changed {
+                s.persist(&e);
+            }
+            Json(v).into_response()
+        }
         None => not_found(&format!("transaction {id}")),
     }
 }
@@ -214,7 +222,7 @@ pub(super) async fn list_transactions(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let e = s.dintero.lock().unwrap();
+    let mut e = s.dintero.lock().unwrap();
     let Some(account) = bearer_account(&e, &headers) else {
         return unauthorized();
     };
@@ -223,6 +231,14 @@ pub(super) async fn list_transactions(
         Some(Ok(n)) if (1..=100).contains(&n) => n,
         Some(_) => return bad_request(vec!["limit must be between 1 and 100".into()]),
     };
+    let now = now_millis();
+    let mut changed = false;
+    for t in e.transactions.values_mut().filter(|t| t.account == account) {
+        changed |= advance(t, now);
+    }
+    if changed {
+        s.persist(&e);
+    }
     let list: Vec<Value> = e
         .transactions
         .values()

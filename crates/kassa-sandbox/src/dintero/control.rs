@@ -1,7 +1,8 @@
 //! The Dintero controls (under `/_control/dintero`): the customer's outcome, token expiry and
-//! lifetime, API clients.
+//! lifetime, API clients, and how after-sale operations behave (Dintero's own capture late or
+//! failing, operations answered 202 or failing).
 
-use super::{rules, DinteroAccount};
+use super::{rules, AfterSaleControls, DinteroAccount};
 use crate::control::{Lifetime, Outcome};
 use crate::Shared;
 use axum::extract::{Path, State};
@@ -43,5 +44,15 @@ pub(super) async fn add_account(
     Json(a): Json<DinteroAccount>,
 ) -> StatusCode {
     s.dintero.lock().unwrap().add_account(a);
+    StatusCode::NO_CONTENT
+}
+
+/// `PUT /_control/dintero/after_sale` `{"auto_capture_delay_ms", "auto_capture_fails",
+/// "async_ms", "fail_next"}` (all optional): replaces the after-sale controls.
+pub(super) async fn after_sale(
+    State(s): State<Arc<Shared>>,
+    Json(c): Json<AfterSaleControls>,
+) -> StatusCode {
+    s.dintero.lock().unwrap().controls = c;
     StatusCode::NO_CONTENT
 }

@@ -24,16 +24,41 @@
 //! - `POST /v1/sessions/{id}/cancel` (S:249ff): voids an INITIATED or AUTHORIZED transaction
 //!   (→ AUTHORIZATION_VOIDED) and sets `cancelled_at`; refused with 400 for other states.
 //! - Transactions (S:7937ff): `status` one of the spec's values; Pay → AUTHORIZED, Decline →
-//!   DECLINED, `capture` → CAPTURED, `on_hold` → ON_HOLD.
+//!   DECLINED, `capture` → CAPTURED, `on_hold` → ON_HOLD. `events[]` in the spec's
+//!   TransactionEvent shape (S:7136ff): `id`, `event`, `transaction_status`, `success`,
+//!   `amount`, `items`, `created_at`, `request_id`, `correlation_request_id`,
+//!   `event_reference`, `error`. The transaction has no captured or refunded field (neither
+//!   has the spec): those are the sums of its successful CAPTURE and REFUND events.
+//! - `configuration.auto_capture: true` (S:4771ff): after Pay the transaction is AUTHORIZED,
+//!   then captured by Dintero (a CAPTURE event without a reference): at once by default, later
+//!   or failing (`success: false`) by control, since the real one may retry for 48 h. A manual
+//!   capture while it is pending stops it (S:4789).
+//! - After the sale (`operations.rs`, rules in `rules.rs`; facts §1.1–1.7 of the after-sale
+//!   notes): `POST /v1/transactions/{id}/capture` (`amount` required; `capture_reference`,
+//!   `items`), `/refund` (`amount` required; `reason`, `refund_reference`, `items`), `/void`
+//!   (no body). Capture only of AUTHORIZED or PARTIALLY_CAPTURED, at most what is authorized and
+//!   not captured; refund only of captured money not yet refunded; void only of an AUTHORIZED
+//!   transaction nothing was captured from (a void after part capture is for a few payment
+//!   products only, S:658ff, which the sandbox's is not). `items`, when sent, need `line_id`
+//!   and an integer `amount` each and must sum to `amount` (OURS: Dintero's own plugin keeps
+//!   the sum, whether the server checks it is UNCONFIRMED). The `*_reference` becomes the
+//!   event's `event_reference` (S:7302ff). Answers 200 with the transaction, or 202 with an
+//!   `event-request-id` header (S:9635ff) when the control says so: then an `INITIATE_*` event
+//!   now and the completing event (`correlation_request_id`) later. Refusals: 400 with codes of
+//!   ours (TRANSACTION_NOT_CAPTURABLE, CAPTURE_AMOUNT_TOO_LARGE, TRANSACTION_NOT_REFUNDABLE,
+//!   REFUND_AMOUNT_TOO_LARGE, TRANSACTION_NOT_VOIDABLE; the spec lists none); an unknown
+//!   transaction 404.
 //! - Errors: `{"error": {"code", "message", "errors"}}` (S:6987ff). The spec lists no error
 //!   codes, so the codes here are ours: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND.
 //!
-//! Where: `api.rs` the token, session and transaction endpoints; `rules.rs` what a session
-//! must be and what paying, declining, cancelling and expiring do; `page.rs` the hosted
+//! Where: `api.rs` the token, session and transaction endpoints; `operations.rs` capture,
+//! refund and void; `rules.rs` what a session and an operation must be and what paying,
+//! declining, cancelling, expiring, capturing, refunding and voiding do; `page.rs` the hosted
 //! checkout page; `control.rs` its test controls. This module: the state and the error shape.
 
 mod api;
 mod control;
+mod operations;
 mod page;
 mod rules;
 
@@ -105,7 +130,146 @@ struct Transaction {
     items: Value,
     created_at: i64,
     updated_at: i64,
-    events: Vec<(String, String, i64)>,
+    #[serde(deserialize_with = "events_any_version")]
+    events: Vec<Event>,
+    /// When Dintero's own capture (`configuration.auto_capture`) happens, while pending.
+    #[serde(default)]
+    auto_capture_at: Option<i64>,
+    /// Whether that capture will fail (`success: false`).
+    #[serde(default)]
+    auto_capture_fails: bool,
+    /// Operations answered 202: done at `due`, completing their `INITIATE_*` event.
+    #[serde(default)]
+    pending: Vec<Pending>,
+}
+
+/// A TransactionEvent (S:7136ff).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Event {
+    id: String,
+    event: String,
+    transaction_status: String,
+    success: bool,
+    #[serde(default)]
+    amount: Option<i64>,
+    #[serde(default)]
+    items: Option<Value>,
+    #[serde(default)]
+    event_reference: Option<String>,
+    #[serde(default)]
+    request_id: Option<String>,
+    #[serde(default)]
+    correlation_request_id: Option<String>,
+    #[serde(default)]
+    error: Option<Value>,
+    created_at: i64,
+}
+
+/// A capture, refund or void accepted with 202 and not finished yet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    /// `CAPTURE`, `REFUND` or `VOID`.
+    event: String,
+    amount: i64,
+    items: Option<Value>,
+    event_reference: Option<String>,
+    request_id: String,
+    due: i64,
+}
+
+/// Events as saved by this version, or as `(event, status, at)` by sandboxes before it (a demo
+/// state file from an earlier Kassa keeps working).
+fn events_any_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Event>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Any {
+        Now(Event),
+        Before(String, String, i64),
+    }
+    let all = Vec::<Any>::deserialize(d)?;
+    Ok(all
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            Any::Now(e) => e,
+            Any::Before(event, status, at) => Event {
+                id: format!("E{i}"),
+                event,
+                transaction_status: status,
+                success: true,
+                amount: None,
+                items: None,
+                event_reference: None,
+                request_id: None,
+                correlation_request_id: None,
+                error: None,
+                created_at: at,
+            },
+        })
+        .collect())
+}
+
+impl Transaction {
+    /// The sum of the successful events of `kind` (what Dintero's own plugin reads for the
+    /// captured amount, facts §1.4).
+    fn sum(&self, kind: &str) -> i64 {
+        self.events
+            .iter()
+            .filter(|e| e.event == kind && e.success)
+            .filter_map(|e| e.amount)
+            .sum()
+    }
+
+    /// The sum of pending (202) operations of `kind`.
+    fn pending_sum(&self, kind: &str) -> i64 {
+        self.pending
+            .iter()
+            .filter(|p| p.event == kind)
+            .map(|p| p.amount)
+            .sum()
+    }
+
+    fn push_event(&mut self, mut e: Event) {
+        e.id = format!("{}.E{}", self.id, self.events.len());
+        self.updated_at = e.created_at;
+        self.events.push(e);
+    }
+}
+
+/// An event of `kind` now, successful, with the transaction's status after it.
+fn event(kind: &str, status: &str, amount: Option<i64>, at: i64) -> Event {
+    Event {
+        id: String::new(),
+        event: kind.into(),
+        transaction_status: status.into(),
+        success: true,
+        amount,
+        items: None,
+        event_reference: None,
+        request_id: None,
+        correlation_request_id: None,
+        error: None,
+        created_at: at,
+    }
+}
+
+/// What the tests set for after-sale operations (`/_control/dintero/auto_capture` and
+/// `/_control/dintero/operations`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AfterSaleControls {
+    /// Dintero's own capture happens this long after the authorization (0: at once).
+    #[serde(default)]
+    pub(crate) auto_capture_delay_ms: u64,
+    /// Dintero's own capture fails (`success: false`).
+    #[serde(default)]
+    pub(crate) auto_capture_fails: bool,
+    /// Capture, refund and void answer 202 and finish this long after (`None`: 200 at once).
+    #[serde(default)]
+    pub(crate) async_ms: Option<u64>,
+    /// The next n captures, refunds or voids fail (`success: false`, the transaction as it was).
+    #[serde(default)]
+    pub(crate) fail_next: u32,
 }
 
 struct TokenInfo {
@@ -127,6 +291,7 @@ pub struct Emulator {
     token_lifetime: u64,
     sessions: BTreeMap<String, Session>,
     transactions: BTreeMap<String, Transaction>,
+    controls: AfterSaleControls,
 }
 
 impl Default for Emulator {
@@ -137,6 +302,7 @@ impl Default for Emulator {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             sessions: BTreeMap::new(),
             transactions: BTreeMap::new(),
+            controls: AfterSaleControls::default(),
         }
     }
 }
@@ -200,10 +366,31 @@ fn transaction_json(t: &Transaction) -> Value {
         "items": t.items,
         "created_at": format_rfc3339(t.created_at),
         "updated_at": format_rfc3339(t.updated_at),
-        "events": t.events.iter().map(|(event, status, at)| json!({
-            "event": event, "transaction_status": status, "success": true,
-            "created_at": format_rfc3339(*at)
-        })).collect::<Vec<_>>(),
+        "events": t.events.iter().map(|e| {
+            let mut v = json!({
+                "id": e.id, "event": e.event, "transaction_status": e.transaction_status,
+                "success": e.success, "created_at": format_rfc3339(e.created_at),
+            });
+            for (k, f) in [
+                ("event_reference", &e.event_reference),
+                ("request_id", &e.request_id),
+                ("correlation_request_id", &e.correlation_request_id),
+            ] {
+                if let Some(x) = f {
+                    v[k] = json!(x);
+                }
+            }
+            if let Some(a) = e.amount {
+                v["amount"] = json!(a);
+            }
+            if let Some(i) = &e.items {
+                v["items"] = i.clone();
+            }
+            if let Some(err) = &e.error {
+                v["error"] = err.clone();
+            }
+            v
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -260,6 +447,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/v1/sessions/{id}", get(api::get_session))
         .route("/v1/sessions/{id}/cancel", post(api::cancel_session))
         .route("/v1/transactions/{id}", get(api::get_transaction))
+        .route("/v1/transactions/{id}/capture", post(operations::capture))
+        .route("/v1/transactions/{id}/refund", post(operations::refund))
+        .route("/v1/transactions/{id}/void", post(operations::void))
         .route("/v1/transactions", get(api::list_transactions))
         .route("/v1/view/{id}", get(page::view))
         .route("/v1/view/{id}/{action}", post(page::view_action))
@@ -271,6 +461,7 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
         .route("/dintero/tokens/expire", post(control::expire_tokens))
         .route("/dintero/token_lifetime", put(control::token_lifetime))
         .route("/dintero/accounts", post(control::add_account))
+        .route("/dintero/after_sale", put(control::after_sale))
 }
 
 /// The account a valid bearer token belongs to.

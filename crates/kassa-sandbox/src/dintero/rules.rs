@@ -1,7 +1,9 @@
 //! What a session must be (the `sessions-profile` body, S:67ff) and what happens to it: the
-//! customer's outcomes and the cancel (S:249ff).
+//! customer's outcomes and the cancel (S:249ff); what a capture, refund or void must be and
+//! what it does to a transaction (S:372–727, the rules in the module doc of `dintero`), and
+//! what Dintero does by itself later (its auto-capture, the end of a 202 operation).
 
-use super::{new_id, Emulator, Transaction};
+use super::{event, new_id, Emulator, Pending, Transaction};
 use crate::common::is_http_url;
 use kassa_core::time::{now_millis, parse_utc};
 use serde_json::{json, Value};
@@ -80,6 +82,10 @@ pub(super) fn validate_session(v: &Value, strict_amounts: bool) -> Vec<String> {
             Some(_) => {
                 p.push("configuration.channel must be one of in_app, in_store, ecommerce".into())
             }
+        }
+        // AutoCaptureConfiguration (S:4771ff) is a boolean.
+        if c.get("auto_capture").is_some_and(|a| !a.is_boolean()) {
+            p.push("configuration.auto_capture must be a boolean".into());
         }
     }
     let Some(order) = obj.get("order").and_then(Value::as_object) else {
@@ -205,8 +211,9 @@ pub(super) fn cancel(e: &mut Emulator, id: &str, by: &str) -> Result<(), String>
         match t.status.as_str() {
             "INITIATED" | "AUTHORIZED" | "ON_HOLD" => {
                 t.status = "AUTHORIZATION_VOIDED".into();
-                t.updated_at = now;
-                t.events.push(("VOID".into(), t.status.clone(), now));
+                t.auto_capture_at = None;
+                let left = t.amount - t.sum("CAPTURE");
+                t.push_event(event("VOID", "AUTHORIZATION_VOIDED", Some(left), now));
             }
             "AUTHORIZATION_VOIDED" => {}
             other => {
@@ -247,21 +254,28 @@ pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), Stri
     if session.expires_at <= now {
         return Err("this checkout has expired".into());
     }
-    let (status, event, session_event) = match what {
+    let (status, kind, session_event) = match what {
         "pay" => ("AUTHORIZED", "AUTHORIZE", "AUTHORIZED"),
         "capture" => ("CAPTURED", "CAPTURE", "AUTHORIZED"),
         "on_hold" => ("ON_HOLD", "AUTHORIZE", "ON_HOLD_CALLBACK_SENT"),
         "decline" => ("DECLINED", "AUTHORIZE", "DECLINED"),
         other => return Err(format!("unknown outcome {other:?}")),
     };
-    if let Some(tid) = &session.transaction_id {
+    let auto_capture = session.configuration["auto_capture"] == json!(true);
+    let amount = session.order["amount"].as_i64().unwrap_or(0);
+    let this = |at| {
+        let mut ev = event(kind, status, Some(amount), at);
+        ev.success = what != "decline";
+        ev
+    };
+    let tid = if let Some(tid) = &session.transaction_id {
         let t = e.transactions.get_mut(tid).expect("exists");
         if matches!(t.status.as_str(), "AUTHORIZED" | "CAPTURED") && what != "capture" {
             return Err(format!("this checkout is already paid ({})", t.status));
         }
         t.status = status.into();
-        t.updated_at = now;
-        t.events.push((event.into(), status.into(), now));
+        t.push_event(this(now));
+        tid.clone()
     } else {
         let tid = new_id(&session.account);
         let t = Transaction {
@@ -272,7 +286,7 @@ pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), Stri
                 .as_str()
                 .unwrap_or_default()
                 .into(),
-            amount: session.order["amount"].as_i64().unwrap_or(0),
+            amount,
             currency: session.order["currency"]
                 .as_str()
                 .unwrap_or_default()
@@ -281,13 +295,26 @@ pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), Stri
             items: session.order.get("items").cloned().unwrap_or(json!([])),
             created_at: now,
             updated_at: now,
-            events: vec![
-                ("INITIALIZE".into(), "INITIATED".into(), now),
-                (event.into(), status.into(), now),
-            ],
+            events: Vec::new(),
+            auto_capture_at: None,
+            auto_capture_fails: false,
+            pending: Vec::new(),
         };
+        let mut t = t;
+        t.push_event(event("INITIALIZE", "INITIATED", Some(amount), now));
+        t.push_event(this(now));
         e.transactions.insert(tid.clone(), t);
-        e.sessions.get_mut(id).expect("exists").transaction_id = Some(tid);
+        e.sessions.get_mut(id).expect("exists").transaction_id = Some(tid.clone());
+        tid
+    };
+    // Dintero captures by itself when the session asked for it (S:4771ff).
+    if what == "pay" && auto_capture {
+        let delay = e.controls.auto_capture_delay_ms as i64;
+        let fails = e.controls.auto_capture_fails;
+        let t = e.transactions.get_mut(&tid).expect("exists");
+        t.auto_capture_at = Some(now + delay);
+        t.auto_capture_fails = fails;
+        advance(t, now);
     }
     let s = e.sessions.get_mut(id).expect("exists");
     s.events.push((session_event.into(), now));
@@ -296,6 +323,259 @@ pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), Stri
     }
     s.updated_at = now;
     Ok(())
+}
+
+// ---- after the sale ----
+
+/// What Dintero did meanwhile by itself: its auto-capture when due, and the end of 202
+/// operations. Called before every read of or operation on a transaction.
+pub(super) fn advance(t: &mut Transaction, now: i64) -> bool {
+    let mut changed = false;
+    if let Some(at) = t.auto_capture_at.filter(|at| *at <= now) {
+        t.auto_capture_at = None;
+        let amount = t.amount - t.sum("CAPTURE");
+        if t.status == "AUTHORIZED" && amount > 0 {
+            let mut ev = event("CAPTURE", "CAPTURED", Some(amount), at.max(t.updated_at));
+            if t.auto_capture_fails {
+                ev.success = false;
+                ev.transaction_status = t.status.clone();
+                ev.error = Some(
+                    json!({"code": "CAPTURE_FAILED", "message": "the acquirer declined the capture", "type": "capture_failed"}),
+                );
+            } else {
+                t.status = "CAPTURED".into();
+            }
+            t.push_event(ev);
+        }
+        changed = true;
+    }
+    let (due, later): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut t.pending)
+        .into_iter()
+        .partition(|p| p.due <= now);
+    t.pending = later;
+    for p in due {
+        let status = status_after(t, &p.event, p.amount);
+        t.status = status.clone();
+        let mut ev = event(&p.event, &status, Some(p.amount), p.due.max(t.updated_at));
+        ev.items = p.items;
+        ev.event_reference = p.event_reference;
+        ev.correlation_request_id = Some(p.request_id);
+        t.push_event(ev);
+        changed = true;
+    }
+    changed
+}
+
+/// A capture, refund or void body after its checks.
+pub(super) struct Operation {
+    pub(super) amount: i64,
+    pub(super) reference: Option<String>,
+    pub(super) items: Option<Value>,
+}
+
+/// Checks a capture (`kind` CAPTURE, S:416ff) or refund (REFUND, S:572ff) body: `amount`
+/// required int32 > 0; `capture_reference` / `refund_reference` and (refund) `reason`
+/// strings; `items` with `line_id` and integer `amount` each, summing to `amount` (OURS);
+/// nothing else.
+pub(super) fn validate_operation(kind: &str, v: &Value) -> Result<Operation, Vec<String>> {
+    let Some(obj) = v.as_object() else {
+        return Err(vec!["the body must be a JSON object".into()]);
+    };
+    let (reference_field, allowed): (&str, &[&str]) = if kind == "CAPTURE" {
+        (
+            "capture_reference",
+            &["amount", "capture_reference", "items"],
+        )
+    } else {
+        (
+            "refund_reference",
+            &["amount", "reason", "refund_reference", "items"],
+        )
+    };
+    let mut p = Vec::new();
+    for k in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        p.push(format!("{k} is not a field of this request"));
+    }
+    let amount = match obj.get("amount") {
+        Some(a) if is_int32(a) && a.as_i64() > Some(0) => a.as_i64().unwrap_or(0),
+        Some(_) => {
+            p.push("amount must be a positive integer (minor units, int32)".into());
+            0
+        }
+        None => {
+            p.push("amount is required".into());
+            0
+        }
+    };
+    for f in [reference_field, "reason"] {
+        if obj.get(f).is_some_and(|r| !r.is_string()) {
+            p.push(format!("{f} must be a string"));
+        }
+    }
+    if let Some(items) = obj.get("items") {
+        match items.as_array() {
+            None => p.push("items must be an array".into()),
+            Some(list) => {
+                let mut sum = 0;
+                for (i, item) in list.iter().enumerate() {
+                    if !item.get("line_id").is_some_and(Value::is_string) {
+                        p.push(format!("items[{i}].line_id is required (a string)"));
+                    }
+                    match item.get("amount") {
+                        Some(a) if is_int32(a) => sum += a.as_i64().unwrap_or(0),
+                        _ => p.push(format!("items[{i}].amount is required (an integer)")),
+                    }
+                    if let Some(q) = item.get("quantity") {
+                        if !q.as_f64().is_some_and(|q| q > 0.0) {
+                            p.push(format!("items[{i}].quantity must be a positive number"));
+                        }
+                    }
+                }
+                if p.is_empty() && sum != amount {
+                    p.push(format!(
+                        "the items' amounts sum to {sum}, not to amount {amount}"
+                    ));
+                }
+            }
+        }
+    }
+    if !p.is_empty() {
+        return Err(p);
+    }
+    Ok(Operation {
+        amount,
+        reference: obj
+            .get(reference_field)
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        items: obj.get("items").cloned(),
+    })
+}
+
+/// The transaction's status after a successful `kind` of `amount`.
+fn status_after(t: &Transaction, kind: &str, amount: i64) -> String {
+    let captured = t.sum("CAPTURE") + if kind == "CAPTURE" { amount } else { 0 };
+    let refunded = t.sum("REFUND") + if kind == "REFUND" { amount } else { 0 };
+    match kind {
+        "VOID" => "AUTHORIZATION_VOIDED",
+        "CAPTURE" if captured >= t.amount => "CAPTURED",
+        "CAPTURE" => "PARTIALLY_CAPTURED",
+        _ if refunded >= captured => "REFUNDED",
+        _ if captured < t.amount => "PARTIALLY_CAPTURED_REFUNDED",
+        _ => "PARTIALLY_REFUNDED",
+    }
+    .into()
+}
+
+/// Why `kind` of `amount` is not allowed on the transaction now: (error code, message).
+pub(super) fn refusal(t: &Transaction, kind: &str, amount: i64) -> Option<(&'static str, String)> {
+    let captured = t.sum("CAPTURE") + t.pending_sum("CAPTURE");
+    let refunded = t.sum("REFUND") + t.pending_sum("REFUND");
+    let id = &t.id;
+    let status = t.status.as_str();
+    match kind {
+        "CAPTURE" => {
+            let voiding = t.pending.iter().any(|p| p.event == "VOID");
+            if !matches!(status, "AUTHORIZED" | "PARTIALLY_CAPTURED") || voiding {
+                return Some((
+                    "TRANSACTION_NOT_CAPTURABLE",
+                    format!("transaction {id} is {status}: only an AUTHORIZED or PARTIALLY_CAPTURED transaction can be captured"),
+                ));
+            }
+            let left = t.amount - captured;
+            (amount > left).then(|| {
+                (
+                    "CAPTURE_AMOUNT_TOO_LARGE",
+                    format!("the amount to capture ({amount}) cannot be higher than the authorized amount not yet captured ({left})"),
+                )
+            })
+        }
+        "REFUND" => {
+            if !matches!(
+                status,
+                "CAPTURED" | "PARTIALLY_CAPTURED" | "PARTIALLY_REFUNDED" | "PARTIALLY_CAPTURED_REFUNDED"
+            ) {
+                return Some((
+                    "TRANSACTION_NOT_REFUNDABLE",
+                    format!("transaction {id} is {status}: only captured transactions can be refunded"),
+                ));
+            }
+            let left = captured - refunded;
+            (amount > left).then(|| {
+                (
+                    "REFUND_AMOUNT_TOO_LARGE",
+                    format!("the amount to refund ({amount}) cannot be higher than the captured amount not yet refunded ({left})"),
+                )
+            })
+        }
+        _ => (status != "AUTHORIZED" || captured > 0 || t.pending.iter().any(|p| p.event == "VOID")).then(|| {
+            (
+                "TRANSACTION_NOT_VOIDABLE",
+                format!("transaction {id} is {status}: only an AUTHORIZED transaction nothing was captured from can be voided"),
+            )
+        }),
+    }
+}
+
+/// What an accepted operation did: answered at once (200) or accepted for later (202, with
+/// the `event-request-id`).
+pub(super) enum Done {
+    Now,
+    Later(String),
+}
+
+/// Does `kind` (CAPTURE, REFUND, VOID; checked by [`refusal`]) of `op` on the transaction, as
+/// the controls say: at once, failing, or accepted now and finished later.
+pub(super) fn operate(
+    t: &mut Transaction,
+    controls: &mut super::AfterSaleControls,
+    kind: &str,
+    op: Operation,
+    now: i64,
+) -> Done {
+    let request_id = new_id("R");
+    if kind == "CAPTURE" {
+        // A manual capture stops Dintero's own (S:4789–4790).
+        t.auto_capture_at = None;
+    }
+    if controls.fail_next > 0 {
+        controls.fail_next -= 1;
+        let mut ev = event(kind, &t.status, Some(op.amount), now);
+        ev.success = false;
+        ev.items = op.items;
+        ev.event_reference = op.reference;
+        ev.request_id = Some(request_id);
+        ev.error = Some(
+            json!({"code": "OPERATION_FAILED", "message": format!("the payment processor did not {}", kind.to_lowercase()), "type": "processor"}),
+        );
+        t.push_event(ev);
+        return Done::Now;
+    }
+    if let Some(ms) = controls.async_ms {
+        let mut ev = event(&format!("INITIATE_{kind}"), &t.status, Some(op.amount), now);
+        ev.items = op.items.clone();
+        ev.event_reference = op.reference.clone();
+        ev.request_id = Some(request_id.clone());
+        t.push_event(ev);
+        t.pending.push(Pending {
+            event: kind.into(),
+            amount: op.amount,
+            items: op.items,
+            event_reference: op.reference,
+            request_id: request_id.clone(),
+            due: now + ms as i64,
+        });
+        advance(t, now);
+        return Done::Later(request_id);
+    }
+    let status = status_after(t, kind, op.amount);
+    t.status = status.clone();
+    let mut ev = event(kind, &status, Some(op.amount), now);
+    ev.items = op.items;
+    ev.event_reference = op.reference;
+    ev.request_id = Some(request_id);
+    t.push_event(ev);
+    Done::Now
 }
 
 #[cfg(test)]

@@ -5,16 +5,18 @@ use crate::provider::common::parse_json;
 use crate::provider::fuzz::{
     clipped, covers, error_reads, follows_status, http, input, token_read, Input, EXPIRES_AT, NOW,
 };
+use crate::provider::{OperationKind, ProviderOutcome};
 use crate::session::Status;
 
 /// Dintero: 0 error answers, 1 token answer, 2 sessions-profile answer, 3 session, 4
-/// transaction, 5 transaction list (lookup by reference).
+/// transaction, 5 transaction list (lookup by reference), 6 a transaction as the payment's
+/// record (captured, refunded, operations), 7 a transaction as the answer to a refund.
 pub fn response(data: &[u8]) {
     let Input {
         pick, resp, sale, ..
     } = input(data);
     let client = Dintero::new(test_config(), http()).expect("a valid test config");
-    match pick % 6 {
+    match pick % 8 {
         0 => match client.check(resp.clone(), "fuzz") {
             Ok(r) => {
                 assert!((200..300).contains(&resp.status));
@@ -48,7 +50,7 @@ pub fn response(data: &[u8]) {
             }
         }
         4 | 5 => {
-            let list = if pick % 6 == 4 {
+            let list = if pick % 8 == 4 {
                 parse_json::<wire::Transaction>("dintero", &resp).map(|t| vec![t])
             } else {
                 parse_json::<Vec<wire::Transaction>>("dintero", &resp)
@@ -63,6 +65,35 @@ pub fn response(data: &[u8]) {
                     ));
                 }
                 covers(status, Some(t.amount), Some(&t.currency), sale);
+            }
+        }
+        6 => {
+            if let Ok(t) = parse_json::<wire::Transaction>("dintero", &resp) {
+                if let Ok(state) = wire::payment_state(&t) {
+                    // The figures are the sums of the successful operations, nothing else.
+                    let sum = |k| {
+                        state
+                            .operations
+                            .iter()
+                            .filter(|o| o.kind == k && o.outcome == ProviderOutcome::Succeeded)
+                            .map(|o| o.amount)
+                            .sum::<i64>()
+                    };
+                    assert_eq!(state.captured, sum(OperationKind::Capture));
+                    assert_eq!(state.refunded, sum(OperationKind::Refund));
+                    assert!(state.authorized == 0 || state.authorized == t.amount);
+                }
+            }
+        }
+        7 => {
+            if let Ok(t) = parse_json::<wire::Transaction>("dintero", &resp) {
+                if let Ok(a) = wire::operation_answer(&t, OperationKind::Refund, Some("OP-1")) {
+                    // Only an event of this refund, not failed, is an answer.
+                    assert!(!a.pending);
+                    assert!(t.events.iter().any(|e| e.event == "REFUND"
+                        && e.event_reference.as_deref() == Some("OP-1")
+                        && e.success != Some(false)));
+                }
             }
         }
         _ => unreachable!(),

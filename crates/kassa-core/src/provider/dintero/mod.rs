@@ -16,6 +16,20 @@
 //!   event or is past `expires_at`; then `GET /v1/transactions/{id}`. Paid means `AUTHORIZED`,
 //!   `CAPTURED` (or `PARTIALLY_CAPTURED`) for at least the order's amount and currency.
 //! - Reconciliation by merchant reference: `GET /v1/transactions?merchant_reference=…`.
+//! - The transaction id is the payment id capture, refund and void need: every status read
+//!   that sees it reports it (`StatusReport::payment_id`), and Kassa records it.
+//! - After the sale (facts §1 of the after-sale notes, spec S:372–727): at-sale capture by
+//!   Dintero itself, `configuration.auto_capture: true` in the create (documented, server-side,
+//!   retried for 48 h even if the till is off; not atomic: the capture shows later). Capture,
+//!   refund and void: `POST /v1/transactions/{id}/capture|refund|void`, each sent once (Dintero
+//!   has no idempotency key); Kassa's operation id goes as `capture_reference` /
+//!   `refund_reference`, which Dintero keeps as the event's `event_reference`, so whether an
+//!   unclear request happened is read from the transaction's `events[]`. A 202 (processing)
+//!   is `pending`; a 200 whose event says `success: false` is a refusal. Refunds by line send
+//!   `items` (`line_id`, quantity, amount, VAT) summing to the amount; operations by amount send
+//!   none. The evidence: the sums of the successful CAPTURE and REFUND events (the transaction
+//!   has no captured field). Error codes for refusals are not in the spec (UNCONFIRMED): the
+//!   client keeps whatever `error.code` and `error.message` Dintero sends.
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -27,7 +41,8 @@ use super::client::TokenCache;
 use super::common::{basic_auth, bearer_token, clip, describe_body};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    Capabilities, ClientBase, CreateRequest, Created, Provider, ProviderError, SessionRef,
+    Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind, OperationAnswer,
+    OperationKind, OperationRequest, PaymentState, Provider, ProviderError, SessionRef,
     StatusReport,
 };
 use crate::secrets::Secret;
@@ -65,10 +80,10 @@ const CAPABILITIES: Capabilities = Capabilities {
     verifiable_status: true,
     find_by_reference: true,
     at_sale_capture: crate::provider::AtSaleCapture::ByProvider,
-    capture: false,
-    refund: false,
-    refund_lines: false,
-    void: false,
+    capture: true,
+    refund: true,
+    refund_lines: true,
+    void: true,
     operation_references: true,
 };
 
@@ -234,7 +249,7 @@ impl Dintero {
                 Ok(StatusReport {
                     status,
                     detail,
-                    payment_id: None,
+                    payment_id: Some(t.id),
                 })
             }
         }
@@ -266,6 +281,65 @@ impl Dintero {
     fn session_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
         self.base.session_id(s, "Dintero session id")
     }
+
+    /// The transaction id of a paid session: the recorded payment id, else the session's
+    /// `transaction_id`.
+    fn transaction_id(&self, s: &SessionRef) -> Result<String, ProviderError> {
+        if let Some(t) = s.provider_payment_id {
+            return Ok(t.to_string());
+        }
+        let session = self.get_session(self.session_id(s)?)?;
+        session.transaction_id.ok_or_else(|| {
+            self.base.config(format!(
+                "Dintero session {} has no transaction: nothing was paid, so there is nothing \
+                 to capture, refund or void",
+                session.id
+            ))
+        })
+    }
+
+    /// Sends a capture, refund or void (once) and reads its answer.
+    fn operate(
+        &self,
+        op: &OperationRequest,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<OperationAnswer, ProviderError> {
+        let tid = self.transaction_id(op.session)?;
+        let mut req = Request::new(
+            Method::Post,
+            self.url(
+                CHECKOUT_ORIGIN,
+                &format!("/v1/transactions/{}/{path}", percent_encode(&tid)),
+            ),
+        )
+        .header("accept", "application/json")
+        .header("dintero-system-name", "Kassa")
+        .header("dintero-system-version", env!("CARGO_PKG_VERSION"));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let what = format!("the {path} of transaction {tid}");
+        let resp = self.authorized(req, false, &what)?;
+        if resp.status == 202 {
+            // Accepted, not finished: the completing event carries this id as its
+            // `correlation_request_id` (S:9635ff).
+            return Ok(OperationAnswer {
+                pending: true,
+                provider_reference: resp.header("event-request-id").map(str::to_string),
+                detail: format!("Dintero accepted the {path} of transaction {tid} (HTTP 202)"),
+            });
+        }
+        let t: wire::Transaction = self.base.json(&resp)?;
+        let reference = (op.kind != OperationKind::Void).then_some(op.id);
+        wire::operation_answer(&t, op.kind, reference).map_err(|(code, message)| {
+            self.base.error(ErrorKind::Rejected {
+                status: resp.status,
+                code,
+                message,
+            })
+        })
+    }
 }
 
 impl Provider for Dintero {
@@ -279,6 +353,7 @@ impl Provider for Dintero {
             &self.config.profile_id,
             req.return_url,
             format_rfc3339(req.expires_at),
+            req.capture == CapturePolicy::AtSale,
         );
         let body = serde_json::to_vec(&body).expect("a session request serializes");
         let http = Request::new(
@@ -339,20 +414,58 @@ impl Provider for Dintero {
         let resp = self.authorized(req, true, "the transactions endpoint")?;
         let list: Vec<wire::Transaction> = self.base.json(&resp)?;
         // The best news first: a payment that covers the order, else any other state.
-        let mut reports: Vec<(crate::session::Status, String)> = list
+        let mut reports: Vec<(crate::session::Status, String, String)> = list
             .iter()
             .filter(|t| t.merchant_reference.as_deref() == Some(s.merchant_reference))
-            .map(|t| wire::transaction_status(t, s.gross, s.currency))
+            .map(|t| {
+                let (status, detail) = wire::transaction_status(t, s.gross, s.currency);
+                (status, detail, t.id.clone())
+            })
             .collect();
-        reports.sort_by_key(|(st, _)| *st != crate::session::Status::Paid);
+        reports.sort_by_key(|(st, _, _)| *st != crate::session::Status::Paid);
         Ok(reports
             .into_iter()
             .next()
-            .map(|(status, detail)| StatusReport {
+            .map(|(status, detail, id)| StatusReport {
                 status,
                 detail,
-                payment_id: None,
+                payment_id: Some(id),
             }))
+    }
+
+    fn payment_state(&self, s: &SessionRef) -> Result<PaymentState, ProviderError> {
+        let t = self.get_transaction(&self.transaction_id(s)?)?;
+        wire::payment_state(&t).map_err(|detail| {
+            self.base.error(ErrorKind::BadResponse {
+                status: 200,
+                detail,
+            })
+        })
+    }
+
+    fn capture(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let body = wire::CaptureBody {
+            amount: op.amount,
+            capture_reference: op.id.to_string(),
+            items: wire::operation_items(op.order, op.lines),
+        };
+        let body = serde_json::to_vec(&body).expect("a capture serializes");
+        self.operate(op, "capture", Some(body))
+    }
+
+    fn refund(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        let body = wire::RefundBody {
+            amount: op.amount,
+            reason: op.reason.map(str::to_string),
+            refund_reference: op.id.to_string(),
+            items: wire::operation_items(op.order, op.lines),
+        };
+        let body = serde_json::to_vec(&body).expect("a refund serializes");
+        self.operate(op, "refund", Some(body))
+    }
+
+    fn void(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.operate(op, "void", None)
     }
 }
 

@@ -12,6 +12,9 @@
 //! (the `strict-session-amounts` toggle makes Dintero check the first).
 
 use crate::money::canonical_decimal;
+use crate::provider::{
+    OperationAnswer, OperationKind, OperationLine, PaymentState, ProviderOperation, ProviderOutcome,
+};
 use crate::quote::PricedOrder;
 use crate::session::Status;
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,11 @@ pub struct SessionUrls<'a> {
 pub struct Configuration {
     /// `in_store` (S:6013ff): the payment happens in a physical store.
     pub channel: &'static str,
+    /// `true` under the at-sale capture policy: Dintero captures the transaction by itself once
+    /// it is authorized (AutoCaptureConfiguration, S:4771ff), asynchronously and retrying for
+    /// up to 48 h. Left out (Dintero's default, false) under the manual policy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto_capture: bool,
 }
 
 /// `SessionCreated` (S:9593ff); `session` is present because Kassa asks with
@@ -109,6 +117,67 @@ pub struct Transaction {
     pub merchant_reference: Option<String>,
     #[serde(default)]
     pub session_id: Option<String>,
+    /// What happened to the transaction, oldest first (TransactionEvent, S:7136ff): the only
+    /// record of what was captured and refunded (the transaction has no such field, facts
+    /// §1.4).
+    #[serde(default)]
+    pub events: Vec<TransactionEvent>,
+}
+
+/// One TransactionEvent (S:7136–7312).
+#[derive(Debug, Deserialize)]
+pub struct TransactionEvent {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// INITIALIZE, AUTHORIZE, CAPTURE, REFUND, VOID, INITIATE_CAPTURE, INITIATE_REFUND,
+    /// INITIATE_VOID, SETTLEMENT (S:7158ff).
+    pub event: String,
+    #[serde(default)]
+    pub success: Option<bool>,
+    /// Typed `number` in the spec (S:7261): read exactly, a fraction is refused.
+    #[serde(default)]
+    pub amount: Option<serde_json::Number>,
+    /// The `capture_reference` / `refund_reference` Kassa sent (its operation id, S:7302ff).
+    #[serde(default)]
+    pub event_reference: Option<String>,
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// On the CAPTURE/REFUND/VOID that completes an `INITIATE_*` (the 202's request id, S:7294).
+    #[serde(default)]
+    pub correlation_request_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<EventError>,
+}
+
+/// A failed event's `error` (S:7234ff).
+#[derive(Debug, Deserialize)]
+pub struct EventError {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `POST /v1/transactions/{id}/capture` body (S:416ff).
+#[derive(Debug, Serialize)]
+pub struct CaptureBody {
+    pub amount: i64,
+    /// Kassa's operation id: becomes the CAPTURE event's `event_reference`.
+    pub capture_reference: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<OrderItem>>,
+}
+
+/// `POST /v1/transactions/{id}/refund` body (S:572ff).
+#[derive(Debug, Serialize)]
+pub struct RefundBody {
+    pub amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Kassa's operation id: becomes the REFUND event's `event_reference`.
+    pub refund_reference: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<OrderItem>>,
 }
 
 /// Dintero's error body (S:6987ff): `{"error": {"code", "message", "errors"}}`.
@@ -129,32 +198,39 @@ fn raw_number(text: String) -> Box<RawValue> {
     RawValue::from_string(text).expect("a canonical decimal is a JSON number")
 }
 
-/// Builds the create body from the priced order.
+/// The item of line `i` of the order (`line_id` = i + 1) for `quantity`, `gross` and `vat`.
+fn item(order: &PricedOrder, i: usize, quantity: String, gross: i64, vat: i64) -> OrderItem {
+    let line = &order.lines[i];
+    OrderItem {
+        id: line
+            .sku
+            .clone()
+            .unwrap_or_else(|| format!("line-{}", i + 1)),
+        line_id: (i + 1).to_string(),
+        description: line.name.clone(),
+        quantity: raw_number(quantity),
+        amount: gross,
+        vat_amount: vat,
+        vat: raw_number(canonical_decimal(
+            i128::from(line.vat_rate.basis_points()),
+            2,
+        )),
+    }
+}
+
+/// Builds the create body from the priced order; `auto_capture` under the at-sale policy.
 pub fn session_request<'a>(
     order: &'a PricedOrder,
     profile_id: &'a str,
     return_url: &'a str,
     expires_at: String,
+    auto_capture: bool,
 ) -> SessionProfileRequest<'a> {
     let items = order
         .lines
         .iter()
         .enumerate()
-        .map(|(i, line)| OrderItem {
-            id: line
-                .sku
-                .clone()
-                .unwrap_or_else(|| format!("line-{}", i + 1)),
-            line_id: (i + 1).to_string(),
-            description: line.name.clone(),
-            quantity: raw_number(line.quantity.to_canonical()),
-            amount: line.gross,
-            vat_amount: line.vat,
-            vat: raw_number(canonical_decimal(
-                i128::from(line.vat_rate.basis_points()),
-                2,
-            )),
-        })
+        .map(|(i, line)| item(order, i, line.quantity.to_canonical(), line.gross, line.vat))
         .collect();
     SessionProfileRequest {
         profile_id,
@@ -168,9 +244,154 @@ pub fn session_request<'a>(
         url: SessionUrls { return_url },
         configuration: Configuration {
             channel: "in_store",
+            auto_capture,
         },
         expires_at,
     }
+}
+
+/// The `items` of a capture or refund: the operation's lines by their `line_id` (the order's
+/// line index + 1, as at create), with the quantity, gross and VAT of the part, summing to the
+/// operation's amount. None for an operation by amount only (its parts return no goods,
+/// quantity `"0"`, which Dintero's positive `quantity` cannot say; the amount alone is a valid
+/// request, S:416ff, and Kassa keeps the split in its own record).
+pub fn operation_items(order: &PricedOrder, lines: &[OperationLine]) -> Option<Vec<OrderItem>> {
+    let by_quantity = !lines.is_empty()
+        && lines
+            .iter()
+            .all(|l| l.quantity != "0" && l.index < order.lines.len());
+    by_quantity.then(|| {
+        lines
+            .iter()
+            .map(|l| item(order, l.index, l.quantity.clone(), l.gross, l.vat))
+            .collect()
+    })
+}
+
+/// An event's amount, exactly: an integer of minor units, or why not.
+fn event_amount(e: &TransactionEvent) -> Result<i64, String> {
+    match &e.amount {
+        None => Ok(0),
+        Some(n) => n.as_i64().ok_or_else(|| {
+            format!(
+                "event {} has amount {n}, not an integer of minor units",
+                e.id.as_deref().unwrap_or(&e.event)
+            )
+        }),
+    }
+}
+
+/// The provider's record of a payment from its transaction: authorized (the transaction's
+/// amount once authorized), captured and refunded (the sums of the successful CAPTURE and
+/// REFUND events: the transaction has no such fields, facts §1.4), voided (status
+/// AUTHORIZATION_VOIDED or a successful VOID), and its operations. An `INITIATE_*` event whose
+/// completing event (same request id) is there is that event; without it, it is pending.
+pub fn payment_state(t: &Transaction) -> Result<PaymentState, String> {
+    let kind = |event: &str| match event.trim_start_matches("INITIATE_") {
+        "CAPTURE" => Some(OperationKind::Capture),
+        "REFUND" => Some(OperationKind::Refund),
+        "VOID" => Some(OperationKind::Void),
+        _ => None,
+    };
+    let completed = |e: &TransactionEvent| {
+        e.request_id.as_deref().is_some_and(|r| {
+            t.events
+                .iter()
+                .any(|c| c.correlation_request_id.as_deref() == Some(r))
+        })
+    };
+    let mut state = PaymentState::default();
+    let mut authorized = false;
+    for e in &t.events {
+        let success = e.success.unwrap_or(true);
+        if e.event == "AUTHORIZE" && success {
+            authorized = true;
+        }
+        let Some(k) = kind(&e.event) else { continue };
+        let amount = event_amount(e)?;
+        let initiated = e.event.starts_with("INITIATE_");
+        if initiated && completed(e) {
+            continue;
+        }
+        let outcome = match (initiated, success) {
+            (true, true) => ProviderOutcome::Pending,
+            (_, false) => ProviderOutcome::Failed,
+            (false, true) => ProviderOutcome::Succeeded,
+        };
+        if outcome == ProviderOutcome::Succeeded {
+            match k {
+                OperationKind::Capture => state.captured += amount,
+                OperationKind::Refund => state.refunded += amount,
+                _ => state.voided = true,
+            }
+        }
+        state.operations.push(ProviderOperation {
+            kind: k,
+            provider_id: e.id.clone(),
+            amount,
+            reference: e.event_reference.clone(),
+            outcome,
+        });
+    }
+    // A transaction captured at once (Swish, auto-capture) may have no AUTHORIZE event.
+    if authorized || state.captured > 0 || t.status != "INITIATED" {
+        state.authorized = t.amount;
+    }
+    state.voided |= t.status == "AUTHORIZATION_VOIDED";
+    state.detail = format!(
+        "transaction {} {}: captured {}, refunded {} of {} {}",
+        t.id, t.status, state.captured, state.refunded, t.amount, t.currency
+    );
+    Ok(state)
+}
+
+/// Reads the answer (200, the transaction) to a capture, refund (`reference` = Kassa's
+/// operation id) or void: the event the operation made. A failed one (`success: false`) is the
+/// provider's refusal (`Err` with its code and words): "check that the response indicates a
+/// successful capture" (D-TM).
+pub fn operation_answer(
+    t: &Transaction,
+    kind: OperationKind,
+    reference: Option<&str>,
+) -> Result<OperationAnswer, (Option<String>, String)> {
+    let name = match kind {
+        OperationKind::Capture => "CAPTURE",
+        OperationKind::Refund => "REFUND",
+        _ => "VOID",
+    };
+    let made = t.events.iter().rev().find(|e| {
+        e.event == name && (reference.is_none() || e.event_reference.as_deref() == reference)
+    });
+    let Some(e) = made else {
+        return Err((
+            None,
+            format!(
+                "transaction {} ({}) shows no {name} event for this request",
+                t.id, t.status
+            ),
+        ));
+    };
+    if e.success == Some(false) {
+        let (code, message) = e
+            .error
+            .as_ref()
+            .map(|x| (x.code.clone(), x.message.clone().unwrap_or_default()))
+            .unwrap_or((None, String::new()));
+        return Err((
+            code,
+            format!("the {} failed at Dintero: {message}", name.to_lowercase()),
+        ));
+    }
+    Ok(OperationAnswer {
+        pending: false,
+        provider_reference: e.id.clone(),
+        detail: format!(
+            "transaction {} {} ({name} {})",
+            t.id,
+            t.status,
+            e.amount.as_ref().map(|a| a.to_string()).unwrap_or_default()
+        ),
+    })
 }
 
 /// What a session says without its transaction.
@@ -254,7 +475,13 @@ mod tests {
             "X",
         )
         .unwrap();
-        let req = session_request(&order, "default", "https://shop.example/r", "T".into());
+        let req = session_request(
+            &order,
+            "default",
+            "https://shop.example/r",
+            "T".into(),
+            false,
+        );
         let json = serde_json::to_value(&req).unwrap();
         let items = json["order"]["items"].as_array().unwrap();
         // NOTES §2.4's worked example: 3 × 19.99 @ 25 % → amount 5997, vat_amount 1199.
@@ -285,7 +512,7 @@ mod tests {
             "X",
         )
         .unwrap();
-        let req = session_request(&order, "default", "https://r", "T".into());
+        let req = session_request(&order, "default", "https://r", "T".into(), false);
         let text = serde_json::to_string(&req).unwrap();
         assert!(text.contains(r#""vat":12.5"#), "{text}");
     }
@@ -298,6 +525,7 @@ mod tests {
             currency: "NOK".into(),
             merchant_reference: None,
             session_id: None,
+            events: Vec::new(),
         }
     }
 
@@ -380,5 +608,113 @@ mod tests {
             session_state(&f, now),
             SessionState::Done(Status::Failed, _)
         ));
+    }
+    fn transaction(status: &str, events: serde_json::Value) -> Transaction {
+        serde_json::from_value(serde_json::json!({
+            "id": "T12345678.abc", "status": status, "amount": 1000, "currency": "NOK",
+            "events": events
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_payment_record_is_the_sum_of_successful_events() {
+        let t = transaction(
+            "PARTIALLY_REFUNDED",
+            serde_json::json!([
+                {"id": "E0", "event": "INITIALIZE", "success": true, "amount": 1000},
+                {"id": "E1", "event": "AUTHORIZE", "success": true, "amount": 1000},
+                {"id": "E2", "event": "CAPTURE", "success": true, "amount": 1000},
+                {"id": "E3", "event": "REFUND", "success": false, "amount": 300, "event_reference": "op-1"},
+                {"id": "E4", "event": "REFUND", "success": true, "amount": 300, "event_reference": "op-2"},
+                {"id": "E5", "event": "INITIATE_REFUND", "success": true, "amount": 200, "event_reference": "op-3", "request_id": "R1"},
+                {"id": "E6", "event": "INITIATE_REFUND", "success": true, "amount": 100, "event_reference": "op-4", "request_id": "R2"},
+                {"id": "E7", "event": "REFUND", "success": true, "amount": 100, "event_reference": "op-4", "correlation_request_id": "R2"}
+            ]),
+        );
+        let s = payment_state(&t).unwrap();
+        assert_eq!((s.authorized, s.captured, s.refunded), (1000, 1000, 400));
+        assert_eq!((s.capturable(), s.refundable(), s.voided), (0, 600, false));
+        let outcomes: Vec<(Option<&str>, ProviderOutcome)> = s
+            .operations
+            .iter()
+            .map(|o| (o.reference.as_deref(), o.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                (None, ProviderOutcome::Succeeded),
+                (Some("op-1"), ProviderOutcome::Failed),
+                (Some("op-2"), ProviderOutcome::Succeeded),
+                // Started, not finished; the finished one counts once, as itself.
+                (Some("op-3"), ProviderOutcome::Pending),
+                (Some("op-4"), ProviderOutcome::Succeeded),
+            ]
+        );
+        // Amounts are exact: a fraction is not a Dintero amount.
+        let odd = transaction(
+            "CAPTURED",
+            serde_json::json!([{"event": "CAPTURE", "success": true, "amount": 10.5}]),
+        );
+        assert!(payment_state(&odd).unwrap_err().contains("not an integer"));
+        let voided = transaction(
+            "AUTHORIZATION_VOIDED",
+            serde_json::json!([{"event": "AUTHORIZE", "success": true}, {"event": "VOID", "success": true, "amount": 1000}]),
+        );
+        assert_eq!(payment_state(&voided).unwrap().capturable(), 0);
+    }
+
+    #[test]
+    fn a_refund_answer_is_its_own_event_and_a_failed_one_is_a_refusal() {
+        let t = transaction(
+            "PARTIALLY_REFUNDED",
+            serde_json::json!([
+                {"id": "E4", "event": "REFUND", "success": true, "amount": 300, "event_reference": "op-2"},
+                {"id": "E5", "event": "REFUND", "success": false, "amount": 300, "event_reference": "op-5",
+                 "error": {"code": "DECLINED", "message": "the processor said no"}}
+            ]),
+        );
+        let a = operation_answer(&t, OperationKind::Refund, Some("op-2")).unwrap();
+        assert_eq!(a.provider_reference.as_deref(), Some("E4"));
+        let (code, m) = operation_answer(&t, OperationKind::Refund, Some("op-5")).unwrap_err();
+        assert_eq!(code.as_deref(), Some("DECLINED"));
+        assert!(m.contains("the processor said no"), "{m}");
+        assert!(operation_answer(&t, OperationKind::Refund, Some("op-9")).is_err());
+    }
+
+    #[test]
+    fn items_only_for_operations_by_line() {
+        let order = quote_document(
+            r#"{"currency":"NOK","lines":[
+                {"name":"Kaffe","quantity":"3","unit_price":1999,"vat_rate":"25"},
+                {"name":"Ost","sku":"O1","quantity":"0.35","unit_price":12990,"vat_rate":"15"}]}"#,
+            "X",
+        )
+        .unwrap();
+        // 0.1 of 0.35 kg (gross 4547, VAT 593: round(4547 × 0.1 / 0.35) = 1299, VAT 169).
+        let part = |quantity: &str| OperationLine {
+            index: 1,
+            name: "Ost".into(),
+            sku: Some("O1".into()),
+            quantity: quantity.into(),
+            unit: None,
+            vat_rate: "15".into(),
+            gross: 1299,
+            net: 1130,
+            vat: 169,
+        };
+        let by_line = [part("0.1")];
+        let items = operation_items(&order, &by_line).unwrap();
+        let v = serde_json::to_value(&items).unwrap();
+        assert_eq!(v[0]["line_id"], "2");
+        assert_eq!(v[0]["id"], "O1");
+        assert_eq!(serde_json::to_string(&v[0]["quantity"]).unwrap(), "0.1");
+        assert_eq!(
+            (v[0]["amount"].as_i64(), v[0]["vat_amount"].as_i64()),
+            (Some(1299), Some(169))
+        );
+        // A part of a refund by amount returns no goods: no items.
+        assert!(operation_items(&order, &[part("0")]).is_none());
+        assert!(operation_items(&order, &[]).is_none());
     }
 }
