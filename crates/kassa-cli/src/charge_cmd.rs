@@ -209,7 +209,15 @@ pub fn status(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
     let mut station = Station::open(dir)?;
     let (session, _) = station.log.get(id).map_err(store_failure)?;
-    let session = if session.status.is_final() {
+    // A paid session is asked again only for its operations still on their way.
+    let unsettled = session.status == Status::Paid
+        && station
+            .log
+            .operations(id)
+            .map_err(store_failure)?
+            .iter()
+            .any(|o| !o.state.is_settled());
+    let session = if session.status.is_final() && !unsettled {
         session
     } else {
         let provider = station.provider(&session.provider, Some(&session.profile))?;

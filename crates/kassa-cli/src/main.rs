@@ -6,6 +6,7 @@
 mod charge_cmd;
 mod config_cmd;
 mod credentials_cmd;
+mod operations_cmd;
 mod quote_cmd;
 mod sessions_cmd;
 mod station;
@@ -86,6 +87,32 @@ enum Command {
         /// What staff checked (kept in the session log).
         #[arg(long)]
         note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Capture a paid session's authorization at its provider (all that is still authorized, or
+    /// --amount). Exit status: 0 done, 2 refused before sending (not paid, more than is
+    /// authorized…), 3 provider or network error.
+    Capture {
+        /// Kassa's session id.
+        id: String,
+        /// Minor units to capture (default: all that is still authorized).
+        #[arg(long, value_name = "MINOR")]
+        amount: Option<i64>,
+        /// Print the operation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refund a paid session: all of it, --amount (spread over its lines), or --line N:QTY
+    /// (repeatable). --recorded records a refund made outside Kassa (providers without a refund
+    /// API). Exit status: 0 done, 2 refused before sending (not paid, more than is refundable…),
+    /// 3 provider or network error.
+    Refund(operations_cmd::RefundArgs),
+    /// Void a paid session's authorization that nothing was captured from. Exit status: 0
+    /// done, 2 refused (captured, already voided…), 3 provider or network error.
+    Void {
+        id: String,
+        /// Print the operation as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -229,6 +256,9 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             json,
         } => sessions_cmd::list(dir, &filter, limit, after.as_deref(), json),
         Command::Session { id, json } => sessions_cmd::show(dir, &id, json),
+        Command::Capture { id, amount, json } => operations_cmd::capture(dir, &id, amount, json),
+        Command::Refund(args) => operations_cmd::refund(dir, args),
+        Command::Void { id, json } => operations_cmd::void(dir, &id, json),
         Command::Export { csv, filter } => sessions_cmd::export(dir, &csv, &filter),
         Command::Sandbox { port } => sandbox(port),
     }

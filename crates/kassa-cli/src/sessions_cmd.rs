@@ -120,10 +120,28 @@ pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     SessionId::parse(id).map_err(Failure::Invalid)?;
     let station = Station::open(dir)?;
     let (s, events) = station.log.get(id).map_err(store_failure)?;
+    let ops = station.log.operations(id).map_err(store_failure)?;
+    let money = kassa_core::store::money_of(&ops);
     if json {
         let mut v = serde_json::to_value(&s).expect("a session serializes");
         v["order"] = serde_json::from_str(&s.order_json).unwrap_or(serde_json::Value::Null);
-        v["events"] = serde_json::to_value(&events).expect("events serialize");
+        // The session's own events here; each operation's with the operation.
+        let (of_ops, own): (Vec<_>, Vec<_>) = events.iter().partition(|e| e.operation_id.is_some());
+        v["events"] = serde_json::to_value(&own).expect("events serialize");
+        v["captured_amount"] = money.captured.into();
+        v["refunded_amount"] = money.refunded.into();
+        v["operations"] = ops
+            .iter()
+            .map(|o| {
+                let mut j = crate::operations_cmd::operation_json(o);
+                j["events"] = of_ops
+                    .iter()
+                    .filter(|e| e.operation_id.as_deref() == Some(&o.id))
+                    .map(|e| serde_json::json!({"at": format_rfc3339(e.at), "detail": e.detail}))
+                    .collect();
+                j
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
         return Ok(());
     }
@@ -157,6 +175,33 @@ pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     }
     if let Some(e) = &s.last_error {
         println!("last error {e}");
+    }
+    if let Some(p) = s.capture_policy {
+        println!("capture    {}", p.as_str());
+    }
+    if !ops.is_empty() {
+        println!(
+            "captured   {} {c}, refunded {} {c}",
+            amount(&s.currency, money.captured),
+            amount(&s.currency, money.refunded),
+            c = s.currency
+        );
+        println!("operations:");
+        for o in &ops {
+            println!(
+                "  {}  {:<15} {:>12} {:<3}  {:<9} {}{}",
+                format_rfc3339(o.created_at),
+                o.kind.as_str(),
+                amount(&s.currency, o.amount),
+                s.currency,
+                o.state.as_str(),
+                o.id,
+                o.provider_reference
+                    .as_deref()
+                    .map(|r| format!(" (provider: {r})"))
+                    .unwrap_or_default()
+            );
+        }
     }
     println!("events:");
     for e in &events {

@@ -3,8 +3,8 @@
 use kassa_core::provider::{CapturePolicy, OperationKind, OperationLine};
 use kassa_core::session::{SessionId, Status};
 use kassa_core::store::{
-    money_of, Filter, NewOperation, NewSession, Opened, OperationState, SessionLog, StoreError,
-    Via, MIGRATIONS,
+    money_of, Filter, NewOperation, NewSession, Opened, OperationState, SessionLog, StatusChange,
+    StoreError, Via, MIGRATIONS,
 };
 use kassa_core::{quote_document, PricedOrder};
 use std::path::{Path, PathBuf};
@@ -694,6 +694,16 @@ fn id_of_session(db: &rusqlite::Connection) -> String {
         .unwrap()
 }
 
+fn paid_with<'a>(op: NewOperation<'a>, detail: &'a str) -> StatusChange<'a> {
+    StatusChange {
+        to: Status::Paid,
+        kind: "status",
+        detail: "paid",
+        payment_id: Some("PAY-1"),
+        operation: Some((op, detail)),
+    }
+}
+
 #[test]
 fn a_paid_status_and_its_capture_are_recorded_together_or_not_at_all() {
     let dir = TempDir::new("op-atomic");
@@ -713,9 +723,10 @@ fn a_paid_status_and_its_capture_are_recorded_together_or_not_at_all() {
         &lines,
     );
     assert!(log
-        .record_status_with_operation(&id, Status::Paid, T0 + 2, "status", "paid", &bad, "x")
+        .record_change(&id, T0 + 2, &paid_with(bad, "x"))
         .is_err());
-    assert_eq!(log.get(&id).unwrap().0.status, Status::Unknown);
+    let (s, _) = log.get(&id).unwrap();
+    assert_eq!((s.status, s.provider_payment_id), (Status::Unknown, None));
     assert!(log.operations(&id).unwrap().is_empty());
     let good = NewOperation {
         amount: 5997,
@@ -728,9 +739,15 @@ fn a_paid_status_and_its_capture_are_recorded_together_or_not_at_all() {
             &lines,
         )
     };
-    log.record_status_with_operation(&id, Status::Paid, T0 + 2, "status", "paid", &good, "x")
+    log.record_change(&id, T0 + 2, &paid_with(good, "x"))
         .unwrap();
-    assert_eq!(log.get(&id).unwrap().0.status, Status::Paid);
+    let (s, events) = log.get(&id).unwrap();
+    assert_eq!(
+        (s.status, s.provider_payment_id.as_deref()),
+        (Status::Paid, Some("PAY-1"))
+    );
+    // One event for the status, one for the operation.
+    assert_eq!(events.len(), 4, "{events:?}");
     assert_eq!(log.operations(&id).unwrap()[0].state, OperationState::Sent);
     // The CSV's last columns: captured (done captures only) and refunded.
     log.record_operation_state(OP1, OperationState::Done, T0 + 3, None, None, "x")

@@ -23,15 +23,18 @@ use super::{data_dir_of, money, session_ref, settle, CheckoutError};
 use crate::provider::{AtSaleCapture, CapturePolicy, OperationKind, Provider, StatusReport};
 use crate::quote::from_logged;
 use crate::session::{SessionId, Status};
-use crate::store::{NewOperation, OperationState, SessionLog, SessionRecord, StoreError, Via};
+use crate::store::{
+    NewOperation, OperationState, SessionLog, SessionRecord, StatusChange, StoreError, Via,
+};
 
-/// Records that `session` became paid (`report`), with its at-sale capture when the policy and
-/// the provider call for one.
+/// Records that `session` became paid (`report`, which brought `payment_id` when the session
+/// had none), with its at-sale capture when the policy and the provider call for one.
 pub(super) fn record_paid(
     log: &mut SessionLog,
     provider: &dyn Provider,
     session: &SessionRecord,
     report: &StatusReport,
+    payment_id: Option<&str>,
     now: i64,
     kind: &str,
 ) -> Result<(), StoreError> {
@@ -43,20 +46,15 @@ pub(super) fn record_paid(
             AtSaleCapture::ByKassa => caps.capture,
             AtSaleCapture::NotNeeded => false,
         };
-    let paid = |log: &mut SessionLog| {
-        log.record_status(
-            &session.id,
-            Status::Paid,
-            now,
-            kind,
-            &report.detail,
-            None,
-            true,
-        )
-        .map(|_| ())
+    let change = |operation| StatusChange {
+        to: Status::Paid,
+        kind,
+        detail: &report.detail,
+        payment_id,
+        operation,
     };
     if !wanted {
-        return paid(log);
+        return log.record_change(&session.id, now, &change(None));
     }
     let op_id = SessionId::generate(now).to_string();
     let amount = money(&session.currency, session.gross_minor);
@@ -73,20 +71,20 @@ pub(super) fn record_paid(
         at: now,
     };
     if how == AtSaleCapture::ByProvider {
-        log.record_status_with_operation(
+        let words = format!(
+            "capture of {amount} at sale: asked of {} with the session; waiting for its evidence",
+            provider.name()
+        );
+        log.record_change(
             &session.id,
-            Status::Paid,
             now,
-            kind,
-            &report.detail,
-            &op(Via::Session, OperationState::Sent),
-            &format!(
-                "capture of {amount} at sale: asked of {} with the session; waiting for its \
-                 evidence",
-                provider.name()
-            ),
+            &change(Some((op(Via::Session, OperationState::Sent), &words))),
         )?;
-        match provider.payment_state(&session_ref(session, now)) {
+        let (session, _) = log.get(&session.id)?;
+        if log.operation(&op_id).is_err() {
+            return Ok(()); // another process recorded the payment (and its capture) first
+        }
+        match provider.payment_state(&session_ref(&session, now)) {
             Ok(state) => {
                 let rec = log.operation(&op_id)?;
                 settle::settle_one(
@@ -111,7 +109,7 @@ pub(super) fn record_paid(
         return Ok(());
     }
     let Ok(Some(_lock)) = OperationLock::try_acquire(data_dir_of(log), &session.id) else {
-        paid(log)?;
+        log.record_change(&session.id, now, &change(None))?;
         return log.add_event(
             &session.id,
             now,
@@ -120,16 +118,17 @@ pub(super) fn record_paid(
              capture it from the history",
         );
     };
-    log.record_status_with_operation(
+    let words = format!("capture of {amount} at sale requested (by API)");
+    log.record_change(
         &session.id,
-        Status::Paid,
         now,
-        kind,
-        &report.detail,
-        &op(Via::Api, OperationState::Requested),
-        &format!("capture of {amount} at sale requested (by API)"),
+        &change(Some((op(Via::Api, OperationState::Requested), &words))),
     )?;
-    match capture_now(log, provider, session, &op_id, now) {
+    let (session, _) = log.get(&session.id)?;
+    if log.operation(&op_id).is_err() {
+        return Ok(()); // another process recorded the payment (and its capture) first
+    }
+    match capture_now(log, provider, &session, &op_id, now) {
         Ok(()) | Err(CheckoutError::Operation { .. }) | Err(CheckoutError::Refused { .. }) => {
             Ok(())
         }

@@ -48,7 +48,9 @@ use crate::provider::{
 };
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
-use crate::store::{NewSession, Opened, OperationRecord, SessionLog, SessionRecord, StoreError};
+use crate::store::{
+    NewSession, Opened, OperationRecord, SessionLog, SessionRecord, StatusChange, StoreError,
+};
 use std::path::Path;
 
 /// How long a checkout session stays payable. A counter sale is paid within minutes; a
@@ -384,6 +386,24 @@ fn apply(
         .payment_id
         .as_deref()
         .filter(|pid| session.provider_payment_id.is_none() && !pid.is_empty());
+    let changes = from != report.status;
+    if changes && from.can_become(report.status) {
+        // The payment id goes with the status change, in its transaction and event.
+        if report.status == Status::Paid {
+            return at_sale::record_paid(log, provider, session, report, learned, now, kind);
+        }
+        return log.record_change(
+            &session.id,
+            now,
+            &StatusChange {
+                to: report.status,
+                kind,
+                detail: &report.detail,
+                payment_id: learned,
+                operation: None,
+            },
+        );
+    }
     if let Some(pid) = learned {
         log.record_payment_id(
             &session.id,
@@ -393,7 +413,7 @@ fn apply(
             &format!("{} payment id {pid} recorded", provider.name()),
         )?;
     }
-    if from != report.status && !from.can_become(report.status) {
+    if changes {
         return log.add_event(
             &session.id,
             now,
@@ -403,10 +423,6 @@ fn apply(
                 report.status, report.detail
             ),
         );
-    }
-    if report.status == Status::Paid && from != Status::Paid {
-        let (session, _) = log.get(&session.id)?;
-        return at_sale::record_paid(log, provider, &session, report, now, kind);
     }
     log.record_status(
         &session.id,

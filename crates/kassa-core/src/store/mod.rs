@@ -354,6 +354,19 @@ fn ser_opt_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S:
     }
 }
 
+/// A status change and what comes with it ([`SessionLog::record_change`]).
+#[derive(Debug, Clone)]
+pub struct StatusChange<'a> {
+    pub to: Status,
+    /// The event's kind (`status`, `reconcile`, …) and words.
+    pub kind: &'a str,
+    pub detail: &'a str,
+    /// The provider's payment id the read brought, kept when the session has none yet.
+    pub payment_id: Option<&'a str>,
+    /// The operation the new status starts, and its event's words.
+    pub operation: Option<(NewOperation<'a>, &'a str)>,
+}
+
 /// What the provider answered to a create: recorded before the URL is shown.
 #[derive(Debug, Clone)]
 pub struct Opened<'a> {
@@ -665,6 +678,50 @@ impl SessionLog {
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
             insert_event(tx, &path, id, now, kind, Some(to), detail).map(|_| true)
+        })
+    }
+
+    /// Records a status change with what comes with it, in one transaction (so either all of
+    /// it is in the log or none): the provider's payment id the same read brought (kept only
+    /// when the session has none yet; said in the event), and the operation the new status
+    /// starts (the capture of a sale that became paid under the at-sale policy) with its own
+    /// event. The transition rules are [`SessionLog::record_status`]'s.
+    pub fn record_change(
+        &mut self,
+        id: &str,
+        now: i64,
+        change: &StatusChange,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(true, |tx| {
+            let from = status_of(tx, &path, id)?;
+            if from == change.to {
+                // Another process recorded it meanwhile (with its operation): an event only.
+                return insert_event(tx, &path, id, now, change.kind, None, change.detail);
+            }
+            check_transition(id, from, change.to)?;
+            tx.execute(
+                "UPDATE sessions SET status = ?2, updated_at = ?3,
+                     provider_payment_id = coalesce(provider_payment_id, ?4)
+                 WHERE id = ?1",
+                params![id, change.to.as_str(), now, change.payment_id],
+            )
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            insert_event(
+                tx,
+                &path,
+                id,
+                now,
+                change.kind,
+                Some(change.to),
+                change.detail,
+            )?;
+            if let Some((op, detail)) = &change.operation {
+                operations::insert_operation(tx, &path, op)?;
+                let rec = operations::operation_in(tx, &path, op.id)?;
+                operations::operation_event(tx, &path, &rec, op.at, detail)?;
+            }
+            Ok(())
         })
     }
 

@@ -22,9 +22,8 @@
 //! - Every state change also appends a session event (with the operation's id), so the
 //!   session's timeline tells the whole story.
 
-use super::{insert_event, insert_event_of, status_of, SessionLog, StoreError};
+use super::{insert_event_of, status_of, SessionLog, StoreError};
 use crate::provider::{OperationKind, OperationLine};
-use crate::session::Status;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
@@ -241,7 +240,11 @@ fn row_to_operation(r: &rusqlite::Row) -> rusqlite::Result<OperationRecord> {
     })
 }
 
-fn operation_in(conn: &Connection, path: &Path, id: &str) -> Result<OperationRecord, StoreError> {
+pub(super) fn operation_in(
+    conn: &Connection,
+    path: &Path,
+    id: &str,
+) -> Result<OperationRecord, StoreError> {
     conn.query_row(
         &format!("SELECT {OP_COLUMNS} FROM operations WHERE id = ?1"),
         [id],
@@ -253,7 +256,7 @@ fn operation_in(conn: &Connection, path: &Path, id: &str) -> Result<OperationRec
 }
 
 /// Appends the session event of an operation's change.
-fn operation_event(
+pub(super) fn operation_event(
     tx: &Connection,
     path: &Path,
     op: &OperationRecord,
@@ -272,7 +275,11 @@ fn operation_event(
     )
 }
 
-fn insert_operation(tx: &Connection, path: &Path, op: &NewOperation) -> Result<(), StoreError> {
+pub(super) fn insert_operation(
+    tx: &Connection,
+    path: &Path,
+    op: &NewOperation,
+) -> Result<(), StoreError> {
     let lines = serde_json::to_string(op.lines).expect("operation lines serialize");
     tx.execute(
         "INSERT INTO operations (id, session_id, kind, via, amount, lines, reason, state,
@@ -305,37 +312,6 @@ impl SessionLog {
             insert_operation(tx, &path, op)?;
             let rec = operation_in(tx, &path, op.id)?;
             operation_event(tx, &path, &rec, op.at, detail)
-        })
-    }
-
-    /// Records a session's new status and, in the same transaction, the operation that
-    /// status starts (the capture of a sale that became paid, at-sale policy): either both
-    /// are in the log or neither. The transition rules are [`SessionLog::record_status`]'s.
-    // The status change's arguments as in `record_status`, then the operation's.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_status_with_operation(
-        &mut self,
-        id: &str,
-        to: Status,
-        now: i64,
-        kind: &str,
-        detail: &str,
-        op: &NewOperation,
-        op_detail: &str,
-    ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.write(true, |tx| {
-            let from = status_of(tx, &path, id)?;
-            super::check_transition(id, from, to)?;
-            tx.execute(
-                "UPDATE sessions SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, to.as_str(), now],
-            )
-            .map_err(|e| StoreError::from_sqlite(&path, e))?;
-            insert_event(tx, &path, id, now, kind, Some(to), detail)?;
-            insert_operation(tx, &path, op)?;
-            let rec = operation_in(tx, &path, op.id)?;
-            operation_event(tx, &path, &rec, op.at, op_detail)
         })
     }
 

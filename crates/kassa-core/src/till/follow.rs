@@ -70,12 +70,14 @@ pub fn follow(
                 if s.status != last {
                     last = s.status;
                     let (s, events) = log.get(id)?;
-                    on_change(view(&s, &events, locale, Depth::Live, caps));
+                    let ops = log.operations(id)?;
+                    on_change(view(&s, &events, &ops, locale, Depth::Live, caps));
                 }
             }
             Err(e) => {
                 let (s, events) = log.get(id)?;
-                let mut v = view(&s, &events, locale, Depth::Live, caps);
+                let ops = log.operations(id)?;
+                let mut v = view(&s, &events, &ops, locale, Depth::Live, caps);
                 v.poll_error = Some(e.into());
                 on_change(v);
                 delay = (delay * 2).min(POLL_MAX_BACKOFF);

@@ -10,19 +10,24 @@
 //! - [`TillError`] (`error.rs`) is flat and serializable: a stable `code` the UI translates into
 //!   a cashier's words, the technical `message` one click away, and the session it concerns.
 //! - The views the screens show (`view.rs`): sessions, history pages, the settings screen.
+//! - After the sale (`after_sale.rs`): capture, refund, void, a refund staff record, and the
+//!   preview of a refund's amount and VAT per rate.
 
+mod after_sale;
 mod error;
 mod follow;
 mod navigation;
 mod view;
 
 pub use crate::provider::cache::ProviderSource;
+pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
 pub use error::TillError;
 pub use follow::{follow, Hint, POLL_INTERVAL, POLL_MAX_BACKOFF};
 pub use navigation::{navigation, provider_domains, Navigation};
 pub use view::{
-    view, Depth, EventView, FieldView, HistoryPage, HistoryQuery, ProductView, ProviderChoice,
-    ProviderSettingsView, Receipt, ReceiptLine, SecretView, SessionView, SettingsView,
+    view, Depth, EventView, FieldView, HistoryPage, HistoryQuery, OperationView, ProductView,
+    ProviderChoice, ProviderSettingsView, Receipt, ReceiptLine, SecretView, SessionView,
+    SettingsView,
 };
 
 use crate::catalog::{self, Catalog, ProductEntry};
@@ -163,7 +168,8 @@ impl<P: ProviderSource> Till<P> {
         caps: Option<Capabilities>,
     ) -> Result<SessionView, TillError> {
         let (s, events) = self.log.get(id)?;
-        Ok(view(&s, &events, &self.locale(), depth, caps))
+        let ops = self.log.operations(id)?;
+        Ok(view(&s, &events, &ops, &self.locale(), depth, caps))
     }
 
     /// Starts a checkout session for `cart` (whose `reference` identifies the sale), or returns
@@ -251,7 +257,14 @@ impl<P: ProviderSource> Till<P> {
             self.charges.insert(reference, id.as_str().to_string());
         }
         let session = result?;
-        Ok(view(&session, &[], &self.locale(), Depth::Live, Some(caps)))
+        Ok(view(
+            &session,
+            &[],
+            &[],
+            &self.locale(),
+            Depth::Live,
+            Some(caps),
+        ))
     }
 
     /// Where providers send the customer afterwards (`shop.return_url`).
@@ -269,11 +282,18 @@ impl<P: ProviderSource> Till<P> {
         self.provider(&s.provider, Some(&s.profile))
     }
 
-    /// A session with its receipt and timeline. Starts no provider client: "cancel" is offered
-    /// for every open session, and a provider that cannot cancel says so when asked.
-    pub fn session(&self, id: &str) -> Result<SessionView, TillError> {
+    /// A session with its receipt, operations and timeline. Starts no provider client for an
+    /// unpaid session ("cancel" is offered for every open session, and a provider that cannot
+    /// cancel says so when asked); for a paid one the capture, refund and void flags need the
+    /// provider's capabilities, so its client is built (when it cannot be, they are off).
+    pub fn session(&mut self, id: &str) -> Result<SessionView, TillError> {
         SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
-        self.session_view(id, Depth::Detail, None)
+        let caps = if self.log.get(id)?.0.status == Status::Paid {
+            self.provider_of(id).ok().map(|p| p.capabilities())
+        } else {
+            None
+        };
+        self.session_view(id, Depth::Detail, caps)
     }
 
     /// Asks the provider now (history's "refresh status").
@@ -318,13 +338,13 @@ impl<P: ProviderSource> Till<P> {
         let next = (rows.len() == limit as usize)
             .then(|| rows.last().map(|s| s.id.clone()))
             .flatten();
-        Ok(HistoryPage {
-            sessions: rows
-                .iter()
-                .map(|s| view(s, &[], &locale, Depth::List, None))
-                .collect(),
-            next,
-        })
+        let mut sessions = Vec::with_capacity(rows.len());
+        for s in &rows {
+            // Each row's captured and refunded amounts (one indexed read per row).
+            let ops = self.log.operations(&s.id)?;
+            sessions.push(view(s, &[], &ops, &locale, Depth::List, None));
+        }
+        Ok(HistoryPage { sessions, next })
     }
 
     /// Writes the filtered history as CSV to `path` (atomically); returns the row count.

@@ -6,9 +6,12 @@
 use super::TillError;
 use crate::counter::VatRowView;
 use crate::money::Currency;
-use crate::provider::Capabilities;
+use crate::provider::{Capabilities, OperationKind, OperationLine};
+use crate::refund::RateTotal;
 use crate::session::Status;
-use crate::store::{EventRecord, Filter, SessionRecord};
+use crate::store::{
+    money_of, EventRecord, Filter, OperationRecord, OperationState, SessionRecord, Via,
+};
 use crate::time::{format_rfc3339, parse_utc};
 use serde::{Deserialize, Serialize};
 
@@ -55,12 +58,68 @@ pub struct SessionView {
     pub can_review: bool,
     /// `staff` when staff, not the provider, confirmed the status.
     pub confirmed_by: Option<String>,
+    /// `at_sale` or `manual` (`None`: logged before Kassa recorded the policy).
+    pub capture_policy: Option<String>,
+    /// What the sale's done operations captured and refunded (refunds staff recorded
+    /// included), formatted and in minor units.
+    pub captured_amount: String,
+    pub captured_minor: i64,
+    pub refunded_amount: String,
+    pub refunded_minor: i64,
+    /// The sale's captures, refunds and voids, oldest first (detail and live views).
+    pub operations: Vec<OperationView>,
+    /// The provider can capture (more of) this paid sale by API: authorized, not all
+    /// captured, not voided, no capture of the provider's own still on its way.
+    pub can_capture: bool,
+    /// The provider can refund by API and there is captured money not yet refunded (for a
+    /// sale logged before Kassa recorded captures: anything not yet refunded).
+    pub can_refund: bool,
+    /// The provider can void this paid sale's authorization: nothing captured or on its way.
+    pub can_void: bool,
+    /// The provider has no refund API: staff may record a refund they made outside Kassa.
+    pub can_record_refund: bool,
     /// Lines, VAT per rate and totals, from the priced order the session was created with.
     pub receipt: Option<Receipt>,
     /// The event timeline (detail views only).
     pub events: Vec<EventView>,
     /// Set by [`follow`](super::follow()) when the last status read failed (the session keeps its status).
     pub poll_error: Option<TillError>,
+}
+
+/// A capture, refund or void of a sale, as the timeline shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationView {
+    pub id: String,
+    pub kind: OperationKind,
+    /// `session` (the provider by itself, at sale), `api` (Kassa asked), `staff` (recorded).
+    pub via: Via,
+    pub state: OperationState,
+    pub amount: String,
+    pub amount_minor: i64,
+    /// The lines it covers (minor units), and the same per VAT rate, formatted.
+    pub lines: Vec<OperationLine>,
+    pub vat_rows: Vec<VatRowView>,
+    pub reason: Option<String>,
+    pub provider_reference: Option<String>,
+    pub error: Option<String>,
+    /// The provider's captured and refunded totals read back after it (its evidence).
+    pub captured_after: Option<String>,
+    pub refunded_after: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// VAT rate rows of an operation's lines, formatted.
+pub(super) fn rate_rows(lines: &[OperationLine], fmt: &dyn Fn(i64) -> String) -> Vec<VatRowView> {
+    crate::refund::per_rate(lines)
+        .into_iter()
+        .map(|r: RateTotal| VatRowView {
+            vat_rate: r.vat_rate,
+            net: fmt(r.net),
+            vat: fmt(r.vat),
+            gross: fmt(r.gross),
+        })
+        .collect()
 }
 
 /// One event of a session's timeline.
@@ -158,10 +217,12 @@ pub enum Depth {
 }
 
 /// Builds the view of a logged session (`events` give the reason; they are listed only at
-/// [`Depth::Detail`]).
+/// [`Depth::Detail`]; `ops` are its operations). The capture, refund and void flags need the
+/// provider's capabilities (`caps`); without them they are off.
 pub fn view(
     s: &SessionRecord,
     events: &[EventRecord],
+    ops: &[OperationRecord],
     locale: &str,
     depth: Depth,
     caps: Option<Capabilities>,
@@ -181,6 +242,14 @@ pub fn view(
         .rev()
         .find(|e| e.status.is_some())
         .map(|e| e.detail.clone());
+    let m = money_of(ops);
+    let paid = s.status == Status::Paid;
+    let at_sale_pending = ops.iter().any(|o| {
+        o.via == Via::Session && o.kind == OperationKind::Capture && !o.state.is_settled()
+    });
+    let refunds_left = m.refunded + m.refunding < s.gross_minor;
+    // A sale logged before Kassa recorded captures has no capture on record to go by.
+    let captured_known = m.captured > 0 || s.capture_policy.is_none();
     SessionView {
         id: s.id.clone(),
         provider: s.provider.clone(),
@@ -205,6 +274,46 @@ pub fn view(
         can_claim: s.status == Status::Open && caps.is_some_and(|c| !c.verifiable_status),
         can_review: matches!(s.status, Status::NeedsReview | Status::Unknown),
         confirmed_by: s.confirmed_by.clone(),
+        capture_policy: s.capture_policy.map(|p| p.as_str().to_string()),
+        captured_amount: fmt(m.captured),
+        captured_minor: m.captured,
+        refunded_amount: fmt(m.refunded),
+        refunded_minor: m.refunded,
+        operations: if depth == Depth::List {
+            Vec::new()
+        } else {
+            ops.iter()
+                .map(|o| OperationView {
+                    id: o.id.clone(),
+                    kind: o.kind,
+                    via: o.via,
+                    state: o.state,
+                    amount: fmt(o.amount),
+                    amount_minor: o.amount,
+                    lines: o.lines.clone(),
+                    vat_rows: rate_rows(&o.lines, &fmt),
+                    reason: o.reason.clone(),
+                    provider_reference: o.provider_reference.clone(),
+                    error: o.error.clone(),
+                    captured_after: o.captured_after.map(fmt),
+                    refunded_after: o.refunded_after.map(fmt),
+                    created_at: format_rfc3339(o.created_at),
+                    updated_at: format_rfc3339(o.updated_at),
+                })
+                .collect()
+        },
+        can_capture: paid
+            && caps.is_some_and(|c| c.capture)
+            && !m.voided
+            && !at_sale_pending
+            && m.captured + m.capturing < s.gross_minor,
+        can_refund: paid && caps.is_some_and(|c| c.refund) && captured_known && refunds_left,
+        can_void: paid
+            && caps.is_some_and(|c| c.void)
+            && !m.voided
+            && m.captured == 0
+            && m.capturing == 0,
+        can_record_refund: paid && caps.is_some_and(|c| !c.refund) && refunds_left,
         receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {
             receipt(&s.order_json, &fmt)
         } else {

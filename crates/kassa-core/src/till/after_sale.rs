@@ -1,0 +1,170 @@
+//! The till after the sale: capture, refund and void of a paid session at its provider, a
+//! refund staff made outside Kassa (providers without a refund API), and the preview of what a
+//! refund gives back (amount and VAT per rate), for the refund form to show before staff
+//! confirm. Each is one call into `checkout`; each returns the session's detail view after.
+
+use super::view::{rate_rows, view, Depth, SessionView};
+use super::{ProviderSource, Till, TillError};
+use crate::checkout;
+use crate::counter::VatRowView;
+use crate::money::Currency;
+use crate::order::Quantity;
+use crate::provider::OperationLine;
+use crate::refund::Basis;
+use crate::session::SessionId;
+use crate::time::now_millis;
+use serde::{Deserialize, Serialize};
+
+/// A line and how much of it a refund gives back (`quantity` as typed: `"2"`, `"0.35"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineQuantity {
+    /// The line's index in the order (0-based).
+    pub index: usize,
+    pub quantity: String,
+}
+
+/// What a refund covers, as the refund form sends it: `{"by": "whole"}`,
+/// `{"by": "amount", "amount": 5000}` (minor units) or
+/// `{"by": "lines", "lines": [{"index": 0, "quantity": "1"}]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RefundInput {
+    Whole,
+    Amount { amount: i64 },
+    Lines { lines: Vec<LineQuantity> },
+}
+
+impl RefundInput {
+    /// The refund's basis; a quantity that is not one is a field problem (`lines[i].quantity`).
+    pub fn basis(&self) -> Result<Basis, TillError> {
+        Ok(match self {
+            RefundInput::Whole => Basis::Whole,
+            RefundInput::Amount { amount } => Basis::Amount(*amount),
+            RefundInput::Lines { lines } => Basis::Lines(
+                lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        Quantity::parse(l.quantity.trim())
+                            .map(|q| (l.index, q))
+                            .map_err(|r| TillError::field(&format!("lines[{i}].quantity"), r))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+}
+
+/// What a refund would give back: its amount, the VAT per rate, and the lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundPreview {
+    pub amount: String,
+    pub amount_minor: i64,
+    pub vat_rows: Vec<VatRowView>,
+    pub lines: Vec<OperationLine>,
+}
+
+impl<P: ProviderSource> Till<P> {
+    /// The detail view of a session after an operation, with its provider's capabilities.
+    fn after(
+        &mut self,
+        id: &str,
+        caps: crate::provider::Capabilities,
+    ) -> Result<SessionView, TillError> {
+        let (s, events) = self.log.get(id)?;
+        let ops = self.log.operations(id)?;
+        Ok(view(
+            &s,
+            &events,
+            &ops,
+            &self.locale(),
+            Depth::Detail,
+            Some(caps),
+        ))
+    }
+
+    /// Captures `amount` (minor units; `None`: everything still authorized) of paid session
+    /// `id` at its provider.
+    pub fn capture(&mut self, id: &str, amount: Option<i64>) -> Result<SessionView, TillError> {
+        SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let provider = self.provider_of(id)?;
+        let now = now_millis();
+        let op = SessionId::generate(now).to_string();
+        checkout::capture(&mut self.log, provider.as_ref(), id, amount, &op, now)?;
+        self.after(id, provider.capabilities())
+    }
+
+    /// Refunds part or all of paid session `id` at its provider.
+    pub fn refund(
+        &mut self,
+        id: &str,
+        what: &RefundInput,
+        reason: Option<&str>,
+    ) -> Result<SessionView, TillError> {
+        SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let basis = what.basis()?;
+        let provider = self.provider_of(id)?;
+        let now = now_millis();
+        let op = SessionId::generate(now).to_string();
+        checkout::refund(
+            &mut self.log,
+            provider.as_ref(),
+            id,
+            &basis,
+            reason,
+            &op,
+            now,
+        )?;
+        self.after(id, provider.capabilities())
+    }
+
+    /// Voids the uncaptured authorization of paid session `id`.
+    pub fn void(&mut self, id: &str) -> Result<SessionView, TillError> {
+        SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let provider = self.provider_of(id)?;
+        let now = now_millis();
+        let op = SessionId::generate(now).to_string();
+        checkout::void(&mut self.log, provider.as_ref(), id, &op, now)?;
+        self.after(id, provider.capabilities())
+    }
+
+    /// Records a refund staff made outside Kassa (a provider without a refund API), with what
+    /// they did (`note`). Never the provider's evidence.
+    pub fn record_refund(
+        &mut self,
+        id: &str,
+        what: &RefundInput,
+        note: &str,
+    ) -> Result<SessionView, TillError> {
+        SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let basis = what.basis()?;
+        let provider = self.provider_of(id)?;
+        let now = now_millis();
+        let op = SessionId::generate(now).to_string();
+        checkout::record_refund(&mut self.log, provider.as_ref(), id, &basis, note, &op, now)?;
+        self.after(id, provider.capabilities())
+    }
+
+    /// What a refund of `what` would give back by Kassa's records: amount, VAT per rate and
+    /// lines. Asks no provider and records nothing.
+    pub fn refund_preview(&self, id: &str, what: &RefundInput) -> Result<RefundPreview, TillError> {
+        SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let basis = what.basis()?;
+        let lines = checkout::preview_refund(&self.log, id, &basis)?;
+        let (s, _) = self.log.get(id)?;
+        let currency = Currency::from_code(&s.currency);
+        let locale = self.locale();
+        let fmt = |minor: i64| match currency {
+            Some(c) => c.format_display(minor, &locale),
+            None => minor.to_string(),
+        };
+        let amount: i64 = lines.iter().map(|l| l.gross).sum();
+        Ok(RefundPreview {
+            amount: fmt(amount),
+            amount_minor: amount,
+            vat_rows: rate_rows(&lines, &fmt),
+            lines,
+        })
+    }
+}
