@@ -165,7 +165,10 @@ fn demo_sale_runs_with_no_settings_at_all() {
     // The demo captures at sale (Dintero's auto_capture, done at once by the emulator): the
     // transaction is already CAPTURED when the paid status is read.
     let paid = s["events"][2]["detail"].as_str().unwrap();
-    assert!(paid.contains("AUTHORIZED") || paid.contains("CAPTURED"), "{paid}");
+    assert!(
+        paid.contains("AUTHORIZED") || paid.contains("CAPTURED"),
+        "{paid}"
+    );
     assert_eq!(s["captured_amount"], 29990, "{s}");
     assert_eq!(s["operations"][0]["kind"], "capture");
     assert_eq!(s["operations"][0]["state"], "done");
