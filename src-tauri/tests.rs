@@ -206,11 +206,27 @@ fn the_wire_shapes_the_ui_reads_are_pinned() {
         serde_json::Value::Object(_) => err,
         other => panic!("errors reach the UI as objects: {other:?}"),
     };
+    let open_session = call(&main, "session", serde_json::json!({ "id": id }));
+    // The same sale paid on the demo's page: a paid session's view, with its capture at sale
+    // in the operations.
+    let url = charged["checkout_url"].as_str().unwrap();
+    let paid = kassa_core::http::Http::new(kassa_core::http::HttpConfig::default())
+        .unwrap()
+        .send(
+            "browser",
+            &kassa_core::http::Request::new(kassa_core::http::Method::Post, format!("{url}/pay")),
+        )
+        .unwrap();
+    assert_eq!(paid.status, 303);
+    let refreshed = call(&main, "refresh_session", serde_json::json!({ "id": id }));
+    assert_eq!(refreshed["status"], "paid");
+    assert_eq!(refreshed["operations"][0]["kind"], "capture", "{refreshed}");
     let got = serde_json::json!({
         "app_info": shape(&call(&main, "app_info", serde_json::json!({}))),
         "quote_cart": shape(&call(&main, "quote_cart", serde_json::json!({ "cart": cart("W") }))),
         "charge": shape(&charged),
-        "session": shape(&call(&main, "session", serde_json::json!({ "id": id }))),
+        "session": shape(&open_session),
+        "paid_session": shape(&call(&main, "session", serde_json::json!({ "id": id }))),
         "history": shape(&call(&main, "history", serde_json::json!({ "query": {} }))),
         "settings_view": shape(&call(&main, "settings_view", serde_json::json!({}))),
         "error": shape(&err),
