@@ -60,6 +60,14 @@ pub(crate) struct Controls {
 }
 
 impl Controls {
+    /// The controls a sandbox starts with: no latency, these faults.
+    pub(crate) fn with_faults(faults: Vec<Fault>) -> Controls {
+        Controls {
+            faults,
+            ..Controls::default()
+        }
+    }
+
     /// The `<script>` tag hosted pages include when a page script is set.
     pub(crate) fn page_script_tag(&self) -> &'static str {
         if self.page_script.is_some() {

@@ -19,6 +19,12 @@ use std::sync::Arc;
 /// The file the demo emulator keeps its sessions in.
 pub const STATE_FILE: &str = "demo-sandbox.json";
 
+/// Faults the demo's sandbox starts with (the `/_control/faults` JSON list), for the
+/// reliability harness: the demo's sandbox lives inside the process under test, whose control
+/// API the harness cannot reach before the request it aims at. Like `KASSA_PAUSE_AT`, it only
+/// ever makes requests fail; unset, nothing changes.
+pub const FAULTS_ENV: &str = "KASSA_DEMO_FAULTS";
+
 /// A running demo provider. Dropping it stops the sandbox.
 pub struct Demo {
     pub provider: Dintero,
@@ -30,12 +36,18 @@ pub fn start(data_dir: &Path, http: &Http) -> Result<Demo, ProviderError> {
     let fail = |m: String| ProviderError::new("demo", ErrorKind::Config(m));
     std::fs::create_dir_all(data_dir)
         .map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+    let faults = match std::env::var(FAULTS_ENV) {
+        Ok(json) => serde_json::from_str(&json)
+            .map_err(|e| fail(format!("{FAULTS_ENV} is not a list of faults: {e}")))?,
+        Err(_) => Vec::new(),
+    };
     // With the `all-providers` feature, Config has the other emulators' fields too.
     #[allow(clippy::needless_update)]
     let sandbox = Sandbox::start(
         0,
         Config {
             state_file: Some(data_dir.join(STATE_FILE)),
+            faults,
             dintero_accounts: vec![DinteroAccount::demo()],
             ..Default::default()
         },

@@ -95,6 +95,9 @@ pub struct Config {
     /// Keep the emulated sessions in this JSON file across restarts (the demo provider does,
     /// so `kassa-cli status` works in a later process).
     pub state_file: Option<PathBuf>,
+    /// Faults injected from the start (as `POST /_control/faults` would): for a sandbox whose
+    /// control API a test cannot reach in time (the demo's, inside the process under test).
+    pub faults: Vec<Fault>,
     pub dintero_accounts: Vec<DinteroAccount>,
     #[cfg(feature = "all-providers")]
     pub bambora_accounts: Vec<BamboraAccount>,
@@ -177,7 +180,7 @@ fn build(config: Config) -> Arc<Shared> {
         (bambora, klarna, commercelayer, opencharge)
     };
     Arc::new(Shared {
-        controls: Mutex::new(control::Controls::default()),
+        controls: Mutex::new(control::Controls::with_faults(config.faults)),
         requests: AtomicU64::new(0),
         connections: AtomicU64::new(0),
         dintero: Mutex::new(emulator),

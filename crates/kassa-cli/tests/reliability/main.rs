@@ -8,10 +8,14 @@
 //! - every fault a create request can meet (refused, no connection, no answer, 5xx, 429, bad
 //!   bodies, an untrusted certificate): named in the error, logged, and never paid.
 //!
-//! The demo provider is left out: its emulator runs inside the `kassa-cli` process, so a
-//! `kill -9` takes the provider down with the till and there is nothing left to reconcile with.
-//! Single-case versions of these live in `charge.rs` (Dintero) and the provider test files.
+//! The demo provider is left out of the charge harness: its emulator runs inside the
+//! `kassa-cli` process, so a `kill -9` takes the provider down with the till and there is no
+//! session page left to pay on. Single-case versions of these live in `charge.rs` (Dintero) and
+//! the provider test files. Captures and refunds (`after_sale.rs`) have their own harness,
+//! the demo included (its emulator's saved state outlives the process).
 
+mod after_sale;
+#[path = "../common/mod.rs"]
 mod common;
 use common::shop::*;
 use common::*;
@@ -109,8 +113,9 @@ fn ids(rows: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
-/// A `kassa-cli charge` running in the background, its output read line by line.
-struct Charge {
+/// A `kassa-cli` command running in the background (a charge, a refund…), its output read line
+/// by line.
+struct Running {
     child: Child,
     args: Vec<String>,
     out: Receiver<String>,
@@ -120,11 +125,16 @@ struct Charge {
     seen: Vec<String>,
 }
 
-impl Charge {
-    fn start(shop: &Shop, extra: &[&str], env: &[(&str, &str)]) -> Charge {
+impl Running {
+    /// `kassa-cli charge --order <the shop's order> --json <extra>`.
+    fn charge(shop: &Shop, extra: &[&str], env: &[(&str, &str)]) -> Running {
         let mut args = vec!["charge", "--order", &shop.order, "--json"];
         args.extend_from_slice(extra);
-        let mut child = kassa_cli(&shop.dir.0, &args, env)
+        Running::start(&shop.dir.0, &args, env)
+    }
+
+    fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut child = kassa_cli(dir, args, env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -143,7 +153,7 @@ impl Charge {
         }
         let out = lines(child.stdout.take().unwrap());
         let err = lines(child.stderr.take().unwrap());
-        Charge {
+        Running {
             child,
             args: args.iter().map(|a| a.to_string()).collect(),
             out,
@@ -196,12 +206,27 @@ impl Charge {
         line
     }
 
+    /// Waits for the command to end by itself, successfully; its output goes to the audit.
+    fn wait_ok(mut self) {
+        let status = self.child.wait().unwrap();
+        let rest: Vec<String> = self.out.iter().chain(self.err.iter()).collect();
+        let text = self
+            .seen
+            .iter()
+            .chain(&rest)
+            .fold(String::new(), |t, l| t + l + "\n");
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        keep_text(&args, &[text.as_bytes()]);
+        assert!(status.success(), "kassa-cli {args:?}: {status}\n{text}");
+    }
+
     /// `kill -9` (`Child::kill` is SIGKILL on Unix). Panics if it had already exited: then the
     /// step under test was not where the process was.
     fn kill9(mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
+            let command = self.args[0].clone();
             panic!(
-                "kassa-cli charge ended by itself ({status}); stderr: {:?}",
+                "kassa-cli {command} ended by itself ({status}); stderr: {:?}",
                 self.drain_err()
             );
         }
@@ -468,7 +493,7 @@ fn crash(shop: &Shop, provider: &str, step: Step) -> Option<String> {
             } else {
                 "after_response"
             };
-            let mut c = Charge::start(shop, &[], &[("KASSA_PAUSE_AT", at), timeout[0]]);
+            let mut c = Running::charge(shop, &[], &[("KASSA_PAUSE_AT", at), timeout[0]]);
             c.wait_stderr(&format!("KASSA_PAUSED {at}"));
             c.kill9();
             None
@@ -486,7 +511,7 @@ fn crash(shop: &Shop, provider: &str, step: Step) -> Option<String> {
                     .unwrap()
             };
             let before = requests();
-            let c = Charge::start(shop, &[], &timeout);
+            let c = Running::charge(shop, &[], &timeout);
             // In flight: the intent is logged, the sandbox has seen every request of the create
             // up to the held one, and nothing more comes (the emulator has done the work).
             let db = rusqlite::Connection::open(shop.dir.0.join("sessions.db")).unwrap();
@@ -514,7 +539,7 @@ fn crash(shop: &Shop, provider: &str, step: Step) -> Option<String> {
         }
         Step::Polling { paid } => {
             // A long interval: the till sleeps between polls when it is killed.
-            let mut c = Charge::start(shop, &["--wait", "--interval", "60"], &timeout);
+            let mut c = Running::charge(shop, &["--wait", "--interval", "60"], &timeout);
             let created = c.first_json();
             assert_eq!(created["status"], "open", "{created}");
             if paid {
