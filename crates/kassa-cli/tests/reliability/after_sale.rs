@@ -237,6 +237,13 @@ fn ops(s: &Value, kind: &str) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// A paid sale the attempts work on.
+struct Sale<'a> {
+    row: &'a Row,
+    till: &'a Till,
+    id: &'a str,
+}
+
 /// The figures over all attempts, and what went wrong.
 #[derive(Default)]
 struct Tally {
@@ -254,17 +261,15 @@ impl Tally {
     fn check(
         &mut self,
         what: &str,
-        row: &Row,
-        till: &Till,
-        id: &str,
+        sale: &Sale,
         kind: &str,
         new: usize,
         may_have_sent: bool,
     ) -> Value {
         self.attempts += 1;
-        let s = till.session(id);
+        let s = sale.till.session(sale.id);
         let kassa = ops(&s, kind);
-        let moved: Vec<Moved> = (row.moved)(till, &s)
+        let moved: Vec<Moved> = (sale.row.moved)(sale.till, &s)
             .into_iter()
             .filter(|m| m.kind == kind)
             .collect();
@@ -356,7 +361,17 @@ fn kill_9_at_every_operation_step_then_reconcile() {
                 // The restarted till: `session` reconciles first.
                 let what = format!("{} {kind} killed at {step}", row.provider);
                 let after = ops(&till.session(&id), kind);
-                let s = t.check(&what, row, &till, &id, kind, after.len() - before, true);
+                let s = t.check(
+                    &what,
+                    &Sale {
+                        row,
+                        till: &till,
+                        id: &id,
+                    },
+                    kind,
+                    after.len() - before,
+                    true,
+                );
                 let state = ops(&s, kind)
                     .last()
                     .map(|o| o.1.clone())
@@ -376,9 +391,11 @@ fn kill_9_at_every_operation_step_then_reconcile() {
             }
             t.check(
                 &format!("{} {kind} after the crashes", row.provider),
-                row,
-                &till,
-                &id,
+                &Sale {
+                    row,
+                    till: &till,
+                    id: &id,
+                },
                 kind,
                 1,
                 true,
@@ -523,7 +540,17 @@ fn every_fault_on_an_operation_is_named_and_nothing_happens_twice() {
                 }
                 let after = ops(&till.session(&id), kind);
                 let new = after.len() - before;
-                let s = t.check(&what, row, &till, &id, kind, new, *expected != "-");
+                let s = t.check(
+                    &what,
+                    &Sale {
+                        row,
+                        till: &till,
+                        id: &id,
+                    },
+                    kind,
+                    new,
+                    *expected != "-",
+                );
                 let state = if new == 0 {
                     "-".to_string()
                 } else {
