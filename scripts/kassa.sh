@@ -145,7 +145,7 @@ bench() {
   } | tee "$out/sizes.md"
   log "session log at 10^6 sessions"
   cargo bench -p kassa-core --bench session_log | tee "$out/session-log.md"
-  log "reliability: kill -9 at every charge step, provider faults"
+  log "reliability: kill -9 at every charge, capture and refund step, provider faults"
   "${keyring[@]}" cargo test -p kassa-cli --test reliability -- --include-ignored --nocapture --test-threads 1 2>&1 \
     | tee "$out/reliability.log" | grep '^RELIABILITY' | tee "$out/reliability.txt"
   log "fuzzing, ${FUZZ_SECONDS:-60} s per target"
