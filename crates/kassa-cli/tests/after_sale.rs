@@ -11,10 +11,8 @@
 mod common;
 use common::shop::*;
 use common::*;
-use kassa_core::http::{Http, HttpConfig, Method, Request};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 /// How one provider's sales are made and paid in these tests.
 pub struct Sale {
@@ -304,46 +302,6 @@ fn refusals_name_their_cause_and_send_nothing() {
         1,
         "only the capture at sale: {s}"
     );
-}
-
-/// The demo provider: the sale is paid on its page while `charge --wait` runs (its emulator
-/// lives in that process); later commands start the demo's sandbox again from its saved state.
-fn pay_demo(dir: &std::path::Path, order: &str) -> String {
-    let mut child = kassa_cli(
-        dir,
-        &[
-            "charge",
-            "--order",
-            order,
-            "--json",
-            "--wait",
-            "--interval",
-            "0.1",
-        ],
-        &[],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let created: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    let url = created["url"].as_str().unwrap();
-    let r = Http::new(HttpConfig::default())
-        .unwrap()
-        .send("browser", &Request::new(Method::Post, format!("{url}/pay")))
-        .unwrap();
-    assert_eq!(r.status, 303);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    created["id"].as_str().unwrap().to_string()
 }
 
 #[test]

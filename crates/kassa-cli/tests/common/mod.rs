@@ -122,3 +122,49 @@ pub fn assert_refused(out: &Output, code: i32, text: &str) {
         stderr(out)
     );
 }
+
+/// A demo sale of the order file `order`, paid on the demo's page while `charge --wait` runs
+/// (the page lives in that process; later commands start the demo's sandbox again from its
+/// saved state): the session id. The command's output goes to the secrets audit.
+pub fn pay_demo(dir: &Path, order: &str) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let args = [
+        "charge",
+        "--order",
+        order,
+        "--json",
+        "--wait",
+        "--interval",
+        "0.1",
+    ];
+    let mut child = kassa_cli(dir, &args, &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let created: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let url = created["url"].as_str().unwrap();
+    let paid = kassa_core::http::Http::new(kassa_core::http::HttpConfig::default())
+        .unwrap()
+        .send(
+            "browser",
+            &kassa_core::http::Request::new(kassa_core::http::Method::Post, format!("{url}/pay")),
+        )
+        .unwrap();
+    assert_eq!(paid.status, 303);
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    keep_text(&args, &[line.as_bytes(), rest.as_bytes(), &out.stderr]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    created["id"].as_str().unwrap().to_string()
+}

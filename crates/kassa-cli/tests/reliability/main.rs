@@ -206,20 +206,6 @@ impl Running {
         line
     }
 
-    /// Waits for the command to end by itself, successfully; its output goes to the audit.
-    fn wait_ok(mut self) {
-        let status = self.child.wait().unwrap();
-        let rest: Vec<String> = self.out.iter().chain(self.err.iter()).collect();
-        let text = self
-            .seen
-            .iter()
-            .chain(&rest)
-            .fold(String::new(), |t, l| t + l + "\n");
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        keep_text(&args, &[text.as_bytes()]);
-        assert!(status.success(), "kassa-cli {args:?}: {status}\n{text}");
-    }
-
     /// `kill -9` (`Child::kill` is SIGKILL on Unix). Panics if it had already exited: then the
     /// step under test was not where the process was.
     fn kill9(mut self) {
