@@ -101,7 +101,11 @@ pub struct OperationLine {
     pub index: usize,
     pub name: String,
     pub sku: Option<String>,
-    /// How much of the line: a canonical decimal (`"2"`, `"0.35"`), at most the line's quantity.
+    /// How much of the line: a canonical decimal (`"2"`, `"0.35"`), at most the line's quantity;
+    /// `"0"` for a part of an operation by amount (`checkout` spreads an amount over the sale's
+    /// lines, [`crate::refund`]): money back on this line, no goods. A client whose provider
+    /// needs a positive quantity per line sends no lines for such an operation (the amount
+    /// alone), as Dintero's does.
     pub quantity: String,
     pub unit: Option<String>,
     /// Canonical percent, as in the order (`"25"`).
