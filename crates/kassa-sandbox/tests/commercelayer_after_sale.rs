@@ -349,6 +349,14 @@ fn an_auto_capturing_payment_method_has_captured_before_kassa_asks() {
         ops(&p, OperationKind::Capture),
         [(14625, None, ProviderOutcome::Succeeded)]
     );
+    // Asked anyway, the client says why there is nothing to capture, and sends nothing.
+    let e = run(&c, &sale, "op-late", OperationKind::Capture, 14625, &[]).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Config(_)), "{e:?}");
+    assert!(
+        e.to_string().contains("auto_capture captures by itself"),
+        "{e}"
+    );
+    assert_eq!(ops(&state(&c, &sale), OperationKind::Capture).len(), 1);
     // Manual cannot hold back what the shop's payment method captures.
     let manual = open(&c, CapturePolicy::Manual, Presentation::Webview);
     let detail = manual.created.detail.unwrap();

@@ -448,7 +448,20 @@ fn time_value(ms: Option<i64>) -> Value {
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
+    // The transactions: read and updated (triggers) by id, never created.
+    let transactions = TxKind::ALL.into_iter().fold(Router::new(), |r, kind| {
+        r.route(
+            &format!("/api/{}", kind.ty()),
+            post(move || async move { transactions::not_creatable(kind) }),
+        )
+        .route(
+            &format!("/api/{}/{{id}}", kind.ty()),
+            get(api(move |e, c| transactions::get(e, c, kind)))
+                .patch(api(move |e, c| transactions::update(e, c, kind))),
+        )
+    });
     Router::new()
+        .merge(transactions)
         .route("/oauth/token", post(auth::token))
         .route(
             "/api/orders",
@@ -476,43 +489,6 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/api/markets/{id}",
             get(api(|e, call| markets::get(e, call))),
-        )
-        .route(
-            "/api/authorizations",
-            post(|| async { transactions::not_creatable(TxKind::Authorization) }),
-        )
-        .route(
-            "/api/authorizations/{id}",
-            get(api(|e, c| transactions::get(e, c, TxKind::Authorization))).patch(api(|e, c| {
-                transactions::update(e, c, TxKind::Authorization)
-            })),
-        )
-        .route(
-            "/api/captures",
-            post(|| async { transactions::not_creatable(TxKind::Capture) }),
-        )
-        .route(
-            "/api/captures/{id}",
-            get(api(|e, c| transactions::get(e, c, TxKind::Capture)))
-                .patch(api(|e, c| transactions::update(e, c, TxKind::Capture))),
-        )
-        .route(
-            "/api/voids",
-            post(|| async { transactions::not_creatable(TxKind::Void) }),
-        )
-        .route(
-            "/api/voids/{id}",
-            get(api(|e, c| transactions::get(e, c, TxKind::Void)))
-                .patch(api(|e, c| transactions::update(e, c, TxKind::Void))),
-        )
-        .route(
-            "/api/refunds",
-            post(|| async { transactions::not_creatable(TxKind::Refund) }),
-        )
-        .route(
-            "/api/refunds/{id}",
-            get(api(|e, c| transactions::get(e, c, TxKind::Refund)))
-                .patch(api(|e, c| transactions::update(e, c, TxKind::Refund))),
         )
         .route("/link/{id}", get(page::link_page))
         .route("/checkout/{id}", get(page::checkout_page))
@@ -571,14 +547,12 @@ impl<S: Send + Sync> FromRequest<S> for Call {
     }
 }
 
-/// A Core API operation: the emulator (reads take it `&mut` too: it is the same lock) and the
-/// request; answers the rendered document or every error found.
-type Operation = fn(&mut Emulator, &Call) -> ApiResult;
-
 /// The one handler of every Core API route: locks the emulator, runs `op` and answers what it
 /// rendered or the errors it found.
+/// `op` is a Core API operation: the emulator (reads take it `&mut` too: it is the same lock)
+/// and the request; it answers the rendered document or every error found.
 fn api(
-    op: Operation,
+    op: impl Fn(&mut Emulator, &Call) -> ApiResult + Clone + Send + Sync + 'static,
 ) -> impl Fn(State<Arc<Shared>>, Call) -> std::future::Ready<Response> + Clone + Send + Sync + 'static
 {
     move |State(s), call| {

@@ -801,9 +801,15 @@ impl Provider for CommerceLayer {
         let auth = wire::authorization(&list)
             .filter(|a| a.balance > 0)
             .ok_or_else(|| {
+                let captured = list.iter().any(|t| t.kind == "captures" && t.succeeded);
                 self.base.config(format!(
-                    "nothing to capture: {}",
-                    self.said(&doc, op.session.currency)
+                    "nothing to capture: {}{}",
+                    self.said(&doc, op.session.currency),
+                    if captured {
+                        " (a payment method with auto_capture captures by itself)"
+                    } else {
+                        ""
+                    }
                 ))
             })?;
         let before = Self::ids(&list, "captures");
