@@ -332,6 +332,27 @@ def commercelayer():
         entry(4, body="https://kassa.invalid/return?kassa=cancelled"),
         entry(4, body="https://kassa.invalid/return?kassa=done&x=%41"),
     ]
+    # 5: an order read with its transactions (payment state, what a trigger made).
+    tx = lambda ty, i, amount, ok, **kw: {"id": i, "type": ty, "attributes": dict(
+        {"amount_cents": amount, "succeeded": ok, "created_at": "2026-11-21T12:0%d:00.000Z" % len(out)}, **kw)}
+    paid = order(status="approved", payment_status="partially_refunded")
+    out += [
+        entry(5, 200, ct="jsonapi", body={"data": paid, "included": [
+            tx("authorizations", "auth1", 13000, True, capture_balance_cents=0, void_balance_cents=0),
+            tx("captures", "cap1", 13000, True, refund_balance_cents=8000, reference="op-1", reference_origin="kassa"),
+            tx("refunds", "ref1", 5000, True),
+            tx("refunds", "ref2", 1000, False, message="Declined - Do not honour", error_code="20005")]}),
+        entry(5, 200, ct="jsonapi", body={"data": order(status="cancelled", payment_status="voided"), "included": [
+            tx("authorizations", "auth1", 13000, True, capture_balance_cents=0, void_balance_cents=0),
+            tx("voids", "void1", 13000, True)]}),
+        entry(5, 200, ct="jsonapi", body={"data": paid, "included": [
+            tx("captures", "c", 9223372036854775807, True), tx("captures", "d", 1, True)]}),
+        entry(5, 200, ct="jsonapi", body={"data": paid, "included": [
+            tx("captures", "c", -5, True), tx("captures", "c", 5, "yes")]}),
+        entry(5, 422, ct="jsonapi", body=err(422, "VALIDATION_ERROR", "must be less than or equal to 8000",
+                                              "_refund_amount_cents - must be less than or equal to 8000",
+                                              "/data/attributes/_refund_amount_cents")),
+    ]
     write("commercelayer_response", out)
 
 

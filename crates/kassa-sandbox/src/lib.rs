@@ -31,8 +31,9 @@
 //! | `POST /_control/klarna/orders/{id}/expire` | the order's authorization reaches its `expires_at` now (an uncaptured rest is EXPIRED) |
 //! | `POST /_control/klarna/payment_sessions/{kp id}/expire` | expire a Payments session and its pages |
 //! | `POST /_control/commercelayer/accounts` `{"client_id", "client_secret", "sales_channel_client_id", "market_id", "address_id", "currency", "tax_included", "default_tax_rate_bp", "skus": [{"code", "tax_rate_bp"}], "auto_capture"}` | add a Commerce Layer organization (integration + sales channel + market) |
-//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 when not possible |
-//! | `GET /_control/commercelayer/orders/{id}` | the order with its line items, payment source, links and authorizations |
+//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `authorize`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 when not possible |
+//! | `GET /_control/commercelayer/orders/{id}` | the order with its line items, payment source, links and transactions |
+//! | `PUT /_control/commercelayer/gateway` `{"decline": ["captures", "voids", "refunds"]}` | the Commerce Layer gateway declines these transactions (`succeeded: false`) |
 //! | `POST /_control/commercelayer/tokens/expire` | every issued Commerce Layer token becomes expired (401) |
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}` |
