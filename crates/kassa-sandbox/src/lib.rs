@@ -22,8 +22,8 @@
 //! | `PUT /_control/dintero/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
 //! | `POST /_control/dintero/accounts` `{"account_id", "client_id", "client_secret"}` | add an API client |
 //! | `POST /_control/bambora/accounts` `{"merchant_number", "access_token", "secret_token", "md5_key"}` | add a Bambora API user |
-//! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | the payment window: `pay`, `decline`, `cancel`, `expire`; answers `{"redirect": url}` |
-//! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | the payment request's page: `pay`, `decline`, `cancel` |
+//! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | the payment window: `pay`, `pay_capture_declined` (the instant capture fails), `decline`, `cancel`, `expire`; answers `{"redirect": url}` |
+//! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | the payment request's page: `pay`, `pay_capture_declined`, `decline`, `cancel` |
 //! | `POST /_control/klarna/accounts` `{"username", "password", "in_store"}` | add a Klarna API user (`in_store`: the agreement allows IN_STORE/TELESALES) |
 //! | `POST /_control/klarna/sessions/{hpp id}/outcome` `{"outcome": "pay"}` | the hosted page: `open`, `pay`, `pay_pending`, `reject`, `decline`, `cancel`, `back`, `expire`; answers `{"redirect": url}` |
 //! | `POST /_control/klarna/orders/{id}/fraud` `{"fraud_status": "ACCEPTED"}` | resolve a PENDING fraud check |
