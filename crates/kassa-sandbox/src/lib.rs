@@ -303,8 +303,8 @@ impl Sandbox {
     }
 
     #[cfg(feature = "all-providers")]
-    /// The value for `bambora.base_url` (one base for the Checkout and Merchant APIs and the
-    /// payment window).
+    /// The value for `bambora.base_url` (one base for the Checkout, Merchant and Transaction
+    /// APIs and the payment window).
     pub fn bambora_base_url(&self) -> String {
         format!("{}/bambora", self.url())
     }

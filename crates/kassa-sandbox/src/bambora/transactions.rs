@@ -23,7 +23,9 @@ fn merchant_transaction<'a>(
     headers: &HeaderMap,
     txnid: &str,
 ) -> Result<&'a Transaction, Box<Response>> {
-    let merchant = e.merchant(headers).ok_or_else(|| Box::new(unauthorized()))?;
+    let merchant = e
+        .merchant(headers)
+        .ok_or_else(|| Box::new(unauthorized()))?;
     e.transactions
         .get(txnid)
         .filter(|t| t.merchant == merchant)
