@@ -10,11 +10,12 @@
 //!
 //! Sources: `../shared/providers/NOTES-bambora-dintero-klarna.md` §4 (`N:4.x`), the official
 //! "Create Payment" guide (`../shared/seeds/000_17c103cf25b9beba.txt`, `G`),
-//! `../shared/providers/NOTES-after-sale.md` §1 (`A`) and the facts Kassa gathered from the
-//! official plugins for issue 19 (`F:3.x`: WooCommerce and Magento's capture, credit, delete and
-//! operation models). Bambora publishes no machine-readable spec, so much of the exact
-//! behaviour is UNCONFIRMED; where it is, the rule below is Kassa's contract with its own
-//! client, marked OURS.
+//! `../shared/providers/NOTES-after-sale.md` §1 (`A`), and Bambora's official plugins for what
+//! they send and read after the sale: the WooCommerce plugin (`W`: bambora/checkout-woocommerce
+//! @ b3395d3b5c44, `bambora-online-checkout.php` and `lib/`) and the Magento module (`M`:
+//! bambora/checkout-magento-v2.x @ ff19d84eafff, `Model/Api/Checkout/`). Bambora publishes no
+//! machine-readable spec, so much of the exact behaviour is UNCONFIRMED; where it is, the rule
+//! below is Kassa's contract with its own client, marked OURS.
 //! - Auth (N:4.2, G): `Authorization: Basic base64("{access_token}@{merchant_number}:{secret_token}")`
 //!   on every API call; anything else is 401. Calls see only their merchant's objects: another
 //!   merchant's session, transaction or payment request is 404 (OURS).
@@ -22,12 +23,12 @@
 //!   type}}` (N:4.5). The action codes and the end-user texts are OURS. HTTP statuses (OURS; the
 //!   real API's are UNCONFIRMED and its plugins never branch on them): 200, 400 validation (all
 //!   problems joined with "; " in `message.merchant`), 401, 404, 409 (a reused order id, a
-//!   closed payment request).
+//!   closed payment request, a capture, credit or delete the transaction does not allow now).
 //! - `POST /sessions` and `POST /checkout` (G uses `/sessions`, the plugins `/checkout`, N:4.3)
 //!   answer `{meta, token, url}` (G). The field names are one pinned shape out of the plugins'
 //!   drift (N:4.12 #2, OURS): `order {id, amount, currency, vatamount, lines}`, `url {accept,
 //!   decline | cancel, callbacks}`, `instantcaptureamount`, `paymentwindow {id, language}`;
-//!   `language`, `customer`, `capturemulti` accepted and ignored. Unknown fields are refused
+//!   `capturemulti` (see capture below); `language` and `customer` accepted and ignored. Unknown fields are refused
 //!   (OURS: a misspelt field silently dropped is worse).
 //! - `order.id` only `[A-Za-z0-9]` (the plugins strip the rest, N:4.12 #3), 1–30 characters
 //!   (length limit OURS), unique per merchant across sessions and payment requests (N:4.3).
@@ -38,8 +39,9 @@
 //!   fraction pitfall for Bambora, and 0.25 % is a legal (if rare) rate, so it is accepted.
 //!   Bambora publishes no line arithmetic (N:4.4); the emulator enforces OURS, exactly in
 //!   integers: excl. + VAT = incl. for the unit and the total; every line is exact, `quantity ×
-//!   unitpriceinclvat = totalpriceinclvat` (the check the plugins make on Σ before sending,
-//!   F:3.6, per line: a line priced by a rounded unit, 3 × 1667 for 5000, is refused);
+//!   unitpriceinclvat = totalpriceinclvat` (the check W makes on Σ before sending, in
+//!   `create_bambora_orderlines_rounding_fee`, here per line: a line priced by a rounded unit,
+//!   3 × 1667 for 5000, is refused);
 //!   `totalpricevatamount` is the VAT of `totalpriceinclvat` at `vat` within one minor unit; the
 //!   lines sum to `order.amount` and `order.vatamount`. `capturemulti` must be a boolean.
 //! - A session is valid one hour (G). Paying in the window redirects (303) to `url.accept` with
@@ -48,30 +50,36 @@
 //!   issuercountry, hash`, where `hash` = MD5 hex of the values in that order + the merchant's
 //!   MD5 key (N:4.7; `walletname`, `subscriptionid`, `tokenid` left out, OURS). Cancel
 //!   redirects to `url.decline` (else `url.cancel`) without parameters.
-//! - `GET /transactions/{txnid}` (Merchant API, N:4.8, F:3.1) → `{meta, transaction}` with
+//! - `GET /transactions/{txnid}` (Merchant API, N:4.8, M `Response/Models/Transaction.php`,
+//!   `Total.php`, `Available.php`) → `{meta, transaction}` with
 //!   `total {authorized, balance, captured, credited, declined, feeamount}`, `available {capture,
 //!   credit}` and `candelete`. `status` values are UNCONFIRMED; ours are `authorized`,
 //!   `captured` and `deleted`. `balance` = captured − credited; `available.credit` the same;
 //!   `available.capture` = authorized − captured, 0 once deleted or once captured without
 //!   `capturemulti`; `candelete` = nothing captured and not deleted (OURS).
-//! - `GET /transactions/{txnid}/transactionoperations` (F:3.4) → `{meta, transactionoperations}`:
+//! - `GET /transactions/{txnid}/transactionoperations` (M `Merchant.php`,
+//!   `TransactionOperation.php`) → `{meta, transactionoperations}`:
 //!   `id` (a number), `action` (`authorize|capture|credit|delete`), `subaction`, `status`
-//!   (`approved`, else `declined` here), `amount`, `currency`, `createddate`, `actioncode`,
+//!   (`approved`, else `declined` here: W and M treat all but `approved` as failed), `amount`,
+//!   `currency`, `createddate`, `actioncode`,
 //!   `parenttransactionoperationid` and the operations it holds. An instant capture is held by
 //!   its authorization; later operations stand beside it (OURS). No reference of the merchant's.
-//! - Instant capture (G, F:3.1): paying with `instantcaptureamount` > 0 adds an approved
-//!   `capture` `fullinstant` (or `partlyinstant`) under the authorization and captures it; the
+//! - Instant capture (G; W's event texts "Instantly captured full amount", "Instant capture
+//!   failed"): paying with `instantcaptureamount` > 0 adds an approved `capture` `fullinstant`
+//!   (or `partlyinstant`) under the authorization and captures it; the
 //!   `pay_capture_declined` outcome makes the acquirer decline it instead (nothing captured, the
 //!   authorization stands) so a client's fallback can be tested.
-//! - `POST /transactions/{txnid}/capture` and `…/credit` (Transaction API, A, F:3.1–3.2) take
+//! - `POST /transactions/{txnid}/capture` and `…/credit` (Transaction API, A; W
+//!   `lib/bambora-online-checkout-api.php`, M `Request/Capture.php`, `Credit.php`) take
 //!   `{amount, currency, invoicelines?}`: `amount` an integer ≥ 1 (the plugins' guard),
 //!   `currency` the transaction's, `invoicelines` Orderlines by the order's rules summing to
 //!   `amount` (OURS); anything else is 400 naming the field. Capture: at most
 //!   `available.capture`, once only without `capturemulti` (the 2017 guide: "allow you to capture
 //!   further later. Default is false"), not after a delete. Credit: at most `available.credit`
 //!   (captured − credited), nothing when nothing is captured. `POST …/delete` (no body; one sent
-//!   is not read) only while `candelete`. A refusal is 409 with `meta.result` false and the rule
-//!   in `message.merchant` (F:3.8; the real statuses are UNCONFIRMED). Success: `{meta,
+//!   is not read; W posts none) only while `candelete` (W offers Delete only then). A refusal is
+//!   409 with `meta.result` false and the rule in `message.merchant` (OURS: the real statuses
+//!   are UNCONFIRMED; W shows `message.merchant`). Success: `{meta,
 //!   transactionoperations: [the new operation]}` (as Magento reads it). No idempotency (none is
 //!   documented): the same request twice does it twice.
 //! - Payment Requests (N:4.8): `POST /paymentrequests` `{reference, description, parameters
@@ -90,11 +98,13 @@
 //! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | what the customer does in the window: `pay`, `pay_capture_declined` (paid, but the instant capture is declined), `decline`, `cancel`, or `expire` (the session's expiry becomes now); 200 `{"redirect": URL or null}`, the URL the browser would be sent to |
 //! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | what the customer does on the payment request page: `pay` (closes it), `pay_capture_declined`, `decline`, `cancel` (both leave it open); 200 `{"redirect": null}` |
 //!
-//! Where: `checkout.rs` the Checkout API's sessions and the Merchant API's transaction read;
-//! `payment_requests.rs` Payment Requests; `rules.rs` what a session, an order and its lines
-//! must be (every field and sum rule above) and what the customer's actions do; `page.rs` the
-//! payment window and the payment request page; `control.rs` the test controls. This module:
-//! the state, the accept parameters and the answer shapes.
+//! Where: `checkout.rs` the Checkout API's sessions; `transactions.rs` the Merchant API's reads
+//! and the Transaction API's capture, credit and delete; `payment_requests.rs` Payment Requests;
+//! `rules.rs` what a session, an order, its lines and a capture's or credit's body must be
+//! (every field and sum rule above), what the customer's actions do, and what a capture,
+//! credit or delete does to a transaction; `page.rs` the payment window and the payment request
+//! page; `control.rs` the test controls. This module: the state (transactions with their
+//! operations), the accept parameters and the answer shapes.
 
 mod checkout;
 mod control;
@@ -251,7 +261,7 @@ impl Transaction {
     }
 }
 
-/// One transaction operation (after-sale facts §3.4).
+/// One transaction operation (M `TransactionOperation.php`).
 struct Operation {
     id: u64,
     parent: Option<u64>,

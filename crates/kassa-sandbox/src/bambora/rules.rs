@@ -2,7 +2,7 @@
 //! and its lines, and of a capture's or credit's body (all problems at once, each naming its
 //! field), and what the customer's actions do to a session or a payment request.
 
-use super::{numeric_currency, Capture, Emulator, Phase, Session};
+use super::{numeric_currency, Capture, Emulator, Phase, Session, Transaction};
 use crate::common::is_http_url;
 use kassa_core::money::{Currency, Decimal, MAX_AMOUNT};
 use kassa_core::time::now_millis;
@@ -466,7 +466,7 @@ pub(super) fn validate_request(v: &Value) -> Vec<String> {
     p
 }
 
-/// The body of a capture or credit (after-sale facts §3.1–3.2, Magento's `Request/Capture.php`):
+/// The body of a capture or credit (Magento's `Request/Capture.php`, `Credit.php`):
 /// `amount` an integer > 0 (the plugins refuse less than 1), `currency` the transaction's,
 /// `invoicelines` optional, each an Orderline by the order's rules, summing to `amount` (OURS).
 /// Returns the amount when the body is valid.
@@ -499,6 +499,79 @@ pub(super) fn validate_operation(v: &Value, currency: &str) -> Result<i64, Vec<S
     match amount {
         Some(a) if p.is_empty() => Ok(a),
         _ => Err(p),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the sale: what a capture, credit or delete does to a transaction (module doc).
+
+/// Applies `action` (`capture`, `credit`, `delete`) of `amount` to the transaction `txnid`;
+/// returns the new operation's id, or why Bambora refuses it now.
+pub(super) fn operate(
+    e: &mut Emulator,
+    txnid: &str,
+    action: &'static str,
+    amount: i64,
+) -> Result<u64, String> {
+    let mut t = e.transactions.remove(txnid).expect("the caller found it");
+    let result = match refusal(&t, action, amount) {
+        Some(why) => Err(why),
+        None => {
+            let subaction = match action {
+                "capture" if t.captured == 0 && amount == t.authorized => "full",
+                "capture" if t.capture_multi => "multi",
+                "credit" if t.credited == 0 && amount == t.captured => "full",
+                "credit" if t.credited > 0 => "multi",
+                "delete" => "instant",
+                _ => "partly",
+            };
+            match action {
+                "capture" => {
+                    t.captured += amount;
+                    t.capture_closed = !t.capture_multi;
+                }
+                "credit" => t.credited += amount,
+                _ => t.deleted = true,
+            }
+            // Listed beside the authorization; only the instant capture sits under it (OURS:
+            // how Bambora nests later operations is UNCONFIRMED; Kassa's client reads any depth).
+            Ok(e.operation(&mut t, None, action, subaction, amount, true))
+        }
+    };
+    e.transactions.insert(txnid.to_string(), t);
+    result
+}
+
+/// Why `action` of `amount` is not possible on `t` now (the module doc's capture, credit and
+/// delete rules).
+fn refusal(t: &Transaction, action: &str, amount: i64) -> Option<String> {
+    let id = &t.id;
+    match action {
+        "capture" if t.deleted => Some(format!(
+            "transaction {id} is deleted: nothing can be captured"
+        )),
+        "capture" if t.capture_closed && amount > t.available_capture() => Some(format!(
+            "transaction {id} was captured without capturemulti: nothing more can be captured"
+        )),
+        "capture" if amount > t.available_capture() => Some(format!(
+            "amount {amount} exceeds what can be captured on transaction {id} ({})",
+            t.available_capture()
+        )),
+        "credit" if t.captured == 0 => Some(format!(
+            "transaction {id} has nothing captured to credit (an authorization is deleted, not credited)"
+        )),
+        "credit" if amount > t.available_credit() => Some(format!(
+            "amount {amount} exceeds what can be credited on transaction {id} (captured {} − credited {} = {})",
+            t.captured,
+            t.credited,
+            t.available_credit()
+        )),
+        "delete" if t.deleted => Some(format!("transaction {id} is already deleted")),
+        "delete" if t.captured > 0 => Some(format!(
+            "transaction {id} has {} captured and cannot be deleted: credit it instead",
+            t.captured
+        )),
+        _ => None,
     }
 }
 

@@ -1,8 +1,9 @@
 //! A payment's transaction after the sale: the Merchant API's reads (`GET /transactions/{txnid}`
 //! and `…/transactionoperations`) and the Transaction API's capture, credit and delete (`POST
-//! /transactions/{txnid}/capture|credit|delete`), with the rules of what each may do.
+//! /transactions/{txnid}/capture|credit|delete`): the handlers and answer shapes; what each
+//! may do is in `rules.rs`.
 
-use super::rules::validate_operation;
+use super::rules::{operate, validate_operation};
 use super::{
     bad_request, conflict, json_body, not_found, ok, unauthorized, Emulator, Operation, Transaction,
 };
@@ -122,72 +123,20 @@ pub(super) async fn get_operations(
     ok(json!({"transactionoperations": roots}))
 }
 
-/// What a capture, credit or delete does to the transaction, or why it may not (a 409).
+/// Applies a capture, credit or delete and answers the new operation, or Bambora's refusal (a
+/// 409 naming the rule).
 fn apply(e: &mut Emulator, txnid: &str, action: &'static str, amount: i64) -> Response {
-    let mut t = e.transactions.remove(txnid).expect("the caller found it");
-    let answer = match refusal(&t, action, amount) {
-        Some(why) => conflict(&why),
-        None => {
-            let subaction = match action {
-                "capture" if t.captured == 0 && amount == t.authorized => "full",
-                "capture" if t.capture_multi => "multi",
-                "credit" if t.credited == 0 && amount == t.captured => "full",
-                "credit" if t.credited > 0 => "multi",
-                "delete" => "instant",
-                _ => "partly",
-            };
-            match action {
-                "capture" => {
-                    t.captured += amount;
-                    t.capture_closed = !t.capture_multi;
-                }
-                "credit" => t.credited += amount,
-                _ => t.deleted = true,
-            }
-            // Listed beside the authorization; only the instant capture sits under it (OURS:
-            // how Bambora nests later operations is UNCONFIRMED; Kassa's client reads any depth).
-            let id = e.operation(&mut t, None, action, subaction, amount, true);
+    match operate(e, txnid, action, amount) {
+        Ok(id) => {
+            let t = &e.transactions[txnid];
             let op = t
                 .operations
                 .iter()
                 .find(|op| op.id == id)
                 .expect("recorded");
-            ok(json!({"transactionoperations": [operation_json(&t, op)]}))
+            ok(json!({"transactionoperations": [operation_json(t, op)]}))
         }
-    };
-    e.transactions.insert(txnid.to_string(), t);
-    answer
-}
-
-/// Why `action` of `amount` is not possible on `t` now (OURS: after-sale facts §3.8).
-fn refusal(t: &Transaction, action: &str, amount: i64) -> Option<String> {
-    let id = &t.id;
-    match action {
-        "capture" if t.deleted => Some(format!(
-            "transaction {id} is deleted: nothing can be captured"
-        )),
-        "capture" if t.capture_closed && amount > t.available_capture() => Some(format!(
-            "transaction {id} was captured without capturemulti: nothing more can be captured"
-        )),
-        "capture" if amount > t.available_capture() => Some(format!(
-            "amount {amount} exceeds what can be captured on transaction {id} ({})",
-            t.available_capture()
-        )),
-        "credit" if t.captured == 0 => Some(format!(
-            "transaction {id} has nothing captured to credit (an authorization is deleted, not credited)"
-        )),
-        "credit" if amount > t.available_credit() => Some(format!(
-            "amount {amount} exceeds what can be credited on transaction {id} (captured {} − credited {} = {})",
-            t.captured,
-            t.credited,
-            t.available_credit()
-        )),
-        "delete" if t.deleted => Some(format!("transaction {id} is already deleted")),
-        "delete" if t.captured > 0 => Some(format!(
-            "transaction {id} has {} captured and cannot be deleted: credit it instead",
-            t.captured
-        )),
-        _ => None,
+        Err(why) => conflict(&why),
     }
 }
 

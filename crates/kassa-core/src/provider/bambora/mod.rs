@@ -31,7 +31,8 @@
 //!   totalpriceinclvat`), a whole quantity whose total does not divide goes as two lines, a
 //!   weighed one as quantity 1. The decision and its reasons: [`wire`].
 //!
-//! After the sale (NOTES-after-sale.md §1, Kassa's after-sale facts §3 and §8.3):
+//! After the sale (NOTES-after-sale.md §1; the WooCommerce plugin and Magento module, see
+//! [`wire`]):
 //! - **Capture at sale** is Bambora's own: `instantcaptureamount` = the order's amount in the
 //!   create, atomic with the authorization ([`AtSaleCapture::ByProvider`]); with
 //!   `<provider>.capture = manual` it is 0 and the checkout session asks for `capturemulti` (so
@@ -51,6 +52,14 @@
 //!   gives. A **QR sale** (Payment Request) has none, and Bambora documents no way to find it:
 //!   capture, refund, void and the payment read of such a sale are refused with that reason
 //!   (staff act in Bambora's back office). Kassa does not guess at an undocumented look-up.
+//! - UNCONFIRMED, and the reading taken: the HTTP statuses of refusals (only `meta.result`
+//!   counts); operation `status` values other than `approved` (all count as failed, as in the
+//!   plugins); whether several partial captures need `capturemulti` (sent with manual capture;
+//!   what is left is read from `available.capture`, and less than authorized − captured means
+//!   the rest was released: [`PaymentState::voided`]); how later operations nest in the list
+//!   (read at any depth); the authorization's lifetime (none reported); whether the Transaction
+//!   API checks `invoicelines` against the amount (Kassa sends them summing exactly, and no
+//!   lines for a part by amount that `checkout` did not split).
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -147,7 +156,8 @@ const CAPABILITIES: Capabilities = Capabilities {
     operation_references: false,
 };
 
-/// Why a QR sale cannot be captured, refunded, voided or read (after-sale facts §3.7).
+/// Why a QR sale cannot be captured, refunded, voided or read: its Payment Request's answer
+/// names no transaction, and no look-up by order id is documented (NOTES §4.8).
 macro_rules! no_txnid {
     ($what:literal) => {
         concat!(

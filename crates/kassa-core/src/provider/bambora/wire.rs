@@ -2,17 +2,19 @@
 //! pure mapping between them and Kassa's types. No I/O here.
 //!
 //! Sources: NOTES-bambora-dintero-klarna.md §4 (the official plugins' models and the 2017
-//! Checkout guide), the seed `000_*` (the `/sessions` example) and NOTES-after-sale.md with
-//! Kassa's after-sale facts §3 (capture, credit, delete, the transaction and its operations).
-//! There is no machine-readable spec; field names follow the `/sessions` examples (`order.id`,
-//! `order.amount`, `url.decline`) and the plugins' capture/credit bodies.
+//! Checkout guide), the seed `000_*` (the `/sessions` example), NOTES-after-sale.md §1, and for
+//! what the plugins send and read after the sale the WooCommerce plugin (bambora/checkout-
+//! woocommerce @ b3395d3b5c44) and the Magento module (bambora/checkout-magento-v2.x @
+//! ff19d84eafff, `Model/Api/Checkout/`). There is no machine-readable spec; field names follow
+//! the `/sessions` examples (`order.id`, `order.amount`, `url.decline`) and the plugins'
+//! capture/credit bodies and response models.
 //!
 //! # Lines: no rounding line; every line exact
 //! Bambora's plugins check `Σ quantity × unitpriceinclvat` against the order's total and, when
 //! their float arithmetic misses it, append a 0 % "Rounding adjustment" line. Kassa does not:
 //! it builds its lines so that **every line** satisfies `quantity × unitpriceinclvat =
 //! totalpriceinclvat` exactly, and the line totals are the quote's, so the plugins' invariant
-//! holds by construction ([`lines`]):
+//! holds by construction:
 //! - a whole quantity `n` whose total `T` divides by `n`: one line at `T / n` (as always);
 //! - a whole quantity whose total does not divide (a spread discount: 3 pcs for 5000): **two
 //!   lines** of the same article, `T mod n` pieces at `⌊T/n⌋ + 1` and the rest at `⌊T/n⌋`
@@ -192,7 +194,7 @@ pub struct Transaction {
     pub status: Option<String>,
     pub currency: TransactionCurrency,
     pub total: Total,
-    /// What can still be captured and credited (after-sale facts §3.1); absent in answers
+    /// What can still be captured and credited (Magento's `Available.php`); absent in answers
     /// that predate it, when only the operations say what happened.
     #[serde(default)]
     pub available: Option<Available>,
@@ -249,8 +251,8 @@ impl std::fmt::Display for Text {
 }
 
 /// `{meta, transactionoperations}`: the operations list (`GET merchant…/transactions/{txnid}/
-/// transactionoperations`) and the answer to a capture, credit or delete (after-sale facts
-/// §3.1–3.4; Magento reads the new operation's `id` from it).
+/// transactionoperations`) and the answer to a capture, credit or delete (Magento's
+/// `TransactionOperation.php`; it reads the new operation's `id` from the answer).
 #[derive(Debug, Deserialize)]
 pub struct Operations {
     #[serde(default)]
@@ -277,7 +279,7 @@ pub struct TransactionOperation {
     pub transactionoperations: Vec<TransactionOperation>,
 }
 
-/// `POST transaction…/transactions/{txnid}/capture` and `…/credit` (after-sale facts §3.1–3.2;
+/// `POST transaction…/transactions/{txnid}/capture` and `…/credit` (NOTES-after-sale.md §1;
 /// Magento's `Request/Capture.php`, `Credit.php`). Delete has no body.
 #[derive(Debug, Serialize)]
 pub struct OperationBody<'a> {
@@ -395,8 +397,8 @@ fn parts(line: &PricedLine) -> Vec<Part> {
 }
 
 /// The `invoicelines` of a capture or credit covering `covered` (parts of the order's lines,
-/// as `checkout` chose them): each shaped like its charge ([`lines`]). `Err` names a line the
-/// order does not have or a quantity that is not one.
+/// as `checkout` chose them): each shaped like its charge, by the same line rules. `Err` names
+/// a line the order does not have or a quantity that is not one.
 pub fn invoice_lines(order: &PricedOrder, covered: &[OperationLine]) -> Result<Vec<Line>, String> {
     let parts = covered
         .iter()
@@ -525,7 +527,7 @@ pub fn payment_state(t: &Transaction, ops: &[TransactionOperation]) -> PaymentSt
         captured: t.total.captured,
         refunded: t.total.credited,
         voided: deleted || released,
-        // Bambora documents no authorization lifetime (after-sale facts §3.9).
+        // Bambora documents no authorization lifetime (UNCONFIRMED; cards typically 7 days).
         authorization_expires_at: None,
         operations,
         detail: format!(
