@@ -3,7 +3,8 @@
 //! capture in full and in parts, refunds whole, by amount and by lines (an order with a
 //! spread discount and a weighed line), void, every refusal as a clear error, a QR sale
 //! without a transaction id, and a refund whose answer was lost that the payment read then
-//! shows exactly once. A property test refunds random lines of random orders.
+//! shows exactly once. A property test refunds random orders in parts, by random lines and by
+//! amounts, as `checkout` splits them.
 //!
 //! The emulator's own rules are tested with hand-built requests in `tests/bambora_api/`.
 
@@ -665,7 +666,8 @@ fn faults_on_the_operations_give_errors_that_say_what_happened() {
 }
 
 // -------------------------------------------------------------------------------------------
-// Property: refunds by random lines of random orders are always accepted and sum right.
+// Property: refunds of random orders in parts (by lines, then by amount, as `checkout` splits
+// them) are always accepted and sum right.
 
 static CASES: AtomicU64 = AtomicU64::new(0);
 
@@ -721,38 +723,88 @@ fn order() -> impl Strategy<Value = String> {
     })
 }
 
-/// `part` thousandths of each line (at most its quantity, whole pieces for whole lines), priced
-/// in proportion with the VAT in that amount at the line's rate.
-fn parts(order: &PricedOrder, picks: &[(bool, u16)]) -> Vec<OperationLine> {
-    order
+/// What each line of a sale has given back so far: thousandths, gross, VAT.
+#[derive(Clone, Copy, Default)]
+struct Taken {
+    milli: i64,
+    gross: i64,
+    vat: i64,
+}
+
+fn round_share(amount: i64, part: i64, whole: i64) -> i64 {
+    kassa_core::money::div_round(i128::from(amount) * i128::from(part), i128::from(whole)) as i64
+}
+
+/// A refund by lines as `checkout` computes it (`kassa_core::refund`, rule 1): of a line with
+/// quantity Q, gross G and VAT V, the cumulative quantity c has given back round(G × c / Q)
+/// and round(V × c / Q), so a part is the difference. `picks`: which lines, and how much of
+/// what is left (whole pieces for whole lines).
+fn by_lines(order: &PricedOrder, taken: &mut [Taken], picks: &[(bool, u16)]) -> Vec<OperationLine> {
+    let mut out = Vec::new();
+    for ((i, l), (take, share)) in order.lines.iter().enumerate().zip(picks) {
+        let (q, left) = (l.quantity.milli(), l.quantity.milli() - taken[i].milli);
+        let part = if l.quantity.is_whole() {
+            (i64::from(*share) % (left / 1000 + 1)) * 1000
+        } else {
+            i64::from(*share) % (left + 1)
+        };
+        if !take || part == 0 || l.gross == 0 {
+            continue;
+        }
+        let c = taken[i].milli + part;
+        let gross = round_share(l.gross, c, q) - taken[i].gross;
+        let vat = round_share(l.vat, c, q) - taken[i].vat;
+        taken[i] = Taken {
+            milli: c,
+            gross: gross + taken[i].gross,
+            vat: vat + taken[i].vat,
+        };
+        let quantity = kassa_core::Quantity::from_milli(part)
+            .unwrap()
+            .to_canonical();
+        out.push(line(order, i, &quantity, gross, vat));
+    }
+    out
+}
+
+/// A refund of `amount` as `checkout` spreads it (rule 2): over what is left of each line with
+/// the order discount's largest-remainder rule, each part with the VAT contained in it (all
+/// that is left of the line's VAT when the part is all that is left of it); quantity 0.
+fn by_amount(order: &PricedOrder, taken: &mut [Taken], amount: i64) -> Vec<OperationLine> {
+    let left: Vec<i64> = order
         .lines
         .iter()
-        .enumerate()
-        .zip(picks)
-        .filter(|(_, (take, _))| *take)
-        .filter_map(|((i, l), (_, share))| {
-            let milli = l.quantity.milli();
-            let part = if l.quantity.is_whole() {
-                (i64::from(*share) % (milli / 1000) + 1) * 1000
-            } else {
-                i64::from(*share) % milli + 1
-            };
-            let gross = (i128::from(l.gross) * i128::from(part) / i128::from(milli)) as i64;
-            let bp = i128::from(l.vat_rate.basis_points());
-            let vat = kassa_core::money::div_round(i128::from(gross) * bp, 10_000 + bp) as i64;
-            let quantity = kassa_core::Quantity::from_milli(part)?.to_canonical();
-            (gross > 0).then(|| line(order, i, &quantity, gross, vat))
-        })
-        .collect()
+        .zip(taken.iter())
+        .map(|(l, t)| l.gross - t.gross)
+        .collect();
+    let parts = kassa_core::quote::spread(amount, &left);
+    let mut out = Vec::new();
+    for (i, (l, part)) in order.lines.iter().zip(parts).enumerate() {
+        if part == 0 {
+            continue;
+        }
+        let bp = i128::from(l.vat_rate.basis_points());
+        let vat = if part == left[i] {
+            l.vat - taken[i].vat
+        } else {
+            kassa_core::money::div_round(i128::from(part) * bp, 10_000 + bp) as i64
+        };
+        taken[i].gross += part;
+        taken[i].vat += vat;
+        out.push(line(order, i, "0", part, vat));
+    }
+    out
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
     #[test]
-    fn refunds_by_random_lines_are_accepted_and_sum_right(
+    fn refunds_by_random_lines_then_amounts_are_accepted_and_sum_right(
         doc in order(),
-        picks in proptest::collection::vec((any::<bool>(), any::<u16>()), 5),
+        first in proptest::collection::vec((any::<bool>(), any::<u16>()), 5),
+        second in proptest::collection::vec((any::<bool>(), any::<u16>()), 5),
+        permille in 1i64..=999,
     ) {
         let (s, b) = shared();
         // Bambora's order ids are unique per merchant: one per case.
@@ -761,26 +813,32 @@ proptest! {
             return Ok(()); // a zero total: nothing to charge
         };
         let gross = o.total.gross;
-        let refund_lines = parts(&o, &picks);
+        let mut taken = vec![Taken::default(); o.lines.len()];
+        let first = by_lines(&o, &mut taken, &first);
+        let second = by_lines(&o, &mut taken, &second);
+        let left = gross - taken.iter().map(|t| t.gross).sum::<i64>();
+        let some = by_amount(&o, &mut taken, left * permille / 1000);
+        let left = gross - taken.iter().map(|t| t.gross).sum::<i64>();
+        let rest = by_amount(&o, &mut taken, left);
         let sale = sell(s, b, o, CapturePolicy::AtSale, "pay");
-        let amount: i64 = refund_lines.iter().map(|l| l.gross).sum();
-        if amount > 0 {
-            let r = refund(b, &sale, amount, &refund_lines);
-            prop_assert!(r.is_ok(), "{:?}\n{}\n{:?}", r, doc, refund_lines);
+        let mut refunded = 0;
+        for lines in [first, second, some, rest] {
+            let amount: i64 = lines.iter().map(|l| l.gross).sum();
+            if amount > 0 {
+                let r = refund(b, &sale, amount, &lines);
+                prop_assert!(r.is_ok(), "{:?}\n{}\n{:?}", r, doc, lines);
+                refunded += amount;
+            }
         }
-        // The rest by amount: everything is refunded, exactly.
-        if gross - amount > 0 {
-            let r = refund(b, &sale, gross - amount, &[]);
-            prop_assert!(r.is_ok(), "{:?}", r);
-        }
+        prop_assert_eq!(refunded, gross);
         let p = state(b, &sale);
         prop_assert_eq!(money(&p), (gross, gross, 0, 0, false));
-        let refunded: i64 = p
+        let credits: i64 = p
             .operations
             .iter()
             .filter(|o| o.kind == OperationKind::Refund && o.outcome == ProviderOutcome::Succeeded)
             .map(|o| o.amount)
             .sum();
-        prop_assert_eq!(refunded, gross);
+        prop_assert_eq!(credits, gross);
     }
 }

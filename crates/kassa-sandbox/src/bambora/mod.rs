@@ -73,7 +73,10 @@
 //!   `lib/bambora-online-checkout-api.php`, M `Request/Capture.php`, `Credit.php`) take
 //!   `{amount, currency, invoicelines?}`: `amount` an integer ≥ 1 (the plugins' guard),
 //!   `currency` the transaction's, `invoicelines` Orderlines by the order's rules summing to
-//!   `amount` (OURS); anything else is 400 naming the field. Capture: at most
+//!   `amount`, except that a line's VAT is only checked to lie between 0 and its total (OURS:
+//!   such a line is often a part of an order line carrying its share of that line's VAT, a few
+//!   roundings from the VAT in its own total after several partial refunds); anything else is
+//!   400 naming the field. Capture: at most
 //!   `available.capture`, once only without `capturemulti` (the 2017 guide: "allow you to capture
 //!   further later. Default is false"), not after a delete. Credit: at most `available.credit`
 //!   (captured − credited), nothing when nothing is captured. `POST …/delete` (no body; one sent

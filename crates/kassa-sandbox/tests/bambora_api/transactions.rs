@@ -383,6 +383,25 @@ fn invoicelines_must_be_exact_and_sum_to_the_amount() {
         figures(&transaction(&s, &txnid)),
         (5000, 1666, 2744, 3334, false)
     );
+    // A credit's line carries its share of the charged line's VAT, which may be a few minor
+    // units from the VAT in its own total (333.2 here): taken; a VAT beyond the total is not.
+    let mut share = lines[1].clone();
+    share["totalpricevatamount"] = json!(330);
+    share["totalprice"] = json!(1336);
+    share["unitpricevatamount"] = json!(330);
+    share["unitprice"] = json!(1336);
+    let (st, v) = act(&s, &txnid, "credit", with(1666, &json!([share])));
+    assert_eq!(st, 200, "{v}");
+    share["totalpricevatamount"] = json!(1667);
+    share["totalprice"] = json!(-1);
+    let (st, v) = act(&s, &txnid, "credit", with(1666, &json!([share])));
+    assert_eq!(st, 400);
+    assert!(
+        merchant_message(&v).contains(
+            "invoicelines[0].totalpricevatamount 1667 must lie between 0 and totalpriceinclvat 1666"
+        ),
+        "{v}"
+    );
 }
 
 #[test]

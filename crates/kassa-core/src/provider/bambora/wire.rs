@@ -18,8 +18,8 @@
 //! - a whole quantity `n` whose total `T` divides by `n`: one line at `T / n` (as always);
 //! - a whole quantity whose total does not divide (a spread discount: 3 pcs for 5000): **two
 //!   lines** of the same article, `T mod n` pieces at `⌊T/n⌋ + 1` and the rest at `⌊T/n⌋`
-//!   (2 × 1667 + 1 × 1666); the first part's VAT is the VAT in its total at the line's rate, the
-//!   second's the line's VAT minus that, so the VAT still sums to the quote's;
+//!   (2 × 1667 + 1 × 1666); the line's VAT is shared between the two in proportion to their
+//!   totals (rounded; the second takes the rest), so the VAT still sums to the quote's;
 //! - a weighed quantity (0.35 kg): **quantity 1** at the line's total, the weight in the text
 //!   (`Ost 0.35 kg`), unit `pcs`: a decimal quantity times an integer price is rarely an integer
 //!   number of minor units, and Bambora's own arithmetic (the plugins' is PHP floats) is unknown.
@@ -386,10 +386,19 @@ fn parts(line: &PricedLine) -> Vec<Part> {
     if more == 0 {
         return vec![part(n, unit, line.vat)];
     }
-    // `more` pieces carry one minor unit more than the rest; the VAT follows the money.
+    // `more` pieces carry one minor unit more than the rest; the line's VAT is shared in
+    // proportion to the money. (For a quote's line this is within a minor unit of the VAT in
+    // each part's total; for a refunded part, whose VAT is its share of the line's, it keeps
+    // the two parts as close to that as the part itself is.)
     let first = more * (unit + 1);
-    let bp = i128::from(line.vat_rate.basis_points());
-    let first_vat = div_round(i128::from(first) * bp, 10_000 + bp) as i64;
+    let first_vat = if line.gross > 0 {
+        div_round(
+            i128::from(line.vat) * i128::from(first),
+            i128::from(line.gross),
+        ) as i64
+    } else {
+        0
+    };
     vec![
         part(more, unit + 1, first_vat),
         part(n - more, unit, line.vat - first_vat),
@@ -397,8 +406,9 @@ fn parts(line: &PricedLine) -> Vec<Part> {
 }
 
 /// The `invoicelines` of a capture or credit covering `covered` (parts of the order's lines,
-/// as `checkout` chose them): each shaped like its charge, by the same line rules. `Err` names
-/// a line the order does not have or a quantity that is not one.
+/// as `checkout` chose them): each shaped like its charge, by the same line rules; a part of an
+/// amount (quantity 0: no goods) as one unit at its amount, named so. `Err` names a line the
+/// order does not have or a quantity that is not one.
 pub fn invoice_lines(order: &PricedOrder, covered: &[OperationLine]) -> Result<Vec<Line>, String> {
     let parts = covered
         .iter()
@@ -410,20 +420,32 @@ pub fn invoice_lines(order: &PricedOrder, covered: &[OperationLine]) -> Result<V
                     order.lines.len()
                 )
             })?;
-            let quantity = Quantity::parse(&c.quantity)
-                .map_err(|why| format!("line {}: quantity {why}", c.index))?;
             // The charged line, carrying the covered quantity and amounts.
-            let part = PricedLine {
-                quantity,
+            let mut part = PricedLine {
                 net: c.net,
                 vat: c.vat,
                 gross: c.gross,
                 ..line.clone()
             };
+            if is_zero(&c.quantity) {
+                // A part of an amount spread over the lines returns no goods (`checkout` gives
+                // it quantity 0): one unit of money at the line's VAT rate.
+                part.quantity = Quantity::from_milli(1000).expect("1 is a quantity");
+                part.name = format!("{} (amount only)", line.name);
+                part.unit = None;
+            } else {
+                part.quantity = Quantity::parse(&c.quantity)
+                    .map_err(|why| format!("line {}: quantity {why}", c.index))?;
+            }
             Ok((c.index, Cow::Owned(part)))
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(lines(parts.into_iter()))
+}
+
+/// Whether a logged quantity is zero (`"0"`, `"0.000"`).
+fn is_zero(quantity: &str) -> bool {
+    crate::money::Decimal::parse(quantity).is_some_and(|d| d.units == 0)
 }
 
 /// The body of a capture or credit. Lines go with it whenever Kassa knows them (invoice
@@ -770,6 +792,33 @@ mod tests {
         let lines = invoice_lines(&o, &[covered(0, "2", 3333, 667)]).unwrap();
         assert_exact(&lines, 3333, 667);
         assert_eq!(lines.len(), 2);
+        // A part of an amount spread over the lines (quantity 0: no goods) is one unit at its
+        // amount, at the line's rate, named so.
+        let lines = invoice_lines(
+            &o,
+            &[covered(0, "0", 1234, 247), covered(1, "0.000", 10, 1)],
+        )
+        .unwrap();
+        assert_exact(&lines, 1244, 248);
+        let got: Vec<(&str, &str, &str, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.id.as_str(),
+                    l.quantity.get(),
+                    l.text.as_str(),
+                    l.unit.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("KAFFE-1", "1", "Kaffe (amount only)", "pcs"),
+                ("line2", "1", "Ost (amount only)", "pcs")
+            ]
+        );
+        assert_eq!((lines[0].vat.get(), lines[1].vat.get()), ("25", "15"));
         // A line the order does not have, a quantity that is not one.
         let e = invoice_lines(&o, &[covered(2, "1", 1, 0)]).unwrap_err();
         assert!(e.contains("line 2 is not in the order"), "{e}");
