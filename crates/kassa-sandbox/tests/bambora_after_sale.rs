@@ -19,10 +19,13 @@ use kassa_core::secrets::Secret;
 use kassa_core::session::{SessionId, Status};
 use kassa_sandbox::{BamboraAccount, Config, Sandbox};
 use proptest::prelude::*;
+use random_orders::order;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+mod random_orders;
 
 const MERCHANT: &str = "T123456789";
 const ACCESS: &str = "after-sale-access-6d1f";
@@ -677,49 +680,6 @@ fn shared() -> &'static (Sandbox, Bambora) {
         let s = sandbox();
         let b = client(&s);
         (s, b)
-    })
-}
-
-/// A random order: whole and weighed quantities, VAT rates, line and order discounts.
-fn order() -> impl Strategy<Value = String> {
-    let line = (
-        prop_oneof![(1i64..=7).prop_map(|q| q * 1000), 1i64..=5_000],
-        1i64..=500_000,
-        prop_oneof![
-            Just(2500u32),
-            Just(1500),
-            Just(1200),
-            Just(0),
-            0u32..=10_000
-        ],
-        0i64..=900,
-    );
-    (proptest::collection::vec(line, 1..5), 0i64..=300).prop_map(|(lines, order_permille)| {
-        let mut subtotal = 0i128;
-        let lines: Vec<Value> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, &(milli, price, bp, permille))| {
-                let amount = (i128::from(milli) * i128::from(price) + 500) / 1000;
-                let discount = (amount * i128::from(permille) / 1000) as i64;
-                subtotal += amount - i128::from(discount);
-                json!({
-                    "name": format!("Item {i}"),
-                    "unit": if milli % 1000 == 0 { "pcs" } else { "kg" },
-                    "quantity": format!("{}.{:03}", milli / 1000, milli % 1000),
-                    "unit_price": price,
-                    "vat_rate": format!("{}.{:02}", bp / 100, bp % 100),
-                    "discount": discount,
-                })
-            })
-            .collect();
-        json!({
-            "currency": "NOK",
-            "prices_include_vat": true,
-            "discount": (subtotal * i128::from(order_permille) / 1000) as i64,
-            "lines": lines,
-        })
-        .to_string()
     })
 }
 

@@ -576,9 +576,11 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/transactions/{txnid}/transactionoperations",
             get(transactions::get_operations),
         )
-        .route("/transactions/{txnid}/capture", post(transactions::capture))
-        .route("/transactions/{txnid}/credit", post(transactions::credit))
-        .route("/transactions/{txnid}/delete", post(transactions::delete))
+        // capture, credit, delete (the Transaction API)
+        .route(
+            "/transactions/{txnid}/{operation}",
+            post(transactions::operation),
+        )
         .route("/paymentrequests", post(payment_requests::create_request))
         .route(
             "/paymentrequests/{id}",

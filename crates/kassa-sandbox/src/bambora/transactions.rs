@@ -140,56 +140,35 @@ fn apply(e: &mut Emulator, txnid: &str, action: &'static str, amount: i64) -> Re
     }
 }
 
-/// A capture or credit: the API key, the transaction, the body, then the rules.
-fn capture_or_credit(
-    s: &Shared,
-    txnid: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    action: &'static str,
+/// `POST /transactions/{txnid}/capture`, `…/credit` and `…/delete`: the API key, the
+/// transaction, the body (a delete takes none: the plugins post none, and one sent anyway is
+/// not read, OURS), then the rules.
+pub(super) async fn operation(
+    State(s): State<Arc<Shared>>,
+    Path((txnid, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
+    let action = match action.as_str() {
+        "capture" => "capture",
+        "credit" => "credit",
+        "delete" => "delete",
+        other => return not_found(&format!("the transaction operation {other:?}")),
+    };
     let mut e = s.bambora.lock().unwrap();
-    let currency = match merchant_transaction(&e, headers, txnid) {
+    let currency = match merchant_transaction(&e, &headers, &txnid) {
         Ok(t) => t.currency.clone(),
         Err(answer) => return *answer,
     };
-    let v = match json_body(headers, body) {
+    if action == "delete" {
+        return apply(&mut e, &txnid, action, 0);
+    }
+    let v = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(problem) => return bad_request(vec![problem]),
     };
     match validate_operation(&v, &currency) {
-        Ok(amount) => apply(&mut e, txnid, action, amount),
+        Ok(amount) => apply(&mut e, &txnid, action, amount),
         Err(problems) => bad_request(problems),
     }
-}
-
-pub(super) async fn capture(
-    State(s): State<Arc<Shared>>,
-    Path(txnid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    capture_or_credit(&s, &txnid, &headers, &body, "capture")
-}
-
-pub(super) async fn credit(
-    State(s): State<Arc<Shared>>,
-    Path(txnid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    capture_or_credit(&s, &txnid, &headers, &body, "credit")
-}
-
-/// A delete takes no body (the plugins post none); one sent anyway is not read (OURS).
-pub(super) async fn delete(
-    State(s): State<Arc<Shared>>,
-    Path(txnid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let mut e = s.bambora.lock().unwrap();
-    if let Err(answer) = merchant_transaction(&e, &headers, &txnid) {
-        return *answer;
-    }
-    apply(&mut e, &txnid, "delete", 0)
 }

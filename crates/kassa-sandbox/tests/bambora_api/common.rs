@@ -207,3 +207,19 @@ pub(crate) fn request_body(order_id: &str) -> Value {
         }
     })
 }
+
+/// Adds a second merchant to the sandbox and returns its API key.
+pub(crate) fn other_merchant(s: &Sandbox) -> String {
+    let (st, _) = control(
+        s,
+        "/bambora/accounts",
+        json!({"merchant_number": "T987654321", "access_token": "bambora-other-access-5e",
+               "secret_token": "bambora-other-secret-d4", "md5_key": "bambora-other-md5-a7"}),
+    );
+    assert_eq!(st, 204);
+    api_key(
+        "bambora-other-access-5e",
+        "T987654321",
+        "bambora-other-secret-d4",
+    )
+}

@@ -1,7 +1,7 @@
 //! Payment Requests (open, closed, deleted) and what another merchant can see.
 
 use crate::common::{
-    api_key, call, control, create, http, key, merchant_message, outcome, page, post, query,
+    call, control, create, http, key, merchant_message, other_merchant, outcome, page, post, query,
     request_body, sandbox, session_body,
 };
 use kassa_core::http::{Method, Request};
@@ -108,18 +108,7 @@ fn v_url(s: &Sandbox, id: &str) -> String {
 #[test]
 fn another_merchant_sees_nothing() {
     let s = sandbox();
-    let (st, _) = control(
-        &s,
-        "/bambora/accounts",
-        json!({"merchant_number": "T987654321", "access_token": "bambora-other-access-5e",
-               "secret_token": "bambora-other-secret-d4", "md5_key": "bambora-other-md5-a7"}),
-    );
-    assert_eq!(st, 204);
-    let other = api_key(
-        "bambora-other-access-5e",
-        "T987654321",
-        "bambora-other-secret-d4",
-    );
+    let other = other_merchant(&s);
     let (token, _) = create(&s, "MINE1");
     let (_, r) = outcome(&s, &token, "pay");
     let url: Value = serde_json::from_str(&r).unwrap();

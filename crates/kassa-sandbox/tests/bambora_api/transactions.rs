@@ -3,7 +3,8 @@
 //! lines), the instant capture, and the shared faults on the new endpoints.
 
 use crate::common::{
-    api_key, call, control, key, merchant_message, post, query, sandbox, send, session_body,
+    api_key, call, control, key, merchant_message, other_merchant, post, query, sandbox, send,
+    session_body,
 };
 use kassa_core::http::{Http, HttpConfig, HttpError, Method, Request};
 use kassa_sandbox::Sandbox;
@@ -408,18 +409,7 @@ fn invoicelines_must_be_exact_and_sum_to_the_amount() {
 fn the_api_key_and_the_merchant_guard_every_new_endpoint() {
     let s = sandbox();
     let txnid = paid(&s, body("AUTH1", 0, None), "pay");
-    let (st, _) = control(
-        &s,
-        "/bambora/accounts",
-        json!({"merchant_number": "T987654321", "access_token": "bambora-other-access-5e",
-               "secret_token": "bambora-other-secret-d4", "md5_key": "bambora-other-md5-a7"}),
-    );
-    assert_eq!(st, 204);
-    let other = api_key(
-        "bambora-other-access-5e",
-        "T987654321",
-        "bambora-other-secret-d4",
-    );
+    let other = other_merchant(&s);
     let wrong = api_key("bambora-access-3f9c", "T123456789", "not-the-secret");
     for action in ["capture", "credit", "delete"] {
         let path = format!("/transactions/{txnid}/{action}");
@@ -436,6 +426,15 @@ fn the_api_key_and_the_merchant_guard_every_new_endpoint() {
         );
         assert_eq!(st, 404);
     }
+    // Only those three: a refund is called a credit.
+    let (st, v) = post(
+        &s,
+        &key(),
+        &format!("/transactions/{txnid}/refund"),
+        amount(1),
+    );
+    assert_eq!(st, 404);
+    assert!(merchant_message(&v).contains("\"refund\""), "{v}");
     let ops = format!("/transactions/{txnid}/transactionoperations");
     assert_eq!(call(&s, Method::Get, &wrong, &ops).0, 401);
     assert_eq!(call(&s, Method::Get, &other, &ops).0, 404);
