@@ -48,35 +48,47 @@ fn status(t: &Transaction) -> &'static str {
     }
 }
 
+/// Answers a read of the caller's transaction `txnid` with `body` of it (401, 404 as
+/// [`merchant_transaction`]).
+fn read(
+    s: &Shared,
+    headers: &HeaderMap,
+    txnid: &str,
+    body: impl FnOnce(&Transaction) -> Value,
+) -> Response {
+    let e = s.bambora.lock().unwrap();
+    match merchant_transaction(&e, headers, txnid) {
+        Ok(t) => ok(body(t)),
+        Err(answer) => *answer,
+    }
+}
+
 pub(super) async fn get_transaction(
     State(s): State<Arc<Shared>>,
     Path(txnid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let e = s.bambora.lock().unwrap();
-    let t = match merchant_transaction(&e, &headers, &txnid) {
-        Ok(t) => t,
-        Err(answer) => return *answer,
-    };
-    ok(json!({"transaction": {
-        "id": t.id,
-        "orderid": t.order_id,
-        "merchantnumber": t.merchant,
-        "reference": t.reference,
-        "status": status(t),
-        "createddate": format_rfc3339(t.created_at),
-        "currency": currency(t),
-        "total": {
-            "authorized": t.authorized,
-            "balance": t.captured - t.credited,
-            "captured": t.captured,
-            "credited": t.credited,
-            "declined": 0,
-            "feeamount": 0,
-        },
-        "available": {"capture": t.available_capture(), "credit": t.available_credit()},
-        "candelete": t.can_delete(),
-    }}))
+    read(&s, &headers, &txnid, |t| {
+        json!({"transaction": {
+            "id": t.id,
+            "orderid": t.order_id,
+            "merchantnumber": t.merchant,
+            "reference": t.reference,
+            "status": status(t),
+            "createddate": format_rfc3339(t.created_at),
+            "currency": currency(t),
+            "total": {
+                "authorized": t.authorized,
+                "balance": t.captured - t.credited,
+                "captured": t.captured,
+                "credited": t.credited,
+                "declined": 0,
+                "feeamount": 0,
+            },
+            "available": {"capture": t.available_capture(), "credit": t.available_credit()},
+            "candelete": t.can_delete(),
+        }})
+    })
 }
 
 /// One operation as the API shows it, with the operations it holds.
@@ -109,18 +121,15 @@ pub(super) async fn get_operations(
     Path(txnid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let e = s.bambora.lock().unwrap();
-    let t = match merchant_transaction(&e, &headers, &txnid) {
-        Ok(t) => t,
-        Err(answer) => return *answer,
-    };
-    let roots: Vec<Value> = t
-        .operations
-        .iter()
-        .filter(|op| op.parent.is_none())
-        .map(|op| operation_json(t, op))
-        .collect();
-    ok(json!({"transactionoperations": roots}))
+    read(&s, &headers, &txnid, |t| {
+        let roots: Vec<Value> = t
+            .operations
+            .iter()
+            .filter(|op| op.parent.is_none())
+            .map(|op| operation_json(t, op))
+            .collect();
+        json!({"transactionoperations": roots})
+    })
 }
 
 /// Applies a capture, credit or delete and answers the new operation, or Bambora's refusal (a
