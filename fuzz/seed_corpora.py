@@ -212,6 +212,9 @@ def bambora():
         entry(8, 200, body=deleted),
         entry(8, 200, body=dict(txn, transactionoperations=[declined, {"id": 1, "action": "authorize"}])),
         entry(8, 200, body=dict(txn, transactionoperations=[{"id": 1.5, "action": "capture", "status": "approved"}])),
+        entry(8, 200, body={"meta": meta_ok, "transactionoperations": [], "transaction": {
+            "id": "1", "currency": {"code": "NOK"}, "total": {"authorized": 2**63 - 1, "captured": -1},
+            "available": {"capture": 0, "credit": 0}}}),
         entry(9, 200, body={"meta": meta_ok, "transactionoperations": [credit]}),
         entry(9, 200, body={"meta": meta_ok, "transactionoperations": [declined]}),
         entry(9, 200, body={"meta": meta_ok, "transactionoperations": [delete]}),

@@ -511,7 +511,7 @@ pub fn payment_state(t: &Transaction, ops: &[TransactionOperation]) -> PaymentSt
     let released = t
         .available
         .as_ref()
-        .is_some_and(|a| a.capture < t.total.authorized - t.total.captured);
+        .is_some_and(|a| a.capture < t.total.authorized.saturating_sub(t.total.captured));
     let operations = all
         .iter()
         .filter_map(|op| {
