@@ -188,6 +188,39 @@ def bambora():
         entry(7, body=accept),
         entry(7, body="https://kassa.invalid/return?kassa=cancelled"),
     ]
+    # After the sale: the transaction with its operations list in one body (parser 8), and the
+    # answers to capture, credit and delete (parser 9).
+    authorize = {"id": 9001, "action": "authorize", "subaction": "ssl", "status": "approved", "amount": 13000,
+                 "currency": {"code": "NOK", "minorunits": 2}, "createddate": "2026-11-21T12:02:00.000Z",
+                 "transactionoperations": [{"id": 9002, "action": "capture", "subaction": "fullinstant",
+                                            "status": "approved", "amount": 13000, "parenttransactionoperationid": 9001}]}
+    credit = {"id": 9003, "action": "credit", "subaction": "partly", "status": "approved", "amount": 2500}
+    declined = {"id": "9004", "action": "capture", "subaction": "full", "status": "declined", "amount": 13000,
+                "actioncode": "905", "actionsource": "ePay"}
+    delete = {"id": 9005, "action": "delete", "subaction": "instant", "status": "approved", "amount": 0}
+    state = with_total(captured=13000, credited=2500)
+    state["transaction"]["available"] = {"capture": 0, "credit": 10500}
+    state["transactionoperations"] = [authorize, credit]
+    released = with_total(captured=4000)
+    released["transaction"]["available"] = {"capture": 0, "credit": 4000}
+    released["transactionoperations"] = [authorize]
+    deleted = json.loads(json.dumps(txn))
+    deleted["transactionoperations"] = [dict(authorize, transactionoperations=[]), delete]
+    out += [
+        entry(8, 200, body=state),
+        entry(8, 200, body=released),
+        entry(8, 200, body=deleted),
+        entry(8, 200, body=dict(txn, transactionoperations=[declined, {"id": 1, "action": "authorize"}])),
+        entry(8, 200, body=dict(txn, transactionoperations=[{"id": 1.5, "action": "capture", "status": "approved"}])),
+        entry(8, 200, body={"meta": meta_ok, "transactionoperations": [], "transaction": {
+            "id": "1", "currency": {"code": "NOK"}, "total": {"authorized": 2**63 - 1, "captured": -1},
+            "available": {"capture": 0, "credit": 0}}}),
+        entry(9, 200, body={"meta": meta_ok, "transactionoperations": [credit]}),
+        entry(9, 200, body={"meta": meta_ok, "transactionoperations": [declined]}),
+        entry(9, 200, body={"meta": meta_ok, "transactionoperations": [delete]}),
+        entry(9, 200, body={"meta": meta_ok}),
+        entry(9, 409, body=err("CONFLICT", "amount 20000 exceeds what can be credited (10500)")),
+    ]
     write("bambora_response", out)
 
 
@@ -331,6 +364,27 @@ def commercelayer():
         entry(4, body="https://kassa.invalid/return"),
         entry(4, body="https://kassa.invalid/return?kassa=cancelled"),
         entry(4, body="https://kassa.invalid/return?kassa=done&x=%41"),
+    ]
+    # 5: an order read with its transactions (payment state, what a trigger made).
+    tx = lambda ty, i, amount, ok, **kw: {"id": i, "type": ty, "attributes": dict(
+        {"amount_cents": amount, "succeeded": ok, "created_at": "2026-11-21T12:0%d:00.000Z" % len(out)}, **kw)}
+    paid = order(status="approved", payment_status="partially_refunded")
+    out += [
+        entry(5, 200, ct="jsonapi", body={"data": paid, "included": [
+            tx("authorizations", "auth1", 13000, True, capture_balance_cents=0, void_balance_cents=0),
+            tx("captures", "cap1", 13000, True, refund_balance_cents=8000, reference="op-1", reference_origin="kassa"),
+            tx("refunds", "ref1", 5000, True),
+            tx("refunds", "ref2", 1000, False, message="Declined - Do not honour", error_code="20005")]}),
+        entry(5, 200, ct="jsonapi", body={"data": order(status="cancelled", payment_status="voided"), "included": [
+            tx("authorizations", "auth1", 13000, True, capture_balance_cents=0, void_balance_cents=0),
+            tx("voids", "void1", 13000, True)]}),
+        entry(5, 200, ct="jsonapi", body={"data": paid, "included": [
+            tx("captures", "c", 9223372036854775807, True), tx("captures", "d", 1, True)]}),
+        entry(5, 200, ct="jsonapi", body={"data": paid, "included": [
+            tx("captures", "c", -5, True), tx("captures", "c", 5, "yes")]}),
+        entry(5, 422, ct="jsonapi", body=err(422, "VALIDATION_ERROR", "must be less than or equal to 8000",
+                                              "_refund_amount_cents - must be less than or equal to 8000",
+                                              "/data/attributes/_refund_amount_cents")),
     ]
     write("commercelayer_response", out)
 

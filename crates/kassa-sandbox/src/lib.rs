@@ -23,16 +23,17 @@
 //! | `POST /_control/dintero/accounts` `{"account_id", "client_id", "client_secret"}` | add an API client |
 //! | `PUT /_control/dintero/after_sale` `{"auto_capture_delay_ms": 0, "auto_capture_fails": false, "async_ms": null, "fail_next": 0}` | Dintero's own capture (`auto_capture`) this late or failing; capture, refund and void answered 202 and finished `async_ms` later; the next `fail_next` of them failing (`success: false`) |
 //! | `POST /_control/bambora/accounts` `{"merchant_number", "access_token", "secret_token", "md5_key"}` | add a Bambora API user |
-//! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | the payment window: `pay`, `decline`, `cancel`, `expire`; answers `{"redirect": url}` |
-//! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | the payment request's page: `pay`, `decline`, `cancel` |
+//! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | the payment window: `pay`, `pay_capture_declined` (the instant capture fails), `decline`, `cancel`, `expire`; answers `{"redirect": url}` |
+//! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | the payment request's page: `pay`, `pay_capture_declined`, `decline`, `cancel` |
 //! | `POST /_control/klarna/accounts` `{"username", "password", "in_store"}` | add a Klarna API user (`in_store`: the agreement allows IN_STORE/TELESALES) |
 //! | `POST /_control/klarna/sessions/{hpp id}/outcome` `{"outcome": "pay"}` | the hosted page: `open`, `pay`, `pay_pending`, `reject`, `decline`, `cancel`, `back`, `expire`; answers `{"redirect": url}` |
 //! | `POST /_control/klarna/orders/{id}/fraud` `{"fraud_status": "ACCEPTED"}` | resolve a PENDING fraud check |
 //! | `POST /_control/klarna/orders/{id}/expire` | the order's authorization reaches its `expires_at` now (an uncaptured rest is EXPIRED) |
 //! | `POST /_control/klarna/payment_sessions/{kp id}/expire` | expire a Payments session and its pages |
 //! | `POST /_control/commercelayer/accounts` `{"client_id", "client_secret", "sales_channel_client_id", "market_id", "address_id", "currency", "tax_included", "default_tax_rate_bp", "skus": [{"code", "tax_rate_bp"}], "auto_capture"}` | add a Commerce Layer organization (integration + sales channel + market) |
-//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 when not possible |
-//! | `GET /_control/commercelayer/orders/{id}` | the order with its line items, payment source, links and authorizations |
+//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `authorize`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 when not possible |
+//! | `GET /_control/commercelayer/orders/{id}` | the order with its line items, payment source, links and transactions |
+//! | `PUT /_control/commercelayer/gateway` `{"decline": ["captures", "voids", "refunds"]}` | the Commerce Layer gateway declines these transactions (`succeeded: false`) |
 //! | `POST /_control/commercelayer/tokens/expire` | every issued Commerce Layer token becomes expired (401) |
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}` |
@@ -308,8 +309,8 @@ impl Sandbox {
     }
 
     #[cfg(feature = "all-providers")]
-    /// The value for `bambora.base_url` (one base for the Checkout and Merchant APIs and the
-    /// payment window).
+    /// The value for `bambora.base_url` (one base for the Checkout, Merchant and Transaction
+    /// APIs and the payment window).
     pub fn bambora_base_url(&self) -> String {
         format!("{}/bambora", self.url())
     }

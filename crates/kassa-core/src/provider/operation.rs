@@ -199,12 +199,12 @@ impl PaymentState {
         if self.voided {
             0
         } else {
-            (self.authorized - self.captured).max(0)
+            self.authorized.saturating_sub(self.captured).max(0)
         }
     }
 
     /// What can still be refunded.
     pub fn refundable(&self) -> i64 {
-        (self.captured - self.refunded).max(0)
+        self.captured.saturating_sub(self.refunded).max(0)
     }
 }

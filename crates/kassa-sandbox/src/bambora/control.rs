@@ -29,7 +29,7 @@ pub(super) async fn session_outcome(
         return (
             StatusCode::BAD_REQUEST,
             format!(
-                "unknown outcome {:?} (pay, decline, cancel, expire)",
+                "unknown outcome {:?} (pay, pay_capture_declined, decline, cancel, expire)",
                 o.outcome
             ),
         )
@@ -57,7 +57,10 @@ pub(super) async fn request_outcome(
     let Some(action) = Action::parse(&o.outcome).filter(|a| *a != Action::Expire) else {
         return (
             StatusCode::BAD_REQUEST,
-            format!("unknown outcome {:?} (pay, decline, cancel)", o.outcome),
+            format!(
+                "unknown outcome {:?} (pay, pay_capture_declined, decline, cancel)",
+                o.outcome
+            ),
         )
             .into_response();
     };

@@ -1,13 +1,19 @@
 //! The Bambora / Worldline Online Checkout (Europe) emulator: checkout sessions and their
-//! payment window, the Merchant API's transaction read, and Payment Requests (payment links
-//! the customer opens on their own phone), all under `/bambora`.
+//! payment window, the Merchant API's transaction and operations reads, the Transaction API's
+//! capture, credit and delete, and Payment Requests (payment links the customer opens on their
+//! own phone), all under `/bambora` (one prefix for Bambora's several hosts: their paths do
+//! not collide).
 //!
-//! Not for: capture, credit or delete (the Transaction API), subscriptions, e-mail
-//! notifications of payment requests, or calling `url.callbacks` (a till is behind NAT, so
-//! Kassa never relies on callbacks: they are validated and then ignored).
+//! Not for: subscriptions, e-mail notifications of payment requests, the Data API's response
+//! codes, or calling `url.callbacks` (a till is behind NAT, so Kassa never relies on
+//! callbacks: they are validated and then ignored).
 //!
-//! Sources: `../shared/providers/NOTES-bambora-dintero-klarna.md` §4 (`N:4.x`) and the official
-//! "Create Payment" guide (`../shared/seeds/000_17c103cf25b9beba.txt`, `G`). Bambora publishes no
+//! Sources: `../shared/providers/NOTES-bambora-dintero-klarna.md` §4 (`N:4.x`), the official
+//! "Create Payment" guide (`../shared/seeds/000_17c103cf25b9beba.txt`, `G`),
+//! `../shared/providers/NOTES-after-sale.md` §1 (`A`), and Bambora's official plugins for what
+//! they send and read after the sale: the WooCommerce plugin (`W`: bambora/checkout-woocommerce
+//! @ b3395d3b5c44, `bambora-online-checkout.php` and `lib/`) and the Magento module (`M`:
+//! bambora/checkout-magento-v2.x @ ff19d84eafff, `Model/Api/Checkout/`). Bambora publishes no
 //! machine-readable spec, so much of the exact behaviour is UNCONFIRMED; where it is, the rule
 //! below is Kassa's contract with its own client, marked OURS.
 //! - Auth (N:4.2, G): `Authorization: Basic base64("{access_token}@{merchant_number}:{secret_token}")`
@@ -17,12 +23,12 @@
 //!   type}}` (N:4.5). The action codes and the end-user texts are OURS. HTTP statuses (OURS; the
 //!   real API's are UNCONFIRMED and its plugins never branch on them): 200, 400 validation (all
 //!   problems joined with "; " in `message.merchant`), 401, 404, 409 (a reused order id, a
-//!   closed payment request).
+//!   closed payment request, a capture, credit or delete the transaction does not allow now).
 //! - `POST /sessions` and `POST /checkout` (G uses `/sessions`, the plugins `/checkout`, N:4.3)
 //!   answer `{meta, token, url}` (G). The field names are one pinned shape out of the plugins'
 //!   drift (N:4.12 #2, OURS): `order {id, amount, currency, vatamount, lines}`, `url {accept,
 //!   decline | cancel, callbacks}`, `instantcaptureamount`, `paymentwindow {id, language}`;
-//!   `language`, `customer`, `capturemulti` accepted and ignored. Unknown fields are refused
+//!   `capturemulti` (see capture below); `language` and `customer` accepted and ignored. Unknown fields are refused
 //!   (OURS: a misspelt field silently dropped is worse).
 //! - `order.id` only `[A-Za-z0-9]` (the plugins strip the rest, N:4.12 #3), 1–30 characters
 //!   (length limit OURS), unique per merchant across sessions and payment requests (N:4.3).
@@ -32,19 +38,53 @@
 //!   percent (0–100, at most 2 decimals). Unlike Dintero's notes, nothing documents a
 //!   fraction pitfall for Bambora, and 0.25 % is a legal (if rare) rate, so it is accepted.
 //!   Bambora publishes no line arithmetic (N:4.4); the emulator enforces OURS, exactly in
-//!   integers: excl. + VAT = incl. for the unit and the total; `unitpriceinclvat` is
-//!   `totalpriceinclvat / quantity` rounded (`|q·unit − total| ≤ q/2`); `totalpricevatamount`
-//!   is the VAT of `totalpriceinclvat` at `vat` within one minor unit; the lines sum to
-//!   `order.amount` and `order.vatamount`.
+//!   integers: excl. + VAT = incl. for the unit and the total; every line is exact, `quantity ×
+//!   unitpriceinclvat = totalpriceinclvat` (the check W makes on Σ before sending, in
+//!   `create_bambora_orderlines_rounding_fee`, here per line: a line priced by a rounded unit,
+//!   3 × 1667 for 5000, is refused);
+//!   `totalpricevatamount` is the VAT of `totalpriceinclvat` at `vat` within one minor unit; the
+//!   lines sum to `order.amount` and `order.vatamount`. `capturemulti` must be a boolean.
 //! - A session is valid one hour (G). Paying in the window redirects (303) to `url.accept` with
 //!   the callback parameters `txnid, orderid, reference, amount, currency (ISO 4217 numeric),
 //!   date (YYYYMMDD), time (HHMM), feeid, txnfee, paymenttype, cardno, expmonth, expyear, eci,
 //!   issuercountry, hash`, where `hash` = MD5 hex of the values in that order + the merchant's
 //!   MD5 key (N:4.7; `walletname`, `subscriptionid`, `tokenid` left out, OURS). Cancel
 //!   redirects to `url.decline` (else `url.cancel`) without parameters.
-//! - `GET /transactions/{txnid}` (Merchant API, N:4.8) → `{meta, transaction}`. `status` values
-//!   are UNCONFIRMED; ours are `authorized` and `captured`. `balance` = captured − credited and
-//!   `candelete` = nothing captured (OURS).
+//! - `GET /transactions/{txnid}` (Merchant API, N:4.8, M `Response/Models/Transaction.php`,
+//!   `Total.php`, `Available.php`) → `{meta, transaction}` with
+//!   `total {authorized, balance, captured, credited, declined, feeamount}`, `available {capture,
+//!   credit}` and `candelete`. `status` values are UNCONFIRMED; ours are `authorized`,
+//!   `captured` and `deleted`. `balance` = captured − credited; `available.credit` the same;
+//!   `available.capture` = authorized − captured, 0 once deleted or once captured without
+//!   `capturemulti`; `candelete` = nothing captured and not deleted (OURS).
+//! - `GET /transactions/{txnid}/transactionoperations` (M `Merchant.php`,
+//!   `TransactionOperation.php`) → `{meta, transactionoperations}`:
+//!   `id` (a number), `action` (`authorize|capture|credit|delete`), `subaction`, `status`
+//!   (`approved`, else `declined` here: W and M treat all but `approved` as failed), `amount`,
+//!   `currency`, `createddate`, `actioncode`,
+//!   `parenttransactionoperationid` and the operations it holds. An instant capture is held by
+//!   its authorization; later operations stand beside it (OURS). No reference of the merchant's.
+//! - Instant capture (G; W's event texts "Instantly captured full amount", "Instant capture
+//!   failed"): paying with `instantcaptureamount` > 0 adds an approved `capture` `fullinstant`
+//!   (or `partlyinstant`) under the authorization and captures it; the
+//!   `pay_capture_declined` outcome makes the acquirer decline it instead (nothing captured, the
+//!   authorization stands) so a client's fallback can be tested.
+//! - `POST /transactions/{txnid}/capture` and `…/credit` (Transaction API, A; W
+//!   `lib/bambora-online-checkout-api.php`, M `Request/Capture.php`, `Credit.php`) take
+//!   `{amount, currency, invoicelines?}`: `amount` an integer ≥ 1 (the plugins' guard),
+//!   `currency` the transaction's, `invoicelines` Orderlines by the order's rules summing to
+//!   `amount`, except that a line's VAT is only checked to lie between 0 and its total (OURS:
+//!   such a line is often a part of an order line carrying its share of that line's VAT, a few
+//!   roundings from the VAT in its own total after several partial refunds); anything else is
+//!   400 naming the field. Capture: at most
+//!   `available.capture`, once only without `capturemulti` (the 2017 guide: "allow you to capture
+//!   further later. Default is false"), not after a delete. Credit: at most `available.credit`
+//!   (captured − credited), nothing when nothing is captured. `POST …/delete` (no body; one sent
+//!   is not read; W posts none) only while `candelete` (W offers Delete only then). A refusal is
+//!   409 with `meta.result` false and the rule in `message.merchant` (OURS: the real statuses
+//!   are UNCONFIRMED; W shows `message.merchant`). Success: `{meta,
+//!   transactionoperations: [the new operation]}` (as Magento reads it). No idempotency (none is
+//!   documented): the same request twice does it twice.
 //! - Payment Requests (N:4.8): `POST /paymentrequests` `{reference, description, parameters
 //!   {order, instantcaptureamount, paymentwindow, url {callbacks}}}` → `{meta, id, url}`;
 //!   `GET /paymentrequests/{id}` → `status` `open` or `closed` (only `closed` is confirmed) and
@@ -58,20 +98,23 @@
 //! | request | effect |
 //! |---|---|
 //! | `POST /_control/bambora/accounts` `{"merchant_number", "access_token", "secret_token", "md5_key"}` | add an API user (204) |
-//! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | what the customer does in the window: `pay`, `decline`, `cancel`, or `expire` (the session's expiry becomes now); 200 `{"redirect": URL or null}`, the URL the browser would be sent to |
-//! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | what the customer does on the payment request page: `pay` (closes it), `decline`, `cancel` (both leave it open); 200 `{"redirect": null}` |
+//! | `POST /_control/bambora/sessions/{token}/outcome` `{"outcome": "pay"}` | what the customer does in the window: `pay`, `pay_capture_declined` (paid, but the instant capture is declined), `decline`, `cancel`, or `expire` (the session's expiry becomes now); 200 `{"redirect": URL or null}`, the URL the browser would be sent to |
+//! | `POST /_control/bambora/paymentrequests/{id}/outcome` `{"outcome": "pay"}` | what the customer does on the payment request page: `pay` (closes it), `pay_capture_declined`, `decline`, `cancel` (both leave it open); 200 `{"redirect": null}` |
 //!
-//! Where: `checkout.rs` the Checkout API's sessions and the Merchant API's transaction read;
-//! `payment_requests.rs` Payment Requests; `rules.rs` what a session, an order and its lines
-//! must be (every field and sum rule above) and what the customer's actions do; `page.rs` the
-//! payment window and the payment request page; `control.rs` the test controls. This module:
-//! the state, the accept parameters and the answer shapes.
+//! Where: `checkout.rs` the Checkout API's sessions; `transactions.rs` the Merchant API's reads
+//! and the Transaction API's capture, credit and delete; `payment_requests.rs` Payment Requests;
+//! `rules.rs` what a session, an order, its lines and a capture's or credit's body must be
+//! (every field and sum rule above), what the customer's actions do, and what a capture,
+//! credit or delete does to a transaction; `page.rs` the payment window and the payment request
+//! page; `control.rs` the test controls. This module: the state (transactions with their
+//! operations), the accept parameters and the answer shapes.
 
 mod checkout;
 mod control;
 mod page;
 mod payment_requests;
 mod rules;
+mod transactions;
 
 use rules::claim_order_id;
 
@@ -93,6 +136,7 @@ use std::sync::Arc;
 const SESSION_LIFETIME_MS: i64 = 3600 * 1000;
 const FIRST_TXNID: u64 = 70_000_000_001;
 const FIRST_REFERENCE: u64 = 100_000_001;
+const FIRST_OPERATION: u64 = 500_000_001;
 
 /// ISO 4217 numeric codes: the accept and callback `currency` parameter is numeric (N:4.7).
 const NUMERIC_CURRENCIES: &[(&str, &str)] = &[
@@ -164,6 +208,7 @@ struct Session {
     expires_at: i64,
     order: Order,
     instant_capture: i64,
+    capture_multi: bool,
     accept: String,
     /// `url.decline`, else `url.cancel`: where Cancel sends the customer.
     leave: String,
@@ -190,7 +235,55 @@ struct Transaction {
     currency: String,
     authorized: i64,
     captured: i64,
+    credited: i64,
+    deleted: bool,
+    /// The session asked for `capturemulti: true`: captures until the authorization is used.
+    capture_multi: bool,
+    /// A capture without `capturemulti` happened: the rest can no longer be captured.
+    capture_closed: bool,
     created_at: i64,
+    /// Oldest first; an instant capture is the child of the authorization.
+    operations: Vec<Operation>,
+}
+
+impl Transaction {
+    fn available_capture(&self) -> i64 {
+        if self.deleted || self.capture_closed {
+            0
+        } else {
+            self.authorized - self.captured
+        }
+    }
+
+    fn available_credit(&self) -> i64 {
+        self.captured - self.credited
+    }
+
+    fn can_delete(&self) -> bool {
+        !self.deleted && self.captured == 0
+    }
+}
+
+/// One transaction operation (M `TransactionOperation.php`).
+struct Operation {
+    id: u64,
+    parent: Option<u64>,
+    /// `authorize`, `capture`, `credit` or `delete`.
+    action: &'static str,
+    subaction: &'static str,
+    amount: i64,
+    approved: bool,
+    created_at: i64,
+}
+
+/// What paying does besides authorizing: the instant capture asked for at creation, whether
+/// later captures may follow one another, and whether the acquirer declines the instant
+/// capture (the `pay_capture_declined` outcome).
+#[derive(Debug, Clone, Copy)]
+struct Capture {
+    instant: i64,
+    multi: bool,
+    declined: bool,
 }
 
 /// The emulator's state.
@@ -203,6 +296,7 @@ pub struct Emulator {
     order_ids: HashSet<(String, String)>,
     next_txnid: u64,
     next_reference: u64,
+    next_operation: u64,
 }
 
 impl Default for Emulator {
@@ -215,6 +309,7 @@ impl Default for Emulator {
             order_ids: HashSet::new(),
             next_txnid: FIRST_TXNID,
             next_reference: FIRST_REFERENCE,
+            next_operation: FIRST_OPERATION,
         }
     }
 }
@@ -235,25 +330,75 @@ impl Emulator {
             .map(|a| a.merchant_number.clone())
     }
 
-    /// Authorizes `order.amount` (capturing `instant_capture` of it) and returns the txnid.
-    fn authorize(&mut self, merchant: &str, order: &Order, instant_capture: i64) -> String {
+    /// Authorizes `order.amount` (capturing `capture.instant` of it, unless the acquirer
+    /// declines that) and returns the txnid.
+    fn authorize(&mut self, merchant: &str, order: &Order, capture: Capture) -> String {
         let id = self.next_txnid.to_string();
         self.next_txnid += 1;
         let reference = self.next_reference.to_string();
         self.next_reference += 1;
-        self.transactions.insert(
-            id.clone(),
-            Transaction {
-                id: id.clone(),
-                merchant: merchant.into(),
-                order_id: order.id.clone(),
-                reference,
-                currency: order.currency.clone(),
-                authorized: order.amount,
-                captured: instant_capture,
-                created_at: now_millis(),
-            },
-        );
+        let now = now_millis();
+        let mut t = Transaction {
+            id: id.clone(),
+            merchant: merchant.into(),
+            order_id: order.id.clone(),
+            reference,
+            currency: order.currency.clone(),
+            authorized: order.amount,
+            captured: 0,
+            credited: 0,
+            deleted: false,
+            capture_multi: capture.multi,
+            capture_closed: false,
+            created_at: now,
+            operations: Vec::new(),
+        };
+        let authorization = self.operation(&mut t, None, "authorize", "ssl", order.amount, true);
+        if capture.instant > 0 {
+            let subaction = if capture.instant == order.amount {
+                "fullinstant"
+            } else {
+                "partlyinstant"
+            };
+            let approved = !capture.declined;
+            self.operation(
+                &mut t,
+                Some(authorization),
+                "capture",
+                subaction,
+                capture.instant,
+                approved,
+            );
+            if approved {
+                t.captured = capture.instant;
+                t.capture_closed = !capture.multi;
+            }
+        }
+        self.transactions.insert(id.clone(), t);
+        id
+    }
+
+    /// Records an operation on `t` and returns its id.
+    fn operation(
+        &mut self,
+        t: &mut Transaction,
+        parent: Option<u64>,
+        action: &'static str,
+        subaction: &'static str,
+        amount: i64,
+        approved: bool,
+    ) -> u64 {
+        let id = self.next_operation;
+        self.next_operation += 1;
+        t.operations.push(Operation {
+            id,
+            parent,
+            action,
+            subaction,
+            amount,
+            approved,
+            created_at: now_millis(),
+        });
         id
     }
 
@@ -426,7 +571,16 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/checkout", post(checkout::create_session))
         .route("/window/{token}", get(page::window))
         .route("/window/{token}/{action}", post(page::window_action))
-        .route("/transactions/{txnid}", get(checkout::get_transaction))
+        .route("/transactions/{txnid}", get(transactions::get_transaction))
+        .route(
+            "/transactions/{txnid}/transactionoperations",
+            get(transactions::get_operations),
+        )
+        // capture, credit, delete (the Transaction API)
+        .route(
+            "/transactions/{txnid}/{operation}",
+            post(transactions::operation),
+        )
         .route("/paymentrequests", post(payment_requests::create_request))
         .route(
             "/paymentrequests/{id}",
@@ -468,7 +622,12 @@ mod tests {
             currency: "NOK".into(),
             authorized: 5997,
             captured: 0,
+            credited: 0,
+            deleted: false,
+            capture_multi: false,
+            capture_closed: false,
             created_at: 1_795_458_181_000, // 2026-11-23T18:23:01Z
+            operations: Vec::new(),
         };
         let params = accept_params(&t, "secret");
         let names: Vec<&str> = params.iter().map(|(k, _)| *k).collect();

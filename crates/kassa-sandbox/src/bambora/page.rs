@@ -95,7 +95,7 @@ pub(super) async fn window_action(
     Path((token, action)): Path<(String, String)>,
 ) -> Response {
     let mut e = s.bambora.lock().unwrap();
-    let Some(action) = Action::parse(&action).filter(|a| *a != Action::Expire) else {
+    let Some(action) = Action::parse(&action).filter(Action::on_page) else {
         return missing_page(&s, "page");
     };
     if !e.sessions.contains_key(&token) {
@@ -159,7 +159,7 @@ pub(super) async fn request_action(
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     let mut e = s.bambora.lock().unwrap();
-    let Some(action) = Action::parse(&action).filter(|a| *a != Action::Expire) else {
+    let Some(action) = Action::parse(&action).filter(Action::on_page) else {
         return missing_page(&s, "page");
     };
     if !e.requests.contains_key(&id) {

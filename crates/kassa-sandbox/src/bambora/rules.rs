@@ -1,8 +1,8 @@
 //! What Bambora checks and does: the fields and sums of a session, a payment request, an order
-//! and its lines (all problems at once, each naming its field), and what the customer's
-//! actions do to a session or a payment request.
+//! and its lines, and of a capture's or credit's body (all problems at once, each naming its
+//! field), and what the customer's actions do to a session or a payment request.
 
-use super::{numeric_currency, Emulator, Phase, Session};
+use super::{numeric_currency, Capture, Emulator, Phase, Session, Transaction};
 use crate::common::is_http_url;
 use kassa_core::money::{Currency, Decimal, MAX_AMOUNT};
 use kassa_core::time::now_millis;
@@ -21,6 +21,18 @@ const SESSION_FIELDS: &[&str] = &[
     "capturemulti",
 ];
 const REQUEST_FIELDS: &[&str] = &["reference", "description", "parameters"];
+const OPERATION_FIELDS: &[&str] = &["amount", "currency", "invoicelines"];
+
+/// How an Orderline's VAT is checked against its total (both OURS: Bambora publishes no rule).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum VatCheck {
+    /// An order line: the VAT in its total at its rate, within one minor unit.
+    Rate,
+    /// A capture's or credit's line: often a part of an order line carrying its share of that
+    /// line's VAT, which after several partial refunds can be a few roundings from the VAT in
+    /// its own total, so only checked to lie between 0 and the total.
+    Share,
+}
 const PARAMETER_FIELDS: &[&str] = &["order", "instantcaptureamount", "paymentwindow", "url"];
 const ORDER_FIELDS: &[&str] = &["id", "amount", "currency", "vatamount", "lines"];
 const URL_FIELDS: &[&str] = &["accept", "decline", "cancel", "callbacks"];
@@ -247,22 +259,7 @@ fn validate_order(o: &Map<String, Value>, at: &str, p: &mut Vec<String>) -> Opti
         }
         *v >= 0
     });
-    let lines = match o.get("lines") {
-        None => return amount,
-        Some(Value::Array(lines)) if !lines.is_empty() => lines,
-        Some(_) => {
-            p.push(format!("{at}.lines must be a non-empty array of Orderline"));
-            return amount;
-        }
-    };
-    let mut sums = Some((0i64, 0i64));
-    for (i, line) in lines.iter().enumerate() {
-        let totals = validate_line(line, &format!("{at}.lines[{i}]"), p);
-        sums = sums
-            .zip(totals)
-            .map(|((gross, vat), (g, v))| (gross + g, vat + v));
-    }
-    if let Some((gross, vat)) = sums {
+    if let Some((gross, vat)) = validate_lines(o, "lines", at, VatCheck::Rate, p) {
         if let Some(a) = amount.filter(|a| *a != gross) {
             p.push(format!(
                 "{at}.amount {a} must equal the sum of {at}.lines[].totalpriceinclvat ({gross})"
@@ -277,9 +274,42 @@ fn validate_order(o: &Map<String, Value>, at: &str, p: &mut Vec<String>) -> Opti
     amount
 }
 
+/// Checks the Orderlines at `key` when there are any; returns their sums (totalpriceinclvat,
+/// totalpricevatamount) when every line's are integers.
+fn validate_lines(
+    obj: &Map<String, Value>,
+    key: &str,
+    at: &str,
+    vat_check: VatCheck,
+    p: &mut Vec<String>,
+) -> Option<(i64, i64)> {
+    let at = field_path(at, key);
+    let lines = match obj.get(key) {
+        None => return None,
+        Some(Value::Array(lines)) if !lines.is_empty() => lines,
+        Some(_) => {
+            p.push(format!("{at} must be a non-empty array of Orderline"));
+            return None;
+        }
+    };
+    let mut sums = Some((0i64, 0i64));
+    for (i, line) in lines.iter().enumerate() {
+        let totals = validate_line(line, &format!("{at}[{i}]"), vat_check, p);
+        sums = sums
+            .zip(totals)
+            .map(|((gross, vat), (g, v))| (gross + g, vat + v));
+    }
+    sums
+}
+
 /// Checks one Orderline; returns its (totalpriceinclvat, totalpricevatamount) for the order
 /// sums when both are integers.
-fn validate_line(line: &Value, at: &str, p: &mut Vec<String>) -> Option<(i64, i64)> {
+fn validate_line(
+    line: &Value,
+    at: &str,
+    vat_check: VatCheck,
+    p: &mut Vec<String>,
+) -> Option<(i64, i64)> {
     let Some(l) = line.as_object() else {
         p.push(format!("{at} must be an object (Orderline)"));
         return None;
@@ -321,15 +351,21 @@ fn validate_line(line: &Value, at: &str, p: &mut Vec<String>) -> Option<(i64, i6
         }
     }
     if let (Some(q), Some(upi), Some(tpi)) = (quantity, upi, tpi) {
-        if !unit_price_matches(q, upi, tpi) {
+        if !line_is_exact(q, upi, tpi) {
             p.push(format!(
-                "{at}.unitpriceinclvat {upi} must be totalpriceinclvat {tpi} / quantity {} rounded",
+                "{at}.unitpriceinclvat {upi} × quantity {} must equal totalpriceinclvat {tpi} exactly",
                 l["quantity"]
             ));
         }
     }
     if let (Some(vat), Some(tpi), Some(tpva)) = (vat, tpi, tpva) {
-        if !vat_matches(vat, tpi, tpva) {
+        let within = tpva.signum() * tpi.signum() >= 0 && tpva.abs() <= tpi.abs();
+        if vat_check == VatCheck::Share && !within {
+            p.push(format!(
+                "{at}.totalpricevatamount {tpva} must lie between 0 and totalpriceinclvat {tpi}"
+            ));
+        }
+        if vat_check == VatCheck::Rate && !vat_matches(vat, tpi, tpva) {
             p.push(format!(
                 "{at}.totalpricevatamount {tpva} must be the VAT in totalpriceinclvat {tpi} at {} % (within one minor unit)",
                 l["vat"]
@@ -353,19 +389,16 @@ fn vat_problem(v: &Decimal) -> Option<&'static str> {
     }
 }
 
-/// `unitpriceinclvat` is `totalpriceinclvat / quantity` rounded: `|q·unit − total| ≤ q/2`,
-/// computed with q = units / 10^scale, all in integers.
-fn unit_price_matches(q: Decimal, unit: i64, total: i64) -> bool {
+/// `quantity × unitpriceinclvat = totalpriceinclvat` exactly (the check Bambora's plugins make
+/// before they send, here per line; OURS), with q = units / 10^scale, all in integers.
+fn line_is_exact(q: Decimal, unit: i64, total: i64) -> bool {
     let Some(scale) = 10_i128.checked_pow(q.scale) else {
         return false;
     };
-    let diff = q
-        .units
+    q.units
         .checked_mul(i128::from(unit))
         .zip(i128::from(total).checked_mul(scale))
-        .and_then(|(a, b)| a.checked_sub(b));
-    diff.and_then(|d| d.checked_abs()?.checked_mul(2))
-        .is_some_and(|d2| d2 <= q.units)
+        .is_some_and(|(a, b)| a == b)
 }
 
 /// `totalpricevatamount` is the VAT in `totalpriceinclvat` at `vat` % within one minor unit:
@@ -386,6 +419,12 @@ pub(super) fn validate_session(v: &Value) -> Vec<String> {
     };
     refuse_unknown(obj, SESSION_FIELDS, "", &mut p);
     validate_payment(obj, "", &mut p);
+    if obj.get("capturemulti").is_some_and(|c| !c.is_boolean()) {
+        p.push(format!(
+            "capturemulti must be true or false, got {}",
+            obj["capturemulti"]
+        ));
+    }
     if let Some(url) = object_field(obj, "url", "", true, &mut p) {
         refuse_unknown(url, URL_FIELDS, "url", &mut p);
         if !url.contains_key("accept") {
@@ -450,12 +489,123 @@ pub(super) fn validate_request(v: &Value) -> Vec<String> {
     p
 }
 
+/// The body of a capture or credit (Magento's `Request/Capture.php`, `Credit.php`):
+/// `amount` an integer > 0 (the plugins refuse less than 1), `currency` the transaction's,
+/// `invoicelines` optional, each an Orderline by the order's rules, summing to `amount` (OURS).
+/// Returns the amount when the body is valid.
+pub(super) fn validate_operation(v: &Value, currency: &str) -> Result<i64, Vec<String>> {
+    let mut p = Vec::new();
+    let Some(obj) = v.as_object() else {
+        return Err(vec!["the body must be a JSON object".into()]);
+    };
+    refuse_unknown(obj, OPERATION_FIELDS, "", &mut p);
+    let amount = int_field(obj, "amount", "", true, &mut p).filter(|a| {
+        if *a < 1 {
+            p.push(format!("amount {a} must be greater than 0"));
+        }
+        *a >= 1
+    });
+    if let Some(c) = string_field(obj, "currency", "", true, &mut p) {
+        if c != currency {
+            p.push(format!(
+                "currency {c:?} is not the transaction's currency {currency}"
+            ));
+        }
+    }
+    if let Some((gross, _)) = validate_lines(obj, "invoicelines", "", VatCheck::Share, &mut p) {
+        if let Some(a) = amount.filter(|a| *a != gross) {
+            p.push(format!(
+                "amount {a} must equal the sum of invoicelines[].totalpriceinclvat ({gross})"
+            ));
+        }
+    }
+    match amount {
+        Some(a) if p.is_empty() => Ok(a),
+        _ => Err(p),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the sale: what a capture, credit or delete does to a transaction (module doc).
+
+/// Applies `action` (`capture`, `credit`, `delete`) of `amount` to the transaction `txnid`;
+/// returns the new operation's id, or why Bambora refuses it now.
+pub(super) fn operate(
+    e: &mut Emulator,
+    txnid: &str,
+    action: &'static str,
+    amount: i64,
+) -> Result<u64, String> {
+    let mut t = e.transactions.remove(txnid).expect("the caller found it");
+    let result = match refusal(&t, action, amount) {
+        Some(why) => Err(why),
+        None => {
+            let subaction = match action {
+                "capture" if t.captured == 0 && amount == t.authorized => "full",
+                "capture" if t.capture_multi => "multi",
+                "credit" if t.credited == 0 && amount == t.captured => "full",
+                "credit" if t.credited > 0 => "multi",
+                "delete" => "instant",
+                _ => "partly",
+            };
+            match action {
+                "capture" => {
+                    t.captured += amount;
+                    t.capture_closed = !t.capture_multi;
+                }
+                "credit" => t.credited += amount,
+                _ => t.deleted = true,
+            }
+            // Listed beside the authorization; only the instant capture sits under it (OURS:
+            // how Bambora nests later operations is UNCONFIRMED; Kassa's client reads any depth).
+            Ok(e.operation(&mut t, None, action, subaction, amount, true))
+        }
+    };
+    e.transactions.insert(txnid.to_string(), t);
+    result
+}
+
+/// Why `action` of `amount` is not possible on `t` now (the module doc's capture, credit and
+/// delete rules).
+fn refusal(t: &Transaction, action: &str, amount: i64) -> Option<String> {
+    let id = &t.id;
+    match action {
+        "capture" if t.deleted => Some(format!(
+            "transaction {id} is deleted: nothing can be captured"
+        )),
+        "capture" if t.capture_closed && amount > t.available_capture() => Some(format!(
+            "transaction {id} was captured without capturemulti: nothing more can be captured"
+        )),
+        "capture" if amount > t.available_capture() => Some(format!(
+            "amount {amount} exceeds what can be captured on transaction {id} ({})",
+            t.available_capture()
+        )),
+        "credit" if t.captured == 0 => Some(format!(
+            "transaction {id} has nothing captured to credit (an authorization is deleted, not credited)"
+        )),
+        "credit" if amount > t.available_credit() => Some(format!(
+            "amount {amount} exceeds what can be credited on transaction {id} (captured {} − credited {} = {})",
+            t.captured,
+            t.credited,
+            t.available_credit()
+        )),
+        "delete" if t.deleted => Some(format!("transaction {id} is already deleted")),
+        "delete" if t.captured > 0 => Some(format!(
+            "transaction {id} has {} captured and cannot be deleted: credit it instead",
+            t.captured
+        )),
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What the customer does: the payment window (sessions) and the payment request page.
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Action {
     Pay,
+    /// Pays, but the acquirer declines the instant capture: authorized, nothing captured.
+    PayCaptureDeclined,
     Decline,
     Cancel,
     Expire,
@@ -465,11 +615,17 @@ impl Action {
     pub(super) fn parse(text: &str) -> Option<Action> {
         match text {
             "pay" => Some(Action::Pay),
+            "pay_capture_declined" => Some(Action::PayCaptureDeclined),
             "decline" => Some(Action::Decline),
             "cancel" => Some(Action::Cancel),
             "expire" => Some(Action::Expire),
             _ => None,
         }
+    }
+
+    /// What the customer can do with the page's buttons (the rest are test controls).
+    pub(super) fn on_page(&self) -> bool {
+        matches!(self, Action::Pay | Action::Decline | Action::Cancel)
     }
 }
 
@@ -518,12 +674,14 @@ pub(super) fn session_outcome(
             session.phase = Phase::Cancelled;
             Ok(Some(session.leave.clone()))
         }
+        // Pay (Expire returned above).
         _ => {
-            let (merchant, order, capture) = (
-                session.merchant.clone(),
-                session.order.clone(),
-                session.instant_capture,
-            );
+            let (merchant, order) = (session.merchant.clone(), session.order.clone());
+            let capture = Capture {
+                instant: session.instant_capture,
+                multi: session.capture_multi,
+                declined: action == Action::PayCaptureDeclined,
+            };
             let txnid = e.authorize(&merchant, &order, capture);
             let session = e.sessions.get_mut(token).expect("exists");
             session.phase = Phase::Paid(txnid.clone());
@@ -548,9 +706,14 @@ pub(super) fn request_outcome(e: &mut Emulator, id: &str, action: Action) -> Res
         // Leaving the page does not end the request: only the merchant's DELETE does.
         Action::Cancel => {}
         Action::Expire => return Err("payment requests do not expire".into()),
-        Action::Pay => {
-            let (merchant, order, capture) =
-                (r.merchant.clone(), r.order.clone(), r.instant_capture);
+        Action::Pay | Action::PayCaptureDeclined => {
+            let (merchant, order) = (r.merchant.clone(), r.order.clone());
+            // Payment requests take no `capturemulti` (the plugins' parameters have none).
+            let capture = Capture {
+                instant: r.instant_capture,
+                multi: false,
+                declined: action == Action::PayCaptureDeclined,
+            };
             let txnid = e.authorize(&merchant, &order, capture);
             e.requests.get_mut(id).expect("exists").phase = Phase::Paid(txnid);
         }
@@ -563,7 +726,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// 3 × 19.99 at 25 % and 0.35 kg at 15 % (unit price derived from the rounded total).
+    /// 3 × 19.99 at 25 % and 0.5 kg at 15 % (34.94 a kg: every line exact).
     fn valid() -> Value {
         json!({
             "order": {
@@ -574,9 +737,9 @@ mod tests {
                      "unit": "pcs", "unitprice": 1599, "unitpriceinclvat": 1999,
                      "unitpricevatamount": 400, "totalprice": 4798, "totalpriceinclvat": 5997,
                      "totalpricevatamount": 1199, "vat": 25},
-                    {"id": "ost", "linenumber": "2", "description": "Ost", "quantity": 0.35,
-                     "unit": "kg", "unitprice": 4340, "unitpriceinclvat": 4991,
-                     "unitpricevatamount": 651, "totalprice": 1519, "totalpriceinclvat": 1747,
+                    {"id": "ost", "linenumber": "2", "description": "Ost", "quantity": 0.5,
+                     "unit": "kg", "unitprice": 3038, "unitpriceinclvat": 3494,
+                     "unitpricevatamount": 456, "totalprice": 1519, "totalpriceinclvat": 1747,
                      "totalpricevatamount": 228, "vat": 15, "text": "Norvegia"}
                 ]
             },
@@ -607,20 +770,21 @@ mod tests {
     }
 
     #[test]
-    fn the_unit_price_is_the_total_per_unit_rounded() {
-        // 1747 / 0.35 = 4991.43 → 4991; 4990 (a per-kg shelf price) does not round to it.
-        assert!(unit_price_matches(dec("0.35"), 4991, 1747));
-        assert!(!unit_price_matches(dec("0.35"), 4990, 1747));
-        assert!(!unit_price_matches(dec("0.35"), 4992, 1747));
-        assert!(unit_price_matches(dec("3"), 1999, 5997));
-        assert!(!unit_price_matches(dec("3"), 2000, 5997));
-        // 1000 / 3 = 333.33: 3 × 333 is 1 away (≤ q/2 = 1.5), 3 × 334 is 2 away.
-        assert!(unit_price_matches(dec("3"), 333, 1000));
-        assert!(!unit_price_matches(dec("3"), 334, 1000));
-        // Exactly half a unit away is still a rounding.
-        assert!(unit_price_matches(dec("2"), 1, 3));
+    fn every_line_is_exact() {
+        // 0.5 × 3494 = 1747; a decimal quantity whose product is no whole number of minor units
+        // (0.35 × 4991 = 1746.85) or is off by any amount is refused.
+        assert!(line_is_exact(dec("0.5"), 3494, 1747));
+        assert!(line_is_exact(dec("0.500"), 3494, 1747));
+        assert!(!line_is_exact(dec("0.35"), 4991, 1747));
+        assert!(!line_is_exact(dec("0.5"), 3495, 1747));
+        assert!(line_is_exact(dec("3"), 1999, 5997));
+        assert!(!line_is_exact(dec("3"), 2000, 5997));
+        // 1000 for 3 pieces has no exact unit price: rounding (333) is not enough.
+        assert!(!line_is_exact(dec("3"), 333, 1000));
+        assert!(!line_is_exact(dec("3"), 334, 1000));
         // Negative lines (discounts) follow the same rule.
-        assert!(unit_price_matches(dec("1"), -500, -500));
+        assert!(line_is_exact(dec("1"), -500, -500));
+        assert!(line_is_exact(dec("2"), -250, -500));
     }
 
     #[test]
@@ -659,7 +823,7 @@ mod tests {
         let p = problems(&v);
         for expected in [
             "order.lines[0].totalpriceinclvat 5997 must equal totalprice + totalpricevatamount",
-            "order.lines[1].unitpriceinclvat 4991 must equal unitprice + unitpricevatamount",
+            "order.lines[1].unitpriceinclvat 3494 must equal unitprice + unitpricevatamount",
             "order.lines[1].totalpricevatamount 250 must be the VAT",
             "order.vatamount 1427 must equal the sum of order.lines[].totalpricevatamount (1449)",
         ] {

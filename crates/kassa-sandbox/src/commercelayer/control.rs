@@ -3,10 +3,13 @@
 //!
 //! Our choices (the real behaviour is UNCONFIRMED where marked):
 //! - `PUT /_control/commercelayer/token_lifetime` sets `expires_in` for both kinds of token.
+//! - `PUT /_control/commercelayer/gateway` `{"decline": ["captures", "voids", "refunds"]}`:
+//!   the gateway declines those transactions from now on (an empty list: none), for every
+//!   organization; an authorization is declined by the `decline` outcome instead.
 
 use super::jsonapi::Opts;
-use super::orders::order_document;
-use super::{rules, CommerceLayerAccount};
+use super::orders::{order_document, ORDER_INCLUDES};
+use super::{rules, CommerceLayerAccount, TxKind};
 use crate::common::public_base;
 use crate::control::{Lifetime, Outcome};
 use crate::Shared;
@@ -60,10 +63,18 @@ pub(super) async fn order(
         )
             .into_response();
     };
+    // What the order holds, not what the market offers.
     let opts = Opts {
-        include: ["line_items", "payment_source", "links", "authorizations"]
-            .map(String::from)
-            .to_vec(),
+        include: ORDER_INCLUDES
+            .iter()
+            .filter(|n| {
+                !matches!(
+                    **n,
+                    "market" | "available_payment_methods" | "payment_method"
+                )
+            })
+            .map(|n| n.to_string())
+            .collect(),
         ..Opts::default()
     };
     match order_document(
@@ -117,4 +128,31 @@ pub(super) async fn token_lifetime(
 pub(super) async fn stats(State(s): State<Arc<Shared>>) -> Json<Value> {
     let e = s.commercelayer.lock().unwrap();
     Json(json!({ "token_requests": e.token_requests }))
+}
+
+/// `{"decline": ["captures", "voids", "refunds"]}`: which transactions the gateway declines.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Gateway {
+    decline: Vec<String>,
+}
+
+pub(super) async fn gateway(State(s): State<Arc<Shared>>, Json(g): Json<Gateway>) -> Response {
+    let mut kinds = Vec::new();
+    for ty in &g.decline {
+        match TxKind::from_ty(ty).filter(|k| *k != TxKind::Authorization) {
+            Some(k) => kinds.push(k),
+            None => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": format!(
+                        "{ty:?} is not a transaction the gateway can decline here (captures, voids, refunds; an authorization: the decline outcome)"
+                    )})),
+                )
+                    .into_response()
+            }
+        }
+    }
+    s.commercelayer.lock().unwrap().declines = kinds;
+    Json(json!({ "decline": g.decline })).into_response()
 }

@@ -414,6 +414,9 @@ const RESOURCE_TYPES: &[&str] = &[
     "checkout_com_payments",
     "links",
     "authorizations",
+    "captures",
+    "voids",
+    "refunds",
     "markets",
     "price_lists",
 ];

@@ -10,12 +10,14 @@
 //! - Resource metadata: `../shared/providers/commercelayer/core-api-public-resources.json`
 //!   (`gen/resources.json` of commercelayer-sdk @ 327b1e85, schema v7.9.16): the fields of
 //!   `order`, `line_item`, `link`, `checkout_com_payment`, `market`, `payment_method`,
-//!   `authorization`, `price_list`, with `creatable`/`updatable`/`required` and enums.
+//!   `authorization`, `capture`, `void`, `refund`, `price_list`, with
+//!   `creatable`/`updatable`/`required` and enums.
 //! - NOTES A2 (conventions, 406/415), A3 (auth, lifetimes, 30 token requests/min), A5/A6 (order
 //!   and line item attributes; custom prices only for integrations), A7 (tax fields), A8/A9
 //!   (addresses, payment method), A10 (the 2025 `checkout_com_payments` schema), A11 (hosted
 //!   checkout URL, links), A12 (status model), A13 (error shape and codes), A15 (filter by
-//!   reference, `_update_quantity`).
+//!   reference, `_update_quantity`); `notes/19-after-sale-facts.md` §4 (capture, refund, void,
+//!   cancelling an unplaced order).
 //!
 //! Where each rule lives (each file's doc lists its rules and our choices, with their
 //! sources):
@@ -23,11 +25,14 @@
 //! - `jsonapi.rs` and `errors.rs`: the JSON:API machinery every resource uses: media types,
 //!   request documents and the two passes that check them, `include`, sparse fieldsets,
 //!   lists, the error shape and its codes;
-//! - `orders.rs`, `line_items.rs`, `payments.rs` (checkout.com payment sources,
-//!   authorizations, the payment method), `links.rs`, `markets.rs`: the resources, one file
-//!   each, with their attributes, their own checks and how they are rendered;
-//! - `rules.rs`: the arithmetic (taxes and totals) and the order's payment state machine
-//!   (`_place`, `_approve`, `_capture`, `_cancel` and the hosted checkout's outcomes);
+//! - `orders.rs`, `line_items.rs`, `payments.rs` (checkout.com payment sources, the payment
+//!   method), `transactions.rs` (authorizations, captures, voids, refunds), `links.rs`,
+//!   `markets.rs`: the resources, one file each, with their attributes, their own checks and
+//!   how they are rendered;
+//! - `rules.rs`: the arithmetic (taxes and totals) and the order's state machine (`_place`,
+//!   `_approve`, `_approve_and_capture`, `_capture`, `_cancel` and the hosted checkout's
+//!   outcomes); `gateway.rs`: the transactions those and the transactions' own triggers make,
+//!   their balances and the order's `payment_status`;
 //! - `page.rs`: the hosted checkout; `control.rs`: the test controls.
 //!
 //! This module: the organizations, the emulator's state and clock, ids and times, the routes
@@ -36,16 +41,19 @@
 //! Not emulated: the Core API's own rate limits (NOTES A14, numbers partly UNCONFIRMED; use
 //! the sandbox's `rate_limit` fault), the plan's link quota (UNCONFIRMED, NOTES A11), the
 //! announced date-versioned `/api/{version}/` paths and document-level `meta` (UNCONFIRMED,
-//! NOTES A2; `meta` is per resource here), webhooks, refunds, `_authorize`/`_details`/
-//! `_refresh` on the payment source, and deleting resources.
+//! NOTES A2; `meta` is per resource here), webhooks, the order's `_refund` (refunds are made on
+//! captures), returns and return line items (Kassa refunds by amount, see the client's module
+//! doc), lists of transactions, `_authorize`/`_details`/`_refresh` on the payment source, and
+//! deleting resources.
 //!
 //! Controls (under `/_control`):
 //!
 //! | request | effect |
 //! |---|---|
 //! | `POST /_control/commercelayer/accounts` `{"client_id", "client_secret", "sales_channel_client_id", "market_id", "address_id", "currency", "tax_included", "default_tax_rate_bp", "skus": [{"code", "tax_rate_bp"}], "auto_capture"}` | add an organization (integration + sales channel + market); 400 if a rate is above 10000 bp |
-//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `cancel` (back to cart), `capture`, `expire`; answers `{"redirect": url or null}`, 409 `{"error"}` when not possible |
-//! | `GET /_control/commercelayer/orders/{id}` | the order as the API shows it, with line items, payment source, links and authorizations included |
+//! | `POST /_control/commercelayer/orders/{id}/outcome` `{"outcome": "pay"}` | the hosted checkout: `pay`, `decline`, `authorize` (authorized, placement failed), `cancel` (back to cart), `capture` (the back office's approve and capture), `expire`; answers `{"redirect": url or null}`, 409 `{"error"}` when not possible |
+//! | `GET /_control/commercelayer/orders/{id}` | the order as the API shows it, with line items, payment source, links, authorizations, captures, voids and refunds included |
+//! | `PUT /_control/commercelayer/gateway` `{"decline": ["captures", "voids", "refunds"]}` | the gateway declines these transactions from now on (`succeeded: false`; `[]`: none); answers the list |
 //! | `POST /_control/commercelayer/tokens/expire` | every issued token becomes expired (401) |
 //! | `PUT /_control/commercelayer/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens (both kinds) |
 //! | `GET /_control/commercelayer/stats` | `{"token_requests": n}`: token requests so far (all answers) |
@@ -54,6 +62,7 @@
 mod auth;
 mod control;
 mod errors;
+mod gateway;
 mod jsonapi;
 mod line_items;
 mod links;
@@ -62,6 +71,7 @@ mod orders;
 mod page;
 mod payments;
 mod rules;
+mod transactions;
 
 pub(crate) use errors::error;
 
@@ -169,9 +179,45 @@ struct Line {
     updated_at: i64,
 }
 
+/// The kinds of payment transaction (the `type` of Commerce Layer's `transactions`): the
+/// hosted checkout's authorizations, and the captures, voids and refunds the triggers make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxKind {
+    Authorization,
+    Capture,
+    Void,
+    Refund,
+}
+
+impl TxKind {
+    const ALL: [TxKind; 4] = [
+        TxKind::Authorization,
+        TxKind::Capture,
+        TxKind::Void,
+        TxKind::Refund,
+    ];
+
+    /// The resource type (and path segment).
+    fn ty(self) -> &'static str {
+        match self {
+            TxKind::Authorization => "authorizations",
+            TxKind::Capture => "captures",
+            TxKind::Void => "voids",
+            TxKind::Refund => "refunds",
+        }
+    }
+
+    fn from_ty(ty: &str) -> Option<TxKind> {
+        TxKind::ALL.into_iter().find(|k| k.ty() == ty)
+    }
+}
+
+/// One payment transaction of an order, as the gateway answered it: a failed one
+/// (`succeeded: false`) moves no money.
 #[derive(Clone)]
-struct Authorization {
+struct Transaction {
     id: String,
+    kind: TxKind,
     number: String,
     succeeded: bool,
     amount_cents: i64,
@@ -179,7 +225,13 @@ struct Authorization {
     error_code: Option<String>,
     error_detail: Option<String>,
     gateway_transaction_id: String,
+    /// The authorization a capture or void draws on (`reference_authorization`), the capture a
+    /// refund returns (`reference_capture`).
+    parent: Option<String>,
+    /// `reference`, `reference_origin`, `metadata`.
+    attrs: Map<String, Value>,
     created_at: i64,
+    updated_at: i64,
 }
 
 #[derive(Clone)]
@@ -200,7 +252,8 @@ struct Order {
     payment_method: Option<String>,
     payment_source: Option<String>,
     lines: Vec<Line>,
-    authorizations: Vec<Authorization>,
+    /// Authorizations, captures, voids and refunds, oldest first.
+    transactions: Vec<Transaction>,
     tax_calculations: u64,
     place_total: Option<i64>,
     created_at: i64,
@@ -224,6 +277,10 @@ impl Order {
 
     fn attr_str(&self, key: &str) -> Option<&str> {
         self.attrs.get(key).and_then(Value::as_str)
+    }
+
+    fn transactions(&self, kind: TxKind) -> impl Iterator<Item = &Transaction> {
+        self.transactions.iter().filter(move |t| t.kind == kind)
     }
 
     /// `draft` ↔ `pending` (our rule: a line item and an email or a shipping address).
@@ -298,6 +355,9 @@ pub struct Emulator {
     token_window: VecDeque<i64>,
     token_requests: u64,
     orders: BTreeMap<String, Order>,
+    /// The transaction kinds the gateway declines from now on (`PUT
+    /// /_control/commercelayer/gateway`): recorded with `succeeded: false`.
+    declines: Vec<TxKind>,
     payments: BTreeMap<String, Payment>,
     links: BTreeMap<String, Link>,
     seq: u64,
@@ -388,7 +448,20 @@ fn time_value(ms: Option<i64>) -> Value {
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
+    // The transactions: read and updated (triggers) by id, never created.
+    let transactions = TxKind::ALL.into_iter().fold(Router::new(), |r, kind| {
+        r.route(
+            &format!("/api/{}", kind.ty()),
+            post(move || async move { transactions::not_creatable(kind) }),
+        )
+        .route(
+            &format!("/api/{}/{{id}}", kind.ty()),
+            get(api(move |e, c| transactions::get(e, c, kind)))
+                .patch(api(move |e, c| transactions::update(e, c, kind))),
+        )
+    });
     Router::new()
+        .merge(transactions)
         .route("/oauth/token", post(auth::token))
         .route(
             "/api/orders",
@@ -433,6 +506,7 @@ pub(crate) fn control_routes() -> Router<Arc<Shared>> {
             put(control::token_lifetime),
         )
         .route("/commercelayer/clock", put(control::clock))
+        .route("/commercelayer/gateway", put(control::gateway))
         .route("/commercelayer/stats", get(control::stats))
 }
 
@@ -473,14 +547,12 @@ impl<S: Send + Sync> FromRequest<S> for Call {
     }
 }
 
-/// A Core API operation: the emulator (reads take it `&mut` too: it is the same lock) and the
-/// request; answers the rendered document or every error found.
-type Operation = fn(&mut Emulator, &Call) -> ApiResult;
-
 /// The one handler of every Core API route: locks the emulator, runs `op` and answers what it
 /// rendered or the errors it found.
+/// `op` is a Core API operation: the emulator (reads take it `&mut` too: it is the same lock)
+/// and the request; it answers the rendered document or every error found.
 fn api(
-    op: Operation,
+    op: impl Fn(&mut Emulator, &Call) -> ApiResult + Clone + Send + Sync + 'static,
 ) -> impl Fn(State<Arc<Shared>>, Call) -> std::future::Ready<Response> + Clone + Send + Sync + 'static
 {
     move |State(s), call| {

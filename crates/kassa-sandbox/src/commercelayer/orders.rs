@@ -10,14 +10,23 @@
 //!   `GET /api/orders/{id}`, `GET /api/orders?filter[q][reference_eq]=R` (newest first,
 //!   `page[size]` 1–25 (default 10), `page[number]`), `PATCH /api/orders/{id}`; all support
 //!   `include=` (`line_items`, `available_payment_methods`, `payment_method`, `payment_source`,
-//!   `links`, `authorizations`, `market`) and sparse fieldsets `fields[<type>]=a,b`.
+//!   `links`, `authorizations`, `captures`, `voids`, `refunds`, `market`) and sparse
+//!   fieldsets `fields[<type>]=a,b`.
 //! - `PATCH /api/orders/{id}` (NOTES A8/A9/A12): `data.id` must be the path id
 //!   (`400 KEY_NOT_INCLUDED_IN_URL`); the plain attributes of create; triggers
 //!   `_billing_address_clone_id` / `_shipping_address_clone_id` (must be the account's
 //!   `address_id`), `_shipping_address_same_as_billing`, `_billing_address_same_as_shipping`,
 //!   `_update_taxes`, `_refresh`, `_place`, `_cancel`, `_approve`, `_capture`,
-//!   `_approve_and_capture`; relationship `payment_method` (the account's one). A PATCH is
-//!   atomic: any error leaves the order unchanged.
+//!   `_approve_and_capture` (their rules: `rules.rs`); relationship `payment_method` (the
+//!   account's one). A PATCH is atomic: any error leaves the order unchanged. Every update
+//!   needs an integration token (a sales channel gets `401`).
+//! - `expires_at` (CL: "Cannot be passed by sales channels", creatable and updatable): on
+//!   create it must be in the future; on a `draft`/`pending` order an update may set it to now
+//!   or the past, and the order is then expired at once: `_place` and the hosted checkout
+//!   refuse it, its status stays `draft`/`pending` (CL's status enum has no `expired`). That a
+//!   past value is accepted is UNCONFIRMED (notes §4.3); our reading: the metadata sets no
+//!   bound, and CL's timed checkout describes expiry as hard enforcement at the deadline, so
+//!   a deadline of now is the documented way to stop an unplaced order (Kassa's cancel).
 //!
 //! Our choices (the real behaviour is UNCONFIRMED where marked):
 //! - Status: `draft` becomes `pending` once the order has a line item and a `customer_email`
@@ -41,10 +50,13 @@ use super::jsonapi::{
 use super::line_items::line_resource;
 use super::links::link_resource;
 use super::markets::market_resource;
-use super::payments::{authorization_resource, payment_method_resource, payment_resource};
-use super::rules::{amounts, approve, cancel, capture, place, rate_value, Trigger};
+use super::payments::{payment_method_resource, payment_resource};
+use super::rules::{
+    amounts, approve, approve_and_capture, cancel, capture_order, place, rate_value,
+};
+use super::transactions::transaction_resource;
 use super::{
-    parse_time, rand_id, time_value, Acct, Call, Emulator, Link, Order, PAYMENT_SOURCE_TYPE,
+    parse_time, rand_id, time_value, Acct, Call, Emulator, Link, Order, TxKind, PAYMENT_SOURCE_TYPE,
 };
 use crate::common::{public_base, random_hex};
 use axum::http::StatusCode;
@@ -60,9 +72,12 @@ const ORDER_RELS: &[&str] = &[
     "payment_source",
     "line_items",
     "authorizations",
+    "captures",
+    "voids",
+    "refunds",
     "links",
 ];
-const ORDER_INCLUDES: &[&str] = &[
+pub(super) const ORDER_INCLUDES: &[&str] = &[
     "market",
     "line_items",
     "available_payment_methods",
@@ -70,6 +85,9 @@ const ORDER_INCLUDES: &[&str] = &[
     "payment_source",
     "links",
     "authorizations",
+    "captures",
+    "voids",
+    "refunds",
 ];
 const ORDER_INCLUDES_NOT_EMULATED: &[&str] = &[
     "customer",
@@ -78,9 +96,7 @@ const ORDER_INCLUDES_NOT_EMULATED: &[&str] = &[
     "store",
     "shipments",
     "transactions",
-    "captures",
-    "voids",
-    "refunds",
+    "returns",
     "attachments",
     "tags",
 ];
@@ -105,12 +121,14 @@ fn order_rel_data(e: &Emulator, o: &Order, name: &str) -> Value {
             .as_deref()
             .map_or(Value::Null, |id| ident(PAYMENT_SOURCE_TYPE, id)),
         "line_items" => Value::Array(o.lines.iter().map(|l| ident("line_items", &l.id)).collect()),
-        "authorizations" => Value::Array(
-            o.authorizations
-                .iter()
-                .map(|a| ident("authorizations", &a.id))
-                .collect(),
-        ),
+        "authorizations" | "captures" | "voids" | "refunds" => {
+            let kind = TxKind::from_ty(name).expect("a transaction type");
+            Value::Array(
+                o.transactions(kind)
+                    .map(|t| ident(kind.ty(), &t.id))
+                    .collect(),
+            )
+        }
         "links" => Value::Array(
             order_links(e, o)
                 .iter()
@@ -143,11 +161,12 @@ fn order_included(e: &Emulator, o: &Order, name: &str, base: &str, now: i64) -> 
                 .map(|(l, la)| line_resource(l, la, acct, base))
                 .collect()
         }
-        "authorizations" => o
-            .authorizations
-            .iter()
-            .map(|a| authorization_resource(o, a, acct, base))
-            .collect(),
+        "authorizations" | "captures" | "voids" | "refunds" => {
+            let kind = TxKind::from_ty(name).expect("a transaction type");
+            o.transactions(kind)
+                .map(|t| transaction_resource(o, t, acct, base, &[]))
+                .collect()
+        }
         "links" => order_links(e, o)
             .iter()
             .map(|l| link_resource(e, l, base, now))
@@ -356,9 +375,11 @@ const ORDER_RELS_NOT_EMULATED: &[&str] = &[
 /// What may still change on an order that is no longer editable.
 const ALWAYS_EDITABLE: &[&str] = &["reference", "reference_origin", "metadata"];
 
-/// Checks `market` and `payment_method` relationships and the plain attributes' rules.
-fn order_value_rules(doc: &Doc, acct: &Acct, now: i64, errs: &mut Vec<ApiError>) {
-    if let Some(t) = doc.str("expires_at").and_then(parse_time) {
+/// Checks `market` and `payment_method` relationships and the plain attributes' rules. A new
+/// order's `expires_at` must be in the future; an update may set it to now or the past,
+/// which expires the order at once (see `update`).
+fn order_value_rules(doc: &Doc, acct: &Acct, now: Option<i64>, errs: &mut Vec<ApiError>) {
+    if let Some((t, now)) = doc.str("expires_at").and_then(parse_time).zip(now) {
         if t <= now {
             errs.push(invalid_attr(
                 "expires_at",
@@ -464,7 +485,7 @@ pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
     if doc.rel("market").is_none() {
         errs.push(invalid_rel("market", "can't be blank", "blank"));
     }
-    order_value_rules(&doc, &acct, now, &mut errs);
+    order_value_rules(&doc, &acct, Some(now), &mut errs);
     check(errs)?;
     let seq = e.next_seq();
     let mut o = Order {
@@ -483,7 +504,7 @@ pub(super) fn create(e: &mut Emulator, call: &Call) -> ApiResult {
         payment_method: None,
         payment_source: None,
         lines: Vec::new(),
-        authorizations: Vec::new(),
+        transactions: Vec::new(),
         tax_calculations: 0,
         place_total: None,
         created_at: now,
@@ -584,7 +605,7 @@ pub(super) fn update(e: &mut Emulator, call: &Call) -> ApiResult {
     check(fields.names(&doc))?;
     let acct = e.acct(&c.account).clone();
     let mut errs = fields.kinds(&doc);
-    order_value_rules(&doc, &acct, now, &mut errs);
+    order_value_rules(&doc, &acct, None, &mut errs);
     if !o.editable() {
         let frozen = |name: &str| {
             invalid_attr(
@@ -665,19 +686,37 @@ pub(super) fn update(e: &mut Emulator, call: &Call) -> ApiResult {
     }
     o.refresh_status();
     let total = amounts(&o, &acct).total;
-    let triggers: [(&str, Trigger); 5] = [
-        ("_place", place),
-        ("_approve", |o, _, now| approve(o, now)),
-        ("_capture", |o, _, now| capture(o, now)),
-        ("_approve_and_capture", |o, _, now| capture(o, now)),
-        ("_cancel", |o, _, now| cancel(o, now)),
-    ];
+    let declined = |k: TxKind| e.declines.contains(&k);
     let mut trigger_errs = Vec::new();
-    for (name, fire) in triggers {
-        if doc.flag(name) {
-            if let Err(m) = fire(&mut o, total, now) {
-                trigger_errs.push(invalid_attr(name, &m, "invalid"));
-            }
+    // In the order a request that names several would need them.
+    let fired = [
+        (
+            "_place",
+            doc.flag("_place").then(|| place(&mut o, total, now)),
+        ),
+        (
+            "_approve",
+            doc.flag("_approve").then(|| approve(&mut o, now)),
+        ),
+        (
+            "_approve_and_capture",
+            doc.flag("_approve_and_capture")
+                .then(|| approve_and_capture(&mut o, declined(TxKind::Capture), now)),
+        ),
+        (
+            "_capture",
+            doc.flag("_capture")
+                .then(|| capture_order(&mut o, declined(TxKind::Capture), now)),
+        ),
+        (
+            "_cancel",
+            doc.flag("_cancel")
+                .then(|| cancel(&mut o, declined(TxKind::Void), now)),
+        ),
+    ];
+    for (_, result) in fired {
+        if let Some(Err(refusal)) = result {
+            trigger_errs.push(refusal.error());
         }
     }
     check(trigger_errs)?;

@@ -1,5 +1,5 @@
-//! The checkout.com payment source (create and read), and how it, the order's payment method
-//! and its authorizations are rendered.
+//! The checkout.com payment source (create and read), and how it and the order's payment
+//! method are rendered.
 //!
 //! Rules:
 //! - `POST /api/checkout_com_payments` (the CURRENT schema, NOTES A10.1): `success_url` and
@@ -21,10 +21,7 @@ use super::jsonapi::{
 };
 use super::orders::related_order;
 use super::rules::amounts;
-use super::{
-    rand_id, rand_lower, time_value, Acct, Authorization, Call, Emulator, Order, Payment,
-    PAYMENT_SOURCE_TYPE,
-};
+use super::{rand_id, rand_lower, time_value, Acct, Call, Emulator, Payment, PAYMENT_SOURCE_TYPE};
 use crate::common::{public_base, random_from, random_hex};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -110,53 +107,6 @@ pub(super) fn payment_resource(e: &Emulator, p: &Payment, base: &str) -> Value {
         acct,
         a,
         &[("order", None), ("payment_gateway", None)],
-    )
-}
-
-pub(super) fn authorization_resource(
-    o: &Order,
-    t: &Authorization,
-    acct: &Acct,
-    base: &str,
-) -> Value {
-    let captured = o.payment_status == "paid" && t.succeeded;
-    let open = t.succeeded && o.payment_status == "authorized";
-    let a = map(vec![
-        ("number", json!(t.number)),
-        ("payment_method_type", json!(PAYMENT_SOURCE_TYPE)),
-        ("currency_code", json!(acct.a.currency)),
-        ("amount_cents", json!(t.amount_cents)),
-        ("succeeded", json!(t.succeeded)),
-        ("message", json!(t.message)),
-        ("error_code", json!(t.error_code)),
-        ("error_detail", json!(t.error_detail)),
-        ("token", json!(t.gateway_transaction_id)),
-        ("gateway_transaction_id", json!(t.gateway_transaction_id)),
-        (
-            "capture_amount_cents",
-            json!(if captured { t.amount_cents } else { 0 }),
-        ),
-        (
-            "capture_balance_cents",
-            json!(if open { t.amount_cents } else { 0 }),
-        ),
-        (
-            "void_balance_cents",
-            json!(if open { t.amount_cents } else { 0 }),
-        ),
-        ("created_at", time_value(Some(t.created_at))),
-        ("updated_at", time_value(Some(t.created_at))),
-        ("reference", Value::Null),
-        ("reference_origin", Value::Null),
-        ("metadata", json!({})),
-    ]);
-    resource(
-        base,
-        "authorizations",
-        &t.id,
-        acct,
-        a,
-        &[("order", None), ("captures", None), ("voids", None)],
     )
 }
 

@@ -371,12 +371,24 @@ fn a_tax_excluded_sale_captures_automatically() {
     let (st, r) = outcome(&s, id, "pay");
     assert_eq!(st, 200);
     assert_eq!(r, json!({"redirect": null}), "no return_url");
-    let v = order(&s, &token, id, "?include=authorizations");
-    assert_eq!(attr(&v, "status"), "approved");
+    // The payment method captures by itself; the order stays placed (CL's dashboard handles
+    // placed + paid orders).
+    let v = order(&s, &token, id, "?include=authorizations,captures");
+    assert_eq!(attr(&v, "status"), "placed");
     assert_eq!(attr(&v, "payment_status"), "paid");
     assert_eq!(attr(&v, "fulfillment_status"), "not_required");
-    assert!(attr(&v, "approved_at").is_string());
-    assert_eq!(v["included"][0]["attributes"]["amount_cents"], 3719);
+    assert!(attr(&v, "approved_at").is_null());
+    let included = v["included"].as_array().unwrap();
+    let of = |ty: &str| -> Vec<&Value> { included.iter().filter(|r| r["type"] == ty).collect() };
+    assert_eq!(of("authorizations")[0]["attributes"]["amount_cents"], 3719);
+    assert_eq!(
+        of("authorizations")[0]["attributes"]["capture_balance_cents"],
+        0
+    );
+    let capture = &of("captures")[0]["attributes"];
+    assert_eq!(capture["amount_cents"], 3719);
+    assert_eq!(capture["succeeded"], true);
+    assert_eq!(capture["refund_balance_cents"], 3719);
 }
 
 #[test]
@@ -497,29 +509,6 @@ fn cancelling_voids_the_authorization() {
     let s = sandbox();
     let token = integration(&s, &shop());
     let cancel = |id: &str| patch_order(&s, &token, id, json!({"_cancel": true}), json!({}));
-    // A draft order.
-    let o = create_order(&s, &token, SHOP_MARKET, json!({}));
-    let draft = o["id"].as_str().unwrap();
-    let (st, v) = cancel(draft);
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(attr(&v, "status"), "cancelled");
-    assert_eq!(attr(&v, "payment_status"), "unpaid");
-    let (st, v) = cancel(draft);
-    assert_eq!(st, 422);
-    let details = assert_errors(422, &v, &[("VALIDATION_ERROR", "/data/attributes/_cancel")]);
-    assert_eq!(details[0].1, "_cancel - the order is already cancelled");
-    let (st, v) = add_line(
-        &s,
-        &token,
-        draft,
-        json!({"name": "x", "quantity": 1, "unit_amount_cents": 1}),
-    );
-    assert_eq!(st, 422);
-    assert_errors(
-        422,
-        &v,
-        &[("VALIDATION_ERROR", "/data/relationships/order")],
-    );
     // A paid (authorized) order: the authorization is voided.
     let paid = ready_order(&s, &token, json!({"customer_email": "c@shop.example"}));
     assert_eq!(outcome(&s, &paid, "pay").0, 200);
@@ -528,9 +517,36 @@ fn cancelling_voids_the_authorization() {
     assert_eq!(attr(&v, "status"), "cancelled");
     assert_eq!(attr(&v, "payment_status"), "voided");
     assert!(attr(&v, "cancelled_at").is_string());
+    let v = order(&s, &token, &paid, "?include=authorizations,voids");
+    let included = v["included"].as_array().unwrap();
+    let void = included.iter().find(|r| r["type"] == "voids").unwrap();
+    let auth = included
+        .iter()
+        .find(|r| r["type"] == "authorizations")
+        .unwrap();
+    assert_eq!(void["attributes"]["amount_cents"], 9980);
+    assert_eq!(void["attributes"]["succeeded"], true);
+    assert_eq!(auth["attributes"]["void_balance_cents"], 0);
+    assert_eq!(auth["attributes"]["capture_balance_cents"], 0);
     let (st, r) = outcome(&s, &paid, "pay");
     assert_eq!(st, 409);
     assert!(r["error"].as_str().unwrap().contains("cancelled"));
+    let (st, v) = cancel(&paid);
+    assert_eq!(st, 422);
+    let details = assert_errors(422, &v, &[("VALIDATION_ERROR", "/data/attributes/_cancel")]);
+    assert_eq!(details[0].1, "_cancel - the order is already cancelled");
+    let (st, v) = add_line(
+        &s,
+        &token,
+        &paid,
+        json!({"name": "x", "quantity": 1, "unit_amount_cents": 1}),
+    );
+    assert_eq!(st, 422);
+    assert_errors(
+        422,
+        &v,
+        &[("VALIDATION_ERROR", "/data/relationships/order")],
+    );
     // A captured order must be refunded instead.
     let captured = ready_order(&s, &token, json!({"customer_email": "c@shop.example"}));
     assert_eq!(outcome(&s, &captured, "pay").0, 200);
@@ -547,6 +563,107 @@ fn cancelling_voids_the_authorization() {
     let (st, r) = outcome(&s, &captured, "capture");
     assert_eq!(st, 409);
     assert!(r["error"].as_str().unwrap().contains("nothing to capture"));
+}
+
+/// Commerce Layer documents `_cancel` for placed orders only; an unplaced order is stopped by
+/// moving its `expires_at` to now (notes §4.3), after which it cannot be placed or paid.
+#[test]
+fn an_unplaced_order_is_not_cancelled_but_expired() {
+    let s = sandbox();
+    let token = integration(&s, &shop());
+    let draft = create_order(&s, &token, SHOP_MARKET, json!({}));
+    let draft = draft["id"].as_str().unwrap().to_string();
+    let pending = ready_order(
+        &s,
+        &token,
+        json!({"customer_email": "c@shop.example", "expires_at": in_minutes(15)}),
+    );
+    for (id, status) in [(&draft, "draft"), (&pending, "pending")] {
+        let (st, v) = patch_order(&s, &token, id, json!({"_cancel": true}), json!({}));
+        assert_eq!(st, 422, "{v}");
+        let details = assert_errors(422, &v, &[("VALIDATION_ERROR", "/data/attributes/_cancel")]);
+        assert_eq!(
+            details[0].1,
+            format!("_cancel - a {status} order is not placed: only placed orders can be cancelled (let it expire instead)")
+        );
+        assert_eq!(
+            v["errors"][0]["meta"],
+            json!({"error": "invalid_transition", "status": status})
+        );
+        assert_eq!(attr(&order(&s, &token, id, ""), "status"), status);
+    }
+    // A new order must expire in the future; an unplaced one may be expired now.
+    let (st, v) = api(
+        &s,
+        Method::Post,
+        &token,
+        "/api/orders",
+        Some(order_body(
+            json!({"expires_at": in_minutes(0)}),
+            SHOP_MARKET,
+        )),
+    );
+    assert_eq!(st, 422, "{v}");
+    assert_errors(
+        422,
+        &v,
+        &[("VALIDATION_ERROR", "/data/attributes/expires_at")],
+    );
+    let (st, v) = patch_order(
+        &s,
+        &token,
+        &pending,
+        json!({"expires_at": in_minutes(0)}),
+        json!({}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(attr(&v, "status"), "pending");
+    assert!(parse_utc(attr(&v, "expires_at").as_str().unwrap()).unwrap() <= now_millis());
+    let (st, r) = outcome(&s, &pending, "pay");
+    assert_eq!(st, 409);
+    assert_eq!(r, json!({"error": "the order has expired"}));
+    let (st, v) = patch_order(&s, &token, &pending, json!({"_place": true}), json!({}));
+    assert_eq!(st, 422);
+    assert_eq!(errors(&v)[0].3, "_place - the order has expired");
+    let (st, html) = page(&format!(
+        "{}/checkout/{pending}?accessToken={}",
+        s.commercelayer_base_url(),
+        sales_channel(&s, &shop())
+    ));
+    assert_eq!(st, 200);
+    assert!(html.contains("This checkout has expired") && !html.contains("id=pay"));
+    // An authorization whose placement failed is voided with the authorization's own _cancel
+    // ("void a succeeded authorization of a pending order"), which leaves the order unpaid.
+    let held = ready_order(&s, &token, json!({"customer_email": "c@shop.example"}));
+    assert_eq!(
+        outcome(&s, &held, "authorize"),
+        (200, json!({"redirect": null}))
+    );
+    let v = order(&s, &token, &held, "?include=authorizations");
+    assert_eq!(attr(&v, "status"), "pending");
+    assert_eq!(attr(&v, "payment_status"), "authorized");
+    let auth = v["included"][0]["id"].as_str().unwrap().to_string();
+    let trigger = |name: &str| {
+        api(
+            &s,
+            Method::Patch,
+            &token,
+            &format!("/api/authorizations/{auth}?include=voids"),
+            Some(
+                json!({"data": {"type": "authorizations", "id": auth, "attributes": {name: true}}}),
+            ),
+        )
+    };
+    let (st, v) = trigger("_void");
+    assert_eq!(st, 422, "{v}");
+    assert_errors(422, &v, &[("VALIDATION_ERROR", "/data/attributes/_void")]);
+    let (st, v) = trigger("_cancel");
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(attr(&v, "void_balance_cents"), 0);
+    assert_eq!(v["included"][0]["attributes"]["amount_cents"], 9980);
+    let v = order(&s, &token, &held, "");
+    assert_eq!(attr(&v, "payment_status"), "unpaid");
+    assert_eq!(attr(&v, "status"), "pending");
 }
 
 #[test]

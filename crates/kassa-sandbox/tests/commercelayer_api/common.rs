@@ -464,3 +464,100 @@ pub(crate) fn page(url: &str) -> (u16, String) {
 pub(crate) fn attr<'a>(v: &'a Value, name: &str) -> &'a Value {
     &v["data"]["attributes"][name]
 }
+
+/// A shop order the customer paid (placed, authorized for 99.80 NOK): `(order id,
+/// authorization id)`.
+pub(crate) fn paid_order(s: &Sandbox, token: &str) -> (String, String) {
+    let id = ready_order(s, token, json!({"customer_email": "c@shop.example"}));
+    assert_eq!(outcome(s, &id, "pay").0, 200);
+    let v = order(s, token, &id, "?include=authorizations");
+    let auth = included(&v, "authorizations")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (id, auth)
+}
+
+/// A `PATCH /api/<ty>/{id}{query}` with these attributes (a trigger answered with what
+/// `query` includes).
+pub(crate) fn patch_resource(
+    s: &Sandbox,
+    token: &str,
+    ty: &str,
+    id: &str,
+    query: &str,
+    attrs: Value,
+) -> (u16, Value) {
+    api(
+        s,
+        Method::Patch,
+        token,
+        &format!("/api/{ty}/{id}{query}"),
+        Some(json!({"data": {"type": ty, "id": id, "attributes": attrs}})),
+    )
+}
+
+/// The included resources of type `ty`, in order.
+pub(crate) fn included(v: &Value, ty: &str) -> Vec<Value> {
+    v["included"]
+        .as_array()
+        .map(|list| list.iter().filter(|r| r["type"] == ty).cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Which transactions the gateway declines from now on.
+pub(crate) fn decline(s: &Sandbox, kinds: &[&str]) {
+    let (st, body) = put_control(s, "/gateway", json!({ "decline": kinds }));
+    assert_eq!(st, 200, "{body}");
+}
+
+/// The fields of `resource` (`order`, `capture`, ...) in the official resource metadata (the
+/// subset kept in `spec/commercelayer-resources-subset.json`): name → type and flags.
+pub(crate) fn metadata_fields(resource: &str) -> serde_json::Map<String, Value> {
+    let resources: Value = serde_json::from_str(include_str!(
+        "../../spec/commercelayer-resources-subset.json"
+    ))
+    .unwrap();
+    resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == resource)
+        .unwrap_or_else(|| panic!("{resource} is not in the subset"))["attributes"]["fields"]
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+/// A value of the field's type that its rules accept (for a body with every field).
+pub(crate) fn sample_value(name: &str, field: &Value) -> Value {
+    match field["type"].as_str().unwrap() {
+        "boolean" => json!(false),
+        "integer" => json!(1),
+        "object" => json!({}),
+        "datetime" => json!(in_minutes(60)),
+        _ if name.ends_with("_url") => json!("https://shop.example/x"),
+        _ => json!("x"),
+    }
+}
+
+/// `v` answered a body with every field of `resource`: a field the metadata does not mark
+/// `flag` (`creatable`, `updatable`) must be refused, and one it marks may be refused only as
+/// not emulated (or removed).
+pub(crate) fn assert_refusals_follow_the_metadata(resource: &str, flag: &str, v: &Value) {
+    let refused: Vec<(String, String)> = errors(v)
+        .into_iter()
+        .map(|(_, _, p, d)| (p.trim_start_matches("/data/attributes/").to_string(), d))
+        .collect();
+    for (name, f) in &metadata_fields(resource) {
+        let writable = f[flag] == true;
+        match refused.iter().find(|(n, _)| n == name) {
+            None => assert!(writable, "{resource}.{name} is read-only but accepted"),
+            Some((_, d)) if writable => assert!(
+                d.contains("does not emulate") || d.contains("removed"),
+                "{resource}.{name} is writable ({flag}) but refused: {d}"
+            ),
+            Some(_) => {}
+        }
+    }
+}

@@ -2,13 +2,13 @@
 //! sparse fieldsets and includes, and the writable fields against the resource metadata.
 
 use crate::common::{
-    add_line, api, api_request, assert_errors, control_get, create_order, detail_at, errors, get,
-    in_minutes, integration, json_of, order, order_body, sandbox, send, shop, JSON_API,
-    SHOP_MARKET, US_MARKET,
+    add_line, api, api_request, assert_errors, assert_refusals_follow_the_metadata, control_get,
+    create_order, detail_at, get, integration, json_of, metadata_fields, order, order_body,
+    sample_value, sandbox, send, shop, JSON_API, SHOP_MARKET, US_MARKET,
 };
 use kassa_core::http::{Method, Request};
 use kassa_core::time::{format_rfc3339, now_millis};
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[test]
 fn media_types_are_json_api() {
@@ -239,33 +239,10 @@ fn sparse_fieldsets_and_includes() {
 /// emulated", and every read-only one is refused.
 #[test]
 fn the_writable_fields_match_the_resource_metadata() {
-    let resources: Value = serde_json::from_str(include_str!(
-        "../../spec/commercelayer-resources-subset.json"
-    ))
-    .unwrap();
-    let fields = |id: &str| {
-        resources
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["attributes"]["fields"]
-            .as_object()
-            .unwrap()
-            .clone()
-    };
     let s = sandbox();
     let token = integration(&s, &shop());
     let o = create_order(&s, &token, SHOP_MARKET, json!({}));
     let id = o["id"].as_str().unwrap().to_string();
-    let sample = |name: &str, f: &Value| match f["type"].as_str().unwrap() {
-        "boolean" => json!(false),
-        "integer" => json!(1),
-        "object" => json!({}),
-        "datetime" => json!(in_minutes(60)),
-        _ if name.ends_with("_url") => json!("https://shop.example/x"),
-        _ => json!("x"),
-    };
     let cases = [
         ("order", "orders", "creatable"),
         ("order", "orders", "updatable"),
@@ -274,10 +251,10 @@ fn the_writable_fields_match_the_resource_metadata() {
         ("link", "links", "creatable"),
     ];
     for (resource, ty, flag) in cases {
-        let all = fields(resource);
+        let all = metadata_fields(resource);
         let mut attrs = serde_json::Map::new();
         for (name, f) in &all {
-            attrs.insert(name.clone(), sample(name, f));
+            attrs.insert(name.clone(), sample_value(name, f));
         }
         let mut body = json!({"data": {"type": ty, "attributes": attrs}});
         let path = if flag == "updatable" {
@@ -293,21 +270,6 @@ fn the_writable_fields_match_the_resource_metadata() {
         };
         let (st, v) = api(&s, method, &token, &path, Some(body));
         assert_eq!(st, 400, "{resource}: {v}");
-        let refused: Vec<(String, String)> = errors(&v)
-            .into_iter()
-            .map(|(_, _, p, d)| (p.trim_start_matches("/data/attributes/").to_string(), d))
-            .collect();
-        for (name, f) in &all {
-            let writable = f[flag] == true;
-            let refusal = refused.iter().find(|(n, _)| n == name);
-            match refusal {
-                None => assert!(writable, "{resource}.{name} is read-only but accepted"),
-                Some((_, d)) if writable => assert!(
-                    d.contains("does not emulate") || d.contains("removed"),
-                    "{resource}.{name} is writable ({flag}) but refused: {d}"
-                ),
-                Some(_) => {}
-            }
-        }
+        assert_refusals_follow_the_metadata(resource, flag, &v);
     }
 }

@@ -6,7 +6,7 @@ use crate::provider::common::{is_cancel_return, parse_json, query_pairs};
 use crate::provider::fuzz::{
     clipped, covers, error_reads, follows_status, http, input, session, unverified_return, Input,
 };
-use crate::provider::Provider;
+use crate::provider::{Provider, ProviderOutcome};
 use crate::quote::PricedOrder;
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -16,7 +16,9 @@ const MD5_KEY: &str = "fuzz-md5-key";
 
 /// Bambora: 0 the `meta` envelope and HTTP status of any answer, 1 checkout session created,
 /// 2 payment request created, 3 payment request read, 4 transaction, 5 accept/decline URL as
-/// it came, 6 accept URL signed with the right MD5 key, 7 accept URL without an MD5 key.
+/// it came, 6 accept URL signed with the right MD5 key, 7 accept URL without an MD5 key,
+/// 8 the payment state from a transaction and its operations list (one body holding both),
+/// 9 the answer to a capture, credit or delete.
 pub fn response(data: &[u8]) {
     let Input {
         pick,
@@ -51,7 +53,7 @@ pub fn response(data: &[u8]) {
         r.ok()
     };
     let url = String::from_utf8_lossy(body);
-    match pick % 8 {
+    match pick % 10 {
         0 => {
             answer();
         }
@@ -99,7 +101,61 @@ pub fn response(data: &[u8]) {
                 .expect("returned reads a URL without I/O");
             unverified_return(r, &url);
         }
+        8 => {
+            if let Some(r) = answer() {
+                let t = parse_json::<wire::TransactionRead>("bambora", &r);
+                let ops = parse_json::<wire::Operations>("bambora", &r);
+                if let (Ok(t), Ok(ops)) = (t, ops) {
+                    payment_state_holds(&t.transaction, &ops.transactionoperations);
+                }
+            }
+        }
+        9 => {
+            if let Some(r) = answer() {
+                if let Ok(ops) = parse_json::<wire::Operations>("bambora", &r) {
+                    for action in ["capture", "credit", "delete"] {
+                        operation_done_holds(&ops, action);
+                    }
+                }
+            }
+        }
         _ => unreachable!(),
+    }
+}
+
+/// The payment state is Bambora's totals, and lists exactly its captures, credits and
+/// deletes, successful only when approved.
+fn payment_state_holds(t: &wire::Transaction, ops: &[wire::TransactionOperation]) {
+    let p = wire::payment_state(t, ops);
+    assert_eq!(
+        (p.authorized, p.captured, p.refunded),
+        (t.total.authorized, t.total.captured, t.total.credited)
+    );
+    let moving: Vec<&wire::TransactionOperation> = wire::flatten(ops)
+        .into_iter()
+        .filter(|o| ["capture", "credit", "delete"].contains(&o.action.as_str()))
+        .collect();
+    assert_eq!(p.operations.len(), moving.len());
+    for (o, w) in p.operations.iter().zip(&moving) {
+        assert_eq!(o.provider_id.as_deref(), Some(w.id.0.as_str()));
+        assert_eq!(o.amount, w.amount);
+        assert!(o.reference.is_none());
+        let approved = w.status == "approved";
+        assert_eq!(o.outcome == ProviderOutcome::Succeeded, approved);
+        if w.action == "delete" && approved {
+            assert!(p.voided);
+        }
+    }
+}
+
+/// An answer is done only with an approved operation of the action asked for.
+fn operation_done_holds(ops: &wire::Operations, action: &str) {
+    match wire::operation_done(ops, action) {
+        Ok(Some(op)) => assert!(op.action == action && op.status == "approved"),
+        Ok(None) => assert!(wire::flatten(&ops.transactionoperations)
+            .iter()
+            .all(|o| o.action != action)),
+        Err((message, _)) => assert!(message.contains(action)),
     }
 }
 

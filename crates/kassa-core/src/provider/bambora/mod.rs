@@ -27,6 +27,39 @@
 //! - The provider session id says which kind a session is: `checkout/<token>` or
 //!   `paymentrequest/<id>`.
 //! - Bambora's order id is the merchant reference without non-alphanumerics ([`wire::order_id`]).
+//! - Lines: no 0 % rounding line; every line is exact (`quantity × unitpriceinclvat =
+//!   totalpriceinclvat`), a whole quantity whose total does not divide goes as two lines, a
+//!   weighed one as quantity 1. The decision and its reasons: [`wire`].
+//!
+//! After the sale (NOTES-after-sale.md §1; the WooCommerce plugin and Magento module, see
+//! [`wire`]):
+//! - **Capture at sale** is Bambora's own: `instantcaptureamount` = the order's amount in the
+//!   create, atomic with the authorization ([`AtSaleCapture::ByProvider`]); with
+//!   `<provider>.capture = manual` it is 0 and the checkout session asks for `capturemulti` (so
+//!   staff may capture in parts). A payment counts as captured only on the Merchant API's
+//!   `total.captured`: a paid sale whose instant capture failed is paid (authorized) and shows
+//!   as authorized, not captured, in [`Provider::payment_state`].
+//! - **Capture, credit, delete**: `POST {transaction}/transactions/{txnid}/capture` and
+//!   `…/credit` with `{amount, currency, invoicelines}`, `…/delete` with no body; each sent once
+//!   (Bambora has no idempotency). The answer's `meta.result` decides as everywhere; `result:
+//!   false` is a refusal with `meta.message.merchant`. The HTTP statuses of refusals are
+//!   UNCONFIRMED (the plugins never read them). The new operation's `id` is the reference.
+//! - **Evidence**: `GET {merchant}/transactions/{txnid}` (`total`, `available`, `candelete`)
+//!   and `…/transactionoperations`. Bambora keeps no reference of Kassa's on an operation
+//!   ([`Capabilities::operation_references`] false): `checkout` matches an unclear outcome
+//!   against the operations read before sending.
+//! - The payment id is the `txnid`, which only the verified accept URL of the till's window
+//!   gives. A **QR sale** (Payment Request) has none, and Bambora documents no way to find it:
+//!   capture, refund, void and the payment read of such a sale are refused with that reason
+//!   (staff act in Bambora's back office). Kassa does not guess at an undocumented look-up.
+//! - UNCONFIRMED, and the reading taken: the HTTP statuses of refusals (only `meta.result`
+//!   counts); operation `status` values other than `approved` (all count as failed, as in the
+//!   plugins); whether several partial captures need `capturemulti` (sent with manual capture;
+//!   what is left is read from `available.capture`, and less than authorized − captured means
+//!   the rest was released: [`PaymentState::voided`]); how later operations nest in the list
+//!   (read at any depth); the authorization's lifetime (none reported); whether the Transaction
+//!   API checks `invoicelines` against the amount (Kassa sends them summing exactly, and no
+//!   lines for a part by amount that `checkout` did not split).
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -37,16 +70,19 @@ pub mod wire;
 use super::common::{basic_auth, clip, describe_body, is_cancel_return, parse_json, query_pairs};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Presentation, Provider,
-    ProviderError, Returned, SessionRef, StatusReport,
+    AtSaleCapture, Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind,
+    OperationAnswer, OperationRequest, PaymentState, Presentation, Provider, ProviderError,
+    Returned, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
 
 /// The Checkout API (sessions, payment requests).
 pub const CHECKOUT_ORIGIN: &str = "https://api.v1.checkout.bambora.com";
-/// The Merchant API (transactions).
+/// The Merchant API (transactions and their operations, read).
 pub const MERCHANT_ORIGIN: &str = "https://merchant-v1.api-eu.bambora.com";
+/// The Transaction API (capture, credit, delete).
+pub const TRANSACTION_ORIGIN: &str = "https://transaction-v1.api-eu.bambora.com";
 /// How long a checkout session is valid (seed: "A Checkout Session is valid for one hour").
 pub const SESSION_LIFETIME_MS: i64 = 3600 * 1000;
 
@@ -111,13 +147,26 @@ const CAPABILITIES: Capabilities = Capabilities {
     // Webview payments are verified; QR payments need staff review.
     verifiable_status: true,
     find_by_reference: false,
-    at_sale_capture: crate::provider::AtSaleCapture::ByProvider,
-    capture: false,
-    refund: false,
-    refund_lines: false,
-    void: false,
+    at_sale_capture: AtSaleCapture::ByProvider,
+    // Webview sales only: a QR sale has no transaction id (see the module doc).
+    capture: true,
+    refund: true,
+    refund_lines: true,
+    void: true,
     operation_references: false,
 };
+
+/// Why a QR sale cannot be captured, refunded, voided or read: its Payment Request's answer
+/// names no transaction, and no look-up by order id is documented (NOTES §4.8).
+macro_rules! no_txnid {
+    ($what:literal) => {
+        concat!(
+            $what,
+            " of a QR sale: Bambora does not tell Kassa the transaction of a payment request; \
+             capture/refund it in the Bambora back office"
+        )
+    };
+}
 
 /// A Bambora Online Checkout client.
 pub struct Bambora {
@@ -211,19 +260,92 @@ impl Bambora {
         serde_json::to_vec(value).expect("a Bambora request serializes")
     }
 
-    fn transaction(&self, txnid: &str, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+    fn transaction_read(&self, txnid: &str) -> Result<wire::Transaction, ProviderError> {
         let req = self.request(
             Method::Get,
             MERCHANT_ORIGIN,
             &format!("/transactions/{}", percent_encode(txnid)),
         );
         let resp = self.call(req, true, &format!("transaction {txnid}"))?;
-        let t: wire::TransactionRead = self.base.json(&resp)?;
-        let (status, detail) = wire::transaction_status(&t.transaction, s.gross, s.currency);
+        Ok(self.base.json::<wire::TransactionRead>(&resp)?.transaction)
+    }
+
+    fn transaction(&self, txnid: &str, s: &SessionRef) -> Result<StatusReport, ProviderError> {
+        let t = self.transaction_read(txnid)?;
+        let (status, detail) = wire::transaction_status(&t, s.gross, s.currency);
         Ok(StatusReport {
             status,
             detail,
-            payment_id: None,
+            payment_id: Some(txnid.to_string()),
+        })
+    }
+
+    /// The transaction id capture, refund, void and the payment read need; `qr` says why a QR
+    /// sale has none.
+    fn txnid<'a>(&self, s: &SessionRef<'a>, qr: &'static str) -> Result<&'a str, ProviderError> {
+        if let Some(txnid) = s.provider_payment_id {
+            return Ok(txnid);
+        }
+        match self.kind(s)? {
+            Kind::PaymentRequest(_) => Err(self.error(ErrorKind::Unsupported { operation: qr })),
+            Kind::Checkout(token) => Err(self.base.config(format!(
+                "checkout session {token} has no Bambora transaction: no accepted payment reached this till's window"
+            ))),
+        }
+    }
+
+    /// Sends a capture, credit or delete (`action`) once: Bambora has no idempotency, so
+    /// whether one with an unclear outcome happened is for [`Provider::payment_state`] to say.
+    /// `Err` also when Bambora answered but did not approve the operation.
+    fn operate(
+        &self,
+        op: &OperationRequest,
+        action: &str,
+        qr: &'static str,
+    ) -> Result<OperationAnswer, ProviderError> {
+        let txnid = self.txnid(op.session, qr)?;
+        let mut req = self.request(
+            Method::Post,
+            TRANSACTION_ORIGIN,
+            &format!("/transactions/{}/{action}", percent_encode(txnid)),
+        );
+        // A delete has no body (the plugins post none).
+        if action != "delete" {
+            let body = wire::operation_body(op).map_err(|why| {
+                self.base.config(format!(
+                    "the {action} of transaction {txnid} was not sent: {why}"
+                ))
+            })?;
+            req = req.json(Self::body(&body));
+        }
+        let resp = self.call(req, false, &format!("the {action} of transaction {txnid}"))?;
+        let answer: wire::Operations = self.base.json(&resp)?;
+        let done = wire::operation_done(&answer, action).map_err(|(message, code)| {
+            self.error(ErrorKind::Rejected {
+                status: resp.status,
+                code,
+                message,
+            })
+        })?;
+        let amount = if action == "delete" {
+            String::new()
+        } else {
+            format!(" of {} {}", op.amount, op.session.currency)
+        };
+        Ok(OperationAnswer {
+            pending: false,
+            provider_reference: done.map(|d| d.id.0.clone()),
+            detail: match done {
+                Some(d) => format!(
+                    "Bambora approved the {action}{amount} on transaction {txnid} (operation {}{})",
+                    d.id,
+                    d.subaction
+                        .as_deref()
+                        .map(|s| format!(", {s}"))
+                        .unwrap_or_default()
+                ),
+                None => format!("Bambora accepted the {action}{amount} on transaction {txnid}"),
+            },
         })
     }
 
@@ -328,6 +450,11 @@ impl Provider for Bambora {
             language: &self.config.language,
         };
         let expires_at = Some(req.now + SESSION_LIFETIME_MS);
+        // Bambora captures at the authorization itself; manual: nothing (as the plugins send).
+        let instant_capture = match req.capture {
+            CapturePolicy::AtSale => req.order.total.gross,
+            CapturePolicy::Manual => 0,
+        };
         match req.presentation {
             Presentation::Webview => {
                 if self.config.md5_key.is_none() {
@@ -343,7 +470,8 @@ impl Provider for Bambora {
                         accept: req.return_url,
                         decline: req.cancel_url,
                     },
-                    instantcaptureamount: req.order.total.gross,
+                    instantcaptureamount: instant_capture,
+                    capturemulti: (req.capture == CapturePolicy::Manual).then_some(true),
                     paymentwindow: window,
                 };
                 let http = self
@@ -370,7 +498,7 @@ impl Provider for Bambora {
                     reference,
                     parameters: wire::PaymentRequestParameters {
                         order: wire::order(req.order),
-                        instantcaptureamount: req.order.total.gross,
+                        instantcaptureamount: instant_capture,
                         paymentwindow: window,
                     },
                 };
@@ -430,6 +558,34 @@ impl Provider for Bambora {
                 Err(e) => Err(e),
             },
         }
+    }
+
+    fn payment_state(&self, s: &SessionRef) -> Result<PaymentState, ProviderError> {
+        let txnid = self.txnid(s, no_txnid!("reading the payment"))?;
+        let t = self.transaction_read(txnid)?;
+        let req = self.request(
+            Method::Get,
+            MERCHANT_ORIGIN,
+            &format!(
+                "/transactions/{}/transactionoperations",
+                percent_encode(txnid)
+            ),
+        );
+        let resp = self.call(req, true, &format!("the operations of transaction {txnid}"))?;
+        let ops: wire::Operations = self.base.json(&resp)?;
+        Ok(wire::payment_state(&t, &ops.transactionoperations))
+    }
+
+    fn capture(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.operate(op, "capture", no_txnid!("capture"))
+    }
+
+    fn refund(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.operate(op, "credit", no_txnid!("refund"))
+    }
+
+    fn void(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.operate(op, "delete", no_txnid!("void"))
     }
 
     fn returned(&self, s: &SessionRef, url: &str) -> Result<Returned, ProviderError> {

@@ -6,12 +6,13 @@ use crate::provider::common::{is_cancel_return, parse_json};
 use crate::provider::fuzz::{
     clipped, covers, follows_status, http, input, session, token_read, Input,
 };
-use crate::provider::Provider;
+use crate::provider::{OperationKind, Provider, ProviderOutcome};
 use crate::session::Status;
 
 /// Commerce Layer: 0 JSON:API error documents, 1 token answer, 2 an order document (its
 /// status, and [`wire::compare`] against the sale), 3 an order list (lookup by
-/// reference), 4 the return URL.
+/// reference), 4 the return URL, 5 an order with its transactions (the payment state, and
+/// what a trigger made).
 pub fn response(data: &[u8]) {
     let Input {
         pick,
@@ -47,7 +48,7 @@ pub fn response(data: &[u8]) {
             );
         }
     };
-    match pick % 5 {
+    match pick % 6 {
         0 => {
             checked();
         }
@@ -82,6 +83,59 @@ pub fn response(data: &[u8]) {
                 assert_eq!(r, Default::default());
             }
         }
+        5 => {
+            let doc = checked().and_then(|r| parse_json::<wire::Doc>("commercelayer", &r).ok());
+            if let Some(doc) = doc {
+                payment(&doc, sale.currency.code());
+            }
+        }
         _ => unreachable!(),
+    }
+}
+
+/// The payment state holds what the transactions say: its amounts are the succeeded
+/// operations' (read back from its own list), and a trigger's new transaction is one of them.
+fn payment(doc: &wire::Doc, currency: &str) {
+    let list = wire::transactions(doc);
+    let Ok(p) = wire::payment_state(doc, currency) else {
+        return;
+    };
+    let succeeded = |kind: OperationKind| -> i128 {
+        p.operations
+            .iter()
+            .filter(|o| o.kind == kind && o.outcome == ProviderOutcome::Succeeded)
+            .map(|o| i128::from(o.amount))
+            .sum()
+    };
+    assert_eq!(i128::from(p.captured), succeeded(OperationKind::Capture));
+    assert_eq!(i128::from(p.refunded), succeeded(OperationKind::Refund));
+    assert_eq!(
+        p.voided,
+        p.operations
+            .iter()
+            .any(|o| o.kind == OperationKind::Void && o.outcome == ProviderOutcome::Succeeded)
+    );
+    let kinds = ["captures", "voids", "refunds"];
+    assert_eq!(
+        p.operations.len(),
+        list.iter()
+            .filter(|t| kinds.contains(&t.kind.as_str()))
+            .count()
+    );
+    assert!(p.capturable() >= 0 && p.refundable() >= 0);
+    for kind in kinds {
+        let made = wire::made_by_trigger(doc, kind, &[]);
+        assert_eq!(made.is_some(), list.iter().any(|t| t.kind == kind));
+        if let Some(t) = made {
+            let before: Vec<String> = list
+                .iter()
+                .filter(|x| x.kind == kind && x.id != t.id)
+                .map(|x| x.id.clone())
+                .collect();
+            assert_eq!(
+                wire::made_by_trigger(doc, kind, &before).map(|x| x.id),
+                Some(t.id)
+            );
+        }
     }
 }

@@ -40,13 +40,46 @@
 //!   lines, PATCH, source + link) whatever the number of lines; each is a reused connection.
 //! - **Status** (§A12): `GET /api/orders/{id}` (sparse fields); see [`wire::order_status`].
 //!   `placed`/`approved` with `authorized` or `paid` for the sale's amount is paid.
-//! - **Cancel**: every active link of the order is disabled, then the order gets `_cancel`
-//!   (voiding an authorization). A captured order is reported paid (it needs a refund). The
-//!   customer's "back to cart" (Kassa's cancel URL in the window) cancels the same way.
+//! - **Cancel** (an unpaid sale): every active link of the order is disabled; an order that
+//!   is not placed (draft, pending) is then expired, because Commerce Layer documents
+//!   `_cancel` for placed orders only ("Tried as a new user would", issue 19; the sandbox
+//!   refuses it like the notes describe): its `expires_at` becomes now, after which it "can
+//!   no longer be placed" (notes §4.3; a past deadline on update is UNCONFIRMED, see
+//!   `CommerceLayer::expire`), and an authorization whose placement failed is voided. A
+//!   placed order that is not paid gets `_cancel`. A paid order is reported paid (it needs a
+//!   void or a refund). The customer's "back to cart" (Kassa's cancel URL in the window)
+//!   cancels the same way.
+//! - **After the sale** (notes §4, §8; the transactions are never created by a request, only
+//!   by triggers, and every trigger needs the integration token):
+//!   - Payment state: `GET /api/orders/{id}?include=authorizations,captures,voids,refunds`;
+//!     only `succeeded` transactions count (a declining gateway answers 200 with
+//!     `succeeded: false`, which Kassa reports as a refusal with the gateway's code).
+//!   - Capture: at sale by Kassa ([`AtSaleCapture::ByKassa`]): the payment method's
+//!     `auto_capture` is the shop's dashboard setting for the market, so Kassa captures right
+//!     after `paid` unless the payment state already shows it captured; `manual` leaves it
+//!     to staff. See [`Provider::capture`] for which trigger.
+//!   - Refund: a capture's `_refund` with `_refund_amount_cents`. **Not by lines**: Commerce
+//!     Layer's way to refund lines is a return (`returns` + `return_line_items`, then
+//!     `_request`, `_approve`, `_ship`/`_receive`, `_refund`: five triggers, none idempotent),
+//!     which needs a fulfilled order and SKU line items (CL-RETDOC, CL-APP), while Kassa's
+//!     counter orders are `not_required` and carry lines without SKUs, whole-quantity lines
+//!     merged when a discount does not divide and weighed lines as quantity 1; and even then
+//!     the refunded amount is given by hand. So a refund by lines is sent as its amount
+//!     (`refund_lines: false`); Kassa's own record keeps the lines.
+//!   - Void: the placed order's `_cancel`, else the authorization's `_void`.
+//!   - Matching: Commerce Layer takes no reference of Kassa's at creation
+//!     (`operation_references: false`): `checkout` compares the transactions with those read
+//!     before sending. After a clear success Kassa tags the new transaction with its
+//!     operation id (`reference`, `reference_origin: kassa`), so later reads name it.
+//!   - UNCONFIRMED, and what the code does: whether Commerce Layer voids the rest of a partly
+//!     captured authorization (Kassa does not ask; it lapses); an authorization's lifetime
+//!     (7 days assumed for cards, notes §4.7); whether auto-capture leaves the order `placed`
+//!     (the sandbox's reading) or `approved` (either reads as paid).
 //! - **Lookup** (§A15): a create that got no answer is found by
 //!   `filter[q][reference_eq]=<reference>` (predicate name UNCONFIRMED).
 //! - Errors: JSON:API `errors[]`, every code, detail and pointer kept.
 
+mod after_sale;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
@@ -57,8 +90,9 @@ use super::client::TokenCache;
 use super::common::{bearer_token, clip, describe_body, is_cancel_return};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::provider::{
-    Capabilities, ClientBase, CreateRequest, Created, ErrorKind, Presentation, Provider,
-    ProviderError, Returned, SessionRef, StatusReport,
+    AtSaleCapture, Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind,
+    OperationAnswer, OperationRequest, PaymentState, Presentation, Provider, ProviderError,
+    Returned, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -112,11 +146,17 @@ const CAPABILITIES: Capabilities = Capabilities {
     webview: true,
     verifiable_status: true,
     find_by_reference: true,
-    at_sale_capture: crate::provider::AtSaleCapture::ByKassa,
-    capture: false,
-    refund: false,
+    // The payment method's `auto_capture` is the shop's dashboard setting for the whole market,
+    // not something a sale can ask for: Kassa captures by API right after `paid`, unless the
+    // payment state already shows the capture.
+    at_sale_capture: AtSaleCapture::ByKassa,
+    capture: true,
+    refund: true,
+    // Returns need a fulfilled order and SKU lines and five triggers: Kassa refunds captures
+    // by amount (see the module doc).
     refund_lines: false,
-    void: false,
+    void: true,
+    // A trigger makes the transaction; nothing can carry Kassa's id at creation.
     operation_references: false,
 };
 
@@ -233,14 +273,51 @@ impl CommerceLayer {
         body: Option<serde_json::Value>,
         what: &str,
     ) -> Result<Response, ProviderError> {
+        // Reads and PATCHes that set a value (`_disable`, `expires_at`, `reference`) may be
+        // retried; creates are sent once, and so are the money triggers (`trigger`).
+        self.send_as(method, path, body, what, method != Method::Post)
+    }
+
+    /// A trigger that moves money or cancels (`_capture`, `_approve_and_capture`, `_refund`,
+    /// `_void`, `_cancel`): none is idempotent (CL metadata flags only `_place` and
+    /// `_authorize`), so it is sent once; what happened after an unclear answer is read back.
+    fn trigger(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        what: &str,
+    ) -> Result<wire::Doc, ProviderError> {
+        let resp = self.send_as(Method::Patch, path, Some(body), what, false)?;
+        self.base.json(&resp)
+    }
+
+    /// [`CommerceLayer::trigger`] on resource `ty`/`id` (`body` names it), answered with what
+    /// `include` names; also says what was sent (`authorization X`), for errors and details.
+    fn trigger_on(
+        &self,
+        ty: &str,
+        id: &str,
+        body: serde_json::Value,
+        include: &str,
+    ) -> Result<(wire::Doc, String), ProviderError> {
+        let sent = format!("{} {id}", ty.trim_end_matches('s'));
+        let path = format!("/api/{ty}/{}?include={include}", percent_encode(id));
+        Ok((self.trigger(&path, body, &sent)?, sent))
+    }
+
+    fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        what: &str,
+        idempotent: bool,
+    ) -> Result<Response, ProviderError> {
         let mut req = Request::new(method, self.api(path)).header("accept", JSON_API);
         if let Some(b) = body {
             req = req.header("content-type", JSON_API);
             req.body = Some(serde_json::to_vec(&b).expect("a JSON:API document serializes"));
         }
-        // Reads and trigger PATCHes (`_disable`, `_cancel`: flagged idempotent) may be retried;
-        // creates are sent once.
-        let idempotent = method != Method::Post;
         let resp = self.integration.send(
             &self.base,
             &req,
@@ -302,6 +379,93 @@ impl CommerceLayer {
         );
         self.call(Method::Get, &path, None, &format!("order {id}"))
     }
+
+    /// Disables the order's active (or pending) links; answers their ids.
+    fn disable_links(&self, order: &wire::Doc) -> Result<Vec<String>, ProviderError> {
+        let mut disabled = Vec::new();
+        for link in order.included.iter().filter(|r| r.kind == "links") {
+            if matches!(link.str("status"), Some("active" | "pending")) {
+                self.send(
+                    Method::Patch,
+                    &format!("/api/links/{}", percent_encode(&link.id)),
+                    Some(wire::trigger("links", &link.id, "_disable")),
+                    &format!("link {}", link.id),
+                )?;
+                disabled.push(link.id.clone());
+            }
+        }
+        Ok(disabled)
+    }
+
+    /// Stops an order that is not placed. Commerce Layer's `_cancel` is for placed orders
+    /// only (CL:21019; its dashboard offers no action on a draft or pending order), so the
+    /// order's deadline is moved to now: "when the deadline is reached, the underlying order
+    /// becomes expired and can no longer be placed" (CL-TIMED, notes §4.3). Whether Commerce
+    /// Layer accepts a deadline of now on update is UNCONFIRMED; our reading, which the
+    /// sandbox follows: `expires_at` is updatable with no documented bound, and a deadline
+    /// that has come expires the order at once. Were it refused, the cancel fails with
+    /// Commerce Layer's error and the sale stays open (nothing is reported cancelled that can
+    /// still be paid). Commerce Layer has no `expired` order status: the order stays
+    /// draft/pending with `expires_at` in the past, and Kassa's session is `cancelled` on that
+    /// evidence. An authorization whose placement failed (the order still pending) holds the
+    /// customer's money: it is voided with the authorization's `_cancel` ("void a succeeded
+    /// authorization of a pending order", CL:2143).
+    fn expire(
+        &self,
+        id: &str,
+        order: &wire::Doc,
+        s: &SessionRef,
+        now: StatusReport,
+    ) -> Result<StatusReport, ProviderError> {
+        let mut report = if now.status == Status::Expired {
+            now
+        } else {
+            let at = format_rfc3339(s.now);
+            let o = self.call(
+                Method::Patch,
+                &format!(
+                    "/api/orders/{}?fields[orders]=number,status,payment_status,expires_at",
+                    percent_encode(id)
+                ),
+                Some(wire::expire(id, &at)),
+                &format!("order {id}"),
+            )?;
+            let d = &o.data;
+            StatusReport {
+                status: Status::Cancelled,
+                detail: format!(
+                    "Commerce Layer order {}: order {}, payment {}; its expires_at is now {}, so it can no longer be placed (Commerce Layer cancels placed orders only)",
+                    d.str("number").unwrap_or(&d.id),
+                    d.str("status").unwrap_or("(none)"),
+                    d.str("payment_status").unwrap_or("(none)"),
+                    d.str("expires_at").unwrap_or(&at),
+                ),
+                payment_id: None,
+            }
+        };
+        let held = wire::transactions(order)
+            .into_iter()
+            .filter(|t| t.kind == "authorizations" && t.succeeded && t.void_balance > 0);
+        for auth in held {
+            let body = wire::trigger("authorizations", &auth.id, "_cancel");
+            let voided = self
+                .trigger_on("authorizations", &auth.id, body, "voids")
+                .map(|(doc, _)| wire::made_by_trigger(&doc, "voids", &[]));
+            report.detail.push_str(&match voided {
+                Ok(Some(v)) if v.succeeded => format!("; authorization {} voided", auth.id),
+                Ok(v) => format!(
+                    "; authorization {} was not voided ({}): it lapses by itself",
+                    auth.id,
+                    v.map_or("no void in the answer".into(), |v| v.message)
+                ),
+                Err(e) => format!(
+                    "; authorization {} was not voided ({e}): it lapses by itself",
+                    auth.id
+                ),
+            });
+        }
+        Ok(report)
+    }
 }
 
 impl Provider for CommerceLayer {
@@ -340,7 +504,6 @@ impl Provider for CommerceLayer {
                 r.kind == "payment_methods"
                     && r.str("payment_source_type") == Some("checkout_com_payments")
             })
-            .map(|r| r.id.clone())
             .ok_or_else(|| {
                 self.error(ErrorKind::Config(format!(
                     "market {} offers no checkout.com payment method (payment_source_type \
@@ -381,7 +544,7 @@ impl Provider for CommerceLayer {
             Some(wire::order_prepare(
                 &order_id,
                 &self.config.address_id,
-                &method,
+                &method.id,
             )),
             &format!("order {order_id}"),
         )?;
@@ -432,6 +595,13 @@ impl Provider for CommerceLayer {
         if let Some(r) = source.data.str("redirect_uri") {
             detail.push_str(&format!(", 3-D Secure page {}", clip(r)));
         }
+        // The shop's payment method may capture by itself; a sale cannot ask otherwise.
+        if method.attributes.get("auto_capture") == Some(&serde_json::Value::Bool(true)) {
+            detail.push_str(", the payment method captures automatically (auto_capture)");
+            if req.capture == CapturePolicy::Manual {
+                detail.push_str(": capture policy manual cannot hold this payment back");
+            }
+        }
         let url = match link {
             Some(link) => {
                 let link = link?;
@@ -463,33 +633,32 @@ impl Provider for CommerceLayer {
         Ok(self.report(&doc.data, s))
     }
 
+    /// An unplaced order is expired (`CommerceLayer::expire`); a placed one that is not paid
+    /// gets `_cancel` (which voids its authorization). Its links are disabled first. A paid
+    /// order is reported paid (it needs a void or a refund), an order already over as it is.
     fn cancel(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
         let id = self.order_id(s)?;
-        let doc = self.read(id, "&include=links")?;
+        let doc = self.read(id, "&include=links,authorizations")?;
         let now = self.report(&doc.data, s);
-        if now.status != Status::Open && now.status != Status::Expired {
-            // Paid (a captured order needs a refund), or already over.
+        let unplaced = matches!(
+            doc.data.str("status"),
+            Some("draft" | "pending" | "placing" | "editing")
+        ) && matches!(now.status, Status::Open | Status::Expired);
+        let placed_unpaid = doc.data.str("status") == Some("placed") && now.status != Status::Paid;
+        if !unplaced && !placed_unpaid {
             return Ok(now);
         }
-        let mut disabled = Vec::new();
-        for link in doc.included.iter().filter(|r| r.kind == "links") {
-            if matches!(link.str("status"), Some("active" | "pending")) {
-                self.send(
-                    Method::Patch,
-                    &format!("/api/links/{}", percent_encode(&link.id)),
-                    Some(wire::trigger("links", &link.id, "_disable")),
-                    &format!("link {}", link.id),
-                )?;
-                disabled.push(link.id.clone());
-            }
-        }
-        let cancelled = self.call(
-            Method::Patch,
-            &format!("/api/orders/{}", percent_encode(id)),
-            Some(wire::trigger("orders", id, "_cancel")),
-            &format!("order {id}"),
-        )?;
-        let mut report = self.report(&cancelled.data, s);
+        let disabled = self.disable_links(&doc)?;
+        let mut report = if unplaced {
+            self.expire(id, &doc, s, now)?
+        } else {
+            let cancelled = self.trigger(
+                &format!("/api/orders/{}", percent_encode(id)),
+                wire::trigger("orders", id, "_cancel"),
+                &format!("order {id}"),
+            )?;
+            self.report(&cancelled.data, s)
+        };
         if !disabled.is_empty() {
             report
                 .detail
@@ -522,6 +691,23 @@ impl Provider for CommerceLayer {
         let resp = self.send(Method::Get, &path, None, "the orders list")?;
         let list: wire::ListDoc = self.base.json(&resp)?;
         Ok(list.data.first().map(|o| self.report(o, s)))
+    }
+
+    /// See `after_sale.rs` for this and the three operations.
+    fn payment_state(&self, s: &SessionRef) -> Result<PaymentState, ProviderError> {
+        self.read_payment_state(s)
+    }
+
+    fn capture(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.capture_by_api(op)
+    }
+
+    fn refund(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.refund_capture(op)
+    }
+
+    fn void(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
+        self.void_authorization(op)
     }
 
     fn check_connection(&self) -> Result<String, ProviderError> {

@@ -1,7 +1,9 @@
 //! Commerce Layer's JSON:API documents (resource metadata schema v7.9.16, NOTES Part A) and the
-//! pure mapping from Kassa's quote and to Kassa's statuses.
+//! pure mapping from Kassa's quote and to Kassa's statuses and payment states.
 
+use crate::money::Currency;
 use crate::provider::common::integer_line;
+use crate::provider::operation::{OperationKind, PaymentState, ProviderOperation, ProviderOutcome};
 use crate::quote::{PricedLine, PricedOrder};
 use crate::session::Status;
 use serde::Deserialize;
@@ -201,9 +203,233 @@ pub fn link(
     }})
 }
 
-/// A trigger-attribute PATCH (`_disable`, `_cancel`).
+/// A trigger-attribute PATCH (`_disable`, `_cancel`, `_void`, `_approve_and_capture`).
 pub fn trigger(kind: &str, id: &str, trigger: &str) -> Value {
     json!({"data": {"type": kind, "id": id, "attributes": {trigger: true}}})
+}
+
+/// A trigger with its amount: an authorization's `_capture` + `_capture_amount_cents`, a
+/// capture's `_refund` + `_refund_amount_cents`. The amount is always sent, also for the whole
+/// balance, so that what Commerce Layer does is what Kassa recorded before sending.
+pub fn trigger_amount(kind: &str, id: &str, trigger: &str, amount: i64) -> Value {
+    json!({"data": {"type": kind, "id": id, "attributes": {
+        trigger: true,
+        format!("{trigger}_amount_cents"): amount,
+    }}})
+}
+
+/// `PATCH /api/orders/{id}` `expires_at`: an unplaced order whose deadline has passed can no
+/// longer be placed (the way to stop one, notes §4.3).
+pub fn expire(order_id: &str, at: &str) -> Value {
+    json!({"data": {"type": "orders", "id": order_id, "attributes": {"expires_at": at}}})
+}
+
+/// Tags a transaction with Kassa's operation id (a transaction takes no reference when a
+/// trigger makes it; `reference` is updatable afterwards).
+pub fn tag(kind: &str, id: &str, operation_id: &str) -> Value {
+    json!({"data": {"type": kind, "id": id, "attributes": {
+        "reference": operation_id,
+        "reference_origin": REFERENCE_ORIGIN,
+    }}})
+}
+
+/// The `reference_origin` of what Kassa made or tagged.
+pub const REFERENCE_ORIGIN: &str = "kassa";
+
+/// The `include` and sparse fields of an order read for its payment: the transactions and
+/// what Kassa needs of each.
+pub const PAYMENT_FIELDS: &str = "include=authorizations,captures,voids,refunds\
+    &fields[orders]=number,status,payment_status,total_amount_with_taxes_cents,currency_code\
+    &fields[authorizations]=amount_cents,succeeded,capture_balance_cents,void_balance_cents,created_at\
+    &fields[captures]=amount_cents,succeeded,refund_balance_cents,message,error_code,error_detail,reference,reference_origin,created_at\
+    &fields[voids]=amount_cents,succeeded,message,error_code,error_detail,reference,reference_origin,created_at\
+    &fields[refunds]=amount_cents,succeeded,message,error_code,error_detail,reference,reference_origin,created_at";
+
+/// One payment transaction as Commerce Layer reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub id: String,
+    /// `authorizations`, `captures`, `voids` or `refunds`.
+    pub kind: String,
+    pub amount: i64,
+    /// Only a succeeded transaction moved money (a gateway failure is a 200 with
+    /// `succeeded: false`).
+    pub succeeded: bool,
+    /// Authorizations: what can still be captured / voided; captures: still be refunded.
+    pub balance: i64,
+    pub void_balance: i64,
+    /// Kassa's operation id, when Kassa tagged it (`reference_origin: kassa`).
+    pub reference: Option<String>,
+    /// The gateway's words: `message`, `error_code`, `error_detail`.
+    pub message: String,
+    pub error_code: Option<String>,
+    pub created_at: Option<i64>,
+}
+
+impl Transaction {
+    fn of(r: &Resource) -> Option<Transaction> {
+        if !matches!(
+            r.kind.as_str(),
+            "authorizations" | "captures" | "voids" | "refunds"
+        ) {
+            return None;
+        }
+        let balance = match r.kind.as_str() {
+            "authorizations" => r.int("capture_balance_cents"),
+            "captures" => r.int("refund_balance_cents"),
+            _ => None,
+        };
+        let reference = r
+            .str("reference")
+            .filter(|_| r.str("reference_origin") == Some(REFERENCE_ORIGIN));
+        let message = [r.str("message"), r.str("error_detail")]
+            .into_iter()
+            .flatten()
+            .filter(|m| !m.is_empty())
+            .collect::<Vec<_>>();
+        let mut said = Vec::new();
+        for m in message {
+            if !said.contains(&m) {
+                said.push(m);
+            }
+        }
+        Some(Transaction {
+            id: r.id.clone(),
+            kind: r.kind.clone(),
+            amount: r.int("amount_cents")?,
+            succeeded: r.attributes.get("succeeded").and_then(Value::as_bool)?,
+            balance: balance.unwrap_or(0),
+            void_balance: r.int("void_balance_cents").unwrap_or(0),
+            reference: reference.map(str::to_string),
+            message: said.join(": "),
+            error_code: r.str("error_code").map(str::to_string),
+            created_at: r
+                .str("created_at")
+                .and_then(|t| crate::time::parse_utc(t).ok()),
+        })
+    }
+
+    fn operation_kind(&self) -> Option<OperationKind> {
+        match self.kind.as_str() {
+            "captures" => Some(OperationKind::Capture),
+            "voids" => Some(OperationKind::Void),
+            "refunds" => Some(OperationKind::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// An order's transactions, oldest first (as Commerce Layer lists them; `created_at` orders
+/// them where it is given).
+pub fn transactions(doc: &Doc) -> Vec<Transaction> {
+    let mut list: Vec<Transaction> = doc.included.iter().filter_map(Transaction::of).collect();
+    list.sort_by_key(|t| t.created_at.unwrap_or(i64::MAX));
+    list
+}
+
+/// The transaction of `kind` in `doc` that is not among `before` (the ids read just before a
+/// trigger): what the trigger made.
+pub fn made_by_trigger(doc: &Doc, kind: &str, before: &[String]) -> Option<Transaction> {
+    transactions(doc)
+        .into_iter()
+        .rev()
+        .find(|t| t.kind == kind && !before.contains(&t.id))
+}
+
+/// The authorization the payment's captures and voids draw on: the newest succeeded one.
+pub fn authorization(list: &[Transaction]) -> Option<&Transaction> {
+    list.iter()
+        .rev()
+        .find(|t| t.kind == "authorizations" && t.succeeded)
+}
+
+/// The capture a refund of `amount` goes to: the newest succeeded one whose balance covers it
+/// (Commerce Layer refunds "the most recent successful capture" by default, CL-RETDOC), else
+/// the one with the most left to refund; `None` when nothing succeeded was captured.
+pub fn capture_for_refund(list: &[Transaction], amount: i64) -> Option<&Transaction> {
+    let captures = || list.iter().filter(|t| t.kind == "captures" && t.succeeded);
+    captures()
+        .rev()
+        .find(|t| t.balance >= amount)
+        .or_else(|| captures().max_by_key(|t| t.balance))
+}
+
+/// `299.90 NOK` (minor units when the currency is unknown).
+pub fn money(minor: i64, currency: &str) -> String {
+    match Currency::from_code(currency) {
+        Some(c) => format!("{} {currency}", c.format_plain(minor)),
+        None => format!("{minor} (minor units) {currency}"),
+    }
+}
+
+/// How long a checkout.com card authorization is assumed to hold: Commerce Layer does not
+/// document it (UNCONFIRMED, notes §4.7); card practice is 7 days.
+const AUTHORIZATION_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The payment state of an order read with [`PAYMENT_FIELDS`]: amounts from the succeeded
+/// transactions only. `Err` for amounts no payment can have (negative, or beyond what minor
+/// units hold).
+pub fn payment_state(doc: &Doc, currency: &str) -> Result<PaymentState, String> {
+    let list = transactions(doc);
+    if let Some(t) = list.iter().find(|t| t.amount < 0) {
+        return Err(format!("{} {} has a negative amount", t.kind, t.id));
+    }
+    let sum = |kind: &str| -> Result<i64, String> {
+        list.iter()
+            .filter(|t| t.kind == kind && t.succeeded)
+            .try_fold(0i64, |acc, t| acc.checked_add(t.amount))
+            .ok_or_else(|| format!("the amounts of the order's {kind} overflow"))
+    };
+    let (authorized, captured, refunded) =
+        (sum("authorizations")?, sum("captures")?, sum("refunds")?);
+    let voided = list.iter().any(|t| t.kind == "voids" && t.succeeded);
+    let open = authorization(&list).filter(|a| a.balance > 0 && !voided);
+    let o = &doc.data;
+    let mut detail = format!(
+        "Commerce Layer order {}: order {}, payment {}; authorized {}, captured {}, refunded {}",
+        o.str("number").unwrap_or(&o.id),
+        o.str("status").unwrap_or("(none)"),
+        o.str("payment_status").unwrap_or("(none)"),
+        money(authorized, currency),
+        money(captured, currency),
+        money(refunded, currency),
+    );
+    if voided {
+        detail.push_str(", authorization voided");
+    }
+    let failed = list
+        .iter()
+        .filter(|t| !t.succeeded && t.kind != "authorizations")
+        .count();
+    if failed > 0 {
+        detail.push_str(&format!(", {failed} declined by the gateway"));
+    }
+    Ok(PaymentState {
+        authorized,
+        captured,
+        refunded,
+        voided,
+        authorization_expires_at: open
+            .and_then(|a| a.created_at)
+            .and_then(|t| t.checked_add(AUTHORIZATION_LIFETIME_MS)),
+        operations: list
+            .iter()
+            .filter_map(|t| {
+                Some(ProviderOperation {
+                    kind: t.operation_kind()?,
+                    provider_id: Some(t.id.clone()),
+                    amount: t.amount,
+                    reference: t.reference.clone(),
+                    outcome: if t.succeeded {
+                        ProviderOutcome::Succeeded
+                    } else {
+                        ProviderOutcome::Failed
+                    },
+                })
+            })
+            .collect(),
+        detail,
+    })
 }
 
 /// Compares Commerce Layer's totals with Kassa's quote. `Err` says what differs, with both
@@ -289,10 +515,13 @@ pub fn order_status(
     let amount_ok = total == Some(gross) && currency == Some(sale_currency);
     match (status, payment) {
         ("cancelled", _) => (Status::Cancelled, said),
-        ("placed" | "approved", "authorized" | "paid" | "partially_refunded") if amount_ok => {
+        // Authorized for the whole amount; `partially_paid`: part of it captured since.
+        ("placed" | "approved", "authorized" | "paid" | "partially_paid" | "partially_refunded")
+            if amount_ok =>
+        {
             (Status::Paid, said)
         }
-        ("placed" | "approved", "authorized" | "paid" | "partially_refunded") => (
+        ("placed" | "approved", "authorized" | "paid" | "partially_paid" | "partially_refunded") => (
             Status::NeedsReview,
             format!(
                 "{said}, but for {} {} instead of the sale's amount: check the order in Commerce Layer",
@@ -406,6 +635,9 @@ mod tests {
         let s = |st, pay, total| order_status(st, pay, total, Some("NOK"), 9900, "NOK", false).0;
         assert_eq!(s("placed", "authorized", Some(9900)), Status::Paid);
         assert_eq!(s("approved", "paid", Some(9900)), Status::Paid);
+        // Auto-capture leaves the order placed; a part captured in manual is partly paid.
+        assert_eq!(s("placed", "paid", Some(9900)), Status::Paid);
+        assert_eq!(s("placed", "partially_paid", Some(9900)), Status::Paid);
         assert_eq!(s("placed", "authorized", Some(9800)), Status::NeedsReview);
         assert_eq!(
             s("placed", "partially_authorized", Some(9900)),
@@ -458,6 +690,169 @@ mod tests {
             )
             .0,
             Status::NeedsReview
+        );
+    }
+
+    fn tx(ty: &str, id: &str, amount: i64, ok: bool, extra: Value) -> Value {
+        let mut attributes = json!({"amount_cents": amount, "succeeded": ok,
+            "created_at": format!("2026-12-03T10:00:0{}.000Z", id.len() % 10)});
+        for (k, v) in extra.as_object().unwrap() {
+            attributes[k] = v.clone();
+        }
+        json!({"id": id, "type": ty, "attributes": attributes})
+    }
+
+    fn payment_doc(included: Vec<Value>) -> Doc {
+        serde_json::from_value(json!({
+            "data": {"id": "ord1", "type": "orders", "attributes": {
+                "number": "1234", "status": "placed", "payment_status": "partially_refunded"}},
+            "included": included,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_payment_state_counts_succeeded_transactions_only() {
+        let doc = payment_doc(vec![
+            tx(
+                "authorizations",
+                "a",
+                9900,
+                false,
+                json!({"capture_balance_cents": 0}),
+            ),
+            tx(
+                "authorizations",
+                "aa",
+                9900,
+                true,
+                json!({"capture_balance_cents": 4900}),
+            ),
+            tx(
+                "captures",
+                "ccc",
+                5000,
+                true,
+                json!({"refund_balance_cents": 3000,
+                "reference": "op-1", "reference_origin": "kassa"}),
+            ),
+            tx(
+                "captures",
+                "cccc",
+                4900,
+                false,
+                json!({"message": "Declined - Do not honour",
+                "error_detail": "Declined - Do not honour", "error_code": "20005"}),
+            ),
+            tx(
+                "refunds",
+                "rrrrr",
+                2000,
+                true,
+                json!({"reference": "ERP-9", "reference_origin": "erp"}),
+            ),
+            json!({"id": "l1", "type": "line_items", "attributes": {"amount_cents": 1}}),
+        ]);
+        let p = payment_state(&doc, "NOK").unwrap();
+        assert_eq!((p.authorized, p.captured, p.refunded), (9900, 5000, 2000));
+        assert_eq!(
+            (p.capturable(), p.refundable(), p.voided),
+            (4900, 3000, false)
+        );
+        let ops: Vec<_> = p
+            .operations
+            .iter()
+            .map(|o| (o.kind, o.amount, o.reference.as_deref(), o.outcome))
+            .collect();
+        // Only Kassa's own references count as Kassa's.
+        assert_eq!(
+            ops,
+            [
+                (
+                    OperationKind::Capture,
+                    5000,
+                    Some("op-1"),
+                    ProviderOutcome::Succeeded
+                ),
+                (OperationKind::Capture, 4900, None, ProviderOutcome::Failed),
+                (
+                    OperationKind::Refund,
+                    2000,
+                    None,
+                    ProviderOutcome::Succeeded
+                ),
+            ]
+        );
+        assert_eq!(
+            p.authorization_expires_at,
+            Some(crate::time::parse_utc("2026-12-10T10:00:02Z").unwrap())
+        );
+        assert_eq!(
+            p.detail,
+            "Commerce Layer order 1234: order placed, payment partially_refunded; authorized 99.00 NOK, captured 50.00 NOK, refunded 20.00 NOK, 1 declined by the gateway"
+        );
+        let failed = made_by_trigger(&doc, "captures", &["ccc".into()]).unwrap();
+        assert_eq!((failed.id.as_str(), failed.succeeded), ("cccc", false));
+        assert_eq!(failed.message, "Declined - Do not honour");
+        assert!(made_by_trigger(&doc, "captures", &["ccc".into(), "cccc".into()]).is_none());
+        // Negative amounts are no payment's.
+        let bad = payment_doc(vec![tx("captures", "c", -1, true, json!({}))]);
+        assert!(payment_state(&bad, "NOK").unwrap_err().contains("negative"));
+    }
+
+    #[test]
+    fn a_refund_goes_to_the_newest_capture_that_covers_it() {
+        let doc = payment_doc(vec![
+            tx(
+                "captures",
+                "c",
+                6000,
+                true,
+                json!({"refund_balance_cents": 6000}),
+            ),
+            tx(
+                "captures",
+                "cc",
+                3000,
+                true,
+                json!({"refund_balance_cents": 2000}),
+            ),
+            tx(
+                "captures",
+                "ccc",
+                9000,
+                false,
+                json!({"refund_balance_cents": 0}),
+            ),
+        ]);
+        let list = transactions(&doc);
+        let to = |amount| capture_for_refund(&list, amount).map(|t| t.id.as_str());
+        assert_eq!(to(2000), Some("cc"));
+        assert_eq!(to(2001), Some("c"));
+        // Nothing covers it: the one with the most left (Commerce Layer refuses the rest).
+        assert_eq!(to(7000), Some("c"));
+        assert_eq!(capture_for_refund(&[], 1).map(|t| t.id.clone()), None);
+    }
+
+    #[test]
+    fn triggers_carry_their_amount() {
+        assert_eq!(
+            trigger_amount("captures", "c1", "_refund", 1500),
+            json!({"data": {"type": "captures", "id": "c1", "attributes": {
+                "_refund": true, "_refund_amount_cents": 1500}}})
+        );
+        assert_eq!(
+            trigger_amount("authorizations", "a1", "_capture", 9900)["data"]["attributes"]
+                ["_capture_amount_cents"],
+            9900
+        );
+        assert_eq!(
+            tag("refunds", "r1", "op-7")["data"]["attributes"],
+            json!({"reference": "op-7", "reference_origin": "kassa"})
+        );
+        assert_eq!(
+            expire("o1", "2026-12-03T10:00:00.000Z")["data"],
+            json!({"type": "orders", "id": "o1", "attributes": {"expires_at": "2026-12-03T10:00:00.000Z"}})
         );
     }
 
