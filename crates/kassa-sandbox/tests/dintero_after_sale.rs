@@ -439,6 +439,15 @@ fn a_lost_answer_leaves_the_refund_once_in_the_record_and_a_202_finishes_later()
     assert_eq!(state(&p, &order, &tid).refunded, 1000);
 }
 
+/// Whether an order document has a VAT rate above 0 and below 1 %.
+fn has_fractional_rate(doc: &str) -> bool {
+    let v: serde_json::Value = serde_json::from_str(doc).expect("a generated order is JSON");
+    v["lines"].as_array().into_iter().flatten().any(|l| {
+        let r: f64 = l["vat_rate"].as_str().unwrap_or("0").parse().unwrap_or(0.0);
+        r > 0.0 && r < 1.0
+    })
+}
+
 fn shared() -> &'static (Sandbox, Dintero) {
     static S: OnceLock<(Sandbox, Dintero)> = OnceLock::new();
     S.get_or_init(|| {
@@ -458,6 +467,9 @@ proptest! {
         doc in random_orders::order(),
         picks in proptest::collection::vec((0usize..6, 1i64..=3000), 0..4),
     ) {
+        // The emulator refuses a VAT rate between 0 and 1 % as a percent sent as a fraction
+        // (its own guard against a client sending 0.25 for 25 %; no Nordic rate is there).
+        prop_assume!(!has_fractional_rate(&doc));
         let (s, p) = shared();
         let (order, tid) = sale(s, p, &doc, CapturePolicy::AtSale);
         let sref = session(&order, None, Some(&tid));
