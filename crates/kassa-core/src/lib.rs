@@ -32,6 +32,7 @@ pub mod logging;
 pub mod money;
 pub mod order;
 pub mod paths;
+pub mod printer;
 pub mod provider;
 pub mod qr;
 pub mod quote;
