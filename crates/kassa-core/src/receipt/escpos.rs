@@ -8,10 +8,12 @@
 //!
 //! A receipt printer shows a byte as whatever its code page has there: UTF-8 would print as
 //! two or three wrong characters, and a control byte in an item name could be read as a
-//! command. So every character is first mapped to one PC865 has ([`to_pc865`]): `–` to `-`,
-//! `€` to `EUR`, `š` to `s`, control characters to a space, anything else unknown to `?`. The
-//! `escpos` crate would instead send an unknown character as UTF-8.
+//! command. The layout already holds only characters PC865 has ([`super::printable`]); the
+//! text is passed through it once more here, so no caller of [`encode_lines`] can get raw
+//! UTF-8 or a control byte to the printer (the `escpos` crate would send an unknown character
+//! as UTF-8).
 
+use super::charset::printable;
 use super::{Columns, Line, ReceiptDoc, ReceiptError, Size};
 use escpos::driver::Driver;
 use escpos::printer::Printer;
@@ -40,7 +42,7 @@ pub fn encode_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, Receipt
         if line.bold {
             p.bold(true).map_err(fail)?;
         }
-        p.writeln(&to_pc865(&line.text)).map_err(fail)?;
+        p.writeln(&printable(&line.text)).map_err(fail)?;
         if line.bold {
             p.bold(false).map_err(fail)?;
         }
@@ -76,124 +78,9 @@ impl Driver for Memory {
     }
 }
 
-/// The characters of PC865's upper half a receipt may use as they are: its Latin letters and
-/// signs (not the box drawing and Greek ones, which no receipt needs). ASCII 0x20–0x7E is kept
-/// too. Every one of them is a single byte in the `escpos` crate's PC865 table (tested).
-const PC865_KEPT: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜø£ØáíóúñÑªº¿¬½¼¡¤ßµ±°·²\u{a0}";
-
-/// Stand-ins for characters PC865 lacks: the ones receipts meet (typographic punctuation from
-/// product names, the euro, letters of neighbouring languages).
-const STAND_INS: &[(char, &str)] = &[
-    ('–', "-"),
-    ('—', "-"),
-    ('‐', "-"),
-    ('‑', "-"),
-    ('−', "-"),
-    ('‘', "'"),
-    ('’', "'"),
-    ('‚', "'"),
-    ('´', "'"),
-    ('“', "\""),
-    ('”', "\""),
-    ('„', "\""),
-    ('«', "\""),
-    ('»', "\""),
-    ('…', "..."),
-    ('•', "*"),
-    ('€', "EUR"),
-    ('×', "x"),
-    ('©', "(c)"),
-    ('®', "(R)"),
-    ('™', "TM"),
-    ('\u{202f}', " "),
-    ('\u{2009}', " "),
-    ('À', "A"),
-    ('Á', "A"),
-    ('Â', "A"),
-    ('Ã', "A"),
-    ('ã', "a"),
-    ('ą', "a"),
-    ('ā', "a"),
-    ('Ą', "A"),
-    ('č', "c"),
-    ('ć', "c"),
-    ('Č', "C"),
-    ('Ć', "C"),
-    ('ď', "d"),
-    ('đ', "d"),
-    ('Đ', "D"),
-    ('ð', "d"),
-    ('Ð', "D"),
-    ('È', "E"),
-    ('Ê', "E"),
-    ('Ë', "E"),
-    ('ę', "e"),
-    ('ě', "e"),
-    ('ė', "e"),
-    ('ē', "e"),
-    ('Ì', "I"),
-    ('Í', "I"),
-    ('Î', "I"),
-    ('Ï', "I"),
-    ('ī', "i"),
-    ('į', "i"),
-    ('ł', "l"),
-    ('Ł', "L"),
-    ('ń', "n"),
-    ('ň', "n"),
-    ('Ò', "O"),
-    ('Ó', "O"),
-    ('Ô', "O"),
-    ('Õ', "O"),
-    ('õ', "o"),
-    ('ő', "ö"),
-    ('Ő', "Ö"),
-    ('ř', "r"),
-    ('š', "s"),
-    ('ś', "s"),
-    ('ş', "s"),
-    ('Š', "S"),
-    ('Ś', "S"),
-    ('ť', "t"),
-    ('þ', "th"),
-    ('Þ', "Th"),
-    ('Ù', "U"),
-    ('Ú', "U"),
-    ('Û', "U"),
-    ('ū', "u"),
-    ('ů', "u"),
-    ('ű', "ü"),
-    ('Ű', "Ü"),
-    ('ý', "y"),
-    ('Ý', "Y"),
-    ('ž', "z"),
-    ('ź', "z"),
-    ('ż', "z"),
-    ('Ž', "Z"),
-    ('œ', "oe"),
-    ('Œ', "OE"),
-];
-
-/// `text` with every character one that PC865 can print: kept, replaced by a stand-in, a
-/// control character made a space (so it can never act as a command), anything else `?`.
-pub fn to_pc865(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if (' '..='~').contains(&c) || PC865_KEPT.contains(c) {
-            out.push(c);
-        } else if c.is_control() {
-            out.push(' ');
-        } else if let Some((_, s)) = STAND_INS.iter().find(|(k, _)| *k == c) {
-            out.push_str(s);
-        } else {
-            out.push('?');
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::charset::{PC865_KEPT, STAND_INS};
     use super::*;
 
     fn text_bytes(text: &str) -> Vec<u8> {
@@ -228,15 +115,13 @@ mod tests {
 
     #[test]
     fn characters_pc865_lacks_get_stand_ins_and_never_utf_8() {
-        assert_eq!(
-            to_pc865("Kaffe – 2 € «lys» Łódź"),
-            "Kaffe - 2 EUR \"lys\" Lódz"
-        );
-        assert_eq!(to_pc865("日本"), "??");
+        // Lines made by hand, not by the layout: the encoder maps them too.
+        assert_eq!(text_bytes("Kaffe – 2 €"), b"Kaffe - 2 EUR");
+        assert_eq!(text_bytes("日本"), b"??");
         for (c, _) in STAND_INS {
-            let bytes = text_bytes(&to_pc865(&c.to_string()));
+            let bytes = text_bytes(&c.to_string());
             assert!(
-                bytes.iter().all(|b| *b < 0x80 || bytes.len() == 1),
+                bytes.iter().all(|b| *b < 0x80) || bytes.len() == 1,
                 "{c:?} became {bytes:02x?}"
             );
         }
@@ -245,7 +130,6 @@ mod tests {
     #[test]
     fn a_control_character_in_a_name_cannot_become_a_command() {
         // ESC @ would reset the printer, GS V would cut the paper mid-receipt.
-        assert_eq!(to_pc865("Bolle\x1b@\x1dVA\x00\n"), "Bolle @ VA  ");
         let bytes = text_bytes("Bolle\x1b@\x1dVA");
         assert!(
             !bytes.contains(&0x1b) && !bytes.contains(&0x1d),

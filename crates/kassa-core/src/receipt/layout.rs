@@ -1,10 +1,13 @@
 //! The receipt as monospace lines for a given paper width: the one layout every output uses.
 //!
-//! Every character is one column (the printer's font and the PDF's DejaVu Sans Mono are both
+//! Every text is first made [`printable`] (what PC865 has), then measured: the stand-ins for
+//! other characters (`€` → `EUR`) would otherwise push the columns out of line on paper. Every
+//! character is one column (the printer's font and the PDF's DejaVu Sans Mono are both
 //! fixed-width); centring is done with spaces here, not with printer commands, so the lines
 //! are the same text on paper, in the PDF and on screen. A [`Size::Double`] line is printed at
 //! twice the width and height, so it holds half as many characters.
 
+use super::charset::printable;
 use super::{Item, ReceiptDoc, Row, VatLine, VatTable};
 use serde::Serialize;
 
@@ -112,12 +115,13 @@ pub(super) fn lines(doc: &ReceiptDoc, width: usize) -> Vec<Line> {
     out
 }
 
-/// Words into lines of at most `width` characters; a word longer than a line is cut.
+/// Words into lines of at most `width` characters; a word longer than a line is cut. Lines
+/// break at spaces only, never at a no-break space (inside an amount).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    for word in printable(text).split(' ').filter(|w| !w.is_empty()) {
         let mut word: Vec<char> = word.chars().collect();
         loop {
             let used = len(&line);
@@ -163,12 +167,13 @@ fn indented(text: &str, width: usize) -> Vec<String> {
 /// `label ........ value` on one line; if both do not fit, the label (wrapped) and then the
 /// value on its own line, right-aligned.
 fn two_columns(label: &str, value: &str, width: usize) -> Vec<String> {
-    let (l, v) = (len(label), len(value));
+    let (label, value) = (printable(label), printable(value));
+    let (l, v) = (len(&label), len(&value));
     if l + 1 + v <= width {
         return vec![format!("{label}{}{value}", " ".repeat(width - l - v))];
     }
-    let mut lines = wrap(label, width);
-    lines.extend(wrap(value, width).into_iter().map(|v| right(&v, width)));
+    let mut lines = wrap(&label, width);
+    lines.extend(wrap(&value, width).into_iter().map(|v| right(&v, width)));
     lines
 }
 
@@ -213,9 +218,9 @@ fn vat_lines(t: &VatTable, doc: &ReceiptDoc, width: usize) -> Vec<Line> {
     if column > widest {
         let first = width - 3 * column;
         let row = |label: &str, cells: [&str; 3]| {
-            let mut s = format!("{label:<first$}");
+            let mut s = format!("{:<first$}", printable(label));
             for c in cells {
-                s.push_str(&right(c, column));
+                s.push_str(&right(&printable(c), column));
             }
             Line::normal(s)
         };

@@ -17,6 +17,7 @@
 //! per sale is the journal's rule), and it sends nothing to a printer ([`crate::printer`]
 //! does). It never sees the checkout URL, so no receipt can carry it or its QR code.
 
+mod charset;
 pub mod escpos;
 mod layout;
 pub mod pdf;
@@ -24,6 +25,7 @@ pub mod pdf;
 mod tests;
 mod words;
 
+pub use charset::printable;
 pub use layout::{Line, Size};
 
 use crate::money::Currency;
