@@ -1,6 +1,10 @@
 //! The receipt as a PDF on an 80 mm roll: one page as wide as the paper and as tall as the
 //! receipt, made with `krilla` (Typst's PDF writer).
 //!
+//! Without krilla's text shaping (its `simple-text` feature: rustybuzz and Unicode tables,
+//! 0.65 MB of the release binary): a monospace font and the PC865 repertoire need none, so each
+//! character is its glyph from the font's character map, one advance wide.
+//!
 //! It draws the very lines the thermal printer prints ([`ReceiptDoc::lines`]) in DejaVu Sans
 //! Mono, a monospace font like the printer's, sized so that the line width fills the 72 mm a
 //! printer prints on; double-size lines at twice the size. The fonts are in the binary
@@ -12,8 +16,9 @@
 use super::{Columns, Line, ReceiptDoc, ReceiptError, Size};
 use krilla::geom::Point;
 use krilla::page::PageSettings;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::Document;
+use skrifa::MetadataProvider;
 
 static REGULAR: &[u8] = include_bytes!("../../fonts/DejaVuSansMono.ttf");
 static BOLD: &[u8] = include_bytes!("../../fonts/DejaVuSansMono-Bold.ttf");
@@ -42,7 +47,11 @@ pub fn render_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, Receipt
         cause,
     };
     let font = |data: &'static [u8]| {
-        Font::new(data.into(), 0).ok_or_else(|| fail("the embedded font cannot be read".into()))
+        let unreadable = || fail("the embedded font cannot be read".into());
+        let charmap = skrifa::FontRef::new(data)
+            .map_err(|_| unreadable())?
+            .charmap();
+        Ok::<_, ReceiptError>((Font::new(data.into(), 0).ok_or_else(unreadable)?, charmap))
     };
     let (regular, bold) = (font(REGULAR)?, font(BOLD)?);
     // The font size at which `columns` characters fill the printed width.
@@ -62,14 +71,14 @@ pub fn render_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, Receipt
     for line in lines {
         let s = size_of(line);
         if !line.text.is_empty() {
-            let font = if line.bold { &bold } else { &regular };
-            surface.draw_text(
+            let (font, charmap) = if line.bold { &bold } else { &regular };
+            surface.draw_glyphs(
                 Point::from_xy(margin, top + ASCENT * s),
+                &glyphs(&line.text, charmap),
                 font.clone(),
-                s,
                 &line.text,
+                s,
                 false,
-                TextDirection::Auto,
             );
         }
         top += s * LEADING;
@@ -77,4 +86,40 @@ pub fn render_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, Receipt
     surface.finish();
     page.finish();
     pdf.finish().map_err(|e| fail(format!("{e:?}")))
+}
+
+/// Each character as its glyph, one advance wide, tied to its bytes in the text (which is how
+/// the PDF's ToUnicode map gives the text back). A character the font lacks would be glyph 0
+/// (an empty box); the layout only holds characters of PC865, which DejaVu Sans Mono all has.
+fn glyphs(text: &str, charmap: &skrifa::charmap::Charmap) -> Vec<KrillaGlyph> {
+    text.char_indices()
+        .map(|(at, c)| {
+            let id = charmap.map(c).map_or(0, |g| g.to_u32());
+            KrillaGlyph::new(
+                GlyphId::new(id),
+                ADVANCE,
+                0.0,
+                0.0,
+                0.0,
+                at..at + c.len_utf8(),
+                None,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_fonts_have_every_character_a_receipt_can_hold() {
+        let repertoire = (' '..='~').chain(super::super::charset::PC865_KEPT.chars());
+        for data in [REGULAR, BOLD] {
+            let charmap = skrifa::FontRef::new(data).unwrap().charmap();
+            for c in repertoire.clone() {
+                assert!(charmap.map(c).is_some_and(|g| g.to_u32() != 0), "{c:?}");
+            }
+        }
+    }
 }
