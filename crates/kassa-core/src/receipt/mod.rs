@@ -426,8 +426,8 @@ pub fn build(
 ) -> Result<ReceiptDoc, ReceiptError> {
     let market = meta.market;
     let w = market.words();
-    // A demo sale moved no money and says so on every line of defence; a real one needs the
-    // fields the market requires.
+    // A real sale needs every field the market requires; a demo sale moved no money and is
+    // marked so at both ends, so a new install's demo receipts need no organisation number.
     if !payment.demo {
         seller.check(market)?;
     }
