@@ -5,9 +5,10 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Debian packages: Tauri 2 build deps, headless display, E2E driver, keyring daemon, screenshots.
+# Debian packages: Tauri 2 build deps, headless display, E2E driver, keyring daemon, screenshots,
+# poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them).
 APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus gnome-keyring libsecret-tools keyutils)
+  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

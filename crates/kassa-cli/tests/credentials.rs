@@ -270,6 +270,10 @@ fn config_set_get_show() {
         ("dintero.base_url", "http://127.0.0.1:8080"),
         ("shop.name", "Butikken på hjørnet"),
         ("default_provider", "dintero"),
+        ("shop.org_number", "923609016"),
+        ("shop.address", "Storgata 1|9008 Tromsø"),
+        ("register.id", "KASSA-1"),
+        ("printer.url", "tcp://10.0.0.5"),
     ] {
         let out = cli(&dir.0, &["config", "set", k, v], None);
         assert!(out.status.success(), "{k}: {}", stderr(&out));
@@ -292,6 +296,32 @@ fn config_set_get_show() {
         show.lines()
             .any(|l| l.starts_with("klarna.region") && l.ends_with("eu (default)")),
         "{show}"
+    );
+    // The receipt's settings: the seller, this register and its printer.
+    for (key, shown) in [
+        ("shop.org_number", "923609016"),
+        ("shop.address", "Storgata 1|9008 Tromsø"),
+        ("shop.vat_registered", "true (default)"),
+        ("register.id", "KASSA-1"),
+        ("printer.url", "tcp://10.0.0.5"),
+        ("printer.columns", "48 (default)"),
+    ] {
+        assert!(
+            show.lines()
+                .any(|l| l.starts_with(key) && l.ends_with(shown)),
+            "{key}: {show}"
+        );
+    }
+    let refused = cli(
+        &dir.0,
+        &["config", "set", "shop.org_number", "923609017"],
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("shop.org_number: 923609017 is not a valid organisation number"),
+        "{}",
+        stderr(&refused)
     );
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.0.join("settings.json")).unwrap())

@@ -14,6 +14,8 @@
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
 //!   history, settings, products); [`catalog`]: the product list.
 //! - [`code`]: the stable error codes every error carries to the UI.
+//! - [`receipt`]: the receipt model and its outputs (text lines, PDF, ESC/POS);
+//!   [`printer`]: where the bytes go (network, USB, serial printers, a file).
 //! - [`qr`]: QR codes as SVG. [`time`]: UTC timestamps.
 //!
 //! Modules import each other in one direction only (`tests/module_graph.rs`).
@@ -32,9 +34,11 @@ pub mod logging;
 pub mod money;
 pub mod order;
 pub mod paths;
+pub mod printer;
 pub mod provider;
 pub mod qr;
 pub mod quote;
+pub mod receipt;
 pub mod reference;
 pub mod refund;
 pub mod secrets;

@@ -236,6 +236,19 @@ impl Currency {
     /// Formats minor units for people in a locale: `nb` gives `1 299,90 kr` for NOK (and
     /// `1 299,90 EUR` for others), anything else gives `NOK 1,299.90`.
     pub fn format_display(&self, minor: i64, locale: &str) -> String {
+        let number = self.format_number(minor, locale);
+        let norwegian = locale.starts_with("nb") || locale.starts_with("no");
+        match (norwegian, self.code) {
+            (true, "NOK") => format!("{number}\u{a0}kr"),
+            (true, code) => format!("{number}\u{a0}{code}"),
+            (false, code) => format!("{code}\u{a0}{number}"),
+        }
+    }
+
+    /// The number of [`format_display`](Self::format_display) without the currency: `nb` gives
+    /// `1 299,90` (a no-break space between thousands), anything else `1,299.90`. Every minor
+    /// digit is always shown (øre on a Norwegian receipt), and nothing is rounded.
+    pub fn format_number(&self, minor: i64, locale: &str) -> String {
         let plain = self.format_plain(minor);
         let (sign, rest) = match plain.strip_prefix('-') {
             Some(r) => ("-", r),
@@ -254,15 +267,10 @@ impl Currency {
             }
             grouped.push(ch);
         }
-        let number = match frac {
+        match frac {
             Some(f) if norwegian => format!("{sign}{grouped},{f}"),
             Some(f) => format!("{sign}{grouped}.{f}"),
             None => format!("{sign}{grouped}"),
-        };
-        match (norwegian, self.code) {
-            (true, "NOK") => format!("{number}\u{a0}kr"),
-            (true, code) => format!("{number}\u{a0}{code}"),
-            (false, code) => format!("{code}\u{a0}{number}"),
         }
     }
 
@@ -494,6 +502,11 @@ mod tests {
         assert_eq!(nok.format_display(129990, "nb"), "1\u{a0}299,90\u{a0}kr");
         assert_eq!(nok.format_display(129990, "en"), "NOK\u{a0}1,299.90");
         assert_eq!(nok.format_display(99, "en"), "NOK\u{a0}0.99");
+        assert_eq!(
+            nok.format_number(-123456789, "nb"),
+            "-1\u{a0}234\u{a0}567,89"
+        );
+        assert_eq!(nok.format_number(100, "nb"), "1,00");
     }
 
     #[test]

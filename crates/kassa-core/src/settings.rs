@@ -1,4 +1,5 @@
-//! Kassa's non-secret settings: per-provider account details, the shop, the default provider.
+//! Kassa's non-secret settings: per-provider account details, the shop, the default provider,
+//! this register and its receipt printer.
 //!
 //! Settings are flat `section.key` pairs (`dintero.account_id`, `shop.name`) kept in
 //! `settings.json` in the data directory, validated on every write, written atomically (temp
@@ -30,7 +31,25 @@ const SHOP: &[(&str, Validator)] = &[
     ("shop.locale", valid_locale),
     ("shop.return_url", valid_base_url),
     ("default_provider", valid_default_provider),
+    // What a receipt must say about the seller (Norway: name, address, organisation number
+    // and "MVA" when VAT-registered; see `receipt`).
+    ("shop.org_number", valid_org_number),
+    ("shop.address", valid_address),
+    ("shop.vat_registered", valid_bool),
+    // This till: its id on receipts and in the journal (SAF-T `registerID`), its printer.
+    ("register.id", valid_register_id),
+    ("printer.url", valid_printer_url),
+    ("printer.columns", valid_printer_columns),
 ];
+
+/// What separates the lines of `shop.address` (one line in a shell argument or an input).
+pub const ADDRESS_LINE_SEPARATOR: char = '|';
+const MAX_ADDRESS_LINES: usize = 4;
+const MAX_ADDRESS_LINE: usize = 60;
+/// SAF-T's `IdentificationString35`, which also keeps it short on paper.
+const MAX_REGISTER_ID: usize = 35;
+/// The printer widths Kassa lays receipts out for: 32 (58 mm paper) to 64 columns.
+pub const PRINTER_COLUMNS: std::ops::RangeInclusive<usize> = 32..=64;
 
 /// Defaults shown by `config get`/`show` for keys that were never set: the shop's here, a
 /// provider's in its spec.
@@ -42,6 +61,10 @@ fn default_for(key: &str) -> Option<&'static str> {
         "shop.prices_include_vat" => "true",
         "shop.locale" => "nb",
         "default_provider" => "demo",
+        "shop.vat_registered" => "true",
+        "register.id" => "1",
+        // Font A on 80 mm paper (576 dots / 12): the common thermal receipt printer.
+        "printer.columns" => "48",
         _ => {
             let (name, field) = key.split_once('.')?;
             return provider(name)?.setting(field)?.default;
@@ -222,6 +245,29 @@ impl Settings {
             .unwrap_or_default()
     }
 
+    /// This till's id on receipts and in the journal (`register.id`, default `1`).
+    pub fn register_id(&self) -> String {
+        self.get("register.id")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "1".into())
+    }
+
+    /// The receipt printer (`printer.url`), if one is set.
+    pub fn printer(&self) -> Option<crate::printer::PrinterUrl> {
+        let url = self.get("printer.url").ok().flatten()?;
+        crate::printer::PrinterUrl::parse(&url).ok()
+    }
+
+    /// How many characters a receipt line has on the printer (`printer.columns`, default 48).
+    pub fn printer_columns(&self) -> usize {
+        self.get("printer.columns")
+            .ok()
+            .flatten()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(48)
+    }
+
     /// A provider's check that a new value agrees with its other settings ([`Spec::agrees`]).
     fn check_related(&self, key: &str, value: &str) -> Result<(), SettingsError> {
         match key
@@ -254,7 +300,7 @@ fn validator(key: &str) -> Result<Validator, SettingsError> {
         return Err(invalid(
             key,
             format!(
-                "unknown provider {prefix:?} (known: {}, shop)",
+                "unknown provider {prefix:?} (known: {}, shop, register, printer)",
                 provider_names()
             ),
         ));
@@ -351,6 +397,98 @@ fn valid_default_provider(v: &str) -> Result<(), String> {
     }
 }
 
+/// Norway's organisation number (Brønnøysundregistrene): 9 digits, the last a mod-11 check
+/// digit over the first 8 with weights 3, 2, 7, 6, 5, 4, 3, 2 (check = 11 − sum mod 11; 11
+/// becomes 0; a remainder of 1 would need 10, so no valid number has it). Written without
+/// spaces and without "MVA": the receipt adds both (`shop.vat_registered`). NO only.
+pub fn valid_org_number(v: &str) -> Result<(), String> {
+    let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
+    if v.to_ascii_uppercase().ends_with("MVA") {
+        return Err(format!(
+            "{v:?}: give the 9 digits only; \"MVA\" is printed when shop.vat_registered is true"
+        ));
+    }
+    if digits.len() != 9 || v.len() != 9 {
+        return Err(format!(
+            "{v:?} is not a Norwegian organisation number (9 digits, no spaces, e.g. 923609016)"
+        ));
+    }
+    const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+    let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
+    let check = match 11 - sum % 11 {
+        11 => 0,
+        10 => {
+            return Err(format!(
+                "{v} is not a valid organisation number (no check digit fits its first 8 digits: \
+                 a typo?)"
+            ))
+        }
+        c => c,
+    };
+    if digits[8] == check {
+        Ok(())
+    } else {
+        Err(format!(
+            "{v} is not a valid organisation number (its check digit is wrong: a typo?)"
+        ))
+    }
+}
+
+/// The address lines of `shop.address` (`Storgata 1|9008 Tromsø`), trimmed.
+pub fn address_lines(v: &str) -> Vec<String> {
+    v.split(ADDRESS_LINE_SEPARATOR)
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+fn valid_address(v: &str) -> Result<(), String> {
+    let lines = address_lines(v);
+    let form = "lines separated by |, e.g. Storgata 1|9008 Tromsø";
+    if lines.len() > MAX_ADDRESS_LINES {
+        return Err(format!("at most {MAX_ADDRESS_LINES} lines ({form})"));
+    }
+    for line in &lines {
+        if line.is_empty() {
+            return Err(format!("has an empty line ({form})"));
+        }
+        if line.chars().count() > MAX_ADDRESS_LINE || line.chars().any(char::is_control) {
+            return Err(format!(
+                "{line:?}: each line is at most {MAX_ADDRESS_LINE} characters, without control \
+                 characters ({form})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn valid_register_id(v: &str) -> Result<(), String> {
+    let ok = (1..=MAX_REGISTER_ID).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{v:?}: 1 to {MAX_REGISTER_ID} letters, digits or -, e.g. KASSA-1"
+        ))
+    }
+}
+
+fn valid_printer_url(v: &str) -> Result<(), String> {
+    crate::printer::PrinterUrl::parse(v).map(|_| ())
+}
+
+fn valid_printer_columns(v: &str) -> Result<(), String> {
+    match v.parse::<usize>() {
+        Ok(n) if PRINTER_COLUMNS.contains(&n) => Ok(()),
+        _ => Err(format!(
+            "{v:?}: characters per line from {} to {} (48 for most 80 mm printers, 42 for some, \
+             32 for 58 mm paper)",
+            PRINTER_COLUMNS.start(),
+            PRINTER_COLUMNS.end()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +558,72 @@ mod tests {
         let shop = ShopSettings::from_settings(&s);
         assert_eq!(shop.vat_rates, vec!["12.5", "6"]);
         assert_eq!(shop.currency, "EUR");
+    }
+
+    #[test]
+    fn organisation_numbers_need_their_mod_11_check_digit() {
+        // Real numbers from Brønnøysundregistrene (Equinor ASA, Brønnøysundregistrene itself,
+        // Skatteetaten), and a made-up one whose weighted sum divides by 11 (check digit 0).
+        for good in ["923609016", "974760673", "974761076", "910000020"] {
+            valid_org_number(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        let mut s = Settings::default();
+        assert_eq!(
+            err(&mut s, "shop.org_number", "923609017"),
+            "shop.org_number: 923609017 is not a valid organisation number (its check digit is \
+             wrong: a typo?)"
+        );
+        // 91000008x: the weighted sum leaves remainder 1, so no check digit fits.
+        assert!(err(&mut s, "shop.org_number", "910000080").contains("no check digit fits"));
+        assert!(err(&mut s, "shop.org_number", "923 609 016").contains("9 digits, no spaces"));
+        assert!(err(&mut s, "shop.org_number", "92360901").contains("9 digits"));
+        assert!(err(&mut s, "shop.org_number", "9236090160").contains("9 digits"));
+        assert!(err(&mut s, "shop.org_number", "92360901a").contains("9 digits"));
+        assert!(err(&mut s, "shop.org_number", "923609016MVA").contains("give the 9 digits only"));
+        s.set("shop.org_number", "923609016").unwrap();
+    }
+
+    #[test]
+    fn receipt_settings_are_checked_and_have_defaults() {
+        let mut s = Settings::default();
+        assert_eq!(
+            s.get("shop.vat_registered").unwrap().as_deref(),
+            Some("true")
+        );
+        assert_eq!(s.register_id(), "1");
+        assert_eq!(s.printer(), None);
+        assert_eq!(s.printer_columns(), 48);
+        s.set("shop.address", "Storgata 1 | 9008 Tromsø").unwrap();
+        assert_eq!(
+            address_lines(&s.get("shop.address").unwrap().unwrap()),
+            ["Storgata 1", "9008 Tromsø"]
+        );
+        assert!(err(&mut s, "shop.address", "Storgata 1||9008 Tromsø").contains("empty line"));
+        assert!(err(&mut s, "shop.address", "a|b|c|d|e").contains("at most 4 lines"));
+        assert!(err(&mut s, "shop.address", &"x".repeat(61)).contains("at most 60 characters"));
+        assert!(err(&mut s, "shop.vat_registered", "yes").contains("not one of: true, false"));
+        s.set("register.id", "KASSA-1").unwrap();
+        assert_eq!(s.register_id(), "KASSA-1");
+        assert!(err(&mut s, "register.id", "kasse 1").contains("letters, digits or -"));
+        assert!(err(&mut s, "register.id", &"1".repeat(36)).contains("1 to 35"));
+        s.set("printer.url", "tcp://10.0.0.5").unwrap();
+        assert_eq!(s.printer().unwrap().to_string(), "tcp://10.0.0.5:9100");
+        assert!(err(&mut s, "printer.url", "lpt1")
+            .starts_with("printer.url: \"lpt1\" is not a printer URL"));
+        s.set("printer.columns", "42").unwrap();
+        assert_eq!(s.printer_columns(), 42);
+        assert!(err(&mut s, "printer.columns", "80").contains("from 32 to 64"));
+        let keys: Vec<String> = s.all().into_iter().map(|(k, _, _)| k).collect();
+        for key in [
+            "shop.org_number",
+            "shop.address",
+            "shop.vat_registered",
+            "register.id",
+            "printer.url",
+            "printer.columns",
+        ] {
+            assert!(keys.iter().any(|k| k == key), "config show lists {key}");
+        }
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub trait SettingValues {
 pub struct Spec {
     /// The name in settings, the keyring and the session log.
     pub name: &'static str,
+    /// The name people know it by, as receipts print the means of payment.
+    pub title: &'static str,
     /// The provider's own settings (the [`COMMON`] ones come on top).
     pub settings: &'static [Setting],
     /// Credential fields, kept only in the OS keyring.

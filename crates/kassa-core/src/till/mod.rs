@@ -418,7 +418,12 @@ impl<P: ProviderSource> Till<P> {
         SettingsView {
             shop: all
                 .iter()
-                .filter(|(k, _, _)| k.starts_with("shop.") || k == "default_provider")
+                .filter(|(k, _, _)| {
+                    ["shop.", "register.", "printer."]
+                        .iter()
+                        .any(|p| k.starts_with(p))
+                        || k == "default_provider"
+                })
                 .map(field)
                 .collect(),
             providers,

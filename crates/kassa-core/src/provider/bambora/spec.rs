@@ -6,6 +6,7 @@ use crate::provider::{ErrorKind, Provider, ProviderError};
 
 pub const SPEC: Spec = Spec {
     name: "bambora",
+    title: "Bambora (Worldline)",
     settings: &[
         Setting::new("merchant_number", valid_merchant_number),
         Setting::or("payment_window_id", valid_positive_int, "1"),

@@ -7,6 +7,7 @@ use crate::provider::{Provider, ProviderError};
 
 pub const SPEC: Spec = Spec {
     name: "commercelayer",
+    title: "Commerce Layer",
     settings: &[
         Setting::new("organization", valid_slug),
         Setting::new("market", valid_token),

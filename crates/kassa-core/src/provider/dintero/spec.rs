@@ -6,6 +6,7 @@ use crate::provider::{Provider, ProviderError};
 
 pub const SPEC: Spec = Spec {
     name: "dintero",
+    title: "Dintero",
     settings: &[
         Setting::new("account_id", valid_account),
         Setting::or("profile_id", valid_token, "default"),

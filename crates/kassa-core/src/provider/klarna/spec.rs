@@ -6,6 +6,7 @@ use crate::provider::{Provider, ProviderError};
 
 pub const SPEC: Spec = Spec {
     name: "klarna",
+    title: "Klarna",
     settings: &[
         Setting::or("region", valid_region, "eu"),
         Setting::or("acquiring_channel", valid_channel, "ECOMMERCE"),

@@ -8,6 +8,7 @@ use crate::provider::{Provider, ProviderError};
 
 pub const SPEC: Spec = Spec {
     name: "opencharge",
+    title: "Opencharge",
     settings: &[
         Setting::new("ocid", valid_ocid),
         Setting::new("gateway_url", valid_base_url),
