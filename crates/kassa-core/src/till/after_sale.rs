@@ -34,8 +34,12 @@ pub enum RefundInput {
     /// enum through with any other fields (`{"by": "whole", "amount": 100}` would refund the
     /// whole sale); an empty struct variant refuses them.
     Whole {},
-    Amount { amount: i64 },
-    Lines { lines: Vec<LineQuantity> },
+    Amount {
+        amount: i64,
+    },
+    Lines {
+        lines: Vec<LineQuantity>,
+    },
 }
 
 impl RefundInput {
