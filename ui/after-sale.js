@@ -207,8 +207,9 @@ window.kassaAfterSale = (() => {
     lineInputs().forEach((input) => {
       const index = Number(input.dataset.index);
       const left = rf.left.get(index);
-      $(`rf-left-${index}`).textContent = left || (byAmountOnly ? '' : t('nothingLeft'));
-      input.disabled = !left && !byAmountOnly;
+      // Without the whole refund's preview (its error is shown) nothing is known of the lines.
+      $(`rf-left-${index}`).textContent = left || (whole && !byAmountOnly ? t('nothingLeft') : '');
+      input.disabled = !whole || (!left && !byAmountOnly);
     });
   }
 
