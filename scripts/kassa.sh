@@ -169,7 +169,8 @@ screenshots() {
     xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
     cargo test --test e2e -- --ignored
   mkdir -p docs/screenshots
-  for f in counter qr customer-display webview paid history settings provider-error; do
+  for f in counter qr customer-display webview paid history settings provider-error \
+    refund-form history-refunded customer-refund; do
     cp "target/screenshots/$f.png" docs/screenshots/
   done
   log "screenshots copied to docs/screenshots/"

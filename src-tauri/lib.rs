@@ -15,8 +15,8 @@ use kassa_core::provider::Presentation;
 use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
 use kassa_core::till::{
-    self, Hint, HistoryPage, HistoryQuery, ProviderChoice, SessionView, SettingsView, Till,
-    TillError,
+    self, Hint, HistoryPage, HistoryQuery, ProviderChoice, RefundInput, RefundPreview, SessionView,
+    SettingsView, Till, TillError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -269,6 +269,70 @@ async fn review_session<R: Runtime>(
     .await
 }
 
+/// Captures `amount` (minor units; none: all that is still authorized) of a paid sale.
+#[tauri::command]
+async fn capture_session<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    amount: Option<i64>,
+) -> Result<SessionView> {
+    blocking(app, move |_, desk| desk.with(|t| t.capture(&id, amount))).await
+}
+
+/// Refunds a paid sale (whole, by lines with quantities, or by amount) at its provider; the
+/// customer display shows the refund once it is done.
+#[tauri::command]
+async fn refund_session<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    what: RefundInput,
+    reason: Option<String>,
+) -> Result<SessionView> {
+    blocking(app, move |app, desk| {
+        let v = desk.with(|t| t.refund(&id, &what, reason.as_deref()))?;
+        windows::show_refund(app, &v);
+        Ok(v)
+    })
+    .await
+}
+
+/// Voids the authorization of a paid sale nothing was captured from.
+#[tauri::command]
+async fn void_session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<SessionView> {
+    blocking(app, move |_, desk| desk.with(|t| t.void(&id))).await
+}
+
+/// Records a refund staff made outside Kassa (a provider without a refund API), with `note`
+/// saying what they did.
+#[tauri::command]
+async fn record_refund<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    what: RefundInput,
+    note: String,
+) -> Result<SessionView> {
+    blocking(app, move |app, desk| {
+        let v = desk.with(|t| t.record_refund(&id, &what, &note))?;
+        windows::show_refund(app, &v);
+        Ok(v)
+    })
+    .await
+}
+
+/// What a refund would give back (amount, VAT per rate, lines), for the form to show before
+/// staff confirm. Sends and records nothing.
+#[tauri::command]
+async fn refund_preview<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    what: RefundInput,
+) -> Result<RefundPreview> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.refund_preview(&id, &what))
+    })
+    .await
+}
+
 #[tauri::command]
 async fn history<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Result<HistoryPage> {
     blocking(app, move |_, desk| desk.with(|t| t.history(&query))).await
@@ -407,6 +471,11 @@ pub fn builder<R: Runtime>(
             refresh_session,
             cancel_session,
             review_session,
+            capture_session,
+            refund_session,
+            void_session,
+            record_refund,
+            refund_preview,
             history,
             export_csv,
             settings_view,

@@ -56,6 +56,42 @@ fn cart(reference: &str) -> serde_json::Value {
         "lines": [ { "name": "Stol", "quantity": "1", "unit_price": 29990, "vat_rate": "25", "discount": 0 } ] })
 }
 
+/// Pays a charged demo session on the demo's hosted page (as the customer's browser would),
+/// then asks the provider through the command layer; returns the paid session's view.
+fn pay(main: &WebviewWindow<MockRuntime>, charged: &serde_json::Value) -> serde_json::Value {
+    let url = charged["checkout_url"].as_str().unwrap();
+    let paid = kassa_core::http::Http::new(kassa_core::http::HttpConfig::default())
+        .unwrap()
+        .send(
+            "browser",
+            &kassa_core::http::Request::new(kassa_core::http::Method::Post, format!("{url}/pay")),
+        )
+        .unwrap();
+    assert_eq!(paid.status, 303);
+    let refreshed = call(
+        main,
+        "refresh_session",
+        serde_json::json!({ "id": charged["id"] }),
+    );
+    assert_eq!(refreshed["status"], "paid", "{refreshed}");
+    refreshed
+}
+
+/// The error a command answers with (the UI gets it as `{code, message, ...}`).
+fn call_err(
+    w: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    match get_ipc_response(w, request(cmd, body)) {
+        Ok(v) => panic!(
+            "{cmd} was expected to fail: {:?}",
+            v.deserialize::<serde_json::Value>()
+        ),
+        Err(e) => e,
+    }
+}
+
 #[test]
 fn main_window_can_quote_through_ipc() {
     let app = app_in(&data_dir("quote"));
@@ -108,12 +144,198 @@ fn the_customer_display_may_only_read_its_state() {
     let app = app_in(&data_dir("customer"));
     let customer = window(&app, "customer");
     call(&customer, "customer_state", serde_json::json!({}));
-    for cmd in ["charge", "set_credential", "history", "settings_view"] {
+    for cmd in super::COMMANDS_FOR_TESTS
+        .iter()
+        .filter(|c| **c != "customer_state")
+    {
+        let err = format!(
+            "{:?}",
+            get_ipc_response(&customer, request(cmd, serde_json::json!({}))).expect_err(cmd)
+        );
         assert!(
-            get_ipc_response(&customer, request(cmd, serde_json::json!({}))).is_err(),
-            "{cmd} refused for the customer display"
+            err.contains("not allowed"),
+            "{cmd} refused for the customer display: {err}"
         );
     }
+    // It listens for the status and refunds; it may not send events to the other windows.
+    let emit = serde_json::json!({ "event": super::SESSION_EVENT, "payload": {} });
+    let err = format!(
+        "{:?}",
+        call_err(&customer, "plugin:event|emit", emit.clone())
+    );
+    assert!(err.contains("not allowed"), "emit refused: {err}");
+    let listen = serde_json::json!({ "event": super::windows::REFUND_EVENT,
+        "target": { "kind": "Any" }, "handler": 7 });
+    call(&customer, "plugin:event|listen", listen);
+    // The counter window still may (its capability is core:event:default).
+    call(&window(&app, "main"), "plugin:event|emit", emit);
+}
+
+/// A sale of two lines paid on the demo provider, refunded in two parts through the commands
+/// the history's refund form calls: each preview is what the refund then gives back, the
+/// refunded amount is their sum, and a third refund is refused before anything is sent.
+#[test]
+fn a_paid_sale_is_refunded_in_two_parts_through_the_commands() {
+    use tauri::Listener;
+    let app = app_in(&data_dir("refund"));
+    let main = window(&app, "main");
+    let customer = window(&app, "customer");
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = shown.clone();
+    customer.listen(super::windows::REFUND_EVENT, move |e| {
+        seen.lock().unwrap().push(e.payload().to_string());
+    });
+    let leaked = std::sync::Arc::new(std::sync::Mutex::new(0));
+    let count = leaked.clone();
+    main.listen(super::windows::REFUND_EVENT, move |_| {
+        *count.lock().unwrap() += 1;
+    });
+    let mut two = cart(&format!("REFUND-{}", std::process::id()));
+    two["lines"].as_array_mut().unwrap().push(serde_json::json!(
+        { "name": "Kaffe", "quantity": "2", "unit_price": 3990, "vat_rate": "15", "discount": 0 }));
+    let charged = call(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": two, "provider": "demo", "presentation": "qr" }),
+    );
+    let id = charged["id"].as_str().unwrap().to_string();
+    let paid = pay(&main, &charged);
+    assert_eq!(paid["can_refund"], true, "{paid}");
+    assert_eq!(paid["can_void"], false, "captured at sale: {paid}");
+
+    // First part: one of the two coffees.
+    let first = serde_json::json!({ "by": "lines", "lines": [{ "index": 1, "quantity": "1" }] });
+    let preview = call(
+        &main,
+        "refund_preview",
+        serde_json::json!({ "id": id, "what": first }),
+    );
+    assert_eq!(preview["amount_minor"], 3990, "{preview}");
+    assert_eq!(
+        preview["vat_rows"].as_array().unwrap().len(),
+        1,
+        "{preview}"
+    );
+    assert_eq!(preview["vat_rows"][0]["vat_rate"], "15");
+    let after = call(
+        &main,
+        "refund_session",
+        serde_json::json!({ "id": id, "what": first, "reason": "returned" }),
+    );
+    let op = after["operations"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (op["kind"].as_str(), op["state"].as_str()),
+        (Some("refund"), Some("done")),
+        "{op}"
+    );
+    assert_eq!(op["amount_minor"], preview["amount_minor"]);
+    assert_eq!(
+        op["vat_rows"], preview["vat_rows"],
+        "the refund is what the form showed"
+    );
+    assert_eq!(after["refunded_minor"], 3990);
+
+    // The rest, whole: the preview says what is left, the refund gives exactly that.
+    let rest = serde_json::json!({ "by": "whole" });
+    let preview = call(
+        &main,
+        "refund_preview",
+        serde_json::json!({ "id": id, "what": rest }),
+    );
+    assert_eq!(preview["amount_minor"], 29990 + 3990, "{preview}");
+    let after = call(
+        &main,
+        "refund_session",
+        serde_json::json!({ "id": id, "what": rest, "reason": null }),
+    );
+    assert_eq!(after["refunded_minor"], 29990 + 2 * 3990);
+    assert_eq!(after["refunded_amount"], after["amount"]);
+    assert_eq!(after["can_refund"], false, "nothing left: {after}");
+    let kinds: Vec<_> = after["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["kind"].as_str().unwrap(),
+                o["state"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(kinds, ["capture done", "refund done", "refund done"]);
+
+    // Each refused before anything is sent, with the cause's code: nothing is left to refund
+    // (preview or refund), a captured sale is not voided, nothing is left to capture, and the
+    // demo refunds by API, so a refund made elsewhere is not recorded.
+    let refusals = [
+        (
+            "refund_preview",
+            serde_json::json!({ "what": rest }),
+            "amount_exceeds",
+        ),
+        (
+            "refund_session",
+            serde_json::json!({ "what": { "by": "amount", "amount": 100 } }),
+            "amount_exceeds",
+        ),
+        ("void_session", serde_json::json!({}), "not_voidable"),
+        (
+            "capture_session",
+            serde_json::json!({ "amount": null }),
+            "amount_exceeds",
+        ),
+        (
+            "record_refund",
+            serde_json::json!({ "what": rest, "note": "bank transfer" }),
+            "unsupported",
+        ),
+    ];
+    for (cmd, mut args, code) in refusals {
+        args["id"] = id.clone().into();
+        let err = call_err(&main, cmd, args);
+        assert_eq!(err["code"], code, "{cmd}: {err}");
+    }
+    // A quantity that is not one is refused beside its field.
+    let bad = serde_json::json!({ "by": "lines", "lines": [{ "index": 0, "quantity": "x" }] });
+    let err = call_err(
+        &main,
+        "refund_preview",
+        serde_json::json!({ "id": id, "what": bad }),
+    );
+    assert_eq!(err["problems"][0]["path"], "lines[0].quantity", "{err}");
+
+    // The customer display was told of both refunds, with their amounts; the event is
+    // addressed to it, not to the counter window.
+    let shown = shown.lock().unwrap().clone();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    let amounts: Vec<String> = shown
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p).unwrap()["amount"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let ops = after["operations"].as_array().unwrap();
+    assert_eq!(
+        amounts,
+        [
+            ops[1]["amount"].as_str().unwrap(),
+            ops[2]["amount"].as_str().unwrap()
+        ]
+    );
+    assert_eq!(
+        *leaked.lock().unwrap(),
+        0,
+        "the refund event is addressed to the customer display"
+    );
 }
 
 /// 100 rapid charges of the same cart through the command layer: one session at the provider.
@@ -209,24 +431,30 @@ fn the_wire_shapes_the_ui_reads_are_pinned() {
     let open_session = call(&main, "session", serde_json::json!({ "id": id }));
     // The same sale paid on the demo's page: a paid session's view, with its capture at sale
     // in the operations.
-    let url = charged["checkout_url"].as_str().unwrap();
-    let paid = kassa_core::http::Http::new(kassa_core::http::HttpConfig::default())
-        .unwrap()
-        .send(
-            "browser",
-            &kassa_core::http::Request::new(kassa_core::http::Method::Post, format!("{url}/pay")),
-        )
-        .unwrap();
-    assert_eq!(paid.status, 303);
-    let refreshed = call(&main, "refresh_session", serde_json::json!({ "id": id }));
-    assert_eq!(refreshed["status"], "paid");
+    let refreshed = pay(&main, &charged);
     assert_eq!(refreshed["operations"][0]["kind"], "capture", "{refreshed}");
+    let paid_session = call(&main, "session", serde_json::json!({ "id": id }));
+    // Then a refund by lines: the form's preview, and the sale's view after it.
+    let what = serde_json::json!({ "by": "lines", "lines": [{ "index": 0, "quantity": "1" }] });
+    let preview = call(
+        &main,
+        "refund_preview",
+        serde_json::json!({ "id": id, "what": what }),
+    );
+    let refunded = call(
+        &main,
+        "refund_session",
+        serde_json::json!({ "id": id, "what": what, "reason": "wire" }),
+    );
     let got = serde_json::json!({
         "app_info": shape(&call(&main, "app_info", serde_json::json!({}))),
         "quote_cart": shape(&call(&main, "quote_cart", serde_json::json!({ "cart": cart("W") }))),
         "charge": shape(&charged),
         "session": shape(&open_session),
-        "paid_session": shape(&call(&main, "session", serde_json::json!({ "id": id }))),
+        "paid_session": shape(&paid_session),
+        "refund_preview": shape(&preview),
+        // The refund just made: the sale's newest operation, with its lines.
+        "refund_operation": shape(refunded["operations"].as_array().unwrap().last().unwrap()),
         "history": shape(&call(&main, "history", serde_json::json!({ "query": {} }))),
         "settings_view": shape(&call(&main, "settings_view", serde_json::json!({}))),
         "error": shape(&err),

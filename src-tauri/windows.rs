@@ -2,11 +2,22 @@
 //! no downloads, an ephemeral private data store), the customer-facing display, the single
 //! instance socket, and the main window's remembered size and position.
 
-use kassa_core::till::{navigation, provider_domains, Hint, Navigation};
+use kassa_core::provider::OperationKind;
+use kassa_core::store::OperationState;
+use kassa_core::till::{navigation, provider_domains, Hint, Navigation, SessionView};
+use serde::Serialize;
 use std::path::Path;
 use std::sync::mpsc::Sender;
 use tauri::webview::NewWindowResponse;
-use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+/// The customer display's window label (its capability, `customer-display`, names it).
+pub const CUSTOMER_LABEL: &str = "customer";
+
+/// The event addressed to the customer display when a refund is done (payload:
+/// [`RefundShown`]). Tauri hands an event to every page listening for its name with no target
+/// of its own, whatever window it is addressed to; only the customer display listens for it.
+pub const REFUND_EVENT: &str = "refund-done";
 
 /// The label of a session's checkout window. No capability matches `checkout-*`, so the page
 /// in it can invoke nothing (see the capability list in `tauri.conf.json`).
@@ -88,15 +99,50 @@ pub fn close_later<R: Runtime>(app: &AppHandle<R>, label: &str) {
 /// Opens (or focuses) the customer-facing display: a second window for a second screen that
 /// shows the QR code, the amount and the status. It is Kassa's own page.
 pub fn open_customer_display<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
-    if let Some(w) = app.get_webview_window("customer") {
+    if let Some(w) = app.get_webview_window(CUSTOMER_LABEL) {
         return w.set_focus().map_err(|e| e.to_string());
     }
-    WebviewWindowBuilder::new(app, "customer", WebviewUrl::App("customer.html".into()))
+    WebviewWindowBuilder::new(app, CUSTOMER_LABEL, WebviewUrl::App("customer.html".into()))
         .title("Kassa · customer display")
         .inner_size(640.0, 760.0)
         .build()
         .map(|_| ())
         .map_err(|e| format!("cannot open the customer display: {e}"))
+}
+
+/// What the customer display shows of a refund: the amount given back, formatted by the core.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundShown {
+    pub session_id: String,
+    pub reference: String,
+    pub amount: String,
+    pub demo: bool,
+}
+
+/// Tells the customer display about the refund `v` (a sale's view after it) just made, when it
+/// is done: a refund the provider accepted but still processes (Dintero's 202) is not yet money
+/// back, so the display keeps showing the sale.
+pub fn show_refund<R: Runtime>(app: &AppHandle<R>, v: &SessionView) {
+    // The operations are oldest first: the refund just made is the last.
+    let Some(op) = v.operations.last() else {
+        return;
+    };
+    let refund = matches!(
+        op.kind,
+        OperationKind::Refund | OperationKind::RefundRecorded
+    );
+    if !refund || op.state != OperationState::Done {
+        return;
+    }
+    let shown = RefundShown {
+        session_id: v.id.clone(),
+        reference: v.reference.clone(),
+        amount: op.amount.clone(),
+        demo: v.demo,
+    };
+    if app.get_webview_window(CUSTOMER_LABEL).is_some() {
+        let _ = app.emit_to(CUSTOMER_LABEL, REFUND_EVENT, shown);
+    }
 }
 
 // ---- single instance ----------------------------------------------------------------------

@@ -46,13 +46,7 @@
       body.append(tr);
     });
     $('cart-empty').hidden = state.lines.length > 0;
-    const rows = $('vat-rows');
-    rows.replaceChildren();
-    (v ? v.vat_rows : []).forEach((r) => {
-      const tr = k.el('tr');
-      tr.append(k.cell(`${r.vat_rate} %`), k.cell(r.net, 'num'), k.cell(r.vat, 'num'), k.cell(r.gross, 'num'));
-      rows.append(tr);
-    });
+    k.vatRows($('vat-rows'), v && v.vat_rows);
     $('total-net').textContent = v ? v.net : '–';
     $('total-vat').textContent = v ? v.vat : '–';
     $('total-gross').textContent = v ? v.gross : '–';
@@ -252,13 +246,7 @@
       tr.append(k.cell(`${l.quantity} × ${l.name}`), k.cell(`${l.vat_rate} %`, 'num muted'), k.cell(l.gross, 'num'));
       lines.append(tr);
     });
-    const vat = $('receipt-vat');
-    vat.replaceChildren();
-    (r ? r.vat_rows : []).forEach((row) => {
-      const tr = k.el('tr');
-      tr.append(k.cell(`${row.vat_rate} %`), k.cell(row.net, 'num'), k.cell(row.vat, 'num'), k.cell(row.gross, 'num'));
-      vat.append(tr);
-    });
+    k.vatRows($('receipt-vat'), r && r.vat_rows);
     $('receipt-total').textContent = r ? r.gross : s.amount;
     const staff = s.confirmed_by === 'staff' ? ` · ${t('confirmedByStaff')}` : '';
     $('receipt-meta').textContent = `${k.providerLabel(s)} · ${t('reference')} ${s.reference} · ${k.time(s.updated_at)}${staff}`;

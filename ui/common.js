@@ -17,6 +17,14 @@ window.kassa = (() => {
     return e;
   };
   k.cell = (text, cls) => k.el('td', cls, text);
+  /** Fills `tbody` with VAT rows as the core formats them: rate, net, VAT, gross. */
+  k.vatRows = (tbody, rows) => {
+    tbody.replaceChildren(...(rows || []).map((r) => {
+      const tr = k.el('tr');
+      tr.append(k.cell(`${r.vat_rate} %`), k.cell(r.net, 'num'), k.cell(r.vat, 'num'), k.cell(r.gross, 'num'));
+      return tr;
+    }));
+  };
   /** An RFC 3339 time from the backend in the shop's locale and the till's time zone. */
   k.time = (iso) => {
     if (!iso) return '';
@@ -28,11 +36,14 @@ window.kassa = (() => {
   k.providerLabel = (s) => (s.demo && s.provider !== 'demo' ? `${s.provider} (${k.t('demoLabel')})` : s.provider);
   /** A backend error in a cashier's words (the technical message stays for "details"). */
   k.errorText = (e) => {
-    const key = `err.${e && e.code}`;
-    const known = window.kassaTexts.en[key];
-    let s = known ? k.t(key) : k.t('err.generic');
+    let s = k.codeText(e);
     if (e && e.session_id) s += ` ${k.t('savedInHistory')}`;
     return s;
+  };
+  /** The text of a backend error's code alone (for errors shown where the history already is). */
+  k.codeText = (e) => {
+    const key = `err.${e && e.code}`;
+    return window.kassaTexts.en[key] ? k.t(key) : k.t('err.generic');
   };
   k.detailText = (e) => [e && e.message, e && e.code && `[${e.code}]`, e && e.session_id && `session ${e.session_id}`]
     .filter(Boolean).join('\n');

@@ -1,6 +1,7 @@
 // The history screen: sessions from the session log, newest first, with filters, a detail view
-// with the event timeline, refresh, cancel, and CSV export. All texts and amounts come from
-// the core's SessionView; this file only lays them out.
+// with the event timeline, refresh, cancel, CSV export, and after the sale its captures and
+// refunds with the buttons that open their forms (ui/after-sale.js) where the core allows them.
+// All texts and amounts come from the core's SessionView; this file only lays them out.
 'use strict';
 window.kassaHistory = (() => {
   const ipc = window.kassaIpc;
@@ -26,13 +27,25 @@ window.kassaHistory = (() => {
     return b;
   }
 
+  /** Chips beside the status: an authorization not captured (and its expiry when near), the
+   * refunded amount. The capture fields are read defensively: older backends lack them. */
+  function chips(s) {
+    const out = [];
+    if (s.capture_due === true) out.push(k.el('span', 'chip warn', t('authorizedNotCaptured')));
+    if (s.expires_soon === true && s.authorization_expires_at) {
+      out.push(k.el('span', 'chip warn', t('authExpiresChip', { t: k.time(s.authorization_expires_at) })));
+    }
+    if (s.refunded_minor > 0) out.push(k.el('span', 'chip', t('refundedChip', { amount: s.refunded_amount })));
+    return out;
+  }
+
   function row(s) {
     const tr = k.el('tr');
     tr.tabIndex = 0;
     tr.dataset.id = s.id;
-    if (s.status === 'unknown' || s.status === 'needs_review') tr.classList.add('attention');
-    const st = k.el('td');
-    st.append(statusBadge(s.status));
+    if (s.status === 'unknown' || s.status === 'needs_review' || s.expires_soon === true) tr.classList.add('attention');
+    const st = k.el('td', 'status-cell');
+    st.append(statusBadge(s.status), ...chips(s));
     tr.append(k.cell(k.time(s.created_at)), k.cell(s.reference),
       k.cell(k.providerLabel(s)), k.cell(s.amount, 'num'), st);
     tr.addEventListener('click', () => open(s.id));
@@ -46,6 +59,7 @@ window.kassaHistory = (() => {
       const page = await ipc.history(query(more ? state.next : null));
       if (!more) { $('history-rows').replaceChildren(); state.rows = []; }
       page.sessions.forEach((s) => { state.rows.push(s); $('history-rows').append(row(s)); });
+      markOpen();
       state.next = page.next;
       $('history-more').hidden = !page.next;
       $('history-empty').hidden = state.rows.length > 0;
@@ -62,24 +76,104 @@ window.kassaHistory = (() => {
     dl.append(div);
   }
 
+  function button(id, cls, label, onClick) {
+    const b = k.el('button', cls, label);
+    b.type = 'button'; b.id = id;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  /** The sale's captures, refunds and voids, oldest first: what, how much, where it stands,
+   * the provider's reference; then what was refunded in all. */
+  function operations(s) {
+    const section = k.el('section', 'ops-section');
+    section.setAttribute('aria-labelledby', 'h-ops-title');
+    const h = k.el('h3', null, t('operations'));
+    h.id = 'h-ops-title';
+    const ol = k.el('ol', 'ops');
+    ol.id = 'h-operations';
+    s.operations.forEach((o) => {
+      const li = k.el('li', `op op-${o.state}`);
+      li.dataset.kind = o.kind;
+      li.dataset.state = o.state;
+      const main = k.el('div', 'op-main');
+      const what = k.el('strong', null, t(`op.${o.kind}`));
+      const via = o.via === 'api' ? '' : ` · ${t(`via.${o.via}`)}`;
+      main.append(what, k.el('span', 'muted', via), k.el('span', 'num op-amount', o.amount));
+      const meta = k.el('div', 'op-meta muted');
+      meta.append(k.el('span', `op-state state-${o.state}`, t(`opstate.${o.state}`)), ` · ${k.time(o.created_at)}`);
+      if (o.provider_reference) meta.append(` · ${t('providerRef')} `, k.el('span', 'op-ref', o.provider_reference));
+      li.append(main, meta);
+      if (o.reason) li.append(k.el('div', 'op-note', o.reason));
+      if (o.error) li.append(k.el('div', 'op-note form-error', o.error));
+      ol.append(li);
+    });
+    section.append(h, ol);
+    if (s.refunded_minor > 0) {
+      const total = k.el('p', 'op-total', t('refundedTotal', { refunded: s.refunded_amount, amount: s.amount }));
+      total.id = 'h-refunded-total';
+      section.append(total);
+    }
+    return section;
+  }
+
+  /** After an operation's form: the sale as it is now (`v`; `null` after a failure, whose
+   * record is in the log too) and a word on what happened. */
+  function afterOperation(v, id) {
+    if (!v) { if (state.openId === id) open(id); return; }
+    renderDetail(v);
+    const op = v.operations[v.operations.length - 1];
+    const note = $('h-action-note');
+    if (op && note) {
+      const key = { refund: 'refund', refund_recorded: 'refund', capture: 'capture' }[op.kind];
+      if (op.kind === 'void') note.textContent = t('voidDone');
+      else if (key) note.textContent = t(`${key}${op.state === 'sent' ? 'Sent' : 'Done'}`, { amount: op.amount, p: v.provider });
+    }
+    // Keyboard first: back on the sale's first action (e.g. Refund again), else on the note.
+    const focus = document.querySelector('#history-detail .row button') || note;
+    if (focus) focus.focus();
+    load(false);
+  }
+
   function renderDetail(s) {
     const box = $('history-detail');
     box.replaceChildren();
     const head = k.el('div', 'detail-head');
-    head.append(k.el('h2', null, `${s.amount}`), statusBadge(s.status));
+    const badges = k.el('div', 'chips');
+    badges.append(statusBadge(s.status), ...chips(s));
+    head.append(k.el('h2', null, `${s.amount}`), badges);
     if (s.confirmed_by === 'staff') head.append(k.el('span', 'muted', ` ${t('confirmedByStaff')}`));
     box.append(head);
     if (s.attention) box.append(k.el('p', 'banner warn', s.attention));
+    if (s.capture_due === true) {
+      const soon = s.expires_soon === true && s.authorization_expires_at;
+      const banner = k.el('p', 'banner warn', soon
+        ? t('captureDueSoonBanner', { t: k.time(s.authorization_expires_at) }) : t('captureDueBanner'));
+      banner.id = 'h-capture-due';
+      box.append(banner);
+    }
     const dl = k.el('dl', 'facts');
     field(dl, t('reference'), s.reference);
     field(dl, t('provider'), `${s.provider} · ${s.profile}${s.demo ? ` (${t('demoBadge')})` : ''}`);
     field(dl, t('providerId'), s.provider_session_id);
     field(dl, t('created'), k.time(s.created_at));
     field(dl, t('expires'), k.time(s.expires_at));
+    if (s.status === 'paid') {
+      const policy = s.capture_policy ? ` (${t(`policy.${s.capture_policy}`)})` : '';
+      field(dl, t('captured'), `${s.captured_amount}${policy}`);
+      field(dl, t('refunded'), s.refunded_amount);
+      field(dl, t('authExpires'), s.authorization_expires_at && k.time(s.authorization_expires_at));
+    }
     field(dl, t('lastError'), s.last_error);
     field(dl, 'ID', s.id);
     box.append(dl);
     const actions = k.el('div', 'row');
+    const after = window.kassaAfterSale;
+    const done = (v) => afterOperation(v, s.id);
+    if (s.can_capture) actions.append(button('h-capture', 'primary', t('capture'), () => after.capture(s, done)));
+    if (s.can_refund) actions.append(button('h-refund', 'primary', t('refund'), () => after.refund(s, done)));
+    if (s.can_record_refund) actions.append(button('h-record-refund', 'ghost', t('recordRefund'), () => after.recordRefund(s, done)));
+    if (s.can_void) actions.append(button('h-void', 'ghost danger', t('void'), () => after.void(s, done)));
     if (!s.is_final) {
       const r = k.el('button', 'ghost', t('refreshStatus'));
       r.type = 'button'; r.id = 'h-refresh';
@@ -97,7 +191,11 @@ window.kassaHistory = (() => {
     }
     box.append(actions);
     const msg = k.el('p', 'form-error'); msg.id = 'h-action-error';
-    box.append(msg);
+    const note = k.el('p', 'note ok'); note.id = 'h-action-note';
+    note.tabIndex = -1;
+    note.setAttribute('role', 'status');
+    box.append(msg, note);
+    if (s.operations.length) box.append(operations(s));
     if (s.receipt) {
       const table = k.el('table', 'receipt');
       const body = k.el('tbody');
@@ -135,8 +233,17 @@ window.kassaHistory = (() => {
     }
   }
 
+  function markOpen() {
+    document.querySelectorAll('#history-rows tr').forEach((tr) => {
+      tr.classList.toggle('selected', tr.dataset.id === state.openId);
+      if (tr.dataset.id === state.openId) tr.setAttribute('aria-current', 'true');
+      else tr.removeAttribute('aria-current');
+    });
+  }
+
   async function open(id) {
     state.openId = id;
+    markOpen();
     try {
       renderDetail(await ipc.session(id));
     } catch (e) {

@@ -24,6 +24,13 @@ window.kassaIpc = (() => {
     }
     return Promise.resolve(() => {});
   }
+  /** Calls `handler(payload)` when a refund is done (the customer display only gets it). */
+  function onRefund(handler) {
+    if (window.__TAURI__ && window.__TAURI__.event) {
+      return window.__TAURI__.event.listen('refund-done', (e) => handler(e.payload));
+    }
+    return Promise.resolve(() => {});
+  }
   return {
     appInfo: () => call('app_info'),
     entryToLine: (entry) => call('entry_to_line', { entry }),
@@ -35,6 +42,13 @@ window.kassaIpc = (() => {
     refreshSession: (id) => call('refresh_session', { id }),
     cancelSession: (id) => call('cancel_session', { id }),
     reviewSession: (id, verdict) => call('review_session', { id, verdict }),
+    // After the sale. `what` is {by: 'whole'}, {by: 'amount', amount: MINOR} or
+    // {by: 'lines', lines: [{index, quantity}]}; `amount` null captures all that is left.
+    captureSession: (id, amount) => call('capture_session', { id, amount }),
+    refundSession: (id, what, reason) => call('refund_session', { id, what, reason }),
+    voidSession: (id) => call('void_session', { id }),
+    recordRefund: (id, what, note) => call('record_refund', { id, what, note }),
+    refundPreview: (id, what) => call('refund_preview', { id, what }),
     history: (query) => call('history', { query }),
     exportCsv: (query) => call('export_csv', { query }),
     settingsView: () => call('settings_view'),
@@ -47,5 +61,6 @@ window.kassaIpc = (() => {
     customerState: () => call('customer_state'),
     ready: () => call('ready'),
     onSessionStatus,
+    onRefund,
   };
 })();

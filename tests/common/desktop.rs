@@ -331,3 +331,29 @@ pub async fn new_sale(c: &Client) {
     })
     .await;
 }
+
+/// Presses `key` (a WebDriver key code such as F3 `"\u{E033}"`) on the page.
+pub async fn press(c: &Client, key: &str) {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys(key)
+        .await
+        .unwrap();
+}
+
+/// Replaces what the input `css` holds with `text` (typed, as staff would).
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    let input = c.find(Locator::Css(css)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+/// Waits until the element `css` shows text for which `ok` holds; returns that text.
+pub async fn wait_text(c: &Client, secs: u64, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    wait_for(secs, css, || async {
+        let t = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+        ok(&t).then_some(t)
+    })
+    .await
+}

@@ -30,23 +30,31 @@ pub struct LineQuantity {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RefundInput {
-    Whole,
-    Amount { amount: i64 },
-    Lines { lines: Vec<LineQuantity> },
+    /// A struct variant, not a unit one: serde lets a unit variant of an internally tagged
+    /// enum through with any other fields (`{"by": "whole", "amount": 100}` would refund the
+    /// whole sale); an empty struct variant refuses them.
+    Whole {},
+    Amount {
+        amount: i64,
+    },
+    Lines {
+        lines: Vec<LineQuantity>,
+    },
 }
 
 impl RefundInput {
     /// The refund's basis; a quantity that is not one is a field problem (`lines[i].quantity`).
+    /// The cashier may type a decimal comma, as at the counter.
     pub fn basis(&self) -> Result<Basis, TillError> {
         Ok(match self {
-            RefundInput::Whole => Basis::Whole,
+            RefundInput::Whole {} => Basis::Whole,
             RefundInput::Amount { amount } => Basis::Amount(*amount),
             RefundInput::Lines { lines } => Basis::Lines(
                 lines
                     .iter()
                     .enumerate()
                     .map(|(i, l)| {
-                        Quantity::parse(l.quantity.trim())
+                        Quantity::parse(&l.quantity.trim().replace(',', "."))
                             .map(|q| (l.index, q))
                             .map_err(|r| TillError::field(&format!("lines[{i}].quantity"), r))
                     })
@@ -166,5 +174,55 @@ impl<P: ProviderSource> Till<P> {
             vat_rows: rate_rows(&lines, &fmt),
             lines,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(json: &str) -> Result<Basis, TillError> {
+        serde_json::from_str::<RefundInput>(json).unwrap().basis()
+    }
+
+    #[test]
+    fn a_refund_by_lines_takes_the_quantity_as_the_cashier_types_it() {
+        let basis = lines(r#"{"by":"lines","lines":[{"index":1,"quantity":" 0,35 "},{"index":0,"quantity":"2"}]}"#)
+            .unwrap();
+        let want = vec![
+            (1, Quantity::parse("0.35").unwrap()),
+            (0, Quantity::parse("2").unwrap()),
+        ];
+        assert_eq!(basis, Basis::Lines(want));
+    }
+
+    #[test]
+    fn a_quantity_that_is_not_one_is_a_problem_of_its_field() {
+        let e = lines(
+            r#"{"by":"lines","lines":[{"index":0,"quantity":"1"},{"index":2,"quantity":"abc"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, crate::code::Code::InvalidInput);
+        assert_eq!(e.problems.len(), 1);
+        assert_eq!(e.problems[0].path, "lines[1].quantity");
+    }
+
+    #[test]
+    fn the_form_sends_whole_amount_or_lines_and_nothing_else() {
+        assert_eq!(lines(r#"{"by":"whole"}"#).unwrap(), Basis::Whole);
+        assert_eq!(
+            lines(r#"{"by":"amount","amount":5000}"#).unwrap(),
+            Basis::Amount(5000)
+        );
+        for bad in [
+            r#"{"by":"all"}"#,
+            r#"{"by":"whole","amount":1}"#,
+            r#"{"by":"amount"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<RefundInput>(bad).is_err(),
+                "{bad} refused"
+            );
+        }
     }
 }
