@@ -427,7 +427,7 @@ pub fn invoice_lines(order: &PricedOrder, covered: &[OperationLine]) -> Result<V
                 gross: c.gross,
                 ..line.clone()
             };
-            if is_zero(&c.quantity) {
+            if c.is_amount_only() {
                 // A part of an amount spread over the lines returns no goods (`checkout` gives
                 // it quantity 0): one unit of money at the line's VAT rate.
                 part.quantity = Quantity::from_milli(1000).expect("1 is a quantity");
@@ -441,11 +441,6 @@ pub fn invoice_lines(order: &PricedOrder, covered: &[OperationLine]) -> Result<V
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(lines(parts.into_iter()))
-}
-
-/// Whether a logged quantity is zero (`"0"`, `"0.000"`).
-fn is_zero(quantity: &str) -> bool {
-    crate::money::Decimal::parse(quantity).is_some_and(|d| d.units == 0)
 }
 
 /// The body of a capture or credit. Lines go with it whenever Kassa knows them (invoice

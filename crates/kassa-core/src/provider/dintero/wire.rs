@@ -259,7 +259,7 @@ pub fn operation_items(order: &PricedOrder, lines: &[OperationLine]) -> Option<V
     let by_quantity = !lines.is_empty()
         && lines
             .iter()
-            .all(|l| l.quantity != "0" && l.index < order.lines.len());
+            .all(|l| !l.is_amount_only() && l.index < order.lines.len());
     by_quantity.then(|| {
         lines
             .iter()
