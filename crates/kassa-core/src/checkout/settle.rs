@@ -23,7 +23,9 @@ use super::{data_dir_of, money, session_ref, CheckoutError};
 use crate::provider::{
     OperationKind, PaymentState, Provider, ProviderError, ProviderOperation, ProviderOutcome,
 };
-use crate::store::{OperationRecord, OperationState, SessionLog, SessionRecord, StoreError, Via};
+use crate::store::{
+    authorization_due, OperationRecord, OperationState, SessionLog, SessionRecord, StoreError, Via,
+};
 
 /// How long after it was sent an operation the provider's record does not show counts as
 /// never having arrived. Longer than any request's timeout, so that an answer still on its way
@@ -249,6 +251,53 @@ pub(super) fn evidence(
     )
 }
 
+/// Records when the payment's uncaptured authorization lapses, as a read of the provider's
+/// record (`state`) just said, so history can warn before it without asking again.
+pub(super) fn expiry(
+    log: &mut SessionLog,
+    session: &SessionRecord,
+    state: &PaymentState,
+    now: i64,
+    provider: &str,
+) -> Result<(), StoreError> {
+    log.record_authorization_expiry(&session.id, state.authorization_expires_at, now, provider)
+        .map(|_| ())
+}
+
+/// One read of the provider's record of paid session `session`'s payment when staff must
+/// capture it ([`authorization_due`]) and Kassa does not know yet when its authorization
+/// lapses (a `manual` sale just paid; a sale paid before Kassa recorded expiries). A failed
+/// read is only logged: the next one tries again.
+pub(super) fn learn_expiry(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    session: &SessionRecord,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (session, _) = log.get(&session.id)?;
+    let ops = log.operations(&session.id)?;
+    let known = session.authorization_expires_at.is_some();
+    if known
+        || !provider.capabilities().capture
+        || !authorization_due(&session, &ops, now).capture_due
+    {
+        return Ok(());
+    }
+    match provider.payment_state(&session_ref(&session, now)) {
+        Ok(state) => expiry(log, &session, &state, now, provider.name()),
+        Err(e) => log.add_event(
+            &session.id,
+            now,
+            "authorization",
+            &format!(
+                "when the authorization lapses could not be read [{}]: {e}; the next read tries \
+                 again",
+                e.code()
+            ),
+        ),
+    }
+}
+
 /// `requested` operations whose lock the caller took: Kassa stopped before sending them.
 pub(super) fn abandoned_requests(
     log: &mut SessionLog,
@@ -293,6 +342,7 @@ pub(super) fn settle_with(
         Ok(s) => s,
         Err(e) => return Ok(Some(e)),
     };
+    expiry(log, session, &state, now, provider.name())?;
     let references = provider.capabilities().operation_references;
     for op in open {
         settle_one(
@@ -309,7 +359,9 @@ pub(super) fn settle_with(
 }
 
 /// Settles a paid session's unsettled operations (a status refresh of a paid session): under
-/// its operation lock (a living process's operation is left alone), with one read.
+/// its operation lock (a living process's operation is left alone), with one read. With none
+/// to settle, learns when the authorization lapses if staff must capture it and Kassa does not
+/// know yet ([`learn_expiry`]).
 pub(super) fn settle_session(
     log: &mut SessionLog,
     provider: &dyn Provider,
@@ -322,7 +374,7 @@ pub(super) fn settle_session(
         .filter(|o| !o.state.is_settled())
         .collect();
     if ops.is_empty() {
-        return Ok(());
+        return Ok(learn_expiry(log, provider, session, now)?);
     }
     let Some(_lock) = OperationLock::try_acquire(data_dir_of(log), &session.id)? else {
         return Ok(());
