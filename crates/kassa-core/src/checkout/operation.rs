@@ -228,8 +228,10 @@ fn run(
         .filter(|o| !o.state.is_settled())
         .collect();
     settle::abandoned_requests(log, &unsettled, now)?;
+    // Newest first: a newer one's pre-image narrows what it can be (settle.rs).
     for op in unsettled
         .iter()
+        .rev()
         .filter(|o| o.state != OperationState::Requested)
     {
         settle::settle_one(

@@ -12,7 +12,12 @@
 //! - otherwise (and for every void, which carries no reference) the **pre-image rule**: an
 //!   operation of the same kind and amount in the record that was not among those read just
 //!   before the request was sent (`pre_image`). One is the answer; two are ambiguous (another
-//!   till may have done the same), which stays `unknown` for staff to decide.
+//!   till may have done the same), which stays `unknown` for staff to decide. An operation
+//!   another of the sale's operations already claimed (its `provider_reference`) is no
+//!   candidate, and a sale's unsettled operations are settled newest first: a newer one's
+//!   pre-image was read later, so its window is the narrower one. (Without this, an operation
+//!   that never arrived, still `unknown`, would claim what a later one did: one provider
+//!   operation recorded as two.)
 //!
 //! Nothing found: a request that never arrived. Until [`SETTLE_AFTER_MS`] after it was sent,
 //! it may still be on its way (`unknown`); after that it is `failed` (it never took effect),
@@ -48,8 +53,14 @@ pub(super) enum Found {
 }
 
 /// Finds `op` in the provider's record `state` (see the module doc). `references`: the
-/// provider keeps Kassa's operation id on captures and refunds.
-pub(super) fn find(op: &OperationRecord, state: &PaymentState, references: bool) -> Found {
+/// provider keeps Kassa's operation id on captures and refunds. `claimed`: the provider's ids
+/// of operations the sale's other operations of Kassa's already are.
+pub(super) fn find(
+    op: &OperationRecord,
+    state: &PaymentState,
+    references: bool,
+    claimed: &[&str],
+) -> Found {
     if op.via == Via::Session {
         let own_failed = state.operations.iter().any(|o| {
             o.kind == OperationKind::Capture
@@ -96,6 +107,11 @@ pub(super) fn find(op: &OperationRecord, state: &PaymentState, references: bool)
             .into_iter()
             .filter(|o| {
                 o.kind == op.kind && (op.kind == OperationKind::Void || o.amount == op.amount)
+            })
+            .filter(|o| {
+                !o.provider_id
+                    .as_deref()
+                    .is_some_and(|id| claimed.contains(&id))
             })
             .collect()
     };
@@ -156,7 +172,13 @@ pub(super) fn settle_one(
     now: i64,
 ) -> Result<(), StoreError> {
     let what = format!("{} {}", op.kind.as_str(), money(currency, op.amount));
-    match find(op, state, references) {
+    let sale = log.operations(&op.session_id)?;
+    let claimed: Vec<&str> = sale
+        .iter()
+        .filter(|o| o.id != op.id && o.kind == op.kind)
+        .filter_map(|o| o.provider_reference.as_deref())
+        .collect();
+    match find(op, state, references, &claimed) {
         Found::Done(reference) => {
             log.record_operation_state(
                 &op.id,
@@ -344,7 +366,8 @@ pub(super) fn settle_with(
     };
     expiry(log, session, &state, now, provider.name())?;
     let references = provider.capabilities().operation_references;
-    for op in open {
+    // Newest first (see the module doc).
+    for op in open.into_iter().rev() {
         settle_one(
             log,
             provider.name(),
@@ -456,22 +479,22 @@ mod tests {
         let mine = pop(Refund, "E2", 300, Some("op-1"), Succeeded);
         let other = pop(Refund, "E3", 300, Some("op-9"), Succeeded);
         assert_eq!(
-            find(&o, &state(1000, 600, vec![other.clone(), mine]), true),
+            find(&o, &state(1000, 600, vec![other.clone(), mine]), true, &[]),
             Found::Done(Some("E2".into()))
         );
         // Another operation of the same amount is not Kassa's.
         assert_eq!(
-            find(&o, &state(1000, 300, vec![other.clone()]), true),
+            find(&o, &state(1000, 300, vec![other.clone()]), true, &[]),
             Found::Nothing
         );
         let started = pop(Refund, "E4", 300, Some("op-1"), Pending);
         assert_eq!(
-            find(&o, &state(1000, 300, vec![started]), true),
+            find(&o, &state(1000, 300, vec![started]), true, &[]),
             Found::Pending
         );
         let failed = pop(Refund, "E5", 300, Some("op-1"), Failed);
         assert!(matches!(
-            find(&o, &state(1000, 0, vec![failed]), true),
+            find(&o, &state(1000, 0, vec![failed]), true, &[]),
             Found::Failed(_)
         ));
     }
@@ -482,7 +505,7 @@ mod tests {
         let o = op(Refund, Via::Api, 300, std::slice::from_ref(&earlier));
         // Only the earlier one: nothing new.
         assert_eq!(
-            find(&o, &state(1000, 300, vec![earlier.clone()]), false),
+            find(&o, &state(1000, 300, vec![earlier.clone()]), false, &[]),
             Found::Nothing
         );
         // A new one of the same kind and amount: Kassa's.
@@ -491,7 +514,8 @@ mod tests {
             find(
                 &o,
                 &state(1000, 600, vec![earlier.clone(), new.clone()]),
-                false
+                false,
+                &[],
             ),
             Found::Done(Some("R2".into()))
         );
@@ -502,7 +526,18 @@ mod tests {
             find(
                 &o,
                 &state(1000, 500, vec![earlier.clone(), other, capture]),
-                false
+                false,
+                &[],
+            ),
+            Found::Nothing
+        );
+        // One another of the sale's operations already is: not this one's.
+        assert_eq!(
+            find(
+                &o,
+                &state(1000, 600, vec![earlier.clone(), new.clone()]),
+                false,
+                &["R2"],
             ),
             Found::Nothing
         );
@@ -512,7 +547,8 @@ mod tests {
             find(
                 &o,
                 &state(1000, 900, vec![earlier.clone(), new, twin]),
-                false
+                false,
+                &[],
             ),
             Found::Ambiguous(_)
         ));
@@ -523,11 +559,16 @@ mod tests {
         };
         let o = op(Refund, Via::Api, 300, &[anon(300)]);
         assert_eq!(
-            find(&o, &state(1000, 300, vec![anon(300)]), false),
+            find(&o, &state(1000, 300, vec![anon(300)]), false, &[]),
             Found::Nothing
         );
         assert_eq!(
-            find(&o, &state(1000, 600, vec![anon(300), anon(300)]), false),
+            find(
+                &o,
+                &state(1000, 600, vec![anon(300), anon(300)]),
+                false,
+                &[]
+            ),
             Found::Done(None)
         );
     }
@@ -539,15 +580,19 @@ mod tests {
             voided: true,
             ..state(0, 0, vec![pop(Void, "V1", 1000, None, Succeeded)])
         };
-        assert_eq!(find(&o, &voided, true), Found::Done(Some("V1".into())));
-        assert_eq!(find(&o, &state(0, 0, vec![]), true), Found::Nothing);
+        assert_eq!(find(&o, &voided, true, &[]), Found::Done(Some("V1".into())));
+        assert_eq!(find(&o, &state(0, 0, vec![]), true, &[]), Found::Nothing);
         let at_sale = op(Capture, Via::Session, 1000, &[]);
-        assert_eq!(find(&at_sale, &state(0, 0, vec![]), true), Found::Pending);
+        assert_eq!(
+            find(&at_sale, &state(0, 0, vec![]), true, &[]),
+            Found::Pending
+        );
         assert_eq!(
             find(
                 &at_sale,
                 &state(1000, 0, vec![pop(Capture, "C1", 1000, None, Succeeded)]),
-                true
+                true,
+                &[],
             ),
             Found::Done(Some("C1".into()))
         );
@@ -555,7 +600,8 @@ mod tests {
             find(
                 &at_sale,
                 &state(0, 0, vec![pop(Capture, "C1", 1000, None, Failed)]),
-                true
+                true,
+                &[],
             ),
             Found::Failed(_)
         ));

@@ -470,6 +470,33 @@ fn a_lost_answer_is_found_in_the_provider_record_and_never_sent_again() {
 }
 
 #[test]
+fn one_provider_operation_is_never_two_of_kassas() {
+    // No references: operations are told apart by the pre-image alone.
+    let (_d, mut log, p, id) = sale(
+        "claimed",
+        caps(AtSaleCapture::ByProvider, false),
+        true,
+        CapturePolicy::AtSale,
+    );
+    // A refund that never arrived (503, nothing done): unknown, its amount held back.
+    p.then(Then::Unavailable);
+    let e = by_amount(&mut log, &p, &id, 500, 1, T0 + 2).unwrap_err();
+    assert_eq!(state_after(&e), OperationState::Unknown);
+    // The same amount again: done, its answer lost, found at once as the new refund.
+    p.then(Then::LostAnswer);
+    let op = by_amount(&mut log, &p, &id, 500, 2, T0 + 3).unwrap();
+    assert_eq!(op.state, OperationState::Done);
+    assert_eq!(p.state.lock().unwrap().refunded, 500);
+    // Every later read: the first one is not the second's refund (it is new since the first's
+    // pre-image too, but the second already is it).
+    refresh(&mut log, &p, &id, T0 + 4, true).unwrap();
+    let ops = log.operations(&id).unwrap();
+    let first = ops.iter().find(|o| o.id == op_id(1)).unwrap();
+    assert_eq!(first.state, OperationState::Unknown, "{first:?}");
+    assert_eq!(crate::store::money_of(&ops).refunded, 500);
+}
+
+#[test]
 fn an_answer_that_proves_nothing_happened_and_one_that_does_not() {
     let (d, mut log, p, id) = sale(
         "failures",
