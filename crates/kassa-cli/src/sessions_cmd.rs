@@ -3,8 +3,10 @@
 use crate::station::{store_failure, Station};
 use crate::Failure;
 use kassa_core::session::{SessionId, Status};
-use kassa_core::store::Filter;
-use kassa_core::time::{format_rfc3339, parse_utc};
+use kassa_core::store::{
+    authorization_due, Filter, OperationRecord, SessionRecord, EXPIRY_WARNING_MS,
+};
+use kassa_core::time::{format_rfc3339, now_millis, parse_utc};
 use std::path::Path;
 
 /// The filters `sessions` and `export` share.
@@ -97,6 +99,7 @@ pub fn list(
         "{:<24}  {:<36}  {:<9}  {:<12}  {:>12} {:<3}  reference",
         "created (UTC)", "id", "provider", "status", "amount", ""
     );
+    let now = now_millis();
     for s in &rows {
         println!(
             "{:<24}  {:<36}  {:<9}  {:<12}  {:>12} {:<3}  {}",
@@ -108,12 +111,52 @@ pub fn list(
             s.currency,
             s.merchant_reference
         );
+        if s.status == Status::Paid {
+            let ops = station.log.operations(&s.id).map_err(store_failure)?;
+            if let Some(w) = capture_warning(s, &ops, now) {
+                println!("  {w}");
+            }
+        }
     }
     if rows.len() == limit as usize {
         let last = &rows[rows.len() - 1].id;
         println!("(more: --after {last})");
     }
     Ok(())
+}
+
+/// "Authorized, not captured" for a paid sale staff must capture, with when its authorization
+/// lapses as the provider's record said, loudly when that is within two days
+/// ([`kassa_core::store::authorization_due`]); `None` when nothing is due.
+fn capture_warning(s: &SessionRecord, ops: &[OperationRecord], now: i64) -> Option<String> {
+    let due = authorization_due(s, ops, now);
+    if !due.capture_due {
+        return None;
+    }
+    let capture = format!("kassa-cli capture {}", s.id);
+    Some(match s.authorization_expires_at {
+        Some(t) if due.expires_soon && t <= now => format!(
+            "WARNING: authorized, not captured, and the authorization lapsed at {} by {}'s \
+             record: capture now ({capture}) or check {} before handing anything over",
+            format_rfc3339(t),
+            s.provider,
+            s.provider
+        ),
+        Some(t) if due.expires_soon => format!(
+            "WARNING: authorized, not captured; the authorization lapses at {} (within {} \
+             days): capture it now ({capture})",
+            format_rfc3339(t),
+            EXPIRY_WARNING_MS / 86_400_000
+        ),
+        Some(t) => format!(
+            "authorized, not captured: capture before {} ({capture})",
+            format_rfc3339(t)
+        ),
+        None => format!(
+            "authorized, not captured; when the authorization lapses is not known yet \
+             ({capture})"
+        ),
+    })
 }
 
 pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
@@ -130,6 +173,9 @@ pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
         v["events"] = serde_json::to_value(&own).expect("events serialize");
         v["captured_amount"] = money.captured.into();
         v["refunded_amount"] = money.refunded.into();
+        let due = authorization_due(&s, &ops, now_millis());
+        v["capture_due"] = due.capture_due.into();
+        v["expires_soon"] = due.expires_soon.into();
         v["operations"] = ops
             .iter()
             .map(|o| {
@@ -178,6 +224,9 @@ pub fn show(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     }
     if let Some(p) = s.capture_policy {
         println!("capture    {}", p.as_str());
+    }
+    if let Some(w) = capture_warning(&s, &ops, now_millis()) {
+        println!("           {w}");
     }
     if !ops.is_empty() {
         println!(

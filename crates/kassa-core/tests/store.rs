@@ -3,8 +3,8 @@
 use kassa_core::provider::{CapturePolicy, OperationKind, OperationLine};
 use kassa_core::session::{SessionId, Status};
 use kassa_core::store::{
-    money_of, Filter, NewOperation, NewSession, Opened, OperationState, SessionLog, StatusChange,
-    StoreError, Via, MIGRATIONS,
+    authorization_due, money_of, Filter, NewOperation, NewSession, Opened, OperationState,
+    SessionLog, StatusChange, StoreError, Via, MIGRATIONS,
 };
 use kassa_core::{quote_document, PricedOrder};
 use std::path::{Path, PathBuf};
@@ -781,4 +781,126 @@ fn a_version_3_log_keeps_its_sessions_without_a_capture_policy() {
     assert_eq!((s.status, s.capture_policy), (Status::Paid, None));
     assert_eq!((events.len(), events[0].operation_id.as_deref()), (1, None));
     assert!(log.operations(&s.id).unwrap().is_empty());
+}
+
+// ---- the authorization's expiry (schema v5) ----
+
+/// A capture by API of `lines`, recorded `requested`.
+fn capture_requested(log: &mut SessionLog, op: &str, session: &str, lines: &[OperationLine]) {
+    let new = new_op(
+        op,
+        session,
+        OperationKind::Capture,
+        Via::Api,
+        OperationState::Requested,
+        lines,
+    );
+    log.record_operation(&new, "capture requested").unwrap();
+}
+
+#[test]
+fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
+    let dir = TempDir::new("auth-expiry");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let id = SessionId::new(T0, 4711);
+    let o = order("R-M");
+    log.record_intent(&NewSession {
+        id: id.clone(),
+        provider: "klarna",
+        profile: "test",
+        demo: false,
+        order: &o,
+        created_at: T0,
+        capture_policy: Some(CapturePolicy::Manual),
+    })
+    .unwrap();
+    let id = id.to_string();
+    for to in [Status::Unknown, Status::Paid] {
+        log.record_status(&id, to, T0 + 1, "status", "x", None, true)
+            .unwrap();
+    }
+    let day = 24 * 3600 * 1000;
+    let lapses = T0 + 7 * day;
+    let due = |log: &SessionLog, now: i64| {
+        let (s, _) = log.get(&id).unwrap();
+        authorization_due(&s, &log.operations(&id).unwrap(), now)
+    };
+    // Manual and nothing captured: due, but Kassa has not read when it lapses.
+    assert_eq!(
+        (due(&log, T0).capture_due, due(&log, T0).expires_soon),
+        (true, false)
+    );
+    // Recorded once, with an event naming the date; the same reading again changes nothing.
+    assert!(log
+        .record_authorization_expiry(&id, Some(lapses), T0 + 2, "klarna")
+        .unwrap());
+    assert!(!log
+        .record_authorization_expiry(&id, Some(lapses), T0 + 3, "klarna")
+        .unwrap());
+    let (s, events) = log.get(&id).unwrap();
+    assert_eq!(s.authorization_expires_at, Some(lapses));
+    let said: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "authorization")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains(&kassa_core::time::format_rfc3339(lapses)));
+    // Warned from two days before, and after.
+    assert!(!due(&log, lapses - 2 * day - 1).expires_soon);
+    assert!(due(&log, lapses - 2 * day).expires_soon);
+    assert!(due(&log, lapses + day).expires_soon);
+    // Part captured: still due; all captured: nothing to warn about.
+    let half = [line(3000, 600)];
+    capture_requested(&mut log, OP1, &id, &half);
+    let now = lapses - day;
+    assert!(
+        due(&log, now).expires_soon,
+        "a capture on its way of part of it"
+    );
+    for st in [OperationState::Sent, OperationState::Done] {
+        log.record_operation_state(OP1, st, T0 + 20, None, None, "x")
+            .unwrap();
+    }
+    assert!(due(&log, now).capture_due);
+    let rest = [line(s.gross_minor - 3000, 599)];
+    capture_requested(&mut log, OP2, &id, &rest);
+    assert_eq!(
+        (due(&log, now).capture_due, due(&log, now).expires_soon),
+        (false, false),
+        "the rest is being captured"
+    );
+    // Nothing left to lapse: the provider's reading clears it.
+    assert!(log
+        .record_authorization_expiry(&id, None, T0 + 30, "klarna")
+        .unwrap());
+    assert_eq!(log.get(&id).unwrap().0.authorization_expires_at, None);
+}
+
+#[test]
+fn a_capture_at_sale_that_failed_is_due_and_a_staff_verdict_never_is() {
+    let dir = TempDir::new("auth-due");
+    let mut log = SessionLog::open(&dir.db()).unwrap();
+    // At sale, captured: nothing due.
+    let id = paid_session(&mut log, T0, "R-A");
+    let due = |log: &SessionLog, id: &str| {
+        let (s, _) = log.get(id).unwrap();
+        authorization_due(&s, &log.operations(id).unwrap(), T0).capture_due
+    };
+    assert!(!due(&log, &id), "at sale, the capture is not staff's");
+    let all = [line(5997, 1199)];
+    capture_requested(&mut log, OP1, &id, &all);
+    log.record_operation_state(OP1, OperationState::Failed, T0 + 20, None, Some("no"), "x")
+        .unwrap();
+    assert!(due(&log, &id), "the capture at sale failed");
+    // A payment staff confirmed has no authorization Kassa knows of.
+    let other = intent(&mut log, T0 + 100, "R-B");
+    log.record_status(&other, Status::Unknown, T0 + 101, "status", "x", None, true)
+        .unwrap();
+    log.record_staff_verdict(&other, Status::Paid, T0 + 102, "seen")
+        .unwrap();
+    capture_requested(&mut log, OP2, &other, &all);
+    log.record_operation_state(OP2, OperationState::Failed, T0 + 120, None, Some("no"), "x")
+        .unwrap();
+    assert!(!due(&log, &other));
 }

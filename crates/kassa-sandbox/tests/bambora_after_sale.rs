@@ -376,8 +376,15 @@ fn manual_capture_in_full_and_in_parts() {
     let sale = sell(&s, &b, spread_order("MC-1"), CapturePolicy::Manual, "pay");
     assert_eq!(money(&state(&b, &sale)), (0, 0, 9547, 0, false));
     assert!(operations(&state(&b, &sale)).is_empty());
+    // The card hold Kassa assumes (Bambora documents none): 7 days from the authorization.
+    let lapses = state(&b, &sale)
+        .authorization_expires_at
+        .expect("an authorization that lapses");
+    let days = (lapses - kassa_core::time::now_millis()) as f64 / 86_400_000.0;
+    assert!((6.99..=7.0).contains(&days), "{days}");
     capture(&b, &sale, 9547).unwrap();
     assert_eq!(money(&state(&b, &sale)), (9547, 0, 0, 9547, false));
+    assert_eq!(state(&b, &sale).authorization_expires_at, None);
     let e = capture(&b, &sale, 1).unwrap_err();
     refused(&e, "exceeds what can be captured");
 

@@ -191,6 +191,13 @@ fn manual_capture_refunds_by_amount_and_lines_and_void() {
     let p = client(&s, Duration::from_secs(5));
     let (order, tid) = sale(&s, &p, ORDER, CapturePolicy::Manual);
     let sref = session(&order, None, Some(&tid));
+    // Authorized: it lapses 7 days after the authorization (the emulator's product is no card
+    // Dintero names, so the shortest documented lifetime; see `authorization_lifetime`).
+    let lapses = state(&p, &order, &tid)
+        .authorization_expires_at
+        .expect("an authorization that lapses");
+    let days = (lapses - kassa_core::time::now_millis()) as f64 / 86_400_000.0;
+    assert!((6.99..=7.0).contains(&days), "{days}");
     // Part capture, then the rest.
     let a = p
         .capture(&request(
@@ -214,6 +221,7 @@ fn manual_capture_refunds_by_amount_and_lines_and_void() {
     .unwrap();
     let st = state(&p, &order, &tid);
     assert_eq!(st.captured, order.total.gross);
+    assert_eq!(st.authorization_expires_at, None, "nothing left to lapse");
     let mine: Vec<_> = st
         .operations
         .iter()

@@ -222,6 +222,13 @@ fn part(order: &PricedOrder, index: usize, quantity: &str, gross: i64) -> Operat
     }
 }
 
+/// `amount` spread over what `earlier` operations left of the sale's lines, as `checkout`
+/// spreads a refund by amount or a partial capture ([`kassa_core::refund::split_amount`]).
+fn split(order: &PricedOrder, earlier: &[OperationLine], amount: i64) -> Vec<OperationLine> {
+    let taken = kassa_core::refund::taken(order, earlier).unwrap();
+    kassa_core::refund::split_amount(order, &taken, amount).unwrap()
+}
+
 /// Line `index` whole.
 fn whole(order: &PricedOrder, index: usize) -> OperationLine {
     let l = &order.lines[index];
@@ -412,9 +419,14 @@ fn part_captures_then_the_rest_of_the_authorization_is_released() {
     assert_eq!(o["status"], "PART_CAPTURED");
     assert_eq!(o["captures"][0]["order_lines"][0]["quantity"], 2);
     assert_eq!(o["captures"][0]["order_lines"][1]["name"], "Ost 0.35 kg");
-    // A bun by amount alone.
+    // 25.00 more by amount, spread over what is left of the lines as `checkout` spreads it
+    // (quantity 0: money, no goods): Klarna gets the amount alone.
     let b = op_id();
-    capture(&k, &paid, &b, 2500, &[]).unwrap();
+    let by_amount = split(&paid.order, &lines, 2500);
+    capture(&k, &paid, &b, 2500, &by_amount).unwrap();
+    let o = om_order(&s, &paid.order_id);
+    assert_eq!(o["captures"][1]["captured_amount"], 2500);
+    assert_eq!(o["captures"][1]["order_lines"], json!([]), "{o}");
     let p = state(&k, &paid);
     assert_eq!(
         (p.captured, p.capturable()),
@@ -480,23 +492,28 @@ fn refunds_by_lines_by_amount_and_whole() {
     assert_eq!(r["order_lines"][0]["quantity"], 1);
     assert_eq!(r["order_lines"][0]["unit_price"], 3500);
     assert_eq!(r["order_lines"][0]["reference"], "KAFFE");
-    // 10.00 by amount, split over the bun and the cheese (as `checkout` splits it).
+    // 10.00 by amount, spread over what is left of the lines as `checkout` spreads it: parts
+    // of quantity 0 (money, no goods), which Klarna's lines cannot carry, so the amount goes
+    // alone.
     let b = op_id();
-    let split = [
-        part(&paid.order, 1, "1", 588),
-        part(&paid.order, 2, "0.35", 412),
-    ];
-    refund(&k, &paid, &b, 1000, &split).unwrap();
-    // The rest, whole: the remaining lines as they are left.
+    let by_amount = split(&paid.order, &coffee, 1000);
+    assert!(by_amount.len() > 1 && by_amount.iter().all(|l| l.quantity == "0"));
+    refund(&k, &paid, &b, 1000, &by_amount).unwrap();
+    let o = om_order(&s, &paid.order_id);
+    assert_eq!(o["refunds"][1]["refunded_amount"], 1000);
+    assert_eq!(o["refunds"][1]["order_lines"], json!([]), "{o}");
+    // The rest, whole: the remaining lines as they are left, with their lines.
     let c = op_id();
-    let rest = [
-        part(&paid.order, 0, "2", 7000),
-        part(&paid.order, 1, "1", 2500 - 588),
-        part(&paid.order, 2, "0.35", paid.order.lines[2].gross - 412),
-    ];
+    let earlier: Vec<OperationLine> = coffee.iter().chain(&by_amount).cloned().collect();
+    let taken = kassa_core::refund::taken(&paid.order, &earlier).unwrap();
+    let rest =
+        kassa_core::refund::refund_lines(&paid.order, &taken, &kassa_core::refund::Basis::Whole)
+            .unwrap();
     let left = gross - 3500 - 1000;
     assert_eq!(rest.iter().map(|l| l.gross).sum::<i64>(), left);
     refund(&k, &paid, &c, left, &rest).unwrap();
+    let o = om_order(&s, &paid.order_id);
+    assert_eq!(o["refunds"][2]["order_lines"].as_array().unwrap().len(), 3);
     let p = state(&k, &paid);
     assert_eq!((p.captured, p.refunded, p.refundable()), (gross, gross, 0));
     assert_eq!(

@@ -2,6 +2,7 @@
 //! `kassa-cli`, and the keyring turn-taking lock.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod held;
 pub mod shop;
 
 use std::io::Write;

@@ -356,6 +356,33 @@ impl Shop {
         )
     }
 
+    /// A sale at `provider` (this shop's), paid the way its customers pay: the order charged
+    /// and paid on the provider's page (Bambora: in the till's window, whose verified accept
+    /// URL brings the transaction id capture and refund need; the others by QR), then seen
+    /// paid. The session id.
+    pub fn sell(&self, provider: &str) -> String {
+        let webview = provider == "bambora";
+        let (id, psid, _) = self.open(webview);
+        let page = match provider {
+            "dintero" => format!("/dintero/sessions/{psid}"),
+            "klarna" => format!("/klarna/sessions/{psid}"),
+            "bambora" => format!("/bambora/sessions/{}", psid.split_once('/').unwrap().1),
+            "commercelayer" => format!("/commercelayer/orders/{psid}"),
+            other => panic!("{other} has no page to pay on here"),
+        };
+        let answer = self.outcome(&page, "pay");
+        let status = if webview {
+            let accept = answer["redirect"].as_str().unwrap();
+            let out = self.cli(&["returned", &id, accept, "--json"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            json(&out)
+        } else {
+            self.status(&id)
+        };
+        assert_eq!(status["status"], "paid", "{status}");
+        id
+    }
+
     pub fn status(&self, id: &str) -> Value {
         let out = self.cli(&["status", id, "--json"]);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -381,6 +408,20 @@ impl Shop {
         let db = rusqlite::Connection::open(self.dir.0.join("sessions.db")).unwrap();
         db.execute("UPDATE sessions SET expires_at = 1 WHERE id = ?1", [id])
             .unwrap();
+    }
+
+    /// Time passes for an authorization: the session log's record of when it lapses becomes
+    /// `from_now_ms` from now (as if the provider's date had come that close).
+    pub fn age_authorization(&self, id: &str, from_now_ms: i64) {
+        let db = rusqlite::Connection::open(self.dir.0.join("sessions.db")).unwrap();
+        let at = kassa_core::time::now_millis() + from_now_ms;
+        let n = db
+            .execute(
+                "UPDATE sessions SET authorization_expires_at = ?2 WHERE id = ?1",
+                rusqlite::params![id, at],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }
 }
 

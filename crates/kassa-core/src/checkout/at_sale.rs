@@ -54,7 +54,9 @@ pub(super) fn record_paid(
         operation,
     };
     if !wanted {
-        return log.record_change(&session.id, now, &change(None));
+        log.record_change(&session.id, now, &change(None))?;
+        // A sale staff capture later: when its authorization lapses, for history to warn.
+        return settle::learn_expiry(log, provider, session, now);
     }
     let op_id = SessionId::generate(now).to_string();
     let amount = money(&session.currency, session.gross_minor);
@@ -86,6 +88,7 @@ pub(super) fn record_paid(
         }
         match provider.payment_state(&session_ref(&session, now)) {
             Ok(state) => {
+                settle::expiry(log, &session, &state, now, provider.name())?;
                 let rec = log.operation(&op_id)?;
                 settle::settle_one(
                     log,
@@ -166,10 +169,13 @@ fn capture_now(
         Err(why) => return Ok(fail(log, why)?),
     };
     match provider.payment_state(&session_ref(session, now)) {
-        Ok(state) => log.record_pre_image(
-            op_id,
-            &serde_json::to_string(&state.operations).expect("operations serialize"),
-        )?,
+        Ok(state) => {
+            settle::expiry(log, session, &state, now, provider.name())?;
+            log.record_pre_image(
+                op_id,
+                &serde_json::to_string(&state.operations).expect("operations serialize"),
+            )?
+        }
         Err(e) => {
             return Ok(fail(
                 log,

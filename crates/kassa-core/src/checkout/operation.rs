@@ -228,8 +228,10 @@ fn run(
         .filter(|o| !o.state.is_settled())
         .collect();
     settle::abandoned_requests(log, &unsettled, now)?;
+    // Newest first: a newer one's pre-image narrows what it can be (settle.rs).
     for op in unsettled
         .iter()
+        .rev()
         .filter(|o| o.state != OperationState::Requested)
     {
         settle::settle_one(
@@ -346,7 +348,10 @@ pub(super) fn send(
                 &format!("{what} done: {}", answer.detail),
             )?;
             match provider.payment_state(&sref) {
-                Ok(state) => settle::evidence(log, &op.id, &session.currency, &state, now)?,
+                Ok(state) => {
+                    settle::evidence(log, &op.id, &session.currency, &state, now)?;
+                    settle::expiry(log, session, &state, now, name)?;
+                }
                 Err(e) => log.add_operation_event(
                     &op.id,
                     now,
@@ -371,6 +376,7 @@ pub(super) fn send(
             )?;
             // The provider may already show it (the answer was lost, not the work).
             if let Ok(state) = provider.payment_state(&sref) {
+                settle::expiry(log, session, &state, now, name)?;
                 let op = log.operation(&op.id)?;
                 settle::settle_one(log, name, &session.currency, &op, &state, references, now)?;
             }
@@ -721,7 +727,10 @@ fn read_state(
     now: i64,
 ) -> Result<PaymentState, CheckoutError> {
     match provider.payment_state(&session_ref(session, now)) {
-        Ok(state) => Ok(state),
+        Ok(state) => {
+            settle::expiry(log, session, &state, now, provider.name())?;
+            Ok(state)
+        }
         Err(e) if matches!(e.kind, ErrorKind::Config(_)) => Err(refused(
             log,
             &session.id,

@@ -12,7 +12,12 @@
 //! - otherwise (and for every void, which carries no reference) the **pre-image rule**: an
 //!   operation of the same kind and amount in the record that was not among those read just
 //!   before the request was sent (`pre_image`). One is the answer; two are ambiguous (another
-//!   till may have done the same), which stays `unknown` for staff to decide.
+//!   till may have done the same), which stays `unknown` for staff to decide. An operation
+//!   another of the sale's operations already claimed (its `provider_reference`) is no
+//!   candidate, and a sale's unsettled operations are settled newest first: a newer one's
+//!   pre-image was read later, so its window is the narrower one. (Without this, an operation
+//!   that never arrived, still `unknown`, would claim what a later one did: one provider
+//!   operation recorded as two.)
 //!
 //! Nothing found: a request that never arrived. Until [`SETTLE_AFTER_MS`] after it was sent,
 //! it may still be on its way (`unknown`); after that it is `failed` (it never took effect),
@@ -23,7 +28,9 @@ use super::{data_dir_of, money, session_ref, CheckoutError};
 use crate::provider::{
     OperationKind, PaymentState, Provider, ProviderError, ProviderOperation, ProviderOutcome,
 };
-use crate::store::{OperationRecord, OperationState, SessionLog, SessionRecord, StoreError, Via};
+use crate::store::{
+    authorization_due, OperationRecord, OperationState, SessionLog, SessionRecord, StoreError, Via,
+};
 
 /// How long after it was sent an operation the provider's record does not show counts as
 /// never having arrived. Longer than any request's timeout, so that an answer still on its way
@@ -46,8 +53,14 @@ pub(super) enum Found {
 }
 
 /// Finds `op` in the provider's record `state` (see the module doc). `references`: the
-/// provider keeps Kassa's operation id on captures and refunds.
-pub(super) fn find(op: &OperationRecord, state: &PaymentState, references: bool) -> Found {
+/// provider keeps Kassa's operation id on captures and refunds. `claimed`: the provider's ids
+/// of operations the sale's other operations of Kassa's already are.
+pub(super) fn find(
+    op: &OperationRecord,
+    state: &PaymentState,
+    references: bool,
+    claimed: &[&str],
+) -> Found {
     if op.via == Via::Session {
         let own_failed = state.operations.iter().any(|o| {
             o.kind == OperationKind::Capture
@@ -94,6 +107,11 @@ pub(super) fn find(op: &OperationRecord, state: &PaymentState, references: bool)
             .into_iter()
             .filter(|o| {
                 o.kind == op.kind && (op.kind == OperationKind::Void || o.amount == op.amount)
+            })
+            .filter(|o| {
+                !o.provider_id
+                    .as_deref()
+                    .is_some_and(|id| claimed.contains(&id))
             })
             .collect()
     };
@@ -154,7 +172,13 @@ pub(super) fn settle_one(
     now: i64,
 ) -> Result<(), StoreError> {
     let what = format!("{} {}", op.kind.as_str(), money(currency, op.amount));
-    match find(op, state, references) {
+    let sale = log.operations(&op.session_id)?;
+    let claimed: Vec<&str> = sale
+        .iter()
+        .filter(|o| o.id != op.id && o.kind == op.kind)
+        .filter_map(|o| o.provider_reference.as_deref())
+        .collect();
+    match find(op, state, references, &claimed) {
         Found::Done(reference) => {
             log.record_operation_state(
                 &op.id,
@@ -249,6 +273,53 @@ pub(super) fn evidence(
     )
 }
 
+/// Records when the payment's uncaptured authorization lapses, as a read of the provider's
+/// record (`state`) just said, so history can warn before it without asking again.
+pub(super) fn expiry(
+    log: &mut SessionLog,
+    session: &SessionRecord,
+    state: &PaymentState,
+    now: i64,
+    provider: &str,
+) -> Result<(), StoreError> {
+    log.record_authorization_expiry(&session.id, state.authorization_expires_at, now, provider)
+        .map(|_| ())
+}
+
+/// One read of the provider's record of paid session `session`'s payment when staff must
+/// capture it ([`authorization_due`]) and Kassa does not know yet when its authorization
+/// lapses (a `manual` sale just paid; a sale paid before Kassa recorded expiries). A failed
+/// read is only logged: the next one tries again.
+pub(super) fn learn_expiry(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    session: &SessionRecord,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (session, _) = log.get(&session.id)?;
+    let ops = log.operations(&session.id)?;
+    let known = session.authorization_expires_at.is_some();
+    if known
+        || !provider.capabilities().capture
+        || !authorization_due(&session, &ops, now).capture_due
+    {
+        return Ok(());
+    }
+    match provider.payment_state(&session_ref(&session, now)) {
+        Ok(state) => expiry(log, &session, &state, now, provider.name()),
+        Err(e) => log.add_event(
+            &session.id,
+            now,
+            "authorization",
+            &format!(
+                "when the authorization lapses could not be read [{}]: {e}; the next read tries \
+                 again",
+                e.code()
+            ),
+        ),
+    }
+}
+
 /// `requested` operations whose lock the caller took: Kassa stopped before sending them.
 pub(super) fn abandoned_requests(
     log: &mut SessionLog,
@@ -293,8 +364,10 @@ pub(super) fn settle_with(
         Ok(s) => s,
         Err(e) => return Ok(Some(e)),
     };
+    expiry(log, session, &state, now, provider.name())?;
     let references = provider.capabilities().operation_references;
-    for op in open {
+    // Newest first (see the module doc).
+    for op in open.into_iter().rev() {
         settle_one(
             log,
             provider.name(),
@@ -309,7 +382,9 @@ pub(super) fn settle_with(
 }
 
 /// Settles a paid session's unsettled operations (a status refresh of a paid session): under
-/// its operation lock (a living process's operation is left alone), with one read.
+/// its operation lock (a living process's operation is left alone), with one read. With none
+/// to settle, learns when the authorization lapses if staff must capture it and Kassa does not
+/// know yet ([`learn_expiry`]).
 pub(super) fn settle_session(
     log: &mut SessionLog,
     provider: &dyn Provider,
@@ -322,7 +397,7 @@ pub(super) fn settle_session(
         .filter(|o| !o.state.is_settled())
         .collect();
     if ops.is_empty() {
-        return Ok(());
+        return Ok(learn_expiry(log, provider, session, now)?);
     }
     let Some(_lock) = OperationLock::try_acquire(data_dir_of(log), &session.id)? else {
         return Ok(());
@@ -404,22 +479,22 @@ mod tests {
         let mine = pop(Refund, "E2", 300, Some("op-1"), Succeeded);
         let other = pop(Refund, "E3", 300, Some("op-9"), Succeeded);
         assert_eq!(
-            find(&o, &state(1000, 600, vec![other.clone(), mine]), true),
+            find(&o, &state(1000, 600, vec![other.clone(), mine]), true, &[]),
             Found::Done(Some("E2".into()))
         );
         // Another operation of the same amount is not Kassa's.
         assert_eq!(
-            find(&o, &state(1000, 300, vec![other.clone()]), true),
+            find(&o, &state(1000, 300, vec![other.clone()]), true, &[]),
             Found::Nothing
         );
         let started = pop(Refund, "E4", 300, Some("op-1"), Pending);
         assert_eq!(
-            find(&o, &state(1000, 300, vec![started]), true),
+            find(&o, &state(1000, 300, vec![started]), true, &[]),
             Found::Pending
         );
         let failed = pop(Refund, "E5", 300, Some("op-1"), Failed);
         assert!(matches!(
-            find(&o, &state(1000, 0, vec![failed]), true),
+            find(&o, &state(1000, 0, vec![failed]), true, &[]),
             Found::Failed(_)
         ));
     }
@@ -430,7 +505,7 @@ mod tests {
         let o = op(Refund, Via::Api, 300, std::slice::from_ref(&earlier));
         // Only the earlier one: nothing new.
         assert_eq!(
-            find(&o, &state(1000, 300, vec![earlier.clone()]), false),
+            find(&o, &state(1000, 300, vec![earlier.clone()]), false, &[]),
             Found::Nothing
         );
         // A new one of the same kind and amount: Kassa's.
@@ -439,7 +514,8 @@ mod tests {
             find(
                 &o,
                 &state(1000, 600, vec![earlier.clone(), new.clone()]),
-                false
+                false,
+                &[],
             ),
             Found::Done(Some("R2".into()))
         );
@@ -450,7 +526,18 @@ mod tests {
             find(
                 &o,
                 &state(1000, 500, vec![earlier.clone(), other, capture]),
-                false
+                false,
+                &[],
+            ),
+            Found::Nothing
+        );
+        // One another of the sale's operations already is: not this one's.
+        assert_eq!(
+            find(
+                &o,
+                &state(1000, 600, vec![earlier.clone(), new.clone()]),
+                false,
+                &["R2"],
             ),
             Found::Nothing
         );
@@ -460,7 +547,8 @@ mod tests {
             find(
                 &o,
                 &state(1000, 900, vec![earlier.clone(), new, twin]),
-                false
+                false,
+                &[],
             ),
             Found::Ambiguous(_)
         ));
@@ -471,11 +559,16 @@ mod tests {
         };
         let o = op(Refund, Via::Api, 300, &[anon(300)]);
         assert_eq!(
-            find(&o, &state(1000, 300, vec![anon(300)]), false),
+            find(&o, &state(1000, 300, vec![anon(300)]), false, &[]),
             Found::Nothing
         );
         assert_eq!(
-            find(&o, &state(1000, 600, vec![anon(300), anon(300)]), false),
+            find(
+                &o,
+                &state(1000, 600, vec![anon(300), anon(300)]),
+                false,
+                &[]
+            ),
             Found::Done(None)
         );
     }
@@ -487,15 +580,19 @@ mod tests {
             voided: true,
             ..state(0, 0, vec![pop(Void, "V1", 1000, None, Succeeded)])
         };
-        assert_eq!(find(&o, &voided, true), Found::Done(Some("V1".into())));
-        assert_eq!(find(&o, &state(0, 0, vec![]), true), Found::Nothing);
+        assert_eq!(find(&o, &voided, true, &[]), Found::Done(Some("V1".into())));
+        assert_eq!(find(&o, &state(0, 0, vec![]), true, &[]), Found::Nothing);
         let at_sale = op(Capture, Via::Session, 1000, &[]);
-        assert_eq!(find(&at_sale, &state(0, 0, vec![]), true), Found::Pending);
+        assert_eq!(
+            find(&at_sale, &state(0, 0, vec![]), true, &[]),
+            Found::Pending
+        );
         assert_eq!(
             find(
                 &at_sale,
                 &state(1000, 0, vec![pop(Capture, "C1", 1000, None, Succeeded)]),
-                true
+                true,
+                &[],
             ),
             Found::Done(Some("C1".into()))
         );
@@ -503,7 +600,8 @@ mod tests {
             find(
                 &at_sale,
                 &state(0, 0, vec![pop(Capture, "C1", 1000, None, Failed)]),
-                true
+                true,
+                &[],
             ),
             Found::Failed(_)
         ));

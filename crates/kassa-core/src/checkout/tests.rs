@@ -337,6 +337,52 @@ fn at_sale_by_the_provider_is_a_capture_done_on_its_evidence() {
 }
 
 #[test]
+fn a_manual_sale_learns_when_its_authorization_lapses() {
+    let d = dir("expiry");
+    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let p = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
+    let lapses = T0 + 7 * 86_400_000;
+    p.state.lock().unwrap().authorization_expires_at = Some(lapses);
+    // Read when it becomes paid, with an event naming the date.
+    let id = paid(&mut log, &d, &p, CapturePolicy::Manual);
+    assert_eq!(
+        log.get(&id).unwrap().0.authorization_expires_at,
+        Some(lapses)
+    );
+    assert!(
+        events_of(&log, &id)
+            .iter()
+            .any(|e| e.starts_with("authorization the authorization lapses at")),
+        "{:?}",
+        events_of(&log, &id)
+    );
+    // A later refresh of a paid sale whose date Kassa knows asks nothing.
+    p.state.lock().unwrap().authorization_expires_at = Some(lapses + 1);
+    refresh(&mut log, &p, &id, T0 + 2, true).unwrap();
+    assert_eq!(
+        log.get(&id).unwrap().0.authorization_expires_at,
+        Some(lapses)
+    );
+    // Captured whole: the read after it says nothing is left to lapse.
+    p.state.lock().unwrap().authorization_expires_at = None;
+    capture(&mut log, &p, &id, None, &op_id(1), T0 + 200).unwrap();
+    assert_eq!(log.get(&id).unwrap().0.authorization_expires_at, None);
+
+    // A sale paid while the provider said nothing: the next refresh learns it.
+    let d2 = dir("expiry-late");
+    let mut log2 = SessionLog::open_in(&d2.0).unwrap();
+    let p2 = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
+    let id2 = paid(&mut log2, &d2, &p2, CapturePolicy::Manual);
+    assert_eq!(log2.get(&id2).unwrap().0.authorization_expires_at, None);
+    p2.state.lock().unwrap().authorization_expires_at = Some(lapses);
+    refresh(&mut log2, &p2, &id2, T0 + 2, true).unwrap();
+    assert_eq!(
+        log2.get(&id2).unwrap().0.authorization_expires_at,
+        Some(lapses)
+    );
+}
+
+#[test]
 fn an_asynchronous_capture_stays_sent_until_the_provider_shows_it() {
     let (_d, mut log, p, id) = sale(
         "at-sale-async",
@@ -421,6 +467,33 @@ fn a_lost_answer_is_found_in_the_provider_record_and_never_sent_again() {
         std::fs::create_dir_all(&d.0).unwrap();
         log = SessionLog::open_in(&d.0).unwrap();
     }
+}
+
+#[test]
+fn one_provider_operation_is_never_two_of_kassas() {
+    // No references: operations are told apart by the pre-image alone.
+    let (_d, mut log, p, id) = sale(
+        "claimed",
+        caps(AtSaleCapture::ByProvider, false),
+        true,
+        CapturePolicy::AtSale,
+    );
+    // A refund that never arrived (503, nothing done): unknown, its amount held back.
+    p.then(Then::Unavailable);
+    let e = by_amount(&mut log, &p, &id, 500, 1, T0 + 2).unwrap_err();
+    assert_eq!(state_after(&e), OperationState::Unknown);
+    // The same amount again: done, its answer lost, found at once as the new refund.
+    p.then(Then::LostAnswer);
+    let op = by_amount(&mut log, &p, &id, 500, 2, T0 + 3).unwrap();
+    assert_eq!(op.state, OperationState::Done);
+    assert_eq!(p.state.lock().unwrap().refunded, 500);
+    // Every later read: the first one is not the second's refund (it is new since the first's
+    // pre-image too, but the second already is it).
+    refresh(&mut log, &p, &id, T0 + 4, true).unwrap();
+    let ops = log.operations(&id).unwrap();
+    let first = ops.iter().find(|o| o.id == op_id(1)).unwrap();
+    assert_eq!(first.state, OperationState::Unknown, "{first:?}");
+    assert_eq!(crate::store::money_of(&ops).refunded, 500);
 }
 
 #[test]

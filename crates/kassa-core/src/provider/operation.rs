@@ -116,6 +116,14 @@ pub struct OperationLine {
     pub vat: i64,
 }
 
+impl OperationLine {
+    /// A part of an operation by amount: money on this line, no goods (quantity zero, however
+    /// it is written: `"0"`, `"0.000"`).
+    pub fn is_amount_only(&self) -> bool {
+        crate::money::Decimal::parse(&self.quantity).is_some_and(|d| d.units == 0)
+    }
+}
+
 /// A capture, refund or void, as a provider client sends it.
 #[derive(Debug, Clone)]
 pub struct OperationRequest<'a> {

@@ -27,7 +27,8 @@ mod export;
 mod operations;
 
 pub use operations::{
-    money_of, NewOperation, OperationRecord, OperationState, OperationsMoney, Via,
+    authorization_due, money_of, AuthorizationDue, NewOperation, OperationRecord, OperationState,
+    OperationsMoney, Via, EXPIRY_WARNING_MS,
 };
 
 use crate::code::Code;
@@ -150,6 +151,10 @@ pub const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'a done or failed operation only gains its evidence, once'); END;
     CREATE TRIGGER operations_kept BEFORE DELETE ON operations
         BEGIN SELECT RAISE(ABORT, 'operations are never deleted'); END;",
+    // 5: when the payment's uncaptured authorization lapses, as the provider's record said
+    // when Kassa last read it (Unix ms; NULL: not read, or nothing left to lapse), so history
+    // warns before it without asking the provider.
+    "ALTER TABLE sessions ADD COLUMN authorization_expires_at INTEGER;",
 ];
 
 /// Why the session log could not do what was asked. Each names the file and the cause.
@@ -327,6 +332,11 @@ pub struct SessionRecord {
     pub confirmed_by: Option<String>,
     /// The capture policy at the time of sale (`None`: logged before Kassa recorded it).
     pub capture_policy: Option<CapturePolicy>,
+    /// When the payment's uncaptured authorization lapses, as the provider's record said when
+    /// Kassa last read it ([`SessionLog::record_authorization_expiry`]); `None`: not read, or
+    /// nothing left to lapse.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub authorization_expires_at: Option<i64>,
 }
 
 /// One row of `session_events`.
@@ -400,7 +410,7 @@ pub struct SessionLog {
 const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
     currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
     created_at, updated_at, expires_at, last_error, provider_payment_id, confirmed_by, \
-    capture_policy";
+    capture_policy, authorization_expires_at";
 
 impl SessionLog {
     /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
@@ -747,6 +757,46 @@ impl SessionLog {
         })
     }
 
+    /// Records when the payment's uncaptured authorization lapses, as a read of the provider's
+    /// record of the payment just said (`None`: nothing left to lapse, or not documented).
+    /// Changes nothing when the log already says so; a new date gets an event naming it
+    /// (`provider`'s words). Returns whether it changed.
+    pub fn record_authorization_expiry(
+        &mut self,
+        id: &str,
+        expires_at: Option<i64>,
+        now: i64,
+        provider: &str,
+    ) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        self.write(false, |tx| {
+            status_of(tx, &path, id)?;
+            let changed = tx
+                .execute(
+                    "UPDATE sessions SET authorization_expires_at = ?2
+                     WHERE id = ?1 AND authorization_expires_at IS NOT ?2",
+                    params![id, expires_at],
+                )
+                .map_err(|e| StoreError::from_sqlite(&path, e))?
+                > 0;
+            if let (true, Some(at)) = (changed, expires_at) {
+                insert_event(
+                    tx,
+                    &path,
+                    id,
+                    now,
+                    "authorization",
+                    None,
+                    &format!(
+                        "the authorization lapses at {} unless captured (by {provider}'s record)",
+                        format_rfc3339(at)
+                    ),
+                )?;
+            }
+            Ok(changed)
+        })
+    }
+
     /// Records a status staff decided (a payment the provider cannot confirm, checked in its
     /// back office), marked `confirmed_by = 'staff'` so nobody mistakes it for the provider's
     /// evidence. The transition rules are the same as for provider reports.
@@ -1035,6 +1085,7 @@ fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
             .map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(20, rusqlite::types::Type::Text, e.into())
             })?,
+        authorization_expires_at: r.get(21)?,
     })
 }
 

@@ -22,8 +22,9 @@
 //! - Every state change also appends a session event (with the operation's id), so the
 //!   session's timeline tells the whole story.
 
-use super::{insert_event_of, status_of, SessionLog, StoreError};
-use crate::provider::{OperationKind, OperationLine};
+use super::{insert_event_of, status_of, SessionLog, SessionRecord, StoreError};
+use crate::provider::{CapturePolicy, OperationKind, OperationLine};
+use crate::session::Status;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
@@ -210,6 +211,49 @@ pub fn money_of(ops: &[OperationRecord]) -> OperationsMoney {
         }
     }
     m
+}
+
+/// How long before an authorization's known expiry the history warns ([`AuthorizationDue`]):
+/// two days, time for staff to see it and capture. Change here.
+pub const EXPIRY_WARNING_MS: i64 = 2 * 24 * 3600 * 1000;
+
+/// What a paid sale's authorization waits for, from the session log alone (no provider asked):
+/// what history shows as "authorized, not captured" and warns about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AuthorizationDue {
+    /// Authorized and not (fully) captured, nothing capturing or voiding it, and nobody else
+    /// will capture it: the policy is `manual`, or the capture at sale failed. Not for a
+    /// payment staff confirmed (no provider evidence of an authorization: Opencharge, a
+    /// Bambora QR sale) nor a sale logged before Kassa recorded the policy.
+    pub capture_due: bool,
+    /// `capture_due`, and the provider's known expiry
+    /// ([`SessionRecord::authorization_expires_at`]) is within [`EXPIRY_WARNING_MS`] of `now`,
+    /// or past.
+    pub expires_soon: bool,
+}
+
+/// [`AuthorizationDue`] of session `s` with its operations `ops`, at `now`.
+pub fn authorization_due(s: &SessionRecord, ops: &[OperationRecord], now: i64) -> AuthorizationDue {
+    let m = money_of(ops);
+    let capture_failed = ops
+        .iter()
+        .any(|o| o.kind == OperationKind::Capture && o.state == OperationState::Failed);
+    let waits = match s.capture_policy {
+        Some(CapturePolicy::Manual) => true,
+        Some(CapturePolicy::AtSale) => capture_failed,
+        None => false,
+    };
+    let capture_due = s.status == Status::Paid
+        && s.confirmed_by.is_none()
+        && waits
+        && !m.voided
+        && m.captured + m.capturing < s.gross_minor;
+    AuthorizationDue {
+        capture_due,
+        expires_soon: capture_due
+            && s.authorization_expires_at
+                .is_some_and(|t| t.saturating_sub(now) <= EXPIRY_WARNING_MS),
+    }
 }
 
 const OP_COLUMNS: &str = "id, session_id, kind, via, amount, lines, reason, state, pre_image, \

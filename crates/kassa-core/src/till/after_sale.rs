@@ -3,7 +3,7 @@
 //! refund gives back (amount and VAT per rate), for the refund form to show before staff
 //! confirm. Each is one call into `checkout`; each returns the session's detail view after.
 
-use super::view::{rate_rows, view, Depth, SessionView};
+use super::view::{rate_rows, Depth, SessionView};
 use super::{ProviderSource, Till, TillError};
 use crate::checkout;
 use crate::counter::VatRowView;
@@ -80,16 +80,7 @@ impl<P: ProviderSource> Till<P> {
         id: &str,
         caps: crate::provider::Capabilities,
     ) -> Result<SessionView, TillError> {
-        let (s, events) = self.log.get(id)?;
-        let ops = self.log.operations(id)?;
-        Ok(view(
-            &s,
-            &events,
-            &ops,
-            &self.locale(),
-            Depth::Detail,
-            Some(caps),
-        ))
+        self.session_view(id, Depth::Detail, Some(caps))
     }
 
     /// Captures `amount` (minor units; `None`: everything still authorized) of paid session

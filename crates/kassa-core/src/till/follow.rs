@@ -71,13 +71,13 @@ pub fn follow(
                     last = s.status;
                     let (s, events) = log.get(id)?;
                     let ops = log.operations(id)?;
-                    on_change(view(&s, &events, &ops, locale, Depth::Live, caps));
+                    on_change(view(&s, &events, &ops, (locale, now), Depth::Live, caps));
                 }
             }
             Err(e) => {
                 let (s, events) = log.get(id)?;
                 let ops = log.operations(id)?;
-                let mut v = view(&s, &events, &ops, locale, Depth::Live, caps);
+                let mut v = view(&s, &events, &ops, (locale, now), Depth::Live, caps);
                 v.poll_error = Some(e.into());
                 on_change(v);
                 delay = (delay * 2).min(POLL_MAX_BACKOFF);

@@ -169,7 +169,14 @@ impl<P: ProviderSource> Till<P> {
     ) -> Result<SessionView, TillError> {
         let (s, events) = self.log.get(id)?;
         let ops = self.log.operations(id)?;
-        Ok(view(&s, &events, &ops, &self.locale(), depth, caps))
+        Ok(view(
+            &s,
+            &events,
+            &ops,
+            (&self.locale(), now_millis()),
+            depth,
+            caps,
+        ))
     }
 
     /// Starts a checkout session for `cart` (whose `reference` identifies the sale), or returns
@@ -261,7 +268,7 @@ impl<P: ProviderSource> Till<P> {
             &session,
             &[],
             &[],
-            &self.locale(),
+            (&self.locale(), now),
             Depth::Live,
             Some(caps),
         ))
@@ -335,6 +342,7 @@ impl<P: ProviderSource> Till<P> {
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
         let rows = self.log.list(&q.filter()?, q.after.as_deref(), limit)?;
         let locale = self.locale();
+        let now = now_millis();
         let next = (rows.len() == limit as usize)
             .then(|| rows.last().map(|s| s.id.clone()))
             .flatten();
@@ -342,7 +350,7 @@ impl<P: ProviderSource> Till<P> {
         for s in &rows {
             // Each row's captured and refunded amounts (one indexed read per row).
             let ops = self.log.operations(&s.id)?;
-            sessions.push(view(s, &[], &ops, &locale, Depth::List, None));
+            sessions.push(view(s, &[], &ops, (&locale, now), Depth::List, None));
         }
         Ok(HistoryPage { sessions, next })
     }

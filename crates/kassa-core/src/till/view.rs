@@ -10,7 +10,8 @@ use crate::provider::{Capabilities, OperationKind, OperationLine};
 use crate::refund::RateTotal;
 use crate::session::Status;
 use crate::store::{
-    money_of, EventRecord, Filter, OperationRecord, OperationState, SessionRecord, Via,
+    authorization_due, money_of, EventRecord, Filter, OperationRecord, OperationState,
+    SessionRecord, Via,
 };
 use crate::time::{format_rfc3339, parse_utc};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,15 @@ pub struct SessionView {
     pub can_void: bool,
     /// The provider has no refund API: staff may record a refund they made outside Kassa.
     pub can_record_refund: bool,
+    /// When the payment's uncaptured authorization lapses (RFC 3339), as the provider's record
+    /// said when Kassa last read it (`None`: not read, nothing left to lapse, or not documented).
+    pub authorization_expires_at: Option<String>,
+    /// "Authorized, not captured": staff must capture it (the policy is `manual`, or the
+    /// capture at sale failed), and nothing is capturing or voiding it.
+    pub capture_due: bool,
+    /// `capture_due` and the authorization lapses within two days (or has):
+    /// [`crate::store::EXPIRY_WARNING_MS`].
+    pub expires_soon: bool,
     /// Lines, VAT per rate and totals, from the priced order the session was created with.
     pub receipt: Option<Receipt>,
     /// The event timeline (detail views only).
@@ -217,13 +227,14 @@ pub enum Depth {
 }
 
 /// Builds the view of a logged session (`events` give the reason; they are listed only at
-/// [`Depth::Detail`]; `ops` are its operations). The capture, refund and void flags need the
-/// provider's capabilities (`caps`); without them they are off.
+/// [`Depth::Detail`]; `ops` are its operations) at `now` (for the authorization's warning).
+/// The capture, refund and void flags need the provider's capabilities (`caps`); without them
+/// they are off.
 pub fn view(
     s: &SessionRecord,
     events: &[EventRecord],
     ops: &[OperationRecord],
-    locale: &str,
+    (locale, now): (&str, i64),
     depth: Depth,
     caps: Option<Capabilities>,
 ) -> SessionView {
@@ -243,6 +254,7 @@ pub fn view(
         .find(|e| e.status.is_some())
         .map(|e| e.detail.clone());
     let m = money_of(ops);
+    let due = authorization_due(s, ops, now);
     let paid = s.status == Status::Paid;
     let at_sale_pending = ops.iter().any(|o| {
         o.via == Via::Session && o.kind == OperationKind::Capture && !o.state.is_settled()
@@ -314,6 +326,9 @@ pub fn view(
             && m.captured == 0
             && m.capturing == 0,
         can_record_refund: paid && caps.is_some_and(|c| !c.refund) && refunds_left,
+        authorization_expires_at: s.authorization_expires_at.map(format_rfc3339),
+        capture_due: due.capture_due,
+        expires_soon: due.expires_soon,
         receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {
             receipt(&s.order_json, &fmt)
         } else {

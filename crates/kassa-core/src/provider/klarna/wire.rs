@@ -310,11 +310,23 @@ pub fn session_create<'a>(
 /// (Klarna takes the amount alone) for a part without lines, and above Klarna's 1000 lines,
 /// which no sale Klarna accepted can reach (its create takes at most 1000 lines too).
 /// `Σ total_amount` is `amount`, else the lines are Kassa's mistake and nothing is sent.
+///
+/// Also empty for an operation by amount, whose parts `checkout` spreads over the sale's lines
+/// with quantity 0 (money back, no goods; [`crate::refund`], a partial capture likewise).
+/// Klarna's arithmetic cannot carry such a part: a line's `total_amount` is `quantity ×
+/// unit_price − total_discount_amount` with a discount of at least 0, so quantity 0 is worth
+/// nothing, and sending it as one piece (as Bambora's client does) would show the customer a
+/// returned article that never came back. `order_lines` are optional on both captures and
+/// refunds (OM `CaptureObject`, `RefundObject`), so the amount goes alone, as Dintero's
+/// client sends it; Kassa keeps the split in its own record.
 pub fn operation_lines(
     order: &PricedOrder,
     lines: &[OperationLine],
     amount: i64,
 ) -> Result<Vec<OrderLine>, String> {
+    if lines.iter().any(OperationLine::is_amount_only) {
+        return Ok(Vec::new());
+    }
     let out: Vec<OrderLine> = if lines.is_empty() && amount == order.total.gross {
         order
             .lines
@@ -782,6 +794,25 @@ mod tests {
         accepted(&lines, o.total.gross);
         // A part without lines goes as an amount alone.
         assert_eq!(operation_lines(&o, &[], 100).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_part_by_amount_goes_as_the_amount_alone() {
+        let o = priced(
+            r#"{"currency":"NOK","lines":[
+                {"name":"Kaffe","quantity":"3","unit_price":3500,"vat_rate":"15"},
+                {"name":"Bolle","quantity":"1","unit_price":2500,"vat_rate":"25"}]}"#,
+        );
+        // 10.00 spread over both lines as checkout spreads an amount (10500 : 2500 of the
+        // sale, largest remainders): quantity 0 each.
+        let split = [
+            part(0, "Kaffe", "0", "15", 808, 105),
+            part(1, "Bolle", "0", "25", 192, 38),
+        ];
+        assert_eq!(operation_lines(&o, &split, 1000).unwrap(), vec![]);
+        // However the zero is written.
+        let zero = part(0, "Kaffe", "0.000", "15", 1000, 130);
+        assert_eq!(operation_lines(&o, &[zero], 1000).unwrap(), vec![]);
     }
 
     #[test]
