@@ -32,6 +32,8 @@ impl DataDir {
 
 impl Drop for DataDir {
     fn drop(&mut self) {
+        // The journal keys this directory's commands created are what the audit looks for too.
+        kassa_sandbox::ledger_journal_keys(&self.0);
         // The secrets audit (`make test`) scans every data directory after the suite.
         if std::env::var_os("KASSA_TEST_ARTIFACTS").is_none() {
             let _ = std::fs::remove_dir_all(&self.0);
@@ -89,9 +91,13 @@ pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &st
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    if let (["credentials", "set", ..], Some(secret)) = (args, stdin) {
-        // What the suite puts in the keyring is what the audit looks for afterwards.
+    // What the suite puts in the keyring is what the audit looks for afterwards; so are
+    // operators' PINs.
+    if let (["credentials", "set", ..] | ["operator", "add", ..], Some(secret)) = (args, stdin) {
         kassa_sandbox::ledger(&[secret.trim()]);
+    }
+    if let Some((_, pin)) = env.iter().find(|(k, _)| *k == "KASSA_PIN") {
+        kassa_sandbox::ledger(&[pin]);
     }
     {
         let mut input = child.stdin.take().unwrap();

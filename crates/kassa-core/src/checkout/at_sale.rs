@@ -11,6 +11,11 @@
 //!   then sent like any other operation (`operation::send`).
 //! - `NotNeeded` (Opencharge: a paid transfer is final money): nothing.
 //!
+//! The sale's journal entry (written with the paid status) records where the money stands by
+//! the evidence then: `captured` when the provider's record (read just before, for
+//! `ByProvider`) shows it, `capture_pending` while a capture is asked but not shown,
+//! `authorized` under the `manual` policy.
+//!
 //! Recording the capture together with the paid status means a crash cannot leave a paid
 //! at-sale session with no capture on record: reconciliation finds the operation. Whatever
 //! happens to the capture is recorded on its operation and never turns the paid status into
@@ -20,6 +25,7 @@
 use super::lock::OperationLock;
 use super::operation::send;
 use super::{data_dir_of, money, session_ref, settle, CheckoutError};
+use crate::journal::Standing;
 use crate::provider::{AtSaleCapture, CapturePolicy, OperationKind, Provider, StatusReport};
 use crate::quote::from_logged;
 use crate::session::{SessionId, Status};
@@ -46,15 +52,23 @@ pub(super) fn record_paid(
             AtSaleCapture::ByKassa => caps.capture,
             AtSaleCapture::NotNeeded => false,
         };
-    let change = |operation| StatusChange {
+    // The sale's journal entry says where its money stands by the evidence at hand, never more.
+    let change = |operation, standing| StatusChange {
         to: Status::Paid,
         kind,
         detail: &report.detail,
         payment_id,
         operation,
+        standing: Some(standing),
+        operator_id: None,
     };
     if !wanted {
-        return log.record_change(&session.id, now, &change(None));
+        let standing = match how {
+            // A paid transfer is final money: nothing to capture.
+            AtSaleCapture::NotNeeded => Standing::Captured,
+            _ => Standing::Authorized,
+        };
+        return log.record_change(&session.id, now, &change(None, standing));
     }
     let op_id = SessionId::generate(now).to_string();
     let amount = money(&session.currency, session.gross_minor);
@@ -69,8 +83,20 @@ pub(super) fn record_paid(
         pre_image: None,
         state,
         at: now,
+        operator_id: session.operator_id,
     };
     if how == AtSaleCapture::ByProvider {
+        // The provider's record first, read once and used twice: for the sale's journal entry
+        // (captured only when the provider shows it) and to settle the capture after.
+        let mut paid = session.clone();
+        if let Some(pid) = payment_id {
+            paid.provider_payment_id = Some(pid.to_string());
+        }
+        let state = provider.payment_state(&session_ref(&paid, now));
+        let standing = match &state {
+            Ok(s) if s.captured >= session.gross_minor => Standing::Captured,
+            _ => Standing::CapturePending,
+        };
         let words = format!(
             "capture of {amount} at sale: asked of {} with the session; waiting for its evidence",
             provider.name()
@@ -78,13 +104,16 @@ pub(super) fn record_paid(
         log.record_change(
             &session.id,
             now,
-            &change(Some((op(Via::Session, OperationState::Sent), &words))),
+            &change(
+                Some((op(Via::Session, OperationState::Sent), &words)),
+                standing,
+            ),
         )?;
         let (session, _) = log.get(&session.id)?;
         if log.operation(&op_id).is_err() {
             return Ok(()); // another process recorded the payment (and its capture) first
         }
-        match provider.payment_state(&session_ref(&session, now)) {
+        match state {
             Ok(state) => {
                 let rec = log.operation(&op_id)?;
                 settle::settle_one(
@@ -109,7 +138,7 @@ pub(super) fn record_paid(
         return Ok(());
     }
     let Ok(Some(_lock)) = OperationLock::try_acquire(data_dir_of(log), &session.id) else {
-        log.record_change(&session.id, now, &change(None))?;
+        log.record_change(&session.id, now, &change(None, Standing::Authorized))?;
         return log.add_event(
             &session.id,
             now,
@@ -122,7 +151,10 @@ pub(super) fn record_paid(
     log.record_change(
         &session.id,
         now,
-        &change(Some((op(Via::Api, OperationState::Requested), &words))),
+        &change(
+            Some((op(Via::Api, OperationState::Requested), &words)),
+            Standing::CapturePending,
+        ),
     )?;
     let (session, _) = log.get(&session.id)?;
     if log.operation(&op_id).is_err() {

@@ -223,6 +223,19 @@ fn dir(name: &str) -> Dir {
     Dir(p)
 }
 
+/// A session log journaling with a signing key from the test binary's in-memory keyring.
+fn open_log(dir: &std::path::Path) -> SessionLog {
+    let mut log = SessionLog::open_in(dir).unwrap();
+    log.use_keyring(crate::secrets::memory::shared());
+    log.set_time_zone(crate::journal::Zone::named("Europe/Oslo").unwrap());
+    log
+}
+
+/// The owner of a till with no operators (a manager).
+fn owner() -> crate::operator::Authenticated {
+    crate::operator::Authenticated::new(1, "Owner".into(), crate::operator::Role::Manager, false)
+}
+
 fn order() -> crate::quote::PricedOrder {
     crate::quote_document(
         r#"{"currency":"NOK","lines":[
@@ -249,6 +262,7 @@ fn paid(log: &mut SessionLog, dir: &Dir, p: &Fake, policy: CapturePolicy) -> Str
             id: SessionId::new(T0, 42),
             now: T0,
             capture: policy,
+            operator: &owner(),
         },
     )
     .unwrap();
@@ -266,7 +280,7 @@ fn sale(
     policy: CapturePolicy,
 ) -> (Dir, SessionLog, Fake, String) {
     let d = dir(name);
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     let p = Fake::new(caps, captured_at_sale);
     let id = paid(&mut log, &d, &p, policy);
     (d, log, p, id)
@@ -285,7 +299,16 @@ fn by_amount(
     n: u128,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
-    refund(log, p, id, &Basis::Amount(amount), None, &op_id(n), now)
+    refund(
+        log,
+        p,
+        id,
+        &Basis::Amount(amount),
+        None,
+        &owner(),
+        &op_id(n),
+        now,
+    )
 }
 
 /// The state an operation's error left it in.
@@ -331,7 +354,7 @@ fn at_sale_by_the_provider_is_a_capture_done_on_its_evidence() {
     assert!(p.sent().is_empty());
     // Under the manual policy nothing is started.
     let d2 = dir("manual");
-    let mut log2 = SessionLog::open_in(&d2.0).unwrap();
+    let mut log2 = open_log(&d2.0);
     let id2 = paid(&mut log2, &d2, &p, CapturePolicy::Manual);
     assert!(log2.operations(&id2).unwrap().is_empty());
 }
@@ -346,7 +369,7 @@ fn an_asynchronous_capture_stays_sent_until_the_provider_shows_it() {
     );
     assert_eq!(log.operations(&id).unwrap()[0].state, OperationState::Sent);
     // Meanwhile staff may not capture it again by API (it would stop the provider's own).
-    let e = capture(&mut log, &p, &id, None, &op_id(1), T0 + 2).unwrap_err();
+    let e = capture(&mut log, &p, &id, None, &owner(), &op_id(1), T0 + 2).unwrap_err();
     assert_eq!(e.code(), Code::OperationInProgress, "{e}");
     assert!(p.sent().is_empty());
     p.state.lock().unwrap().captured = GROSS;
@@ -363,7 +386,17 @@ fn a_refund_is_recorded_around_its_one_request_with_evidence() {
         CapturePolicy::AtSale,
     );
     let basis = Basis::Lines(vec![(0, crate::Quantity::parse("1").unwrap())]);
-    let op = refund(&mut log, &p, &id, &basis, Some("broken"), &op_id(1), T0 + 2).unwrap();
+    let op = refund(
+        &mut log,
+        &p,
+        &id,
+        &basis,
+        Some("broken"),
+        &owner(),
+        &op_id(1),
+        T0 + 2,
+    )
+    .unwrap();
     assert_eq!(
         (op.state, op.amount, op.refunded_after, op.reason.as_deref()),
         (OperationState::Done, 1999, Some(1999), Some("broken"))
@@ -391,12 +424,32 @@ fn a_refund_is_recorded_around_its_one_request_with_evidence() {
         .unwrap()
         .starts_with("refund refund refused [amount_exceeds]"));
     // The rest, whole.
-    let op = refund(&mut log, &p, &id, &Basis::Whole, None, &op_id(3), T0 + 4).unwrap();
+    let op = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(3),
+        T0 + 4,
+    )
+    .unwrap();
     assert_eq!(op.amount, GROSS - 1999);
-    let e = refund(&mut log, &p, &id, &Basis::Whole, None, &op_id(4), T0 + 5).unwrap_err();
+    let e = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(4),
+        T0 + 5,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::AmountExceeds, "{e}");
     // A void of a captured sale: refused.
-    let e = void(&mut log, &p, &id, &op_id(5), T0 + 6).unwrap_err();
+    let e = void(&mut log, &p, &id, &owner(), &op_id(5), T0 + 6).unwrap_err();
     assert_eq!(e.code(), Code::NotVoidable, "{e}");
     assert_eq!(p.sent().len(), 2);
 }
@@ -404,7 +457,7 @@ fn a_refund_is_recorded_around_its_one_request_with_evidence() {
 #[test]
 fn a_lost_answer_is_found_in_the_provider_record_and_never_sent_again() {
     let d = dir("lost");
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     for references in [true, false] {
         let p = Fake::new(caps(AtSaleCapture::ByProvider, references), true);
         let id = paid(&mut log, &d, &p, CapturePolicy::AtSale);
@@ -419,7 +472,7 @@ fn a_lost_answer_is_found_in_the_provider_record_and_never_sent_again() {
         drop(log);
         std::fs::remove_dir_all(&d.0).unwrap();
         std::fs::create_dir_all(&d.0).unwrap();
-        log = SessionLog::open_in(&d.0).unwrap();
+        log = open_log(&d.0);
     }
 }
 
@@ -507,6 +560,7 @@ fn reconciliation_fails_what_was_never_sent_and_leaves_a_living_operation_alone(
             pre_image: Some("[]"),
             state: OperationState::Requested,
             at: T0 + 2,
+            operator_id: Some(1),
         },
         "requested",
     )
@@ -560,7 +614,7 @@ fn at_sale_by_kassa_captures_by_api_when_paid() {
     );
     // A failed capture does not turn the paid session into an error.
     let d2 = dir("by-kassa-fails");
-    let mut log2 = SessionLog::open_in(&d2.0).unwrap();
+    let mut log2 = open_log(&d2.0);
     let p2 = Fake::new(caps(AtSaleCapture::ByKassa, false), false);
     p2.then(Then::Refuses);
     let id2 = paid(&mut log2, &d2, &p2, CapturePolicy::AtSale);
@@ -569,19 +623,37 @@ fn at_sale_by_kassa_captures_by_api_when_paid() {
         OperationState::Failed
     );
     // Staff capture it later, partly: the lines are the amount spread over the sale.
-    let op = capture(&mut log2, &p2, &id2, Some(1000), &op_id(9), T0 + 5).unwrap();
+    let op = capture(
+        &mut log2,
+        &p2,
+        &id2,
+        Some(1000),
+        &owner(),
+        &op_id(9),
+        T0 + 5,
+    )
+    .unwrap();
     assert_eq!(
         (op.state, op.lines.iter().map(|l| l.gross).sum::<i64>()),
         (OperationState::Done, 1000)
     );
-    let e = capture(&mut log2, &p2, &id2, Some(GROSS), &op_id(10), T0 + 6).unwrap_err();
+    let e = capture(
+        &mut log2,
+        &p2,
+        &id2,
+        Some(GROSS),
+        &owner(),
+        &op_id(10),
+        T0 + 6,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::AmountExceeds, "{e}");
 }
 
 #[test]
 fn refusals_before_anything_is_sent() {
     let d = dir("refusals");
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     let p = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
     let o = order();
     let s = start(
@@ -596,11 +668,22 @@ fn refusals_before_anything_is_sent() {
             id: SessionId::new(T0, 7),
             now: T0,
             capture: CapturePolicy::Manual,
+            operator: &owner(),
         },
     )
     .unwrap();
     // Not paid yet.
-    let e = refund(&mut log, &p, &s.id, &Basis::Whole, None, &op_id(1), T0 + 1).unwrap_err();
+    let e = refund(
+        &mut log,
+        &p,
+        &s.id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(1),
+        T0 + 1,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::NotPaid);
     assert!(
         e.to_string()
@@ -609,21 +692,50 @@ fn refusals_before_anything_is_sent() {
     );
     let id = refresh(&mut log, &p, &s.id, T0 + 2, true).unwrap().id;
     // Authorized, nothing captured: no refund, but a void.
-    let e = refund(&mut log, &p, &id, &Basis::Whole, None, &op_id(2), T0 + 3).unwrap_err();
+    let e = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(2),
+        T0 + 3,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("nothing is captured"), "{e}");
-    let e = capture(&mut log, &p, &id, Some(0), &op_id(3), T0 + 3).unwrap_err();
+    let e = capture(&mut log, &p, &id, Some(0), &owner(), &op_id(3), T0 + 3).unwrap_err();
     assert_eq!(e.code(), Code::InvalidInput);
-    let e = capture(&mut log, &p, &id, Some(GROSS + 1), &op_id(4), T0 + 3).unwrap_err();
+    let e = capture(
+        &mut log,
+        &p,
+        &id,
+        Some(GROSS + 1),
+        &owner(),
+        &op_id(4),
+        T0 + 3,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::AmountExceeds);
     assert!(p.sent().is_empty());
-    let v = void(&mut log, &p, &id, &op_id(5), T0 + 4).unwrap();
+    let v = void(&mut log, &p, &id, &owner(), &op_id(5), T0 + 4).unwrap();
     assert_eq!((v.state, v.amount), (OperationState::Done, GROSS));
-    let e = capture(&mut log, &p, &id, None, &op_id(6), T0 + 5).unwrap_err();
+    let e = capture(&mut log, &p, &id, None, &owner(), &op_id(6), T0 + 5).unwrap_err();
     assert!(e.to_string().contains("voided"), "{e}");
-    let e = void(&mut log, &p, &id, &op_id(7), T0 + 5).unwrap_err();
+    let e = void(&mut log, &p, &id, &owner(), &op_id(7), T0 + 5).unwrap_err();
     assert_eq!(e.code(), Code::NotVoidable);
     // A recorded refund is for providers without a refund API.
-    let e = record_refund(&mut log, &p, &id, &Basis::Whole, "cash", &op_id(8), T0 + 6).unwrap_err();
+    let e = record_refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        "cash",
+        &owner(),
+        &op_id(8),
+        T0 + 6,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::Unsupported);
     assert_eq!(p.sent().len(), 1);
 }
