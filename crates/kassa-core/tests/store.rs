@@ -3,77 +3,13 @@
 use kassa_core::provider::{CapturePolicy, OperationKind, OperationLine};
 use kassa_core::session::{SessionId, Status};
 use kassa_core::store::{
-    money_of, Filter, NewOperation, NewSession, Opened, OperationState, SessionLog, StatusChange,
-    StoreError, Via, MIGRATIONS,
+    money_of, Filter, NewOperation, Opened, OperationState, SessionLog, StatusChange, StoreError,
+    Via, MIGRATIONS,
 };
-use kassa_core::{quote_document, PricedOrder};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "kassa-store-{name}-{}-{}",
-            std::process::id(),
-            kassa_core::time::now_millis()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn db(&self) -> PathBuf {
-        self.0.join("sessions.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The session log at `path`, journaling with a signing key from an in-memory keyring shared
-/// by this test binary (the OS keyring is kassa-cli's tests' part).
-fn open(path: &Path) -> SessionLog {
-    let mut log = SessionLog::open(path).unwrap();
-    log.use_keyring(kassa_core::secrets::memory::shared());
-    log.set_time_zone(kassa_core::journal::Zone::named("Europe/Oslo").unwrap());
-    log
-}
-
-fn owner(log: &SessionLog) -> kassa_core::operator::Authenticated {
-    log.owner_if_no_operators().unwrap().unwrap()
-}
-
-fn order(reference: &str) -> PricedOrder {
-    quote_document(
-        &format!(
-            r#"{{"currency":"NOK","prices_include_vat":true,"reference":"{reference}","lines":[
-                {{"name":"Kaffe","quantity":"3","unit_price":1999,"vat_rate":"25"}}]}}"#
-        ),
-        "X",
-    )
-    .unwrap()
-}
-
-const T0: i64 = 1_795_285_381_123;
-
-fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
-    let id = SessionId::new(at, at as u128 * 7919);
-    let o = order(reference);
-    log.record_intent(&NewSession {
-        id: id.clone(),
-        provider: "demo",
-        profile: "test",
-        demo: true,
-        order: &o,
-        created_at: at,
-        capture_policy: Some(CapturePolicy::AtSale),
-        operator_id: Some(1),
-    })
-    .unwrap();
-    id.to_string()
-}
+mod support;
+use support::*;
 
 #[test]
 fn a_session_from_intent_to_paid_with_its_events() {

@@ -249,27 +249,36 @@ fn order() -> crate::quote::PricedOrder {
 /// A sale charged at `p` under `policy` and paid (the status read that sees it paid runs the
 /// at-sale capture).
 fn paid(log: &mut SessionLog, dir: &Dir, p: &Fake, policy: CapturePolicy) -> String {
-    let o = order();
-    let s = start(
+    let s = charge(log, dir, p, policy, 42).unwrap();
+    let s = refresh(log, p, &s.id, T0 + 1, true).unwrap();
+    assert_eq!(s.status, Status::Paid);
+    assert_eq!(s.provider_payment_id.as_deref(), Some("PAY-1"));
+    s.id
+}
+
+/// Starts a sale of [`order`] (session `SessionId::new(T0, n)`) at `p` as the owner.
+fn charge(
+    log: &mut SessionLog,
+    dir: &Dir,
+    p: &Fake,
+    policy: CapturePolicy,
+    n: u128,
+) -> Result<SessionRecord, CheckoutError> {
+    start(
         log,
         &dir.0,
         p,
         &ChargeRequest {
-            order: &o,
+            order: &order(),
             presentation: Presentation::Qr,
             return_url: "https://shop.example/r",
             demo: false,
-            id: SessionId::new(T0, 42),
+            id: SessionId::new(T0, n),
             now: T0,
             capture: policy,
             operator: &owner(),
         },
     )
-    .unwrap();
-    let s = refresh(log, p, &s.id, T0 + 1, true).unwrap();
-    assert_eq!(s.status, Status::Paid);
-    assert_eq!(s.provider_payment_id.as_deref(), Some("PAY-1"));
-    s.id
 }
 
 /// A paid sale at a fresh fake provider, in a fresh data directory.
@@ -319,6 +328,17 @@ fn state_after(e: &CheckoutError) -> OperationState {
     }
 }
 
+/// Where the sale's journal entry says its money stood when it was paid.
+fn standing(log: &SessionLog, id: &str) -> crate::journal::Standing {
+    log.sale_entry(id)
+        .unwrap()
+        .expect("a sale entry")
+        .sale()
+        .unwrap()
+        .payment
+        .standing
+}
+
 fn events_of(log: &SessionLog, id: &str) -> Vec<String> {
     log.get(id)
         .unwrap()
@@ -352,11 +372,14 @@ fn at_sale_by_the_provider_is_a_capture_done_on_its_evidence() {
     assert_eq!(c.provider_reference.as_deref(), Some("C-auto"));
     // Nothing was sent: the provider captured by itself.
     assert!(p.sent().is_empty());
-    // Under the manual policy nothing is started.
+    // The provider showed it captured when the sale was recorded: its receipt entry says so.
+    assert_eq!(standing(&log, &id), crate::journal::Standing::Captured);
+    // Under the manual policy nothing is started, and the money is only authorized.
     let d2 = dir("manual");
     let mut log2 = open_log(&d2.0);
     let id2 = paid(&mut log2, &d2, &p, CapturePolicy::Manual);
     assert!(log2.operations(&id2).unwrap().is_empty());
+    assert_eq!(standing(&log2, &id2), crate::journal::Standing::Authorized);
 }
 
 #[test]
@@ -368,6 +391,11 @@ fn an_asynchronous_capture_stays_sent_until_the_provider_shows_it() {
         CapturePolicy::AtSale,
     );
     assert_eq!(log.operations(&id).unwrap()[0].state, OperationState::Sent);
+    // Its receipt entry claims no more than the evidence showed then.
+    assert_eq!(
+        standing(&log, &id),
+        crate::journal::Standing::CapturePending
+    );
     // Meanwhile staff may not capture it again by API (it would stop the provider's own).
     let e = capture(&mut log, &p, &id, None, &owner(), &op_id(1), T0 + 2).unwrap_err();
     assert_eq!(e.code(), Code::OperationInProgress, "{e}");
@@ -655,23 +683,7 @@ fn refusals_before_anything_is_sent() {
     let d = dir("refusals");
     let mut log = open_log(&d.0);
     let p = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
-    let o = order();
-    let s = start(
-        &mut log,
-        &d.0,
-        &p,
-        &ChargeRequest {
-            order: &o,
-            presentation: Presentation::Qr,
-            return_url: "https://shop.example/r",
-            demo: false,
-            id: SessionId::new(T0, 7),
-            now: T0,
-            capture: CapturePolicy::Manual,
-            operator: &owner(),
-        },
-    )
-    .unwrap();
+    let s = charge(&mut log, &d, &p, CapturePolicy::Manual, 7).unwrap();
     // Not paid yet.
     let e = refund(
         &mut log,
@@ -738,4 +750,66 @@ fn refusals_before_anything_is_sent() {
     .unwrap_err();
     assert_eq!(e.code(), Code::Unsupported);
     assert_eq!(p.sent().len(), 1);
+}
+
+#[test]
+fn no_sale_starts_without_the_journals_key_and_nothing_is_recorded() {
+    let d = dir("no-key");
+    let mut log = SessionLog::open_in(&d.0).unwrap(); // no keyring to take the key from
+    let p = Fake::new(caps(AtSaleCapture::ByProvider, true), true);
+    let e = charge(&mut log, &d, &p, CapturePolicy::AtSale, 9).unwrap_err();
+    assert_eq!(e.code(), Code::SigningKey, "{e}");
+    assert!(e.to_string().starts_with("no sale can start: "), "{e}");
+    assert_eq!(log.count().unwrap(), 0, "no intent was recorded");
+    assert!(p.sent().is_empty());
+}
+
+#[test]
+fn a_cashier_refunds_and_voids_nothing_and_a_manager_does() {
+    let (_d, mut log, p, id) = sale(
+        "cashier",
+        caps(AtSaleCapture::ByProvider, true),
+        true,
+        CapturePolicy::AtSale,
+    );
+    let cashier =
+        crate::operator::Authenticated::new(7, "Kari".into(), crate::operator::Role::Cashier, true);
+    let e = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &cashier,
+        &op_id(1),
+        T0 + 2,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), Code::ManagerRequired, "{e}");
+    let e = void(&mut log, &p, &id, &cashier, &op_id(2), T0 + 2).unwrap_err();
+    assert_eq!(e.code(), Code::ManagerRequired, "{e}");
+    assert!(log
+        .operations(&id)
+        .unwrap()
+        .iter()
+        .all(|o| o.kind == OperationKind::Capture));
+    assert!(p.sent().is_empty());
+    // The manager's refund is done, and its return receipt names them.
+    let manager =
+        crate::operator::Authenticated::new(3, "Ola".into(), crate::operator::Role::Manager, true);
+    let op = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &manager,
+        &op_id(3),
+        T0 + 3,
+    )
+    .unwrap();
+    let ret = log.return_entry(&op.id).unwrap().expect("a return receipt");
+    assert_eq!(ret.operator_id, Some(3));
+    assert_eq!(ret.gross_minor, Some(-GROSS));
+    assert!(log.verify_journal().unwrap().is_ok());
 }

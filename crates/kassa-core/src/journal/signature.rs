@@ -202,34 +202,15 @@ pub fn verify(public_pem: &str, text: &str, signature: &str) -> Result<(), Signa
 pub(crate) mod tests {
     use super::*;
 
-    // The independent test vector of the fiscal research (/work/notes/20-21-fiscal-facts.md
-    // §B.3, files test-vector-*): a test-only key made with `openssl genrsa -traditional 1024`
-    // and signatures made with `openssl dgst -sha1 -sign`, confirmed by Python `cryptography`
-    // and by Skatteetaten's own signature-validator.js under Node. A public fixture, not a
-    // secret: never use this key for anything real (and it is not in the secrets ledger).
-    pub const VECTOR_KEY_PKCS1: &str = "-----BEGIN RSA PRIVATE KEY-----
-MIICXgIBAAKBgQCrf0HhKnUqscLLsiwgcBU3Wg3GYuwHxf+NiaetuXWWh5KH90+i
-toIwwaYNcVTQfYF7ws2P29Ao85WU0nk+xHWRRK9gVAwPOBxL3FUFOwYFMxEoBAPS
-94+1kdlG0zBqCxKuZCC4XeFGE+TRfKmKof2lcYTyu5hLn0wzSFNxYoCMIwIDAQAB
-AoGBAJ6qvG7wczqvAESpcb4JNPfjL39uomWGwKtYwnQudCZzBBUbsOgf50/ouhMR
-2aCTnaq9TqZcfriEtM3d9SMnbIUYdqmMZJT8+zhlpilAeG7ciDMqDHb+OhGwxKhi
-khUARV0CEa818UvXhtOWbuBQvG75hN98VpvQ/+3wxVFQhgOBAkEA2kV9WJNAAt8t
-WE3/fVkXB3W30hQIJziKuwT9E9G/NBN+lUkd4Zdw3DueKiMrCpHa14MFbRk4i7d3
-QMLcJK7zAwJBAMkkAM+WW6KjxLV/xPR++M5LmbsHQQdF++LrdC60EH0Onf9eGIYZ
-K59cNfoYo5oaZl7H/NsF14FFYZlBDC1qKGECQQCkQCiMD/rabmFsEv3QsMsApRgX
-8VUVVponFCDx2iO9J3JZGrVuvoyCXiauZNqN0KZTCNh7ecAwe3Y0+K26uSBLAkEA
-uQGcnVO3RYlMzYSQLDL9twJijFzHu2DrpnTbkHmfEOf4+4IZHH7aWOH/4+H12TCf
-KF7afLqK1iRy+PuTr9INAQJAGaVd+D4jo7A2/VnTxpD7pb0UnDRJw1IctY5qV6nd
-XCkSF0NcYWiG4LKYcdbZy9uH0JvWJQFytHICuuIZM3OYDw==
------END RSA PRIVATE KEY-----
-";
-    pub const VECTOR_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
-MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCrf0HhKnUqscLLsiwgcBU3Wg3G
-YuwHxf+NiaetuXWWh5KH90+itoIwwaYNcVTQfYF7ws2P29Ao85WU0nk+xHWRRK9g
-VAwPOBxL3FUFOwYFMxEoBAPS94+1kdlG0zBqCxKuZCC4XeFGE+TRfKmKof2lcYTy
-u5hLn0wzSFNxYoCMIwIDAQAB
------END PUBLIC KEY-----
-";
+    // The independent test vector of the fiscal research (notes §B.3; the key in
+    // tests/skatteetaten/, see its README): a test-only key made with `openssl genrsa
+    // -traditional 1024` and signatures made with `openssl dgst -sha1 -sign`, confirmed by
+    // Python `cryptography` and by Skatteetaten's own signature-validator.js under Node. A
+    // public fixture, not a secret: never use this key for anything real (and it is not in the
+    // secrets ledger).
+    pub const VECTOR_KEY_PKCS1: &str = include_str!("../../tests/skatteetaten/test-vector-key.pem");
+    pub const VECTOR_PUBLIC_PEM: &str =
+        include_str!("../../tests/skatteetaten/test-vector-pub.pem");
     /// `0;2026-03-02;10:15:30;1;134.50;110.00` (a sale, the register's first link).
     pub const VECTOR_SIG1: &str = "BFBhLuWttMpyxFaE/NWgBGjdG24Yu0S5/JmSteS+VHvi5tKyTdVbIJZQ5J+Iv3UGqH5zG8f8Bqi2U2qUANliMyz9lN1R33sSpIL9NEu60RnAZJH7GJB0rgJBtTpXzBw9dkVuJzPFdTkRqRFh1LHdXFxH14bywcflKVc+KpBosFk=";
     /// `<sig1>;2026-03-02;11:02:05;2;-34.50;-30.00` (a return, chained on sig1).
