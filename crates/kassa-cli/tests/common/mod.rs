@@ -133,8 +133,13 @@ pub fn assert_refused(out: &Output, code: i32, text: &str) {
 /// (the page lives in that process; later commands start the demo's sandbox again from its
 /// saved state): the session id. The command's output goes to the secrets audit.
 pub fn pay_demo(dir: &Path, order: &str) -> String {
+    pay_demo_as(dir, order, None)
+}
+
+/// [`pay_demo`] sold by `operator` (its id and PIN).
+pub fn pay_demo_as(dir: &Path, order: &str, operator: Option<(&str, &str)>) -> String {
     use std::io::{BufRead, BufReader, Read};
-    let args = [
+    let mut args = vec![
         "charge",
         "--order",
         order,
@@ -143,7 +148,13 @@ pub fn pay_demo(dir: &Path, order: &str) -> String {
         "--interval",
         "0.1",
     ];
-    let mut child = kassa_cli(dir, &args, &[])
+    let mut env = Vec::new();
+    if let Some((id, pin)) = operator {
+        args.extend(["--operator", id]);
+        env.push(("KASSA_PIN", pin));
+        kassa_sandbox::ledger(&[pin]);
+    }
+    let mut child = kassa_cli(dir, &args, &env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
