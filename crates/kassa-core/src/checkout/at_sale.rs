@@ -22,7 +22,7 @@
 //! an error for the caller. Sessions logged before the policy was recorded, and payments
 //! staff confirmed (no provider evidence), start nothing.
 
-use super::lock::OperationLock;
+use super::lock::{pause_point, OperationLock};
 use super::operation::send;
 use super::{data_dir_of, money, session_ref, settle, CheckoutError};
 use crate::journal::Standing;
@@ -68,7 +68,9 @@ pub(super) fn record_paid(
             AtSaleCapture::NotNeeded => Standing::Captured,
             _ => Standing::Authorized,
         };
-        return log.record_change(&session.id, now, &change(None, standing));
+        log.record_change(&session.id, now, &change(None, standing))?;
+        pause_point("paid_recorded");
+        return Ok(());
     }
     let op_id = SessionId::generate(now).to_string();
     let amount = money(&session.currency, session.gross_minor);
@@ -109,6 +111,7 @@ pub(super) fn record_paid(
                 standing,
             ),
         )?;
+        pause_point("paid_recorded");
         let (session, _) = log.get(&session.id)?;
         if log.operation(&op_id).is_err() {
             return Ok(()); // another process recorded the payment (and its capture) first
@@ -156,6 +159,7 @@ pub(super) fn record_paid(
             Standing::CapturePending,
         ),
     )?;
+    pause_point("paid_recorded");
     let (session, _) = log.get(&session.id)?;
     if log.operation(&op_id).is_err() {
         return Ok(()); // another process recorded the payment (and its capture) first

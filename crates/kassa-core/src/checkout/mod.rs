@@ -419,6 +419,7 @@ fn apply(
     if changes && from.can_become(report.status) {
         // The payment id goes with the status change, in its transaction and event.
         if report.status == Status::Paid {
+            pause_point("paid_seen");
             return at_sale::record_paid(log, provider, session, report, learned, now, kind);
         }
         return log.record_change(
