@@ -128,3 +128,128 @@ impl<P: ProviderSource> Till<P> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::Code;
+    use crate::provider::spec::SettingValues;
+    use crate::provider::{Provider, ProviderError};
+    use crate::store::NewOperator;
+    use std::sync::Arc;
+
+    /// No provider is needed for who is at the till.
+    struct NoProviders;
+
+    impl ProviderSource for NoProviders {
+        fn get(
+            &mut self,
+            _: &dyn SettingValues,
+            name: &str,
+            _: Option<&str>,
+        ) -> Result<Arc<dyn Provider>, ProviderError> {
+            panic!("no provider in this test ({name})")
+        }
+        fn forget(&mut self) {}
+    }
+
+    fn till(name: &str) -> (std::path::PathBuf, Till<NoProviders>) {
+        let dir = std::env::temp_dir().join(format!(
+            "kassa-till-{name}-{}-{}",
+            std::process::id(),
+            now_millis()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = Till::open(&dir, NoProviders, crate::secrets::memory::shared()).unwrap();
+        (dir, t)
+    }
+
+    #[test]
+    fn a_till_without_operators_runs_as_the_owner_and_with_them_asks_for_a_pin() {
+        let (dir, mut t) = till("operators");
+        assert_eq!(
+            t.current_operator(),
+            Some(OperatorView {
+                id: 1,
+                name: "Owner".into(),
+                role: Role::Manager
+            })
+        );
+        let owner = t.acting().unwrap();
+        let (manager_pin, cashier_pin) = (Secret::new("4412907733"), Secret::new("9021836655"));
+        for (name, role, pin) in [
+            ("Ola", Role::Manager, &manager_pin),
+            ("Kari", Role::Cashier, &cashier_pin),
+        ] {
+            let by = t
+                .log
+                .owner_if_no_operators()
+                .unwrap()
+                .unwrap_or(owner.clone());
+            let new = NewOperator {
+                id: None,
+                name,
+                role,
+                pin,
+            };
+            t.log.add_operator(&by, &new, now_millis()).unwrap();
+        }
+        // A till opened now has operators: nobody is at it until a PIN is given.
+        let mut t = Till::open(&dir, NoProviders, crate::secrets::memory::shared()).unwrap();
+        assert_eq!(t.current_operator(), None);
+        assert_eq!(t.operators().unwrap().len(), 2);
+        let e = t.set_setting("shop.name", "Bakeriet").unwrap_err();
+        assert_eq!(e.code, Code::LoginRequired);
+        let e = t.login(2, &Secret::new("1111")).unwrap_err();
+        assert_eq!(e.code, Code::WrongPin);
+        assert_eq!(t.login(2, &cashier_pin).unwrap().name, "Kari");
+        // A cashier changes no setting, unless a manager gives their PIN on the spot, for one
+        // change.
+        let e = t.set_setting("shop.name", "Bakeriet").unwrap_err();
+        assert_eq!(e.code, Code::ManagerRequired);
+        assert_eq!(
+            t.approve(2, &cashier_pin).unwrap_err().code,
+            Code::ManagerRequired
+        );
+        t.approve(1, &manager_pin).unwrap();
+        t.set_setting("shop.name", "Bakeriet").unwrap();
+        let e = t.set_setting("shop.name", "Kafeen").unwrap_err();
+        assert_eq!(
+            e.code,
+            Code::ManagerRequired,
+            "an approval is good for one action"
+        );
+        // A switch logs the one before out.
+        t.login(1, &manager_pin).unwrap();
+        t.set_setting("shop.name", "Kafeen").unwrap();
+        t.logout().unwrap();
+        assert_eq!(t.current_operator(), None);
+        let kinds: Vec<crate::journal::Kind> = t
+            .log
+            .journal_entries(&Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        use crate::journal::Kind::*;
+        assert_eq!(
+            kinds,
+            [
+                AppStart,
+                OperatorChange,
+                OperatorChange,
+                AppStart,
+                LoginFailed,
+                Login,
+                Login, // Kari's PIN given as an approval: right, but she is no manager
+                Login,
+                SettingsChange,
+                Login,
+                Logout,
+                SettingsChange,
+                Logout
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
