@@ -106,6 +106,7 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
     let priced = kassa_core::quote_document(&text, &kassa_core::reference::generate_now())
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     let mut station = Station::open(dir)?;
+    let by = station.operator()?;
     let name = match a.provider {
         Some(p) => p,
         None => station
@@ -139,6 +140,7 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
             id: SessionId::generate(now),
             now,
             capture: station.settings.capture_policy(&name),
+            operator: &by,
         },
     )
     .map_err(checkout_failure)?;
@@ -256,8 +258,9 @@ pub fn cancel(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
             session.status
         )));
     }
+    let by = station.operator()?;
     let provider = station.provider(&session.provider, Some(&session.profile))?;
-    let session = checkout::cancel(&mut station.log, provider.as_ref(), id, now_millis())
+    let session = checkout::cancel(&mut station.log, provider.as_ref(), id, &by, now_millis())
         .map_err(checkout_failure)?;
     print_session(&session, json);
     match session.status {
@@ -279,9 +282,18 @@ pub fn review(
     let verdict = checkout::Verdict::parse(verdict).map_err(Failure::Invalid)?;
     let mut station = Station::open(dir)?;
     let (session, _) = station.log.get(id).map_err(store_failure)?;
+    let by = station.operator()?;
     let provider = station.provider(&session.provider, Some(&session.profile))?;
     let verifiable = provider.capabilities().verifiable_status;
-    let session = checkout::review(&mut station.log, id, verdict, verifiable, note, now_millis())
+    let session = checkout::review(
+        &mut station.log,
+        id,
+        verdict,
+        verifiable,
+        note,
+        &by,
+        now_millis(),
+    )
         .map_err(|e| match e {
             checkout::CheckoutError::Store(StoreError::IllegalTransition { from, .. }) => {
                 Failure::Invalid(match verdict {

@@ -60,6 +60,7 @@ fn receipt(demo: bool, copy: bool) -> ReceiptDoc {
         confirmed_by: None,
         capture_policy: Some(CapturePolicy::Manual),
         authorization_expires_at: None,
+        operator_id: Some(1),
     };
     let seller = Seller {
         name: "Bakeriet på Torget AS".into(),

@@ -41,6 +41,7 @@ pub use settle::SETTLE_AFTER_MS;
 use lock::{pause_point, InFlight};
 
 use crate::code::Code;
+use crate::operator::{Authenticated, OperatorError};
 use crate::provider::common::with_query;
 use crate::provider::{
     CapturePolicy, CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport,
@@ -109,6 +110,12 @@ impl CheckoutError {
     }
 }
 
+impl From<OperatorError> for CheckoutError {
+    fn from(e: OperatorError) -> Self {
+        CheckoutError::Store(StoreError::Operator(e))
+    }
+}
+
 /// What [`start`] needs besides the provider.
 pub struct ChargeRequest<'a> {
     pub order: &'a PricedOrder,
@@ -119,16 +126,30 @@ pub struct ChargeRequest<'a> {
     pub now: i64,
     /// What the payment does when authorized (`<provider>.capture`), recorded on the session.
     pub capture: CapturePolicy,
+    /// Who sells: the sale's receipt names them.
+    pub operator: &'a Authenticated,
 }
 
 /// Creates a checkout session for `order` at `provider`, logging every step.
 /// On success the session is `open` and committed: the URL may be shown.
+///
+/// First of all, before anything is recorded or sent, the journal's signing key must be at hand
+/// (loaded from the keyring, or created on first use) and the amounts signable: a sale that
+/// could be paid but not get its signed receipt entry never starts.
 pub fn start(
     log: &mut SessionLog,
     data_dir: &Path,
     provider: &dyn Provider,
     req: &ChargeRequest,
 ) -> Result<SessionRecord, CheckoutError> {
+    crate::journal::check_currency(req.order.currency.code())
+        .map_err(|detail| StoreError::SigningKey { detail })?;
+    log.signer(req.now).map_err(|e| match e {
+        StoreError::SigningKey { detail } => StoreError::SigningKey {
+            detail: format!("no sale can start: {detail}"),
+        },
+        other => other,
+    })?;
     let id = req.id.as_str();
     let _lock = InFlight::acquire(data_dir, id)?;
     log.record_intent(&NewSession {
@@ -139,6 +160,7 @@ pub fn start(
         order: req.order,
         created_at: req.now,
         capture_policy: Some(req.capture),
+        operator_id: Some(req.operator.id()),
     })?;
     log::info!(
         target: "kassa::checkout",
@@ -283,6 +305,7 @@ pub fn refresh(
                 now,
                 "status",
                 record_unchanged,
+                None,
             )?;
         }
         Ok(None) => {
@@ -326,7 +349,9 @@ pub fn returned(
             match r.report {
                 Some(report) => {
                     let (session, _) = log.get(id)?;
-                    apply(log, provider, &session, &report, now, "returned", true)?;
+                    apply(
+                        log, provider, &session, &report, now, "returned", true, None,
+                    )?;
                     Ok(log.get(id)?.0)
                 }
                 None => refresh(log, provider, id, now, true),
@@ -371,7 +396,10 @@ fn failed_call(
 /// the status. A report the status model does not allow from the logged status (e.g. `open`
 /// for a session Kassa marked `needs_review`) is kept as an event. A session that becomes paid
 /// under the `at_sale` capture policy starts its capture ([`at_sale`]); that never turns the
-/// paid status into an error.
+/// paid status into an error. `by`: who caused the change (staff cancelling), for its journal
+/// entry; `None`: the session's operator.
+// Eight plain arguments read better at the call sites than a one-use struct.
+#[allow(clippy::too_many_arguments)]
 fn apply(
     log: &mut SessionLog,
     provider: &dyn Provider,
@@ -380,6 +408,7 @@ fn apply(
     now: i64,
     kind: &str,
     record_unchanged: bool,
+    by: Option<i64>,
 ) -> Result<(), StoreError> {
     let from = session.status;
     let learned = report
@@ -390,6 +419,7 @@ fn apply(
     if changes && from.can_become(report.status) {
         // The payment id goes with the status change, in its transaction and event.
         if report.status == Status::Paid {
+            pause_point("paid_seen");
             return at_sale::record_paid(log, provider, session, report, learned, now, kind);
         }
         return log.record_change(
@@ -401,6 +431,8 @@ fn apply(
                 detail: &report.detail,
                 payment_id: learned,
                 operation: None,
+                standing: None,
+                operator_id: by,
             },
         );
     }
@@ -436,11 +468,12 @@ fn apply(
     .map(|_| ())
 }
 
-/// Staff cancel an open session at the provider.
+/// Staff (`by`, any role: nothing was paid) cancel an open session at the provider.
 pub fn cancel(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
+    by: &Authenticated,
     now: i64,
 ) -> Result<SessionRecord, CheckoutError> {
     let (session, _) = log.get(id)?;
@@ -451,10 +484,24 @@ pub fn cancel(
             to: Status::Cancelled,
         }));
     }
-    log.add_event(id, now, "cancel_requested", "cancel requested by staff")?;
+    log.add_event(
+        id,
+        now,
+        "cancel_requested",
+        &format!("cancel requested by staff (operator {})", by.id()),
+    )?;
     match provider.cancel(&session_ref(&session, now)) {
         Ok(report) => {
-            apply(log, provider, &session, &report, now, "cancel", true)?;
+            apply(
+                log,
+                provider,
+                &session,
+                &report,
+                now,
+                "cancel",
+                true,
+                Some(by.id()),
+            )?;
             Ok(log.get(id)?.0)
         }
         Err(error) => Err(failed_call(log, &session, now, "cancel", error)?),
@@ -492,13 +539,15 @@ impl Verdict {
 /// `paid` and `not_paid` need a session in `needs_review` or `unknown` (a create whose answer
 /// never arrived, at a provider that cannot be asked by reference: only staff can settle it)
 /// and are logged as confirmed by staff ([`SessionLog::record_staff_verdict`]), never as the
-/// provider's evidence.
+/// provider's evidence; they need a manager (`by`). A confirmed payment gets its signed sales
+/// receipt in the journal, so the journal's key must be at hand.
 pub fn review(
     log: &mut SessionLog,
     id: &str,
     verdict: Verdict,
     verifiable: bool,
     note: Option<&str>,
+    by: &Authenticated,
     now: i64,
 ) -> Result<SessionRecord, CheckoutError> {
     let (session, _) = log.get(id)?;
@@ -540,12 +589,18 @@ pub fn review(
             if !matches!(session.status, Status::NeedsReview | Status::Unknown) {
                 return Err(refuse(to));
             }
+            by.require_manager(match verdict {
+                Verdict::Paid => "confirming a payment",
+                _ => "recording that nothing was paid",
+            })?;
             log.record_staff_verdict(
                 id,
                 to,
+                by,
                 now,
                 &format!(
-                    "{what} after checking {} (not the provider's evidence){note}",
+                    "{what} (operator {}) after checking {} (not the provider's evidence){note}",
+                    by.id(),
                     session.provider
                 ),
             )?;

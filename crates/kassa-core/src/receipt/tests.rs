@@ -60,6 +60,7 @@ fn session(gross: i64) -> SessionRecord {
         confirmed_by: None,
         capture_policy: Some(CapturePolicy::AtSale),
         authorization_expires_at: None,
+        operator_id: Some(1),
     }
 }
 
@@ -81,6 +82,7 @@ fn capture(amount: i64, state: OperationState) -> OperationRecord {
         created_at: 0,
         updated_at: 0,
         sent_at: None,
+        operator_id: Some(1),
     }
 }
 
