@@ -40,6 +40,8 @@ pub struct AppInfo {
     #[serde(flatten)]
     pub shop: ShopSettings,
     pub providers: Vec<ProviderChoice>,
+    /// The counter's quick keys (favourite products).
+    pub quick_keys: Vec<till::ProductView>,
     /// Why the till could not open (settings, product list or session log), for the UI to
     /// show; the defaults are used meanwhile and charging is refused.
     pub settings_error: Option<String>,
@@ -104,10 +106,11 @@ async fn blocking<R: Runtime, T: Send + 'static>(
 async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo> {
     blocking(app, |_, desk| {
         let guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
-        let (shop, providers, settings_error) = match guard.as_ref() {
-            Ok(t) => (t.shop(), t.provider_choices(), None),
+        let (shop, providers, quick_keys, settings_error) = match guard.as_ref() {
+            Ok(t) => (t.shop(), t.provider_choices(), t.quick_keys(), None),
             Err(e) => (
                 ShopSettings::from_settings(&Settings::default()),
+                Vec::new(),
                 Vec::new(),
                 Some(e.message.clone()),
             ),
@@ -117,6 +120,7 @@ async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo> {
             version: env!("CARGO_PKG_VERSION"),
             shop,
             providers,
+            quick_keys,
             settings_error,
         })
     })

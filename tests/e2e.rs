@@ -209,7 +209,13 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
             .send_keys("\u{E034}")
             .await
             .unwrap(); // F4
-        wait_visible(&c, 10, "#s-shop-vat-rates").await;
+                       // Settings open on the payment providers; the shop and the products have tabs.
+        wait_visible(&c, 10, "#s-provider-list .provider-card").await;
+        click(&c, "#stab-products").await;
+        wait_for(10, "the VAT rates in the product form", || async {
+            c.find(Locator::Css("#p-vat option[value='15']")).await.ok()
+        })
+        .await;
         let f = |id: &'static str| {
             let c = &c;
             async move { c.find(Locator::Id(id)).await.unwrap() }
@@ -219,6 +225,8 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
         f("p-vat").await.select_by_value("15").await.unwrap();
         f("p-price").await.send_keys("23,90\u{E007}").await.unwrap();
         wait_visible(&c, 10, "#product-rows tr").await;
+        click(&c, "#stab-shop").await;
+        wait_visible(&c, 10, "#s-shop-vat-rates").await;
         let rates = f("s-shop-vat-rates").await;
         rates.clear().await.unwrap();
         rates.send_keys("25,abc\u{E007}").await.unwrap();
@@ -233,6 +241,9 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
         .await;
         const SECRET: &str = "e2e-client-secret-Zq81";
         kassa_sandbox::ledger(&[SECRET]);
+        click(&c, "#stab-providers").await;
+        click(&c, "#s-pick-dintero").await;
+        wait_visible(&c, 10, "#s-dintero-client-secret").await;
         f("s-dintero-client-secret")
             .await
             .send_keys(&format!("{SECRET}\u{E007}"))
@@ -1297,6 +1308,227 @@ async fn a_cashier_logs_in_prints_the_receipt_and_its_copy_and_a_manager_approve
         assert_eq!((op["kind"].as_str(), op["state"].as_str()), (Some("refund"), Some("done")), "{op}");
         // Kari is still at the till: the approval was for that one refund.
         assert!(text(&c, "#switch-operator").await.contains("Kari"));
+        c
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn a_quick_key_sale_and_history_by_the_shops_local_day() {
+    run("quick", |c, _dir| async move {
+        c.set_window_size(1280, 800).await.unwrap();
+        c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+        assert!(!visible(&c, "#quick-keys").await, "no favourites: no quick keys");
+        // A favourite product in Settings becomes a quick key on the counter.
+        press(&c, "\u{E034}").await; // F4
+        wait_for(10, "the VAT rates in the product form", || async {
+            c.find(Locator::Css("#p-vat option[value='15']")).await.ok()
+        })
+        .await;
+        type_into(&c, "#p-sku", "KAFFE-1").await;
+        type_into(&c, "#p-name", "Kaffe latte").await;
+        c.find(Locator::Id("p-vat")).await.unwrap().select_by_value("15").await.unwrap();
+        type_into(&c, "#p-price", "42,50").await;
+        click(&c, "#p-favourite").await;
+        click(&c, "#product-form button[type=submit]").await;
+        wait_text(&c, 10, "#product-rows", |t| t.contains("★")).await;
+        press(&c, "\u{E031}").await; // F1
+        wait_visible(&c, 10, "#quick-keys .quick-key").await;
+        save_screenshot(&c, "quick-keys-empty-cart.png").await;
+        let key = text(&c, "#quick-keys .quick-key").await;
+        assert!(key.contains("Kaffe latte") && key.contains("42,50"), "{key}");
+        // One click adds a line; the digit 1 (focus out of the fields) counts it up.
+        click(&c, "#quick-keys .quick-key").await;
+        wait_for(10, "one line", || async {
+            (c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len() == 1).then_some(())
+        })
+        .await;
+        c.execute("document.activeElement.blur();", vec![]).await.unwrap();
+        press(&c, "1").await;
+        wait_text(&c, 10, "#cart-lines tr td.num", |t| t == "2").await;
+        // Typing a digit in the item field is typing, not a quick key.
+        type_into(&c, "#f-name", "1").await;
+        assert_eq!(value(&c, "#f-name").await, "1");
+        assert_eq!(c.find_all(Locator::Css("#cart-lines tr")).await.unwrap().len(), 1);
+        c.find(Locator::Id("f-name")).await.unwrap().clear().await.unwrap();
+        save_screenshot(&c, "quick-keys.png").await;
+        let url = charge_qr(&c).await;
+        let (origin, sid) = sandbox_of(&url);
+        let (status, _) = http("POST", &format!("{origin}/dintero/v1/view/{sid}/pay"), "");
+        assert_eq!(status, 303);
+        wait_visible(&c, 10, "#paid-receipt-paper").await;
+        assert!(text(&c, "#paid-receipt-paper").await.contains("85,00"));
+        new_sale(&c).await;
+
+        // History by the shop's local day, typed day first: today has the sale, yesterday not.
+        let today: String = c
+            .execute(
+                "const d = new Date(); return `${d.getDate()}.${d.getMonth() + 1}.${d.getFullYear()}`;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        let yesterday: String = c
+            .execute(
+                "const d = new Date(Date.now() - 864e5); return `${d.getDate()}.${d.getMonth() + 1}.${d.getFullYear()}`;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        press(&c, "\u{E033}").await; // F3
+        wait_visible(&c, 10, "#history-rows tr").await;
+        for (date, rows) in [(&today, 1), (&yesterday, 0)] {
+            type_into(&c, "#h-since", date).await;
+            type_into(&c, "#h-until", date).await;
+            click(&c, "#history-filter button[type=submit]").await;
+            wait_for(10, "the filtered rows", || async {
+                (c.find_all(Locator::Css("#history-rows tr")).await.ok()?.len() == rows)
+                    .then_some(())
+            })
+            .await;
+        }
+        // A date that is not one is named beside the filter, not sent.
+        type_into(&c, "#h-since", "31.2.2026").await;
+        click(&c, "#history-filter button[type=submit]").await;
+        let err = wait_text(&c, 10, "#h-error", |t| !t.is_empty()).await;
+        assert!(err.contains("31.2.2026"), "{err}");
+        c
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn a_first_provider_is_connected_through_the_set_up_screen() {
+    const ACCOUNT: &str = "T11223344";
+    const CLIENT_ID: &str = "setup-e2e-client-7b1d";
+    const SECRET: &str = "setup-e2e-client-secret-4e9a";
+    const WRONG: &str = "setup-e2e-wrong-secret-0c55";
+    kassa_sandbox::ledger(&[CLIENT_ID, SECRET, WRONG]);
+    let sandbox = kassa_sandbox::Sandbox::start(
+        0,
+        kassa_sandbox::Config {
+            dintero_accounts: vec![kassa_sandbox::DinteroAccount {
+                account_id: ACCOUNT.into(),
+                client_id: CLIENT_ID.into(),
+                client_secret: SECRET.into(),
+            }],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dintero_url = sandbox.dintero_base_url();
+    run("setup", |c, dir| async move {
+        c.set_window_size(1280, 800).await.unwrap();
+        c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+        // First run: the demo, and the way to real money one click away.
+        wait_visible(&c, 10, "#connect-provider").await;
+        save_screenshot(&c, "first-run.png").await;
+        click(&c, "#connect-provider").await;
+        wait_visible(&c, 10, "#s-pick-dintero").await;
+        let card = text(&c, "#s-pick-dintero").await;
+        assert!(
+            card.contains("Dintero") && card.contains("Ikke satt opp"),
+            "{card}"
+        );
+        click(&c, "#s-pick-dintero").await;
+        wait_visible(&c, 10, "#s-dintero-client-id").await;
+        // Human labels and where to find each value; no configuration keys on screen.
+        let panel = text(&c, "#s-provider-dintero").await;
+        assert!(
+            panel.contains("Klient-ID") && panel.contains("Backoffice → Settings → API clients"),
+            "{panel}"
+        );
+        assert!(
+            !panel.contains("dintero.") && !panel.contains("base_url"),
+            "{panel}"
+        );
+        let folded = c
+            .execute(
+                "return document.getElementById('s-advanced-dintero').open;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            folded, false,
+            "the API address waits under Advanced, folded"
+        );
+        // A bad value is refused beside its field, in words.
+        type_into(&c, "#s-dintero-account-id", "12345\u{E007}").await;
+        wait_text(&c, 10, "#s-dintero-account-id + .field-msg.error", |t| {
+            !t.is_empty()
+        })
+        .await;
+        type_into(&c, "#s-dintero-account-id", &format!("{ACCOUNT}\u{E007}")).await;
+        wait_text(&c, 10, "#s-dintero-account-id + .field-msg.ok", |t| {
+            !t.is_empty()
+        })
+        .await;
+        // The developer-only address (here: the emulator) under Advanced.
+        click(&c, "#s-advanced-dintero summary").await;
+        wait_visible(&c, 5, "#s-dintero-base-url").await;
+        type_into(&c, "#s-dintero-base-url", &format!("{dintero_url}\u{E007}")).await;
+        wait_text(&c, 10, "#s-dintero-base-url + .field-msg.ok", |t| {
+            !t.is_empty()
+        })
+        .await;
+        // Credentials go to the keyring and come back only as "set"; a wrong one fails the test
+        // by name.
+        type_into(&c, "#s-dintero-client-id", &format!("{CLIENT_ID}\u{E007}")).await;
+        wait_text(&c, 10, "#s-provider-dintero", |t| {
+            t.contains("Klient-ID · satt")
+        })
+        .await;
+        type_into(&c, "#s-dintero-client-secret", &format!("{WRONG}\u{E007}")).await;
+        wait_text(&c, 10, "#s-provider-dintero", |t| {
+            t.contains("Klienthemmelighet · satt")
+        })
+        .await;
+        click(&c, "#s-test-dintero").await;
+        let said = wait_text(&c, 15, "#s-test-out-dintero.error", |t| !t.is_empty()).await;
+        assert!(!said.contains(WRONG), "{said}");
+        type_into(&c, "#s-dintero-client-secret", &format!("{SECRET}\u{E007}")).await;
+        wait_text(&c, 10, "#s-dintero-client-secret + .field-msg.ok", |t| {
+            !t.is_empty()
+        })
+        .await;
+        let panel = text(&c, "#s-provider-dintero").await;
+        assert!(
+            !panel.contains(SECRET) && !panel.contains(CLIENT_ID),
+            "{panel}"
+        );
+        click(&c, "#s-test-dintero").await;
+        let said = wait_text(&c, 15, "#s-test-out-dintero", |t| {
+            !t.is_empty() && !t.starts_with("Tester")
+        })
+        .await;
+        assert!(said.contains("tilkoblingen virker"), "{said}");
+        // Use as default: the badge leaves the demo, the card says so.
+        click(&c, "#s-default-dintero").await;
+        wait_text(&c, 10, "#provider-badge", |t| {
+            t.to_lowercase().contains("dintero")
+        })
+        .await;
+        wait_text(&c, 10, "#s-pick-dintero", |t| t.contains("Standard")).await;
+        save_screenshot(&c, "provider-setup.png").await;
+        click(&c, "#toggle-theme").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        save_screenshot(&c, "provider-setup-dark.png").await;
+        click(&c, "#toggle-theme").await;
+        // The settings file has no secret.
+        let settings = std::fs::read_to_string(dir.join("settings.json")).unwrap();
+        assert!(
+            !settings.contains(SECRET) && settings.contains("\"default_provider\": \"dintero\""),
+            "{settings}"
+        );
         c
     })
     .await;

@@ -88,6 +88,54 @@
     $('f-name').focus();
   }
 
+  /** The favourite products as buttons: a click, or its digit key (1–9, 0 for the tenth) when
+   * the focus is not in a text field, adds one of it. Scanning and typing stay as they are. */
+  function renderQuickKeys() {
+    const box = $('quick-keys');
+    const keys = (k.info && k.info.quick_keys) || [];
+    box.replaceChildren(...keys.map((p, i) => {
+      const b = k.el('button', 'quick-key');
+      b.type = 'button';
+      b.dataset.sku = p.sku;
+      const digit = i < 10 ? String((i + 1) % 10) : '';
+      if (digit) b.append(k.el('kbd', null, digit));
+      b.append(k.el('span', 'qk-name', p.name), k.el('span', 'qk-price', p.unit_price));
+      b.setAttribute('aria-label', `${p.name} ${p.unit_price}${digit ? ` (${digit})` : ''}`);
+      b.addEventListener('click', () => addQuick(p.sku));
+      return b;
+    }));
+    box.hidden = keys.length === 0;
+  }
+
+  async function addQuick(sku) {
+    try {
+      // The same key again counts up the line it just added (two coffees, one line).
+      const last = state.lines[state.lines.length - 1];
+      if (last && last.sku === sku && !last.discount && /^[0-9]+$/.test(last.quantity)) {
+        last.quantity = String(Number(last.quantity) + 1);
+      } else {
+        state.lines.push(await ipc.entryToLine({ sku: '', name: sku, quantity: '1', unit_price: '', vat_rate: '', discount: '' }));
+      }
+      await refresh();
+    } catch (e) {
+      showFormError(e);
+    }
+  }
+
+  /** A digit pressed outside a text field is a quick key. */
+  function quickDigit(e) {
+    if (!/^[0-9]$/.test(e.key) || e.ctrlKey || e.altKey || e.metaKey) return false;
+    const el = document.activeElement;
+    if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)) return false;
+    if (document.querySelector('dialog[open]') || !$('checkout').hidden || $('view-counter').hidden) return false;
+    const keys = (k.info && k.info.quick_keys) || [];
+    const i = e.key === '0' ? 9 : Number(e.key) - 1;
+    if (!keys[i]) return false;
+    e.preventDefault();
+    addQuick(keys[i].sku);
+    return true;
+  }
+
   async function submitLine(ev) {
     ev.preventDefault();
     const entry = {
@@ -350,6 +398,7 @@
     else if (e.key === 'F4') { e.preventDefault(); go('settings'); }
     else if ($('view-counter').hidden) { /* other screens handle their own keys */ }
     else if (e.key === 'F2') { e.preventDefault(); if (!state.phase) resetForm(); }
+    else if (!state.phase && quickDigit(e)) { /* a quick key added its line */ }
     else if (e.key === 'F9') {
       e.preventDefault();
       if (state.phase === 'choose') startCharge(); else if (!state.phase) openChooser();
@@ -367,12 +416,14 @@
     const demo = !def || def.demo;
     $('provider-badge').textContent = demo ? t('demoBadge') : t('providerBadge', { p: def.name });
     $('provider-badge').classList.toggle('demo', demo);
+    // On the demo provider, the way to real money is one click away.
+    $('connect-provider').hidden = !demo;
   }
 
   function applyTexts() {
     document.documentElement.lang = k.lang;
     k.applyTexts();
-    $('toggle-lang').textContent = k.lang === 'en' ? 'NB' : 'EN';
+    $('toggle-lang').textContent = k.nextLang().toUpperCase();
     renderBadge();
     if (window.kassaOperators) window.kassaOperators.refreshTexts();
   }
@@ -398,6 +449,7 @@
     vat.value = k.info.default_vat_rate;
     $('charge-note').textContent = k.info.settings_error ? t('settingsError', { m: k.info.settings_error }) : '';
     renderBadge();
+    renderQuickKeys();
     await refresh();
   }
 
@@ -407,7 +459,7 @@
       if (saved) document.documentElement.dataset.theme = saved;
     } catch (_) { /* no storage */ }
     k.info = await ipc.appInfo();
-    k.lang = k.info.locale === 'nb' ? 'nb' : 'en';
+    k.lang = k.langOf(k.info.locale);
     state.reference = await ipc.newReference();
     await reloadInfo();
     applyTexts();
@@ -434,8 +486,9 @@
     $('copy-link').addEventListener('click', copyLink);
     $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);
+    $('connect-provider').addEventListener('click', () => { window.kassaSettings.setPane('providers'); go('settings'); });
     $('toggle-lang').addEventListener('click', () => {
-      k.lang = k.lang === 'en' ? 'nb' : 'en';
+      k.lang = k.nextLang();
       applyTexts(); render();
       window.kassaHistory.relabel(); window.kassaSettings.relabel();
     });

@@ -17,6 +17,11 @@ window.kassa = (() => {
     return e;
   };
   k.cell = (text, cls) => k.el('td', cls, text);
+  /** The UI's languages (the top bar's button goes round them) and their Intl locales. */
+  k.LANGS = ['nb', 'sv', 'da', 'en'];
+  const INTL = { nb: 'nb-NO', sv: 'sv-SE', da: 'da-DK', en: 'en-GB' };
+  k.langOf = (locale) => (k.LANGS.includes(locale) ? locale : 'en');
+  k.nextLang = () => k.LANGS[(k.LANGS.indexOf(k.lang) + 1) % k.LANGS.length];
   /** Fills `tbody` with VAT rows as the core formats them: rate, net, VAT, gross. */
   k.vatRows = (tbody, rows) => {
     tbody.replaceChildren(...(rows || []).map((r) => {
@@ -29,7 +34,7 @@ window.kassa = (() => {
   k.time = (iso) => {
     if (!iso) return '';
     const d = new Date(iso);
-    return new Intl.DateTimeFormat(k.lang === 'nb' ? 'nb-NO' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
+    return new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
   };
   k.statusText = (s) => k.t(`status.${s}`);
   /** A session's provider as staff read it: the demo provider is always called out. */

@@ -31,7 +31,7 @@
 
   window.addEventListener('DOMContentLoaded', async () => {
     const st = await ipc.customerState();
-    k.lang = document.documentElement.lang = st.locale === 'nb' ? 'nb' : 'en';
+    k.lang = document.documentElement.lang = k.langOf(st.locale);
     $('c-shop').textContent = st.shop_name;
     render(st.session);
     await ipc.onSessionStatus((s) => { if (!current || s.id === current.id || s.status === 'open') render(s); });

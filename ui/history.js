@@ -10,12 +10,35 @@ window.kassaHistory = (() => {
   const STATUSES = ['open', 'paid', 'cancelled', 'expired', 'failed', 'unknown', 'needs_review', 'creating'];
   const state = { next: null, rows: [], openId: null, started: false };
 
+  /**
+   * A date as staff type it, in the shop's local days: `3.12.2026`, `03.12.26`, `3/12/2026`
+   * (day first, as Nordic and British shops write it) or `2026-12-03`; empty is no date.
+   * Returns `YYYY-MM-DD` for the core, or throws naming the field.
+   */
+  function isoDate(id) {
+    const text = $(id).value.trim();
+    if (!text) return null;
+    let m = text.match(/^(\d{4})-(\d{1,2})-(\d{1,2})$/);
+    let y; let mo; let d;
+    if (m) { [, y, mo, d] = m; } else {
+      m = text.match(/^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})$/);
+      if (!m) throw { field: id, message: t('dateInvalid', { d: text }) };
+      [, d, mo, y] = m;
+      if (y.length === 2) y = `20${y}`;
+    }
+    const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+    if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d)) {
+      throw { field: id, message: t('dateInvalid', { d: text }) };
+    }
+    return `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  }
+
   function query(after) {
     return {
       status: $('h-status').value || null,
       provider: $('h-provider').value || null,
-      since: $('h-since').value || null,
-      until: $('h-until').value || null,
+      since: isoDate('h-since'),
+      until: isoDate('h-until'),
       search: $('h-search').value.trim() || null,
       after: after || null,
       limit: 50,
@@ -55,8 +78,18 @@ window.kassaHistory = (() => {
 
   async function load(more) {
     $('h-error').textContent = '';
+    ['h-since', 'h-until'].forEach((id) => $(id).classList.remove('invalid'));
+    let q;
     try {
-      const page = await ipc.history(query(more ? state.next : null));
+      q = query(more ? state.next : null);
+    } catch (e) {
+      $('h-error').textContent = e.message;
+      $(e.field).classList.add('invalid');
+      $(e.field).focus();
+      return;
+    }
+    try {
+      const page = await ipc.history(q);
       if (!more) { $('history-rows').replaceChildren(); state.rows = []; }
       page.sessions.forEach((s) => { state.rows.push(s); $('history-rows').append(row(s)); });
       markOpen();

@@ -27,7 +27,13 @@ pub struct Product {
     pub unit_price: i64,
     /// Canonical percent string (`"25"`, `"11.11"`).
     pub vat_rate: String,
+    /// A quick key on the counter (the first [`QUICK_KEYS`] favourites in list order).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub favourite: bool,
 }
+
+/// How many favourites the counter shows as quick keys (digit keys 1–9, then 0, …).
+pub const QUICK_KEYS: usize = 12;
 
 /// What a person typed into the product form (price in major units as typed).
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +43,9 @@ pub struct ProductEntry {
     pub name: String,
     pub unit_price: String,
     pub vat_rate: String,
+    /// A quick key on the counter.
+    #[serde(default)]
+    pub favourite: bool,
 }
 
 /// The product list, in the order the shop entered it.
@@ -135,6 +144,14 @@ impl Catalog {
         self.products.iter().find(|p| p.sku == sku)
     }
 
+    /// The counter's quick keys: the favourites, in list order, at most [`QUICK_KEYS`].
+    pub fn quick_keys(&self) -> impl Iterator<Item = &Product> {
+        self.products
+            .iter()
+            .filter(|p| p.favourite)
+            .take(QUICK_KEYS)
+    }
+
     /// A cart line for a scanned or typed SKU, quantity 1.
     pub fn line_for(&self, sku: &str) -> Option<CartLine> {
         self.find(sku).map(|p| CartLine {
@@ -171,6 +188,7 @@ pub fn entry_to_product(entry: &ProductEntry, currency: Currency) -> Result<Prod
             .as_ref()
             .map(|v| v.to_percent_string())
             .unwrap_or_default(),
+        favourite: entry.favourite,
     };
     let mut check = Catalog::default();
     if let Err(more) = check.add(product.clone()) {
@@ -196,6 +214,7 @@ mod tests {
             name: name.into(),
             unit_price: price.into(),
             vat_rate: vat.into(),
+            favourite: false,
         }
     }
 
@@ -232,6 +251,7 @@ mod tests {
             name: "Kaffe".into(),
             unit_price: price,
             vat_rate: "15".into(),
+            favourite: false,
         };
         c.add(p(100)).unwrap();
         c.add(p(200)).unwrap();
@@ -245,6 +265,45 @@ mod tests {
         )
         .unwrap();
         assert!(Catalog::load(&dir).unwrap_err().contains("SKU is required"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn favourites_are_the_quick_keys_in_list_order_and_old_files_have_none() {
+        let nok = Currency::from_code("NOK").unwrap();
+        let mut c = Catalog::default();
+        for i in 0..15 {
+            let mut e = entry(&format!("S{i}"), &format!("Vare {i}"), "10", "25");
+            e.favourite = i != 3;
+            c.add(entry_to_product(&e, nok).unwrap()).unwrap();
+        }
+        let keys: Vec<&str> = c.quick_keys().map(|p| p.sku.as_str()).collect();
+        assert_eq!(keys.len(), QUICK_KEYS);
+        assert_eq!(&keys[..4], ["S0", "S1", "S2", "S4"]);
+        // A list written before quick keys (no `favourite`) loads with none; a favourite is
+        // written, a plain product is written as before.
+        let dir = std::env::temp_dir().join(format!("kassa-catalog-fav-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(FILE_NAME),
+            "[{\"sku\":\"A\",\"name\":\"x\",\"unit_price\":1,\"vat_rate\":\"25\"}]",
+        )
+        .unwrap();
+        let mut old = Catalog::load(&dir).unwrap();
+        assert_eq!(old.quick_keys().count(), 0);
+        old.products[0].favourite = true;
+        old.add(Product {
+            sku: "B".into(),
+            name: "y".into(),
+            unit_price: 2,
+            vat_rate: "15".into(),
+            favourite: false,
+        })
+        .unwrap();
+        old.save(&dir).unwrap();
+        let text = std::fs::read_to_string(dir.join(FILE_NAME)).unwrap();
+        assert_eq!(text.matches("favourite").count(), 1, "{text}");
+        assert_eq!(Catalog::load(&dir).unwrap(), old);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

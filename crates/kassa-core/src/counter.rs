@@ -142,7 +142,8 @@ pub struct LineView {
     pub discount: String,
     pub vat_rate: String,
     pub gross: String,
-    /// The unit price and the line's own discount as plain decimals, to refill the line form.
+    /// The unit price and the line's own discount as plain decimals with the locale's decimal
+    /// separator, to refill the line form.
     pub unit_price_input: String,
     pub line_discount_input: String,
 }
@@ -203,8 +204,8 @@ pub fn view(cart: &Cart, locale: &str, fallback_reference: &str) -> CounterView 
                     discount: fmt(l.discount()),
                     vat_rate: l.vat_rate.to_percent_string(),
                     gross: fmt(l.gross),
-                    unit_price_input: q.currency.format_plain(l.unit_price),
-                    line_discount_input: q.currency.format_plain(l.line_discount),
+                    unit_price_input: q.currency.format_input(l.unit_price, locale),
+                    line_discount_input: q.currency.format_input(l.line_discount, locale),
                 })
                 .collect(),
             vat_rows: q

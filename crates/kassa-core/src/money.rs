@@ -233,21 +233,23 @@ impl Currency {
         format!("{sign}{int}.{frac}")
     }
 
-    /// Formats minor units for people in a locale: `nb` gives `1 299,90 kr` for NOK (and
-    /// `1 299,90 EUR` for others), anything else gives `NOK 1,299.90`.
+    /// Formats minor units for people in a locale: `nb` and `sv` give `1 299,90 kr` for NOK
+    /// and SEK, `da` gives `1.299,90 kr.` for DKK (and the code after the number for other
+    /// currencies); anything else gives `NOK 1,299.90`.
     pub fn format_display(&self, minor: i64, locale: &str) -> String {
         let number = self.format_number(minor, locale);
-        let norwegian = locale.starts_with("nb") || locale.starts_with("no");
-        match (norwegian, self.code) {
-            (true, "NOK") => format!("{number}\u{a0}kr"),
-            (true, code) => format!("{number}\u{a0}{code}"),
-            (false, code) => format!("{code}\u{a0}{number}"),
+        match (Nordic::of(locale), self.code) {
+            (Some(Nordic::Danish), "DKK") => format!("{number}\u{a0}kr."),
+            (Some(_), "NOK" | "SEK" | "DKK") => format!("{number}\u{a0}kr"),
+            (Some(_), code) => format!("{number}\u{a0}{code}"),
+            (None, code) => format!("{code}\u{a0}{number}"),
         }
     }
 
-    /// The number of [`format_display`](Self::format_display) without the currency: `nb` gives
-    /// `1 299,90` (a no-break space between thousands), anything else `1,299.90`. Every minor
-    /// digit is always shown (øre on a Norwegian receipt), and nothing is rounded.
+    /// The number of [`format_display`](Self::format_display) without the currency: `nb` and
+    /// `sv` give `1 299,90` (a no-break space between thousands), `da` `1.299,90`, anything
+    /// else `1,299.90`. Every minor digit is always shown (øre on a Norwegian receipt), and
+    /// nothing is rounded.
     pub fn format_number(&self, minor: i64, locale: &str) -> String {
         let plain = self.format_plain(minor);
         let (sign, rest) = match plain.strip_prefix('-') {
@@ -258,8 +260,12 @@ impl Currency {
             Some((i, f)) => (i, Some(f)),
             None => (rest, None),
         };
-        let norwegian = locale.starts_with("nb") || locale.starts_with("no");
-        let group = if norwegian { '\u{a0}' } else { ',' };
+        let nordic = Nordic::of(locale);
+        let group = match nordic {
+            Some(Nordic::Danish) => '.',
+            Some(_) => '\u{a0}',
+            None => ',',
+        };
         let mut grouped = String::new();
         for (i, ch) in int.chars().enumerate() {
             if i > 0 && (int.len() - i) % 3 == 0 {
@@ -268,9 +274,21 @@ impl Currency {
             grouped.push(ch);
         }
         match frac {
-            Some(f) if norwegian => format!("{sign}{grouped},{f}"),
+            Some(f) if nordic.is_some() => format!("{sign}{grouped},{f}"),
             Some(f) => format!("{sign}{grouped}.{f}"),
             None => format!("{sign}{grouped}"),
+        }
+    }
+
+    /// An amount to put back into an input field: [`format_plain`](Self::format_plain) with
+    /// the locale's decimal separator (`1299,90` in nb, sv and da) and no grouping, so staff see
+    /// what they would type and it parses back as typed.
+    pub fn format_input(&self, minor: i64, locale: &str) -> String {
+        let plain = self.format_plain(minor);
+        if Nordic::of(locale).is_some() {
+            plain.replace('.', ",")
+        } else {
+            plain
         }
     }
 
@@ -453,6 +471,26 @@ pub fn canonical_decimal(units: i128, scale: u32) -> String {
     }
 }
 
+/// The Nordic locales Kassa formats amounts for (decimal comma).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nordic {
+    /// nb (and no, nn), sv: `1 299,90`.
+    SpaceGrouped,
+    /// da: `1.299,90`.
+    Danish,
+}
+
+impl Nordic {
+    fn of(locale: &str) -> Option<Nordic> {
+        let lang = locale.split(['-', '_']).next().unwrap_or("");
+        match lang {
+            "nb" | "no" | "nn" | "sv" => Some(Nordic::SpaceGrouped),
+            "da" => Some(Nordic::Danish),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,6 +580,16 @@ mod tests {
             assert_eq!(Decimal::parse(bad), None, "{bad:?}");
         }
         assert_eq!(canonical_decimal(2500, 2), "25");
+        let dkk = Currency::from_code("DKK").unwrap();
+        let sek = Currency::from_code("SEK").unwrap();
+        assert_eq!(dkk.format_display(129_990, "da"), "1.299,90\u{a0}kr.");
+        assert_eq!(sek.format_display(129_990, "sv"), "1\u{a0}299,90\u{a0}kr");
+        assert_eq!(sek.format_input(129_990, "sv"), "1299,90");
+        assert_eq!(sek.format_input(129_990, "en"), "1299.90");
+        assert_eq!(
+            sek.parse_major(&sek.format_input(129_990, "da")),
+            Ok(129_990)
+        );
         assert_eq!(canonical_decimal(1111, 2), "11.11");
         assert_eq!(canonical_decimal(350, 3), "0.35");
         assert_eq!(canonical_decimal(0, 2), "0");

@@ -396,7 +396,7 @@ fn valid_vat_rates(v: &str) -> Result<(), String> {
 }
 
 fn valid_locale(v: &str) -> Result<(), String> {
-    one_of(v, &["nb", "en"])
+    one_of(v, &["nb", "sv", "da", "en"])
 }
 
 fn valid_default_provider(v: &str) -> Result<(), String> {
@@ -535,7 +535,9 @@ mod tests {
         s.set("bambora.base_url", "https://staging.example.com/prefix")
             .unwrap();
         s.set("klarna.base_url", "http://localhost:9000").unwrap();
-        assert!(err(&mut s, "nope.key", "x").starts_with("nope.key: unknown setting group \"nope\""));
+        assert!(
+            err(&mut s, "nope.key", "x").starts_with("nope.key: unknown setting group \"nope\"")
+        );
         assert!(err(&mut s, "klarna.colour", "x")
             .starts_with("klarna.colour: unknown setting for klarna"));
         assert!(err(&mut s, "klarna.password", "x").contains("is a secret"));

@@ -41,6 +41,33 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// When local day `date` (`YYYY-MM-DD`) begins in this zone, as Unix milliseconds (the
+    /// first instant of the day: midnight, or later on a day whose midnight a clock change
+    /// skips).
+    pub fn day_start_ms(&self, date: &str) -> Result<i64, String> {
+        let day: jiff::civil::Date = date
+            .trim()
+            .parse()
+            .map_err(|_| format!("{date:?} is not a date (YYYY-MM-DD)"))?;
+        day.to_zoned(self.0.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|e| format!("{date}: {e}"))
+    }
+
+    /// The day after local day `date` begins (an inclusive "to" date's end).
+    pub fn day_end_ms(&self, date: &str) -> Result<i64, String> {
+        let day: jiff::civil::Date = date
+            .trim()
+            .parse()
+            .map_err(|_| format!("{date:?} is not a date (YYYY-MM-DD)"))?;
+        let next = day.tomorrow().map_err(|e| format!("{date}: {e}"))?;
+        next.to_zoned(self.0.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|e| format!("{date}: {e}"))
+    }
+}
+
 /// A local date (`YYYY-MM-DD`) and time (`HH:MM:SS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalStamp {
@@ -73,6 +100,22 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.time, "02:30:00");
         assert!(Zone::named("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn local_days_begin_at_local_midnight_also_on_the_days_the_clock_changes() {
+        let oslo = Zone::named("Europe/Oslo").unwrap();
+        // 2026-12-03 begins at 2026-12-02T23:00:00Z (UTC+1).
+        assert_eq!(oslo.day_start_ms("2026-12-03").unwrap(), 1_796_252_400_000);
+        assert_eq!(
+            oslo.day_end_ms("2026-12-03").unwrap() - oslo.day_start_ms("2026-12-03").unwrap(),
+            24 * 3_600_000
+        );
+        // The autumn change: 2026-10-25 has 25 hours, the spring one 2026-03-29 has 23.
+        let len = |d: &str| oslo.day_end_ms(d).unwrap() - oslo.day_start_ms(d).unwrap();
+        assert_eq!(len("2026-10-25"), 25 * 3_600_000);
+        assert_eq!(len("2026-03-29"), 23 * 3_600_000);
+        assert!(oslo.day_start_ms("03.12.2026").is_err());
     }
 
     #[test]

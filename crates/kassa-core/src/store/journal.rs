@@ -734,6 +734,11 @@ impl SessionLog {
         self.journaling.zone = zone;
     }
 
+    /// The till's time zone the journal's local dates are written in (history's days too).
+    pub fn time_zone(&self) -> &Zone {
+        &self.journaling.zone
+    }
+
     /// Takes the journal's signing key from `keyring` (the OS keyring in the shells), when it
     /// is first needed.
     pub fn use_keyring(&mut self, keyring: Arc<dyn SecretStore>) {

@@ -385,7 +385,9 @@ impl<P: ProviderSource> Till<P> {
     /// A page of the history, newest first.
     pub fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, TillError> {
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
-        let rows = self.log.list(&q.filter()?, q.after.as_deref(), limit)?;
+        let rows = self
+            .log
+            .list(&q.filter(self.log.time_zone())?, q.after.as_deref(), limit)?;
         let locale = self.locale();
         let now = now_millis();
         let next = (rows.len() == limit as usize)
@@ -402,7 +404,7 @@ impl<P: ProviderSource> Till<P> {
 
     /// Writes the filtered history as CSV to `path` (atomically); returns the row count.
     pub fn export_csv(&self, q: &HistoryQuery, path: &Path) -> Result<u64, TillError> {
-        let filter = q.filter()?;
+        let filter = q.filter(self.log.time_zone())?;
         let tmp = path.with_extension("csv.part");
         let fail = |e: std::io::Error| {
             TillError::new(
@@ -433,13 +435,17 @@ impl<P: ProviderSource> Till<P> {
             set: *set,
         };
         let mut keyring_error = None;
+        let default_provider = self.shop().default_provider;
         let providers = crate::provider::REGISTRY
             .iter()
             .map(|spec| {
                 let profile = self.settings.profile(spec.name);
                 let prefix = format!("{}.", spec.name);
-                ProviderSettingsView {
+                let mut view = ProviderSettingsView {
                     name: spec.name.into(),
+                    title: spec.title.into(),
+                    default: default_provider == spec.name,
+                    ready: false,
                     fields: all
                         .iter()
                         .filter(|(k, _, _)| k.starts_with(&prefix))
@@ -463,11 +469,11 @@ impl<P: ProviderSource> Till<P> {
                         })
                         .collect(),
                     profile,
-                }
+                };
+                view.ready = view.secrets.iter().all(|s| s.set == Some(true));
+                view
             })
             .collect();
-        let currency = self.currency().ok();
-        let locale = self.locale();
         SettingsView {
             shop: all
                 .iter()
@@ -484,19 +490,36 @@ impl<P: ProviderSource> Till<P> {
                 .catalog
                 .products
                 .iter()
-                .map(|p| ProductView {
-                    sku: p.sku.clone(),
-                    name: p.name.clone(),
-                    unit_price: currency.map_or(p.unit_price.to_string(), |c| {
-                        c.format_display(p.unit_price, &locale)
-                    }),
-                    unit_price_input: currency
-                        .map_or(p.unit_price.to_string(), |c| c.format_plain(p.unit_price)),
-                    vat_rate: p.vat_rate.clone(),
-                })
+                .map(|p| self.product_view(p))
                 .collect(),
             keyring_error,
         }
+    }
+
+    /// A product as the settings screen and the quick keys show it, in the shop's locale.
+    fn product_view(&self, p: &catalog::Product) -> ProductView {
+        let locale = self.locale();
+        let currency = self.currency().ok();
+        ProductView {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            unit_price: currency.map_or(p.unit_price.to_string(), |c| {
+                c.format_display(p.unit_price, &locale)
+            }),
+            unit_price_input: currency.map_or(p.unit_price.to_string(), |c| {
+                c.format_input(p.unit_price, &locale)
+            }),
+            vat_rate: p.vat_rate.clone(),
+            favourite: p.favourite,
+        }
+    }
+
+    /// The counter's quick keys: the favourite products, in list order.
+    pub fn quick_keys(&self) -> Vec<ProductView> {
+        self.catalog
+            .quick_keys()
+            .map(|p| self.product_view(p))
+            .collect()
     }
 
     /// Sets (or, with an empty value, unsets) a setting, validated, and saves atomically; a

@@ -13,7 +13,7 @@ use crate::store::{
     authorization_due, money_of, EventRecord, Filter, OperationRecord, OperationState,
     SessionRecord, Via,
 };
-use crate::time::{format_rfc3339, parse_utc};
+use crate::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 
 /// A provider the charge dialog offers.
@@ -373,17 +373,23 @@ pub struct HistoryPage {
     pub next: Option<String>,
 }
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
 impl HistoryQuery {
-    /// The session log's filter for this query; dates are whole UTC days.
-    pub(crate) fn filter(&self) -> Result<Filter, TillError> {
+    /// The session log's filter for this query; dates are the shop's local days in `zone` (the
+    /// till's time zone): from the first instant of `since` to the end of `until`.
+    pub(crate) fn filter(&self, zone: &crate::journal::Zone) -> Result<Filter, TillError> {
         fn nonempty(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|v| !v.is_empty())
         }
-        let date = |key: &str, v: &Option<String>| -> Result<Option<i64>, TillError> {
+        let date = |key: &str, v: &Option<String>, end: bool| -> Result<Option<i64>, TillError> {
             nonempty(v)
-                .map(|d| parse_utc(d).map_err(|r| TillError::field(key, r)))
+                .map(|d| {
+                    if end {
+                        zone.day_end_ms(d)
+                    } else {
+                        zone.day_start_ms(d)
+                    }
+                    .map_err(|r| TillError::field(key, r))
+                })
                 .transpose()
         };
         Ok(Filter {
@@ -391,9 +397,9 @@ impl HistoryQuery {
                 .map(|s| Status::parse(s).map_err(|r| TillError::field("status", r)))
                 .transpose()?,
             provider: nonempty(&self.provider).map(str::to_string),
-            since: date("since", &self.since)?,
+            since: date("since", &self.since, false)?,
             // "until" is inclusive of the whole day the staff picked.
-            until: date("until", &self.until)?.map(|t| t + DAY_MS),
+            until: date("until", &self.until, true)?,
             search: nonempty(&self.search).map(str::to_string),
         })
     }
@@ -419,7 +425,13 @@ pub struct SecretView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSettingsView {
     pub name: String,
+    /// The name people know it by (`Bambora (Worldline)`).
+    pub title: String,
     pub profile: String,
+    /// The shop's default provider (`default_provider`).
+    pub default: bool,
+    /// Every credential of the profile is in the keyring (its settings are checked when set).
+    pub ready: bool,
     pub fields: Vec<FieldView>,
     pub secrets: Vec<SecretView>,
 }
@@ -431,6 +443,8 @@ pub struct ProductView {
     pub unit_price: String,
     pub unit_price_input: String,
     pub vat_rate: String,
+    /// A quick key on the counter.
+    pub favourite: bool,
 }
 
 /// Everything the settings screen shows.
@@ -447,20 +461,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn history_dates_are_whole_utc_days() {
+    fn history_dates_are_the_shops_local_days() {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
         let q = HistoryQuery {
             since: Some("2026-11-20".into()),
             until: Some("2026-11-20".into()),
             status: Some("paid".into()),
             ..Default::default()
         };
-        let f = q.filter().unwrap();
+        let oslo = crate::journal::Zone::named("Europe/Oslo").unwrap();
+        let f = q.filter(&oslo).unwrap();
         assert_eq!(f.until.unwrap() - f.since.unwrap(), DAY_MS);
+        // Local midnight in Oslo (UTC+1 in November), not UTC's.
+        assert_eq!(f.since, Some(1_795_129_200_000));
         assert_eq!(f.status, Some(Status::Paid));
         let bad = HistoryQuery {
             since: Some("20.11.2026".into()),
             ..Default::default()
         };
-        assert_eq!(bad.filter().unwrap_err().problems[0].path, "since");
+        assert_eq!(bad.filter(&oslo).unwrap_err().problems[0].path, "since");
     }
 }
