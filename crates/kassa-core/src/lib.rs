@@ -11,6 +11,7 @@
 //! - [`provider`], [`http`]: the provider trait and registry, one folder per provider (client,
 //!   wire mapping, spec), the client cache the shells share; the shared HTTP client.
 //! - [`refund`]: what a refund gives back per line (by lines, by amount, whole).
+//! - [`report`]: X and Z reports, sums of the journal's entries of a period.
 //! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation;
 //!   capture, refund and void, recorded before they are sent.
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
@@ -45,6 +46,7 @@ pub mod quote;
 pub mod receipt;
 pub mod reference;
 pub mod refund;
+pub mod report;
 pub mod secrets;
 pub mod session;
 pub mod settings;
