@@ -11,6 +11,7 @@ mod journal_cmd;
 mod operations_cmd;
 mod operator_cmd;
 mod quote_cmd;
+mod report_cmd;
 mod sessions_cmd;
 mod station;
 
@@ -166,6 +167,10 @@ enum Command {
     /// Operators: who may work the till (name, number, PIN, cashier or manager).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Close the day: an X report (the totals so far, resets nothing) or the Z report (closes
+    /// the period since the last Z; one per register per day). Both are journaled in full.
+    /// Exit status: 0 made, 2 refused (a Z of today exists already).
+    Report(report_cmd::ReportArgs),
     /// Run the provider sandbox (strict emulators of the providers' APIs) on loopback.
     Sandbox {
         /// The port on 127.0.0.1 (0: any free port).
@@ -337,6 +342,7 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             OperatorCommand::List { json } => operator_cmd::list(dir, json),
             OperatorCommand::Remove { id } => operator_cmd::remove(dir, id),
         },
+        Command::Report(args) => report_cmd::run(dir, &args),
         Command::Sandbox { port } => sandbox(port),
     }
 }
