@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them);
 # Node (Skatteetaten's signature validator runs under it in the tests).
 APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs)
+  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs libxml2-utils)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -6,6 +6,9 @@
 
 mod common;
 
+#[path = "../../kassa-core/tests/support/saft_check.rs"]
+mod saft_check;
+
 use common::shop::json;
 use common::*;
 use serde_json::Value;
@@ -257,4 +260,78 @@ fn a_day_of_sales_a_refund_and_a_copy_closes_with_a_z_that_matches_the_receipts(
     assert_eq!(x2["grand_total"], z["grand_total"]);
     let out = cli(&dir.0, &["journal", "verify"], None);
     assert!(out.status.success(), "{}", stderr(&out));
+
+    // The day as a SAF-T file: valid against the official XSD (and a strict copy), every
+    // signature verified by openssl with the public key the shop hands the tax office.
+    let today = entries[0]["local_date"].as_str().unwrap();
+    for (k, v) in [
+        ("shop.name", "Bakeriet AS"),
+        ("shop.org_number", "923609016"),
+    ] {
+        let out = cli(&dir.0, &["config", "set", k, v], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let exports = dir.0.join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    let out = cli(
+        &dir.0,
+        &[
+            "saft",
+            "--from",
+            today,
+            "--to",
+            today,
+            "--out",
+            exports.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = std::path::PathBuf::from(stdout(&out).trim());
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with(&format!(
+            "SAF-T Cash Register_923609016_{}",
+            today.replace('-', "")
+        )) && name.ends_with("_1.xml"),
+        "{name}"
+    );
+    assert!(
+        stderr(&out).contains("4 cash transactions"),
+        "{}",
+        stderr(&out)
+    );
+    saft_check::validate(&file, &exports);
+    let xml = std::fs::read_to_string(&file).unwrap();
+    let pem = stdout(&cli(&dir.0, &["journal", "public-key"], None));
+    assert_eq!(saft_check::verify_signatures(&xml, &pem, &exports), 4);
+    saft_check::check_references(&xml);
+    assert!(xml.contains("<reportID>Z-1</reportID>"));
+    assert!(xml.contains(&format!(
+        "<reportReturnAmnt>{}.{:02}</reportReturnAmnt>",
+        -returns_gross / 100,
+        -returns_gross % 100
+    )));
+    let last = journal(&dir.0).pop().unwrap();
+    assert_eq!(
+        (&last["kind"], &last["event_code"]),
+        (&"export".into(), &"13020".into())
+    );
+    assert_refused(
+        &cli(
+            &dir.0,
+            &[
+                "saft",
+                "--from",
+                "2026-02-30",
+                "--to",
+                today,
+                "--out",
+                "x.xml",
+            ],
+            None,
+        ),
+        2,
+        "--from: \"2026-02-30\" is not a date",
+    );
 }

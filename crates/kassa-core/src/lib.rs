@@ -17,6 +17,7 @@
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
 //!   history, settings, products); [`catalog`]: the product list.
 //! - [`code`]: the stable error codes every error carries to the UI.
+//! - [`saft`]: the SAF-T Cash Register export of the journal (streaming XML).
 //! - [`receipt`]: the receipt model and its outputs (text lines, PDF, ESC/POS);
 //!   [`printer`]: where the bytes go (network, USB, serial printers, a file).
 //! - [`qr`]: QR codes as SVG. [`time`]: UTC timestamps.
@@ -47,6 +48,7 @@ pub mod receipt;
 pub mod reference;
 pub mod refund;
 pub mod report;
+pub mod saft;
 pub mod secrets;
 pub mod session;
 pub mod settings;

@@ -7,65 +7,15 @@ mod support;
 use support::*;
 
 use kassa_core::journal::{Entry, Kind};
-use kassa_core::provider::{OperationKind, OperationLine};
 use kassa_core::report::ReportKind;
-use kassa_core::session::Status;
-use kassa_core::store::{
-    JournalFilter, NewOperation, OperationState, SessionLog, StatusChange, StoreError, Via,
-};
+use kassa_core::store::{JournalFilter, SessionLog, StoreError};
 
 const DAY: i64 = 86_400_000;
 
 fn sale(log: &mut SessionLog, at: i64, reference: &str) -> String {
     let id = intent(log, at, reference);
-    log.record_status(&id, Status::Unknown, at + 500, "status", "x", None, true)
-        .unwrap();
-    log.record_change(
-        &id,
-        at + 1000,
-        &StatusChange {
-            to: Status::Paid,
-            kind: "status",
-            detail: "paid",
-            payment_id: Some("T1"),
-            operation: None,
-            standing: Some(kassa_core::journal::Standing::Captured),
-            operator_id: None,
-        },
-    )
-    .unwrap();
+    pay(log, &id, at);
     id
-}
-
-fn refund_one(log: &mut SessionLog, session: &str, op_id: &str) {
-    let line = [OperationLine {
-        index: 0,
-        name: "Kaffe".into(),
-        sku: None,
-        quantity: "1".into(),
-        unit: None,
-        vat_rate: "25".into(),
-        gross: 1999,
-        net: 1599,
-        vat: 400,
-    }];
-    log.record_operation(
-        &NewOperation {
-            id: op_id,
-            session_id: session,
-            kind: OperationKind::RefundRecorded,
-            via: Via::Staff,
-            amount: 1999,
-            lines: &line,
-            reason: Some("cash back at the counter"),
-            pre_image: None,
-            state: OperationState::Done,
-            at: T0 + 80_000,
-            operator_id: Some(1),
-        },
-        "recorded",
-    )
-    .unwrap();
 }
 
 fn signed(log: &SessionLog) -> Vec<Entry> {
@@ -83,7 +33,12 @@ fn a_z_sums_the_days_receipts_is_journaled_in_full_and_closes_the_period() {
     let owner = owner(&log);
     let a = sale(&mut log, T0, "R-1");
     sale(&mut log, T0 + 60_000, "R-2");
-    refund_one(&mut log, &a, "0190a000-0000-7000-8000-0000000000a1");
+    record_refund_of_one(
+        &mut log,
+        &a,
+        "0190a000-0000-7000-8000-0000000000a1",
+        T0 + 80_000,
+    );
     log.record_copy(
         log.sale_entry(&a).unwrap().unwrap().seq,
         &owner,

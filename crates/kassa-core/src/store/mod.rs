@@ -28,6 +28,7 @@ mod journal;
 mod operations;
 mod operators;
 mod reports;
+mod saft;
 
 pub use journal::{JournalFilter, KeyRecord, NewEvent, Signer, Verification};
 pub use operations::{
