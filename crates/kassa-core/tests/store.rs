@@ -755,7 +755,7 @@ fn capture_requested(log: &mut SessionLog, op: &str, session: &str, lines: &[Ope
 #[test]
 fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
     let dir = TempDir::new("auth-expiry");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = SessionId::new(T0, 4711);
     let o = order("R-M");
     log.record_intent(&NewSession {
@@ -835,7 +835,7 @@ fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
 #[test]
 fn a_capture_at_sale_that_failed_is_due_and_a_staff_verdict_never_is() {
     let dir = TempDir::new("auth-due");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     // At sale, captured: nothing due.
     let id = paid_session(&mut log, T0, "R-A");
     let due = |log: &SessionLog, id: &str| {
