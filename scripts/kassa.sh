@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them);
 # Node (Skatteetaten's signature validator runs under it in the tests).
 APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs)
+  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs libxml2-utils)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -152,6 +152,8 @@ bench() {
   } | tee "$out/sizes.md"
   log "session log at 10^6 sessions"
   cargo bench -p kassa-core --bench session_log | tee "$out/session-log.md"
+  log "SAF-T export of 10^6 signed sales (the journal built once, about 11 minutes)"
+  cargo bench -p kassa-core --bench saft_export | tee "$out/saft-export.md"
   log "reliability: kill -9 at every charge, capture and refund step, provider faults"
   "${keyring[@]}" cargo test -p kassa-cli --test reliability -- --include-ignored --nocapture --test-threads 1 2>&1 \
     | tee "$out/reliability.log" | grep '^RELIABILITY' | tee "$out/reliability.txt"

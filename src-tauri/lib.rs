@@ -17,7 +17,7 @@ use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
 use kassa_core::till::{
     self, Hint, HistoryPage, HistoryQuery, OperatorView, ProviderChoice, RefundInput,
-    RefundPreview, SessionView, SettingsView, Till, TillError,
+    RefundPreview, ReportView, SaftView, SessionView, SettingsView, Till, TillError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -349,6 +349,16 @@ async fn history<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Result<H
     blocking(app, move |_, desk| desk.with(|t| t.history(&query))).await
 }
 
+/// Where exports go: the user's Downloads folder, else the data directory.
+fn export_dir<R: Runtime>(app: &AppHandle<R>, desk: &Desk) -> Result<PathBuf> {
+    app.path()
+        .download_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .or_else(|| desk.dir.clone().ok())
+        .ok_or_else(|| TillError::new(Code::Export, "no folder to write the export to"))
+}
+
 #[derive(Serialize)]
 struct Exported {
     path: String,
@@ -359,13 +369,7 @@ struct Exported {
 #[tauri::command]
 async fn export_csv<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Result<Exported> {
     blocking(app, move |app, desk| {
-        let dir = app
-            .path()
-            .download_dir()
-            .ok()
-            .filter(|d| d.is_dir())
-            .or_else(|| desk.dir.clone().ok())
-            .ok_or_else(|| TillError::new(Code::Export, "no folder to write the export to"))?;
+        let dir = export_dir(app, desk)?;
         let stamp = kassa_core::time::format_rfc3339(kassa_core::time::now_millis())
             .replace([':', '.'], "-");
         let path = dir.join(format!("kassa-sessions-{stamp}.csv"));
@@ -423,13 +427,7 @@ async fn save_receipt_pdf<R: Runtime>(
     copy: bool,
 ) -> Result<SavedReceipt> {
     blocking(app, move |app, desk| {
-        let dir = app
-            .path()
-            .download_dir()
-            .ok()
-            .filter(|d| d.is_dir())
-            .or_else(|| desk.dir.clone().ok())
-            .ok_or_else(|| TillError::new(Code::FileWrite, "no folder to save the receipt in"))?;
+        let dir = export_dir(app, desk)?;
         desk.with(|t| {
             let nr = t.receipt(&id, operation.as_deref())?.number;
             let kind = if operation.is_some() {
@@ -494,6 +492,36 @@ async fn logout<R: Runtime>(app: AppHandle<R>) -> Result<()> {
 async fn approve<R: Runtime>(app: AppHandle<R>, id: i64, pin: String) -> Result<OperatorView> {
     let pin = Secret::new(pin);
     blocking(app, move |_, desk| desk.with(|t| t.approve(id, &pin))).await
+}
+
+/// Makes an X report (`z` false) or the day's Z report, journaled in full: its figures and
+/// its printout's lines.
+#[tauri::command]
+async fn make_report<R: Runtime>(app: AppHandle<R>, z: bool) -> Result<ReportView> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.report(z, kassa_core::time::now_millis()))
+    })
+    .await
+}
+
+/// The start reminder: the latest day before today with sales and no Z report, if any.
+#[tauri::command]
+async fn day_without_z<R: Runtime>(app: AppHandle<R>) -> Result<Option<String>> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.day_without_z(kassa_core::time::now_millis()))
+    })
+    .await
+}
+
+/// Exports the journal of local dates `from`..`to` as a SAF-T Cash Register file into the
+/// user's Downloads folder (else the data dir), under its conventional name.
+#[tauri::command]
+async fn export_saft<R: Runtime>(app: AppHandle<R>, from: String, to: String) -> Result<SaftView> {
+    blocking(app, move |app, desk| {
+        let dir = export_dir(app, desk)?;
+        desk.with(|t| t.export_saft(&from, &to, &dir, kassa_core::time::now_millis()))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -614,6 +642,9 @@ pub fn builder<R: Runtime>(
             approve,
             history,
             export_csv,
+            make_report,
+            day_without_z,
+            export_saft,
             settings_view,
             set_setting,
             set_credential,

@@ -578,6 +578,8 @@ fn the_wire_shapes_the_ui_reads_are_pinned() {
         "refund_operation": shape(refunded["operations"].as_array().unwrap().last().unwrap()),
         "history": shape(&call(&main, "history", serde_json::json!({ "query": {} }))),
         "settings_view": shape(&call(&main, "settings_view", serde_json::json!({}))),
+        // An X report of the day so far (a sale and its refund): its figures and printout.
+        "make_report": shape(&call(&main, "make_report", serde_json::json!({ "z": false }))),
         "error": shape(&err),
     });
     // Whether a credential is set depends on the machine's keyring: pin both possibilities.

@@ -396,6 +396,20 @@ async fn qr_sale_is_paid_and_lands_in_history() {
             .unwrap();
         wait_visible(&c, 10, "#history-detail .timeline li").await;
         save_screenshot(&c, "history.png").await;
+
+        // Day close: an X report of the day so far, the printout the core laid out.
+        click(&c, "#tab-dayclose").await;
+        click(&c, "#dc-x").await;
+        wait_visible(&c, 10, "#dc-printout").await;
+        let printout = text(&c, "#dc-printout").await;
+        assert!(printout.contains("X-rapport"), "{printout}");
+        assert!(printout.contains("Salgskvitteringer (1)"), "{printout}");
+        let gross = kassa_core::Currency::from_code("NOK")
+            .unwrap()
+            .format_number(total["gross"].as_i64().unwrap(), "nb")
+            .replace('\u{a0}', " ");
+        assert!(printout.contains(&gross), "{printout}");
+        save_screenshot(&c, "day-close.png").await;
         c
     })
     .await;

@@ -383,12 +383,13 @@
   // ---- navigation, keys, start -----------------------------------------------------------
 
   function go(view) {
-    ['counter', 'history', 'settings'].forEach((v) => {
+    ['counter', 'history', 'settings', 'dayclose'].forEach((v) => {
       $(`view-${v}`).hidden = v !== view;
       if (v === view) $(`tab-${v}`).setAttribute('aria-current', 'page'); else $(`tab-${v}`).removeAttribute('aria-current');
     });
     if (view === 'history') window.kassaHistory.show();
     if (view === 'settings') window.kassaSettings.show();
+    if (view === 'dayclose') window.kassaDayClose.show();
     if (view === 'counter') $('f-name').focus();
   }
 
@@ -396,6 +397,7 @@
     if (e.key === 'F1') { e.preventDefault(); go('counter'); }
     else if (e.key === 'F3') { e.preventDefault(); go('history'); }
     else if (e.key === 'F4') { e.preventDefault(); go('settings'); }
+    else if (e.key === 'F6') { e.preventDefault(); go('dayclose'); }
     else if ($('view-counter').hidden) { /* other screens handle their own keys */ }
     else if (e.key === 'F2') { e.preventDefault(); if (!state.phase) resetForm(); }
     else if (!state.phase && quickDigit(e)) { /* a quick key added its line */ }
@@ -490,7 +492,7 @@
     $('toggle-lang').addEventListener('click', () => {
       k.lang = k.nextLang();
       applyTexts(); render();
-      window.kassaHistory.relabel(); window.kassaSettings.relabel();
+      window.kassaHistory.relabel(); window.kassaSettings.relabel(); window.kassaDayClose.relabel();
     });
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
@@ -499,6 +501,7 @@
       window.kassaHistory.changed(s);
     });
     window.kassaSettings.onChange(reloadInfo);
+    window.kassaDayClose.remind(() => go('dayclose'));
     $('f-name').focus();
     requestAnimationFrame(() => requestAnimationFrame(() => ipc.ready().catch(() => {})));
   }

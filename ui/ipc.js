@@ -61,6 +61,10 @@ window.kassaIpc = (() => {
     approve: (id, pin) => call('approve', { id, pin }),
     history: (query) => call('history', { query }),
     exportCsv: (query) => call('export_csv', { query }),
+    // Closing the day: `z` false makes an X report; dates are YYYY-MM-DD (the till's local).
+    makeReport: (z) => call('make_report', { z }),
+    dayWithoutZ: () => call('day_without_z'),
+    exportSaft: (from, to) => call('export_saft', { from, to }),
     settingsView: () => call('settings_view'),
     setSetting: (key, value) => call('set_setting', { key, value }),
     setCredential: (provider, field, value) => call('set_credential', { provider, field, value }),

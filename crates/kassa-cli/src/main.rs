@@ -12,6 +12,8 @@ mod operations_cmd;
 mod operator_cmd;
 mod quote_cmd;
 mod receipt_cmd;
+mod report_cmd;
+mod saft_cmd;
 mod sessions_cmd;
 mod station;
 
@@ -170,6 +172,23 @@ enum Command {
     /// A sale's receipt (or a return's): show it, print it, save it as PDF; a second print is
     /// the copy (journaled, marked KOPI, one per receipt).
     Receipt(receipt_cmd::ReceiptArgs),
+    /// Close the day: an X report (the totals so far, resets nothing) or the Z report (closes
+    /// the period since the last Z; one per register per day). Both are journaled in full.
+    /// Exit status: 0 made, 2 refused (a Z of today exists already).
+    Report(report_cmd::ReportArgs),
+    /// Export the journal as a SAF-T Cash Register file (Norway, schema v1.00) for the tax
+    /// office: the register's events and its signed sales and returns for those local dates.
+    Saft {
+        /// From this local date (YYYY-MM-DD), inclusive.
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// To this local date (YYYY-MM-DD), inclusive.
+        #[arg(long, value_name = "DATE")]
+        to: String,
+        /// The file to write, or a directory: then `SAF-T Cash Register_<org number>_<yyyymmddhhmmss>_<n>.xml` in it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Run the provider sandbox (strict emulators of the providers' APIs) on loopback.
     Sandbox {
         /// The port on 127.0.0.1 (0: any free port).
@@ -342,6 +361,8 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             OperatorCommand::Remove { id } => operator_cmd::remove(dir, id),
         },
         Command::Receipt(args) => receipt_cmd::receipt(dir, args),
+        Command::Report(args) => report_cmd::run(dir, &args),
+        Command::Saft { from, to, out } => saft_cmd::run(dir, &from, &to, &out),
         Command::Sandbox { port } => sandbox(port),
     }
 }

@@ -30,7 +30,8 @@ pub fn store_failure(e: StoreError) -> Failure {
         StoreError::NotFound { .. }
         | StoreError::Operator(_)
         | StoreError::CopyExists { .. }
-        | StoreError::NoReceipt { .. } => Failure::Invalid(format!("{e} [{}]", e.code())),
+        | StoreError::NoReceipt { .. }
+        | StoreError::ZExists { .. } => Failure::Invalid(format!("{e} [{}]", e.code())),
         StoreError::SigningKey { .. } => Failure::System(format!("{e} [{}]", e.code())),
         _ => Failure::System(e.to_string()),
     }

@@ -6,7 +6,9 @@
 
 mod common;
 
-use base64::Engine as _;
+#[path = "../../kassa-core/tests/support/saft_check.rs"]
+mod saft_check;
+
 use common::*;
 use serde_json::Value;
 use std::path::Path;
@@ -108,28 +110,8 @@ fn openssl_checks(dir: &Path, entries: &[Value], public_pem: &str) -> usize {
             amount(e["net_minor"].as_i64().unwrap())
         );
         let sig = e["signature"].as_str().unwrap();
-        std::fs::write(work.join("text"), &text).unwrap();
-        std::fs::write(
-            work.join("sig"),
-            base64::engine::general_purpose::STANDARD
-                .decode(sig)
-                .unwrap(),
-        )
-        .unwrap();
-        let out = std::process::Command::new("openssl")
-            .args(["dgst", "-sha1", "-verify"])
-            .arg(work.join("pub.pem"))
-            .arg("-signature")
-            .arg(work.join("sig"))
-            .arg(work.join("text"))
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Verified OK"),
-            "openssl refused receipt {} ({text}): {}",
-            e["nr"],
-            String::from_utf8_lossy(&out.stderr)
-        );
+        saft_check::openssl_verify(&work, &text, sig)
+            .unwrap_or_else(|err| panic!("receipt {}: {err}", e["nr"]));
         previous = sig.to_string();
         n += 1;
     }

@@ -107,6 +107,10 @@ codes! {
     CopyExists = "copy_exists",
     /// The session has no such receipt in the journal (not paid, or not refunded).
     NoReceipt = "no_receipt",
+    /// The register has its Z report of today already (one Z per register per day).
+    ZReportExists = "z_report_exists",
+    /// A report's figures (or an entry it reads) do not add up: no report is made.
+    ReportInconsistent = "report_inconsistent",
     /// The PIN was wrong.
     WrongPin = "wrong_pin",
     /// No such operator (or removed).

@@ -11,11 +11,13 @@
 //! - [`provider`], [`http`]: the provider trait and registry, one folder per provider (client,
 //!   wire mapping, spec), the client cache the shells share; the shared HTTP client.
 //! - [`refund`]: what a refund gives back per line (by lines, by amount, whole).
+//! - [`report`]: X and Z reports, sums of the journal's entries of a period.
 //! - [`checkout`]: intent → provider → log, status refresh, cancel, start-up reconciliation;
 //!   capture, refund and void, recorded before they are sent.
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
 //!   history, settings, products); [`catalog`]: the product list.
 //! - [`code`]: the stable error codes every error carries to the UI.
+//! - [`saft`]: the SAF-T Cash Register export of the journal (streaming XML).
 //! - [`receipt`]: the receipt model and its outputs (text lines, PDF, ESC/POS);
 //!   [`printer`]: where the bytes go (network, USB, serial printers, a file).
 //! - [`qr`]: QR codes as SVG. [`time`]: UTC timestamps.
@@ -46,6 +48,8 @@ pub mod quote;
 pub mod receipt;
 pub mod reference;
 pub mod refund;
+pub mod report;
+pub mod saft;
 pub mod secrets;
 pub mod session;
 pub mod settings;

@@ -21,12 +21,14 @@ mod charset;
 pub mod escpos;
 mod layout;
 pub mod pdf;
+mod report;
 #[cfg(test)]
 mod tests;
 mod words;
 
 pub use charset::printable;
 pub use layout::{Line, Size};
+pub use report::build_report;
 
 use crate::money::Currency;
 use crate::provider::OperationLine;

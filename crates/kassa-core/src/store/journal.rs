@@ -154,11 +154,12 @@ pub(super) struct Ctx {
     pub signer: Option<Signer>,
 }
 
-const ENTRY_COLUMNS: &str = "register_id, seq, kind, event_code, at_ms, local_date, local_time, \
+pub(super) const ENTRY_COLUMNS: &str =
+    "register_id, seq, kind, event_code, at_ms, local_date, local_time, \
     operator_id, session_id, operation_id, ref_seq, nr, gross_minor, net_minor, signature, \
     key_version, body, prev_hash, hash";
 
-fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+pub(super) fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
     let bad = |i: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
     };
@@ -191,7 +192,7 @@ fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
 }
 
 /// An entry about to be appended.
-struct NewEntry<'a> {
+pub(super) struct NewEntry<'a> {
     register_id: &'a str,
     kind: Kind,
     at: i64,
@@ -207,7 +208,7 @@ struct NewEntry<'a> {
 impl<'a> NewEntry<'a> {
     /// An entry of `kind` about nothing in particular (no session, operation or reference,
     /// unsigned); what it is about goes on top (`NewEntry { session_id, ..NewEntry::new(…) }`).
-    fn new(
+    pub(super) fn new(
         register_id: &'a str,
         kind: Kind,
         at: i64,
@@ -230,7 +231,12 @@ impl<'a> NewEntry<'a> {
 
 /// Appends an entry in the caller's write transaction: the register's next `seq` (and, signed,
 /// next `nr` with the previous signature), the local date and time, the chain hash.
-fn append(tx: &Connection, path: &Path, ctx: &Ctx, e: NewEntry) -> Result<Entry, StoreError> {
+pub(super) fn append(
+    tx: &Connection,
+    path: &Path,
+    ctx: &Ctx,
+    e: NewEntry,
+) -> Result<Entry, StoreError> {
     let err = |x| StoreError::from_sqlite(path, x);
     let (last_seq, prev_hash): (i64, Option<Vec<u8>>) = tx
         .query_row(
@@ -351,7 +357,7 @@ fn append(tx: &Connection, path: &Path, ctx: &Ctx, e: NewEntry) -> Result<Entry,
     Ok(entry)
 }
 
-fn to_json<T: Serialize>(body: &T) -> String {
+pub(super) fn to_json<T: Serialize>(body: &T) -> String {
     serde_json::to_string(body).expect("a journal body serializes")
 }
 
@@ -714,6 +720,31 @@ impl SessionLog {
         log.set_register(register_id);
         log.use_keyring(keyring);
         Ok(log)
+    }
+
+    /// Journals the sales receipt of each paid session in `sales` (its id and when it was
+    /// paid) in one transaction, `synchronous=NORMAL`: benchmarks and imports of sessions
+    /// [`SessionLog::bulk_load`] loaded as paid, through the same code as a live sale (signed,
+    /// numbered, chained). Needs the signing key.
+    pub fn bulk_journal_sales<'a>(
+        &mut self,
+        sales: impl IntoIterator<Item = (&'a str, i64)>,
+    ) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let ctx = self.ctx_signing(true, crate::time::now_millis())?;
+        self.write(false, |tx| {
+            let mut n = 0;
+            for (id, at) in sales {
+                let o = Outcome {
+                    standing: Some(Standing::Captured),
+                    evidence: "bulk load",
+                    ..Outcome::default()
+                };
+                on_status(tx, &path, &ctx, id, Status::Paid, at, &o)?;
+                n += 1;
+            }
+            Ok(n)
+        })
     }
 
     /// The register this log journals under (default `"1"`).
@@ -1133,7 +1164,7 @@ fn key_in(conn: &Connection, path: &Path, register: &str) -> Result<Option<KeyRe
     .map_err(|e| StoreError::from_sqlite(path, e))
 }
 
-fn entry_in(
+pub(super) fn entry_in(
     conn: &Connection,
     path: &Path,
     register: &str,

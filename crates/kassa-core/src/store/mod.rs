@@ -27,6 +27,8 @@ mod export;
 mod journal;
 mod operations;
 mod operators;
+mod reports;
+mod saft;
 
 pub use journal::{JournalFilter, KeyRecord, NewEvent, Signer, Verification};
 pub use operations::{
@@ -288,6 +290,15 @@ pub enum StoreError {
     },
     #[error("{what}")]
     NoReceipt { what: String },
+    #[error("register {register_id} has its Z report of {date} already (Z {number}, made at {time}): one Z per register per day. An X report shows the totals without closing the day")]
+    ZExists {
+        register_id: String,
+        date: String,
+        time: String,
+        number: i64,
+    },
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error(transparent)]
     Operator(#[from] OperatorError),
     #[error("session log {path}: {detail}")]
@@ -314,6 +325,8 @@ impl StoreError {
             StoreError::SigningKey { .. } => Code::SigningKey,
             StoreError::CopyExists { .. } => Code::CopyExists,
             StoreError::NoReceipt { .. } => Code::NoReceipt,
+            StoreError::ZExists { .. } => Code::ZReportExists,
+            StoreError::Report(e) => e.code(),
             StoreError::Operator(e) => e.code(),
             StoreError::Other { .. } => Code::StoreError,
         }

@@ -18,6 +18,7 @@
 //!   Settings, credentials (their names) and products changes are journaled.
 
 mod after_sale;
+mod day_close;
 mod error;
 mod follow;
 mod navigation;
@@ -27,6 +28,7 @@ mod view;
 
 pub use crate::provider::cache::ProviderSource;
 pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
+pub use day_close::{ReportView, SaftView};
 pub use error::TillError;
 pub use follow::{follow, Hint, POLL_INTERVAL, POLL_MAX_BACKOFF};
 pub use navigation::{navigation, provider_domains, Navigation};

@@ -73,3 +73,58 @@ pub fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
     .unwrap();
     id.to_string()
 }
+
+/// Session `id` (from [`intent`]) paid by the provider's word at `at` (its answer lost first:
+/// the shortest legal way from the intent to paid), captured.
+pub fn pay(log: &mut SessionLog, id: &str, at: i64) {
+    use kassa_core::session::Status;
+    log.record_status(id, Status::Unknown, at + 500, "status", "x", None, true)
+        .unwrap();
+    log.record_change(
+        id,
+        at + 1000,
+        &kassa_core::store::StatusChange {
+            to: Status::Paid,
+            kind: "status",
+            detail: "paid",
+            payment_id: Some("T1"),
+            operation: None,
+            standing: Some(kassa_core::journal::Standing::Captured),
+            operator_id: None,
+        },
+    )
+    .unwrap();
+}
+
+/// One of [`order`]'s coffees (19,99, 25 %) given back in cash and recorded by staff at `at`:
+/// a return and a `staff_recorded` entry.
+pub fn record_refund_of_one(log: &mut SessionLog, session: &str, op_id: &str, at: i64) {
+    let line = [kassa_core::provider::OperationLine {
+        index: 0,
+        name: "Kaffe".into(),
+        sku: None,
+        quantity: "1".into(),
+        unit: None,
+        vat_rate: "25".into(),
+        gross: 1999,
+        net: 1599,
+        vat: 400,
+    }];
+    log.record_operation(
+        &kassa_core::store::NewOperation {
+            id: op_id,
+            session_id: session,
+            kind: kassa_core::provider::OperationKind::RefundRecorded,
+            via: kassa_core::store::Via::Staff,
+            amount: 1999,
+            lines: &line,
+            reason: Some("cash back at the counter"),
+            pre_image: None,
+            state: kassa_core::store::OperationState::Done,
+            at,
+            operator_id: Some(1),
+        },
+        "recorded",
+    )
+    .unwrap();
+}
