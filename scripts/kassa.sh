@@ -165,8 +165,12 @@ bench() {
 deb() {
   setup
   [ -x node_modules/.bin/tauri ] || npm install --no-audit --no-fund
+  # The package ships kassa-cli beside the app (tauri.conf.json > bundle > linux > deb > files).
+  cargo build --release -p kassa-cli
   npx tauri build --bundles deb
   ls -l target/release/bundle/deb/*.deb
+  dpkg-deb --info target/release/bundle/deb/*.deb | sed -n '/Package:/,$p'
+  dpkg-deb --contents target/release/bundle/deb/*.deb | grep -E 'usr/bin/'
 }
 
 # Reruns the E2E tests (they save screenshots to target/screenshots/) and copies the README's
@@ -178,7 +182,8 @@ screenshots() {
     cargo test --test e2e -- --ignored
   mkdir -p docs/screenshots
   for f in counter qr customer-display webview paid history settings provider-error \
-    refund-form history-refunded customer-refund receipt-copy-confirm operator-login; do
+    refund-form history-refunded customer-refund receipt-copy-confirm operator-login \
+    first-run quick-keys provider-setup provider-setup-dark day-close; do
     cp "target/screenshots/$f.png" docs/screenshots/
   done
   log "screenshots copied to docs/screenshots/"
