@@ -59,6 +59,7 @@ fn session(gross: i64) -> SessionRecord {
         provider_payment_id: Some("P00112233.5a8GmD6Q9rF".into()),
         confirmed_by: None,
         capture_policy: Some(CapturePolicy::AtSale),
+        authorization_expires_at: None,
     }
 }
 
