@@ -59,6 +59,7 @@ fn receipt(demo: bool, copy: bool) -> ReceiptDoc {
         provider_payment_id: None,
         confirmed_by: None,
         capture_policy: Some(CapturePolicy::Manual),
+        authorization_expires_at: None,
     };
     let seller = Seller {
         name: "Bakeriet på Torget AS".into(),
