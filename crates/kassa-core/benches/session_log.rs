@@ -110,6 +110,7 @@ fn main() {
                         order: &orders_by_ref[i as usize],
                         created_at: at,
                         capture_policy: None,
+                        link: None,
                     },
                     statuses[i as usize % statuses.len()],
                 )
@@ -142,6 +143,7 @@ fn main() {
             order: &orders[i % orders.len()],
             created_at: now + i as i64,
             capture_policy: Some(kassa_core::provider::CapturePolicy::AtSale),
+            link: None,
         })
         .unwrap();
         new_ids.push(id.to_string());

@@ -99,6 +99,12 @@ codes! {
     /// capturing it by itself).
     OperationInProgress = "operation_in_progress",
 
+    // ---- payment links ----
+    /// The provider cannot send this link (by this channel, or again): copy the link.
+    CannotSend = "cannot_send",
+    /// Only an expired or cancelled link is renewed (and only once); only an open one is sent.
+    NotRenewable = "not_renewable",
+
     // ---- the till's operations (`TillError`) ----
     /// Field problems (the error lists them).
     InvalidInput = "invalid_input",

@@ -30,6 +30,7 @@ pub mod counter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod link;
 pub mod logging;
 pub mod money;
 pub mod order;

@@ -56,6 +56,7 @@ fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
         order: &o,
         created_at: at,
         capture_policy: Some(CapturePolicy::AtSale),
+        link: None,
     })
     .unwrap();
     id.to_string()
@@ -812,6 +813,7 @@ fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
         order: &o,
         created_at: T0,
         capture_policy: Some(CapturePolicy::Manual),
+        link: None,
     })
     .unwrap();
     let id = id.to_string();

@@ -52,6 +52,12 @@ fn caps(at_sale: AtSaleCapture, references: bool) -> Capabilities {
         refund_lines: false,
         void: true,
         operation_references: references,
+        link: crate::link::LinkRules {
+            max_ms: 3600 * 1000,
+            sms: false,
+            email: false,
+            resend: false,
+        },
     }
 }
 
@@ -176,6 +182,7 @@ impl Provider for Fake {
             qr_payload: "https://pay.example/S-1".into(),
             expires_at: None,
             detail: None,
+            sent: None,
         })
     }
     fn status(&self, _: &SessionRef) -> Result<StatusReport, ProviderError> {
@@ -249,9 +256,13 @@ fn paid(log: &mut SessionLog, dir: &Dir, p: &Fake, policy: CapturePolicy) -> Str
             id: SessionId::new(T0, 42),
             now: T0,
             capture: policy,
+            sale: &crate::link::Sale::Counter,
+            counter_ms: 15 * 60_000,
+            renews: None,
         },
     )
-    .unwrap();
+    .unwrap()
+    .session;
     let s = refresh(log, p, &s.id, T0 + 1, true).unwrap();
     assert_eq!(s.status, Status::Paid);
     assert_eq!(s.provider_payment_id.as_deref(), Some("PAY-1"));
@@ -669,9 +680,13 @@ fn refusals_before_anything_is_sent() {
             id: SessionId::new(T0, 7),
             now: T0,
             capture: CapturePolicy::Manual,
+            sale: &crate::link::Sale::Counter,
+            counter_ms: 15 * 60_000,
+            renews: None,
         },
     )
-    .unwrap();
+    .unwrap()
+    .session;
     // Not paid yet.
     let e = refund(&mut log, &p, &s.id, &Basis::Whole, None, &op_id(1), T0 + 1).unwrap_err();
     assert_eq!(e.code(), Code::NotPaid);

@@ -130,6 +130,28 @@ pub fn place_order_mode(policy: CapturePolicy) -> &'static str {
     }
 }
 
+/// `POST /hpp/v1/sessions/{id}/distribution` (`DistributionRequestV1`, hpp-v1-openapi.yml):
+/// `method` `sms` with `contact_information.phone` and `phone_country` (ISO 3166 alpha-2),
+/// or `email` with `contact_information.email` ("Only required if distribution method is
+/// …", `DistributionContactV1`). `template` is left out: "not used and might be removed".
+#[derive(Debug, Serialize)]
+pub struct Distribution<'a> {
+    pub method: &'static str,
+    pub contact_information: DistributionContact<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum DistributionContact<'a> {
+    Sms {
+        phone: &'a str,
+        phone_country: &'a str,
+    },
+    Email {
+        email: &'a str,
+    },
+}
+
 /// `SessionCreationResponseV1`.
 #[derive(Debug, Deserialize)]
 pub struct HppCreated {
