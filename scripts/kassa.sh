@@ -6,9 +6,10 @@ ROOT=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # Debian packages: Tauri 2 build deps, headless display, E2E driver, keyring daemon, screenshots,
-# poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them).
+# poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them);
+# Node (Skatteetaten's signature validator runs under it in the tests).
 APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils)
+  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -32,6 +33,11 @@ setup() {
   for tool in fmt clippy; do
     cargo "$tool" --version >/dev/null 2>&1 || { echo "cargo $tool is missing: rustup component add ${tool/fmt/rustfmt}" >&2; exit 1; }
   done
+  if [ ! -d node_modules/jsrsasign ] || [ ! -d node_modules/jssha ]; then
+    command -v npm >/dev/null || { echo "npm is missing (the validator test needs jsrsasign and jssha): install npm" >&2; exit 1; }
+    log "installing the npm devDependencies (Skatteetaten's validator needs jsrsasign and jssha)"
+    npm install --no-audit --no-fund --silent
+  fi
   if ! command -v tauri-driver >/dev/null; then
     log "installing tauri-driver 2.x (WebDriver bridge for the E2E tests)"
     cargo install tauri-driver --version '^2' --locked --quiet

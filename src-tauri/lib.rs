@@ -10,6 +10,7 @@ include!("commands_list.rs");
 use kassa_core::catalog::ProductEntry;
 use kassa_core::code::Code;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::link::Sale;
 use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
 use kassa_core::secrets::{OsKeyring, Secret};
@@ -162,7 +163,9 @@ async fn charge<R: Runtime>(
     presentation: Presentation,
 ) -> Result<SessionView> {
     blocking(app, move |app, desk| {
-        let session = desk.with(|t| t.charge(&cart, &provider, presentation))?;
+        // The desktop charge dialog has no link option yet: a counter sale.
+        let session =
+            desk.with(|t| t.charge(&cart, &provider, presentation, &Sale::Counter, None))?;
         let hint = follow(app, desk, &session)?;
         if let (Presentation::Webview, Some(url), Some(hint), Ok(dir)) =
             (presentation, &session.checkout_url, hint, &desk.dir)
@@ -200,13 +203,19 @@ fn follow<R: Runtime>(
     if let Some(tx) = followers.get(&session.id) {
         return Ok(Some(tx.clone()));
     }
-    let (provider, locale, dir) =
-        desk.with(|t| Ok((t.provider_of(&session.id)?, t.shop().locale, t.dir.clone())))?;
+    let (provider, locale, dir, signer) = desk.with(|t| {
+        Ok((
+            t.provider_of(&session.id)?,
+            t.shop().locale,
+            t.dir.clone(),
+            t.signer()?,
+        ))
+    })?;
     let (tx, rx) = std::sync::mpsc::channel();
     followers.insert(session.id.clone(), tx.clone());
     let (app, id, all) = (app.clone(), session.id.clone(), desk.followers.clone());
     std::thread::spawn(move || {
-        let result = till::follow(&dir, provider, &id, &locale, rx, |v| {
+        let result = till::follow(&dir, provider, &id, &locale, signer, rx, |v| {
             if v.is_final {
                 windows::close_later(&app, &windows::checkout_label(&v.id));
             }
@@ -496,8 +505,12 @@ fn reconcile_in_background() {
     std::thread::spawn(|| {
         let result = kassa_core::paths::data_dir(None).and_then(|dir| {
             let settings = Settings::load(&dir).map_err(|e| e.to_string())?;
-            let mut log =
-                kassa_core::store::SessionLog::open_in(&dir).map_err(|e| e.to_string())?;
+            let mut log = kassa_core::store::SessionLog::open_journaled(
+                &dir,
+                &kassa_core::journal::register_id(&settings),
+                Arc::new(OsKeyring),
+            )
+            .map_err(|e| e.to_string())?;
             let now = kassa_core::time::now_millis();
             kassa_core::checkout::reconcile_with(&mut log, &dir, &mut clients(&dir), &settings, now)
                 .map_err(|e| e.to_string())

@@ -106,6 +106,7 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
     let priced = kassa_core::quote_document(&text, &kassa_core::reference::generate_now())
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     let mut station = Station::open(dir)?;
+    let by = station.operator()?;
     let name = match a.provider {
         Some(p) => p,
         None => station
@@ -139,9 +140,14 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
             id: SessionId::generate(now),
             now,
             capture: station.settings.capture_policy(&name),
+            sale: &kassa_core::link::Sale::Counter,
+            counter_ms: station.settings.counter_ms(),
+            renews: None,
+            operator: &by,
         },
     )
-    .map_err(checkout_failure)?;
+    .map_err(checkout_failure)?
+    .session;
     if let Some(path) = &a.qr_svg {
         let payload = session.qr_payload.as_deref().unwrap_or_default();
         let svg = kassa_core::qr::svg(payload).map_err(Failure::System)?;
@@ -256,8 +262,9 @@ pub fn cancel(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
             session.status
         )));
     }
+    let by = station.operator()?;
     let provider = station.provider(&session.provider, Some(&session.profile))?;
-    let session = checkout::cancel(&mut station.log, provider.as_ref(), id, now_millis())
+    let session = checkout::cancel(&mut station.log, provider.as_ref(), id, &by, now_millis())
         .map_err(checkout_failure)?;
     print_session(&session, json);
     match session.status {
@@ -279,9 +286,18 @@ pub fn review(
     let verdict = checkout::Verdict::parse(verdict).map_err(Failure::Invalid)?;
     let mut station = Station::open(dir)?;
     let (session, _) = station.log.get(id).map_err(store_failure)?;
+    let by = station.operator()?;
     let provider = station.provider(&session.provider, Some(&session.profile))?;
     let verifiable = provider.capabilities().verifiable_status;
-    let session = checkout::review(&mut station.log, id, verdict, verifiable, note, now_millis())
+    let session = checkout::review(
+        &mut station.log,
+        id,
+        verdict,
+        verifiable,
+        note,
+        &by,
+        now_millis(),
+    )
         .map_err(|e| match e {
             checkout::CheckoutError::Store(StoreError::IllegalTransition { from, .. }) => {
                 Failure::Invalid(match verdict {

@@ -31,7 +31,11 @@ fn key_for(
 pub fn set(dir: &Path, provider: &str, field: &str, profile: Option<&str>) -> Result<(), Failure> {
     let key = key_for(dir, provider, field, profile)?;
     let value = read_secret(&key)?;
-    OsKeyring.set(&key, &value).map_err(keyring_failure)?;
+    crate::config_cmd::journaled(dir, || {
+        OsKeyring.set(&key, &value).map_err(keyring_failure)?;
+        // The credential's name only: its value never leaves the keyring.
+        Ok(serde_json::json!({"credential": key.user(), "action": "set"}))
+    })?;
     eprintln!("stored {} in the OS keyring (service kassa)", key.user());
     Ok(())
 }
@@ -43,7 +47,10 @@ pub fn delete(
     profile: Option<&str>,
 ) -> Result<(), Failure> {
     let key = key_for(dir, provider, field, profile)?;
-    OsKeyring.delete(&key).map_err(keyring_failure)?;
+    crate::config_cmd::journaled(dir, || {
+        OsKeyring.delete(&key).map_err(keyring_failure)?;
+        Ok(serde_json::json!({"credential": key.user(), "action": "deleted"}))
+    })?;
     eprintln!("deleted {} from the OS keyring", key.user());
     Ok(())
 }
@@ -68,11 +75,11 @@ pub fn list() -> Result<(), Failure> {
     Ok(())
 }
 
-/// Reads one secret: without echo from a terminal, else all of standard input, with one
-/// trailing newline removed.
-fn read_secret(key: &CredentialKey) -> Result<Secret, Failure> {
+/// Reads one secret (`what` names it in the prompt): without echo from a terminal, else all of
+/// standard input, with one trailing newline removed.
+pub fn read_hidden(what: &str) -> Result<Secret, Failure> {
     let mut value = if std::io::stdin().is_terminal() {
-        eprint!("{} (input hidden): ", key.user());
+        eprint!("{what} (input hidden): ");
         rpassword::read_password()
             .map_err(|e| Failure::Invalid(format!("cannot read the secret: {e}")))?
     } else {
@@ -88,13 +95,18 @@ fn read_secret(key: &CredentialKey) -> Result<Secret, Failure> {
             value.pop();
         }
     }
-    if value.is_empty() {
+    Ok(Secret::new(value))
+}
+
+fn read_secret(key: &CredentialKey) -> Result<Secret, Failure> {
+    let value = read_hidden(&key.user())?;
+    if value.expose().is_empty() {
         return Err(Failure::Invalid(format!(
             "{}: the secret is empty (pipe it on standard input)",
             key.user()
         )));
     }
-    Ok(Secret::new(value))
+    Ok(value)
 }
 
 fn keyring_failure(e: SecretError) -> Failure {

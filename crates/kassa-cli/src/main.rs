@@ -1,12 +1,15 @@
 //! `kassa-cli`: Kassa's headless command line. Every command is a thin call into `kassa-core`.
 //!
-//! Exit status: 0 success, 1 a declined/cancelled/expired/failed payment, 2 invalid input,
-//! 3 a provider, network or system error.
+//! Exit status: 0 success, 1 a declined/cancelled/expired/failed payment (or a journal that
+//! does not verify), 2 invalid input (a wrong PIN, a cashier asking what needs a manager), 3 a
+//! provider, network or system error (the journal's signing key not in the keyring).
 
 mod charge_cmd;
 mod config_cmd;
 mod credentials_cmd;
+mod journal_cmd;
 mod operations_cmd;
+mod operator_cmd;
 mod quote_cmd;
 mod sessions_cmd;
 mod station;
@@ -26,8 +29,21 @@ struct Cli {
     /// platform's app data directory (~/.local/share/no.kassa.app on Linux).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Act as this operator (its PIN from $KASSA_PIN, else asked at the terminal). Needed once
+    /// operators are configured; without any, Kassa runs as operator 1, the owner.
+    #[arg(long, global = true, value_name = "ID")]
+    operator: Option<i64>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--operator`, for the station that logs the operator in when a command first acts
+/// (`operator_cmd::authenticate`). Set once, before any command runs.
+static OPERATOR: std::sync::OnceLock<Option<i64>> = std::sync::OnceLock::new();
+
+/// The operator `--operator` named, if any.
+pub fn operator_flag() -> Option<i64> {
+    OPERATOR.get().copied().flatten()
 }
 
 #[derive(Subcommand)]
@@ -143,6 +159,13 @@ enum Command {
         #[command(flatten)]
         filter: sessions_cmd::FilterArgs,
     },
+    /// The electronic journal: verify its chain and signatures, list its entries, print the
+    /// signing key's public key.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+    /// Operators: who may work the till (name, number, PIN, cashier or manager).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Run the provider sandbox (strict emulators of the providers' APIs) on loopback.
     Sandbox {
         /// The port on 127.0.0.1 (0: any free port).
@@ -173,6 +196,41 @@ enum CredentialsCommand {
 }
 
 #[derive(Subcommand)]
+enum JournalCommand {
+    /// Recompute the whole chain and every signature. Exit 0 with a summary, 1 naming the first
+    /// entry that does not verify.
+    Verify,
+    /// List entries (by the till's local date).
+    List {
+        /// From this date (YYYY-MM-DD), inclusive.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// To this date (YYYY-MM-DD), inclusive.
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the register's public key (PEM, "BEGIN PUBLIC KEY") for the tax office; creates
+    /// the signing key on first use.
+    PublicKey,
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Add an operator; the PIN (4 to 16 digits) is read from standard input. Needs a manager
+    /// (the first operator must be one).
+    Add(operator_cmd::AddArgs),
+    /// List the operators (never their PINs).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an operator (kept in the journal; never the last manager). Needs a manager.
+    Remove { id: i64 },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Set a setting, e.g. `config set dintero.account_id T12345678`.
     Set { key: String, value: String },
@@ -192,11 +250,14 @@ pub enum Failure {
     System(String),
     /// The payment did not happen (declined, cancelled, expired, failed): exit status 1.
     NotPaid(String),
+    /// A check found a fault (the journal does not verify): exit status 1.
+    Check(String),
 }
 
 fn main() -> ExitCode {
     kassa_core::logging::init_from_env();
     let cli = Cli::parse();
+    let _ = OPERATOR.set(cli.operator);
     let result = kassa_core::paths::data_dir(cli.data_dir.as_deref())
         .map_err(Failure::System)
         .and_then(|dir| run(cli.command, &dir));
@@ -212,6 +273,10 @@ fn main() -> ExitCode {
         }
         Err(Failure::NotPaid(message)) => {
             eprintln!("kassa-cli: not paid: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Check(message)) => {
+            eprintln!("kassa-cli: {message}");
             ExitCode::from(1)
         }
     }
@@ -260,6 +325,18 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
         Command::Refund(args) => operations_cmd::refund(dir, args),
         Command::Void { id, json } => operations_cmd::void(dir, &id, json),
         Command::Export { csv, filter } => sessions_cmd::export(dir, &csv, &filter),
+        Command::Journal(j) => match j {
+            JournalCommand::Verify => journal_cmd::verify(dir),
+            JournalCommand::List { from, to, json } => {
+                journal_cmd::list(dir, from.as_deref(), to.as_deref(), json)
+            }
+            JournalCommand::PublicKey => journal_cmd::public_key(dir),
+        },
+        Command::Operator(o) => match o {
+            OperatorCommand::Add(a) => operator_cmd::add(dir, &a),
+            OperatorCommand::List { json } => operator_cmd::list(dir, json),
+            OperatorCommand::Remove { id } => operator_cmd::remove(dir, id),
+        },
         Command::Sandbox { port } => sandbox(port),
     }
 }

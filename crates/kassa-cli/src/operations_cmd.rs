@@ -135,11 +135,20 @@ fn failed(e: checkout::CheckoutError, currency: &str, json: bool) -> Failure {
 pub fn capture(dir: &Path, id: &str, amount: Option<i64>, json: bool) -> Result<(), Failure> {
     let (mut station, currency) = open(dir, id)?;
     let (s, _) = station.log.get(id).map_err(crate::station::store_failure)?;
+    let by = station.operator()?;
     let provider = station.provider(&s.provider, Some(&s.profile))?;
     let now = now_millis();
     let op_id = SessionId::generate(now).to_string();
-    let op = checkout::capture(&mut station.log, provider.as_ref(), id, amount, &op_id, now)
-        .map_err(|e| failed(e, &currency, json))?;
+    let op = checkout::capture(
+        &mut station.log,
+        provider.as_ref(),
+        id,
+        amount,
+        &by,
+        &op_id,
+        now,
+    )
+    .map_err(|e| failed(e, &currency, json))?;
     print(&op, &currency, json);
     Ok(())
 }
@@ -147,10 +156,11 @@ pub fn capture(dir: &Path, id: &str, amount: Option<i64>, json: bool) -> Result<
 pub fn void(dir: &Path, id: &str, json: bool) -> Result<(), Failure> {
     let (mut station, currency) = open(dir, id)?;
     let (s, _) = station.log.get(id).map_err(crate::station::store_failure)?;
+    let by = station.operator()?;
     let provider = station.provider(&s.provider, Some(&s.profile))?;
     let now = now_millis();
     let op_id = SessionId::generate(now).to_string();
-    let op = checkout::void(&mut station.log, provider.as_ref(), id, &op_id, now)
+    let op = checkout::void(&mut station.log, provider.as_ref(), id, &by, &op_id, now)
         .map_err(|e| failed(e, &currency, json))?;
     print(&op, &currency, json);
     Ok(())
@@ -172,6 +182,7 @@ pub fn refund(dir: &Path, a: RefundArgs) -> Result<(), Failure> {
         .log
         .get(&a.id)
         .map_err(crate::station::store_failure)?;
+    let by = station.operator()?;
     let provider = station.provider(&s.provider, Some(&s.profile))?;
     let now = now_millis();
     let op_id = SessionId::generate(now).to_string();
@@ -183,6 +194,7 @@ pub fn refund(dir: &Path, a: RefundArgs) -> Result<(), Failure> {
             &a.id,
             &basis,
             note,
+            &by,
             &op_id,
             now,
         )
@@ -193,6 +205,7 @@ pub fn refund(dir: &Path, a: RefundArgs) -> Result<(), Failure> {
             &a.id,
             &basis,
             a.reason.as_deref(),
+            &by,
             &op_id,
             now,
         )

@@ -1,8 +1,8 @@
 //! `kassa-cli charge`, `status`, `cancel`, `sessions`, `session` and `export` end to end over
 //! loopback: CLI → Dintero client → the sandbox's Dintero emulator, with the session log on a
-//! real SQLite file. Tests with a configured Dintero account need the OS keyring (its
-//! credentials live only there) and are `#[ignore]`d for a bare `cargo test`; `make test`
-//! runs them inside a throwaway gnome-keyring.
+//! real SQLite file. Every sale needs the OS keyring (the journal's signing key lives only
+//! there, and a Dintero account's credentials too), so those tests are `#[ignore]`d for a bare
+//! `cargo test`; `make test` runs them inside a throwaway gnome-keyring.
 
 mod common;
 use common::*;
@@ -116,6 +116,7 @@ fn event_kinds(s: &Value) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn demo_sale_runs_with_no_settings_at_all() {
     let dir = DataDir::new("demo-sale");
     let qr = dir.0.join("qr.svg");
@@ -178,6 +179,7 @@ fn demo_sale_runs_with_no_settings_at_all() {
 }
 
 #[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn two_processes_write_the_session_log_at_once() {
     let dir = DataDir::new("two-writers");
     let children: Vec<Child> = (0..6)
@@ -194,6 +196,7 @@ fn two_processes_write_the_session_log_at_once() {
 }
 
 #[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn sessions_export_and_bad_arguments() {
     let dir = DataDir::new("export");
     for _ in 0..3 {
@@ -259,6 +262,7 @@ fn a_broken_session_log_is_a_clear_error_and_stays_untouched() {
 /// A read-only or full file system, made with a private mount namespace (`unshare`), so the
 /// test needs no root: the commands run as the namespace's root on a tiny tmpfs.
 #[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn read_only_and_full_disks_are_clear_errors_and_lose_nothing() {
     if Command::new("unshare")
         .args(["-Urm", "true"])

@@ -219,7 +219,7 @@ fn opencharge_pages_are_confirmed_by_staff_never_by_a_redirect() {
     let ev = events(&shop.session(&id));
     assert!(ev.contains("staff say the customer has paid"), "{ev}");
     assert!(
-        ev.contains("payment confirmed by staff after checking opencharge (not the provider's evidence): seen in the gateway, tx 42"),
+        ev.contains("payment confirmed by staff (operator 1) after checking opencharge (not the provider's evidence): seen in the gateway, tx 42"),
         "{ev}"
     );
     let out = shop.cli(&["export", "--csv", "-"]);

@@ -111,6 +111,7 @@ fn main() {
                         created_at: at,
                         capture_policy: None,
                         link: None,
+                        operator_id: None,
                     },
                     statuses[i as usize % statuses.len()],
                 )
@@ -144,6 +145,7 @@ fn main() {
             created_at: now + i as i64,
             capture_policy: Some(kassa_core::provider::CapturePolicy::AtSale),
             link: None,
+            operator_id: Some(1),
         })
         .unwrap();
         new_ids.push(id.to_string());

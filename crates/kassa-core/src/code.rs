@@ -104,6 +104,22 @@ codes! {
     CannotSend = "cannot_send",
     /// Only an expired or cancelled link is renewed (and only once); only an open one is sent.
     NotRenewable = "not_renewable",
+    // ---- the journal and operators (`StoreError`, `OperatorError`) ----
+    /// The journal's signing key cannot be had from the OS keyring (so no sale or refund may
+    /// start), or a sale's amounts cannot be signed.
+    SigningKey = "signing_key",
+    /// A receipt was copied already (one copy per receipt).
+    CopyExists = "copy_exists",
+    /// The session has no such receipt in the journal (not paid, or not refunded).
+    NoReceipt = "no_receipt",
+    /// The PIN was wrong.
+    WrongPin = "wrong_pin",
+    /// No such operator (or removed).
+    NoSuchOperator = "no_such_operator",
+    /// A cashier asked for what needs a manager (refund, void, staff confirmations).
+    ManagerRequired = "manager_required",
+    /// Operators are configured and nobody is logged in.
+    LoginRequired = "login_required",
 
     // ---- the till's operations (`TillError`) ----
     /// Field problems (the error lists them).

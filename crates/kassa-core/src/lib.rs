@@ -6,6 +6,8 @@
 //! - [`reference`](mod@reference): merchant references for orders that come without one.
 //! - [`secrets`], [`settings`], [`paths`]: credentials in the OS keyring, settings, the data dir.
 //! - [`session`], [`store`]: the checkout session's status model and the SQLite session log.
+//! - [`journal`]: the electronic journal's entries, chain and Skatteetaten signatures (written
+//!   by `store` with what they record); [`operator`]: operators, PINs, roles.
 //! - [`provider`], [`http`]: the provider trait and registry, one folder per provider (client,
 //!   wire mapping, spec), the client cache the shells share; the shared HTTP client.
 //! - [`refund`]: what a refund gives back per line (by lines, by amount, whole).
@@ -30,9 +32,11 @@ pub mod counter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod journal;
 pub mod link;
 pub mod logging;
 pub mod money;
+pub mod operator;
 pub mod order;
 pub mod paths;
 pub mod printer;

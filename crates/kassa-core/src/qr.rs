@@ -68,7 +68,9 @@ const QUIET_MODULES: usize = 4;
 /// encodes URLs; the SVG shows such an image as it is.
 pub fn png(payload: &str, module_px: u32) -> Result<Vec<u8>, String> {
     if payload.starts_with("data:image/") {
-        return Err("this session's QR code is the provider's picture, not a URL: save it as SVG".into());
+        return Err(
+            "this session's QR code is the provider's picture, not a URL: save it as SVG".into(),
+        );
     }
     let scale = module_px.clamp(1, 32) as usize;
     let (width, dark) = modules(payload)?;
@@ -79,11 +81,15 @@ pub fn png(payload: &str, module_px: u32) -> Result<Vec<u8>, String> {
     let mut raw = Vec::with_capacity(side * (row_bytes + 1));
     for y in 0..side {
         raw.push(0u8);
-        let my = (y / scale).checked_sub(QUIET_MODULES).filter(|m| *m < width);
+        let my = (y / scale)
+            .checked_sub(QUIET_MODULES)
+            .filter(|m| *m < width);
         let mut row = vec![0xffu8; row_bytes];
         if let Some(my) = my {
             for x in 0..side {
-                let mx = (x / scale).checked_sub(QUIET_MODULES).filter(|m| *m < width);
+                let mx = (x / scale)
+                    .checked_sub(QUIET_MODULES)
+                    .filter(|m| *m < width);
                 if mx.is_some_and(|mx| dark[my * width + mx]) {
                     row[x / 8] &= !(0x80 >> (x % 8));
                 }

@@ -173,6 +173,49 @@ fn map_error(e: keyring::Error, key: &CredentialKey) -> SecretError {
     }
 }
 
+/// A keyring in memory, for the core's own tests (the journal's signing key of a test session
+/// log); the real parts are tested through [`OsKeyring`] under `make test`. Behind the
+/// `test-support` feature: a shell using it would lose the journal's key at exit.
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod memory {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    #[derive(Default)]
+    pub struct MemoryKeyring(Mutex<HashMap<String, Secret>>);
+
+    impl SecretStore for MemoryKeyring {
+        fn get(&self, key: &CredentialKey) -> Result<Secret, SecretError> {
+            self.0
+                .lock()
+                .unwrap()
+                .get(&key.user())
+                .cloned()
+                .ok_or_else(|| SecretError::Missing(key.clone()))
+        }
+        fn set(&self, key: &CredentialKey, secret: &Secret) -> Result<(), SecretError> {
+            self.0.lock().unwrap().insert(key.user(), secret.clone());
+            Ok(())
+        }
+        fn delete(&self, key: &CredentialKey) -> Result<(), SecretError> {
+            self.0
+                .lock()
+                .unwrap()
+                .remove(&key.user())
+                .map(|_| ())
+                .ok_or_else(|| SecretError::Missing(key.clone()))
+        }
+    }
+
+    /// One for the whole test binary: a session log reopened in a test finds its key again.
+    pub fn shared() -> Arc<dyn SecretStore> {
+        static SHARED: LazyLock<Arc<MemoryKeyring>> = LazyLock::new(Arc::default);
+        SHARED.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

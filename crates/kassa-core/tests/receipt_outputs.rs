@@ -65,6 +65,7 @@ fn receipt(demo: bool, copy: bool) -> ReceiptDoc {
         contact: None,
         contact_masked: None,
         renews: None,
+        operator_id: Some(1),
     };
     let seller = Seller {
         name: "Bakeriet på Torget AS".into(),

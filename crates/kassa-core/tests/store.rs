@@ -6,66 +6,15 @@ use kassa_core::store::{
     authorization_due, money_of, Filter, NewOperation, NewSession, Opened, OperationState,
     SessionLog, StatusChange, StoreError, Via, MIGRATIONS,
 };
-use kassa_core::{quote_document, PricedOrder};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "kassa-store-{name}-{}-{}",
-            std::process::id(),
-            kassa_core::time::now_millis()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn db(&self) -> PathBuf {
-        self.0.join("sessions.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn order(reference: &str) -> PricedOrder {
-    quote_document(
-        &format!(
-            r#"{{"currency":"NOK","prices_include_vat":true,"reference":"{reference}","lines":[
-                {{"name":"Kaffe","quantity":"3","unit_price":1999,"vat_rate":"25"}}]}}"#
-        ),
-        "X",
-    )
-    .unwrap()
-}
-
-const T0: i64 = 1_795_285_381_123;
-
-fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
-    let id = SessionId::new(at, at as u128 * 7919);
-    let o = order(reference);
-    log.record_intent(&NewSession {
-        id: id.clone(),
-        provider: "demo",
-        profile: "test",
-        demo: true,
-        order: &o,
-        created_at: at,
-        capture_policy: Some(CapturePolicy::AtSale),
-        link: None,
-    })
-    .unwrap();
-    id.to_string()
-}
+mod support;
+use support::*;
 
 #[test]
 fn a_session_from_intent_to_paid_with_its_events() {
     let dir = TempDir::new("life");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     assert_eq!(log.schema_version().unwrap(), MIGRATIONS.len() as i64);
     let id = intent(&mut log, T0, "R-1");
     let (s, ev) = log.get(&id).unwrap();
@@ -132,7 +81,7 @@ fn a_session_from_intent_to_paid_with_its_events() {
 #[test]
 fn illegal_transitions_are_refused_and_change_nothing() {
     let dir = TempDir::new("trans");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = intent(&mut log, T0, "R-1");
     // creating → paid skips the provider's answer.
     assert!(log
@@ -179,7 +128,7 @@ fn illegal_transitions_are_refused_and_change_nothing() {
 #[test]
 fn events_are_append_only() {
     let dir = TempDir::new("append");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     intent(&mut log, T0, "R-1");
     drop(log);
     let conn = rusqlite::Connection::open(dir.db()).unwrap();
@@ -192,7 +141,7 @@ fn events_are_append_only() {
 #[test]
 fn list_filters_pages_and_searches() {
     let dir = TempDir::new("list");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let mut ids = Vec::new();
     for i in 0..25 {
         let id = intent(&mut log, T0 + i * 60_000, &format!("SHOP-{i:03}"));
@@ -261,7 +210,7 @@ fn list_filters_pages_and_searches() {
 #[test]
 fn csv_export_is_rfc_4180_with_both_amount_forms() {
     let dir = TempDir::new("csv");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = intent(&mut log, T0, "R-1");
     let err = "refused \"x\", then\nmore";
     log.record_status(&id, Status::Failed, T0 + 1, "error", "x", Some(err), true)
@@ -284,14 +233,15 @@ confirmed_by,captured_minor,refunded_minor,captured,refunded\r\n\
 #[test]
 fn a_staff_verdict_is_marked_in_the_row_and_the_csv() {
     let dir = TempDir::new("staff");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = intent(&mut log, T0, "R-2");
     for to in [Status::Unknown, Status::NeedsReview] {
         log.record_status(&id, to, T0 + 1, "status", "x", None, true)
             .unwrap();
     }
     assert_eq!(log.get(&id).unwrap().0.confirmed_by, None);
-    log.record_staff_verdict(&id, Status::Paid, T0 + 2, "payment confirmed by staff")
+    let by = owner(&log);
+    log.record_staff_verdict(&id, Status::Paid, &by, T0 + 2, "payment confirmed by staff")
         .unwrap();
     let (s, events) = log.get(&id).unwrap();
     assert_eq!(
@@ -301,7 +251,7 @@ fn a_staff_verdict_is_marked_in_the_row_and_the_csv() {
     assert_eq!(events.last().unwrap().kind, "staff");
     // A final session takes no second verdict.
     assert!(log
-        .record_staff_verdict(&id, Status::Failed, T0 + 3, "x")
+        .record_staff_verdict(&id, Status::Failed, &by, T0 + 3, "x")
         .is_err());
     let mut out = Vec::new();
     log.export_csv(&Filter::default(), &mut out).unwrap();
@@ -331,15 +281,15 @@ fn migrates_from_empty_and_from_every_earlier_version() {
     for from in 0..MIGRATIONS.len() {
         let dir = TempDir::new(&format!("mig{from}"));
         raw_db_at_version(&dir.db(), from);
-        let log = SessionLog::open(&dir.db()).unwrap();
+        let log = open(&dir.db());
         assert_eq!(log.schema_version().unwrap(), MIGRATIONS.len() as i64);
     }
     // Opening twice is a no-op; data survive.
     let dir = TempDir::new("reopen");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = intent(&mut log, T0, "R-1");
     drop(log);
-    let log = SessionLog::open(&dir.db()).unwrap();
+    let log = open(&dir.db());
     assert_eq!(log.get(&id).unwrap().0.merchant_reference, "R-1");
 }
 
@@ -425,6 +375,7 @@ fn new_op<'a>(
         pre_image: Some("[]"),
         state,
         at: T0 + 10,
+        operator_id: Some(1),
     }
 }
 
@@ -434,7 +385,7 @@ const OP2: &str = "0190a000-0000-7000-8000-000000000002";
 #[test]
 fn an_operation_from_requested_to_done_with_its_events_and_evidence() {
     let dir = TempDir::new("op-life");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = paid_session(&mut log, T0, "R-1");
     assert_eq!(
         log.get(&id).unwrap().0.capture_policy,
@@ -516,7 +467,7 @@ fn an_operation_from_requested_to_done_with_its_events_and_evidence() {
 #[test]
 fn operation_transitions_follow_the_state_machine() {
     let dir = TempDir::new("op-rules");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = paid_session(&mut log, T0, "R-1");
     let lines = [line(500, 100)];
     log.record_operation(
@@ -596,7 +547,7 @@ fn operation_transitions_follow_the_state_machine() {
 #[test]
 fn the_database_refuses_what_an_operation_may_not_do() {
     let dir = TempDir::new("op-triggers");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = paid_session(&mut log, T0, "R-1");
     let lines = [line(500, 100)];
     log.record_operation(
@@ -702,13 +653,15 @@ fn paid_with<'a>(op: NewOperation<'a>, detail: &'a str) -> StatusChange<'a> {
         detail: "paid",
         payment_id: Some("PAY-1"),
         operation: Some((op, detail)),
+        standing: None,
+        operator_id: None,
     }
 }
 
 #[test]
 fn a_paid_status_and_its_capture_are_recorded_together_or_not_at_all() {
     let dir = TempDir::new("op-atomic");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = intent(&mut log, T0, "R-1");
     log.record_status(&id, Status::Unknown, T0 + 1, "status", "x", None, true)
         .unwrap();
@@ -777,7 +730,7 @@ fn a_version_3_log_keeps_its_sessions_without_a_capture_policy() {
     )
     .unwrap();
     drop(db);
-    let log = SessionLog::open(&dir.db()).unwrap();
+    let log = open(&dir.db());
     let (s, events) = log.get("0190a000-0000-7000-8000-0000000000aa").unwrap();
     assert_eq!((s.status, s.capture_policy), (Status::Paid, None));
     assert_eq!((events.len(), events[0].operation_id.as_deref()), (1, None));
@@ -802,7 +755,7 @@ fn capture_requested(log: &mut SessionLog, op: &str, session: &str, lines: &[Ope
 #[test]
 fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
     let dir = TempDir::new("auth-expiry");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     let id = SessionId::new(T0, 4711);
     let o = order("R-M");
     log.record_intent(&NewSession {
@@ -813,6 +766,7 @@ fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
         order: &o,
         created_at: T0,
         capture_policy: Some(CapturePolicy::Manual),
+        operator_id: None,
         link: None,
     })
     .unwrap();
@@ -882,7 +836,7 @@ fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
 #[test]
 fn a_capture_at_sale_that_failed_is_due_and_a_staff_verdict_never_is() {
     let dir = TempDir::new("auth-due");
-    let mut log = SessionLog::open(&dir.db()).unwrap();
+    let mut log = open(&dir.db());
     // At sale, captured: nothing due.
     let id = paid_session(&mut log, T0, "R-A");
     let due = |log: &SessionLog, id: &str| {
@@ -899,7 +853,8 @@ fn a_capture_at_sale_that_failed_is_due_and_a_staff_verdict_never_is() {
     let other = intent(&mut log, T0 + 100, "R-B");
     log.record_status(&other, Status::Unknown, T0 + 101, "status", "x", None, true)
         .unwrap();
-    log.record_staff_verdict(&other, Status::Paid, T0 + 102, "seen")
+    let by = owner(&log);
+    log.record_staff_verdict(&other, Status::Paid, &by, T0 + 102, "seen")
         .unwrap();
     capture_requested(&mut log, OP2, &other, &all);
     log.record_operation_state(OP2, OperationState::Failed, T0 + 120, None, Some("no"), "x")

@@ -28,6 +28,28 @@ pub fn ledger(secrets: &[&str]) {
     }
 }
 
+/// Puts into the ledger ([`ledger`]) the journal signing keys the commands of a test created
+/// in `data_dir` (their public keys' rows name the keyring entries; the test reads each private
+/// key back from the suite's throwaway keyring), so the audit can prove no key reached a file or
+/// output. Tests call it when they are done with a data directory; a no-op outside `make test`.
+pub fn ledger_journal_keys(data_dir: &std::path::Path) {
+    use kassa_core::secrets::SecretStore;
+    if std::env::var_os("KASSA_TEST_SECRETS").is_none()
+        || !data_dir.join(kassa_core::store::FILE_NAME).exists()
+    {
+        return;
+    }
+    let Ok(log) = kassa_core::store::SessionLog::open_in(data_dir) else {
+        return;
+    };
+    for k in log.journal_keys().unwrap_or_default() {
+        let cred = kassa_core::journal::key_credential(&k.register_id, &k.key_version, &k.key_id);
+        if let Ok(secret) = kassa_core::secrets::OsKeyring.get(&cred) {
+            ledger(&[secret.expose()]);
+        }
+    }
+}
+
 /// The test suite's artifacts for the same audit: `$KASSA_TEST_ARTIFACTS/<sub>/` (created), where
 /// `make test` keeps data directories (`data`) and captured output (`output`); None when the
 /// variable is not set (then tests use and remove temporary directories).

@@ -80,7 +80,7 @@ pub use control::{Fault, FaultKind};
 pub use dintero::{DinteroAccount, DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 #[cfg(feature = "all-providers")]
 pub use klarna::KlarnaAccount;
-pub use ledger::{ledger, test_artifacts};
+pub use ledger::{ledger, ledger_journal_keys, test_artifacts};
 #[cfg(feature = "all-providers")]
 pub use opencharge::OpenchargeParty;
 

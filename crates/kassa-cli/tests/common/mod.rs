@@ -33,6 +33,8 @@ impl DataDir {
 
 impl Drop for DataDir {
     fn drop(&mut self) {
+        // The journal keys this directory's commands created are what the audit looks for too.
+        kassa_sandbox::ledger_journal_keys(&self.0);
         // The secrets audit (`make test`) scans every data directory after the suite.
         if std::env::var_os("KASSA_TEST_ARTIFACTS").is_none() {
             let _ = std::fs::remove_dir_all(&self.0);
@@ -90,9 +92,13 @@ pub fn cli_env(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &st
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    if let (["credentials", "set", ..], Some(secret)) = (args, stdin) {
-        // What the suite puts in the keyring is what the audit looks for afterwards.
+    // What the suite puts in the keyring is what the audit looks for afterwards; so are
+    // operators' PINs.
+    if let (["credentials", "set", ..] | ["operator", "add", ..], Some(secret)) = (args, stdin) {
         kassa_sandbox::ledger(&[secret.trim()]);
+    }
+    if let Some((_, pin)) = env.iter().find(|(k, _)| *k == "KASSA_PIN") {
+        kassa_sandbox::ledger(&[pin]);
     }
     {
         let mut input = child.stdin.take().unwrap();
@@ -128,8 +134,13 @@ pub fn assert_refused(out: &Output, code: i32, text: &str) {
 /// (the page lives in that process; later commands start the demo's sandbox again from its
 /// saved state): the session id. The command's output goes to the secrets audit.
 pub fn pay_demo(dir: &Path, order: &str) -> String {
+    pay_demo_as(dir, order, None)
+}
+
+/// [`pay_demo`] sold by `operator` (its id and PIN).
+pub fn pay_demo_as(dir: &Path, order: &str, operator: Option<(&str, &str)>) -> String {
     use std::io::{BufRead, BufReader, Read};
-    let args = [
+    let mut args = vec![
         "charge",
         "--order",
         order,
@@ -138,7 +149,13 @@ pub fn pay_demo(dir: &Path, order: &str) -> String {
         "--interval",
         "0.1",
     ];
-    let mut child = kassa_cli(dir, &args, &[])
+    let mut env = Vec::new();
+    if let Some((id, pin)) = operator {
+        args.extend(["--operator", id]);
+        env.push(("KASSA_PIN", pin));
+        kassa_sandbox::ledger(&[pin]);
+    }
+    let mut child = kassa_cli(dir, &args, &env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

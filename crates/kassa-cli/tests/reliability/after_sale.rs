@@ -21,7 +21,7 @@
 use super::common::held::{dintero_moves, moved, Moved};
 use super::common::shop::*;
 use super::common::*;
-use super::{closed_port, unanswering_listener, Running};
+use super::{closed_port, unanswering_listener, Receipts, Running};
 use kassa_core::http::{Http, HttpConfig, Method, Request};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -343,6 +343,7 @@ const STEPS: [(&str, &str); 3] = [
 #[ignore = "needs the OS keyring (make test)"]
 fn kill_9_at_every_operation_step_then_reconcile() {
     let mut t = Tally::default();
+    let mut receipts = Receipts::default();
     for row in ROWS {
         for (kind, policy) in [("refund", "at_sale"), ("capture", "manual")] {
             let Some(till) = (row.till)(&format!("ops-crash-{}-{kind}", row.provider), policy)
@@ -405,6 +406,7 @@ fn kill_9_at_every_operation_step_then_reconcile() {
                 1,
                 true,
             );
+            receipts.add(till.dir());
         }
     }
     println!(
@@ -416,8 +418,10 @@ fn kill_9_at_every_operation_step_then_reconcile() {
         t.sent_twice,
         t.unrecorded
     );
+    println!("RELIABILITY ops-crash-journal {}", receipts.figures());
     assert!(t.problems.is_empty(), "{}", t.problems.join("\n\n"));
     assert_eq!((t.lost, t.sent_twice, t.unrecorded), (0, 0, 0));
+    receipts.assert_sound();
 }
 
 /// How a fault is made for one operation request.
@@ -496,6 +500,7 @@ fn every_fault_on_an_operation_is_named_and_nothing_happens_twice() {
         ),
     ];
     let mut t = Tally::default();
+    let mut receipts = Receipts::default();
     for row in ROWS {
         for (kind, policy) in [("refund", "at_sale"), ("capture", "manual")] {
             let Some(till) = (row.till)(&format!("ops-faults-{}-{kind}", row.provider), policy)
@@ -582,6 +587,7 @@ fn every_fault_on_an_operation_is_named_and_nothing_happens_twice() {
                     CL_CLIENT_SECRET,
                 ],
             );
+            receipts.add(till.dir());
         }
     }
     println!(
@@ -594,9 +600,11 @@ fn every_fault_on_an_operation_is_named_and_nothing_happens_twice() {
         t.unrecorded,
         t.unclear
     );
+    println!("RELIABILITY ops-faults-journal {}", receipts.figures());
     assert!(t.problems.is_empty(), "{}", t.problems.join("\n\n"));
     assert_eq!(
         (t.lost, t.sent_twice, t.unrecorded, t.unclear),
         (0, 0, 0, 0)
     );
+    receipts.assert_sound();
 }

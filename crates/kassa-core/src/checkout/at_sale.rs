@@ -11,15 +11,21 @@
 //!   then sent like any other operation (`operation::send`).
 //! - `NotNeeded` (Opencharge: a paid transfer is final money): nothing.
 //!
+//! The sale's journal entry (written with the paid status) records where the money stands by
+//! the evidence then: `captured` when the provider's record (read just before, for
+//! `ByProvider`) shows it, `capture_pending` while a capture is asked but not shown,
+//! `authorized` under the `manual` policy.
+//!
 //! Recording the capture together with the paid status means a crash cannot leave a paid
 //! at-sale session with no capture on record: reconciliation finds the operation. Whatever
 //! happens to the capture is recorded on its operation and never turns the paid status into
 //! an error for the caller. Sessions logged before the policy was recorded, and payments
 //! staff confirmed (no provider evidence), start nothing.
 
-use super::lock::OperationLock;
+use super::lock::{pause_point, OperationLock};
 use super::operation::send;
 use super::{data_dir_of, money, session_ref, settle, CheckoutError};
+use crate::journal::Standing;
 use crate::provider::{AtSaleCapture, CapturePolicy, OperationKind, Provider, StatusReport};
 use crate::quote::from_logged;
 use crate::session::{SessionId, Status};
@@ -46,15 +52,24 @@ pub(super) fn record_paid(
             AtSaleCapture::ByKassa => caps.capture,
             AtSaleCapture::NotNeeded => false,
         };
-    let change = |operation| StatusChange {
+    // The sale's journal entry says where its money stands by the evidence at hand, never more.
+    let change = |operation, standing| StatusChange {
         to: Status::Paid,
         kind,
         detail: &report.detail,
         payment_id,
         operation,
+        standing: Some(standing),
+        operator_id: None,
     };
     if !wanted {
-        log.record_change(&session.id, now, &change(None))?;
+        let standing = match how {
+            // A paid transfer is final money: nothing to capture.
+            AtSaleCapture::NotNeeded => Standing::Captured,
+            _ => Standing::Authorized,
+        };
+        log.record_change(&session.id, now, &change(None, standing))?;
+        pause_point("paid_recorded");
         // A sale staff capture later: when its authorization lapses, for history to warn.
         return settle::learn_expiry(log, provider, session, now);
     }
@@ -71,8 +86,20 @@ pub(super) fn record_paid(
         pre_image: None,
         state,
         at: now,
+        operator_id: session.operator_id,
     };
     if how == AtSaleCapture::ByProvider {
+        // The provider's record first, read once and used twice: for the sale's journal entry
+        // (captured only when the provider shows it) and to settle the capture after.
+        let mut paid = session.clone();
+        if let Some(pid) = payment_id {
+            paid.provider_payment_id = Some(pid.to_string());
+        }
+        let state = provider.payment_state(&session_ref(&paid, now));
+        let standing = match &state {
+            Ok(s) if s.captured >= session.gross_minor => Standing::Captured,
+            _ => Standing::CapturePending,
+        };
         let words = format!(
             "capture of {amount} at sale: asked of {} with the session; waiting for its evidence",
             provider.name()
@@ -80,13 +107,17 @@ pub(super) fn record_paid(
         log.record_change(
             &session.id,
             now,
-            &change(Some((op(Via::Session, OperationState::Sent), &words))),
+            &change(
+                Some((op(Via::Session, OperationState::Sent), &words)),
+                standing,
+            ),
         )?;
+        pause_point("paid_recorded");
         let (session, _) = log.get(&session.id)?;
         if log.operation(&op_id).is_err() {
             return Ok(()); // another process recorded the payment (and its capture) first
         }
-        match provider.payment_state(&session_ref(&session, now)) {
+        match state {
             Ok(state) => {
                 settle::expiry(log, &session, &state, now, provider.name())?;
                 let rec = log.operation(&op_id)?;
@@ -112,7 +143,7 @@ pub(super) fn record_paid(
         return Ok(());
     }
     let Ok(Some(_lock)) = OperationLock::try_acquire(data_dir_of(log), &session.id) else {
-        log.record_change(&session.id, now, &change(None))?;
+        log.record_change(&session.id, now, &change(None, Standing::Authorized))?;
         return log.add_event(
             &session.id,
             now,
@@ -125,8 +156,12 @@ pub(super) fn record_paid(
     log.record_change(
         &session.id,
         now,
-        &change(Some((op(Via::Api, OperationState::Requested), &words))),
+        &change(
+            Some((op(Via::Api, OperationState::Requested), &words)),
+            Standing::CapturePending,
+        ),
     )?;
+    pause_point("paid_recorded");
     let (session, _) = log.get(&session.id)?;
     if log.operation(&op_id).is_err() {
         return Ok(()); // another process recorded the payment (and its capture) first

@@ -11,7 +11,8 @@
 
 use super::{session_ref, start, ChargeRequest, CheckoutError, Started};
 use crate::code::Code;
-use crate::link::{Channel, Contact, LinkError, LinkSale, Lifetime, Sale, SaleKind};
+use crate::link::{Channel, Contact, Lifetime, LinkError, LinkSale, Sale, SaleKind};
+use crate::operator::Authenticated;
 use crate::provider::{Presentation, Provider, ProviderError, Sent};
 use crate::session::{SessionId, Status};
 use crate::store::{SessionLog, SessionRecord, StoreError};
@@ -162,6 +163,7 @@ pub struct Renewal {
 
 /// A new session for the order of link `id`, which expired or was cancelled (a session is
 /// never reused). `provider` is the old session's provider and profile.
+#[allow(clippy::too_many_arguments)]
 pub fn renew(
     log: &mut SessionLog,
     data_dir: &Path,
@@ -169,6 +171,7 @@ pub fn renew(
     id: &str,
     renewal: &Renewal,
     new_id: SessionId,
+    operator: &Authenticated,
     now: i64,
 ) -> Result<Started, CheckoutError> {
     let (old, _) = log.get(id)?;
@@ -185,7 +188,11 @@ pub fn renew(
             Status::Open => "it is still open (cancel it first, or resend it)".to_string(),
             other => format!("it is {other}; only an expired or cancelled link is renewed"),
         };
-        return Err(refused(&old, Code::NotRenewable, format!("session {id} cannot be renewed: {why}")));
+        return Err(refused(
+            &old,
+            Code::NotRenewable,
+            format!("session {id} cannot be renewed: {why}"),
+        ));
     }
     if let Some(by) = log.renewed_by(id)? {
         return Err(refused(
@@ -202,7 +209,10 @@ pub fn renew(
     })?;
     order.reference = renewed_reference(log, &old)?;
     let lifetime = renewal.lifetime.unwrap_or_else(|| {
-        let asked = old.requested_expires_at.or(old.expires_at).unwrap_or(old.created_at);
+        let asked = old
+            .requested_expires_at
+            .or(old.expires_at)
+            .unwrap_or(old.created_at);
         Lifetime::Until(now + (asked - old.created_at).max(3600 * 1000))
     });
     let sale = Sale::Link(LinkSale {
@@ -223,10 +233,13 @@ pub fn renew(
             demo: old.demo,
             id: new_id,
             now,
-            capture: old.capture_policy.unwrap_or(crate::provider::CapturePolicy::AtSale),
+            capture: old
+                .capture_policy
+                .unwrap_or(crate::provider::CapturePolicy::AtSale),
             sale: &sale,
             counter_ms: 0,
             renews: Some(id),
+            operator,
         },
     )?;
     log.add_event(
@@ -238,7 +251,10 @@ pub fn renew(
     log.forget_contact(
         id,
         now,
-        &format!("the customer's contact moved to session {}", started.session.id),
+        &format!(
+            "the customer's contact moved to session {}",
+            started.session.id
+        ),
     )?;
     Ok(started)
 }

@@ -133,7 +133,9 @@ impl Drop for OperationLock {
 /// `KASSA_PAUSED <step>` on standard error and waits forever, so a test can `kill -9` the
 /// process at exactly that point. The steps: `after_intent` (a create's intent is committed,
 /// the provider not yet asked), `after_response` (the provider answered the create, its answer
-/// not yet recorded), and for a capture, refund or void `op_after_requested` (recorded, not
+/// not yet recorded), `paid_seen` (a status read says paid, nothing recorded yet), `paid_recorded`
+/// (the paid status and its sales receipt entry committed, the capture at sale not yet
+/// settled), and for a capture, refund or void `op_after_requested` (recorded, not
 /// sent), `op_after_sent` (`sent` committed, the request not yet made), `op_after_response`
 /// (the provider answered, the answer not yet recorded). It only ever waits, never changes an
 /// outcome; unset (always, outside tests) it costs one environment lookup.

@@ -44,6 +44,7 @@ use lock::{pause_point, InFlight};
 
 use crate::code::Code;
 use crate::link::{LinkError, Sale};
+use crate::operator::{Authenticated, OperatorError};
 use crate::provider::common::with_query;
 use crate::provider::{
     CapturePolicy, CreateRequest, Presentation, Provider, ProviderError, SessionRef, StatusReport,
@@ -114,6 +115,12 @@ impl CheckoutError {
     }
 }
 
+impl From<OperatorError> for CheckoutError {
+    fn from(e: OperatorError) -> Self {
+        CheckoutError::Store(StoreError::Operator(e))
+    }
+}
+
 /// What [`start`] needs besides the provider.
 pub struct ChargeRequest<'a> {
     pub order: &'a PricedOrder,
@@ -131,6 +138,8 @@ pub struct ChargeRequest<'a> {
     pub counter_ms: i64,
     /// The session this one renews (a link that expired or was cancelled).
     pub renews: Option<&'a str>,
+    /// Who sells: the sale's receipt names them.
+    pub operator: &'a Authenticated,
 }
 
 /// A started session and, when the sale asked for it, what became of sending its link.
@@ -158,12 +167,18 @@ impl From<LinkError> for CheckoutError {
 /// lifetime and contact are checked against the provider's rules before anything is recorded;
 /// its link is sent after the session is committed (or by the provider at creation), and a
 /// failed send leaves the session open with the error as an event (copy the link instead).
+///
+/// First of all, before anything is recorded or sent, the journal's signing key must be at hand
+/// (loaded from the keyring, or created on first use) and the amounts signable: a sale that
+/// could be paid but not get its signed receipt entry never starts.
 pub fn start(
     log: &mut SessionLog,
     data_dir: &Path,
     provider: &dyn Provider,
     req: &ChargeRequest,
 ) -> Result<Started, CheckoutError> {
+    // The link's lifetime and contact first: a refusal of what staff typed creates nothing,
+    // not even the journal's key.
     let id = req.id.as_str();
     let rules = provider.capabilities().link;
     let expiry = crate::link::expiry(req.sale, req.now, req.counter_ms, &rules)?;
@@ -177,6 +192,14 @@ pub fn start(
                 message: e.to_string(),
             })?;
     }
+    crate::journal::check_currency(req.order.currency.code())
+        .map_err(|detail| StoreError::SigningKey { detail })?;
+    log.signer(req.now).map_err(|e| match e {
+        StoreError::SigningKey { detail } => StoreError::SigningKey {
+            detail: format!("no sale can start: {detail}"),
+        },
+        other => other,
+    })?;
     let _lock = InFlight::acquire(data_dir, id)?;
     log.record_intent(&NewSession {
         id: req.id.clone(),
@@ -191,6 +214,7 @@ pub fn start(
             contact,
             renews: req.renews,
         }),
+        operator_id: Some(req.operator.id()),
     })?;
     log::info!(
         target: "kassa::checkout",
@@ -362,6 +386,7 @@ pub fn refresh(
                 now,
                 "status",
                 record_unchanged,
+                None,
             )?;
         }
         Ok(None) => {
@@ -405,7 +430,9 @@ pub fn returned(
             match r.report {
                 Some(report) => {
                     let (session, _) = log.get(id)?;
-                    apply(log, provider, &session, &report, now, "returned", true)?;
+                    apply(
+                        log, provider, &session, &report, now, "returned", true, None,
+                    )?;
                     Ok(log.get(id)?.0)
                 }
                 None => refresh(log, provider, id, now, true),
@@ -450,7 +477,10 @@ fn failed_call(
 /// the status. A report the status model does not allow from the logged status (e.g. `open`
 /// for a session Kassa marked `needs_review`) is kept as an event. A session that becomes paid
 /// under the `at_sale` capture policy starts its capture ([`at_sale`]); that never turns the
-/// paid status into an error.
+/// paid status into an error. `by`: who caused the change (staff cancelling), for its journal
+/// entry; `None`: the session's operator.
+// Eight plain arguments read better at the call sites than a one-use struct.
+#[allow(clippy::too_many_arguments)]
 fn apply(
     log: &mut SessionLog,
     provider: &dyn Provider,
@@ -459,6 +489,7 @@ fn apply(
     now: i64,
     kind: &str,
     record_unchanged: bool,
+    by: Option<i64>,
 ) -> Result<(), StoreError> {
     let from = session.status;
     let learned = report
@@ -469,6 +500,7 @@ fn apply(
     if changes && from.can_become(report.status) {
         // The payment id goes with the status change, in its transaction and event.
         if report.status == Status::Paid {
+            pause_point("paid_seen");
             return at_sale::record_paid(log, provider, session, report, learned, now, kind);
         }
         return log.record_change(
@@ -480,6 +512,8 @@ fn apply(
                 detail: &report.detail,
                 payment_id: learned,
                 operation: None,
+                standing: None,
+                operator_id: by,
             },
         );
     }
@@ -515,11 +549,12 @@ fn apply(
     .map(|_| ())
 }
 
-/// Staff cancel an open session at the provider.
+/// Staff (`by`, any role: nothing was paid) cancel an open session at the provider.
 pub fn cancel(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
+    by: &Authenticated,
     now: i64,
 ) -> Result<SessionRecord, CheckoutError> {
     let (session, _) = log.get(id)?;
@@ -530,10 +565,24 @@ pub fn cancel(
             to: Status::Cancelled,
         }));
     }
-    log.add_event(id, now, "cancel_requested", "cancel requested by staff")?;
+    log.add_event(
+        id,
+        now,
+        "cancel_requested",
+        &format!("cancel requested by staff (operator {})", by.id()),
+    )?;
     match provider.cancel(&session_ref(&session, now)) {
         Ok(report) => {
-            apply(log, provider, &session, &report, now, "cancel", true)?;
+            apply(
+                log,
+                provider,
+                &session,
+                &report,
+                now,
+                "cancel",
+                true,
+                Some(by.id()),
+            )?;
             Ok(log.get(id)?.0)
         }
         Err(error) => Err(failed_call(log, &session, now, "cancel", error)?),
@@ -571,13 +620,15 @@ impl Verdict {
 /// `paid` and `not_paid` need a session in `needs_review` or `unknown` (a create whose answer
 /// never arrived, at a provider that cannot be asked by reference: only staff can settle it)
 /// and are logged as confirmed by staff ([`SessionLog::record_staff_verdict`]), never as the
-/// provider's evidence.
+/// provider's evidence; they need a manager (`by`). A confirmed payment gets its signed sales
+/// receipt in the journal, so the journal's key must be at hand.
 pub fn review(
     log: &mut SessionLog,
     id: &str,
     verdict: Verdict,
     verifiable: bool,
     note: Option<&str>,
+    by: &Authenticated,
     now: i64,
 ) -> Result<SessionRecord, CheckoutError> {
     let (session, _) = log.get(id)?;
@@ -619,12 +670,18 @@ pub fn review(
             if !matches!(session.status, Status::NeedsReview | Status::Unknown) {
                 return Err(refuse(to));
             }
+            by.require_manager(match verdict {
+                Verdict::Paid => "confirming a payment",
+                _ => "recording that nothing was paid",
+            })?;
             log.record_staff_verdict(
                 id,
                 to,
+                by,
                 now,
                 &format!(
-                    "{what} after checking {} (not the provider's evidence){note}",
+                    "{what} (operator {}) after checking {} (not the provider's evidence){note}",
+                    by.id(),
                     session.provider
                 ),
             )?;

@@ -28,6 +28,7 @@
 use super::lock::{pause_point, OperationLock};
 use super::{data_dir_of, failed_call, money, session_ref, settle, CheckoutError};
 use crate::code::Code;
+use crate::operator::Authenticated;
 use crate::provider::{
     ErrorKind, OperationKind, OperationLine, OperationRequest, PaymentState, Provider,
 };
@@ -59,57 +60,105 @@ impl Ask<'_> {
 }
 
 /// Captures `amount` (default: all that can still be captured) of paid session `id`'s
-/// authorization at its provider. `op_id`: the new operation's id (a UUIDv7).
+/// authorization at its provider, asked by `by` (any role). `op_id`: the new operation's id (a
+/// UUIDv7).
 pub fn capture(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
     amount: Option<i64>,
+    by: &Authenticated,
     op_id: &str,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
-    run(log, provider, id, Ask::Capture(amount), None, op_id, now)
+    run(
+        log,
+        provider,
+        id,
+        Ask::Capture(amount),
+        None,
+        by,
+        op_id,
+        now,
+    )
 }
 
 /// Refunds part or all of paid session `id` at its provider ([`Basis`]: whole, an amount, or
-/// lines with quantities; see [`crate::refund`] for what each line gives back).
+/// lines with quantities; see [`crate::refund`] for what each line gives back). Needs a
+/// manager (`by`).
+// Eight plain arguments read better at the call sites than a one-use struct.
+#[allow(clippy::too_many_arguments)]
 pub fn refund(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
     basis: &Basis,
     reason: Option<&str>,
+    by: &Authenticated,
     op_id: &str,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
-    run(log, provider, id, Ask::Refund(basis), reason, op_id, now)
+    run(
+        log,
+        provider,
+        id,
+        Ask::Refund(basis),
+        reason,
+        by,
+        op_id,
+        now,
+    )
 }
 
-/// Voids the authorization of paid session `id` that nothing was captured from.
+/// Voids the authorization of paid session `id` that nothing was captured from. Needs a
+/// manager (`by`).
 pub fn void(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
+    by: &Authenticated,
     op_id: &str,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
-    run(log, provider, id, Ask::Void, None, op_id, now)
+    run(log, provider, id, Ask::Void, None, by, op_id, now)
+}
+
+/// Before an operation that gives money back: a manager asks, and the journal's signing key is
+/// at hand (its return receipt is signed when it is done; without the key it could be done at
+/// the provider and not recorded).
+fn may_give_back(
+    log: &mut SessionLog,
+    by: &Authenticated,
+    what: &str,
+    now: i64,
+) -> Result<(), CheckoutError> {
+    by.require_manager(what)?;
+    log.signer(now).map_err(|e| match e {
+        StoreError::SigningKey { detail } => StoreError::SigningKey {
+            detail: format!("no {what} can start: {detail}"),
+        },
+        other => other,
+    })?;
+    Ok(())
 }
 
 /// Records a refund staff made outside Kassa (providers without a refund API, e.g.
 /// Opencharge): `refund_recorded`, done at once, `note` saying what staff did, never sent and
 /// never the provider's evidence, like a payment staff confirmed. Refused for a provider that
-/// refunds by API (its own record is the evidence there).
+/// refunds by API (its own record is the evidence there). Needs a manager (`by`).
+#[allow(clippy::too_many_arguments)]
 pub fn record_refund(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
     basis: &Basis,
     note: &str,
+    by: &Authenticated,
     op_id: &str,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
     let kind = OperationKind::RefundRecorded;
+    may_give_back(log, by, "recorded refund", now)?;
     let (session, _) = log.get(id)?;
     if session.status != Status::Paid {
         return Err(not_paid(log, &session, kind, now));
@@ -151,6 +200,7 @@ pub fn record_refund(
             pre_image: None,
             state: OperationState::Done,
             at: now,
+            operator_id: Some(by.id()),
         },
         &format!(
             "refund of {} recorded by staff (made outside Kassa; not {}'s evidence): {note}",
@@ -191,16 +241,21 @@ pub fn preview_refund(
         .map_err(|(code, m)| refuse(code, m))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     log: &mut SessionLog,
     provider: &dyn Provider,
     id: &str,
     ask: Ask,
     reason: Option<&str>,
+    by: &Authenticated,
     op_id: &str,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
     let kind = ask.kind();
+    if kind != OperationKind::Capture {
+        may_give_back(log, by, kind.as_str(), now)?;
+    }
     let (session, _) = log.get(id)?;
     if session.status != Status::Paid {
         return Err(not_paid(log, &session, kind, now));
@@ -266,6 +321,7 @@ fn run(
             pre_image: Some(&pre_image),
             state: OperationState::Requested,
             at: now,
+            operator_id: Some(by.id()),
         },
         &format!(
             "{} of {} requested by staff{}",

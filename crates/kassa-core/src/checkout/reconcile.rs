@@ -82,8 +82,29 @@ pub fn reconcile(
         let (current, _) = log.get(&session.id)?;
         let note = match outcome {
             Ok((p, Some(report))) => {
-                apply(log, p.as_ref(), &current, &report, now, "reconcile", false)?;
-                report.detail
+                match apply(
+                    log,
+                    p.as_ref(),
+                    &current,
+                    &report,
+                    now,
+                    "reconcile",
+                    false,
+                    None,
+                ) {
+                    Ok(()) => report.detail,
+                    // Paid at the provider, but its receipt cannot be signed now: nothing is
+                    // recorded (a paid sale never lacks its entry); the next start records it.
+                    Err(StoreError::SigningKey { detail }) => {
+                        let note = format!(
+                            "{} says {} ({}), not recorded yet: {detail}",
+                            session.provider, report.status, report.detail
+                        );
+                        log.add_event(&session.id, now, "reconcile", &note)?;
+                        note
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Ok((_, None)) => {
                 let detail = no_payment(&session.provider, &session.merchant_reference);
@@ -165,7 +186,16 @@ pub fn reconcile_operations(
             ops.iter().map(|o| (o.id.clone(), o.state)).collect();
         let provider = provider_for(&session.provider, &session.profile);
         let read_error = match &provider {
-            Ok(p) => settle::settle_with(log, p.as_ref(), &session, &ops, now)?,
+            Ok(p) => match settle::settle_with(log, p.as_ref(), &session, &ops, now) {
+                Ok(e) => e,
+                // A refund done at the provider whose return receipt cannot be signed now
+                // stays unsettled (never done without its entry); the next start settles it.
+                Err(StoreError::SigningKey { detail }) => {
+                    log::warn!(target: "kassa::checkout", "session {id}: operations not settled: {detail}");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
             Err(e) => {
                 settle::abandoned_requests(log, &ops, now)?;
                 Some(e.clone())

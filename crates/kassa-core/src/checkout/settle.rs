@@ -441,6 +441,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             sent_at: Some(0),
+            operator_id: None,
         }
     }
 

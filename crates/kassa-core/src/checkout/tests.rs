@@ -230,6 +230,19 @@ fn dir(name: &str) -> Dir {
     Dir(p)
 }
 
+/// A session log journaling with a signing key from the test binary's in-memory keyring.
+fn open_log(dir: &std::path::Path) -> SessionLog {
+    let mut log = SessionLog::open_in(dir).unwrap();
+    log.use_keyring(crate::secrets::memory::shared());
+    log.set_time_zone(crate::journal::Zone::named("Europe/Oslo").unwrap());
+    log
+}
+
+/// The owner of a till with no operators (a manager).
+fn owner() -> crate::operator::Authenticated {
+    crate::operator::Authenticated::new(1, "Owner".into(), crate::operator::Role::Manager, false)
+}
+
 fn order() -> crate::quote::PricedOrder {
     crate::quote_document(
         r#"{"currency":"NOK","lines":[
@@ -243,30 +256,40 @@ fn order() -> crate::quote::PricedOrder {
 /// A sale charged at `p` under `policy` and paid (the status read that sees it paid runs the
 /// at-sale capture).
 fn paid(log: &mut SessionLog, dir: &Dir, p: &Fake, policy: CapturePolicy) -> String {
-    let o = order();
-    let s = start(
+    let s = charge(log, dir, p, policy, 42).unwrap();
+    let s = refresh(log, p, &s.id, T0 + 1, true).unwrap();
+    assert_eq!(s.status, Status::Paid);
+    assert_eq!(s.provider_payment_id.as_deref(), Some("PAY-1"));
+    s.id
+}
+
+/// Starts a sale of [`order`] (session `SessionId::new(T0, n)`) at `p` as the owner.
+fn charge(
+    log: &mut SessionLog,
+    dir: &Dir,
+    p: &Fake,
+    policy: CapturePolicy,
+    n: u128,
+) -> Result<SessionRecord, CheckoutError> {
+    start(
         log,
         &dir.0,
         p,
         &ChargeRequest {
-            order: &o,
+            order: &order(),
             presentation: Presentation::Qr,
             return_url: "https://shop.example/r",
             demo: false,
-            id: SessionId::new(T0, 42),
+            id: SessionId::new(T0, n),
             now: T0,
             capture: policy,
             sale: &crate::link::Sale::Counter,
             counter_ms: 15 * 60_000,
             renews: None,
+            operator: &owner(),
         },
     )
-    .unwrap()
-    .session;
-    let s = refresh(log, p, &s.id, T0 + 1, true).unwrap();
-    assert_eq!(s.status, Status::Paid);
-    assert_eq!(s.provider_payment_id.as_deref(), Some("PAY-1"));
-    s.id
+    .map(|started| started.session)
 }
 
 /// A paid sale at a fresh fake provider, in a fresh data directory.
@@ -277,7 +300,7 @@ fn sale(
     policy: CapturePolicy,
 ) -> (Dir, SessionLog, Fake, String) {
     let d = dir(name);
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     let p = Fake::new(caps, captured_at_sale);
     let id = paid(&mut log, &d, &p, policy);
     (d, log, p, id)
@@ -296,7 +319,16 @@ fn by_amount(
     n: u128,
     now: i64,
 ) -> Result<OperationRecord, CheckoutError> {
-    refund(log, p, id, &Basis::Amount(amount), None, &op_id(n), now)
+    refund(
+        log,
+        p,
+        id,
+        &Basis::Amount(amount),
+        None,
+        &owner(),
+        &op_id(n),
+        now,
+    )
 }
 
 /// The state an operation's error left it in.
@@ -305,6 +337,17 @@ fn state_after(e: &CheckoutError) -> OperationState {
         CheckoutError::Operation { operation, .. } => operation.state,
         other => panic!("{other:?}"),
     }
+}
+
+/// Where the sale's journal entry says its money stood when it was paid.
+fn standing(log: &SessionLog, id: &str) -> crate::journal::Standing {
+    log.sale_entry(id)
+        .unwrap()
+        .expect("a sale entry")
+        .sale()
+        .unwrap()
+        .payment
+        .standing
 }
 
 fn events_of(log: &SessionLog, id: &str) -> Vec<String> {
@@ -340,17 +383,20 @@ fn at_sale_by_the_provider_is_a_capture_done_on_its_evidence() {
     assert_eq!(c.provider_reference.as_deref(), Some("C-auto"));
     // Nothing was sent: the provider captured by itself.
     assert!(p.sent().is_empty());
-    // Under the manual policy nothing is started.
+    // The provider showed it captured when the sale was recorded: its receipt entry says so.
+    assert_eq!(standing(&log, &id), crate::journal::Standing::Captured);
+    // Under the manual policy nothing is started, and the money is only authorized.
     let d2 = dir("manual");
-    let mut log2 = SessionLog::open_in(&d2.0).unwrap();
+    let mut log2 = open_log(&d2.0);
     let id2 = paid(&mut log2, &d2, &p, CapturePolicy::Manual);
     assert!(log2.operations(&id2).unwrap().is_empty());
+    assert_eq!(standing(&log2, &id2), crate::journal::Standing::Authorized);
 }
 
 #[test]
 fn a_manual_sale_learns_when_its_authorization_lapses() {
     let d = dir("expiry");
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     let p = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
     let lapses = T0 + 7 * 86_400_000;
     p.state.lock().unwrap().authorization_expires_at = Some(lapses);
@@ -376,12 +422,12 @@ fn a_manual_sale_learns_when_its_authorization_lapses() {
     );
     // Captured whole: the read after it says nothing is left to lapse.
     p.state.lock().unwrap().authorization_expires_at = None;
-    capture(&mut log, &p, &id, None, &op_id(1), T0 + 200).unwrap();
+    capture(&mut log, &p, &id, None, &owner(), &op_id(1), T0 + 200).unwrap();
     assert_eq!(log.get(&id).unwrap().0.authorization_expires_at, None);
 
     // A sale paid while the provider said nothing: the next refresh learns it.
     let d2 = dir("expiry-late");
-    let mut log2 = SessionLog::open_in(&d2.0).unwrap();
+    let mut log2 = open_log(&d2.0);
     let p2 = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
     let id2 = paid(&mut log2, &d2, &p2, CapturePolicy::Manual);
     assert_eq!(log2.get(&id2).unwrap().0.authorization_expires_at, None);
@@ -402,8 +448,13 @@ fn an_asynchronous_capture_stays_sent_until_the_provider_shows_it() {
         CapturePolicy::AtSale,
     );
     assert_eq!(log.operations(&id).unwrap()[0].state, OperationState::Sent);
+    // Its receipt entry claims no more than the evidence showed then.
+    assert_eq!(
+        standing(&log, &id),
+        crate::journal::Standing::CapturePending
+    );
     // Meanwhile staff may not capture it again by API (it would stop the provider's own).
-    let e = capture(&mut log, &p, &id, None, &op_id(1), T0 + 2).unwrap_err();
+    let e = capture(&mut log, &p, &id, None, &owner(), &op_id(1), T0 + 2).unwrap_err();
     assert_eq!(e.code(), Code::OperationInProgress, "{e}");
     assert!(p.sent().is_empty());
     p.state.lock().unwrap().captured = GROSS;
@@ -420,7 +471,17 @@ fn a_refund_is_recorded_around_its_one_request_with_evidence() {
         CapturePolicy::AtSale,
     );
     let basis = Basis::Lines(vec![(0, crate::Quantity::parse("1").unwrap())]);
-    let op = refund(&mut log, &p, &id, &basis, Some("broken"), &op_id(1), T0 + 2).unwrap();
+    let op = refund(
+        &mut log,
+        &p,
+        &id,
+        &basis,
+        Some("broken"),
+        &owner(),
+        &op_id(1),
+        T0 + 2,
+    )
+    .unwrap();
     assert_eq!(
         (op.state, op.amount, op.refunded_after, op.reason.as_deref()),
         (OperationState::Done, 1999, Some(1999), Some("broken"))
@@ -448,12 +509,32 @@ fn a_refund_is_recorded_around_its_one_request_with_evidence() {
         .unwrap()
         .starts_with("refund refund refused [amount_exceeds]"));
     // The rest, whole.
-    let op = refund(&mut log, &p, &id, &Basis::Whole, None, &op_id(3), T0 + 4).unwrap();
+    let op = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(3),
+        T0 + 4,
+    )
+    .unwrap();
     assert_eq!(op.amount, GROSS - 1999);
-    let e = refund(&mut log, &p, &id, &Basis::Whole, None, &op_id(4), T0 + 5).unwrap_err();
+    let e = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(4),
+        T0 + 5,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::AmountExceeds, "{e}");
     // A void of a captured sale: refused.
-    let e = void(&mut log, &p, &id, &op_id(5), T0 + 6).unwrap_err();
+    let e = void(&mut log, &p, &id, &owner(), &op_id(5), T0 + 6).unwrap_err();
     assert_eq!(e.code(), Code::NotVoidable, "{e}");
     assert_eq!(p.sent().len(), 2);
 }
@@ -461,7 +542,7 @@ fn a_refund_is_recorded_around_its_one_request_with_evidence() {
 #[test]
 fn a_lost_answer_is_found_in_the_provider_record_and_never_sent_again() {
     let d = dir("lost");
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     for references in [true, false] {
         let p = Fake::new(caps(AtSaleCapture::ByProvider, references), true);
         let id = paid(&mut log, &d, &p, CapturePolicy::AtSale);
@@ -476,7 +557,7 @@ fn a_lost_answer_is_found_in_the_provider_record_and_never_sent_again() {
         drop(log);
         std::fs::remove_dir_all(&d.0).unwrap();
         std::fs::create_dir_all(&d.0).unwrap();
-        log = SessionLog::open_in(&d.0).unwrap();
+        log = open_log(&d.0);
     }
 }
 
@@ -591,6 +672,7 @@ fn reconciliation_fails_what_was_never_sent_and_leaves_a_living_operation_alone(
             pre_image: Some("[]"),
             state: OperationState::Requested,
             at: T0 + 2,
+            operator_id: Some(1),
         },
         "requested",
     )
@@ -644,7 +726,7 @@ fn at_sale_by_kassa_captures_by_api_when_paid() {
     );
     // A failed capture does not turn the paid session into an error.
     let d2 = dir("by-kassa-fails");
-    let mut log2 = SessionLog::open_in(&d2.0).unwrap();
+    let mut log2 = open_log(&d2.0);
     let p2 = Fake::new(caps(AtSaleCapture::ByKassa, false), false);
     p2.then(Then::Refuses);
     let id2 = paid(&mut log2, &d2, &p2, CapturePolicy::AtSale);
@@ -653,42 +735,51 @@ fn at_sale_by_kassa_captures_by_api_when_paid() {
         OperationState::Failed
     );
     // Staff capture it later, partly: the lines are the amount spread over the sale.
-    let op = capture(&mut log2, &p2, &id2, Some(1000), &op_id(9), T0 + 5).unwrap();
+    let op = capture(
+        &mut log2,
+        &p2,
+        &id2,
+        Some(1000),
+        &owner(),
+        &op_id(9),
+        T0 + 5,
+    )
+    .unwrap();
     assert_eq!(
         (op.state, op.lines.iter().map(|l| l.gross).sum::<i64>()),
         (OperationState::Done, 1000)
     );
-    let e = capture(&mut log2, &p2, &id2, Some(GROSS), &op_id(10), T0 + 6).unwrap_err();
+    let e = capture(
+        &mut log2,
+        &p2,
+        &id2,
+        Some(GROSS),
+        &owner(),
+        &op_id(10),
+        T0 + 6,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::AmountExceeds, "{e}");
 }
 
 #[test]
 fn refusals_before_anything_is_sent() {
     let d = dir("refusals");
-    let mut log = SessionLog::open_in(&d.0).unwrap();
+    let mut log = open_log(&d.0);
     let p = Fake::new(caps(AtSaleCapture::ByProvider, true), false);
-    let o = order();
-    let s = start(
-        &mut log,
-        &d.0,
-        &p,
-        &ChargeRequest {
-            order: &o,
-            presentation: Presentation::Qr,
-            return_url: "https://shop.example/r",
-            demo: false,
-            id: SessionId::new(T0, 7),
-            now: T0,
-            capture: CapturePolicy::Manual,
-            sale: &crate::link::Sale::Counter,
-            counter_ms: 15 * 60_000,
-            renews: None,
-        },
-    )
-    .unwrap()
-    .session;
+    let s = charge(&mut log, &d, &p, CapturePolicy::Manual, 7).unwrap();
     // Not paid yet.
-    let e = refund(&mut log, &p, &s.id, &Basis::Whole, None, &op_id(1), T0 + 1).unwrap_err();
+    let e = refund(
+        &mut log,
+        &p,
+        &s.id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(1),
+        T0 + 1,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::NotPaid);
     assert!(
         e.to_string()
@@ -697,21 +788,112 @@ fn refusals_before_anything_is_sent() {
     );
     let id = refresh(&mut log, &p, &s.id, T0 + 2, true).unwrap().id;
     // Authorized, nothing captured: no refund, but a void.
-    let e = refund(&mut log, &p, &id, &Basis::Whole, None, &op_id(2), T0 + 3).unwrap_err();
+    let e = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &owner(),
+        &op_id(2),
+        T0 + 3,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("nothing is captured"), "{e}");
-    let e = capture(&mut log, &p, &id, Some(0), &op_id(3), T0 + 3).unwrap_err();
+    let e = capture(&mut log, &p, &id, Some(0), &owner(), &op_id(3), T0 + 3).unwrap_err();
     assert_eq!(e.code(), Code::InvalidInput);
-    let e = capture(&mut log, &p, &id, Some(GROSS + 1), &op_id(4), T0 + 3).unwrap_err();
+    let e = capture(
+        &mut log,
+        &p,
+        &id,
+        Some(GROSS + 1),
+        &owner(),
+        &op_id(4),
+        T0 + 3,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::AmountExceeds);
     assert!(p.sent().is_empty());
-    let v = void(&mut log, &p, &id, &op_id(5), T0 + 4).unwrap();
+    let v = void(&mut log, &p, &id, &owner(), &op_id(5), T0 + 4).unwrap();
     assert_eq!((v.state, v.amount), (OperationState::Done, GROSS));
-    let e = capture(&mut log, &p, &id, None, &op_id(6), T0 + 5).unwrap_err();
+    let e = capture(&mut log, &p, &id, None, &owner(), &op_id(6), T0 + 5).unwrap_err();
     assert!(e.to_string().contains("voided"), "{e}");
-    let e = void(&mut log, &p, &id, &op_id(7), T0 + 5).unwrap_err();
+    let e = void(&mut log, &p, &id, &owner(), &op_id(7), T0 + 5).unwrap_err();
     assert_eq!(e.code(), Code::NotVoidable);
     // A recorded refund is for providers without a refund API.
-    let e = record_refund(&mut log, &p, &id, &Basis::Whole, "cash", &op_id(8), T0 + 6).unwrap_err();
+    let e = record_refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        "cash",
+        &owner(),
+        &op_id(8),
+        T0 + 6,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::Unsupported);
     assert_eq!(p.sent().len(), 1);
+}
+
+#[test]
+fn no_sale_starts_without_the_journals_key_and_nothing_is_recorded() {
+    let d = dir("no-key");
+    let mut log = SessionLog::open_in(&d.0).unwrap(); // no keyring to take the key from
+    let p = Fake::new(caps(AtSaleCapture::ByProvider, true), true);
+    let e = charge(&mut log, &d, &p, CapturePolicy::AtSale, 9).unwrap_err();
+    assert_eq!(e.code(), Code::SigningKey, "{e}");
+    assert!(e.to_string().starts_with("no sale can start: "), "{e}");
+    assert_eq!(log.count().unwrap(), 0, "no intent was recorded");
+    assert!(p.sent().is_empty());
+}
+
+#[test]
+fn a_cashier_refunds_and_voids_nothing_and_a_manager_does() {
+    let (_d, mut log, p, id) = sale(
+        "cashier",
+        caps(AtSaleCapture::ByProvider, true),
+        true,
+        CapturePolicy::AtSale,
+    );
+    let cashier =
+        crate::operator::Authenticated::new(7, "Kari".into(), crate::operator::Role::Cashier, true);
+    let e = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &cashier,
+        &op_id(1),
+        T0 + 2,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), Code::ManagerRequired, "{e}");
+    let e = void(&mut log, &p, &id, &cashier, &op_id(2), T0 + 2).unwrap_err();
+    assert_eq!(e.code(), Code::ManagerRequired, "{e}");
+    assert!(log
+        .operations(&id)
+        .unwrap()
+        .iter()
+        .all(|o| o.kind == OperationKind::Capture));
+    assert!(p.sent().is_empty());
+    // The manager's refund is done, and its return receipt names them.
+    let manager =
+        crate::operator::Authenticated::new(3, "Ola".into(), crate::operator::Role::Manager, true);
+    let op = refund(
+        &mut log,
+        &p,
+        &id,
+        &Basis::Whole,
+        None,
+        &manager,
+        &op_id(3),
+        T0 + 3,
+    )
+    .unwrap();
+    let ret = log.return_entry(&op.id).unwrap().expect("a return receipt");
+    assert_eq!(ret.operator_id, Some(3));
+    assert_eq!(ret.gross_minor, Some(-GROSS));
+    assert!(log.verify_journal().unwrap().is_ok());
 }

@@ -80,7 +80,9 @@ impl Contact {
     /// not guess a country for a national number.
     pub fn phone(text: &str) -> Result<Contact, String> {
         let t = text.trim();
-        let bad = |why: &str| format!("{t:?} is not a phone number in international form ({why}; e.g. +4791234567)");
+        let bad = |why: &str| {
+            format!("{t:?} is not a phone number in international form ({why}; e.g. +4791234567)")
+        };
         let Some(rest) = t.strip_prefix('+') else {
             return Err(bad("it must start with + and the country code"));
         };
@@ -124,9 +126,10 @@ impl Contact {
         if local.is_empty() || local.len() > 64 {
             return Err(bad("the part before @ must have 1 to 64 characters"));
         }
-        let local_ok = local.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b)
-        }) && !local.starts_with('.')
+        let local_ok = local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
+            && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
         if !local_ok {
@@ -234,8 +237,20 @@ mod tests {
         assert_eq!(c.channel(), Channel::Sms);
         assert_eq!(c.phone_country(), Some("NO"));
         assert_eq!(c.masked(), "+47******67");
-        assert_eq!(Contact::phone("+358401234567").unwrap().phone_country(), Some("FI"));
-        for bad in ["91234567", "0047 91234567", "+47 9123 456", "+4791234567x", "+0123456789", "+1234567", "+1234567890123456", ""] {
+        assert_eq!(
+            Contact::phone("+358401234567").unwrap().phone_country(),
+            Some("FI")
+        );
+        for bad in [
+            "91234567",
+            "0047 91234567",
+            "+47 9123 456",
+            "+4791234567x",
+            "+0123456789",
+            "+1234567",
+            "+1234567890123456",
+            "",
+        ] {
             assert!(Contact::phone(bad).is_err(), "{bad:?} was taken");
         }
     }
@@ -245,14 +260,29 @@ mod tests {
         let c = Contact::email(" Kari.Nordmann@Example.NO ").unwrap();
         assert_eq!(c.value(), "Kari.Nordmann@example.no");
         assert_eq!(c.masked(), "K***@example.no");
-        for bad in ["kari", "@example.no", "kari@", "kari@no", "kari@exa mple.no", "ka ri@example.no", "kari@example.1", "kari@-x.no", ".kari@example.no", "kari..n@example.no", "kåre@example.no"] {
+        for bad in [
+            "kari",
+            "@example.no",
+            "kari@",
+            "kari@no",
+            "kari@exa mple.no",
+            "ka ri@example.no",
+            "kari@example.1",
+            "kari@-x.no",
+            ".kari@example.no",
+            "kari..n@example.no",
+            "kåre@example.no",
+        ] {
             assert!(Contact::email(bad).is_err(), "{bad:?} was taken");
         }
     }
 
     #[test]
     fn the_stored_form_reads_back_and_debug_shows_only_the_mask() {
-        for c in [Contact::phone("+4791234567").unwrap(), Contact::email("kari@example.no").unwrap()] {
+        for c in [
+            Contact::phone("+4791234567").unwrap(),
+            Contact::email("kari@example.no").unwrap(),
+        ] {
             assert_eq!(Contact::from_stored(&c.stored()).unwrap(), c);
             assert!(!format!("{c:?}").contains(&c.value()[3..]));
         }

@@ -83,7 +83,11 @@ impl Lifetime {
                     format!("{t:?} is not a lifetime (1h, 24h, 7d, a date like 2026-12-24 or a UTC time like 2026-12-24T18:00:00Z)")
                 })?;
                 // A date alone means through that day.
-                Ok(Lifetime::Until(if t.len() == 10 { at + DAY_MS } else { at }))
+                Ok(Lifetime::Until(if t.len() == 10 {
+                    at + DAY_MS
+                } else {
+                    at
+                }))
             }
         }
     }
@@ -208,7 +212,11 @@ pub fn expiry(
 
 /// Checks that `provider` can send to `contact` (when a sale asks it to) before anything is
 /// created.
-pub fn check_send(provider: &str, rules: &LinkRules, contact: Option<&Contact>) -> Result<(), LinkError> {
+pub fn check_send(
+    provider: &str,
+    rules: &LinkRules,
+    contact: Option<&Contact>,
+) -> Result<(), LinkError> {
     match contact {
         Some(c) if !rules.sends(c.channel()) => Err(LinkError::CannotSend {
             provider: provider.to_string(),
@@ -235,7 +243,10 @@ mod tests {
         assert_eq!(Lifetime::parse("24h"), Ok(Lifetime::Day));
         assert_eq!(Lifetime::parse("7d"), Ok(Lifetime::Week));
         let day = crate::time::parse_utc("2026-12-24").unwrap();
-        assert_eq!(Lifetime::parse("2026-12-24"), Ok(Lifetime::Until(day + DAY_MS)));
+        assert_eq!(
+            Lifetime::parse("2026-12-24"),
+            Ok(Lifetime::Until(day + DAY_MS))
+        );
         assert_eq!(
             Lifetime::parse("2026-12-24T18:00:00Z"),
             Ok(Lifetime::Until(day + 18 * HOUR_MS))
@@ -251,9 +262,17 @@ mod tests {
     #[test]
     fn a_link_is_clamped_to_the_providers_maximum_and_a_past_date_refused() {
         let now = 1_000_000_000_000;
-        let link = |l| Sale::Link(LinkSale { lifetime: l, send: None });
+        let link = |l| {
+            Sale::Link(LinkSale {
+                lifetime: l,
+                send: None,
+            })
+        };
         let e = expiry(&link(Lifetime::Day), now, 0, &RULES).unwrap();
-        assert_eq!((e.requested, e.asked, e.clamped()), (now + DAY_MS, now + DAY_MS, false));
+        assert_eq!(
+            (e.requested, e.asked, e.clamped()),
+            (now + DAY_MS, now + DAY_MS, false)
+        );
         let e = expiry(&link(Lifetime::Week), now, 0, &RULES).unwrap();
         assert_eq!((e.asked, e.clamped()), (now + 47 * HOUR_MS, true));
         let e = expiry(&Sale::Counter, now, 15 * 60_000, &RULES).unwrap();

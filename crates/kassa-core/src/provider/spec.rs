@@ -72,6 +72,10 @@ pub struct Spec {
     /// The domains its hosted checkout pages live on: the embedded checkout window may follow
     /// the page to https pages there ([`crate::till::navigation`]).
     pub checkout_domains: &'static [&'static str],
+    /// The SAF-T Cash Register payment type of its payments (PredefinedBasicID-12), which the
+    /// journal records with each sale and return: what instrument the customer's money moved
+    /// through, as an auditor reconciles it against the provider's settlements.
+    pub payment_type: &'static str,
     /// Checks a new value of setting `key` against the provider's other settings (`values`,
     /// as they are before the change); the error says why.
     pub agrees: fn(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), String>,

@@ -65,6 +65,7 @@ fn session(gross: i64) -> SessionRecord {
         contact: None,
         contact_masked: None,
         renews: None,
+        operator_id: Some(1),
     }
 }
 
@@ -86,6 +87,7 @@ fn capture(amount: i64, state: OperationState) -> OperationRecord {
         created_at: 0,
         updated_at: 0,
         sent_at: None,
+        operator_id: Some(1),
     }
 }
 

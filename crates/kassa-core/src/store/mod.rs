@@ -24,15 +24,21 @@
 //! `export.rs` writes the CSV export.
 
 mod export;
+mod journal;
 mod operations;
+mod operators;
 
+pub use journal::{JournalFilter, KeyRecord, NewEvent, Signer, Verification};
 pub use operations::{
     authorization_due, money_of, AuthorizationDue, NewOperation, OperationRecord, OperationState,
     OperationsMoney, Via, EXPIRY_WARNING_MS,
 };
+pub use operators::NewOperator;
 
 use crate::code::Code;
+use crate::journal::Standing;
 use crate::link::{Contact, SaleKind};
+use crate::operator::{Authenticated, OperatorError};
 use crate::provider::CapturePolicy;
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
@@ -156,7 +162,77 @@ pub const MIGRATIONS: &[&str] = &[
     // when Kassa last read it (Unix ms; NULL: not read, or nothing left to lapse), so history
     // warns before it without asking the provider.
     "ALTER TABLE sessions ADD COLUMN authorization_expires_at INTEGER;",
-    // 6: remote payment links. Whether a session is a counter sale or a link the customer pays
+    // 6: the journal (`journal.rs`), its public keys, the operators (`operators.rs`), and who
+    // started each session and asked for each operation (NULL: before v6, or imported).
+    "ALTER TABLE sessions ADD COLUMN operator_id INTEGER;
+    ALTER TABLE operations ADD COLUMN operator_id INTEGER;
+    CREATE TABLE journal (
+        register_id TEXT NOT NULL,
+        seq INTEGER NOT NULL CHECK (seq >= 1),
+        kind TEXT NOT NULL,
+        event_code TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        local_date TEXT NOT NULL
+            CHECK (local_date GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+        local_time TEXT NOT NULL CHECK (local_time GLOB '[0-2][0-9]:[0-5][0-9]:[0-5][0-9]'),
+        operator_id INTEGER,
+        session_id TEXT,
+        operation_id TEXT,
+        ref_seq INTEGER,
+        nr INTEGER CHECK (nr >= 1),
+        gross_minor INTEGER,
+        net_minor INTEGER,
+        signature TEXT,
+        key_version TEXT,
+        body TEXT NOT NULL,
+        prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
+        hash BLOB NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (register_id, seq),
+        UNIQUE (register_id, nr),
+        CHECK ((kind IN ('sale', 'return')) = (nr IS NOT NULL AND gross_minor IS NOT NULL
+            AND net_minor IS NOT NULL AND signature IS NOT NULL AND key_version IS NOT NULL))
+    ) STRICT;
+    CREATE UNIQUE INDEX journal_one_sale_per_session ON journal (session_id) WHERE kind = 'sale';
+    CREATE UNIQUE INDEX journal_one_void_per_session ON journal (session_id) WHERE kind = 'void';
+    CREATE UNIQUE INDEX journal_one_return_per_operation ON journal (operation_id)
+        WHERE kind = 'return';
+    CREATE UNIQUE INDEX journal_one_copy_per_receipt ON journal (register_id, ref_seq)
+        WHERE kind = 'copy';
+    CREATE UNIQUE INDEX journal_one_z_per_day ON journal (register_id, local_date)
+        WHERE kind = 'z_report';
+    CREATE INDEX journal_by_date ON journal (register_id, local_date, seq);
+    CREATE INDEX journal_by_session ON journal (session_id) WHERE session_id IS NOT NULL;
+    CREATE TRIGGER journal_append_only_update BEFORE UPDATE ON journal
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+    CREATE TRIGGER journal_append_only_delete BEFORE DELETE ON journal
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+    CREATE TABLE journal_keys (
+        register_id TEXT NOT NULL,
+        key_version TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        public_key_pem TEXT NOT NULL CHECK (public_key_pem LIKE '-----BEGIN PUBLIC KEY-----%'),
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (register_id, key_version)
+    ) STRICT;
+    CREATE TRIGGER journal_keys_append_only_update BEFORE UPDATE ON journal_keys
+        BEGIN SELECT RAISE(ABORT, 'journal keys are append-only'); END;
+    CREATE TRIGGER journal_keys_append_only_delete BEFORE DELETE ON journal_keys
+        BEGIN SELECT RAISE(ABORT, 'journal keys are append-only'); END;
+    CREATE TABLE operators (
+        id INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 999999),
+        name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+        role TEXT NOT NULL CHECK (role IN ('cashier', 'manager')),
+        pin_phc TEXT NOT NULL CHECK (pin_phc LIKE '$argon2%'),
+        created_ms INTEGER NOT NULL,
+        removed_ms INTEGER
+    ) STRICT;
+    CREATE TRIGGER operators_kept BEFORE DELETE ON operators
+        BEGIN SELECT RAISE(ABORT, 'operators are never deleted (the journal names them)'); END;
+    CREATE TRIGGER operators_fixed BEFORE UPDATE ON operators
+        WHEN NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name OR NEW.role IS NOT OLD.role
+          OR NEW.created_ms IS NOT OLD.created_ms OR OLD.removed_ms IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'an operator only changes their PIN, or is removed once'); END;",
+    // 7: remote payment links. Whether a session is a counter sale or a link the customer pays
     // later; the expiry staff asked for (the provider's confirmed one stays `expires_at`);
     // the customer's contact while the sale can still be paid or renewed (`contact`, see
     // `CONTACT_KEPT_MS`) and its masked form for good; the session a renewed link replaces
@@ -230,6 +306,20 @@ pub enum StoreError {
         from: OperationState,
         to: OperationState,
     },
+    /// The journal's signing key cannot be had (keyring), or a receipt cannot be signed:
+    /// nothing was recorded.
+    #[error("{detail}")]
+    SigningKey { detail: String },
+    #[error("receipt {nr} (register {register_id}) was copied already (journal entry {copy_seq}): only one copy per receipt is allowed")]
+    CopyExists {
+        register_id: String,
+        nr: i64,
+        copy_seq: i64,
+    },
+    #[error("{what}")]
+    NoReceipt { what: String },
+    #[error(transparent)]
+    Operator(#[from] OperatorError),
     #[error("session log {path}: {detail}")]
     Other { path: PathBuf, detail: String },
 }
@@ -251,6 +341,10 @@ impl StoreError {
                 Code::IllegalTransition
             }
             StoreError::NoOperation { .. } => Code::StoreError,
+            StoreError::SigningKey { .. } => Code::SigningKey,
+            StoreError::CopyExists { .. } => Code::CopyExists,
+            StoreError::NoReceipt { .. } => Code::NoReceipt,
+            StoreError::Operator(e) => e.code(),
             StoreError::Other { .. } => Code::StoreError,
         }
     }
@@ -326,6 +420,9 @@ pub struct NewSession<'a> {
     pub created_at: i64,
     /// What the payment does when authorized (`<provider>.capture`); `None` for imports.
     pub capture_policy: Option<CapturePolicy>,
+    /// The operator who started the sale (its receipt names them); `None` for imports, which
+    /// the journal does not cover.
+    pub operator_id: Option<i64>,
     /// A link sale's own facts; `None`: a counter sale.
     pub link: Option<LinkIntent<'a>>,
 }
@@ -380,6 +477,8 @@ pub struct SessionRecord {
     /// nothing left to lapse.
     #[serde(serialize_with = "ser_opt_time")]
     pub authorization_expires_at: Option<i64>,
+    /// The operator who started the sale (`None`: before v6, or imported).
+    pub operator_id: Option<i64>,
     /// A counter sale or a link (schema v6; older sessions are counter sales).
     pub sale: SaleKind,
     /// A link's expiry as staff asked for it; `expires_at` is what the provider confirmed.
@@ -440,6 +539,11 @@ pub struct StatusChange<'a> {
     pub payment_id: Option<&'a str>,
     /// The operation the new status starts, and its event's words.
     pub operation: Option<(NewOperation<'a>, &'a str)>,
+    /// A sale that becomes paid: where its money stands by the evidence at hand (its journal
+    /// entry says so); `None`: authorized (never more than was shown).
+    pub standing: Option<Standing>,
+    /// Who made the change (staff cancelling); `None`: the session's operator.
+    pub operator_id: Option<i64>,
 }
 
 /// What the provider answered to a create: recorded before the URL is shown.
@@ -470,13 +574,15 @@ pub struct Filter {
 pub struct SessionLog {
     conn: Connection,
     path: PathBuf,
+    /// The register, time zone and signing key of the journal entries this log writes.
+    journaling: journal::Journaling,
 }
 
 const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
     currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
     created_at, updated_at, expires_at, last_error, provider_payment_id, confirmed_by, \
-    capture_policy, authorization_expires_at, sale, requested_expires_at, contact, \
-    contact_masked, renews";
+    capture_policy, authorization_expires_at, operator_id, sale, requested_expires_at, \
+    contact, contact_masked, renews";
 
 impl SessionLog {
     /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
@@ -552,6 +658,7 @@ impl SessionLog {
         let mut log = SessionLog {
             conn,
             path: path.to_path_buf(),
+            journaling: journal::Journaling::default(),
         };
         log.migrate()?;
         Ok(log)
@@ -739,6 +846,7 @@ impl SessionLog {
             }
             return Ok(false);
         }
+        let ctx = self.ctx_signing(to == Status::Paid, now)?;
         self.write(true, |tx| {
             // Re-read under the write lock: another process may have moved it.
             let from = status_of(tx, &path, id)?;
@@ -753,7 +861,12 @@ impl SessionLog {
                 params![id, to.as_str(), now, error],
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
-            insert_event(tx, &path, id, now, kind, Some(to), detail).map(|_| true)
+            insert_event(tx, &path, id, now, kind, Some(to), detail)?;
+            let outcome = journal::Outcome {
+                evidence: error.unwrap_or(detail),
+                ..Default::default()
+            };
+            journal::on_status(tx, &path, &ctx, id, to, now, &outcome).map(|_| true)
         })
     }
 
@@ -769,10 +882,12 @@ impl SessionLog {
         change: &StatusChange,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
+        let ctx = self.ctx_signing(change.to == Status::Paid, now)?;
         self.write(true, |tx| {
             let from = status_of(tx, &path, id)?;
             if from == change.to {
-                // Another process recorded it meanwhile (with its operation): an event only.
+                // Another process recorded it meanwhile (with its operation and its journal
+                // entry): an event only.
                 return insert_event(tx, &path, id, now, change.kind, None, change.detail);
             }
             check_transition(id, from, change.to)?;
@@ -797,7 +912,13 @@ impl SessionLog {
                 let rec = operations::operation_in(tx, &path, op.id)?;
                 operations::operation_event(tx, &path, &rec, op.at, detail)?;
             }
-            Ok(())
+            let outcome = journal::Outcome {
+                standing: change.standing,
+                operator_id: change.operator_id,
+                staff: None,
+                evidence: change.detail,
+            };
+            journal::on_status(tx, &path, &ctx, id, change.to, now, &outcome)
         })
     }
 
@@ -866,14 +987,18 @@ impl SessionLog {
     /// Records a status staff decided (a payment the provider cannot confirm, checked in its
     /// back office), marked `confirmed_by = 'staff'` so nobody mistakes it for the provider's
     /// evidence. The transition rules are the same as for provider reports.
+    /// `by` is the manager who checked; a payment they confirm gets its sales receipt in the
+    /// journal (marked confirmed by staff) and a `staff_confirmed` entry naming them.
     pub fn record_staff_verdict(
         &mut self,
         id: &str,
         to: Status,
+        by: &Authenticated,
         now: i64,
         detail: &str,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
+        let ctx = self.ctx_signing(to == Status::Paid, now)?;
         self.write(true, |tx| {
             let from = status_of(tx, &path, id)?;
             check_transition(id, from, to)?;
@@ -883,7 +1008,16 @@ impl SessionLog {
                 params![id, to.as_str(), now],
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
-            insert_event(tx, &path, id, now, "staff", Some(to), detail)
+            insert_event(tx, &path, id, now, "staff", Some(to), detail)?;
+            let outcome = journal::Outcome {
+                // Staff saw the payment in the provider's back office: the money is there, by
+                // their word, which the entry says.
+                standing: Some(Standing::Captured),
+                operator_id: Some(by.id()),
+                staff: (to == Status::Paid).then_some(detail),
+                evidence: detail,
+            };
+            journal::on_status(tx, &path, &ctx, id, to, now, &outcome)
         })
     }
 
@@ -1060,7 +1194,11 @@ impl SessionLog {
                 now,
                 "contact",
                 None,
-                &format!("the customer's {} is {}", contact.channel(), contact.masked()),
+                &format!(
+                    "the customer's {} is {}",
+                    contact.channel(),
+                    contact.masked()
+                ),
             )
         })
     }
@@ -1168,9 +1306,10 @@ fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), Sto
     tx.execute(
         "INSERT INTO sessions (id, provider, profile, demo, merchant_reference, currency,
              gross_minor, net_minor, vat_minor, order_json, status, created_at, updated_at,
-             capture_policy, sale, requested_expires_at, contact, contact_masked, renews)
+             capture_policy, operator_id, sale, requested_expires_at, contact, contact_masked,
+             renews)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'creating', ?11, ?11, ?12, ?13, ?14,
-                 ?15, ?16, ?17)",
+                 ?15, ?16, ?17, ?18)",
         params![
             s.id.as_str(),
             s.provider,
@@ -1184,6 +1323,7 @@ fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), Sto
             order_json,
             s.created_at,
             s.capture_policy.map(CapturePolicy::as_str),
+            s.operator_id,
             if link.is_some() { "link" } else { "counter" },
             link.map(|l| l.requested_expires_at),
             contact.map(Contact::stored),
@@ -1205,7 +1345,11 @@ fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), Sto
             format_rfc3339(l.requested_expires_at)
         ));
         if let Some(c) = l.contact {
-            detail.push_str(&format!(", to be sent by {} to {}", c.channel(), c.masked()));
+            detail.push_str(&format!(
+                ", to be sent by {} to {}",
+                c.channel(),
+                c.masked()
+            ));
         }
         if let Some(old) = l.renews {
             detail.push_str(&format!(", renewing session {old}"));
@@ -1297,13 +1441,14 @@ fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
                 rusqlite::Error::FromSqlConversionFailure(20, rusqlite::types::Type::Text, e.into())
             })?,
         authorization_expires_at: r.get(21)?,
-        sale: SaleKind::parse(&r.get::<_, String>(22)?).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(22, rusqlite::types::Type::Text, e.into())
+        operator_id: r.get(22)?,
+        sale: SaleKind::parse(&r.get::<_, String>(23)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(23, rusqlite::types::Type::Text, e.into())
         })?,
-        requested_expires_at: r.get(23)?,
-        contact: r.get(24)?,
-        contact_masked: r.get(25)?,
-        renews: r.get(26)?,
+        requested_expires_at: r.get(24)?,
+        contact: r.get(25)?,
+        contact_masked: r.get(26)?,
+        renews: r.get(27)?,
     })
 }
 

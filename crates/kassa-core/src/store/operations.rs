@@ -22,7 +22,7 @@
 //! - Every state change also appends a session event (with the operation's id), so the
 //!   session's timeline tells the whole story.
 
-use super::{insert_event_of, status_of, SessionLog, SessionRecord, StoreError};
+use super::{insert_event_of, journal, status_of, SessionLog, SessionRecord, StoreError};
 use crate::provider::{CapturePolicy, OperationKind, OperationLine};
 use crate::session::Status;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -157,6 +157,9 @@ pub struct NewOperation<'a> {
     /// `requested` (api), `sent` or `done` (via the session), `done` (staff).
     pub state: OperationState,
     pub at: i64,
+    /// Who asked for it (a return's receipt names them); the sale's operator for a capture the
+    /// sale starts.
+    pub operator_id: Option<i64>,
 }
 
 /// One row of `operations`.
@@ -180,6 +183,8 @@ pub struct OperationRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub sent_at: Option<i64>,
+    /// Who asked for it (`None`: before v6).
+    pub operator_id: Option<i64>,
 }
 
 /// A session's money by Kassa's own records: what its done operations captured and refunded,
@@ -257,7 +262,8 @@ pub fn authorization_due(s: &SessionRecord, ops: &[OperationRecord], now: i64) -
 }
 
 const OP_COLUMNS: &str = "id, session_id, kind, via, amount, lines, reason, state, pre_image, \
-    provider_reference, captured_after, refunded_after, error, created_at, updated_at, sent_at";
+    provider_reference, captured_after, refunded_after, error, created_at, updated_at, sent_at, \
+    operator_id";
 
 fn row_to_operation(r: &rusqlite::Row) -> rusqlite::Result<OperationRecord> {
     let bad = |i: usize, e: String| {
@@ -281,6 +287,7 @@ fn row_to_operation(r: &rusqlite::Row) -> rusqlite::Result<OperationRecord> {
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
         sent_at: r.get(15)?,
+        operator_id: r.get(16)?,
     })
 }
 
@@ -327,8 +334,8 @@ pub(super) fn insert_operation(
     let lines = serde_json::to_string(op.lines).expect("operation lines serialize");
     tx.execute(
         "INSERT INTO operations (id, session_id, kind, via, amount, lines, reason, state,
-             pre_image, created_at, updated_at, sent_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+             pre_image, created_at, updated_at, sent_at, operator_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
         params![
             op.id,
             op.session_id,
@@ -341,6 +348,7 @@ pub(super) fn insert_operation(
             op.pre_image,
             op.at,
             (op.state != OperationState::Requested).then_some(op.at),
+            op.operator_id,
         ],
     )
     .map(|_| ())
@@ -349,13 +357,21 @@ pub(super) fn insert_operation(
 
 impl SessionLog {
     /// Records a new operation and its event, durably (before any request exists).
+    /// One that starts `done` and gives money back (a refund staff recorded) gets its return
+    /// receipt in the journal in the same transaction.
     pub fn record_operation(&mut self, op: &NewOperation, detail: &str) -> Result<(), StoreError> {
         let path = self.path.clone();
+        let done = op.state == OperationState::Done;
+        let ctx = self.ctx_signing(done && journal::is_return(op.kind), op.at)?;
         self.write(true, |tx| {
             status_of(tx, &path, op.session_id)?;
             insert_operation(tx, &path, op)?;
             let rec = operation_in(tx, &path, op.id)?;
-            operation_event(tx, &path, &rec, op.at, detail)
+            operation_event(tx, &path, &rec, op.at, detail)?;
+            if done {
+                journal::on_done(tx, &path, &ctx, &rec, op.at)?;
+            }
+            Ok(())
         })
     }
 
@@ -363,7 +379,9 @@ impl SessionLog {
     /// when given, and its event; durably. `sent` stamps `sent_at`. Staying in the same state
     /// records the event (and a reference or error that arrived) and changes nothing else; an
     /// operation another process settled meanwhile is left as it is. Returns the operation
-    /// after.
+    /// after. A refund or void that becomes `done` gets its return receipt in the journal in
+    /// the same transaction (refused, and nothing recorded, when the signing key cannot be
+    /// had: the operation stays as it was and the next read of the provider settles it).
     pub fn record_operation_state(
         &mut self,
         id: &str,
@@ -374,6 +392,8 @@ impl SessionLog {
         detail: &str,
     ) -> Result<OperationRecord, StoreError> {
         let path = self.path.clone();
+        let returns = to == OperationState::Done && journal::is_return(self.operation(id)?.kind);
+        let ctx = self.ctx_signing(returns, now)?;
         self.write(true, |tx| {
             let op = operation_in(tx, &path, id)?;
             if op.state == to || op.state.is_settled() {
@@ -407,7 +427,11 @@ impl SessionLog {
             )
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
             operation_event(tx, &path, &op, now, detail)?;
-            operation_in(tx, &path, id)
+            let after = operation_in(tx, &path, id)?;
+            if to == OperationState::Done {
+                journal::on_done(tx, &path, &ctx, &after, now)?;
+            }
+            Ok(after)
         })
     }
 

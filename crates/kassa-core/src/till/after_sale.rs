@@ -2,6 +2,8 @@
 //! refund staff made outside Kassa (providers without a refund API), and the preview of what a
 //! refund gives back (amount and VAT per rate), for the refund form to show before staff
 //! confirm. Each is one call into `checkout`; each returns the session's detail view after.
+//! Refunds and voids are a manager's (the operator at the till, or a manager's PIN given on the
+//! spot, [`Till::approve`]).
 
 use super::view::{rate_rows, Depth, SessionView};
 use super::{ProviderSource, Till, TillError};
@@ -87,10 +89,11 @@ impl<P: ProviderSource> Till<P> {
     /// `id` at its provider.
     pub fn capture(&mut self, id: &str, amount: Option<i64>) -> Result<SessionView, TillError> {
         SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let by = self.acting()?;
         let provider = self.provider_of(id)?;
         let now = now_millis();
         let op = SessionId::generate(now).to_string();
-        checkout::capture(&mut self.log, provider.as_ref(), id, amount, &op, now)?;
+        checkout::capture(&mut self.log, provider.as_ref(), id, amount, &by, &op, now)?;
         self.after(id, provider.capabilities())
     }
 
@@ -103,6 +106,7 @@ impl<P: ProviderSource> Till<P> {
     ) -> Result<SessionView, TillError> {
         SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
         let basis = what.basis()?;
+        let by = self.manager("refund")?;
         let provider = self.provider_of(id)?;
         let now = now_millis();
         let op = SessionId::generate(now).to_string();
@@ -112,6 +116,7 @@ impl<P: ProviderSource> Till<P> {
             id,
             &basis,
             reason,
+            &by,
             &op,
             now,
         )?;
@@ -121,10 +126,11 @@ impl<P: ProviderSource> Till<P> {
     /// Voids the uncaptured authorization of paid session `id`.
     pub fn void(&mut self, id: &str) -> Result<SessionView, TillError> {
         SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
+        let by = self.manager("void")?;
         let provider = self.provider_of(id)?;
         let now = now_millis();
         let op = SessionId::generate(now).to_string();
-        checkout::void(&mut self.log, provider.as_ref(), id, &op, now)?;
+        checkout::void(&mut self.log, provider.as_ref(), id, &by, &op, now)?;
         self.after(id, provider.capabilities())
     }
 
@@ -138,10 +144,20 @@ impl<P: ProviderSource> Till<P> {
     ) -> Result<SessionView, TillError> {
         SessionId::parse(id).map_err(|r| TillError::field("id", r))?;
         let basis = what.basis()?;
+        let by = self.manager("recorded refund")?;
         let provider = self.provider_of(id)?;
         let now = now_millis();
         let op = SessionId::generate(now).to_string();
-        checkout::record_refund(&mut self.log, provider.as_ref(), id, &basis, note, &op, now)?;
+        checkout::record_refund(
+            &mut self.log,
+            provider.as_ref(),
+            id,
+            &basis,
+            note,
+            &by,
+            &op,
+            now,
+        )?;
         self.after(id, provider.capabilities())
     }
 

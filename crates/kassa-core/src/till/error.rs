@@ -72,6 +72,12 @@ impl From<StoreError> for TillError {
     }
 }
 
+impl From<crate::operator::OperatorError> for TillError {
+    fn from(e: crate::operator::OperatorError) -> TillError {
+        TillError::new(e.code(), e.to_string())
+    }
+}
+
 impl From<ProviderError> for TillError {
     fn from(e: ProviderError) -> TillError {
         TillError::new(e.code(), e.to_string())

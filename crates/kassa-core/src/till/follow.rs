@@ -6,7 +6,7 @@ use super::TillError;
 use crate::checkout;
 use crate::provider::Provider;
 use crate::session::Status;
-use crate::store::SessionLog;
+use crate::store::{SessionLog, Signer};
 use crate::time::now_millis;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -34,17 +34,21 @@ pub enum Hint {
 /// doubles the wait after each failed read (up to [`POLL_MAX_BACKOFF`]), asks at once on
 /// [`Hint::Now`], and calls `on_change` with each new status (and with each failed read, as
 /// `poll_error`). Uses its own connection to the session log, so a poll never waits for the
-/// screens. Gives up polling two minutes after the session's expiry if the provider cannot
-/// be reached; reconciliation picks it up at the next start.
+/// screens, and journals a payment with `signer`, the till's key ([`super::Till::signer`]),
+/// so the keyring is asked once per process. Gives up polling two minutes after the
+/// session's expiry if the provider cannot be reached; reconciliation picks it up at the next
+/// start.
 pub fn follow(
     dir: &Path,
     provider: Arc<dyn Provider>,
     id: &str,
     locale: &str,
+    signer: Signer,
     hints: Receiver<Hint>,
     mut on_change: impl FnMut(SessionView),
 ) -> Result<(), TillError> {
     let mut log = SessionLog::open_in(dir)?;
+    log.use_signer(signer);
     let caps = Some(provider.capabilities());
     let (first, _) = log.get(id)?;
     let mut last = first.status;

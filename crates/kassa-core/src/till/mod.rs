@@ -12,11 +12,16 @@
 //! - The views the screens show (`view.rs`): sessions, history pages, the settings screen.
 //! - After the sale (`after_sale.rs`): capture, refund, void, a refund staff record, and the
 //!   preview of a refund's amount and VAT per rate.
+//! - Operators (`operators.rs`): who is at the till ([`Till::login`], [`Till::logout`], a
+//!   manager's PIN on the spot, [`Till::approve`]). Every action is done as, and journaled
+//!   with, the operator at the till; refunds, voids and staff confirmations need a manager.
+//!   Settings, credentials (their names) and products changes are journaled.
 
 mod after_sale;
 mod error;
 mod follow;
 mod navigation;
+mod operators;
 mod view;
 
 pub use crate::provider::cache::ProviderSource;
@@ -24,6 +29,7 @@ pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
 pub use error::TillError;
 pub use follow::{follow, Hint, POLL_INTERVAL, POLL_MAX_BACKOFF};
 pub use navigation::{navigation, provider_domains, Navigation};
+pub use operators::OperatorView;
 pub use view::{
     view, Depth, EventView, FieldView, HistoryPage, HistoryQuery, OperationView, ProductView,
     ProviderChoice, ProviderSettingsView, Receipt, ReceiptLine, SecretView, SessionView,
@@ -34,13 +40,15 @@ use crate::catalog::{self, Catalog, ProductEntry};
 use crate::checkout::{self, ChargeRequest, CheckoutError, DEFAULT_RETURN_URL};
 use crate::code::Code;
 use crate::counter::{self, Cart, CartLine, LineEntry};
-use crate::money::Currency;
+use crate::journal::Kind;
 use crate::link::Sale;
+use crate::money::Currency;
+use crate::operator::Authenticated;
 use crate::provider::{Capabilities, CapturePolicy, Presentation, Provider};
 use crate::secrets::{CredentialKey, Secret, SecretError, SecretStore};
 use crate::session::{SessionId, Status};
 use crate::settings::{self, Settings, ShopSettings};
-use crate::store::SessionLog;
+use crate::store::{SessionLog, Signer};
 use crate::time::now_millis;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,10 +76,17 @@ pub struct Till<P: ProviderSource> {
     secrets: Arc<dyn SecretStore>,
     /// Cart reference → the session its charge started (idempotent charge).
     charges: HashMap<String, String>,
+    /// Who is at the till: the owner when no operator is configured, else whoever logged in.
+    operator: Option<Authenticated>,
+    /// A manager's PIN given on the spot, for the next action that needs a manager.
+    approval: Option<Authenticated>,
 }
 
 impl<P: ProviderSource> Till<P> {
-    /// Opens the settings, the product list and the session log of `dir`.
+    /// Opens the settings, the product list and the session log of `dir` (its journal under
+    /// this till's register, the signing key from `secrets`), and journals the application's
+    /// start. With no operator configured the till runs as the owner; else nobody is logged in
+    /// until [`Till::login`].
     pub fn open(
         dir: &Path,
         providers: P,
@@ -79,7 +94,20 @@ impl<P: ProviderSource> Till<P> {
     ) -> Result<Self, TillError> {
         let settings = Settings::load(dir)?;
         let catalog = Catalog::load(dir).map_err(|m| TillError::new(Code::Products, m))?;
-        let log = SessionLog::open_in(dir)?;
+        let mut log = SessionLog::open_journaled(
+            dir,
+            &crate::journal::register_id(&settings),
+            secrets.clone(),
+        )?;
+        let operator = log.owner_if_no_operators()?;
+        log.journal_event(&crate::store::NewEvent {
+            kind: Kind::AppStart,
+            operator_id: operator.as_ref().map(Authenticated::id),
+            session_id: None,
+            ref_seq: None,
+            body: serde_json::json!({"version": env!("CARGO_PKG_VERSION")}),
+            at: now_millis(),
+        })?;
         Ok(Till {
             dir: dir.to_path_buf(),
             log,
@@ -88,7 +116,15 @@ impl<P: ProviderSource> Till<P> {
             providers,
             secrets,
             charges: HashMap::new(),
+            operator,
+            approval: None,
         })
+    }
+
+    /// The journal's signing key, loaded (or created) now: for a thread that follows a session
+    /// on its own connection ([`follow()`]), so the keyring is asked once.
+    pub fn signer(&mut self) -> Result<Signer, TillError> {
+        Ok(self.log.signer(now_millis())?)
     }
 
     pub fn shop(&self) -> ShopSettings {
@@ -248,6 +284,7 @@ impl<P: ProviderSource> Till<P> {
                 ),
             ));
         }
+        let operator = self.acting()?;
         let return_url = self.return_url();
         let now = now_millis();
         let id = SessionId::generate(now);
@@ -266,6 +303,7 @@ impl<P: ProviderSource> Till<P> {
                 sale,
                 counter_ms: self.settings.counter_ms(),
                 renews: None,
+                operator: &operator,
             },
         );
         // Remember the reference once the session is in the log (started, or logged with the
@@ -325,8 +363,9 @@ impl<P: ProviderSource> Till<P> {
 
     /// Staff cancel an open session.
     pub fn cancel(&mut self, id: &str) -> Result<SessionView, TillError> {
+        let by = self.acting()?;
         let provider = self.provider_of(id)?;
-        checkout::cancel(&mut self.log, provider.as_ref(), id, now_millis())?;
+        checkout::cancel(&mut self.log, provider.as_ref(), id, &by, now_millis())?;
         self.session_view(id, Depth::Detail, Some(provider.capabilities()))
     }
 
@@ -337,6 +376,10 @@ impl<P: ProviderSource> Till<P> {
         verdict: checkout::Verdict,
         note: Option<&str>,
     ) -> Result<SessionView, TillError> {
+        let by = match verdict {
+            checkout::Verdict::Claimed => self.acting()?,
+            _ => self.manager("confirming a payment")?,
+        };
         let provider = self.provider_of(id)?;
         let caps = provider.capabilities();
         checkout::review(
@@ -345,6 +388,7 @@ impl<P: ProviderSource> Till<P> {
             verdict,
             caps.verifiable_status,
             note,
+            &by,
             now_millis(),
         )?;
         self.session_view(id, Depth::Detail, Some(caps))
@@ -467,8 +511,10 @@ impl<P: ProviderSource> Till<P> {
         }
     }
 
-    /// Sets (or, with an empty value, unsets) a setting, validated, and saves atomically.
+    /// Sets (or, with an empty value, unsets) a setting, validated, and saves atomically; a
+    /// manager's change, journaled (key, old and new value: settings hold no secrets).
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), TillError> {
+        let by = self.manager("changing a setting")?;
         let mut next = self.settings.clone();
         let value = value.trim();
         if value.is_empty() {
@@ -476,10 +522,16 @@ impl<P: ProviderSource> Till<P> {
         } else {
             next.set(key, value)?;
         }
+        let before = self.settings.get(key).ok().flatten();
         next.save(&self.dir)?;
         self.settings = next;
         self.providers.forget();
-        Ok(())
+        let after = self.settings.get(key).ok().flatten();
+        self.journal_change(
+            Kind::SettingsChange,
+            &by,
+            serde_json::json!({"key": key, "from": before, "to": after}),
+        )
     }
 
     /// Stores a credential in the keyring for the provider's current profile. The value goes
@@ -490,18 +542,26 @@ impl<P: ProviderSource> Till<P> {
         field: &str,
         value: Secret,
     ) -> Result<(), TillError> {
+        let by = self.manager("changing a credential")?;
         settings::check_secret_field(provider, field)?;
         let key = CredentialKey::new(provider, &self.settings.profile(provider), field);
-        if value.expose().is_empty() {
+        let action = if value.expose().is_empty() {
             match self.secrets.delete(&key) {
                 Ok(()) | Err(SecretError::Missing(_)) => {}
                 Err(e) => return Err(e.into()),
             }
+            "deleted"
         } else {
             self.secrets.set(&key, &value)?;
-        }
+            "set"
+        };
         self.providers.forget();
-        Ok(())
+        // The credential's name only: its value never leaves the keyring.
+        self.journal_change(
+            Kind::SettingsChange,
+            &by,
+            serde_json::json!({"credential": key.user(), "action": action}),
+        )
     }
 
     /// Makes a harmless authenticated call to the provider; returns what it proved.
@@ -510,19 +570,34 @@ impl<P: ProviderSource> Till<P> {
         Ok(p.check_connection()?)
     }
 
-    /// Adds or replaces a product.
+    /// Adds or replaces a product; journaled as a price change (old and new price).
     pub fn save_product(&mut self, entry: &ProductEntry) -> Result<(), TillError> {
+        let by = self.acting()?;
         let product =
             catalog::entry_to_product(entry, self.currency()?).map_err(TillError::invalid)?;
+        let before = self.catalog.find(&product.sku).cloned();
         let mut next = self.catalog.clone();
-        next.add(product).map_err(TillError::invalid)?;
+        next.add(product.clone()).map_err(TillError::invalid)?;
         next.save(&self.dir)
             .map_err(|m| TillError::new(Code::Products, m))?;
         self.catalog = next;
-        Ok(())
+        self.journal_change(
+            Kind::PriceChange,
+            &by,
+            serde_json::json!({
+                "sku": product.sku,
+                "name": product.name,
+                "vat_rate": product.vat_rate,
+                "from": before.map(|p| p.unit_price),
+                "to": product.unit_price,
+            }),
+        )
     }
 
+    /// Removes a product; journaled as a price change (to no price).
     pub fn remove_product(&mut self, sku: &str) -> Result<(), TillError> {
+        let by = self.acting()?;
+        let before = self.catalog.find(sku).cloned();
         let mut next = self.catalog.clone();
         if !next.remove(sku) {
             return Err(TillError::field("sku", format!("no product {sku:?}")));
@@ -530,6 +605,15 @@ impl<P: ProviderSource> Till<P> {
         next.save(&self.dir)
             .map_err(|m| TillError::new(Code::Products, m))?;
         self.catalog = next;
-        Ok(())
+        self.journal_change(
+            Kind::PriceChange,
+            &by,
+            serde_json::json!({
+                "sku": sku,
+                "name": before.as_ref().map(|p| p.name.clone()),
+                "from": before.map(|p| p.unit_price),
+                "to": null,
+            }),
+        )
     }
 }

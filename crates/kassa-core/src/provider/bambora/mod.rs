@@ -73,7 +73,7 @@ use crate::link::{Contact, LinkRules, SaleKind};
 use crate::provider::{
     AtSaleCapture, Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind,
     OperationAnswer, OperationRequest, PaymentState, Presentation, Provider, ProviderError,
-    Returned, SessionRef, Sent, StatusReport,
+    Returned, Sent, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -564,7 +564,10 @@ impl Provider for Bambora {
             .request(
                 Method::Post,
                 CHECKOUT_ORIGIN,
-                &format!("/paymentrequests/{}/email-notifications", percent_encode(id)),
+                &format!(
+                    "/paymentrequests/{}/email-notifications",
+                    percent_encode(id)
+                ),
             )
             .json(Self::body(&body));
         let resp = self.call(req, false, &format!("the e-mail of payment request {id}"))?;

@@ -16,6 +16,10 @@ pub const SPEC: Spec = Spec {
     // UNCONFIRMED: which hosts the payment window moves between is not in our notes;
     // Bambora's and Worldline's own domains only.
     checkout_domains: &["bambora.com", "worldline.com"],
+    // 12003 credit card: a card acquirer's hosted payment page (Visa, Mastercard); debit or
+    // credit is not reported, and 12002 "Bankkort" is the domestic BankAxept card, which hosted
+    // pages do not run.
+    payment_type: "12003",
     agrees: independent,
     build,
 };

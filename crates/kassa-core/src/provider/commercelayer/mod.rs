@@ -568,22 +568,23 @@ impl Provider for CommerceLayer {
         // The payment source and the QR's link both need only the prepared order: one round
         // trip for both.
         let (source, link) = std::thread::scope(|s| {
-            let link = (req.presentation == Presentation::Qr || req.sale == SaleKind::Link).then(|| {
-                s.spawn(|| {
-                    self.call(
-                        Method::Post,
-                        "/api/links",
-                        Some(wire::link(
-                            &order_id,
-                            &q.reference,
-                            self.config.sales_channel_client_id.expose(),
-                            &self.config.market_id,
-                            &expires,
-                        )),
-                        "the links endpoint",
-                    )
-                })
-            });
+            let link =
+                (req.presentation == Presentation::Qr || req.sale == SaleKind::Link).then(|| {
+                    s.spawn(|| {
+                        self.call(
+                            Method::Post,
+                            "/api/links",
+                            Some(wire::link(
+                                &order_id,
+                                &q.reference,
+                                self.config.sales_channel_client_id.expose(),
+                                &self.config.market_id,
+                                &expires,
+                            )),
+                            "the links endpoint",
+                        )
+                    })
+                });
             let source = self.call(
                 Method::Post,
                 "/api/checkout_com_payments",

@@ -23,6 +23,8 @@ pub const SPEC: Spec = Spec {
         "commercelayer.link",
         "checkout.com",
     ],
+    // 12003 credit card: checkout.com card payments (Apple and Google Pay are tokenised cards).
+    payment_type: "12003",
     agrees: independent,
     build,
 };

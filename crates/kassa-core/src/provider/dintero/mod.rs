@@ -43,7 +43,7 @@ use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::link::{Channel, LinkRules, SaleKind};
 use crate::provider::{
     Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind, OperationAnswer,
-    OperationKind, OperationRequest, PaymentState, Provider, ProviderError, SessionRef, Sent,
+    OperationKind, OperationRequest, PaymentState, Provider, ProviderError, Sent, SessionRef,
     StatusReport,
 };
 use crate::secrets::Secret;

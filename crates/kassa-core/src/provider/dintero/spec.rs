@@ -15,6 +15,9 @@ pub const SPEC: Spec = Spec {
     // UNCONFIRMED: which hosts the page moves between (payment methods, 3-D Secure) is not in
     // our notes; Dintero's own domain only.
     checkout_domains: &["dintero.com"],
+    // 12999 other: an aggregator; the customer picks Vipps, a card, Klarna… on Dintero's page,
+    // so no one instrument code is right for every sale.
+    payment_type: "12999",
     agrees,
     build,
 };

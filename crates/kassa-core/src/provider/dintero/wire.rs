@@ -635,7 +635,10 @@ mod tests {
             Some("+4791234567"),
         ))
         .unwrap();
-        assert_eq!(link["customer"], serde_json::json!({"phone_number": "+4791234567"}));
+        assert_eq!(
+            link["customer"],
+            serde_json::json!({"phone_number": "+4791234567"})
+        );
         assert_eq!(
             link["configuration"]["publish"],
             serde_json::json!([{"channel": "sms", "type": "checkout-link"}])
@@ -651,7 +654,15 @@ mod tests {
             "X",
         )
         .unwrap();
-        let req = session_request(&order, "default", "https://r", "T".into(), false, false, None);
+        let req = session_request(
+            &order,
+            "default",
+            "https://r",
+            "T".into(),
+            false,
+            false,
+            None,
+        );
         let text = serde_json::to_string(&req).unwrap();
         assert!(text.contains(r#""vat":12.5"#), "{text}");
     }

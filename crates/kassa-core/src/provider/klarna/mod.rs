@@ -58,7 +58,7 @@ use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::link::{Contact, LinkRules};
 use crate::provider::{
     AtSaleCapture, Capabilities, ClientBase, CreateRequest, Created, ErrorKind, OperationAnswer,
-    OperationRequest, PaymentState, Presentation, Provider, ProviderError, SessionRef, Sent,
+    OperationRequest, PaymentState, Presentation, Provider, ProviderError, Sent, SessionRef,
     StatusReport,
 };
 use crate::secrets::Secret;

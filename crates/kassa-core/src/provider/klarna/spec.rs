@@ -16,6 +16,9 @@ pub const SPEC: Spec = Spec {
     // UNCONFIRMED: which hosts the page moves between is not in our notes; Klarna's own
     // domains only.
     checkout_domains: &["klarna.com", "klarna.net"],
+    // 12999 other: Klarna pays the shop and the customer pays Klarna (invoice, instalments):
+    // neither a card nor cash from the shop's view.
+    payment_type: "12999",
     agrees: independent,
     build,
 };

@@ -19,6 +19,9 @@ pub const SPEC: Spec = Spec {
     secrets: &["private_key"],
     // Each gateway hosts its own page, on the gateway URL's origin (always allowed).
     checkout_domains: &[],
+    // 12011 mobile phone apps: the customer pays from a wallet application on the phone
+    // ("Mobiltelefon løsninger, ulike betalingsapplikasjoner"), the decision in README.
+    payment_type: "12011",
     agrees: independent,
     build,
 };

@@ -1,0 +1,255 @@
+//! Who works the till: the operators to pick from, logging in with an id and a PIN, logging
+//! out (or switching), and a manager's PIN given on the spot for one action that needs a
+//! manager (a refund by a cashier's till). With no operator configured the till runs as the
+//! owner and asks nothing.
+//!
+//! What the desktop shows (a PIN prompt at start and on "switch operator") is the shell's; the
+//! checks and the journal entries are here and in `store`.
+
+use super::{ProviderSource, Till, TillError};
+use crate::journal::Kind;
+use crate::operator::{Authenticated, OperatorError, Role};
+use crate::secrets::Secret;
+use crate::store::NewEvent;
+use crate::time::now_millis;
+use serde::Serialize;
+
+/// An operator as the login screen lists them (never the PIN's hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorView {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+impl From<&Authenticated> for OperatorView {
+    fn from(a: &Authenticated) -> Self {
+        OperatorView {
+            id: a.id(),
+            name: a.name().to_string(),
+            role: a.role(),
+        }
+    }
+}
+
+impl<P: ProviderSource> Till<P> {
+    /// The operators who can log in (removed ones are left out); empty: the till runs as the
+    /// owner.
+    pub fn operators(&self) -> Result<Vec<OperatorView>, TillError> {
+        Ok(self
+            .log
+            .operators()?
+            .into_iter()
+            .filter(|o| o.removed_ms.is_none())
+            .map(|o| OperatorView {
+                id: o.id,
+                name: o.name,
+                role: o.role,
+            })
+            .collect())
+    }
+
+    /// Who is at the till (`None`: operators are configured and nobody is logged in).
+    pub fn current_operator(&self) -> Option<OperatorView> {
+        self.operator.as_ref().map(OperatorView::from)
+    }
+
+    /// Logs operator `id` in with `pin` (the one before is logged out: a switch). A wrong PIN
+    /// is journaled and refused; whoever was logged in stays.
+    pub fn login(&mut self, id: i64, pin: &Secret) -> Result<OperatorView, TillError> {
+        let now = now_millis();
+        let who = self.log.login(id, pin, false, now)?;
+        if let Some(before) = self.operator.take() {
+            self.log.logout(&before, now)?;
+        }
+        self.approval = None;
+        let view = OperatorView::from(&who);
+        self.operator = Some(who);
+        Ok(view)
+    }
+
+    /// Logs the operator out (journaled). With no operators configured the owner stays.
+    pub fn logout(&mut self) -> Result<(), TillError> {
+        let now = now_millis();
+        if let Some(before) = self.operator.take() {
+            self.log.logout(&before, now)?;
+        }
+        self.approval = None;
+        self.operator = self.log.owner_if_no_operators()?;
+        Ok(())
+    }
+
+    /// A manager's PIN given on the spot: operator `id` (a manager) approves the next action
+    /// that needs a manager (a refund, a void, a confirmation), without taking over the till.
+    pub fn approve(&mut self, id: i64, pin: &Secret) -> Result<OperatorView, TillError> {
+        let who = self.log.login(id, pin, true, now_millis())?;
+        who.require_manager("an approval")?;
+        let view = OperatorView::from(&who);
+        self.approval = Some(who);
+        Ok(view)
+    }
+
+    /// The operator at the till, or why nobody is.
+    pub(super) fn acting(&self) -> Result<Authenticated, TillError> {
+        self.operator
+            .clone()
+            .ok_or_else(|| OperatorError::LoginRequired.into())
+    }
+
+    /// A manager for `action`: the operator at the till if they are one, else the approval
+    /// given on the spot (used up by this action).
+    pub(super) fn manager(&mut self, action: &str) -> Result<Authenticated, TillError> {
+        let acting = self.acting()?;
+        if acting.role() != Role::Manager {
+            if let Some(m) = self.approval.take().filter(|m| m.role() == Role::Manager) {
+                return Ok(m);
+            }
+        }
+        acting.require_manager(action)?;
+        Ok(acting)
+    }
+
+    /// Journals a change the till made (a setting, a credential's name, a product's price) as
+    /// `kind`, by the operator at the till.
+    pub(super) fn journal_change(
+        &mut self,
+        kind: Kind,
+        by: &Authenticated,
+        body: serde_json::Value,
+    ) -> Result<(), TillError> {
+        self.log.journal_event(&NewEvent {
+            kind,
+            operator_id: Some(by.id()),
+            session_id: None,
+            ref_seq: None,
+            body,
+            at: now_millis(),
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::Code;
+    use crate::provider::spec::SettingValues;
+    use crate::provider::{Provider, ProviderError};
+    use crate::store::NewOperator;
+    use std::sync::Arc;
+
+    /// No provider is needed for who is at the till.
+    struct NoProviders;
+
+    impl ProviderSource for NoProviders {
+        fn get(
+            &mut self,
+            _: &dyn SettingValues,
+            name: &str,
+            _: Option<&str>,
+        ) -> Result<Arc<dyn Provider>, ProviderError> {
+            panic!("no provider in this test ({name})")
+        }
+        fn forget(&mut self) {}
+    }
+
+    fn till(name: &str) -> (std::path::PathBuf, Till<NoProviders>) {
+        let dir = std::env::temp_dir().join(format!(
+            "kassa-till-{name}-{}-{}",
+            std::process::id(),
+            now_millis()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = Till::open(&dir, NoProviders, crate::secrets::memory::shared()).unwrap();
+        (dir, t)
+    }
+
+    #[test]
+    fn a_till_without_operators_runs_as_the_owner_and_with_them_asks_for_a_pin() {
+        let (dir, mut t) = till("operators");
+        assert_eq!(
+            t.current_operator(),
+            Some(OperatorView {
+                id: 1,
+                name: "Owner".into(),
+                role: Role::Manager
+            })
+        );
+        let owner = t.acting().unwrap();
+        let (manager_pin, cashier_pin) = (Secret::new("4412907733"), Secret::new("9021836655"));
+        for (name, role, pin) in [
+            ("Ola", Role::Manager, &manager_pin),
+            ("Kari", Role::Cashier, &cashier_pin),
+        ] {
+            let by = t
+                .log
+                .owner_if_no_operators()
+                .unwrap()
+                .unwrap_or(owner.clone());
+            let new = NewOperator {
+                id: None,
+                name,
+                role,
+                pin,
+            };
+            t.log.add_operator(&by, &new, now_millis()).unwrap();
+        }
+        // A till opened now has operators: nobody is at it until a PIN is given.
+        let mut t = Till::open(&dir, NoProviders, crate::secrets::memory::shared()).unwrap();
+        assert_eq!(t.current_operator(), None);
+        assert_eq!(t.operators().unwrap().len(), 2);
+        let e = t.set_setting("shop.name", "Bakeriet").unwrap_err();
+        assert_eq!(e.code, Code::LoginRequired);
+        let e = t.login(2, &Secret::new("1111")).unwrap_err();
+        assert_eq!(e.code, Code::WrongPin);
+        assert_eq!(t.login(2, &cashier_pin).unwrap().name, "Kari");
+        // A cashier changes no setting, unless a manager gives their PIN on the spot, for one
+        // change.
+        let e = t.set_setting("shop.name", "Bakeriet").unwrap_err();
+        assert_eq!(e.code, Code::ManagerRequired);
+        assert_eq!(
+            t.approve(2, &cashier_pin).unwrap_err().code,
+            Code::ManagerRequired
+        );
+        t.approve(1, &manager_pin).unwrap();
+        t.set_setting("shop.name", "Bakeriet").unwrap();
+        let e = t.set_setting("shop.name", "Kafeen").unwrap_err();
+        assert_eq!(
+            e.code,
+            Code::ManagerRequired,
+            "an approval is good for one action"
+        );
+        // A switch logs the one before out.
+        t.login(1, &manager_pin).unwrap();
+        t.set_setting("shop.name", "Kafeen").unwrap();
+        t.logout().unwrap();
+        assert_eq!(t.current_operator(), None);
+        let kinds: Vec<crate::journal::Kind> = t
+            .log
+            .journal_entries(&Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        use crate::journal::Kind::*;
+        assert_eq!(
+            kinds,
+            [
+                AppStart,
+                OperatorChange,
+                OperatorChange,
+                AppStart,
+                LoginFailed,
+                Login,
+                Login, // Kari's PIN given as an approval: right, but she is no manager
+                Login,
+                SettingsChange,
+                Login,
+                Logout,
+                SettingsChange,
+                Logout
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
