@@ -22,8 +22,11 @@
 //!   polls `GET /paymentrequests/{id}`: `open` is open; `closed` (the only confirmed value) is
 //!   not machine-checkable evidence of a payment (the answer carries no transaction Kassa could
 //!   verify), so the session goes to `needs_review` for staff to check in Bambora's back
-//!   office. Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (one hour) an open
+//!   office. Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (a counter sale's
+//!   `shop.counter_link_minutes`; a link sale's lifetime, at most [`LINK_MAX_MS`]) an open
 //!   request is deleted so nobody can pay it later, then reported `expired`.
+//! - **Link sales** (paid elsewhere and later) are Payment Requests whatever the presentation,
+//!   e-mailed by Bambora on request (`POST /paymentrequests/{id}/email-notifications`).
 //! - The provider session id says which kind a session is: `checkout/<token>` or
 //!   `paymentrequest/<id>`.
 //! - Bambora's order id is the merchant reference without non-alphanumerics ([`wire::order_id`]).
