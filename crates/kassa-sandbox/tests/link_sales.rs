@@ -296,6 +296,22 @@ fn a_klarna_link_for_24_hours_goes_by_sms_and_a_scanner_opening_it_changes_nothi
     let after = checkout::refresh(&mut till.log, &k, &session.id, now_millis(), true).unwrap();
     assert_eq!(after.status, Status::Open);
     assert_eq!(after.expires_at, session.expires_at);
+    // The scanner left the page IN_PROGRESS at Klarna; nobody pays, and at Kassa's expiry the
+    // page is disabled all the same (opening it lengthened nothing either).
+    let open_page = till
+        .charge(&k, &link(Lifetime::Day, None), "K-LINK-6", now)
+        .unwrap()
+        .session;
+    assert_eq!(scan(open_page.checkout_url.as_deref().unwrap()), 200);
+    let ended =
+        checkout::refresh(&mut till.log, &k, &open_page.id, now + DAY + 1000, true).unwrap();
+    assert_eq!(
+        ended.status,
+        Status::Expired,
+        "{}",
+        till.events(&open_page.id)
+    );
+    assert!(till.events(&open_page.id).contains("was still IN_PROGRESS"));
 
     // Sent again by e-mail: the new contact replaces the old.
     let mail = Contact::email(EMAIL).unwrap();

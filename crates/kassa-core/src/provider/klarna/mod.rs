@@ -148,6 +148,11 @@ pub fn origin(region: &str, profile: &str) -> String {
 /// and 100 e-mails a day).
 pub const LINK_MAX_MS: i64 = 47 * 3600 * 1000;
 
+/// How long a customer may be on Klarna's page (IN_PROGRESS) before Kassa takes the page for
+/// one nobody is paying on: 15 minutes, far more than a payment takes (Klarna's own
+/// `authorization_token` lives 60 min after it, which this does not touch).
+const PAYING_MS: i64 = 15 * 60 * 1000;
+
 /// A Klarna Payments + HPP client.
 pub struct Klarna {
     base: ClientBase,
@@ -604,14 +609,21 @@ impl Provider for Klarna {
 
     /// Past Kassa's expiry a page nobody is paying on (WAITING, BACK) is disabled at Klarna, so
     /// the QR cannot be paid later, and reported expired; a customer in the middle of paying
-    /// (IN_PROGRESS) is left to finish within Klarna's own expiry.
+    /// (IN_PROGRESS for less than [`PAYING_MS`]) is left to finish within Klarna's own expiry.
+    /// A page opened long before (a mail scanner checking a sent link moves it to IN_PROGRESS
+    /// too) is idle: opening a link never lengthens the lifetime Kassa shows.
     fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
         if let Some(order_id) = s.provider_payment_id {
             return self.order_report(order_id, s);
         }
         let id = self.hpp_id(s)?;
         let h = self.hpp(id)?;
-        let idle = matches!(h.status.as_str(), "WAITING" | "BACK");
+        let opened_long_ago = h.status == "IN_PROGRESS"
+            && h.updated_at
+                .as_deref()
+                .and_then(|t| parse_utc(t).ok())
+                .is_some_and(|t| s.now - t >= PAYING_MS);
+        let idle = matches!(h.status.as_str(), "WAITING" | "BACK") || opened_long_ago;
         if idle && s.expires_at.is_some_and(|t| s.now >= t) {
             let req = self.request(
                 Method::Delete,

@@ -168,6 +168,9 @@ pub struct HppCreated {
 #[derive(Debug, Deserialize)]
 pub struct HppRead {
     pub status: String,
+    /// When the status last changed (`IN_PROGRESS`: when the page was opened).
+    #[serde(default)]
+    pub updated_at: Option<String>,
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default)]
