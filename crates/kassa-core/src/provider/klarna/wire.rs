@@ -707,6 +707,7 @@ mod tests {
     fn completed_is_not_paid_until_the_order_says_so() {
         let h = |status: &str, order: Option<&str>| HppRead {
             status: status.into(),
+            updated_at: None,
             expires_at: Some("2099-01-01T00:00:00Z".into()),
             order_id: order.map(str::to_string),
         };
