@@ -7,6 +7,7 @@
 mod charge_cmd;
 mod config_cmd;
 mod credentials_cmd;
+mod follow_cmd;
 mod journal_cmd;
 mod link_cmd;
 mod operations_cmd;
@@ -84,6 +85,16 @@ enum Command {
         id: String,
         #[command(flatten)]
         send: link_cmd::SendArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow every open session (counter sales every 2 s, links slowing with age, within
+    /// each provider's request budget) until interrupted: paid sales get their receipt entry
+    /// as at the counter. Prints each session that is no longer open.
+    Follow {
+        /// One pass: ask every open session once, print its status, exit.
+        #[arg(long)]
+        once: bool,
         #[arg(long)]
         json: bool,
     },
@@ -325,6 +336,7 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
         },
         Command::Charge(args) => charge_cmd::charge(dir, args),
         Command::Links { json } => link_cmd::list(dir, json),
+        Command::Follow { once, json } => follow_cmd::follow(dir, once, json),
         Command::Renew(args) => link_cmd::renew(dir, args),
         Command::Resend { id, send, json } => link_cmd::resend(dir, &id, &send, json),
         Command::Status { id, json } => charge_cmd::status(dir, &id, json),

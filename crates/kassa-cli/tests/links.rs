@@ -207,6 +207,46 @@ fn a_dintero_link_is_published_by_sms_cannot_be_resent_and_is_renewed_after_it_e
 }
 
 #[test]
+#[ignore = "needs the OS keyring (make test)"]
+fn a_link_paid_after_the_creating_process_exited_is_seen_paid_by_follow_once() {
+    let shop = Shop::for_provider("links-follow", "dintero");
+    let (link, _) = charge(&shop, &["--expires-in", "7d"]);
+    let out = shop.cli(&["charge", "--order", &shop.order, "--json"]);
+    let counter = json(&out);
+    // The creating processes are gone; the customer pays the link on Dintero's page.
+    let psid = link["provider_session_id"].as_str().unwrap();
+    shop.outcome(&format!("/dintero/sessions/{psid}"), "pay");
+    let out = shop.cli(&["follow", "--once", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status_of = |id: &Value| {
+        seen.iter()
+            .find(|s| s["id"] == *id)
+            .map(|s| s["status"].clone())
+            .unwrap_or_else(|| panic!("{id} not asked: {seen:?}"))
+    };
+    assert_eq!(status_of(&link["id"]), "paid");
+    assert_eq!(status_of(&counter["id"]), "open");
+    // The paid link's receipt entry, as for a counter sale.
+    let out = shop.cli(&["journal", "list", "--json"]);
+    let entries: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let sales: Vec<&Value> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sale" && e["session_id"] == link["id"])
+        .collect();
+    assert_eq!(sales.len(), 1, "{entries}");
+    // Nothing left to follow for it; the link list no longer shows it.
+    let out = shop.cli(&["links", "--json"]);
+    assert_eq!(stdout(&out).trim(), "[]");
+    assert!(shop.cli(&["journal", "verify"]).status.success());
+}
+
+#[test]
 fn what_staff_typed_is_refused_before_anything_is_opened_or_created() {
     let dir = DataDir::new("links-refusals");
     let order = dir.0.join("order.json");

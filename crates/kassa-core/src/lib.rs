@@ -46,6 +46,7 @@ pub mod quote;
 pub mod receipt;
 pub mod reference;
 pub mod refund;
+pub mod schedule;
 pub mod secrets;
 pub mod session;
 pub mod settings;
