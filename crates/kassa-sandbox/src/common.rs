@@ -57,6 +57,7 @@ pub(crate) fn is_http_url(s: &str) -> bool {
 /// loopback, so the URLs it hands out are the ones the request came in on).
 /// An e-mail address as the emulators check one where the provider publishes no rule:
 /// `local@domain.tld`, no whitespace (OURS; each provider's module says where it applies).
+#[cfg(feature = "all-providers")]
 pub(crate) fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.rsplit_once('@') else {
         return false;
