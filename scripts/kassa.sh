@@ -176,7 +176,7 @@ screenshots() {
     cargo test --test e2e -- --ignored
   mkdir -p docs/screenshots
   for f in counter qr customer-display webview paid history settings provider-error \
-    refund-form history-refunded customer-refund; do
+    refund-form history-refunded customer-refund receipt-copy-confirm operator-login; do
     cp "target/screenshots/$f.png" docs/screenshots/
   done
   log "screenshots copied to docs/screenshots/"

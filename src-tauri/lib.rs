@@ -11,13 +11,14 @@ use kassa_core::catalog::ProductEntry;
 use kassa_core::code::Code;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
 use kassa_core::link::Sale;
+use kassa_core::printing::Issued;
 use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
 use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
 use kassa_core::till::{
-    self, Hint, HistoryPage, HistoryQuery, ProviderChoice, RefundInput, RefundPreview, SessionView,
-    SettingsView, Till, TillError,
+    self, Hint, HistoryPage, HistoryQuery, OperatorView, ProviderChoice, RefundInput,
+    RefundPreview, SessionView, SettingsView, Till, TillError,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -376,6 +377,124 @@ async fn export_csv<R: Runtime>(app: AppHandle<R>, query: HistoryQuery) -> Resul
     .await
 }
 
+/// The receipt of sale `id` (or of its refund or void `operation`) as the journal holds it:
+/// the receipt model's lines, its number, whether the original was issued.
+#[tauri::command]
+async fn receipt<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    operation: Option<String>,
+) -> Result<Issued> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.receipt(&id, operation.as_deref()))
+    })
+    .await
+}
+
+/// Prints the receipt on `printer.url`: the original the first time; with `copy` (staff
+/// confirmed) the one copy, journaled and marked KOPI.
+#[tauri::command]
+async fn print_receipt<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    operation: Option<String>,
+    copy: bool,
+) -> Result<Issued> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| t.print_receipt(&id, operation.as_deref(), copy))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct SavedReceipt {
+    path: String,
+    receipt: Issued,
+}
+
+/// Saves the receipt as a PDF in the user's Downloads folder (else the data dir), by the same
+/// rule as `print_receipt`.
+#[tauri::command]
+async fn save_receipt_pdf<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    operation: Option<String>,
+    copy: bool,
+) -> Result<SavedReceipt> {
+    blocking(app, move |app, desk| {
+        let dir = app
+            .path()
+            .download_dir()
+            .ok()
+            .filter(|d| d.is_dir())
+            .or_else(|| desk.dir.clone().ok())
+            .ok_or_else(|| TillError::new(Code::FileWrite, "no folder to save the receipt in"))?;
+        desk.with(|t| {
+            let nr = t.receipt(&id, operation.as_deref())?.number;
+            let kind = if operation.is_some() {
+                "retur"
+            } else {
+                "kvittering"
+            };
+            let name = if copy {
+                format!("{kind}-{nr}-kopi.pdf")
+            } else {
+                format!("{kind}-{nr}.pdf")
+            };
+            let path = dir.join(name);
+            let receipt = t.save_receipt_pdf(&id, operation.as_deref(), copy, &path)?;
+            Ok(SavedReceipt {
+                path: path.display().to_string(),
+                receipt,
+            })
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct OperatorsState {
+    /// Who is at the till (`null`: operators exist and nobody is logged in).
+    current: Option<OperatorView>,
+    /// Who can log in (empty: the till runs as the owner and asks nothing).
+    operators: Vec<OperatorView>,
+}
+
+/// Who is at the till and who can log in.
+#[tauri::command]
+async fn operators_state<R: Runtime>(app: AppHandle<R>) -> Result<OperatorsState> {
+    blocking(app, move |_, desk| {
+        desk.with(|t| {
+            Ok(OperatorsState {
+                current: t.current_operator(),
+                operators: t.operators()?,
+            })
+        })
+    })
+    .await
+}
+
+/// Logs operator `id` in with `pin` (a switch when someone was logged in). The PIN is checked
+/// against its Argon2 hash and never kept.
+#[tauri::command]
+async fn login<R: Runtime>(app: AppHandle<R>, id: i64, pin: String) -> Result<OperatorView> {
+    let pin = Secret::new(pin);
+    blocking(app, move |_, desk| desk.with(|t| t.login(id, &pin))).await
+}
+
+/// Logs the operator at the till out.
+#[tauri::command]
+async fn logout<R: Runtime>(app: AppHandle<R>) -> Result<()> {
+    blocking(app, move |_, desk| desk.with(|t| t.logout())).await
+}
+
+/// A manager's PIN on the spot: approves the next action that needs a manager.
+#[tauri::command]
+async fn approve<R: Runtime>(app: AppHandle<R>, id: i64, pin: String) -> Result<OperatorView> {
+    let pin = Secret::new(pin);
+    blocking(app, move |_, desk| desk.with(|t| t.approve(id, &pin))).await
+}
+
 #[tauri::command]
 async fn settings_view<R: Runtime>(app: AppHandle<R>) -> Result<SettingsView> {
     blocking(app, move |_, desk| desk.with(|t| Ok(t.settings_view()))).await
@@ -485,6 +604,13 @@ pub fn builder<R: Runtime>(
             void_session,
             record_refund,
             refund_preview,
+            receipt,
+            print_receipt,
+            save_receipt_pdf,
+            operators_state,
+            login,
+            logout,
+            approve,
             history,
             export_csv,
             settings_view,

@@ -175,6 +175,7 @@ fn the_customer_display_may_only_read_its_state() {
 /// the history's refund form calls: each preview is what the refund then gives back, the
 /// refunded amount is their sum, and a third refund is refused before anything is sent.
 #[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn a_paid_sale_is_refunded_in_two_parts_through_the_commands() {
     use tauri::Listener;
     let app = app_in(&data_dir("refund"));
@@ -339,6 +340,120 @@ fn a_paid_sale_is_refunded_in_two_parts_through_the_commands() {
 }
 
 /// 100 rapid charges of the same cart through the command layer: one session at the provider.
+/// A loopback TCP listener standing in for the receipt printer: the bytes of each connection.
+fn tcp_printer(prints: usize) -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("tcp://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let got = std::thread::spawn(move || {
+        (0..prints)
+            .map(|_| {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut bytes = Vec::new();
+                conn.read_to_end(&mut bytes).unwrap();
+                bytes
+            })
+            .collect()
+    });
+    (url, got)
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
+fn a_receipt_prints_once_then_as_the_one_copy_through_the_commands() {
+    let app = app_in(&data_dir("receipt"));
+    let main = window(&app, "main");
+    // No operator configured: the owner is at the till and nobody is asked for a PIN.
+    let ops = call(&main, "operators_state", serde_json::json!({}));
+    assert_eq!(ops["current"]["id"], 1, "{ops}");
+    assert_eq!(ops["operators"], serde_json::json!([]), "{ops}");
+    let charged = call(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": cart(&format!("RCPT-{}", std::process::id())), "provider": "demo", "presentation": "qr" }),
+    );
+    let id = charged["id"].as_str().unwrap().to_string();
+    // Not paid yet: no receipt.
+    let err = call_err(&main, "receipt", serde_json::json!({ "id": id }));
+    assert_eq!(err["code"], "no_receipt", "{err}");
+    pay(&main, &charged);
+    let r = call(&main, "receipt", serde_json::json!({ "id": id }));
+    assert_eq!(
+        (r["kind"].as_str(), r["number"].as_i64()),
+        (Some("sale"), Some(1)),
+        "{r}"
+    );
+    let text: Vec<&str> = r["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let text = text.join("\n");
+    assert!(
+        text.contains("Salgskvittering") && text.contains("DEMO"),
+        "{text}"
+    );
+    assert!(r["issued"].is_null());
+    // No printer set: named.
+    let err = call_err(
+        &main,
+        "print_receipt",
+        serde_json::json!({ "id": id, "copy": false }),
+    );
+    assert_eq!(err["code"], "no_printer", "{err}");
+    let (url, got) = tcp_printer(2);
+    call(
+        &main,
+        "set_setting",
+        serde_json::json!({ "key": "printer.url", "value": url }),
+    );
+    let printed = call(
+        &main,
+        "print_receipt",
+        serde_json::json!({ "id": id, "copy": false }),
+    );
+    assert!(printed["copy_seq"].is_null(), "{printed}");
+    // Again without the copy: refused, and nothing more reaches the printer.
+    let err = call_err(
+        &main,
+        "print_receipt",
+        serde_json::json!({ "id": id, "copy": false }),
+    );
+    assert_eq!(err["code"], "receipt_issued", "{err}");
+    let copy = call(
+        &main,
+        "print_receipt",
+        serde_json::json!({ "id": id, "copy": true }),
+    );
+    assert!(copy["copy_seq"].as_i64().is_some(), "{copy}");
+    let err = call_err(
+        &main,
+        "print_receipt",
+        serde_json::json!({ "id": id, "copy": true }),
+    );
+    assert_eq!(err["code"], "copy_exists", "{err}");
+    let prints = got.join().unwrap();
+    let ascii = |b: &[u8]| {
+        b.iter()
+            .filter(|c| c.is_ascii_graphic() || **c == b' ')
+            .map(|c| *c as char)
+            .collect::<String>()
+    };
+    assert!(ascii(&prints[0]).contains("Salgskvittering") && !ascii(&prints[0]).contains("KOPI"));
+    assert!(ascii(&prints[1]).contains("KOPI"));
+    // A wrong PIN for an operator that does not exist is refused by name.
+    let err = call_err(
+        &main,
+        "approve",
+        serde_json::json!({ "id": 7, "pin": "0000" }),
+    );
+    assert!(
+        ["no_such_operator", "wrong_pin"].contains(&err["code"].as_str().unwrap()),
+        "{err}"
+    );
+}
+
 #[test]
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn repeated_charges_of_one_cart_start_one_session() {
@@ -457,6 +572,8 @@ fn the_wire_shapes_the_ui_reads_are_pinned() {
         "session": shape(&open_session),
         "paid_session": shape(&paid_session),
         "refund_preview": shape(&preview),
+        "receipt": shape(&call(&main, "receipt", serde_json::json!({ "id": id }))),
+        "operators_state": shape(&call(&main, "operators_state", serde_json::json!({}))),
         // The refund just made: the sale's newest operation, with its lines.
         "refund_operation": shape(refunded["operations"].as_array().unwrap().last().unwrap()),
         "history": shape(&call(&main, "history", serde_json::json!({ "query": {} }))),

@@ -264,7 +264,7 @@ window.kassaAfterSale = (() => {
     showError('rf', null);
     setBusy('rf', t(record ? 'recording' : 'refunding', { p: s.provider }));
     try {
-      const v = record ? await ipc.recordRefund(s.id, what, note) : await ipc.refundSession(s.id, what, note || null);
+      const v = await window.kassaOperators.withManager(() => (record ? ipc.recordRefund(s.id, what, note) : ipc.refundSession(s.id, what, note || null)));
       setBusy('rf', null);
       $('refund-dialog').close();
       done(v);
@@ -315,7 +315,7 @@ window.kassaAfterSale = (() => {
     showError('op', null);
     setBusy('op', t(kind === 'capture' ? 'capturing' : 'voiding', { p: s.provider }));
     try {
-      const v = kind === 'capture' ? await ipc.captureSession(s.id, amount) : await ipc.voidSession(s.id);
+      const v = await window.kassaOperators.withManager(() => (kind === 'capture' ? ipc.captureSession(s.id, amount) : ipc.voidSession(s.id)));
       setBusy('op', null);
       $('op-dialog').close();
       done(v);

@@ -238,21 +238,19 @@
     state.phase = 'paid';
     $('checkout-title').textContent = t('paidTitle');
     $('checkout-amount').textContent = s.amount;
-    const lines = $('receipt-lines');
-    lines.replaceChildren();
     const r = s.receipt;
-    (r ? r.lines : []).forEach((l) => {
-      const tr = k.el('tr');
-      tr.append(k.cell(`${l.quantity} × ${l.name}`), k.cell(`${l.vat_rate} %`, 'num muted'), k.cell(l.gross, 'num'));
-      lines.append(tr);
-    });
-    k.vatRows($('receipt-vat'), r && r.vat_rows);
     $('receipt-total').textContent = r ? r.gross : s.amount;
     const staff = s.confirmed_by === 'staff' ? ` · ${t('confirmedByStaff')}` : '';
     $('receipt-meta').textContent = `${k.providerLabel(s)} · ${t('reference')} ${s.reference} · ${k.time(s.updated_at)}${staff}`;
     show('paid');
     $('checkout').hidden = false;
     $('paid-new-sale').focus();
+    // The receipt as the journal holds it (its number, the operator), with Print and PDF;
+    // drawn once per sale (later status events of the same sale leave it, and its buttons' state).
+    if ($('paid-receipt').dataset.session !== s.id) {
+      $('paid-receipt').dataset.session = s.id;
+      window.kassaReceipt.render($('paid-receipt'), s.id, null, 'paid');
+    }
   }
 
   async function showEnded(s) {
@@ -315,7 +313,7 @@
   async function review(verdict) {
     if (!state.session) return;
     try {
-      showSession(await ipc.reviewSession(state.session.id, verdict));
+      showSession(await window.kassaOperators.withManager(() => ipc.reviewSession(state.session.id, verdict)));
     } catch (e) {
       const where = state.phase === 'waiting' ? 'poll-error' : 'failed-detail';
       $(where).textContent = `${k.errorText(e)} ${e.message}`;
@@ -376,6 +374,7 @@
     k.applyTexts();
     $('toggle-lang').textContent = k.lang === 'en' ? 'NB' : 'EN';
     renderBadge();
+    if (window.kassaOperators) window.kassaOperators.refreshTexts();
   }
 
   function toggleTheme() {
@@ -412,6 +411,8 @@
     state.reference = await ipc.newReference();
     await reloadInfo();
     applyTexts();
+    // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
+    window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });
     $('line-form').addEventListener('submit', submitLine);
     $('order-discount').addEventListener('change', setOrderDiscount);
     $('charge').addEventListener('click', openChooser);

@@ -104,6 +104,14 @@ window.kassaHistory = (() => {
       meta.append(k.el('span', `op-state state-${o.state}`, t(`opstate.${o.state}`)), ` · ${k.time(o.created_at)}`);
       if (o.provider_reference) meta.append(` · ${t('providerRef')} `, k.el('span', 'op-ref', o.provider_reference));
       li.append(main, meta);
+      // A done refund or void has its return receipt: shown below the sale's on a click.
+      if (o.state === 'done' && ['refund', 'refund_recorded', 'void'].includes(o.kind) && s.status === 'paid') {
+        const b = k.el('button', 'ghost small h-return-receipt', t('returnReceipt'));
+        b.type = 'button';
+        b.dataset.op = o.id;
+        b.addEventListener('click', () => showReceipt(s.id, o.id));
+        li.append(b);
+      }
       if (o.reason) li.append(k.el('div', 'op-note', o.reason));
       if (o.error) li.append(k.el('div', 'op-note form-error', o.error));
       ol.append(li);
@@ -196,21 +204,11 @@ window.kassaHistory = (() => {
     note.setAttribute('role', 'status');
     box.append(msg, note);
     if (s.operations.length) box.append(operations(s));
-    if (s.receipt) {
-      const table = k.el('table', 'receipt');
-      const body = k.el('tbody');
-      s.receipt.lines.forEach((l) => {
-        const tr = k.el('tr');
-        tr.append(k.cell(`${l.quantity} × ${l.name}`), k.cell(`${l.vat_rate} %`, 'num muted'), k.cell(l.gross, 'num'));
-        body.append(tr);
-      });
-      s.receipt.vat_rows.forEach((r) => {
-        const tr = k.el('tr', 'muted');
-        tr.append(k.cell(`${t('vat')} ${r.vat_rate} %`), k.cell(r.net, 'num'), k.cell(r.vat, 'num'));
-        body.append(tr);
-      });
-      table.append(body);
-      box.append(table);
+    if (s.status === 'paid') {
+      const r = k.el('section', 'receipt-box');
+      r.id = 'h-receipt';
+      box.append(r);
+      showReceipt(s.id, null);
     }
     box.append(k.el('h3', null, t('events')));
     const ol = k.el('ol', 'timeline');
@@ -221,6 +219,12 @@ window.kassaHistory = (() => {
       ol.append(li);
     });
     box.append(ol);
+  }
+
+  /** The sale's receipt (or return receipt `op`) in the detail pane, with Print and PDF. */
+  function showReceipt(id, op) {
+    const r = $('h-receipt');
+    if (r) window.kassaReceipt.render(r, id, op, 'h');
   }
 
   async function act(promise) {

@@ -49,6 +49,16 @@ window.kassaIpc = (() => {
     voidSession: (id) => call('void_session', { id }),
     recordRefund: (id, what, note) => call('record_refund', { id, what, note }),
     refundPreview: (id, what) => call('refund_preview', { id, what }),
+    // A sale's receipt (or a return's: `operation` the refund's or void's id) as the journal
+    // holds it; printing or saving it again needs `copy` (journaled, KOPI, one per receipt).
+    receipt: (id, operation) => call('receipt', { id, operation: operation || null }),
+    printReceipt: (id, operation, copy) => call('print_receipt', { id, operation: operation || null, copy: !!copy }),
+    saveReceiptPdf: (id, operation, copy) => call('save_receipt_pdf', { id, operation: operation || null, copy: !!copy }),
+    // Operators: who is at the till, logging in (or switching), out, a manager's PIN on the spot.
+    operatorsState: () => call('operators_state', {}),
+    login: (id, pin) => call('login', { id, pin }),
+    logout: () => call('logout', {}),
+    approve: (id, pin) => call('approve', { id, pin }),
     history: (query) => call('history', { query }),
     exportCsv: (query) => call('export_csv', { query }),
     settingsView: () => call('settings_view'),

@@ -13,6 +13,7 @@ mod link_cmd;
 mod operations_cmd;
 mod operator_cmd;
 mod quote_cmd;
+mod receipt_cmd;
 mod sessions_cmd;
 mod station;
 
@@ -196,6 +197,9 @@ enum Command {
     /// Operators: who may work the till (name, number, PIN, cashier or manager).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// A sale's receipt (or a return's): show it, print it, save it as PDF; a second print is
+    /// the copy (journaled, marked KOPI, one per receipt).
+    Receipt(receipt_cmd::ReceiptArgs),
     /// Run the provider sandbox (strict emulators of the providers' APIs) on loopback.
     Sandbox {
         /// The port on 127.0.0.1 (0: any free port).
@@ -371,6 +375,7 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             OperatorCommand::List { json } => operator_cmd::list(dir, json),
             OperatorCommand::Remove { id } => operator_cmd::remove(dir, id),
         },
+        Command::Receipt(args) => receipt_cmd::receipt(dir, args),
         Command::Sandbox { port } => sandbox(port),
     }
 }

@@ -217,7 +217,11 @@ fn bad_settings_and_fields_exit_2_naming_the_key() {
         ),
         (
             &["config", "set", "stripe.key", "x"],
-            "stripe.key: unknown provider \"stripe\"",
+            "stripe.key: unknown setting group \"stripe\"",
+        ),
+        (
+            &["config", "set", "shop.adress", "Storgata 1"],
+            "shop.adress: unknown shop setting (known: shop.name,",
         ),
         (
             &["config", "set", "dintero.client_secret", "x"],

@@ -121,6 +121,24 @@ codes! {
     /// Operators are configured and nobody is logged in.
     LoginRequired = "login_required",
 
+    // ---- receipts and the receipt printer (`PrintingError`, `ReceiptError`, `PrintError`) ----
+    /// The original receipt was printed or saved already: a second one is a copy.
+    ReceiptIssued = "receipt_issued",
+    /// The shop's details a receipt must show are missing (the organisation number).
+    ReceiptIncomplete = "receipt_incomplete",
+    /// The receipt could not be made (figures that do not add up, a PDF or ESC/POS failure).
+    ReceiptError = "receipt_error",
+    /// No receipt printer is set (`printer.url`).
+    NoPrinter = "no_printer",
+    /// The receipt printer cannot be reached or is not connected: nothing was printed.
+    PrinterUnreachable = "printer_unreachable",
+    /// This user may not write to the printer's device file, or its port cannot be set up.
+    PrinterPermission = "printer_permission",
+    /// The printer stopped part way (paper, cover, cable).
+    PrinterInterrupted = "printer_interrupted",
+    /// A receipt file (PDF, ESC/POS) could not be written.
+    FileWrite = "file_write",
+
     // ---- the till's operations (`TillError`) ----
     /// Field problems (the error lists them).
     InvalidInput = "invalid_input",

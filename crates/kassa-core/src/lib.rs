@@ -40,6 +40,7 @@ pub mod operator;
 pub mod order;
 pub mod paths;
 pub mod printer;
+pub mod printing;
 pub mod provider;
 pub mod qr;
 pub mod quote;

@@ -312,10 +312,23 @@ fn validator(key: &str) -> Result<Validator, SettingsError> {
         ));
     };
     let Some(spec) = provider(prefix) else {
+        // A key of the shop's own groups (shop, register, printer) that is not one of them:
+        // name the group's keys, not the providers.
+        let group: Vec<&str> = SHOP
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| k.split_once('.').is_some_and(|(g, _)| g == prefix))
+            .collect();
+        if !group.is_empty() {
+            return Err(invalid(
+                key,
+                format!("unknown {prefix} setting (known: {})", group.join(", ")),
+            ));
+        }
         return Err(invalid(
             key,
             format!(
-                "unknown provider {prefix:?} (known: {}, shop, register, printer)",
+                "unknown setting group {prefix:?} (the shop's: shop, register, printer; the providers': {})",
                 provider_names()
             ),
         ));
@@ -538,6 +551,14 @@ mod tests {
     #[test]
     fn validates_on_write_and_names_the_key() {
         let mut s = Settings::default();
+        assert_eq!(
+            err(&mut s, "shop.addres", "x"),
+            "shop.addres: unknown shop setting (known: shop.name, shop.currency, shop.vat_rates, \
+             shop.prices_include_vat, shop.locale, shop.return_url, shop.org_number, \
+             shop.address, shop.vat_registered)"
+        );
+        assert!(err(&mut s, "printer.port", "1").contains("(known: printer.url, printer.columns)"));
+        assert!(err(&mut s, "foo.bar", "1").contains("unknown setting group \"foo\""));
         s.set("dintero.account_id", "T12345678").unwrap();
         assert_eq!(
             err(&mut s, "dintero.account_id", "X1"),
@@ -552,7 +573,9 @@ mod tests {
         s.set("bambora.base_url", "https://staging.example.com/prefix")
             .unwrap();
         s.set("klarna.base_url", "http://localhost:9000").unwrap();
-        assert!(err(&mut s, "nope.key", "x").starts_with("nope.key: unknown provider \"nope\""));
+        assert!(
+            err(&mut s, "nope.key", "x").starts_with("nope.key: unknown setting group \"nope\"")
+        );
         assert!(err(&mut s, "klarna.colour", "x")
             .starts_with("klarna.colour: unknown setting for klarna"));
         assert!(err(&mut s, "klarna.password", "x").contains("is a secret"));

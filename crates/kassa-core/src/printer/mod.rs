@@ -286,6 +286,22 @@ pub enum PrintError {
     File { path: String, cause: String },
 }
 
+impl PrintError {
+    pub fn code(&self) -> crate::code::Code {
+        use crate::code::Code;
+        match self {
+            PrintError::Unreachable { .. } | PrintError::UsbNotFound { .. } => {
+                Code::PrinterUnreachable
+            }
+            PrintError::Permission { .. } | PrintError::SerialSetup { .. } => {
+                Code::PrinterPermission
+            }
+            PrintError::Interrupted { .. } => Code::PrinterInterrupted,
+            PrintError::File { .. } => Code::FileWrite,
+        }
+    }
+}
+
 /// Sends `bytes` (a receipt already encoded for the printer) to the printer at `url`, with
 /// the default [`Timeouts`].
 pub fn send(url: &PrinterUrl, bytes: &[u8]) -> Result<(), PrintError> {

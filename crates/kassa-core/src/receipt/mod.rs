@@ -282,6 +282,15 @@ pub enum ReceiptError {
     Output { format: &'static str, cause: String },
 }
 
+impl ReceiptError {
+    pub fn code(&self) -> crate::code::Code {
+        match self {
+            ReceiptError::NoOrgNumber => crate::code::Code::ReceiptIncomplete,
+            _ => crate::code::Code::ReceiptError,
+        }
+    }
+}
+
 /// The receipt, as typed rows in print order. Amounts are minor units of `currency`, signed
 /// as the customer sees them (a return's lines and total are negative).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -137,3 +137,9 @@ impl From<SecretError> for TillError {
         TillError::new(code, e.to_string())
     }
 }
+
+impl From<crate::printing::PrintingError> for TillError {
+    fn from(e: crate::printing::PrintingError) -> TillError {
+        TillError::new(e.code(), e.to_string())
+    }
+}

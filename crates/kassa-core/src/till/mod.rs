@@ -22,6 +22,7 @@ mod error;
 mod follow;
 mod navigation;
 mod operators;
+mod receipts;
 mod view;
 
 pub use crate::provider::cache::ProviderSource;
