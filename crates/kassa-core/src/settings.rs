@@ -554,8 +554,8 @@ mod tests {
         assert_eq!(
             err(&mut s, "shop.addres", "x"),
             "shop.addres: unknown shop setting (known: shop.name, shop.currency, shop.vat_rates, \
-             shop.prices_include_vat, shop.locale, shop.return_url, shop.org_number, \
-             shop.address, shop.vat_registered)"
+             shop.prices_include_vat, shop.locale, shop.return_url, shop.counter_link_minutes, \
+             shop.org_number, shop.address, shop.vat_registered)"
         );
         assert!(err(&mut s, "printer.port", "1").contains("(known: printer.url, printer.columns)"));
         assert!(err(&mut s, "foo.bar", "1").contains("unknown setting group \"foo\""));
