@@ -120,7 +120,7 @@ impl QrArgs {
                     .map_err(|e| Failure::System(format!("the slip was not printed: {e}")))?,
                 (None, None) => {
                     return Err(Failure::Invalid(
-                        "no receipt printer is set (printer.url); the session was created: print its slip later with `kassa-cli links`, or use --slip-escpos FILE".into(),
+                        "no receipt printer is set (printer.url); the link was created all the same: its URL is above, or write the slip with --slip-escpos FILE".into(),
                     ))
                 }
             }
