@@ -10,6 +10,7 @@ include!("commands_list.rs");
 use kassa_core::catalog::ProductEntry;
 use kassa_core::code::Code;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::link::Sale;
 use kassa_core::printing::Issued;
 use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
@@ -167,7 +168,9 @@ async fn charge<R: Runtime>(
     presentation: Presentation,
 ) -> Result<SessionView> {
     blocking(app, move |app, desk| {
-        let session = desk.with(|t| t.charge(&cart, &provider, presentation))?;
+        // The desktop charge dialog has no link option yet: a counter sale.
+        let session =
+            desk.with(|t| t.charge(&cart, &provider, presentation, &Sale::Counter, None))?;
         let hint = follow(app, desk, &session)?;
         if let (Presentation::Webview, Some(url), Some(hint), Ok(dir)) =
             (presentation, &session.checkout_url, hint, &desk.dir)

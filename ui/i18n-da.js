@@ -412,4 +412,6 @@ window.kassaTexts.da = {
   makeZNow: 'Lav Z-rapporten nu',
   'err.z_report_exists': 'Denne kasse har allerede lavet dagens Z-rapport. Kun én Z-rapport om dagen er tilladt; en X-rapport viser tallene uden at afslutte dagen.',
   'err.report_inconsistent': 'Rapporten blev ikke lavet: journalens tal går ikke op. Kør journalkontrollen og kontakt support.',
+  'err.cannot_send': 'Denne betalingsudbyder kan ikke sende linket. Kopiér linket eller vis QR-koden i stedet.',
+  'err.not_renewable': 'Kun et udløbet eller annulleret link kan fornyes (én gang), og kun et åbent link kan sendes.',
 };

@@ -412,4 +412,6 @@ window.kassaTexts.sv = {
   makeZNow: 'Gör Z-rapporten nu',
   'err.z_report_exists': 'Den här kassan har redan gjort dagens Z-rapport. Bara en Z-rapport per dag är tillåten; en X-rapport visar summorna utan att avsluta dagen.',
   'err.report_inconsistent': 'Rapporten gjordes inte: journalens siffror går inte ihop. Kör journalkontrollen och kontakta support.',
+  'err.cannot_send': 'Den här betalningsleverantören kan inte skicka länken. Kopiera länken eller visa QR-koden i stället.',
+  'err.not_renewable': 'Bara en utgången eller avbruten länk kan förnyas (en gång), och bara en öppen länk kan skickas.',
 };

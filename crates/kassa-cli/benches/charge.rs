@@ -230,7 +230,13 @@ fn warm(till: &mut Till<Clients>, sandbox: &Sandbox, provider: &'static str, o: 
         let c = cart(till.new_reference());
         let t = Instant::now();
         let view = till
-            .charge(&c, provider, Presentation::Qr)
+            .charge(
+                &c,
+                provider,
+                Presentation::Qr,
+                &kassa_core::link::Sale::Counter,
+                None,
+            )
             .unwrap_or_else(|e| panic!("{provider}: {} {}", e.code, e.message));
         let elapsed = t.elapsed();
         (

@@ -1,9 +1,11 @@
-//! `kassa-cli charge`, `status` and `cancel`: a checkout session at a provider.
+//! `kassa-cli charge`, `status` and `cancel`: a checkout session at a provider (a counter
+//! sale, or with `--link` a link sale: `link_cmd`).
 
 use crate::station::{checkout_failure, store_failure, Station};
 use crate::Failure;
-use kassa_core::checkout::{self, ChargeRequest, DEFAULT_RETURN_URL};
-use kassa_core::provider::Presentation;
+use kassa_core::checkout::{self, ChargeRequest, Started, DEFAULT_RETURN_URL};
+use kassa_core::link::SaleKind;
+use kassa_core::provider::{CapturePolicy, Presentation};
 use kassa_core::session::{SessionId, Status};
 use kassa_core::store::{SessionRecord, StoreError};
 use kassa_core::time::{format_rfc3339, now_millis};
@@ -27,12 +29,26 @@ pub struct ChargeArgs {
     /// Poll the provider until the session is paid, cancelled, expired or failed.
     #[arg(long)]
     pub wait: bool,
-    /// Write the checkout URL as a QR code (SVG) to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub qr_svg: Option<String>,
+    #[command(flatten)]
+    pub qr: crate::link_cmd::QrArgs,
     /// The URL will be opened on this till, not scanned by a phone.
     #[arg(long)]
     pub webview: bool,
+    /// A link sale: the customer pays elsewhere and later (sent by the provider, copied, or a
+    /// QR code on paper), instead of at the counter (`shop.counter_link_minutes`).
+    #[arg(long, conflicts_with = "webview")]
+    pub link: bool,
+    /// How long the link stays payable: 1h, 24h (the default), 7d, a date (2026-12-24:
+    /// through that day, UTC) or a UTC time (2026-12-24T18:00:00Z). A lifetime beyond the
+    /// provider's limit is clamped; the expiry printed is the one the provider confirmed.
+    #[arg(long, value_name = "WHEN")]
+    pub expires_in: Option<String>,
+    #[command(flatten)]
+    pub send: crate::link_cmd::SendArgs,
+    /// What the payment does when authorized, for this sale: at_sale or manual (goods shipped
+    /// later: capture with `kassa-cli capture`). Default: the `<provider>.capture` setting.
+    #[arg(long, value_name = "POLICY")]
+    pub capture: Option<String>,
     /// Seconds between status polls with --wait.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
@@ -40,6 +56,17 @@ pub struct ChargeArgs {
 
 /// The `--json` object of charge, status and cancel.
 fn session_json(s: &SessionRecord) -> serde_json::Value {
+    let mut v = base_json(s);
+    if s.sale == SaleKind::Link {
+        v["sale"] = "link".into();
+        v["requested_expires_at"] = s.requested_expires_at.map(format_rfc3339).into();
+        v["contact"] = s.contact_masked.clone().into();
+        v["renews"] = s.renews.clone().into();
+    }
+    v
+}
+
+fn base_json(s: &SessionRecord) -> serde_json::Value {
     serde_json::json!({
         "id": s.id,
         "provider": s.provider,
@@ -55,6 +82,22 @@ fn session_json(s: &SessionRecord) -> serde_json::Value {
         "confirmed_by": s.confirmed_by,
         "last_error": s.last_error,
     })
+}
+
+/// Prints a started session and, when it was sent, what became of that (`sent` in JSON).
+pub fn print_started(started: &Started, json: bool) {
+    if json {
+        let mut v = session_json(&started.session);
+        if let Some(d) = &started.sent {
+            v["sent"] = crate::link_cmd::sent_json(d);
+        }
+        println!("{v}");
+        return;
+    }
+    print_session(&started.session, false);
+    if let Some(d) = &started.sent {
+        crate::link_cmd::print_sent(d);
+    }
 }
 
 fn print_session(s: &SessionRecord, json: bool) {
@@ -78,7 +121,18 @@ fn print_session(s: &SessionRecord, json: bool) {
         println!("url       {url}");
     }
     if let Some(t) = s.expires_at {
-        println!("expires   {}", format_rfc3339(t));
+        match s.requested_expires_at {
+            Some(asked) if asked > t => println!(
+                "expires   {} (asked for {}; {} keeps a link no longer)",
+                format_rfc3339(t),
+                format_rfc3339(asked),
+                s.provider
+            ),
+            _ => println!("expires   {}", format_rfc3339(t)),
+        }
+    }
+    if let Some(c) = &s.contact_masked {
+        println!("customer  {c}");
     }
     match &s.confirmed_by {
         Some(who) => println!(
@@ -102,6 +156,21 @@ fn outcome(status: Status) -> Result<(), Failure> {
 }
 
 pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
+    if !a.link
+        && (a.expires_in.is_some() || a.send.send_sms.is_some() || a.send.send_email.is_some())
+    {
+        return Err(Failure::Invalid(
+            "--expires-in, --send-sms and --send-email are for a link sale: add --link".into(),
+        ));
+    }
+    // Everything staff typed is checked before anything is opened or created.
+    let sale = crate::link_cmd::sale(a.link, a.expires_in.as_deref(), &a.send)?;
+    let capture = a
+        .capture
+        .as_deref()
+        .map(CapturePolicy::parse)
+        .transpose()
+        .map_err(Failure::Invalid)?;
     let text = crate::read_input(&a.order)?;
     let priced = kassa_core::quote_document(&text, &kassa_core::reference::generate_now())
         .map_err(|e| Failure::Invalid(e.to_string()))?;
@@ -124,7 +193,7 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
         .flatten()
         .unwrap_or_else(|| DEFAULT_RETURN_URL.into());
     let now = now_millis();
-    let session = checkout::start(
+    let started = checkout::start(
         &mut station.log,
         &station.dir.clone(),
         provider.as_ref(),
@@ -139,18 +208,17 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
             demo: name == "demo",
             id: SessionId::generate(now),
             now,
-            capture: station.settings.capture_policy(&name),
+            capture: capture.unwrap_or_else(|| station.settings.capture_policy(&name)),
+            sale: &sale,
+            counter_ms: station.settings.counter_ms(),
+            renews: None,
             operator: &by,
         },
     )
     .map_err(checkout_failure)?;
-    if let Some(path) = &a.qr_svg {
-        let payload = session.qr_payload.as_deref().unwrap_or_default();
-        let svg = kassa_core::qr::svg(payload).map_err(Failure::System)?;
-        std::fs::write(path, svg)
-            .map_err(|e| Failure::System(format!("cannot write {path}: {e}")))?;
-    }
-    print_session(&session, a.json);
+    let session = started.session.clone();
+    a.qr.write(&station, &session)?;
+    print_started(&started, a.json);
     if !a.wait {
         return Ok(());
     }

@@ -7,7 +7,9 @@
 mod charge_cmd;
 mod config_cmd;
 mod credentials_cmd;
+mod follow_cmd;
 mod journal_cmd;
+mod link_cmd;
 mod operations_cmd;
 mod operator_cmd;
 mod quote_cmd;
@@ -71,6 +73,34 @@ enum Command {
     /// Exit status: 0 paid (or created, without --wait), 1 declined/cancelled/expired/failed,
     /// 2 invalid input, 3 provider or network error.
     Charge(charge_cmd::ChargeArgs),
+    /// Unpaid link sales (open, or ended unpaid and not renewed within a week), newest first:
+    /// amount, time left, the customer's contact (masked) and status.
+    Links {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A new link for the order of an expired or cancelled link sale (a session is never
+    /// reused), sent again to the same customer unless --send-sms/--send-email say otherwise.
+    Renew(link_cmd::RenewArgs),
+    /// Have the provider send an open link again (Klarna: SMS or e-mail; Bambora: e-mail;
+    /// Dintero sends only when a link is created). Exit status 2 where the provider cannot.
+    Resend {
+        id: String,
+        #[command(flatten)]
+        send: link_cmd::SendArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow every open session (counter sales every 2 s, links slowing with age, within
+    /// each provider's request budget) until interrupted: paid sales get their receipt entry
+    /// as at the counter. Prints each session that is no longer open.
+    Follow {
+        /// One pass: ask every open session once, print its status, exit.
+        #[arg(long)]
+        once: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask the provider for a session's status and record it.
     Status {
         /// Kassa's session id.
@@ -328,6 +358,10 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             ConfigCommand::Show => config_cmd::show(dir),
         },
         Command::Charge(args) => charge_cmd::charge(dir, args),
+        Command::Links { json } => link_cmd::list(dir, json),
+        Command::Follow { once, json } => follow_cmd::follow(dir, once, json),
+        Command::Renew(args) => link_cmd::renew(dir, args),
+        Command::Resend { id, send, json } => link_cmd::resend(dir, &id, &send, json),
         Command::Status { id, json } => charge_cmd::status(dir, &id, json),
         Command::Returned { id, url, json } => charge_cmd::returned(dir, &id, &url, json),
         Command::Cancel { id, json } => charge_cmd::cancel(dir, &id, json),

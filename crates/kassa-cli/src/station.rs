@@ -50,7 +50,7 @@ pub fn checkout_failure(e: CheckoutError) -> Failure {
         )),
         CheckoutError::Lock(m) => Failure::System(m),
         // Refused before anything was sent: bad input for this sale (exit 2).
-        CheckoutError::Refused { code, message, .. } => {
+        CheckoutError::Refused { code, message, .. } | CheckoutError::NotStarted { code, message } => {
             Failure::Invalid(format!("{message} [{code}]"))
         }
         CheckoutError::Operation { operation, error } => Failure::System(format!(

@@ -87,6 +87,7 @@ fn build(dir: &Path, n: i64) -> PathBuf {
                         created_at: at,
                         capture_policy: None,
                         operator_id: Some(1),
+                        link: None,
                     },
                     Status::Paid,
                 )

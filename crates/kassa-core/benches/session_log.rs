@@ -110,6 +110,7 @@ fn main() {
                         order: &orders_by_ref[i as usize],
                         created_at: at,
                         capture_policy: None,
+                        link: None,
                         operator_id: None,
                     },
                     statuses[i as usize % statuses.len()],
@@ -143,6 +144,7 @@ fn main() {
             order: &orders[i % orders.len()],
             created_at: now + i as i64,
             capture_policy: Some(kassa_core::provider::CapturePolicy::AtSale),
+            link: None,
             operator_id: Some(1),
         })
         .unwrap();

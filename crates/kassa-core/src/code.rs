@@ -99,6 +99,11 @@ codes! {
     /// capturing it by itself).
     OperationInProgress = "operation_in_progress",
 
+    // ---- payment links ----
+    /// The provider cannot send this link (by this channel, or again): copy the link.
+    CannotSend = "cannot_send",
+    /// Only an expired or cancelled link is renewed (and only once); only an open one is sent.
+    NotRenewable = "not_renewable",
     // ---- the journal and operators (`StoreError`, `OperatorError`) ----
     /// The journal's signing key cannot be had from the OS keyring (so no sale or refund may
     /// start), or a sale's amounts cannot be signed.

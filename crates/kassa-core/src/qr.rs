@@ -1,4 +1,5 @@
-//! QR codes as SVG: the CLI writes them to a file, the desktop app shows the same text inline.
+//! QR codes as SVG (the CLI writes them to a file, the desktop app shows the same text inline)
+//! and as PNG (a file to put in a message, an invoice or a poster).
 //!
 //! The payload is only the checkout URL. Error correction M (15 %) keeps the code small enough
 //! to scan from a phone at arm's length while surviving a smudged screen; the quiet zone is
@@ -41,6 +42,83 @@ pub fn svg(payload: &str) -> Result<String, String> {
         .build())
 }
 
+/// The dark-on-light modules of `payload`'s QR code, `width` × `width`, row by row.
+fn modules(payload: &str) -> Result<(usize, Vec<bool>), String> {
+    let code =
+        QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
+            format!(
+                "cannot make a QR code of this URL ({} bytes): {e}",
+                payload.len()
+            )
+        })?;
+    let dark = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == qrcode::Color::Dark)
+        .collect();
+    Ok((code.width(), dark))
+}
+
+/// The quiet zone around a code, in modules (ISO/IEC 18004 asks for four).
+const QUIET_MODULES: usize = 4;
+
+/// Renders `payload` as a PNG: 1-bit greyscale, `module_px` pixels a module (8 gives a code of
+/// a typical checkout URL about 300 px wide, sharp when printed or scaled by whole steps), the
+/// quiet zone included. A provider's own QR image (`data:image/…`) is refused: Kassa only
+/// encodes URLs; the SVG shows such an image as it is.
+pub fn png(payload: &str, module_px: u32) -> Result<Vec<u8>, String> {
+    if payload.starts_with("data:image/") {
+        return Err(
+            "this session's QR code is the provider's picture, not a URL: save it as SVG".into(),
+        );
+    }
+    let scale = module_px.clamp(1, 32) as usize;
+    let (width, dark) = modules(payload)?;
+    let side = (width + 2 * QUIET_MODULES) * scale;
+    let row_bytes = side.div_ceil(8);
+    // Each row: filter type 0 (none), then the pixels, 8 a byte, most significant bit first;
+    // 1 is white in greyscale.
+    let mut raw = Vec::with_capacity(side * (row_bytes + 1));
+    for y in 0..side {
+        raw.push(0u8);
+        let my = (y / scale)
+            .checked_sub(QUIET_MODULES)
+            .filter(|m| *m < width);
+        let mut row = vec![0xffu8; row_bytes];
+        if let Some(my) = my {
+            for x in 0..side {
+                let mx = (x / scale)
+                    .checked_sub(QUIET_MODULES)
+                    .filter(|m| *m < width);
+                if mx.is_some_and(|mx| dark[my * width + mx]) {
+                    row[x / 8] &= !(0x80 >> (x % 8));
+                }
+            }
+        }
+        raw.extend_from_slice(&row);
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut z, &raw).map_err(|e| e.to_string())?;
+    let idat = z.finish().map_err(|e| e.to_string())?;
+    let side = u32::try_from(side).map_err(|_| "the QR code is too large".to_string())?;
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    // Bit depth 1, colour type 0 (greyscale), deflate, filter method 0, no interlace.
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", &ihdr), (b"IDAT", &idat), (b"IEND", &Vec::new())] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -51,6 +129,32 @@ mod tests {
         // A different payload gives a different picture.
         assert_ne!(s, super::svg("https://example.com/other").unwrap());
         assert!(super::svg(&"x".repeat(5000)).is_err());
+    }
+
+    #[test]
+    fn the_png_is_the_codes_modules_with_a_quiet_zone_read_back_by_another_decoder() {
+        let url = "https://checkout.dintero.com/v1/view/T12345678.4xYz";
+        let bytes = super::png(url, 8).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let (width, dark) = super::modules(url).unwrap();
+        let side = (width + 8) * 8;
+        assert_eq!((info.width as usize, info.height as usize), (side, side));
+        assert_eq!(info.bit_depth, png::BitDepth::One);
+        let pixel = |x: usize, y: usize| buf[y * info.line_size + x / 8] & (0x80 >> (x % 8)) == 0;
+        for y in 0..side {
+            for x in 0..side {
+                let (mx, my) = ((x / 8).wrapping_sub(4), (y / 8).wrapping_sub(4));
+                let want = mx < width && my < width && dark[my * width + mx];
+                assert_eq!(pixel(x, y), want, "pixel {x},{y}");
+            }
+        }
+        // The finder pattern's corner is dark, the quiet zone light.
+        assert!(pixel(32, 32) && !pixel(31, 31));
+        assert!(super::png("data:image/png;base64,iVBORw0KGgo=", 8).is_err());
+        assert!(super::png(&"x".repeat(5000), 8).is_err());
     }
 
     #[test]

@@ -30,6 +30,8 @@ const SHOP: &[(&str, Validator)] = &[
     ("shop.prices_include_vat", valid_bool),
     ("shop.locale", valid_locale),
     ("shop.return_url", valid_base_url),
+    // How long a counter sale's checkout stays payable (a link sale chooses its own).
+    ("shop.counter_link_minutes", valid_counter_minutes),
     ("default_provider", valid_default_provider),
     // What a receipt must say about the seller (Norway: name, address, organisation number
     // and "MVA" when VAT-registered; see `receipt`).
@@ -60,6 +62,7 @@ fn default_for(key: &str) -> Option<&'static str> {
         "shop.vat_rates" => "25,15,12,0",
         "shop.prices_include_vat" => "true",
         "shop.locale" => "nb",
+        "shop.counter_link_minutes" => "15",
         "default_provider" => "demo",
         "shop.vat_registered" => "true",
         "register.id" => "1",
@@ -257,6 +260,18 @@ impl Settings {
     pub fn printer(&self) -> Option<crate::printer::PrinterUrl> {
         let url = self.get("printer.url").ok().flatten()?;
         crate::printer::PrinterUrl::parse(&url).ok()
+    }
+
+    /// A counter sale's lifetime in ms (`shop.counter_link_minutes`, default
+    /// [`crate::link::COUNTER_MINUTES_DEFAULT`]).
+    pub fn counter_ms(&self) -> i64 {
+        self.get("shop.counter_link_minutes")
+            .ok()
+            .flatten()
+            .and_then(|m| m.parse::<i64>().ok())
+            .filter(|m| crate::link::COUNTER_MINUTES.contains(m))
+            .unwrap_or(crate::link::COUNTER_MINUTES_DEFAULT)
+            * 60_000
     }
 
     /// How many characters a receipt line has on the printer (`printer.columns`, default 48).
@@ -502,9 +517,32 @@ fn valid_printer_columns(v: &str) -> Result<(), String> {
     }
 }
 
+fn valid_counter_minutes(v: &str) -> Result<(), String> {
+    let range = crate::link::COUNTER_MINUTES;
+    match v.parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(()),
+        _ => Err(format!(
+            "{v:?}: whole minutes from {} to {} (a counter sale is paid while the customer waits;              a link sale chooses its own lifetime)",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_counter_lifetime_is_whole_minutes_within_an_hour() {
+        let mut s = Settings::default();
+        assert_eq!(s.counter_ms(), 15 * 60_000);
+        s.set("shop.counter_link_minutes", "30").unwrap();
+        assert_eq!(s.counter_ms(), 30 * 60_000);
+        for bad in ["0", "61", "1.5", "x"] {
+            assert!(s.set("shop.counter_link_minutes", bad).is_err(), "{bad}");
+        }
+    }
 
     fn err(s: &mut Settings, k: &str, v: &str) -> String {
         s.set(k, v).unwrap_err().to_string()
@@ -516,8 +554,8 @@ mod tests {
         assert_eq!(
             err(&mut s, "shop.addres", "x"),
             "shop.addres: unknown shop setting (known: shop.name, shop.currency, shop.vat_rates, \
-             shop.prices_include_vat, shop.locale, shop.return_url, shop.org_number, \
-             shop.address, shop.vat_registered)"
+             shop.prices_include_vat, shop.locale, shop.return_url, shop.counter_link_minutes, \
+             shop.org_number, shop.address, shop.vat_registered)"
         );
         assert!(err(&mut s, "printer.port", "1").contains("(known: printer.url, printer.columns)"));
         assert!(err(&mut s, "foo.bar", "1").contains("unknown setting group \"foo\""));

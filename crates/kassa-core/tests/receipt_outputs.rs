@@ -60,6 +60,11 @@ fn receipt(demo: bool, copy: bool) -> ReceiptDoc {
         confirmed_by: None,
         capture_policy: Some(CapturePolicy::Manual),
         authorization_expires_at: None,
+        sale: kassa_core::link::SaleKind::Counter,
+        requested_expires_at: None,
+        contact: None,
+        contact_masked: None,
+        renews: None,
         operator_id: Some(1),
     };
     let seller = Seller {

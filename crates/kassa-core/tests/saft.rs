@@ -39,6 +39,7 @@ fn product_sale(log: &mut SessionLog, at: i64) -> String {
         created_at: at,
         capture_policy: Some(kassa_core::provider::CapturePolicy::AtSale),
         operator_id: Some(1),
+        link: None,
     })
     .unwrap();
     pay(log, id.as_str(), at);

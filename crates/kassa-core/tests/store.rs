@@ -767,6 +767,7 @@ fn an_authorizations_expiry_is_kept_and_history_warns_two_days_before() {
         created_at: T0,
         capture_policy: Some(CapturePolicy::Manual),
         operator_id: None,
+        link: None,
     })
     .unwrap();
     let id = id.to_string();
@@ -859,4 +860,80 @@ fn a_capture_at_sale_that_failed_is_due_and_a_staff_verdict_never_is() {
     log.record_operation_state(OP2, OperationState::Failed, T0 + 120, None, Some("no"), "x")
         .unwrap();
     assert!(!due(&log, &other));
+}
+
+// ---- link sales (schema v7) ----
+
+/// A link sale's intent sent to `contact`.
+fn link_intent(log: &mut SessionLog, at: i64, reference: &str, contact: &str) -> String {
+    let id = SessionId::new(at, at as u128 * 31);
+    let o = order(reference);
+    let contact = kassa_core::link::Contact::phone(contact).unwrap();
+    log.record_intent(&NewSession {
+        id: id.clone(),
+        provider: "dintero",
+        profile: "test",
+        demo: false,
+        order: &o,
+        created_at: at,
+        capture_policy: Some(CapturePolicy::AtSale),
+        operator_id: Some(1),
+        link: Some(kassa_core::store::LinkIntent {
+            requested_expires_at: at + 24 * 3600 * 1000,
+            contact: Some(&contact),
+            renews: None,
+        }),
+    })
+    .unwrap();
+    id.to_string()
+}
+
+#[test]
+fn a_links_contact_is_kept_only_while_needed_and_its_mask_for_good() {
+    let dir = TempDir::new("link-contact");
+    let mut log = open(&dir.db());
+    let kept = kassa_core::store::CONTACT_KEPT_MS;
+    // Paid: forgotten at once, by the trigger, whoever records the payment.
+    let paid = link_intent(&mut log, T0, "L-1", "+4791234567");
+    let (s, _) = log.get(&paid).unwrap();
+    assert_eq!(s.contact.as_deref(), Some("sms:+4791234567"));
+    for to in [Status::Unknown, Status::Paid] {
+        log.record_status(&paid, to, T0 + 1, "status", "x", None, true)
+            .unwrap();
+    }
+    let (s, _) = log.get(&paid).unwrap();
+    assert_eq!(
+        (s.contact, s.contact_masked.as_deref()),
+        (None, Some("+47******67"))
+    );
+    // Expired unpaid: kept CONTACT_KEPT_MS for a renewal, then forgotten with an event.
+    let expired = link_intent(&mut log, T0 + 10, "L-2", "+4798765432");
+    for to in [Status::Unknown, Status::Expired] {
+        log.record_status(&expired, to, T0 + 20, "status", "x", None, true)
+            .unwrap();
+    }
+    assert_eq!(log.forget_contacts(T0 + 20 + kept).unwrap(), 0, "not yet");
+    assert!(log.get(&expired).unwrap().0.contact.is_some());
+    assert_eq!(log.forget_contacts(T0 + 21 + kept).unwrap(), 1);
+    let (s, events) = log.get(&expired).unwrap();
+    assert_eq!(
+        (s.contact, s.contact_masked.as_deref()),
+        (None, Some("+47******32"))
+    );
+    assert!(events
+        .iter()
+        .any(|e| e.detail.contains("contact forgotten")));
+    // Listed while it may be renewed; not after.
+    assert_eq!(log.links(T0 + 21).unwrap().len(), 1);
+    assert!(log.links(T0 + 21 + kept).unwrap().is_empty());
+    // Nowhere in the file but where the schema keeps it.
+    let db = rusqlite::Connection::open(dir.db()).unwrap();
+    let n: i64 = db
+        .query_row(
+            "SELECT count(*) FROM session_events WHERE detail LIKE '%91234567%' OR detail LIKE '%98765432%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 0, "events name the contact masked only");
 }

@@ -55,6 +55,20 @@ pub(crate) fn is_http_url(s: &str) -> bool {
 
 /// `http://host:port/<provider>`, from the request's Host header (the sandbox is on
 /// loopback, so the URLs it hands out are the ones the request came in on).
+/// An e-mail address as the emulators check one where the provider publishes no rule:
+/// `local@domain.tld`, no whitespace (OURS; each provider's module says where it applies).
+#[cfg(feature = "all-providers")]
+pub(crate) fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !text.contains(char::is_whitespace)
+        && domain
+            .rsplit_once('.')
+            .is_some_and(|(name, tld)| !name.is_empty() && tld.len() >= 2)
+}
+
 pub(crate) fn public_base(headers: &HeaderMap, provider: &str) -> String {
     let host = headers
         .get("host")

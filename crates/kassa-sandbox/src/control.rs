@@ -57,6 +57,10 @@ pub(crate) struct Controls {
     page_script: Option<String>,
     /// What page scripts reported (`POST /_control/reports`).
     reports: Vec<String>,
+    /// Every message a provider "sent" to a customer (a link by SMS or e-mail), in order:
+    /// the emulators send nothing, so tests read here what would have gone out
+    /// (`GET /_control/messages`).
+    messages: Vec<serde_json::Value>,
 }
 
 impl Controls {
@@ -101,6 +105,47 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/page_script.js", get(page_script))
         .route("/reports", post(add_report))
         .route("/reports", get(reports))
+        .route("/messages", get(messages))
+}
+
+/// A message a provider would have sent to a customer, as `GET /_control/messages` lists it.
+pub(crate) struct Message<'a> {
+    /// `klarna`, `dintero`, `bambora`.
+    pub(crate) provider: &'a str,
+    /// `sms` or `email`.
+    pub(crate) channel: &'a str,
+    /// The phone number or address as the provider got it.
+    pub(crate) to: &'a str,
+    /// The link the message carries.
+    pub(crate) link: &'a str,
+    /// The provider's id of what was sent (HPP session, Dintero session, payment request).
+    pub(crate) session: &'a str,
+    /// What else the provider got (e.g. Klarna's `phone_country`, Bambora's `message`).
+    pub(crate) extra: serde_json::Value,
+}
+
+impl Shared {
+    /// Records a message a provider "sent" (see [`Controls::messages`]).
+    pub(crate) fn record_message(&self, m: Message) {
+        let at = kassa_core::time::format_rfc3339(kassa_core::time::now_millis());
+        self.controls
+            .lock()
+            .unwrap()
+            .messages
+            .push(serde_json::json!({
+                "provider": m.provider,
+                "channel": m.channel,
+                "to": m.to,
+                "link": m.link,
+                "session": m.session,
+                "extra": m.extra,
+                "at": at,
+            }));
+    }
+}
+
+async fn messages(State(s): State<Arc<Shared>>) -> Json<Vec<serde_json::Value>> {
+    Json(s.controls.lock().unwrap().messages.clone())
 }
 
 #[derive(Deserialize)]

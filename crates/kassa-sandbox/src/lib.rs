@@ -17,6 +17,7 @@
 //! | `POST /_control/faults` `{"faults": [{"method": "GET", "path": "/v1/sessions/", "kind": "status", "status": 503, "times": 2}]}` | inject faults (kinds below) into matching requests |
 //! | `DELETE /_control/faults` | clear injected faults |
 //! | `GET /_control/stats` | requests and connections served so far |
+//! | `GET /_control/messages` | every link a provider "sent" to a customer (Klarna's distribution, Dintero's publish, Bambora's e-mail notification): `[{provider, channel, to, link, session, extra, at}]` |
 //! | `POST /_control/dintero/sessions/{id}/outcome` `{"outcome": "pay"}` | what the customer does: `pay`, `capture`, `decline`, `cancel`, `on_hold`, `expire` |
 //! | `POST /_control/dintero/tokens/expire` | every issued token becomes invalid (401) |
 //! | `PUT /_control/dintero/token_lifetime` `{"seconds": 2}` | `expires_in` of new tokens |

@@ -150,6 +150,8 @@ fn create(b: &Bambora, order: &PricedOrder, how: Presentation, capture: CaptureP
         capture,
         now,
         expires_at: now + 15 * 60_000,
+        sale: kassa_core::link::SaleKind::Counter,
+        send: None,
     })
     .unwrap()
     .provider_session_id

@@ -131,6 +131,8 @@ fn open(c: &CommerceLayer, capture: CapturePolicy, presentation: Presentation) -
             capture,
             now,
             expires_at: now + 15 * 60_000,
+            sale: kassa_core::link::SaleKind::Counter,
+            send: None,
         })
         .unwrap();
     Sale { order, created }

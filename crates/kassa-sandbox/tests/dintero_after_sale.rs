@@ -95,6 +95,8 @@ fn sale(s: &Sandbox, p: &Dintero, doc: &str, policy: CapturePolicy) -> (PricedOr
             capture: policy,
             now,
             expires_at: now + 900_000,
+            sale: kassa_core::link::SaleKind::Counter,
+            send: None,
         })
         .unwrap();
     control(

@@ -113,6 +113,8 @@ fn pay(s: &Sandbox, k: &Klarna, order: PricedOrder, policy: CapturePolicy) -> Pa
             capture: policy,
             now,
             expires_at: now + 15 * 60_000,
+            sale: kassa_core::link::SaleKind::Counter,
+            send: None,
         })
         .unwrap();
     let hpp_id = created.provider_session_id;

@@ -151,6 +151,8 @@ fn create(provider: &dyn Provider, priced: &kassa_core::quote::PricedOrder) -> R
             capture: kassa_core::provider::CapturePolicy::AtSale,
             now,
             expires_at: now + 15 * 60_000,
+            sale: kassa_core::link::SaleKind::Counter,
+            send: None,
         })
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -29,11 +29,13 @@
 //! (`refund`), polling cadence (the shells).
 
 mod at_sale;
+mod link;
 mod lock;
 mod operation;
 mod reconcile;
 mod settle;
 
+pub use link::{renew, resend, Delivery, Renewal};
 pub use operation::{capture, preview_refund, record_refund, refund, void};
 pub use reconcile::{reconcile, reconcile_with, ProviderFor, Reconciled};
 pub use settle::SETTLE_AFTER_MS;
@@ -41,6 +43,7 @@ pub use settle::SETTLE_AFTER_MS;
 use lock::{pause_point, InFlight};
 
 use crate::code::Code;
+use crate::link::{LinkError, Sale};
 use crate::operator::{Authenticated, OperatorError};
 use crate::provider::common::with_query;
 use crate::provider::{
@@ -50,13 +53,10 @@ use crate::provider::{
 use crate::quote::PricedOrder;
 use crate::session::{SessionId, Status};
 use crate::store::{
-    NewSession, Opened, OperationRecord, SessionLog, SessionRecord, StatusChange, StoreError,
+    LinkIntent, NewSession, Opened, OperationRecord, SessionLog, SessionRecord, StatusChange,
+    StoreError,
 };
 use std::path::Path;
-
-/// How long a checkout session stays payable. A counter sale is paid within minutes; a
-/// remote-payment QR a little later. Change here.
-pub const SESSION_LIFETIME_MS: i64 = 15 * 60 * 1000;
 
 /// Where the provider sends the customer after paying when `shop.return_url` is not set. The
 /// `.invalid` domain never resolves (RFC 2606): the embedded webview stops at it, and a phone
@@ -77,6 +77,10 @@ pub enum CheckoutError {
     },
     #[error("{0}")]
     Lock(String),
+    /// A sale refused before anything was recorded or created (a link's date already past, a
+    /// contact the provider cannot send to): nothing happened.
+    #[error("{message}")]
+    NotStarted { code: Code, message: String },
     /// A capture, refund or void refused before anything was sent (the session is not paid,
     /// the amount is more than is left, the provider has no such API…): `code` and `message`
     /// name the cause. The attempt is logged as a session event.
@@ -105,6 +109,7 @@ impl CheckoutError {
                 error.code()
             }
             CheckoutError::Lock(_) => Code::LockFailed,
+            CheckoutError::NotStarted { code, .. } => *code,
             CheckoutError::Refused { code, .. } => *code,
         }
     }
@@ -124,14 +129,44 @@ pub struct ChargeRequest<'a> {
     pub demo: bool,
     pub id: SessionId,
     pub now: i64,
-    /// What the payment does when authorized (`<provider>.capture`), recorded on the session.
+    /// What the payment does when authorized (`<provider>.capture`, or a link sale's own
+    /// choice), recorded on the session.
     pub capture: CapturePolicy,
+    /// A counter sale or a link, with its lifetime and whom to send it to.
+    pub sale: &'a Sale,
+    /// A counter sale's lifetime (`shop.counter_link_minutes`), in ms.
+    pub counter_ms: i64,
+    /// The session this one renews (a link that expired or was cancelled).
+    pub renews: Option<&'a str>,
     /// Who sells: the sale's receipt names them.
     pub operator: &'a Authenticated,
 }
 
+/// A started session and, when the sale asked for it, what became of sending its link.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub session: SessionRecord,
+    pub sent: Option<Delivery>,
+}
+
+impl From<LinkError> for CheckoutError {
+    fn from(e: LinkError) -> CheckoutError {
+        let code = match e {
+            LinkError::Past { .. } => Code::InvalidInput,
+            LinkError::CannotSend { .. } | LinkError::CannotResend { .. } => Code::CannotSend,
+        };
+        CheckoutError::NotStarted {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Creates a checkout session for `order` at `provider`, logging every step.
-/// On success the session is `open` and committed: the URL may be shown.
+/// On success the session is `open` and committed: the URL may be shown. A link sale's
+/// lifetime and contact are checked against the provider's rules before anything is recorded;
+/// its link is sent after the session is committed (or by the provider at creation), and a
+/// failed send leaves the session open with the error as an event (copy the link instead).
 ///
 /// First of all, before anything is recorded or sent, the journal's signing key must be at hand
 /// (loaded from the keyring, or created on first use) and the amounts signable: a sale that
@@ -141,7 +176,22 @@ pub fn start(
     data_dir: &Path,
     provider: &dyn Provider,
     req: &ChargeRequest,
-) -> Result<SessionRecord, CheckoutError> {
+) -> Result<Started, CheckoutError> {
+    // The link's lifetime and contact first: a refusal of what staff typed creates nothing,
+    // not even the journal's key.
+    let id = req.id.as_str();
+    let rules = provider.capabilities().link;
+    let expiry = crate::link::expiry(req.sale, req.now, req.counter_ms, &rules)?;
+    let contact = req.sale.send();
+    crate::link::check_send(provider.name(), &rules, contact)?;
+    if let Some(c) = contact {
+        provider
+            .check_contact(c)
+            .map_err(|e| CheckoutError::NotStarted {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+    }
     crate::journal::check_currency(req.order.currency.code())
         .map_err(|detail| StoreError::SigningKey { detail })?;
     log.signer(req.now).map_err(|e| match e {
@@ -150,7 +200,6 @@ pub fn start(
         },
         other => other,
     })?;
-    let id = req.id.as_str();
     let _lock = InFlight::acquire(data_dir, id)?;
     log.record_intent(&NewSession {
         id: req.id.clone(),
@@ -160,6 +209,11 @@ pub fn start(
         order: req.order,
         created_at: req.now,
         capture_policy: Some(req.capture),
+        link: matches!(req.sale, Sale::Link(_)).then_some(LinkIntent {
+            requested_expires_at: expiry.requested,
+            contact,
+            renews: req.renews,
+        }),
         operator_id: Some(req.operator.id()),
     })?;
     log::info!(
@@ -169,7 +223,7 @@ pub fn start(
         req.presentation
     );
     pause_point("after_intent");
-    let expires_at = req.now + SESSION_LIFETIME_MS;
+    let expires_at = expiry.asked;
     let cancel_url = with_query(req.return_url, "kassa", CANCELLED_MARK);
     let result = provider.create(&CreateRequest {
         session_id: &req.id,
@@ -180,6 +234,8 @@ pub fn start(
         capture: req.capture,
         now: req.now,
         expires_at,
+        sale: req.sale.kind(),
+        send: contact,
     });
     pause_point("after_response");
     let now = crate::time::now_millis().max(req.now);
@@ -215,7 +271,32 @@ pub fn start(
                         .unwrap_or_default()
                 ),
             )?;
-            Ok(log.get(id)?.0)
+            if expiry.clamped() {
+                log.add_event(
+                    id,
+                    now,
+                    "lifetime",
+                    &format!(
+                        "asked to expire at {}; {} keeps a link at most {}",
+                        crate::time::format_rfc3339(expiry.requested),
+                        provider.name(),
+                        link::duration_text(rules.max_ms)
+                    ),
+                )?;
+            }
+            let sent = match (contact, created.sent) {
+                (Some(c), Some(sent)) => Some(link::record_sent(log, id, c, Ok(sent), now)?),
+                (Some(c), None) => {
+                    let session = log.get(id)?.0;
+                    let result = provider.send_link(&session_ref(&session, now), c);
+                    Some(link::record_sent(log, id, c, result, now)?)
+                }
+                (None, _) => None,
+            };
+            Ok(Started {
+                session: log.get(id)?.0,
+                sent,
+            })
         }
         Err(error) => {
             let status = if error.may_have_reached_provider() {

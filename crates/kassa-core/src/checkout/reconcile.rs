@@ -246,6 +246,8 @@ pub fn reconcile_with(
     settings: &dyn SettingValues,
     now: i64,
 ) -> Result<Vec<Reconciled>, StoreError> {
+    // Contacts of links that ended unpaid a while ago are not needed any more.
+    log.forget_contacts(now)?;
     if log.needing_reconciliation(now)?.is_empty() && log.unsettled_operations()?.is_empty() {
         return Ok(Vec::new());
     }

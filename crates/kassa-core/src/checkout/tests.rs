@@ -52,6 +52,12 @@ fn caps(at_sale: AtSaleCapture, references: bool) -> Capabilities {
         refund_lines: false,
         void: true,
         operation_references: references,
+        link: crate::link::LinkRules {
+            max_ms: 3600 * 1000,
+            sms: false,
+            email: false,
+            resend: false,
+        },
     }
 }
 
@@ -176,6 +182,7 @@ impl Provider for Fake {
             qr_payload: "https://pay.example/S-1".into(),
             expires_at: None,
             detail: None,
+            sent: None,
         })
     }
     fn status(&self, _: &SessionRef) -> Result<StatusReport, ProviderError> {
@@ -276,9 +283,13 @@ fn charge(
             id: SessionId::new(T0, n),
             now: T0,
             capture: policy,
+            sale: &crate::link::Sale::Counter,
+            counter_ms: 15 * 60_000,
+            renews: None,
             operator: &owner(),
         },
     )
+    .map(|started| started.session)
 }
 
 /// A paid sale at a fresh fake provider, in a fresh data directory.

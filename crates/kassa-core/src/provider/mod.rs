@@ -40,6 +40,7 @@ pub use operation::{
 };
 
 use crate::http::Http;
+use crate::link::{Channel, Contact, LinkRules, SaleKind};
 use crate::quote::PricedOrder;
 use crate::secrets::SecretStore;
 use crate::session::{SessionId, Status};
@@ -83,6 +84,9 @@ pub struct Capabilities {
     /// operation with an unclear outcome happened is found by that reference; otherwise
     /// `checkout` compares the provider's operations with those read just before sending.
     pub operation_references: bool,
+    /// Link sales: how long the provider keeps a link payable and whether it sends links
+    /// itself ([`Provider::send_link`]).
+    pub link: LinkRules,
 }
 
 /// Everything a provider needs to create a checkout session.
@@ -99,9 +103,15 @@ pub struct CreateRequest<'a> {
     /// Capture at once when authorized, or leave authorized ([`Capabilities::at_sale_capture`]
     /// says how the provider does the former).
     pub capture: CapturePolicy,
-    /// Now and the session's requested expiry (Unix ms).
+    /// Now and the session's requested expiry (Unix ms), already within
+    /// [`LinkRules::max_ms`].
     pub now: i64,
     pub expires_at: i64,
+    /// A counter sale or a link the customer pays later (Bambora: a Payment Request).
+    pub sale: SaleKind,
+    /// Send the link to this customer where the provider sends only at creation (Dintero's
+    /// `publish`); others send after the create ([`Provider::send_link`]).
+    pub send: Option<&'a Contact>,
 }
 
 /// The provider's answer to a create.
@@ -115,6 +125,20 @@ pub struct Created {
     /// What else the provider said that the session log should keep (appended to the
     /// `opened` event), e.g. Commerce Layer's checkout.com payment session id.
     pub detail: Option<String>,
+    /// What the provider said about sending the link at creation (only where
+    /// [`CreateRequest::send`] was given and the provider sends at creation).
+    pub sent: Option<Sent>,
+}
+
+/// The provider's answer to sending a link to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Sent {
+    pub channel: Channel,
+    /// The provider's own word for the delivery (Dintero's `publish[].status`: `sent`,
+    /// `skipped`, `failed`; Klarna and Bambora answer only that they took it: `accepted`).
+    pub status: String,
+    /// What the session log keeps: the provider's words, with the contact masked.
+    pub detail: String,
 }
 
 /// A session as the provider client needs to look it up.
@@ -221,6 +245,19 @@ pub trait Provider: Send + Sync {
     fn void(&self, op: &OperationRequest) -> Result<OperationAnswer, ProviderError> {
         let _ = op;
         Err(self.unsupported("void"))
+    }
+    /// Refuses a contact this provider cannot send to (checked before anything is created).
+    fn check_contact(&self, to: &Contact) -> Result<(), ProviderError> {
+        let _ = to;
+        Ok(())
+    }
+    /// Sends an open session's link to the customer through the provider (Klarna's
+    /// distribution, Bambora's e-mail notification). Providers that cannot
+    /// ([`LinkRules::resend`]) refuse with [`ErrorKind::Unsupported`]. Sent once: a message
+    /// is not worth the risk of a second one.
+    fn send_link(&self, session: &SessionRef, to: &Contact) -> Result<Sent, ProviderError> {
+        let _ = (session, to);
+        Err(self.unsupported("sending the link (copy the link or its QR code instead)"))
     }
     /// Makes a harmless authenticated call (no session is created) and says what it proved,
     /// for the settings screen's "test connection".

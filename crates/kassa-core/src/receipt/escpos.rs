@@ -28,6 +28,33 @@ pub fn encode(doc: &ReceiptDoc, columns: Columns) -> Result<Vec<u8>, ReceiptErro
 
 /// Lines (already laid out) as ESC/POS bytes.
 pub fn encode_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, ReceiptError> {
+    encode_parts(lines, None, columns)
+}
+
+/// `before`, then `qr` as a QR code (`GS ( k`: the printer draws it, error correction M as on
+/// screen, centred, 6 dots a module: about 3 cm for a checkout URL on 80 mm paper), then
+/// `after`, as ESC/POS bytes: a payment link's slip ([`super::link_slip`]). The QR's text is
+/// the URL only, which is ASCII by construction (a provider's URL), so it needs no code page.
+pub fn encode_with_qr(
+    before: &[Line],
+    qr: &str,
+    after: &[Line],
+    columns: Columns,
+) -> Result<Vec<u8>, ReceiptError> {
+    if !qr.is_ascii() || qr.bytes().any(|b| b.is_ascii_control()) {
+        return Err(ReceiptError::Output {
+            format: "ESC/POS",
+            cause: "a QR code on paper holds a plain URL".into(),
+        });
+    }
+    encode_parts(before, Some((qr, after)), columns)
+}
+
+fn encode_parts(
+    lines: &[Line],
+    qr: Option<(&str, &[Line])>,
+    columns: Columns,
+) -> Result<Vec<u8>, ReceiptError> {
     let fail = |e: escpos::errors::PrinterError| ReceiptError::Output {
         format: "ESC/POS",
         cause: e.to_string(),
@@ -35,23 +62,39 @@ pub fn encode_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, Receipt
     let options = PrinterOptions::new(Some(PageCode::PC865), None, columns.get() as u8);
     let mut p = Printer::new(Memory::default(), Protocol::default(), Some(options));
     p.init().map_err(fail)?;
-    for line in lines {
-        if line.size == Size::Double {
-            p.size(2, 2).map_err(fail)?;
-        }
-        if line.bold {
-            p.bold(true).map_err(fail)?;
-        }
-        p.writeln(&printable(&line.text)).map_err(fail)?;
-        if line.bold {
-            p.bold(false).map_err(fail)?;
-        }
-        if line.size == Size::Double {
-            p.reset_size().map_err(fail)?;
-        }
+    write_lines(&mut p, lines).map_err(fail)?;
+    if let Some((payload, after)) = qr {
+        use escpos::utils::{JustifyMode, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption};
+        p.justify(JustifyMode::CENTER).map_err(fail)?;
+        p.qrcode_option(
+            payload,
+            QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M),
+        )
+        .map_err(fail)?;
+        p.justify(JustifyMode::LEFT).map_err(fail)?;
+        write_lines(&mut p, after).map_err(fail)?;
     }
     p.print_cut().map_err(fail)?;
     Ok(p.driver().0.into_inner())
+}
+
+fn write_lines(p: &mut Printer<Memory>, lines: &[Line]) -> escpos::errors::Result<()> {
+    for line in lines {
+        if line.size == Size::Double {
+            p.size(2, 2)?;
+        }
+        if line.bold {
+            p.bold(true)?;
+        }
+        p.writeln(&printable(&line.text))?;
+        if line.bold {
+            p.bold(false)?;
+        }
+        if line.size == Size::Double {
+            p.reset_size()?;
+        }
+    }
+    Ok(())
 }
 
 /// The `escpos` crate writes its buffered commands to a driver on `print`; this one keeps

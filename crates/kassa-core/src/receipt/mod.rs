@@ -20,6 +20,7 @@
 mod charset;
 pub mod escpos;
 mod layout;
+pub mod link_slip;
 pub mod pdf;
 mod report;
 #[cfg(test)]

@@ -60,6 +60,11 @@ fn session(gross: i64) -> SessionRecord {
         confirmed_by: None,
         capture_policy: Some(CapturePolicy::AtSale),
         authorization_expires_at: None,
+        sale: crate::link::SaleKind::Counter,
+        requested_expires_at: None,
+        contact: None,
+        contact_masked: None,
+        renews: None,
         operator_id: Some(1),
     }
 }

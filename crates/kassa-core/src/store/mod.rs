@@ -39,6 +39,7 @@ pub use operators::NewOperator;
 
 use crate::code::Code;
 use crate::journal::Standing;
+use crate::link::{Contact, SaleKind};
 use crate::operator::{Authenticated, OperatorError};
 use crate::provider::CapturePolicy;
 use crate::quote::PricedOrder;
@@ -233,7 +234,36 @@ pub const MIGRATIONS: &[&str] = &[
         WHEN NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name OR NEW.role IS NOT OLD.role
           OR NEW.created_ms IS NOT OLD.created_ms OR OLD.removed_ms IS NOT NULL
         BEGIN SELECT RAISE(ABORT, 'an operator only changes their PIN, or is removed once'); END;",
+    // 7: remote payment links. Whether a session is a counter sale or a link the customer pays
+    // later; the expiry staff asked for (the provider's confirmed one stays `expires_at`);
+    // the customer's contact while the sale can still be paid or renewed (`contact`, see
+    // `CONTACT_KEPT_MS`) and its masked form for good; the session a renewed link replaces
+    // (each session is renewed at most once: a session is never reused). A paid sale forgets
+    // the contact at once, whoever records the payment.
+    "ALTER TABLE sessions ADD COLUMN sale TEXT NOT NULL DEFAULT 'counter'
+        CHECK (sale IN ('counter', 'link'));
+    ALTER TABLE sessions ADD COLUMN requested_expires_at INTEGER;
+    ALTER TABLE sessions ADD COLUMN contact TEXT;
+    ALTER TABLE sessions ADD COLUMN contact_masked TEXT;
+    ALTER TABLE sessions ADD COLUMN renews TEXT REFERENCES sessions (id);
+    CREATE INDEX sessions_links ON sessions (status, id) WHERE sale = 'link';
+    CREATE UNIQUE INDEX sessions_renewed_once ON sessions (renews) WHERE renews IS NOT NULL;
+    CREATE TRIGGER sessions_paid_forgets_contact AFTER UPDATE OF status ON sessions
+        WHEN NEW.status = 'paid' AND NEW.contact IS NOT NULL
+        BEGIN UPDATE sessions SET contact = NULL WHERE id = NEW.id; END;",
 ];
+
+/// How long after a link sale ended unpaid (expired, cancelled, failed) the session log keeps
+/// the customer's full contact, so staff can renew the link and send it to the same customer:
+/// 7 days. Then only the masked form is kept ([`SessionLog::forget_contacts`], run by every
+/// reconciliation). A paid sale forgets it at once (a trigger); a renewed one hands it to the
+/// session that replaces it. Why keep it at all: Resend and Renew need it, and the shop should
+/// not ask the customer again; why not longer: nothing else needs it.
+pub const CONTACT_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// How long after it ended unpaid an unrenewed link sale is still listed by
+/// [`SessionLog::links`] (to be renewed): as long as its contact is kept.
+pub const LINKS_LISTED_MS: i64 = CONTACT_KEPT_MS;
 
 /// Why the session log could not do what was asked. Each names the file and the cause.
 #[derive(Debug, thiserror::Error)]
@@ -406,6 +436,19 @@ pub struct NewSession<'a> {
     /// The operator who started the sale (its receipt names them); `None` for imports, which
     /// the journal does not cover.
     pub operator_id: Option<i64>,
+    /// A link sale's own facts; `None`: a counter sale.
+    pub link: Option<LinkIntent<'a>>,
+}
+
+/// What the intent of a link sale records besides the order.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkIntent<'a> {
+    /// When staff asked it to expire (before the provider's limit).
+    pub requested_expires_at: i64,
+    /// Whom the link is sent to (kept as [`CONTACT_KEPT_MS`] says, masked for good).
+    pub contact: Option<&'a Contact>,
+    /// The session this one renews.
+    pub renews: Option<&'a str>,
 }
 
 /// One row of `sessions`.
@@ -449,6 +492,28 @@ pub struct SessionRecord {
     pub authorization_expires_at: Option<i64>,
     /// The operator who started the sale (`None`: before v6, or imported).
     pub operator_id: Option<i64>,
+    /// A counter sale or a link (schema v6; older sessions are counter sales).
+    pub sale: SaleKind,
+    /// A link's expiry as staff asked for it; `expires_at` is what the provider confirmed.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub requested_expires_at: Option<i64>,
+    /// The customer's contact as stored (`sms:+47…`, `email:…`) while it is kept
+    /// ([`CONTACT_KEPT_MS`]); never serialized: views show [`SessionRecord::contact_masked`].
+    #[serde(skip)]
+    pub contact: Option<String>,
+    /// The contact as staff may see it for good (`+47******67`).
+    pub contact_masked: Option<String>,
+    /// The session this link renews.
+    pub renews: Option<String>,
+}
+
+impl SessionRecord {
+    /// The customer's contact while the session log keeps it.
+    pub fn contact(&self) -> Option<Contact> {
+        self.contact
+            .as_deref()
+            .and_then(|c| Contact::from_stored(c).ok())
+    }
 }
 
 /// One row of `session_events`.
@@ -529,7 +594,8 @@ pub struct SessionLog {
 const COLUMNS: &str = "id, provider, profile, demo, provider_session_id, merchant_reference, \
     currency, gross_minor, net_minor, vat_minor, order_json, checkout_url, qr_payload, status, \
     created_at, updated_at, expires_at, last_error, provider_payment_id, confirmed_by, \
-    capture_policy, authorization_expires_at, operator_id";
+    capture_policy, authorization_expires_at, operator_id, sale, requested_expires_at, \
+    contact, contact_masked, renews";
 
 impl SessionLog {
     /// Opens (creating if needed) `sessions.db` in `data_dir` and brings its schema up to date.
@@ -1071,6 +1137,135 @@ impl SessionLog {
         Ok(rows)
     }
 
+    /// Link sales staff may still act on, newest first: not paid, not renewed by another
+    /// session, and either not final or ended within [`LINKS_LISTED_MS`] of `now` (to be
+    /// renewed). What the Links screen and `kassa-cli links` list.
+    pub fn links(&self, now: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sessions AS s
+                 WHERE sale = 'link' AND status <> 'paid'
+                   AND NOT EXISTS (SELECT 1 FROM sessions AS r WHERE r.renews = s.id)
+                   AND (status NOT IN ('cancelled', 'expired', 'failed') OR updated_at >= ?1)
+                 ORDER BY id DESC"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([now - LINKS_LISTED_MS], row_to_session)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Every session a provider is still asked about (open, or `unknown`), oldest first, with
+    /// what a scheduler needs to pace its reads: the sale kind, creation and expiry
+    /// ([`SessionRecord::sale`], `created_at`, `expires_at`) and the provider and profile.
+    pub fn open_sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sessions WHERE status IN ('open', 'unknown') ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], row_to_session)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// The session that renews `id`, if any.
+    pub fn renewed_by(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT id FROM sessions WHERE renews = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records `contact` as the customer of session `id` (staff gave one to send to).
+    pub fn record_contact(
+        &mut self,
+        id: &str,
+        contact: &Contact,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(false, |tx| {
+            status_of(tx, &path, id)?;
+            tx.execute(
+                "UPDATE sessions SET contact = ?2, contact_masked = ?3 WHERE id = ?1",
+                params![id, contact.stored(), contact.masked()],
+            )
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            insert_event(
+                tx,
+                &path,
+                id,
+                now,
+                "contact",
+                None,
+                &format!(
+                    "the customer's {} is {}",
+                    contact.channel(),
+                    contact.masked()
+                ),
+            )
+        })
+    }
+
+    /// Forgets the full contact of `id` (its masked form stays), with an event saying why.
+    pub fn forget_contact(&mut self, id: &str, now: i64, why: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write(false, |tx| {
+            status_of(tx, &path, id)?;
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET contact = NULL WHERE id = ?1 AND contact IS NOT NULL",
+                    [id],
+                )
+                .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            if n > 0 {
+                insert_event(tx, &path, id, now, "contact", None, why)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Forgets the full contacts of link sales that ended unpaid more than
+    /// [`CONTACT_KEPT_MS`] before `now` (paid ones forgot theirs when paid). Returns how many.
+    pub fn forget_contacts(&mut self, now: i64) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        self.write(false, |tx| {
+            let ids: Vec<String> = tx
+                .prepare(
+                    "SELECT id FROM sessions WHERE contact IS NOT NULL
+                       AND status IN ('cancelled', 'expired', 'failed') AND updated_at < ?1",
+                )
+                .and_then(|mut st| {
+                    st.query_map([now - CONTACT_KEPT_MS], |r| r.get(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(|e| StoreError::from_sqlite(&path, e))?;
+            for id in &ids {
+                tx.execute("UPDATE sessions SET contact = NULL WHERE id = ?1", [id])
+                    .map_err(|e| StoreError::from_sqlite(&path, e))?;
+                insert_event(
+                    tx,
+                    &path,
+                    id,
+                    now,
+                    "contact",
+                    None,
+                    "the customer's contact forgotten (kept 7 days after the link ended unpaid); its masked form stays",
+                )?;
+            }
+            Ok(ids.len() as u64)
+        })
+    }
+
     /// The number of sessions (all statuses).
     pub fn count(&self) -> Result<i64, StoreError> {
         self.conn
@@ -1119,11 +1314,15 @@ fn status_of(conn: &Connection, path: &Path, id: &str) -> Result<Status, StoreEr
 
 fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), StoreError> {
     let order_json = crate::quote::to_logged(s.order);
+    let link = s.link.as_ref();
+    let contact = link.and_then(|l| l.contact);
     tx.execute(
         "INSERT INTO sessions (id, provider, profile, demo, merchant_reference, currency,
              gross_minor, net_minor, vat_minor, order_json, status, created_at, updated_at,
-             capture_policy, operator_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'creating', ?11, ?11, ?12, ?13)",
+             capture_policy, operator_id, sale, requested_expires_at, contact, contact_masked,
+             renews)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'creating', ?11, ?11, ?12, ?13, ?14,
+                 ?15, ?16, ?17, ?18)",
         params![
             s.id.as_str(),
             s.provider,
@@ -1137,17 +1336,38 @@ fn insert_intent(tx: &Connection, path: &Path, s: &NewSession) -> Result<(), Sto
             order_json,
             s.created_at,
             s.capture_policy.map(CapturePolicy::as_str),
-            s.operator_id
+            s.operator_id,
+            if link.is_some() { "link" } else { "counter" },
+            link.map(|l| l.requested_expires_at),
+            contact.map(Contact::stored),
+            contact.map(Contact::masked),
+            link.and_then(|l| l.renews),
         ],
     )
     .map_err(|e| StoreError::from_sqlite(path, e))?;
-    let detail = format!(
+    let mut detail = format!(
         "intent recorded: {} {} at {} ({})",
         s.order.currency.format_plain(s.order.total.gross),
         s.order.currency.code(),
         s.provider,
         s.profile
     );
+    if let Some(l) = link {
+        detail.push_str(&format!(
+            "; a link sale to expire at {}",
+            format_rfc3339(l.requested_expires_at)
+        ));
+        if let Some(c) = l.contact {
+            detail.push_str(&format!(
+                ", to be sent by {} to {}",
+                c.channel(),
+                c.masked()
+            ));
+        }
+        if let Some(old) = l.renews {
+            detail.push_str(&format!(", renewing session {old}"));
+        }
+    }
     insert_event(
         tx,
         path,
@@ -1235,6 +1455,13 @@ fn row_to_session(r: &rusqlite::Row) -> rusqlite::Result<SessionRecord> {
             })?,
         authorization_expires_at: r.get(21)?,
         operator_id: r.get(22)?,
+        sale: SaleKind::parse(&r.get::<_, String>(23)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(23, rusqlite::types::Type::Text, e.into())
+        })?,
+        requested_expires_at: r.get(24)?,
+        contact: r.get(25)?,
+        contact_masked: r.get(26)?,
+        renews: r.get(27)?,
     })
 }
 

@@ -44,9 +44,10 @@ use crate::checkout::{self, ChargeRequest, CheckoutError, DEFAULT_RETURN_URL};
 use crate::code::Code;
 use crate::counter::{self, Cart, CartLine, LineEntry};
 use crate::journal::Kind;
+use crate::link::Sale;
 use crate::money::Currency;
 use crate::operator::Authenticated;
-use crate::provider::{Capabilities, Presentation, Provider};
+use crate::provider::{Capabilities, CapturePolicy, Presentation, Provider};
 use crate::secrets::{CredentialKey, Secret, SecretError, SecretStore};
 use crate::session::{SessionId, Status};
 use crate::settings::{self, Settings, ShopSettings};
@@ -221,11 +222,18 @@ impl<P: ProviderSource> Till<P> {
     /// Starts a checkout session for `cart` (whose `reference` identifies the sale), or returns
     /// the one this reference already started. A reference whose session ended unpaid is
     /// refused: the shell asks for a fresh reference before charging again.
+    ///
+    /// `sale`: a counter sale (`shop.counter_link_minutes`) or a link with its lifetime and the
+    /// contact to send it to (validated, and checked against the provider, before anything is
+    /// created); `capture` overrides `<provider>.capture` for this sale (a link sale for goods
+    /// shipped later: `manual`). What became of the send is in the view's `sent`.
     pub fn charge(
         &mut self,
         cart: &Cart,
         provider_name: &str,
         presentation: Presentation,
+        sale: &Sale,
+        capture: Option<CapturePolicy>,
     ) -> Result<SessionView, TillError> {
         let reference = cart
             .reference
@@ -294,7 +302,10 @@ impl<P: ProviderSource> Till<P> {
                 demo: provider_name == "demo",
                 id: id.clone(),
                 now,
-                capture: self.settings.capture_policy(provider_name),
+                capture: capture.unwrap_or_else(|| self.settings.capture_policy(provider_name)),
+                sale,
+                counter_ms: self.settings.counter_ms(),
+                renews: None,
                 operator: &operator,
             },
         );
@@ -304,15 +315,17 @@ impl<P: ProviderSource> Till<P> {
         if matches!(result, Ok(_) | Err(CheckoutError::Provider { .. })) {
             self.charges.insert(reference, id.as_str().to_string());
         }
-        let session = result?;
-        Ok(view(
-            &session,
+        let started = result?;
+        let mut v = view(
+            &started.session,
             &[],
             &[],
             (&self.locale(), now),
             Depth::Live,
             Some(caps),
-        ))
+        );
+        v.sent = started.sent;
+        Ok(v)
     }
 
     /// Where providers send the customer afterwards (`shop.return_url`).

@@ -5,6 +5,7 @@
 
 use super::TillError;
 use crate::counter::VatRowView;
+use crate::link::SaleKind;
 use crate::money::Currency;
 use crate::provider::{Capabilities, OperationKind, OperationLine};
 use crate::refund::RateTotal;
@@ -94,6 +95,21 @@ pub struct SessionView {
     pub events: Vec<EventView>,
     /// Set by [`follow`](super::follow()) when the last status read failed (the session keeps its status).
     pub poll_error: Option<TillError>,
+    /// `counter` or `link`.
+    pub sale: SaleKind,
+    /// A link's expiry as staff asked for it (RFC 3339); `expires_at` is what the provider
+    /// confirmed, the one to show.
+    pub requested_expires_at: Option<String>,
+    /// Whom the link was sent to, masked (`+47******67`).
+    pub contact: Option<String>,
+    /// The session this link renews.
+    pub renews: Option<String>,
+    /// An expired or cancelled link sale: staff may renew it (a new session for the order).
+    pub can_renew: bool,
+    /// An open link the provider can send again ([`crate::link::LinkRules::resend`]).
+    pub can_resend: bool,
+    /// What became of sending the link, on the answer to the charge that sent it.
+    pub sent: Option<crate::checkout::Delivery>,
 }
 
 /// A capture, refund or void of a sale, as the timeline shows it.
@@ -327,6 +343,16 @@ pub fn view(
             && m.capturing == 0,
         can_record_refund: paid && caps.is_some_and(|c| !c.refund) && refunds_left,
         authorization_expires_at: s.authorization_expires_at.map(format_rfc3339),
+        sale: s.sale,
+        requested_expires_at: s.requested_expires_at.map(format_rfc3339),
+        contact: s.contact_masked.clone(),
+        renews: s.renews.clone(),
+        can_renew: s.sale == SaleKind::Link
+            && matches!(s.status, Status::Expired | Status::Cancelled),
+        can_resend: s.sale == SaleKind::Link
+            && s.status == Status::Open
+            && caps.is_some_and(|c| c.link.resend),
+        sent: None,
         capture_due: due.capture_due,
         expires_soon: due.expires_soon,
         receipt: if detail || (depth == Depth::Live && s.status == Status::Paid) {

@@ -69,6 +69,7 @@ pub fn intent(log: &mut SessionLog, at: i64, reference: &str) -> String {
         created_at: at,
         capture_policy: Some(CapturePolicy::AtSale),
         operator_id: Some(1),
+        link: None,
     })
     .unwrap();
     id.to_string()

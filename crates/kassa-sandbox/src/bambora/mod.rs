@@ -4,7 +4,7 @@
 //! own phone), all under `/bambora` (one prefix for Bambora's several hosts: their paths do
 //! not collide).
 //!
-//! Not for: subscriptions, e-mail notifications of payment requests, the Data API's response
+//! Not for: subscriptions, the Data API's response
 //! codes, or calling `url.callbacks` (a till is behind NAT, so Kassa never relies on
 //! callbacks: they are validated and then ignored).
 //!
@@ -91,6 +91,14 @@
 //!   deliberately NO transaction id (whether the real API gives one is UNCONFIRMED);
 //!   `DELETE /paymentrequests/{id}` ends an open request (409 once it is closed, OURS). A
 //!   request has no expiry here, and a customer leaving the page does not close it (OURS).
+//!   Opening its page (`GET /pay/{id}`) changes nothing on it.
+//! - `POST /paymentrequests/{id}/email-notifications` (N:4.8, NOTES-after-sale.md §2) `{to
+//!   {email, name}, replyto? {email, name}, message?}`: Bambora e-mails the request's link.
+//!   `to.email` must be an address (`local@domain.tld`) and `to.name` a non-empty string;
+//!   `replyto` the same shape when present, `message` a string; unknown fields refused (all
+//!   OURS: no published schema). Only an open request is sent (a closed one: 409; a deleted
+//!   one: 404). Answers `{meta}`; the message goes to `GET /_control/messages`. Any number of
+//!   times (a resend is a second e-mail; no limit is documented).
 //!
 //! Test controls (under `/_control`, no auth; unknown id → 404, not possible now → 409 with a
 //! text reason, unknown outcome → 400):
@@ -585,6 +593,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/paymentrequests/{id}",
             get(payment_requests::get_request).delete(payment_requests::delete_request),
+        )
+        .route(
+            "/paymentrequests/{id}/email-notifications",
+            post(payment_requests::email_notification),
         )
         .route("/pay/{id}", get(page::request_page))
         .route("/pay/{id}/{action}", post(page::request_action))

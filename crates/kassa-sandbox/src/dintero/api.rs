@@ -1,7 +1,7 @@
 //! The Checkout API: the token, `sessions-profile`, session GET and cancel, transaction GET
 //! and list.
 
-use super::rules::{advance, cancel, validate_session};
+use super::rules::{advance, cancel, publish_statuses, validate_session};
 use super::{
     bad_request, bearer_account, error, new_id, not_found, transaction_json, unauthorized,
     valid_account_id, Session, TokenInfo, AUDIENCE_PREFIX, DEFAULT_SESSION_LIFETIME_MS,
@@ -148,7 +148,28 @@ pub(super) async fn create_session(
         events: vec![("INITIATED".into(), now)],
     };
     let base = public_base(&headers, "dintero");
-    let mut answer = json!({"id": id, "url": format!("{base}/v1/view/{id}")});
+    let url = format!("{base}/v1/view/{id}");
+    let mut publish = Vec::new();
+    for (i, (channel, kind, status)) in publish_statuses(&v).into_iter().enumerate() {
+        if status == "sent" {
+            s.record_message(crate::control::Message {
+                provider: "dintero",
+                channel: &channel,
+                to: v
+                    .pointer("/customer/phone_number")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                link: &url,
+                session: &id,
+                extra: json!({"type": kind}),
+            });
+        }
+        publish.push(json!({"id": format!("{id}-publish-{i}"), "channel": channel, "type": kind, "status": status}));
+    }
+    let mut answer = json!({"id": id, "url": url});
+    if !publish.is_empty() {
+        answer["publish"] = json!(publish);
+    }
     if q.include_session.as_deref() == Some("true") {
         answer["session"] = e.session_json(&session);
     }

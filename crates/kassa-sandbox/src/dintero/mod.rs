@@ -18,6 +18,14 @@
 //!   `Dintero-Feature-Toggles: strict-session-amounts`, `order.amount` must equal the sum of
 //!   item amounts (S:9416ff). Answers 200 with `id` and `url` (and `session` when
 //!   `include_session=true`).
+//! - `customer` (SessionCustomer, S:2809ff) and `configuration.publish` (PublishConfiguration,
+//!   S:4792ff; NOTES-after-sale.md §2): Dintero sends the checkout link by SMS to
+//!   `customer.phone_number` ("ITU/E.123 format with international prefix") when creating the
+//!   session, and only then (no resend endpoint). The answer's `publish[]` carries each
+//!   entry's `id` and `status` (`sent`; `skipped` without a phone number, or for `push`). The
+//!   real Dintero sends no SMS for test sessions; the emulator records every `sent` message
+//!   for `GET /_control/messages` all the same. Opening the link (`GET /v1/view/{id}`) changes
+//!   nothing on the session: its `expires_at` stays the one it was created with.
 //! - Sessions have no status field; state shows in `transaction_id`, `cancelled_at`, `events`
 //!   and `expires_at` (S:6723ff). Default lifetime when `expires_at` is not sent: 24 h (the
 //!   spec gives none; UNCONFIRMED, our choice).

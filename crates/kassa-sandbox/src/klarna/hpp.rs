@@ -4,7 +4,7 @@ use super::{
     bad_value, error, json_body, new_uuid, not_found, unauthorized, HppSession, HppStatus, HOUR_MS,
     HPP_SPEC,
 };
-use crate::common::{is_http_url, public_base};
+use crate::common::{is_email, is_http_url, public_base};
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -151,4 +151,124 @@ pub(super) async fn disable_session(
             StatusCode::NO_CONTENT.into_response()
         }
     }
+}
+
+/// The playground's daily caps on distributed links per account (NOTES §3.6).
+pub(super) const DAILY_SMS: u32 = 20;
+pub(super) const DAILY_EMAILS: u32 = 100;
+
+/// A phone number as Klarna's distribution takes it (our rule, see the module doc).
+fn is_phone(text: &str) -> bool {
+    let digits: String = text
+        .strip_prefix('+')
+        .unwrap_or(text)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `POST /hpp/v1/sessions/{id}/distribution`: sends the page's link by SMS or e-mail (here:
+/// records it for `GET /_control/messages`).
+pub(super) async fn distribute_session(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut guard = s.klarna.lock().unwrap();
+    let e = &mut *guard;
+    let Some(account) = e.account(&headers) else {
+        return unauthorized();
+    };
+    let Some(h) = e.hpp_sessions.get(&id).filter(|h| h.account == account) else {
+        return not_found("HPP session could not be found by provided id");
+    };
+    let v = match json_body(&headers, &body, &HPP_SPEC, "DistributionRequestV1") {
+        Ok(v) => v,
+        Err(problems) => return bad_value(problems),
+    };
+    let contact = &v["contact_information"];
+    let field = |name: &str| contact.get(name).and_then(Value::as_str);
+    let method: &'static str = match v["method"].as_str() {
+        Some("sms") => "sms",
+        Some("email") => "email",
+        _ => "token",
+    };
+    let mut bad = Vec::new();
+    match method {
+        "sms" => {
+            if !field("phone").is_some_and(is_phone) {
+                bad.push("contact_information.phone".to_string());
+            }
+            let country = field("phone_country");
+            if !country.is_some_and(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
+                bad.push("contact_information.phone_country".to_string());
+            }
+        }
+        "email" => {
+            if !field("email").is_some_and(is_email) {
+                bad.push("contact_information.email".to_string());
+            }
+        }
+        _ => {
+            if field("access_id").is_none() {
+                bad.push("contact_information.access_id".to_string());
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return bad_value(bad);
+    }
+    let now = now_millis();
+    if h.status.is_final() || h.expires_at <= now {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!(
+                "HPP session is {} and cannot be distributed",
+                if h.status.is_final() {
+                    h.status.as_str()
+                } else {
+                    "expired"
+                }
+            ),
+        );
+    }
+    let cap = match method {
+        "sms" => Some(DAILY_SMS),
+        "email" => Some(DAILY_EMAILS),
+        _ => None,
+    };
+    let count = e
+        .distributed
+        .entry((account, method, now / (24 * HOUR_MS)))
+        .or_default();
+    if cap.is_some_and(|cap| *count >= cap) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!(
+                "the daily limit of {} {method} distributions is reached",
+                cap.unwrap_or_default()
+            ),
+        );
+    }
+    *count += 1;
+    let link = format!("{}/hpp/pay/{id}", public_base(&headers, "klarna"));
+    let to = match method {
+        "sms" => field("phone"),
+        "email" => field("email"),
+        _ => field("access_id"),
+    }
+    .unwrap_or_default();
+    s.record_message(crate::control::Message {
+        provider: "klarna",
+        channel: method,
+        to,
+        link: &link,
+        session: &id,
+        extra: json!({"phone_country": field("phone_country")}),
+    });
+    StatusCode::CREATED.into_response()
 }

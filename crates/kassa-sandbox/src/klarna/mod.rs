@@ -57,8 +57,22 @@
 //!   first answer again, status, body and headers, without acting twice ("only the key
 //!   matters": a different body under the same key gets the first answer too). A REJECTED
 //!   order is CANCELLED (our choice, UNCONFIRMED).
-//! - Not emulated: KP session update, authorizations (`place order` for `NONE` mode), HPP
-//!   distribution, OM order updates (amount, addresses, references), extend authorization,
+//! - `POST /hpp/v1/sessions/{id}/distribution` (HPP `DistributionRequestV1`, NOTES §3.6,
+//!   NOTES-after-sale.md §2): the body must pass the spec's schema (`method` `sms`, `email` or
+//!   `token`); then what the method needs ("Only required if distribution method is …"):
+//!   `contact_information.phone` and `phone_country` (ISO 3166 alpha-2) for `sms`, `email` for
+//!   `email`, `access_id` for `token`, else `400 "Bad value: contact_information.phone"`.
+//!   Klarna validates the contact (NOTES §3.6) by rules it does not publish; ours: a phone is 6
+//!   to 15 digits, optionally after `+` (spaces and hyphens ignored; national numbers like the
+//!   spec's `07000212345` pass), an address is `local@domain.tld`. A page that cannot be paid
+//!   any more (disabled, completed, cancelled, failed, or past `expires_at`) → `400
+//!   BAD_REQUEST` ("session is disabled by merchant" is the spec's; the expired case is ours,
+//!   UNCONFIRMED). The playground's caps (20 SMS and 100 e-mails a day per account, NOTES
+//!   §3.6) → 400 as well (Klarna's answer to the cap is UNCONFIRMED). Answers `201` with no
+//!   body; the message goes to `GET /_control/messages`. Delivery and opening the link change
+//!   nothing on the session: its `expires_at` stays the one it was created with.
+//! - Not emulated: KP session update, authorizations (`place order` for `NONE` mode), OM order
+//!   updates (amount, addresses, references), extend authorization,
 //!   shipping info, capture due dates, status callbacks.
 //!
 //! Where: `payments.rs` Klarna Payments sessions; `hpp.rs` the Hosted Payment Page API;
@@ -260,6 +274,9 @@ pub struct Emulator {
     orders: BTreeMap<String, Order>,
     /// `(account, Klarna-Idempotency-Key)` → the first answer.
     idempotency: HashMap<(String, String), Answer>,
+    /// Links distributed per (account, method, day since the epoch): the playground's daily
+    /// caps ([`hpp::DAILY_SMS`], [`hpp::DAILY_EMAILS`]).
+    distributed: HashMap<(String, &'static str, i64), u32>,
 }
 
 impl Emulator {
@@ -394,6 +411,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/hpp/v1/sessions/{id}",
             get(hpp::get_session).delete(hpp::disable_session),
+        )
+        .route(
+            "/hpp/v1/sessions/{id}/distribution",
+            post(hpp::distribute_session),
         )
         .route("/hpp/pay/{id}", get(page::hosted_page))
         .route("/hpp/pay/{id}/qr", get(page::qr_code))

@@ -22,8 +22,11 @@
 //!   polls `GET /paymentrequests/{id}`: `open` is open; `closed` (the only confirmed value) is
 //!   not machine-checkable evidence of a payment (the answer carries no transaction Kassa could
 //!   verify), so the session goes to `needs_review` for staff to check in Bambora's back
-//!   office. Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (one hour) an open
+//!   office. Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (a counter sale's
+//!   `shop.counter_link_minutes`; a link sale's lifetime, at most [`LINK_MAX_MS`]) an open
 //!   request is deleted so nobody can pay it later, then reported `expired`.
+//! - **Link sales** (paid elsewhere and later) are Payment Requests whatever the presentation,
+//!   e-mailed by Bambora on request (`POST /paymentrequests/{id}/email-notifications`).
 //! - The provider session id says which kind a session is: `checkout/<token>` or
 //!   `paymentrequest/<id>`.
 //! - Bambora's order id is the merchant reference without non-alphanumerics ([`wire::order_id`]).
@@ -69,10 +72,11 @@ pub mod wire;
 
 use super::common::{basic_auth, clip, describe_body, is_cancel_return, parse_json, query_pairs};
 use crate::http::{percent_encode, Http, Method, Request, Response};
+use crate::link::{Contact, LinkRules, SaleKind};
 use crate::provider::{
     AtSaleCapture, Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind,
     OperationAnswer, OperationRequest, PaymentState, Presentation, Provider, ProviderError,
-    Returned, SessionRef, StatusReport,
+    Returned, Sent, SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::session::Status;
@@ -154,7 +158,24 @@ const CAPABILITIES: Capabilities = Capabilities {
     refund_lines: true,
     void: true,
     operation_references: false,
+    link: LinkRules {
+        max_ms: LINK_MAX_MS,
+        sms: false,
+        email: true,
+        resend: true,
+    },
 };
+
+/// The longest a Bambora link is kept payable: 30 days. A link sale is a **Payment Request**
+/// (a checkout session lives one hour: [`SESSION_LIFETIME_MS`]). Bambora documents no expiry
+/// field for a Payment Request and no lifetime (its statuses include `expired`;
+/// NOTES-after-sale.md §2, NOTES-bambora-dintero-klarna.md §4.8, §4.10: UNCONFIRMED). Kassa's
+/// reading: Kassa keeps the expiry itself, as for QR sales: an open request is deleted
+/// (`DELETE /paymentrequests/{id}`) at the first status read past it, so nobody pays it later;
+/// a month at most, as for the other providers' links. Delivery: e-mail only
+/// (`POST /paymentrequests/{id}/email-notifications`; no SMS endpoint found, UNCONFIRMED),
+/// again whenever asked.
+pub const LINK_MAX_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Why a QR sale cannot be captured, refunded, voided or read: its Payment Request's answer
 /// names no transaction, and no look-up by order id is documented (NOTES §4.8).
@@ -449,13 +470,21 @@ impl Provider for Bambora {
             id: self.config.payment_window_id,
             language: &self.config.language,
         };
-        let expires_at = Some(req.now + SESSION_LIFETIME_MS);
+        // A checkout session lives one hour whatever Kassa asks; a Payment Request as long as
+        // Kassa keeps it (see [`LINK_MAX_MS`]).
+        let session_expires = Some(req.now + SESSION_LIFETIME_MS);
+        let request_expires = Some(req.expires_at);
         // Bambora captures at the authorization itself; manual: nothing (as the plugins send).
         let instant_capture = match req.capture {
             CapturePolicy::AtSale => req.order.total.gross,
             CapturePolicy::Manual => 0,
         };
-        match req.presentation {
+        // A link the customer pays elsewhere and later is a Payment Request, like a QR.
+        let presentation = match req.sale {
+            SaleKind::Link => Presentation::Qr,
+            SaleKind::Counter => req.presentation,
+        };
+        match presentation {
             Presentation::Webview => {
                 if self.config.md5_key.is_none() {
                     return Err(self.error(ErrorKind::Config(
@@ -487,8 +516,9 @@ impl Provider for Bambora {
                     provider_session_id: format!("{CHECKOUT_PREFIX}{}", created.token),
                     qr_payload: created.url.clone(),
                     checkout_url: created.url,
-                    expires_at,
+                    expires_at: session_expires,
                     detail: None,
+                    sent: None,
                 })
             }
             Presentation::Qr => {
@@ -511,11 +541,48 @@ impl Provider for Bambora {
                     provider_session_id: format!("{PAYMENT_REQUEST_PREFIX}{}", created.id),
                     qr_payload: created.url.clone(),
                     checkout_url: created.url,
-                    expires_at,
+                    expires_at: request_expires,
                     detail: None,
+                    sent: None,
                 })
             }
         }
+    }
+
+    /// Bambora's e-mail with the Payment Request's link. Only a Payment Request has one (a
+    /// checkout session is the till's window). Sent once; `meta.result` decides.
+    fn send_link(&self, s: &SessionRef, to: &Contact) -> Result<Sent, ProviderError> {
+        let Kind::PaymentRequest(id) = self.kind(s)? else {
+            return Err(self.unsupported(
+                "sending the link of a checkout session (only a Payment Request has one to send)",
+            ));
+        };
+        let Contact::Email(email) = to else {
+            return Err(self.unsupported("sending a link by SMS (Bambora sends e-mail only)"));
+        };
+        let body = wire::EmailNotification {
+            to: wire::Recipient { email, name: email },
+        };
+        let req = self
+            .request(
+                Method::Post,
+                CHECKOUT_ORIGIN,
+                &format!(
+                    "/paymentrequests/{}/email-notifications",
+                    percent_encode(id)
+                ),
+            )
+            .json(Self::body(&body));
+        let resp = self.call(req, false, &format!("the e-mail of payment request {id}"))?;
+        Ok(Sent {
+            channel: to.channel(),
+            status: "accepted".into(),
+            detail: format!(
+                "Bambora took the e-mail of payment request {id} to {} (HTTP {})",
+                to.masked(),
+                resp.status
+            ),
+        })
     }
 
     fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {

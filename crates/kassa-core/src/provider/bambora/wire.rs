@@ -127,6 +127,21 @@ pub struct PaymentRequestParameters<'a> {
     pub paymentwindow: PaymentWindow<'a>,
 }
 
+/// `POST /paymentrequests/{id}/email-notifications` body (NOTES §4.8: `{to{email,name},
+/// replyto{email,name}, message}`). Kassa knows no name for the customer and sends the address
+/// as the name (what a mail client would show anyway); no `replyto` (Bambora's default
+/// sender) and no `message` (Bambora's own text with the link).
+#[derive(Debug, Serialize)]
+pub struct EmailNotification<'a> {
+    pub to: Recipient<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Recipient<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+}
+
 /// The `meta` envelope of every answer (NOTES §4.5).
 #[derive(Debug, Deserialize)]
 pub struct Meta {

@@ -89,6 +89,7 @@ pub mod wire;
 use super::client::TokenCache;
 use super::common::{bearer_token, clip, describe_body, is_cancel_return};
 use crate::http::{percent_encode, Http, Method, Request, Response};
+use crate::link::{LinkRules, SaleKind};
 use crate::provider::{
     AtSaleCapture, Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind,
     OperationAnswer, OperationRequest, PaymentState, Presentation, Provider, ProviderError,
@@ -96,7 +97,7 @@ use crate::provider::{
 };
 use crate::secrets::Secret;
 use crate::session::Status;
-use crate::time::format_rfc3339;
+use crate::time::{format_rfc3339, parse_utc};
 use std::time::Duration;
 
 const AUTH_ORIGIN: &str = "https://auth.commercelayer.io";
@@ -158,7 +159,22 @@ const CAPABILITIES: Capabilities = Capabilities {
     void: true,
     // A trigger makes the transaction; nothing can carry Kassa's id at creation.
     operation_references: false,
+    link: LinkRules {
+        max_ms: LINK_MAX_MS,
+        sms: false,
+        email: false,
+        resend: false,
+    },
 };
+
+/// The longest a Commerce Layer link is kept payable: 30 days. A link's `expires_at` "must be
+/// after starts_at" and is "optional, default to one month since current time"
+/// (core-api-public-resources.json, `link`); no maximum is documented (UNCONFIRMED), so Kassa
+/// asks for at most Commerce Layer's own default. The order gets the same `expires_at` (timed
+/// checkout), which Kassa also uses to end an unpaid order. A link sale always goes through a
+/// Link (short URL, no token in it): the hosted checkout's URL carries a sales-channel token
+/// that lives 4 h by default. Commerce Layer sends nothing itself (NOTES-after-sale.md §2).
+pub const LINK_MAX_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// A Commerce Layer client.
 pub struct CommerceLayer {
@@ -552,22 +568,23 @@ impl Provider for CommerceLayer {
         // The payment source and the QR's link both need only the prepared order: one round
         // trip for both.
         let (source, link) = std::thread::scope(|s| {
-            let link = (req.presentation == Presentation::Qr).then(|| {
-                s.spawn(|| {
-                    self.call(
-                        Method::Post,
-                        "/api/links",
-                        Some(wire::link(
-                            &order_id,
-                            &q.reference,
-                            self.config.sales_channel_client_id.expose(),
-                            &self.config.market_id,
-                            &expires,
-                        )),
-                        "the links endpoint",
-                    )
-                })
-            });
+            let link =
+                (req.presentation == Presentation::Qr || req.sale == SaleKind::Link).then(|| {
+                    s.spawn(|| {
+                        self.call(
+                            Method::Post,
+                            "/api/links",
+                            Some(wire::link(
+                                &order_id,
+                                &q.reference,
+                                self.config.sales_channel_client_id.expose(),
+                                &self.config.market_id,
+                                &expires,
+                            )),
+                            "the links endpoint",
+                        )
+                    })
+                });
             let source = self.call(
                 Method::Post,
                 "/api/checkout_com_payments",
@@ -602,10 +619,15 @@ impl Provider for CommerceLayer {
                 detail.push_str(": capture policy manual cannot hold this payment back");
             }
         }
+        let mut expires_at = req.expires_at;
         let url = match link {
             Some(link) => {
                 let link = link?;
                 detail.push_str(&format!(", link {}", link.data.id));
+                // What Commerce Layer says it keeps, when it says so (never later than asked).
+                if let Some(t) = link.data.str("expires_at").and_then(|t| parse_utc(t).ok()) {
+                    expires_at = expires_at.min(t);
+                }
                 link.data.str("url").map(str::to_string).ok_or_else(|| {
                     self.error(ErrorKind::BadResponse {
                         status: 201,
@@ -622,8 +644,9 @@ impl Provider for CommerceLayer {
             provider_session_id: order_id,
             qr_payload: url.clone(),
             checkout_url: url,
-            expires_at: Some(req.expires_at),
+            expires_at: Some(expires_at),
             detail: Some(detail),
+            sent: None,
         })
     }
 

@@ -28,7 +28,7 @@ pub fn response(data: &[u8]) {
             }
         },
         1 => token_read(|r| client.read_token(r), &resp, "Bearer "),
-        2 => match client.created(&resp, EXPIRES_AT) {
+        2 => match client.created(&resp, EXPIRES_AT, None) {
             Ok(c) => {
                 assert_eq!(c.qr_payload, c.checkout_url);
                 assert!(c.expires_at.is_some());

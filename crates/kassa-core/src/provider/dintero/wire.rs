@@ -34,8 +34,36 @@ pub struct SessionProfileRequest<'a> {
     pub profile_id: &'a str,
     pub order: SessionOrder<'a>,
     pub url: SessionUrls<'a>,
+    /// Only for a link Dintero sends by SMS (`SessionCustomer`, S:2809ff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<SessionCustomer<'a>>,
     pub configuration: Configuration,
     pub expires_at: String,
+}
+
+/// `customer` (S:2809ff): `phone_number` in E.123 with the international prefix (`+47…`),
+/// which is E.164 with its `+`.
+#[derive(Debug, Serialize)]
+pub struct SessionCustomer<'a> {
+    pub phone_number: &'a str,
+}
+
+/// One `configuration.publish` entry (PublishConfiguration, S:4792ff): Kassa asks only for
+/// `{channel: sms, type: checkout-link}`.
+#[derive(Debug, Serialize)]
+pub struct Publish {
+    pub channel: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// A `publish[]` entry of the create's answer: `status` `sent`, `skipped` (not sendable to
+/// the session's customer) or `failed` (S:4815ff). Dintero sends no SMS for test sessions.
+#[derive(Debug, Deserialize)]
+pub struct Published {
+    pub channel: String,
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,13 +96,17 @@ pub struct SessionUrls<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct Configuration {
-    /// `in_store` (S:6013ff): the payment happens in a physical store.
-    pub channel: &'static str,
+    /// `in_store` (S:6013ff) for a counter sale: the payment happens in a physical store. A
+    /// link sale leaves it out (Dintero's default, `ecommerce`: the customer pays elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<&'static str>,
     /// `true` under the at-sale capture policy: Dintero captures the transaction by itself once
     /// it is authorized (AutoCaptureConfiguration, S:4771ff), asynchronously and retrying for
     /// up to 48 h. Left out (Dintero's default, false) under the manual policy.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auto_capture: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<Publish>,
 }
 
 /// `SessionCreated` (S:9593ff); `session` is present because Kassa asks with
@@ -83,6 +115,8 @@ pub struct Configuration {
 pub struct SessionCreated {
     pub id: String,
     pub url: String,
+    #[serde(default)]
+    pub publish: Vec<Published>,
     #[serde(default)]
     pub session: Option<SessionRead>,
 }
@@ -268,13 +302,16 @@ fn item(order: &PricedOrder, i: usize, quantity: String, gross: i64, vat: i64) -
     }
 }
 
-/// Builds the create body from the priced order; `auto_capture` under the at-sale policy.
+/// Builds the create body from the priced order; `auto_capture` under the at-sale policy; a
+/// link sale (`link`) without `configuration.channel`, and with `sms_to`, Dintero's SMS.
 pub fn session_request<'a>(
     order: &'a PricedOrder,
     profile_id: &'a str,
     return_url: &'a str,
     expires_at: String,
     auto_capture: bool,
+    link: bool,
+    sms_to: Option<&'a str>,
 ) -> SessionProfileRequest<'a> {
     let items = order
         .lines
@@ -292,9 +329,17 @@ pub fn session_request<'a>(
             items,
         },
         url: SessionUrls { return_url },
+        customer: sms_to.map(|phone_number| SessionCustomer { phone_number }),
         configuration: Configuration {
-            channel: "in_store",
+            channel: (!link).then_some("in_store"),
             auto_capture,
+            publish: sms_to
+                .map(|_| Publish {
+                    channel: "sms",
+                    kind: "checkout-link",
+                })
+                .into_iter()
+                .collect(),
         },
         expires_at,
     }
@@ -555,6 +600,8 @@ mod tests {
             "https://shop.example/r",
             "T".into(),
             false,
+            false,
+            None,
         );
         let json = serde_json::to_value(&req).unwrap();
         let items = json["order"]["items"].as_array().unwrap();
@@ -576,6 +623,27 @@ mod tests {
         assert_eq!(json["order"]["vat_amount"], vat);
         assert_eq!(json["configuration"]["channel"], "in_store");
         assert!(json["url"].get("callback_url").is_none());
+        assert!(json.get("customer").is_none() && json["configuration"].get("publish").is_none());
+        // A link sent by SMS: the customer's phone and one publish entry, no in-store channel.
+        let link = serde_json::to_value(session_request(
+            &order,
+            "default",
+            "https://shop.example/r",
+            "T".into(),
+            false,
+            true,
+            Some("+4791234567"),
+        ))
+        .unwrap();
+        assert_eq!(
+            link["customer"],
+            serde_json::json!({"phone_number": "+4791234567"})
+        );
+        assert_eq!(
+            link["configuration"]["publish"],
+            serde_json::json!([{"channel": "sms", "type": "checkout-link"}])
+        );
+        assert!(link["configuration"].get("channel").is_none());
     }
 
     #[test]
@@ -586,7 +654,15 @@ mod tests {
             "X",
         )
         .unwrap();
-        let req = session_request(&order, "default", "https://r", "T".into(), false);
+        let req = session_request(
+            &order,
+            "default",
+            "https://r",
+            "T".into(),
+            false,
+            false,
+            None,
+        );
         let text = serde_json::to_string(&req).unwrap();
         assert!(text.contains(r#""vat":12.5"#), "{text}");
     }

@@ -55,9 +55,10 @@ pub mod wire;
 
 use super::common::{basic_auth, clip, describe_body};
 use crate::http::{percent_encode, Http, Method, Request, Response};
+use crate::link::{Contact, LinkRules};
 use crate::provider::{
     AtSaleCapture, Capabilities, ClientBase, CreateRequest, Created, ErrorKind, OperationAnswer,
-    OperationRequest, PaymentState, Presentation, Provider, ProviderError, SessionRef,
+    OperationRequest, PaymentState, Presentation, Provider, ProviderError, Sent, SessionRef,
     StatusReport,
 };
 use crate::secrets::Secret;
@@ -138,6 +139,20 @@ pub fn origin(region: &str, profile: &str) -> String {
     format!("https://api{region}{playground}.klarna.com")
 }
 
+/// The longest a Klarna link is kept payable: 47 hours. A Klarna Payments session lives 48 h
+/// and "the HPP Session will expire 1 hour before the Payment Session" (Klarna's HPP docs,
+/// "Create a HPP session"; NOTES-bambora-dintero-klarna.md §3.7, §1 "session expiry"), and
+/// Kassa creates both at once. The HPP answer's own `expires_at` is recorded when it is
+/// sooner. Delivery (NOTES-after-sale.md §2, `DistributionRequestV1`): SMS and e-mail by
+/// `POST /hpp/v1/sessions/{id}/distribution`, again whenever asked (the playground caps 20 SMS
+/// and 100 e-mails a day).
+pub const LINK_MAX_MS: i64 = 47 * 3600 * 1000;
+
+/// How long a customer may be on Klarna's page (IN_PROGRESS) before Kassa takes the page for
+/// one nobody is paying on: 15 minutes, far more than a payment takes (Klarna's own
+/// `authorization_token` lives 60 min after it, which this does not touch).
+const PAYING_MS: i64 = 15 * 60 * 1000;
+
 /// A Klarna Payments + HPP client.
 pub struct Klarna {
     base: ClientBase,
@@ -162,6 +177,12 @@ impl Klarna {
             refund_lines: true,
             void: true,
             operation_references: true,
+            link: LinkRules {
+                max_ms: LINK_MAX_MS,
+                sms: true,
+                email: true,
+                resend: true,
+            },
         };
         Klarna {
             base: ClientBase::new(
@@ -421,6 +442,21 @@ impl Klarna {
         ))
     }
 
+    /// An SMS needs the phone's country beside the number (`phone_country`); Kassa sends the
+    /// number in E.164 and the country of its calling code. UNCONFIRMED whether Klarna wants
+    /// the national form (its example is `07000212345` with `SE`): E.164 cannot be misread.
+    fn phone_country(&self, to: &Contact) -> Result<Option<&'static str>, ProviderError> {
+        match to {
+            Contact::Email(_) => Ok(None),
+            Contact::Sms(_) => to.phone_country().map(Some).ok_or_else(|| {
+                self.base.config(format!(
+                    "Klarna needs the country of {} and Kassa does not know its calling code; send the link by e-mail or copy it",
+                    to.masked()
+                ))
+            }),
+        }
+    }
+
     fn hpp_id<'a>(&self, s: &SessionRef<'a>) -> Result<&'a str, ProviderError> {
         self.base.session_id(s, "Klarna page id")
     }
@@ -501,6 +537,7 @@ impl Provider for Klarna {
                 provider_session_id: created.session_id,
                 expires_at,
                 detail: None,
+                sent: None,
             });
         }
         let Some(url) = created.redirect_url else {
@@ -524,19 +561,69 @@ impl Provider for Klarna {
             checkout_url: url,
             expires_at,
             detail: None,
+            sent: None,
         })
+    }
+
+    /// Klarna's distribution of the hosted page: 201 or 204 when Klarna took it (delivery is
+    /// asynchronous: "up to a few minutes"); 400 for a contact Klarna refuses or a disabled
+    /// page. Sent once (a repeat would be a second message).
+    fn send_link(&self, s: &SessionRef, to: &Contact) -> Result<Sent, ProviderError> {
+        let id = self.hpp_id(s)?;
+        let country = self.phone_country(to)?;
+        let body = match to {
+            Contact::Sms(phone) => wire::Distribution {
+                method: "sms",
+                contact_information: wire::DistributionContact::Sms {
+                    phone,
+                    phone_country: country.unwrap_or_default(),
+                },
+            },
+            Contact::Email(email) => wire::Distribution {
+                method: "email",
+                contact_information: wire::DistributionContact::Email { email },
+            },
+        };
+        let req = self
+            .request(
+                Method::Post,
+                &format!("/hpp/v1/sessions/{}/distribution", percent_encode(id)),
+            )
+            .json(serde_json::to_vec(&body).expect("a distribution serializes"));
+        let resp = self.call(req, false, &format!("the distribution of page {id}"))?;
+        Ok(Sent {
+            channel: to.channel(),
+            status: "accepted".into(),
+            detail: format!(
+                "Klarna took the {} of page {id} to {} (HTTP {}; Klarna delivers within minutes)",
+                to.channel(),
+                to.masked(),
+                resp.status
+            ),
+        })
+    }
+
+    fn check_contact(&self, to: &Contact) -> Result<(), ProviderError> {
+        self.phone_country(to).map(|_| ())
     }
 
     /// Past Kassa's expiry a page nobody is paying on (WAITING, BACK) is disabled at Klarna, so
     /// the QR cannot be paid later, and reported expired; a customer in the middle of paying
-    /// (IN_PROGRESS) is left to finish within Klarna's own expiry.
+    /// (IN_PROGRESS for less than [`PAYING_MS`]) is left to finish within Klarna's own expiry.
+    /// A page opened long before (a mail scanner checking a sent link moves it to IN_PROGRESS
+    /// too) is idle: opening a link never lengthens the lifetime Kassa shows.
     fn status(&self, s: &SessionRef) -> Result<StatusReport, ProviderError> {
         if let Some(order_id) = s.provider_payment_id {
             return self.order_report(order_id, s);
         }
         let id = self.hpp_id(s)?;
         let h = self.hpp(id)?;
-        let idle = matches!(h.status.as_str(), "WAITING" | "BACK");
+        let opened_long_ago = h.status == "IN_PROGRESS"
+            && h.updated_at
+                .as_deref()
+                .and_then(|t| parse_utc(t).ok())
+                .is_some_and(|t| s.now - t >= PAYING_MS);
+        let idle = matches!(h.status.as_str(), "WAITING" | "BACK") || opened_long_ago;
         if idle && s.expires_at.is_some_and(|t| s.now >= t) {
             let req = self.request(
                 Method::Delete,

@@ -130,6 +130,28 @@ pub fn place_order_mode(policy: CapturePolicy) -> &'static str {
     }
 }
 
+/// `POST /hpp/v1/sessions/{id}/distribution` (`DistributionRequestV1`, hpp-v1-openapi.yml):
+/// `method` `sms` with `contact_information.phone` and `phone_country` (ISO 3166 alpha-2),
+/// or `email` with `contact_information.email` ("Only required if distribution method is
+/// …", `DistributionContactV1`). `template` is left out: "not used and might be removed".
+#[derive(Debug, Serialize)]
+pub struct Distribution<'a> {
+    pub method: &'static str,
+    pub contact_information: DistributionContact<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum DistributionContact<'a> {
+    Sms {
+        phone: &'a str,
+        phone_country: &'a str,
+    },
+    Email {
+        email: &'a str,
+    },
+}
+
 /// `SessionCreationResponseV1`.
 #[derive(Debug, Deserialize)]
 pub struct HppCreated {
@@ -146,6 +168,9 @@ pub struct HppCreated {
 #[derive(Debug, Deserialize)]
 pub struct HppRead {
     pub status: String,
+    /// When the status last changed (`IN_PROGRESS`: when the page was opened).
+    #[serde(default)]
+    pub updated_at: Option<String>,
     #[serde(default)]
     pub expires_at: Option<String>,
     #[serde(default)]
@@ -682,6 +707,7 @@ mod tests {
     fn completed_is_not_paid_until_the_order_says_so() {
         let h = |status: &str, order: Option<&str>| HppRead {
             status: status.into(),
+            updated_at: None,
             expires_at: Some("2099-01-01T00:00:00Z".into()),
             order_id: order.map(str::to_string),
         };
