@@ -154,11 +154,12 @@ pub(super) struct Ctx {
     pub signer: Option<Signer>,
 }
 
-const ENTRY_COLUMNS: &str = "register_id, seq, kind, event_code, at_ms, local_date, local_time, \
+pub(super) const ENTRY_COLUMNS: &str =
+    "register_id, seq, kind, event_code, at_ms, local_date, local_time, \
     operator_id, session_id, operation_id, ref_seq, nr, gross_minor, net_minor, signature, \
     key_version, body, prev_hash, hash";
 
-fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+pub(super) fn row_to_entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
     let bad = |i: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
     };

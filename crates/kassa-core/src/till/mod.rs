@@ -532,7 +532,7 @@ impl<P: ProviderSource> Till<P> {
     ) -> Result<(), TillError> {
         let by = self.manager("changing a credential")?;
         settings::check_secret_field(provider, field)?;
-        let key = CredentialKey::new(provider, &self.settings.profile(provider), field);
+        let key = settings::credential_key(&self.settings, provider, field);
         let action = if value.expose().is_empty() {
             match self.secrets.delete(&key) {
                 Ok(()) | Err(SecretError::Missing(_)) => {}
