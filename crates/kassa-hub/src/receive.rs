@@ -15,6 +15,7 @@
 //! The acknowledgement is each register's head: the highest contiguous `seq` the hub holds.
 
 use crate::HubError;
+use kassa_core::catalog::PriceChange;
 use kassa_core::journal::{entry_hash, hex, Entry, Kind, GENESIS};
 use kassa_core::store::{KeyRecord, OperationRecord, SessionRecord};
 use serde::Serialize;
@@ -90,7 +91,19 @@ pub fn receive(client: &mut postgres::Client, d: &Delivery) -> Result<Acknowledg
         let mut head_hash: [u8; 32] = head_hash.try_into().unwrap_or(GENESIS);
         for e in entries {
             let reason = if e.seq <= head_seq {
-                None // a resend: the trigger skips it if identical, refuses it if not
+                // A resend after a lost acknowledgement is identical (the trigger skips it);
+                // anything else is another till journaling under the same register id.
+                let held: Vec<u8> = tx
+                    .query_one(
+                        "SELECT hash FROM journal WHERE register_id = $1 AND seq = $2",
+                        &[register, &e.seq],
+                    )?
+                    .get(0);
+                (held != e.hash).then(|| {
+                    "it differs from the entry the hub holds under that number (another till \
+                     with the same register.id?)"
+                        .to_string()
+                })
             } else if entry_hash(&e.prev_hash, &e.fields()) != e.hash {
                 Some(format!(
                     "its hash does not match its content (changed after it was written; it says {})",
@@ -222,17 +235,17 @@ pub fn receive(client: &mut postgres::Client, d: &Delivery) -> Result<Acknowledg
     Ok(ack)
 }
 
-/// A price change's body (`till::save_product`, `remove_product`): `to` is the new price,
-/// `null` when the product was removed.
+/// A price change (`kassa_core::catalog::PriceChange`, what `till::save_product` and
+/// `kassa-cli product` journal): the product as it became, or removed.
 fn apply_price_change(tx: &mut postgres::Transaction, e: &Entry) -> Result<(), HubError> {
-    let body = e.body_json().map_err(HubError::Database)?;
-    let Some(sku) = body["sku"].as_str() else {
-        return Ok(());
-    };
-    match body["to"].as_i64() {
-        Some(price) => {
-            let name = body["name"].as_str().unwrap_or(sku);
-            let vat = body["vat_rate"].as_str().unwrap_or("0");
+    let change: PriceChange = serde_json::from_str(&e.body).map_err(|err| {
+        HubError::Database(format!(
+            "register {} entry {}: not a price change ({err})",
+            e.register_id, e.seq
+        ))
+    })?;
+    match change.product() {
+        Some(p) => {
             tx.execute(
                 "INSERT INTO products (sku, name, unit_price, vat_rate, removed, changed_by, changed_seq)
                  VALUES ($1, $2, $3, $4, false, $5, $6)
@@ -240,14 +253,14 @@ fn apply_price_change(tx: &mut postgres::Transaction, e: &Entry) -> Result<(), H
                     unit_price = EXCLUDED.unit_price, vat_rate = EXCLUDED.vat_rate,
                     removed = false, changed_by = EXCLUDED.changed_by,
                     changed_seq = EXCLUDED.changed_seq",
-                &[&sku, &name, &price, &vat, &e.register_id, &e.seq],
+                &[&p.sku, &p.name, &p.unit_price, &p.vat_rate, &e.register_id, &e.seq],
             )?;
         }
         None => {
             tx.execute(
                 "UPDATE products SET removed = true, changed_by = $2, changed_seq = $3
                  WHERE sku = $1",
-                &[&sku, &e.register_id, &e.seq],
+                &[&change.sku, &e.register_id, &e.seq],
             )?;
         }
     }

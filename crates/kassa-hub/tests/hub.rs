@@ -3,6 +3,7 @@
 //! in-memory keyring (so a bare `cargo test` runs these); `kassa-cli`'s `tests/hub.rs` sells
 //! through the CLI with the OS keyring.
 
+use kassa_core::catalog::{PriceChange, Product};
 use kassa_core::journal::{Kind, Standing, Zone};
 use kassa_core::quote_document;
 use kassa_core::secrets::Secret;
@@ -326,6 +327,21 @@ fn db_message(r: Result<u64, postgres::Error>) -> String {
 }
 
 #[test]
+fn two_tills_under_one_register_id_are_refused_as_a_fork() {
+    let cluster = Cluster::start("fork", PASSWORD);
+    let hub = hub(&cluster, PASSWORD);
+    let mut a = Till::new("fork-a", "1");
+    let mut b = Till::new("fork-b", "1");
+    a.sell(T0, "F-A");
+    b.sell(T0 + 5, "F-B");
+    a.push(&hub).unwrap();
+    let report = b.push(&hub).unwrap();
+    assert_eq!(report.refusals.len(), 1, "{:?}", report.refusals);
+    assert!(report.refusals[0].reason.contains("same register.id"));
+    assert_eq!(count(&hub, "SELECT count(*) FROM refusals"), 1);
+}
+
+#[test]
 fn a_wrong_password_is_named_and_loses_nothing() {
     let cluster = Cluster::start("password", PASSWORD);
     let mut till = Till::new("password", "1");
@@ -362,15 +378,23 @@ fn a_product_added_on_one_till_reaches_the_other_through_the_hub() {
     let hub = hub(&cluster, PASSWORD);
     let mut a = Till::new("products", "A");
     let b = Till::new("products", "B");
-    // What `Till::save_product` journals.
+    // What `Till::save_product` and `kassa-cli product add` journal.
     a.log
         .journal_event(&NewEvent {
             kind: Kind::PriceChange,
             operator_id: Some(1),
             session_id: None,
             ref_seq: None,
-            body: serde_json::json!({"sku": "KAFFE-1", "name": "Kaffe", "vat_rate": "15",
-                                     "from": null, "to": 3450}),
+            body: PriceChange::saved(
+                None,
+                &Product {
+                    sku: "KAFFE-1".into(),
+                    name: "Kaffe".into(),
+                    unit_price: 3450,
+                    vat_rate: "15".into(),
+                },
+            )
+            .to_json(),
             at: T0,
         })
         .unwrap();

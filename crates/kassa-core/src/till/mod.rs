@@ -572,13 +572,7 @@ impl<P: ProviderSource> Till<P> {
         self.journal_change(
             Kind::PriceChange,
             &by,
-            serde_json::json!({
-                "sku": product.sku,
-                "name": product.name,
-                "vat_rate": product.vat_rate,
-                "from": before.map(|p| p.unit_price),
-                "to": product.unit_price,
-            }),
+            catalog::PriceChange::saved(before.as_ref(), &product).to_json(),
         )
     }
 
@@ -596,12 +590,7 @@ impl<P: ProviderSource> Till<P> {
         self.journal_change(
             Kind::PriceChange,
             &by,
-            serde_json::json!({
-                "sku": sku,
-                "name": before.as_ref().map(|p| p.name.clone()),
-                "from": before.map(|p| p.unit_price),
-                "to": null,
-            }),
+            catalog::PriceChange::removed(sku, before.as_ref()).to_json(),
         )
     }
 }
