@@ -153,6 +153,8 @@ bench() {
   } | tee "$out/sizes.md"
   log "session log at 10^6 sessions"
   cargo bench -p kassa-core --bench session_log | tee "$out/session-log.md"
+  log "the shop hub: ten tills x 1 sale/s for 10 min, a till catching up 5,000 sales"
+  cargo bench -p kassa-hub --bench hub | tee "$out/hub.txt"
   log "reliability: kill -9 at every charge, capture and refund step, provider faults"
   "${keyring[@]}" cargo test -p kassa-cli --test reliability -- --include-ignored --nocapture --test-threads 1 2>&1 \
     | tee "$out/reliability.log" | grep '^RELIABILITY' | tee "$out/reliability.txt"

@@ -7,18 +7,17 @@
 //!    lag of every sale entry (the hub's transaction time minus the sale's journal time, one
 //!    machine so one clock): p50, p99, max; the hub's CPU (PostgreSQL's processes, from /proc).
 //!
-//! Sales are signed with the core's in-memory keyring (no OS keyring needed); each is an
+//! The clusters run with fsync and synchronous commit on, as a hub should. Sales are signed
+//! with the core's in-memory keyring (no OS keyring needed); each is an
 //! intent, an unknown and a paid status with its signed entry, as a demo sale writes them.
 
-use kassa_core::journal::{Standing, Zone};
 use kassa_core::secrets::Secret;
-use kassa_core::session::{SessionId, Status};
 use kassa_core::settings::HubUrl;
-use kassa_core::store::{NewSession, SessionLog, StatusChange};
 use kassa_core::time::now_millis;
 use kassa_hub::cluster::Cluster;
+use kassa_hub::demo_till::{open, sell};
 use kassa_hub::{push_once, Hub};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,53 +36,6 @@ fn till_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn open(dir: &Path, register: &str) -> SessionLog {
-    let mut log = SessionLog::open_in(dir).unwrap();
-    log.use_keyring(kassa_core::secrets::memory::shared());
-    log.set_time_zone(Zone::named("Europe/Oslo").unwrap());
-    log.set_register(register);
-    log
-}
-
-fn sell(log: &mut SessionLog, reference: &str) {
-    let at = now_millis();
-    let id = SessionId::generate(at);
-    let order = kassa_core::quote_document(
-        r#"{"currency":"NOK","prices_include_vat":true,"lines":[
-            {"name":"Kaffe","quantity":"2","unit_price":3450,"vat_rate":"15"}]}"#,
-        reference,
-    )
-    .unwrap();
-    log.record_intent(&NewSession {
-        id: id.clone(),
-        provider: "demo",
-        profile: "test",
-        demo: true,
-        order: &order,
-        created_at: at,
-        capture_policy: None,
-        operator_id: Some(1),
-    })
-    .unwrap();
-    let id = id.to_string();
-    log.record_status(&id, Status::Unknown, at, "status", "x", None, true)
-        .unwrap();
-    log.record_change(
-        &id,
-        now_millis(),
-        &StatusChange {
-            to: Status::Paid,
-            kind: "status",
-            detail: "paid",
-            payment_id: Some("T1"),
-            operation: None,
-            standing: Some(Standing::Captured),
-            operator_id: None,
-        },
-    )
-    .unwrap();
 }
 
 fn hub(cluster: &Cluster) -> Hub {
@@ -139,12 +91,12 @@ fn main() {
     let tills = env("KASSA_HUB_BENCH_TILLS", 10);
 
     // 1. A busy day offline, then one push.
-    let cluster = Cluster::start("bench-catchup", PASSWORD);
+    let cluster = Cluster::start_with("bench-catchup", PASSWORD, true);
     let dir = till_dir("catchup");
     let mut log = open(&dir, "OFF-1");
     let t = Instant::now();
     for i in 0..backlog {
-        sell(&mut log, &format!("C-{i}"));
+        sell(&mut log, now_millis(), &format!("C-{i}"));
     }
     let selling = t.elapsed();
     let pending = log.outbox_pending().unwrap();
@@ -166,7 +118,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 
     // 2. Ten tills, one sale a second each, a sender each.
-    let cluster = Arc::new(Cluster::start("bench-lag", PASSWORD));
+    let cluster = Arc::new(Cluster::start_with("bench-lag", PASSWORD, true));
     let cpu_before = hub_cpu_seconds(&cluster);
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
@@ -199,7 +151,7 @@ fn main() {
             let start = Instant::now();
             let mut i = 0u64;
             while !stop_t.load(Ordering::Relaxed) {
-                sell(&mut log, &format!("{register}-{i}"));
+                sell(&mut log, now_millis(), &format!("{register}-{i}"));
                 i += 1;
                 let next = start + Duration::from_secs(i);
                 if let Some(wait) = next.checked_duration_since(Instant::now()) {

@@ -16,6 +16,9 @@ pub struct Cluster {
     bin: PathBuf,
     pub port: u16,
     run_as: Option<String>,
+    /// fsync and synchronous commit as a real hub runs (benchmarks); off for tests, whose
+    /// clusters live seconds.
+    durable: bool,
 }
 
 /// The superuser this cluster is made with.
@@ -50,8 +53,13 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// Creates and starts a cluster whose user `kassa` has `password`.
+    /// Creates and starts a cluster whose user `kassa` has `password`, without fsync (tests).
     pub fn start(name: &str, password: &str) -> Cluster {
+        Cluster::start_with(name, password, false)
+    }
+
+    /// [`Cluster::start`], durable as a real hub (fsync, synchronous commit) when `durable`.
+    pub fn start_with(name: &str, password: &str, durable: bool) -> Cluster {
         let dir = std::env::temp_dir().join(format!("kassa-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -80,6 +88,7 @@ impl Cluster {
             port: free_port(),
             dir,
             run_as,
+            durable,
         };
         let data = c.dir.join("data");
         let out = c
@@ -163,11 +172,14 @@ impl Cluster {
     }
 
     fn pg_ctl_start(&self) {
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off",
+        let mut options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {}",
             self.port,
             self.dir.display()
         );
+        if !self.durable {
+            options.push_str(" -c fsync=off -c synchronous_commit=off");
+        }
         let log = self.dir.join("server.log");
         let out = self.pg_ctl(&[
             "-o",

@@ -15,7 +15,8 @@
 //! - `push.rs`: the till's side: one push, and the sender loop with backoff ([`Sender`]).
 //! - `products.rs`: pulling the shared product list into the cache.
 //! - `shop.rs`: shop-wide reads (sessions of every till).
-//! - `cluster.rs` (`test-support` only): a throwaway PostgreSQL cluster.
+//! - `cluster.rs`, `demo_till.rs` (`test-support` only): a throwaway PostgreSQL cluster; a
+//!   till's session log with paid demo sales signed by the in-memory keyring.
 //!
 //! Not here: TLS (a hub must be on loopback until it is added, see `HubUrl`), the desktop
 //! indicator, shop-wide X/Z reports.
@@ -23,6 +24,8 @@
 #[cfg(feature = "test-support")]
 pub mod cluster;
 mod connect;
+#[cfg(feature = "test-support")]
+pub mod demo_till;
 mod products;
 mod push;
 mod receive;

@@ -4,12 +4,10 @@
 //! through the CLI with the OS keyring.
 
 use kassa_core::catalog::{PriceChange, Product};
-use kassa_core::journal::{Kind, Standing, Zone};
-use kassa_core::quote_document;
+use kassa_core::journal::Kind;
 use kassa_core::secrets::Secret;
-use kassa_core::session::{SessionId, Status};
 use kassa_core::settings::HubUrl;
-use kassa_core::store::{NewEvent, NewSession, SessionLog, StatusChange};
+use kassa_core::store::{NewEvent, SessionLog};
 use kassa_hub::cluster::Cluster;
 use kassa_hub::{push_once, Hub, HubError};
 use std::path::PathBuf;
@@ -31,10 +29,7 @@ impl Till {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut log = SessionLog::open_in(&dir).unwrap();
-        log.use_keyring(kassa_core::secrets::memory::shared());
-        log.set_time_zone(Zone::named("Europe/Oslo").unwrap());
-        log.set_register(register);
+        let log = kassa_hub::demo_till::open(&dir, register);
         Till {
             dir,
             log,
@@ -44,45 +39,7 @@ impl Till {
 
     /// A paid demo sale: its session (intent, unknown, paid) and its signed journal entry.
     fn sell(&mut self, at: i64, reference: &str) -> String {
-        let id = SessionId::generate(at);
-        let order = quote_document(
-            r#"{"currency":"NOK","prices_include_vat":true,"lines":[
-                {"name":"Kaffe","quantity":"2","unit_price":3450,"vat_rate":"15"}]}"#,
-            reference,
-        )
-        .unwrap();
-        self.log
-            .record_intent(&NewSession {
-                id: id.clone(),
-                provider: "demo",
-                profile: "test",
-                demo: true,
-                order: &order,
-                created_at: at,
-                capture_policy: None,
-                operator_id: Some(1),
-            })
-            .unwrap();
-        let id = id.to_string();
-        self.log
-            .record_status(&id, Status::Unknown, at + 1, "status", "x", None, true)
-            .unwrap();
-        self.log
-            .record_change(
-                &id,
-                at + 2,
-                &StatusChange {
-                    to: Status::Paid,
-                    kind: "status",
-                    detail: "paid",
-                    payment_id: Some("T1"),
-                    operation: None,
-                    standing: Some(Standing::Captured),
-                    operator_id: None,
-                },
-            )
-            .unwrap();
-        id
+        kassa_hub::demo_till::sell(&mut self.log, at, reference)
     }
 
     fn push(&mut self, hub: &Hub) -> Result<kassa_hub::PushReport, HubError> {
