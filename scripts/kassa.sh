@@ -8,8 +8,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Debian packages: Tauri 2 build deps, headless display, E2E driver, keyring daemon, screenshots,
 # poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them);
 # Node (Skatteetaten's signature validator runs under it in the tests).
+# PostgreSQL: the hub tests start throwaway clusters with its initdb and pg_ctl (no service needed).
 APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs libxml2-utils)
+  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs libxml2-utils postgresql)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -86,7 +87,7 @@ run() {
 # Fails if a core crate depends on Tauri or its GUI stack.
 check_core_is_headless() {
   local bad
-  for crate in kassa-core kassa-sandbox kassa-cli; do
+  for crate in kassa-core kassa-sandbox kassa-cli kassa-hub; do
     bad=$(cargo tree -p "$crate" -e normal,build --prefix none --format '{p}' 2>/dev/null \
       | grep -Ei '^(tauri|wry|tao|gtk|gdk|webkit2gtk|javascriptcore)' | sort -u || true)
     if [ -n "$bad" ]; then
@@ -154,6 +155,8 @@ bench() {
   cargo bench -p kassa-core --bench session_log | tee "$out/session-log.md"
   log "SAF-T export of 10^6 signed sales (the journal built once, about 11 minutes)"
   cargo bench -p kassa-core --bench saft_export | tee "$out/saft-export.md"
+  log "the shop hub: ten tills x 1 sale/s for 10 min, a till catching up 5,000 sales"
+  cargo bench -p kassa-hub --bench hub | tee "$out/hub.txt"
   log "reliability: kill -9 at every charge, capture and refund step, provider faults"
   "${keyring[@]}" cargo test -p kassa-cli --test reliability -- --include-ignored --nocapture --test-threads 1 2>&1 \
     | tee "$out/reliability.log" | grep '^RELIABILITY' | tee "$out/reliability.txt"

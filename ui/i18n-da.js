@@ -414,4 +414,8 @@ window.kassaTexts.da = {
   'err.report_inconsistent': 'Rapporten blev ikke lavet: journalens tal går ikke op. Kør journalkontrollen og kontakt support.',
   'err.cannot_send': 'Denne betalingsudbyder kan ikke sende linket. Kopiér linket eller vis QR-koden i stedet.',
   'err.not_renewable': 'Kun et udløbet eller annulleret link kan fornyes (én gang), og kun et åbent link kan sendes.',
+  'label.shop.counter_link_minutes': 'Levetid for salg i kassen (minutter)',
+  'help.shop.counter_link_minutes': 'Hvor længe en betaling i kassen står åben (1–60, standard 15). Links, der sendes til kunder, vælger deres egen.',
+  'label.hub.url': 'Butikkens hub',
+  'help.hub.url': 'postgres://bruger@127.0.0.1:5432/kassa, når flere kasser deler én butik; tomt: kun denne kasse. Adgangskoden gemmes i nøgleringen (kassa-cli credentials set hub password).',
 };

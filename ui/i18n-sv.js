@@ -414,4 +414,8 @@ window.kassaTexts.sv = {
   'err.report_inconsistent': 'Rapporten gjordes inte: journalens siffror går inte ihop. Kör journalkontrollen och kontakta support.',
   'err.cannot_send': 'Den här betalningsleverantören kan inte skicka länken. Kopiera länken eller visa QR-koden i stället.',
   'err.not_renewable': 'Bara en utgången eller avbruten länk kan förnyas (en gång), och bara en öppen länk kan skickas.',
+  'label.shop.counter_link_minutes': 'Livstid för köp i kassan (minuter)',
+  'help.shop.counter_link_minutes': 'Hur länge en betalning i kassan är öppen (1–60, standard 15). Länkar som skickas till kunder väljer sin egen.',
+  'label.hub.url': 'Butikens hubb',
+  'help.hub.url': 'postgres://användare@127.0.0.1:5432/kassa när flera kassor delar en butik; tomt: bara den här kassan. Lösenordet sparas i nyckelringen (kassa-cli credentials set hub password).',
 };

@@ -18,8 +18,17 @@ pub struct ChargeArgs {
     #[arg(long)]
     pub provider: Option<String>,
     /// The order JSON file, or `-` for standard input.
-    #[arg(long, value_name = "FILE")]
-    pub order: String,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "sku",
+        conflicts_with = "sku"
+    )]
+    pub order: Option<String>,
+    /// Instead of --order: one of this product from the product list (products.json, the
+    /// hub's shared list when there is one); repeat for more lines.
+    #[arg(long, value_name = "SKU")]
+    pub sku: Vec<String>,
     /// test or live; default: the provider's `profile` setting.
     #[arg(long)]
     pub profile: Option<String>,
@@ -52,6 +61,32 @@ pub struct ChargeArgs {
     /// Seconds between status polls with --wait.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
+}
+
+/// The order document for `--sku`: a line per SKU from the product list, in the shop's
+/// currency and price convention.
+fn order_of_products(dir: &Path, skus: &[String]) -> Result<String, Failure> {
+    let catalog = kassa_core::catalog::Catalog::load(dir).map_err(Failure::System)?;
+    let settings =
+        kassa_core::settings::Settings::load(dir).map_err(crate::config_cmd::settings_failure)?;
+    let shop = kassa_core::settings::ShopSettings::from_settings(&settings);
+    let lines = skus
+        .iter()
+        .map(|sku| {
+            catalog.line_for(sku).ok_or_else(|| {
+                Failure::Invalid(format!("--sku {sku}: no such product in products.json"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(kassa_core::counter::cart_to_document(
+        &kassa_core::counter::Cart {
+            currency: shop.currency,
+            prices_include_vat: shop.prices_include_vat,
+            reference: None,
+            discount: 0,
+            lines,
+        },
+    ))
 }
 
 /// The `--json` object of charge, status and cancel.
@@ -171,7 +206,10 @@ pub fn charge(dir: &Path, a: ChargeArgs) -> Result<(), Failure> {
         .map(CapturePolicy::parse)
         .transpose()
         .map_err(Failure::Invalid)?;
-    let text = crate::read_input(&a.order)?;
+    let text = match &a.order {
+        Some(path) => crate::read_input(path)?,
+        None => order_of_products(dir, &a.sku)?,
+    };
     let priced = kassa_core::quote_document(&text, &kassa_core::reference::generate_now())
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     let mut station = Station::open(dir)?;

@@ -16,16 +16,14 @@ fn key_for(
     profile: Option<&str>,
 ) -> Result<CredentialKey, Failure> {
     settings::check_secret_field(provider, field).map_err(settings_failure)?;
-    let profile = match profile {
-        Some(p) => {
+    let settings = Settings::load(dir).map_err(settings_failure)?;
+    match profile {
+        Some(p) if settings::OTHER_SECRETS.iter().all(|(o, _)| *o != provider) => {
             settings::check_profile(p).map_err(settings_failure)?;
-            p.to_string()
+            Ok(CredentialKey::new(provider, p, field))
         }
-        None => Settings::load(dir)
-            .map_err(settings_failure)?
-            .profile(provider),
-    };
-    Ok(CredentialKey::new(provider, &profile, field))
+        _ => Ok(settings::credential_key(&settings, provider, field)),
+    }
 }
 
 pub fn set(dir: &Path, provider: &str, field: &str, profile: Option<&str>) -> Result<(), Failure> {
@@ -71,6 +69,17 @@ pub fn list() -> Result<(), Failure> {
                 );
             }
         }
+    }
+    for (owner, field) in settings::OTHER_SECRETS {
+        let key = CredentialKey::new(owner, "shop", field);
+        let set = OsKeyring.is_set(&key).map_err(keyring_failure)?;
+        println!(
+            "{:<15} {:<8} {:<26} {}",
+            owner,
+            "shop",
+            field,
+            if set { "set" } else { "not set" }
+        );
     }
     Ok(())
 }

@@ -8,10 +8,12 @@ mod charge_cmd;
 mod config_cmd;
 mod credentials_cmd;
 mod follow_cmd;
+mod hub_cmd;
 mod journal_cmd;
 mod link_cmd;
 mod operations_cmd;
 mod operator_cmd;
+mod product_cmd;
 mod quote_cmd;
 mod receipt_cmd;
 mod report_cmd;
@@ -165,8 +167,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List sessions from the session log, newest first.
+    /// List sessions from the session log, newest first (--shop: every till's, from the hub).
     Sessions {
+        /// Every till's sessions, from the shop's hub (needs hub.url and the hub reachable).
+        #[arg(long)]
+        shop: bool,
         #[command(flatten)]
         filter: sessions_cmd::FilterArgs,
         /// At most this many (a page).
@@ -219,6 +224,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// The shop's hub (several tills): what waits to be pushed, push now, push in the
+    /// background.
+    #[command(subcommand)]
+    Hub(HubCommand),
+    /// The product list (SKU, name, price, VAT): changes are journaled and shared through the
+    /// hub.
+    #[command(subcommand)]
+    Product(ProductCommand),
     /// Run the provider sandbox (strict emulators of the providers' APIs) on loopback.
     Sandbox {
         /// The port on 127.0.0.1 (0: any free port).
@@ -281,6 +294,36 @@ enum OperatorCommand {
     },
     /// Remove an operator (kept in the journal; never the last manager). Needs a manager.
     Remove { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum HubCommand {
+    /// Connected or not, what waits per kind, the last push and the lag (read offline).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Push everything now, then pull the product list into products.json. Exit 1 when the
+    /// hub refused an entry, 3 when it cannot be reached.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Push in the foreground every second, backing off while the hub is unreachable.
+    Run,
+}
+
+#[derive(Subcommand)]
+enum ProductCommand {
+    /// Add a product or change the one with this SKU.
+    Add(product_cmd::AddArgs),
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove {
+        sku: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -372,10 +415,17 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
             json,
         } => charge_cmd::review(dir, &id, &verdict, note.as_deref(), json),
         Command::Sessions {
+            shop: true,
+            limit,
+            json,
+            ..
+        } => hub_cmd::shop_sessions(dir, limit, json),
+        Command::Sessions {
             filter,
             limit,
             after,
             json,
+            ..
         } => sessions_cmd::list(dir, &filter, limit, after.as_deref(), json),
         Command::Session { id, json } => sessions_cmd::show(dir, &id, json),
         Command::Capture { id, amount, json } => operations_cmd::capture(dir, &id, amount, json),
@@ -397,6 +447,16 @@ fn run(command: Command, dir: &std::path::Path) -> Result<(), Failure> {
         Command::Receipt(args) => receipt_cmd::receipt(dir, args),
         Command::Report(args) => report_cmd::run(dir, &args),
         Command::Saft { from, to, out } => saft_cmd::run(dir, &from, &to, &out),
+        Command::Hub(h) => match h {
+            HubCommand::Status { json } => hub_cmd::status(dir, json),
+            HubCommand::Sync { json } => hub_cmd::sync(dir, json),
+            HubCommand::Run => hub_cmd::run(dir),
+        },
+        Command::Product(p) => match p {
+            ProductCommand::Add(a) => product_cmd::add(dir, &a),
+            ProductCommand::List { json } => product_cmd::list(dir, json),
+            ProductCommand::Remove { sku } => product_cmd::remove(dir, &sku),
+        },
         Command::Sandbox { port } => sandbox(port),
     }
 }

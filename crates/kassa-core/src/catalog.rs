@@ -165,6 +165,64 @@ impl Catalog {
     }
 }
 
+/// What a price-change journal entry says (Kind::PriceChange): the product as it became, its
+/// price before (`from`) and after (`to`; `None`: removed). The shop's hub folds these into its
+/// shared product list, so this shape is read by other tills too: add fields, never rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceChange {
+    pub sku: String,
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_rate: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// A quick key on the counter (shared like the rest of the product; absent in entries
+    /// written before quick keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favourite: Option<bool>,
+}
+
+impl PriceChange {
+    /// `product` added or changed; `before` is what the list held under its SKU.
+    pub fn saved(before: Option<&Product>, product: &Product) -> PriceChange {
+        PriceChange {
+            sku: product.sku.clone(),
+            name: Some(product.name.clone()),
+            vat_rate: Some(product.vat_rate.clone()),
+            from: before.map(|p| p.unit_price),
+            to: Some(product.unit_price),
+            favourite: Some(product.favourite),
+        }
+    }
+
+    /// The product under `sku` removed (`before`: what it was).
+    pub fn removed(sku: &str, before: Option<&Product>) -> PriceChange {
+        PriceChange {
+            sku: sku.to_string(),
+            name: before.map(|p| p.name.clone()),
+            vat_rate: None,
+            from: before.map(|p| p.unit_price),
+            to: None,
+            favourite: None,
+        }
+    }
+
+    /// The product it leaves in the list, if any.
+    pub fn product(&self) -> Option<Product> {
+        Some(Product {
+            sku: self.sku.clone(),
+            name: self.name.clone()?,
+            unit_price: self.to?,
+            vat_rate: self.vat_rate.clone()?,
+            favourite: self.favourite.unwrap_or(false),
+        })
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a price change serializes")
+    }
+}
+
 /// Turns a typed product into a product, or says which field is wrong.
 pub fn entry_to_product(entry: &ProductEntry, currency: Currency) -> Result<Product, Vec<Problem>> {
     let mut problems = Vec::new();

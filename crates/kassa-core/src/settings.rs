@@ -4,7 +4,7 @@
 //! Settings are flat `section.key` pairs (`dintero.account_id`, `shop.name`) kept in
 //! `settings.json` in the data directory, validated on every write, written atomically (temp
 //! file + rename) so a crash never leaves half a file. Secrets are **not** settings: each
-//! provider's secret fields are listed in its [`Spec::secrets`] and live only in the OS
+//! provider's secret fields are listed in its [`Spec::secrets`](crate::provider::spec::Spec::secrets) and live only in the OS
 //! keyring ([`crate::secrets`]); a secret field name given to `set` is refused.
 //!
 //! The shop's keys are here; each provider's keys, validators and defaults are in its spec
@@ -13,7 +13,7 @@
 //! says so in its comment, so it is easy to tighten.
 
 use crate::provider::spec::{
-    one_of, valid_base_url, valid_bool, valid_profile, SettingValues, Spec, Validator,
+    one_of, valid_base_url, valid_bool, valid_profile, SettingValues, Validator,
 };
 use crate::provider::{names as provider_names, spec as provider, CapturePolicy, REGISTRY};
 use std::collections::BTreeMap;
@@ -42,7 +42,13 @@ const SHOP: &[(&str, Validator)] = &[
     ("register.id", valid_register_id),
     ("printer.url", valid_printer_url),
     ("printer.columns", valid_printer_columns),
+    // The shop's hub (several tills, `kassa-hub`): where this till pushes its records.
+    ("hub.url", valid_hub_url),
 ];
+
+/// Secrets that belong to no provider: the hub's password (`kassa-cli credentials set hub
+/// password`), in the keyring as `hub/shop/password`.
+pub const OTHER_SECRETS: &[(&str, &str)] = &[("hub", "password")];
 
 /// What separates the lines of `shop.address` (one line in a shell argument or an input).
 pub const ADDRESS_LINE_SEPARATOR: char = '|';
@@ -283,7 +289,7 @@ impl Settings {
             .unwrap_or(48)
     }
 
-    /// A provider's check that a new value agrees with its other settings ([`Spec::agrees`]).
+    /// A provider's check that a new value agrees with its other settings ([`Spec::agrees`](crate::provider::spec::Spec::agrees)).
     fn check_related(&self, key: &str, value: &str) -> Result<(), SettingsError> {
         match key
             .split_once('.')
@@ -348,17 +354,20 @@ fn validator(key: &str) -> Result<Validator, SettingsError> {
     })
 }
 
-/// Checks that `field` is one of `provider`'s secret fields.
-pub fn check_secret_field(
-    provider_name: &str,
-    field: &str,
-) -> Result<&'static Spec, SettingsError> {
+/// Checks that `field` is one of `provider`'s secret fields, or one of [`OTHER_SECRETS`].
+pub fn check_secret_field(provider_name: &str, field: &str) -> Result<(), SettingsError> {
     let key = format!("{provider_name}.{field}");
+    if let Some(&(owner, _)) = OTHER_SECRETS.iter().find(|(o, _)| *o == provider_name) {
+        return match OTHER_SECRETS.contains(&(provider_name, field)) {
+            true => Ok(()),
+            false => Err(invalid(&key, format!("{owner} has no secret {field:?}"))),
+        };
+    }
     let spec = provider(provider_name).ok_or_else(|| {
         invalid(
             &key,
             format!(
-                "unknown provider {provider_name:?} (known: {})",
+                "unknown provider {provider_name:?} (known: {}, hub)",
                 provider_names()
             ),
         )
@@ -373,7 +382,22 @@ pub fn check_secret_field(
             ),
         ));
     }
-    Ok(spec)
+    Ok(())
+}
+
+/// The keyring entry of a secret: a provider's under its profile, the others under `shop`
+/// (one hub per shop, whatever the providers' profiles).
+pub fn credential_key(
+    settings: &Settings,
+    owner: &str,
+    field: &str,
+) -> crate::secrets::CredentialKey {
+    let profile = if OTHER_SECRETS.iter().any(|(o, _)| *o == owner) {
+        "shop".to_string()
+    } else {
+        settings.profile(owner)
+    };
+    crate::secrets::CredentialKey::new(owner, &profile, field)
 }
 
 /// Checks a profile name given on the command line.
@@ -382,6 +406,84 @@ pub fn check_profile(profile: &str) -> Result<(), SettingsError> {
 }
 
 // ---- validators -------------------------------------------------------------------------
+
+/// The hub's address, `postgres://user@host[:port]/database`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubUrl {
+    pub user: String,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+}
+
+impl HubUrl {
+    /// Parses and checks a `hub.url`. The password is never part of it (it is in the keyring),
+    /// and the host must be this machine: Kassa does not speak TLS to PostgreSQL yet, and a
+    /// hub elsewhere would get the password and every sale in clear.
+    pub fn parse(v: &str) -> Result<HubUrl, String> {
+        let rest = v
+            .strip_prefix("postgres://")
+            .or_else(|| v.strip_prefix("postgresql://"))
+            .ok_or("must look like postgres://user@host:5432/database")?;
+        let (authority, database) = rest
+            .split_once('/')
+            .ok_or("names no database (postgres://user@host:5432/database)")?;
+        let (user, hostport) = authority
+            .rsplit_once('@')
+            .ok_or("names no user (postgres://user@host:5432/database)")?;
+        if user.contains(':') {
+            return Err(
+                "must not hold a password: store it with `kassa-cli credentials set hub password`"
+                    .into(),
+            );
+        }
+        let (host, port) = match hostport.strip_prefix('[') {
+            Some(v6) => {
+                let (h, p) = v6.split_once(']').ok_or("has an unclosed [ in its host")?;
+                (h, p.strip_prefix(':'))
+            }
+            None => match hostport.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            },
+        };
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| format!("has a bad port {p:?}"))?,
+            None => 5432,
+        };
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        };
+        if !ok(user) || !ok(database) {
+            return Err("user and database must be letters, digits, _, - or .".into());
+        }
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false);
+        if !loopback {
+            return Err(format!(
+                "{host} is not this machine: Kassa talks to a hub without TLS only on loopback \
+                 (127.0.0.1, ::1, localhost), and TLS to PostgreSQL is not supported yet"
+            ));
+        }
+        Ok(HubUrl {
+            user: user.into(),
+            host: host.into(),
+            port,
+            database: database.into(),
+        })
+    }
+}
+
+fn valid_hub_url(v: &str) -> Result<(), String> {
+    HubUrl::parse(v).map(|_| ())
+}
 
 fn valid_name(v: &str) -> Result<(), String> {
     if v.trim().is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {
@@ -721,5 +823,36 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown provider"));
+    }
+
+    #[test]
+    fn the_hub_url_is_loopback_without_a_password_and_its_password_is_a_shop_secret() {
+        let url = HubUrl::parse("postgres://kassa@127.0.0.1:55432/shop").unwrap();
+        assert_eq!(
+            (url.user.as_str(), url.port, url.database.as_str()),
+            ("kassa", 55432, "shop")
+        );
+        assert_eq!(HubUrl::parse("postgresql://k@[::1]/s").unwrap().port, 5432);
+        assert!(HubUrl::parse("postgres://k:pw@localhost/s")
+            .unwrap_err()
+            .contains("password"));
+        assert!(HubUrl::parse("postgres://k@hub.shop.example:5432/s")
+            .unwrap_err()
+            .contains("TLS to PostgreSQL is not supported yet"));
+        assert!(HubUrl::parse("mysql://k@localhost/s").is_err());
+        let mut s = Settings::default();
+        assert!(err(&mut s, "hub.url", "postgres://k@10.0.0.9/s").contains("not this machine"));
+        s.set("hub.url", "postgres://kassa@localhost:5432/shop")
+            .unwrap();
+        assert!(check_secret_field("hub", "password").is_ok());
+        assert!(check_secret_field("hub", "token").is_err());
+        assert_eq!(
+            credential_key(&s, "hub", "password").user(),
+            "hub/shop/password"
+        );
+        assert_eq!(
+            credential_key(&s, "dintero", "client_id").user(),
+            "dintero/test/client_id"
+        );
     }
 }

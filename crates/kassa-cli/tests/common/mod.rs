@@ -139,16 +139,15 @@ pub fn pay_demo(dir: &Path, order: &str) -> String {
 
 /// [`pay_demo`] sold by `operator` (its id and PIN).
 pub fn pay_demo_as(dir: &Path, order: &str, operator: Option<(&str, &str)>) -> String {
+    pay_demo_of(dir, &["--order", order], operator)
+}
+
+/// [`pay_demo_as`] of what `what` names: `--order FILE`, or `--sku SKU` (repeated).
+pub fn pay_demo_of(dir: &Path, what: &[&str], operator: Option<(&str, &str)>) -> String {
     use std::io::{BufRead, BufReader, Read};
-    let mut args = vec![
-        "charge",
-        "--order",
-        order,
-        "--json",
-        "--wait",
-        "--interval",
-        "0.1",
-    ];
+    let mut args = vec!["charge"];
+    args.extend_from_slice(what);
+    args.extend(["--json", "--wait", "--interval", "0.1"]);
     let mut env = Vec::new();
     if let Some((id, pin)) = operator {
         args.extend(["--operator", id]);

@@ -27,6 +27,7 @@ mod export;
 mod journal;
 mod operations;
 mod operators;
+mod outbox;
 mod reports;
 mod saft;
 
@@ -36,6 +37,7 @@ pub use operations::{
     OperationsMoney, Via, EXPIRY_WARNING_MS,
 };
 pub use operators::NewOperator;
+pub use outbox::{OutboxBatch, OutboxKind, Pending};
 
 use crate::code::Code;
 use crate::journal::Standing;
@@ -251,6 +253,37 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER sessions_paid_forgets_contact AFTER UPDATE OF status ON sessions
         WHEN NEW.status = 'paid' AND NEW.contact IS NOT NULL
         BEGIN UPDATE sessions SET contact = NULL WHERE id = NEW.id; END;",
+    // 8: the outbox to the shop's hub
+    // (`outbox.rs`). Triggers note every session and operation written (the sender pushes the
+    // row as it is then); the journal needs no note, its `seq` is the position. `hub_pushed`
+    // holds the highest position the hub acknowledged: the notes' (sessions and operations share
+    // their numbering) and each register's journal seq. What was there
+    // before the hub is noted once, here.
+    "CREATE TABLE hub_outbox (
+        pos INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('session', 'operation')),
+        key TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE hub_pushed (
+        kind TEXT NOT NULL CHECK (kind IN ('notes', 'journal')),
+        register_id TEXT NOT NULL,
+        position INTEGER NOT NULL CHECK (position >= 0),
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (kind, register_id)
+    ) STRICT;
+    CREATE TRIGGER hub_outbox_session_new AFTER INSERT ON sessions
+        BEGIN INSERT INTO hub_outbox (kind, key, at_ms) VALUES ('session', NEW.id, NEW.updated_at); END;
+    CREATE TRIGGER hub_outbox_session_changed AFTER UPDATE ON sessions
+        BEGIN INSERT INTO hub_outbox (kind, key, at_ms) VALUES ('session', NEW.id, NEW.updated_at); END;
+    CREATE TRIGGER hub_outbox_operation_new AFTER INSERT ON operations
+        BEGIN INSERT INTO hub_outbox (kind, key, at_ms) VALUES ('operation', NEW.id, NEW.updated_at); END;
+    CREATE TRIGGER hub_outbox_operation_changed AFTER UPDATE ON operations
+        BEGIN INSERT INTO hub_outbox (kind, key, at_ms) VALUES ('operation', NEW.id, NEW.updated_at); END;
+    INSERT INTO hub_outbox (kind, key, at_ms)
+        SELECT 'session', id, updated_at FROM sessions ORDER BY id;
+    INSERT INTO hub_outbox (kind, key, at_ms)
+        SELECT 'operation', id, updated_at FROM operations ORDER BY id;",
 ];
 
 /// How long after a link sale ended unpaid (expired, cancelled, failed) the session log keeps

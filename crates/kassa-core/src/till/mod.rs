@@ -570,7 +570,7 @@ impl<P: ProviderSource> Till<P> {
     ) -> Result<(), TillError> {
         let by = self.manager("changing a credential")?;
         settings::check_secret_field(provider, field)?;
-        let key = CredentialKey::new(provider, &self.settings.profile(provider), field);
+        let key = settings::credential_key(&self.settings, provider, field);
         let action = if value.expose().is_empty() {
             match self.secrets.delete(&key) {
                 Ok(()) | Err(SecretError::Missing(_)) => {}
@@ -610,13 +610,7 @@ impl<P: ProviderSource> Till<P> {
         self.journal_change(
             Kind::PriceChange,
             &by,
-            serde_json::json!({
-                "sku": product.sku,
-                "name": product.name,
-                "vat_rate": product.vat_rate,
-                "from": before.map(|p| p.unit_price),
-                "to": product.unit_price,
-            }),
+            catalog::PriceChange::saved(before.as_ref(), &product).to_json(),
         )
     }
 
@@ -634,12 +628,7 @@ impl<P: ProviderSource> Till<P> {
         self.journal_change(
             Kind::PriceChange,
             &by,
-            serde_json::json!({
-                "sku": sku,
-                "name": before.as_ref().map(|p| p.name.clone()),
-                "from": before.map(|p| p.unit_price),
-                "to": null,
-            }),
+            catalog::PriceChange::removed(sku, before.as_ref()).to_json(),
         )
     }
 }

@@ -1,0 +1,158 @@
+//! The till's side: push what the outbox holds, in order, until the hub has it all; and the
+//! sender that does so in the background, backing off while the hub is unreachable.
+//!
+//! The till never waits for this: a sale commits to SQLite (with its outbox note) and is done;
+//! the sender reads the outbox on its own connection. A push is idempotent end to end: if the
+//! till dies after the hub committed and before the till recorded the acknowledgement, the
+//! resend is skipped by the hub (identical journal entries, rows at the same position).
+
+use crate::{receive, Delivery, Hub, HubError, Refusal};
+use kassa_core::secrets::SecretStore;
+use kassa_core::settings::Settings;
+use kassa_core::store::SessionLog;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Rows read from the outbox per round trip.
+const BATCH: i64 = 500;
+
+/// What one push did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PushReport {
+    pub journal: u64,
+    pub sessions: u64,
+    pub operations: u64,
+    /// Journal entries the hub refused (the push stops at the first of each register).
+    pub refusals: Vec<Refusal>,
+}
+
+/// Pushes until the outbox is empty or the hub refuses an entry.
+pub fn push_once(
+    log: &mut SessionLog,
+    hub: &Hub,
+    register_id: &str,
+) -> Result<PushReport, HubError> {
+    let mut report = PushReport::default();
+    let mut conn = hub.connection()?;
+    loop {
+        let batch = log.outbox_batch(BATCH)?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        let sent_journal = batch.journal.len();
+        let delivery = Delivery {
+            register_id: register_id.to_string(),
+            sessions: batch.sessions,
+            operations: batch.operations,
+            journal: batch.journal,
+            keys: batch.keys,
+        };
+        let ack = receive(&mut conn, &delivery).map_err(|e| hub.named(e))?;
+        log.outbox_acknowledge(
+            batch.notes_upto,
+            &ack.journal,
+            kassa_core::time::now_millis(),
+        )?;
+        report.journal += ack.stored;
+        report.sessions += delivery.sessions.len() as u64;
+        report.operations += delivery.operations.len() as u64;
+        if !ack.refusals.is_empty() {
+            report.refusals = ack.refusals;
+            return Ok(report);
+        }
+        if delivery.sessions.is_empty() && delivery.operations.is_empty() && sent_journal == 0 {
+            return Ok(report);
+        }
+    }
+}
+
+/// What `kassa-cli hub sync` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub pushed: PushReport,
+    /// Products in the cache after the pull (`None`: not pulled, because something of this
+    /// till's is still unpushed or was refused: its own changes would be overwritten).
+    pub products: Option<usize>,
+}
+
+/// One push, then the product list pulled into `products.json` when nothing waits.
+pub fn sync(dir: &Path, secrets: &dyn SecretStore) -> Result<SyncReport, HubError> {
+    let settings = Settings::load(dir).map_err(|e| HubError::BadUrl(e.to_string()))?;
+    let hub = Hub::from_settings(&settings, secrets)?;
+    let mut log = SessionLog::open_in(dir)?;
+    let pushed = push_once(&mut log, &hub, &settings.register_id())?;
+    let pending = log.outbox_pending()?;
+    let products = if pushed.refusals.is_empty() && pending.journal == 0 {
+        Some(crate::pull_products(&hub, dir)?)
+    } else {
+        None
+    };
+    Ok(SyncReport { pushed, products })
+}
+
+/// The background sender: pushes every `interval`, and after a failure waits 1 s, 2 s, 4 s…
+/// up to `max_backoff` before the next try.
+pub struct Sender {
+    pub dir: PathBuf,
+    pub interval: Duration,
+    pub max_backoff: Duration,
+}
+
+/// What the sender last saw, for an indicator.
+#[derive(Debug, Clone, Serialize)]
+pub enum SenderState {
+    Pushed(PushReport),
+    Failed { error: String, retry_in_ms: u64 },
+}
+
+impl Sender {
+    pub fn new(dir: &Path) -> Sender {
+        Sender {
+            dir: dir.to_path_buf(),
+            interval: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+
+    /// Runs until `stop` is set; `report` hears each round that pushed something or failed.
+    pub fn run(
+        &self,
+        secrets: &dyn SecretStore,
+        stop: &AtomicBool,
+        mut report: impl FnMut(&Result<PushReport, HubError>),
+    ) {
+        let mut backoff = Duration::ZERO;
+        while !stop.load(Ordering::Relaxed) {
+            let result = self.round(secrets);
+            let wait = match &result {
+                Ok(r) if r.refusals.is_empty() => {
+                    backoff = Duration::ZERO;
+                    self.interval
+                }
+                // A refused entry will be refused again: retry slowly, it is reported.
+                Ok(_) => self.max_backoff,
+                Err(_) => {
+                    backoff = (backoff * 2).clamp(Duration::from_secs(1), self.max_backoff);
+                    backoff
+                }
+            };
+            if !matches!(&result, Ok(r) if r.journal == 0 && r.sessions == 0 && r.operations == 0 && r.refusals.is_empty())
+            {
+                report(&result);
+            }
+            let until = Instant::now() + wait;
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50).min(wait));
+            }
+        }
+    }
+
+    fn round(&self, secrets: &dyn SecretStore) -> Result<PushReport, HubError> {
+        let settings = Settings::load(&self.dir).map_err(|e| HubError::BadUrl(e.to_string()))?;
+        let hub = Hub::from_settings(&settings, secrets)?;
+        let mut log = SessionLog::open_in(&self.dir)?;
+        push_once(&mut log, &hub, &settings.register_id())
+    }
+}
