@@ -31,8 +31,7 @@ impl InFlight {
 
     pub(super) fn acquire(data_dir: &Path, id: &str) -> Result<InFlight, CheckoutError> {
         let path = InFlight::path(data_dir, id);
-        let fail =
-            |e: std::io::Error| CheckoutError::Lock(format!("cannot lock {}: {e}", path.display()));
+        let fail = |e: std::io::Error| lock_failed(&path, e);
         std::fs::create_dir_all(lock_dir(data_dir)).map_err(fail)?;
         let file = File::create(&path).map_err(fail)?;
         file.lock().map_err(fail)?;
@@ -79,8 +78,7 @@ impl OperationLock {
         id: &str,
     ) -> Result<Option<OperationLock>, CheckoutError> {
         let path = lock_dir(data_dir).join(format!("{id}.op.lock"));
-        let fail =
-            |e: std::io::Error| CheckoutError::Lock(format!("cannot lock {}: {e}", path.display()));
+        let fail = |e: std::io::Error| lock_failed(&path, e);
         std::fs::create_dir_all(lock_dir(data_dir)).map_err(fail)?;
         loop {
             let file = File::options()
@@ -150,4 +148,19 @@ pub(super) fn pause_point(step: &str) {
             std::thread::park();
         }
     }
+}
+
+/// A lock file that cannot be made, in words that name the cause staff can act on (a read-only
+/// or full disk, as the session log's own errors say), with the OS's detail.
+fn lock_failed(path: &Path, e: std::io::Error) -> CheckoutError {
+    let cause = match e.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            "the data directory is on a read-only disk; nothing was sent or recorded: make it writable"
+        }
+        std::io::ErrorKind::StorageFull => {
+            "the disk is full; nothing was sent or recorded: free some space"
+        }
+        _ => "nothing was sent or recorded",
+    };
+    CheckoutError::Lock(format!("cannot lock {} ({e}): {cause}", path.display()))
 }
