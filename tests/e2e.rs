@@ -1446,6 +1446,9 @@ async fn a_first_provider_is_connected_through_the_set_up_screen() {
         c.wait().for_element(Locator::Id("f-name")).await.unwrap();
         // First run: the demo, and the way to real money one click away.
         wait_visible(&c, 10, "#connect-provider").await;
+        wait_text(&c, 10, "#provider-badge", |t| t.contains("DEMO")).await;
+        // The page is drawn, not only its DOM changed, before the picture.
+        tokio::time::sleep(Duration::from_millis(800)).await;
         save_screenshot(&c, "first-run.png").await;
         click(&c, "#connect-provider").await;
         wait_visible(&c, 10, "#s-pick-dintero").await;
