@@ -18,25 +18,8 @@ use std::process::Output;
 const MANAGER_PIN: &str = "6180339887498";
 const CASHIER_PIN: &str = "2718281828459045";
 
-fn order(dir: &DataDir) -> String {
-    let path = dir.0.join("order.json");
-    std::fs::write(
-        &path,
-        r#"{"currency":"NOK","prices_include_vat":true,"lines":[
-          {"name":"Kaffe","quantity":"2","unit_price":3450,"vat_rate":"15"},
-          {"name":"Krus","quantity":"1","unit_price":10000,"vat_rate":"25"}]}"#,
-    )
-    .unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", stderr(out));
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
 fn journal(dir: &Path) -> Vec<Value> {
-    json(&cli(dir, &["journal", "list", "--json"], None))
+    ok_json(&cli(dir, &["journal", "list", "--json"], None))
         .as_array()
         .unwrap()
         .clone()
@@ -121,7 +104,7 @@ fn openssl_checks(dir: &Path, entries: &[Value], public_pem: &str) -> usize {
 #[test]
 fn without_a_keyring_no_sale_starts_and_nothing_is_recorded() {
     let dir = DataDir::new("j-nokeyring");
-    let order = order(&dir);
+    let order = coffee_and_mug_order(&dir);
     let out = cli_env(
         &dir.0,
         &["charge", "--order", &order, "--json"],
@@ -141,7 +124,7 @@ fn without_a_keyring_no_sale_starts_and_nothing_is_recorded() {
         "{err}"
     );
     assert_eq!(stdout(&out), "", "no URL was shown");
-    let sessions = json(&cli(&dir.0, &["sessions", "--json"], None));
+    let sessions = ok_json(&cli(&dir.0, &["sessions", "--json"], None));
     assert_eq!(sessions, Value::Array(vec![]), "no session was created");
     assert!(journal(&dir.0).is_empty(), "no key, no entry");
 }
@@ -171,7 +154,7 @@ fn operators_pins_and_roles_on_the_command_line() {
         "a PIN is 4 to 16 digits",
     );
     two_operators(&dir.0);
-    let list = json(&cli(&dir.0, &["operator", "list", "--json"], None));
+    let list = ok_json(&cli(&dir.0, &["operator", "list", "--json"], None));
     assert_eq!(list[0]["name"], "Ola");
     assert_eq!(list[1]["role"], "cashier");
     assert!(!list.to_string().contains("argon2"), "never the PIN's hash");
@@ -258,7 +241,7 @@ fn operators_pins_and_roles_on_the_command_line() {
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn a_day_of_sales_and_a_refund_verifies_and_openssl_agrees_with_every_signature() {
     let dir = DataDir::new("j-day");
-    let order = order(&dir);
+    let order = coffee_and_mug_order(&dir);
     let a = pay_demo(&dir.0, &order);
     let b = pay_demo(&dir.0, &order);
     let out = cli(&dir.0, &["refund", &a, "--line", "0:1", "--json"], None);
@@ -313,7 +296,7 @@ fn a_day_of_sales_and_a_refund_verifies_and_openssl_agrees_with_every_signature(
     // By the till's local date: today has them all, tomorrow none.
     let today = entries[0]["local_date"].as_str().unwrap();
     let on = |from: &str, to: &str| {
-        json(&cli(
+        ok_json(&cli(
             &dir.0,
             &["journal", "list", "--json", "--from", from, "--to", to],
             None,
@@ -356,7 +339,7 @@ fn tampered(dir: &DataDir, name: &str, sql: &str) -> Output {
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn tampering_with_a_copy_is_found_and_the_entry_named() {
     let dir = DataDir::new("j-tamper");
-    let order = order(&dir);
+    let order = coffee_and_mug_order(&dir);
     for _ in 0..3 {
         pay_demo(&dir.0, &order);
     }
@@ -396,7 +379,7 @@ fn tampering_with_a_copy_is_found_and_the_entry_named() {
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn a_cashier_sells_and_only_a_manager_refunds() {
     let dir = DataDir::new("j-roles");
-    let order = order(&dir);
+    let order = coffee_and_mug_order(&dir);
     two_operators(&dir.0);
     let id = pay_demo_as(&dir.0, &order, Some(("2", CASHIER_PIN)));
     assert_refused(

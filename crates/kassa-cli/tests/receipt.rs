@@ -8,31 +8,12 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Output;
-
-fn order(dir: &DataDir) -> String {
-    let path = dir.0.join("order.json");
-    std::fs::write(
-        &path,
-        r#"{"currency":"NOK","prices_include_vat":true,"lines":[
-          {"name":"Kaffe","quantity":"2","unit_price":3450,"vat_rate":"15"},
-          {"name":"Krus","quantity":"1","unit_price":10000,"vat_rate":"25"}]}"#,
-    )
-    .unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", stderr(out));
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 fn kinds(dir: &Path) -> Vec<String> {
-    json(&cli(dir, &["journal", "list", "--json"], None))
+    ok_json(&cli(dir, &["journal", "list", "--json"], None))
         .as_array()
         .unwrap()
         .iter()
@@ -89,12 +70,12 @@ fn pdf_text(path: &Path) -> String {
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn a_receipt_is_issued_once_copied_once_and_a_printer_that_is_off_loses_nothing() {
     let dir = DataDir::new("r-issue");
-    let order = order(&dir);
+    let order = coffee_and_mug_order(&dir);
     let a = pay_demo(&dir.0, &order);
     let b = pay_demo(&dir.0, &order);
 
     // Looking at it issues nothing, and it is what the journal says: number, total, DEMO.
-    let view = json(&cli(&dir.0, &["receipt", &b, "--json"], None));
+    let view = ok_json(&cli(&dir.0, &["receipt", &b, "--json"], None));
     assert_eq!(
         (view["kind"].as_str(), view["number"].as_i64()),
         (Some("sale"), Some(2))
@@ -153,7 +134,7 @@ fn a_receipt_is_issued_once_copied_once_and_a_printer_that_is_off_loses_nothing(
     );
     assert!(!dir.0.join("again.pdf").exists());
     assert_eq!(kinds(&dir.0), ["key_created", "sale", "sale"]);
-    let view = json(&cli(&dir.0, &["receipt", &a, "--json"], None));
+    let view = ok_json(&cli(&dir.0, &["receipt", &a, "--json"], None));
     assert!(
         view["issued"]
             .as_str()
@@ -174,7 +155,7 @@ fn a_receipt_is_issued_once_copied_once_and_a_printer_that_is_off_loses_nothing(
     assert!(text.contains("KOPI"), "{text}");
     assert!(text.contains("Salgskvittering"), "{text}");
     assert!(text.contains("169,00"), "{text}");
-    let entries = json(&cli(&dir.0, &["journal", "list", "--json"], None));
+    let entries = ok_json(&cli(&dir.0, &["journal", "list", "--json"], None));
     let copy = entries.as_array().unwrap().last().unwrap().clone();
     assert_eq!(copy["kind"], "copy");
     assert_eq!(copy["event_code"], "13014");
@@ -190,13 +171,13 @@ fn a_receipt_is_issued_once_copied_once_and_a_printer_that_is_off_loses_nothing(
     assert_eq!(kinds(&dir.0), ["key_created", "sale", "sale", "copy"]);
 
     // The return receipt of a refund: negative, naming the sale it returns.
-    let refund = json(&cli(
+    let refund = ok_json(&cli(
         &dir.0,
         &["refund", &b, "--line", "0:1", "--json"],
         None,
     ));
     let op = refund["id"].as_str().unwrap();
-    let ret = json(&cli(
+    let ret = ok_json(&cli(
         &dir.0,
         &["receipt", &b, "--return", op, "--json"],
         None,
@@ -228,7 +209,7 @@ fn a_receipt_is_issued_once_copied_once_and_a_printer_that_is_off_loses_nothing(
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn a_printer_url_comes_from_the_settings_and_a_missing_one_is_named() {
     let dir = DataDir::new("r-settings");
-    let order = order(&dir);
+    let order = coffee_and_mug_order(&dir);
     let a = pay_demo(&dir.0, &order);
     assert_refused(
         &cli(&dir.0, &["receipt", &a, "--printer"], None),

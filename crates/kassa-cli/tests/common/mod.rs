@@ -185,3 +185,23 @@ pub fn pay_demo_of(dir: &Path, what: &[&str], operator: Option<(&str, &str)>) ->
     );
     created["id"].as_str().unwrap().to_string()
 }
+
+/// An order file in `dir`: 2 × Kaffe 34,50 (15 %) + Krus 100,00 (25 %), 169,00 a sale (the
+/// journal's and the receipts' tests).
+pub fn coffee_and_mug_order(dir: &DataDir) -> String {
+    let path = dir.0.join("order.json");
+    std::fs::write(
+        &path,
+        r#"{"currency":"NOK","prices_include_vat":true,"lines":[
+          {"name":"Kaffe","quantity":"2","unit_price":3450,"vat_rate":"15"},
+          {"name":"Krus","quantity":"1","unit_price":10000,"vat_rate":"25"}]}"#,
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The whole standard output of a command that succeeded, as JSON (pretty or not).
+pub fn ok_json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
