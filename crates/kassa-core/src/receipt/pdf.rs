@@ -71,8 +71,14 @@ pub fn render_lines(lines: &[Line], columns: Columns) -> Result<Vec<u8>, Receipt
     }
     let text = text.finish();
 
-    let (catalog, pages, page, content, regular, bold) =
-        (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5), Ref::new(6));
+    let (catalog, pages, page, content, regular, bold) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+        Ref::new(6),
+    );
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(pages);
     pdf.pages(pages).kids([page]).count(1);
