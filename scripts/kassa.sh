@@ -126,7 +126,7 @@ test_all() {
   "$ROOT/scripts/secrets-scan.sh" "$art"
 }
 
-# Every figure in BENCHMARKS.md, into target/bench/ (about 85 minutes on 2 cores, 40 of them the desktop day).
+# Every figure in BENCHMARKS.md, into target/bench/ (about 90 minutes on 2 cores, 40–55 of them the desktop day).
 # FUZZ_SECONDS (default 60) is each fuzz target's budget.
 bench() {
   setup
@@ -136,7 +136,7 @@ bench() {
   local display=(xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp")
   log "charge → URL per provider, warm and cold process, 50 ms latency"
   "${keyring[@]}" cargo bench -p kassa-cli --bench charge
-  log "desktop: start and memory against a blank Tauri window, a day of 1,000 demo sales (about 40 minutes), charge → QR"
+  log "desktop: start and memory against a blank Tauri window, a day of 1,000 demo sales (40–55 minutes), charge → QR"
   # Two builds: an example enables the dev-dependencies, whose emulators the shipped app lacks.
   cargo build --release --bin kassa
   cargo build --release --example blank_window
