@@ -327,6 +327,17 @@ window.kassaHistory = (() => {
     show() { if (!state.started) init(); load(false); $('h-search').focus(); },
     open,
     relabel() { if (state.started) relabel(); },
+    /** The screen was left: its rows and the open detail go (shown again, it loads afresh), so
+     * a day of visits keeps no session list in the page. */
+    hide() {
+      if (!state.started) return;
+      $('history-rows').replaceChildren();
+      state.rows = [];
+      state.openId = null;
+      const pick = k.el('p', 'note', t('pickSession'));
+      pick.dataset.i18n = 'pickSession';
+      $('history-detail').replaceChildren(pick);
+    },
     /** A followed session changed: refresh what is on screen. */
     changed(s) {
       if (!state.started || $('view-history').hidden) return;
