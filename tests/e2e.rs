@@ -1591,6 +1591,16 @@ async fn charge_link(
     value(c, "#link-text").await
 }
 
+/// "Done" on a link's panel: the link stays open, the counter starts the next sale.
+async fn link_done(c: &Client) {
+    click(c, "#link-done").await;
+    wait_for(10, "an empty cart after the link", || async {
+        let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
+        (n == 0 && !visible(c, "#checkout").await).then_some(())
+    })
+    .await;
+}
+
 /// Waits for the notification whose body has `needle`; returns (summary, body).
 async fn notified(secs: u64, needle: &str) -> (String, String) {
     wait_for(secs, &format!("a notification about {needle}"), || async {
@@ -1603,13 +1613,20 @@ async fn notified(secs: u64, needle: &str) -> (String, String) {
     .await
 }
 
-/// The Links screen's row ids.
+/// The Links screen's row ids (read in one script: the rows are redrawn on every change).
 async fn link_rows(c: &Client) -> Vec<String> {
-    let mut ids = Vec::new();
-    for r in c.find_all(Locator::Css("#links-rows tr")).await.unwrap() {
-        ids.push(r.attr("data-id").await.unwrap().unwrap_or_default());
-    }
-    ids
+    let ids = c
+        .execute(
+            "return [...document.querySelectorAll('#links-rows tr')].map((r) => r.dataset.id);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    ids.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// Link sales on the desktop, each seen paid by the app's one background follower and
@@ -1671,6 +1688,8 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
     let app = env!("CARGO_BIN_EXE_kassa");
     let (driver, c) = session(&till.dir, app.as_ref()).await;
     c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+    // The README's screenshots of these screens are 1280 × 800.
+    c.set_window_size(1280, 800).await.unwrap();
 
     // Klarna, 24 hours, by SMS. A number without its country code is refused beside the field
     // and nothing is created.
@@ -1724,12 +1743,7 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
         std::fs::read(png).unwrap().starts_with(b"\x89PNG"),
         "{saved}"
     );
-    click(&c, "#link-done").await;
-    wait_for(10, "an empty cart after the link", || async {
-        let n = c.find_all(Locator::Css("#cart-lines tr")).await.ok()?.len();
-        (n == 0).then_some(())
-    })
-    .await;
+    link_done(&c).await;
 
     // Bambora, 7 days, by e-mail: a Payment Request.
     add_line(&c, "Ullpledd", "2", "450,00", "25", "").await;
@@ -1749,7 +1763,7 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
             &bambora_link.clone().into()
         )
     );
-    click(&c, "#link-done").await;
+    link_done(&c).await;
 
     // Dintero, 24 hours, by SMS to another customer.
     add_line(&c, "Votter", "1", "249,00", "25", "").await;
@@ -1769,7 +1783,7 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
             &dintero_link.clone().into()
         )
     );
-    click(&c, "#link-done").await;
+    link_done(&c).await;
 
     // The Links screen (F7): all three, contacts masked, counting down.
     press(&c, "\u{E037}").await; // F7
@@ -1850,7 +1864,7 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
         &format!("{origin}/_control/dintero/sessions/{psid}/outcome"),
         r#"{"outcome":"pay"}"#,
     );
-    assert_eq!(st, 200, "{body}");
+    assert!(st == 200 || st == 204, "{st} {body}");
     assert_eq!(cli_session_status_unasked(&till.dir, &dintero_id), "open");
     let (driver, c) = session(&till.dir, app.as_ref()).await;
     c.wait().for_element(Locator::Id("f-name")).await.unwrap();

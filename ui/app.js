@@ -598,6 +598,8 @@
     $('review-not-paid').addEventListener('click', () => review('not_paid'));
     $('copy-link').addEventListener('click', copyLink);
     document.querySelectorAll('input[name=sale], input[name=lifetime]').forEach((r) => r.addEventListener('change', saleKindChanged));
+    // A field's message goes as soon as staff correct it.
+    Object.values(LINK_FIELDS).forEach((id) => $(id).addEventListener('input', () => { $(id).classList.remove('invalid'); $(`${id}-msg`).textContent = ''; }));
     $('save-qr').addEventListener('click', saveQr);
     $('print-slip').addEventListener('click', printSlip);
     $('link-done').addEventListener('click', newSale);

@@ -42,8 +42,9 @@ window.kassaLinks = (() => {
       const time = k.cell(s.status === 'open' ? left(s.expires_at) : '–', 'time-left');
       time.dataset.expires = s.status === 'open' ? (s.expires_at || '') : '';
       time.title = s.expires_at ? k.time(s.expires_at) : '';
-      tr.append(k.cell(name), k.cell(s.amount, 'num strong'), k.cell(s.contact || '–'), time,
-        k.cell(k.statusText(s.status), `status-cell status-${s.status}`));
+      const status = k.el('td', 'status-cell');
+      status.append(k.el('span', `status status-${s.status}`, k.statusText(s.status)));
+      tr.append(k.cell(name), k.cell(s.amount, 'num strong'), k.cell(s.contact || '–'), time, status);
       const actions = k.el('td', 'actions link-actions');
       if (s.can_resend) actions.append(button(t('resend'), 'ghost small', `${t('resend')} ${s.reference}`, () => act(s, 'resend')));
       if (s.status === 'open' && s.can_cancel !== false) {
