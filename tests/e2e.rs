@@ -1580,6 +1580,7 @@ async fn charge_link(
     click(c, &format!("input[name=provider][value={provider}]")).await;
     click(c, "#sale-link").await;
     wait_visible(c, 5, "#link-options").await;
+    wait_visible(c, 5, field).await;
     assert!(
         !visible(c, "#presentation-choice").await,
         "a link is never shown in a window here"
@@ -1688,15 +1689,13 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
     let app = env!("CARGO_BIN_EXE_kassa");
     let (driver, c) = session(&till.dir, app.as_ref()).await;
     c.wait().for_element(Locator::Id("f-name")).await.unwrap();
-    // The README's screenshots of these screens are 1280 × 800.
-    c.set_window_size(1280, 800).await.unwrap();
-
     // Klarna, 24 hours, by SMS. A number without its country code is refused beside the field
     // and nothing is created.
     add_line(&c, "Strikkejakke", "1", "899,00", "25", "").await;
     open_charge_dialog(&c).await;
     click(&c, "input[name=provider][value=klarna]").await;
     click(&c, "#sale-link").await;
+    wait_visible(&c, 5, "#link-phone").await;
     type_into(&c, "#link-phone", "912 34 567").await;
     click(&c, "#start-charge").await;
     let why = wait_text(&c, 10, "#link-phone-msg", |t| !t.is_empty()).await;
@@ -1800,6 +1799,9 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
         rows.contains("k******@example.no") || rows.contains("@example.no"),
         "{rows}"
     );
+    // The README's screenshot of this screen is 1280 × 800.
+    c.set_window_size(1280, 800).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
     save_screenshot(&c, "links.png").await;
     let ids = link_rows(&c).await;
     let dintero_id = ids[0].clone();
