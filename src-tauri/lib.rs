@@ -10,18 +10,21 @@ include!("commands_list.rs");
 use kassa_core::catalog::ProductEntry;
 use kassa_core::code::Code;
 use kassa_core::counter::{self, Cart, CartLine, CounterView, LineEntry};
+use kassa_core::link::Lifetime;
 use kassa_core::link::Sale;
 use kassa_core::printing::Issued;
 use kassa_core::provider::cache::Clients;
 use kassa_core::provider::Presentation;
+use kassa_core::provider::Provider;
 use kassa_core::secrets::{OsKeyring, Secret};
 use kassa_core::settings::{Settings, ShopSettings};
+use kassa_core::store::Signer;
 use kassa_core::till::{
-    self, Hint, HistoryPage, HistoryQuery, OperatorView, ProviderChoice, RefundInput,
-    RefundPreview, ReportView, SaftView, SessionView, SettingsView, Till, TillError,
+    self, FollowSource, Hint, HistoryPage, HistoryQuery, LinkRequest, OperatorView, ProviderChoice,
+    RefundInput, RefundPreview, ReportView, SaftView, SavedQr, SessionView, SettingsView, Till,
+    TillError,
 };
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -53,8 +56,8 @@ pub struct Desk {
     pub started: Instant,
     dir: std::result::Result<PathBuf, String>,
     till: Mutex<std::result::Result<Till<Clients>, TillError>>,
-    /// Sessions being polled, with the channel that hurries or stops their poller.
-    followers: Arc<Mutex<HashMap<String, Sender<Hint>>>>,
+    /// The one background follower's hints (`till::follow_all`), once it runs.
+    follower: Mutex<Option<Sender<Hint>>>,
     /// What the customer display shows (the last charged session).
     customer: Mutex<Option<SessionView>>,
 }
@@ -70,7 +73,7 @@ impl Desk {
             started: Instant::now(),
             dir,
             till: Mutex::new(till),
-            followers: Arc::default(),
+            follower: Mutex::new(None),
             customer: Mutex::new(None),
         }
     }
@@ -158,23 +161,37 @@ fn new_reference() -> String {
     kassa_core::reference::generate_now()
 }
 
-/// Charges the cart (idempotent per `cart.reference`), starts following the session, and
-/// opens the checkout window for the webview presentation.
+/// Charges the cart (idempotent per `cart.reference`) as a counter sale, or with `link` as a
+/// link sale (its lifetime, and whom the provider sends it to), tells the background follower,
+/// and opens the checkout window for a counter sale's webview presentation.
 #[tauri::command]
 async fn charge<R: Runtime>(
     app: AppHandle<R>,
     cart: Cart,
     provider: String,
     presentation: Presentation,
+    link: Option<LinkRequest>,
 ) -> Result<SessionView> {
     blocking(app, move |app, desk| {
-        // The desktop charge dialog has no link option yet: a counter sale.
-        let session =
-            desk.with(|t| t.charge(&cart, &provider, presentation, &Sale::Counter, None))?;
-        let hint = follow(app, desk, &session)?;
-        if let (Presentation::Webview, Some(url), Some(hint), Ok(dir)) =
-            (presentation, &session.checkout_url, hint, &desk.dir)
-        {
+        let sale = match &link {
+            Some(l) => l.sale()?,
+            None => Sale::Counter,
+        };
+        // A link is paid elsewhere: it is shown as its link and QR code, never in a window here.
+        let presentation = if link.is_some() {
+            Presentation::Qr
+        } else {
+            presentation
+        };
+        let session = desk.with(|t| t.charge(&cart, &provider, presentation, &sale, None))?;
+        let hints = hint(app, desk, Hint::Sync);
+        if let (Presentation::Webview, Some(url), Some(hints), Ok(dir), false) = (
+            presentation,
+            &session.checkout_url,
+            hints,
+            &desk.dir,
+            session.is_final,
+        ) {
             let return_url = desk.with(|t| Ok(t.return_url()))?;
             windows::open_checkout(
                 app,
@@ -183,7 +200,7 @@ async fn charge<R: Runtime>(
                 &session.provider,
                 url,
                 return_url,
-                hint,
+                hints,
             )
             .map_err(|m| TillError::new(Code::Window, m))?;
         }
@@ -194,55 +211,116 @@ async fn charge<R: Runtime>(
     .await
 }
 
-/// Starts polling an open session on its own thread (once per session); returns the channel
-/// that hurries it.
-fn follow<R: Runtime>(
-    app: &AppHandle<R>,
-    desk: &Desk,
-    session: &SessionView,
-) -> Result<Option<Sender<Hint>>> {
-    if session.is_final {
-        return Ok(None);
-    }
-    let mut followers = desk.followers.lock().unwrap();
-    if let Some(tx) = followers.get(&session.id) {
-        return Ok(Some(tx.clone()));
-    }
-    let (provider, locale, dir, signer) = desk.with(|t| {
-        Ok((
-            t.provider_of(&session.id)?,
-            t.shop().locale,
-            t.dir.clone(),
-            t.signer()?,
-        ))
-    })?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    followers.insert(session.id.clone(), tx.clone());
-    let (app, id, all) = (app.clone(), session.id.clone(), desk.followers.clone());
-    std::thread::spawn(move || {
-        let result = till::follow(&dir, provider, &id, &locale, signer, rx, |v| {
-            if v.is_final {
-                windows::close_later(&app, &windows::checkout_label(&v.id));
-            }
-            if let Some(desk) = app.try_state::<Desk>() {
-                let mut c = desk.customer.lock().unwrap();
-                if c.as_ref().is_some_and(|c| c.id == v.id) {
-                    *c = Some(v.clone());
-                }
-            }
-            let _ = app.emit(SESSION_EVENT, &v);
-        });
-        if let Err(e) = result {
-            eprintln!("kassa: following session {id} stopped: {e}");
-        }
-        all.lock().unwrap().remove(&id);
-    });
-    Ok(Some(tx))
+/// What the background follower asks of the app: the till's provider clients and signing key.
+struct DeskSource<R: Runtime> {
+    app: AppHandle<R>,
 }
 
+impl<R: Runtime> FollowSource for DeskSource<R> {
+    fn provider(&mut self, name: &str, profile: &str) -> Result<Arc<dyn Provider>> {
+        self.app
+            .state::<Desk>()
+            .with(|t| t.provider_named(name, profile))
+    }
+
+    fn signer(&mut self) -> Result<Signer> {
+        self.app.state::<Desk>().with(|t| t.signer())
+    }
+
+    fn locale(&mut self) -> String {
+        self.app
+            .state::<Desk>()
+            .with(|t| Ok(t.shop().locale))
+            .unwrap_or_else(|_| "nb".into())
+    }
+}
+
+/// Sends `h` to the background follower, starting it first if it does not run (at start-up,
+/// or after it stopped on an error). Returns its channel, for the checkout window.
+fn hint<R: Runtime>(app: &AppHandle<R>, desk: &Desk, h: Hint) -> Option<Sender<Hint>> {
+    let mut guard = desk.follower.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(tx) = guard.as_ref() {
+        if tx.send(h.clone()).is_ok() {
+            return Some(tx.clone());
+        }
+    }
+    let dir = desk.dir.clone().ok()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = tx.send(h);
+    *guard = Some(tx.clone());
+    let app = app.clone();
+    let started = std::thread::Builder::new()
+        .name("kassa-follow".into())
+        .spawn(move || {
+            let mut source = DeskSource { app: app.clone() };
+            let result = till::follow_all(&dir, &mut source, rx, |v| changed(&app, v));
+            if let Err(e) = result {
+                eprintln!("kassa: following the open sessions stopped: {e}");
+            }
+        });
+    if let Err(e) = started {
+        eprintln!("kassa: cannot start following the open sessions: {e}");
+        *guard = None;
+        return None;
+    }
+    Some(tx)
+}
+
+/// A session the follower saw change: its checkout window closes when it is final, the
+/// customer display and every screen learn of it, and a link sale that is paid (or needs its
+/// payment checked) gets a desktop notification.
+fn changed<R: Runtime>(app: &AppHandle<R>, v: SessionView) {
+    if v.is_final {
+        windows::close_later(app, &windows::checkout_label(&v.id));
+    }
+    if let Some(desk) = app.try_state::<Desk>() {
+        let mut c = desk.customer.lock().unwrap_or_else(|p| p.into_inner());
+        if c.as_ref().is_some_and(|c| c.id == v.id) {
+            *c = Some(v.clone());
+        }
+        let locale = desk
+            .with(|t| Ok(t.shop().locale))
+            .unwrap_or_else(|_| "nb".into());
+        if let Some(n) = till::notice(&v, &locale) {
+            notify(app, &n);
+        }
+    }
+    let _ = app.emit(SESSION_EVENT, &v);
+}
+
+/// Shows a desktop notification through the notification plugin (sent from here: no window
+/// is given the plugin's permission). Without the plugin (the IPC tests' mock app) nothing.
+fn notify<R: Runtime>(app: &AppHandle<R>, n: &till::Notice) {
+    use tauri_plugin_notification::NotificationExt;
+    if app
+        .try_state::<tauri_plugin_notification::Notification<R>>()
+        .is_none()
+    {
+        return;
+    }
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(&n.summary)
+        .body(&n.body)
+        .show()
+    {
+        eprintln!("kassa: the notification {:?} was not shown: {e}", n.summary);
+    }
+}
+
+/// A session with its timeline. Staff opening an open session nudges the follower: it is
+/// asked at once, and often for a minute.
 #[tauri::command]
 async fn session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<SessionView> {
-    blocking(app, move |_, desk| desk.with(|t| t.session(&id))).await
+    blocking(app, move |app, desk| {
+        let v = desk.with(|t| t.session(&id))?;
+        if !v.is_final && v.status != kassa_core::session::Status::NeedsReview {
+            hint(app, desk, Hint::Now(id));
+        }
+        Ok(v)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -255,9 +333,7 @@ async fn cancel_session<R: Runtime>(app: AppHandle<R>, id: String) -> Result<Ses
     blocking(app, move |app, desk| {
         let v = desk.with(|t| t.cancel(&id))?;
         windows::close_later(app, &windows::checkout_label(&id));
-        if let Some(tx) = desk.followers.lock().unwrap().get(&id) {
-            let _ = tx.send(Hint::Now);
-        }
+        hint(app, desk, Hint::Sync);
         let _ = app.emit(SESSION_EVENT, &v);
         Ok(v)
     })
@@ -274,13 +350,62 @@ async fn review_session<R: Runtime>(
     blocking(app, move |app, desk| {
         let v = desk.with(|t| t.review(&id, verdict, None))?;
         windows::close_later(app, &windows::checkout_label(&id));
-        if let Some(tx) = desk.followers.lock().unwrap().get(&id) {
-            let _ = tx.send(Hint::Now);
-        }
+        hint(app, desk, Hint::Sync);
         let _ = app.emit(SESSION_EVENT, &v);
         Ok(v)
     })
     .await
+}
+
+/// The Links screen: every unpaid link sale staff may still act on, newest first.
+#[tauri::command]
+async fn links<R: Runtime>(app: AppHandle<R>) -> Result<Vec<SessionView>> {
+    blocking(app, move |_, desk| desk.with(|t| t.links())).await
+}
+
+/// The provider sends open link `id` again (to `to`'s phone or e-mail if given, else to the
+/// contact the session log keeps); the view's `sent` says what became of it.
+#[tauri::command]
+async fn resend_link<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    to: LinkRequest,
+) -> Result<SessionView> {
+    blocking(app, move |_, desk| desk.with(|t| t.resend(&id, &to))).await
+}
+
+/// A new link for the order of expired or cancelled link `id` (a new session; the old one is
+/// never reused), followed from now on.
+#[tauri::command]
+async fn renew_link<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    lifetime: Option<Lifetime>,
+) -> Result<SessionView> {
+    blocking(app, move |app, desk| {
+        let v = desk.with(|t| t.renew(&id, lifetime, &LinkRequest::default()))?;
+        hint(app, desk, Hint::Sync);
+        let _ = app.emit(SESSION_EVENT, &v);
+        Ok(v)
+    })
+    .await
+}
+
+/// Saves link `id`'s QR code as PNG and SVG in the user's Downloads folder (else the data
+/// dir), as receipts' PDFs are saved.
+#[tauri::command]
+async fn save_link_qr<R: Runtime>(app: AppHandle<R>, id: String) -> Result<SavedQr> {
+    blocking(app, move |app, desk| {
+        let dir = export_dir(app, desk)?;
+        desk.with(|t| t.save_link_qr(&id, &dir))
+    })
+    .await
+}
+
+/// Prints link `id`'s slip (QR code, amount, expiry) on the receipt printer.
+#[tauri::command]
+async fn print_link_slip<R: Runtime>(app: AppHandle<R>, id: String) -> Result<()> {
+    blocking(app, move |_, desk| desk.with(|t| t.print_link_slip(&id))).await
 }
 
 /// Captures `amount` (minor units; none: all that is still authorized) of a paid sale.
@@ -631,6 +756,11 @@ pub fn builder<R: Runtime>(
             refresh_session,
             cancel_session,
             review_session,
+            links,
+            resend_link,
+            renew_link,
+            save_link_qr,
+            print_link_slip,
             capture_session,
             refund_session,
             void_session,
@@ -705,8 +835,11 @@ pub fn run() {
     let setup_dir = dir.clone();
     let event_dir = dir;
     builder(tauri::Builder::default(), kassa_core::paths::data_dir(None))
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             windows::minimal_cache(app.handle());
+            // Sessions left open by an earlier run or by kassa-cli are followed from the start.
+            hint(app.handle(), &app.state::<Desk>(), Hint::Sync);
             if let Some(d) = &setup_dir {
                 windows::listen_for_second_launch(app.handle(), d);
                 windows::restore_main(app.handle(), d);

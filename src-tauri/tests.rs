@@ -59,6 +59,18 @@ fn cart(reference: &str) -> serde_json::Value {
 /// Pays a charged demo session on the demo's hosted page (as the customer's browser would),
 /// then asks the provider through the command layer; returns the paid session's view.
 fn pay(main: &WebviewWindow<MockRuntime>, charged: &serde_json::Value) -> serde_json::Value {
+    customer_pays(charged);
+    let refreshed = call(
+        main,
+        "refresh_session",
+        serde_json::json!({ "id": charged["id"] }),
+    );
+    assert_eq!(refreshed["status"], "paid", "{refreshed}");
+    refreshed
+}
+
+/// The customer presses Pay on a charged demo session's hosted page (as their browser would).
+fn customer_pays(charged: &serde_json::Value) {
     let url = charged["checkout_url"].as_str().unwrap();
     let paid = kassa_core::http::Http::new(kassa_core::http::HttpConfig::default())
         .unwrap()
@@ -68,13 +80,6 @@ fn pay(main: &WebviewWindow<MockRuntime>, charged: &serde_json::Value) -> serde_
         )
         .unwrap();
     assert_eq!(paid.status, 303);
-    let refreshed = call(
-        main,
-        "refresh_session",
-        serde_json::json!({ "id": charged["id"] }),
-    );
-    assert_eq!(refreshed["status"], "paid", "{refreshed}");
-    refreshed
 }
 
 /// The error a command answers with (the UI gets it as `{code, message, ...}`).
@@ -507,6 +512,84 @@ fn repeated_charges_of_one_cart_start_one_session() {
         "one provider session for {reference}"
     );
     kassa_sandbox::ledger_journal_keys(&dir);
+}
+
+/// A link sale through the commands: a bad phone number is refused naming its field (nothing
+/// is created), then the link is made and sent by SMS, listed on the Links screen, paid on the
+/// demo's page and seen paid by the one background follower (no refresh asked; opening the
+/// sale only nudged it), which tells every screen; then it leaves the Links list, and its
+/// receipt is the journal's as for a counter sale.
+#[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
+fn a_link_sale_is_listed_then_seen_paid_by_the_background_follower() {
+    use tauri::Listener;
+    let app = app_in(&data_dir("link-sale"));
+    let main = window(&app, "main");
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    app.listen_any(super::SESSION_EVENT, move |e| {
+        let _ = tx.send(serde_json::from_str(e.payload()).unwrap());
+    });
+    let reference = format!("LINK-{}", std::process::id());
+    let bad = call_err(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": cart(&reference), "provider": "demo", "presentation": "qr",
+            "link": { "lifetime": "24h", "phone": "912 34 567" } }),
+    );
+    assert_eq!(bad["code"], "invalid_input", "{bad}");
+    assert_eq!(bad["problems"][0]["path"], "phone", "{bad}");
+    assert_eq!(
+        call(&main, "links", serde_json::json!({})),
+        serde_json::json!([])
+    );
+
+    let charged = call(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": cart(&reference), "provider": "demo", "presentation": "webview",
+            "link": { "lifetime": "7d", "phone": "+47 912 34 567" } }),
+    );
+    assert_eq!(charged["sale"], "link", "{charged}");
+    assert_eq!(charged["status"], "open", "{charged}");
+    assert_eq!(charged["sent"]["channel"], "sms", "{charged}");
+    assert_eq!(charged["contact"], charged["sent"]["to"], "{charged}");
+    assert!(
+        !charged["contact"].as_str().unwrap().contains("91234"),
+        "the contact is masked: {charged}"
+    );
+    // A link is never shown in a window here: its QR code is.
+    assert!(charged["qr_svg"].is_string(), "{charged}");
+    assert!(app
+        .get_webview_window(&format!("checkout-{}", charged["id"].as_str().unwrap()))
+        .is_none());
+    let links = call(&main, "links", serde_json::json!({}));
+    assert_eq!(links.as_array().unwrap().len(), 1, "{links}");
+    assert_eq!(links[0]["id"], charged["id"]);
+
+    // The customer pays later, elsewhere; staff open the sale (a nudge, not a status read).
+    customer_pays(&charged);
+    let opened = call(&main, "session", serde_json::json!({ "id": charged["id"] }));
+    assert_eq!(
+        opened["status"], "open",
+        "opening asks nothing itself: {opened}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let seen = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let v = rx
+            .recv_timeout(left)
+            .expect("the follower reports the payment");
+        if v["id"] == charged["id"] && v["status"] == "paid" {
+            break v;
+        }
+    };
+    assert_eq!(seen["sale"], "link", "{seen}");
+    assert_eq!(
+        call(&main, "links", serde_json::json!({})),
+        serde_json::json!([])
+    );
+    let receipt = call(&main, "receipt", serde_json::json!({ "id": charged["id"] }));
+    assert!(receipt["number"].is_number(), "{receipt}");
 }
 
 /// Reduces a JSON value to its shape: object keys with their shapes, arrays by their first

@@ -27,7 +27,7 @@ pub fn checkout_label(session_id: &str) -> String {
 
 /// Opens the provider's page for a session in its own window. Navigation is limited to the
 /// checkout URL's origin and the provider's domains; the return URL is only a hint (`hint`
-/// asks the provider now) and closes the window. The webview is ephemeral (WebKit keeps its
+/// tells the background follower, which lets the provider read it and asks now) and closes the window. The webview is ephemeral (WebKit keeps its
 /// cookies and storage in memory only) and its data directory is removed when it closes.
 pub fn open_checkout<R: Runtime>(
     app: &AppHandle<R>,
@@ -50,6 +50,7 @@ pub fn open_checkout<R: Runtime>(
     let start = checkout_url.to_string();
     let closer = app.clone();
     let closing_label = label.clone();
+    let id = session_id.to_string();
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(url))
         .title(format!("Checkout · {provider}"))
         .inner_size(520.0, 760.0)
@@ -59,7 +60,7 @@ pub fn open_checkout<R: Runtime>(
             move |to| match navigation(&start, domains, &return_url, to.as_str()) {
                 Navigation::Allow => true,
                 Navigation::Returned => {
-                    let _ = hint.send(Hint::Returned(to.as_str().to_string()));
+                    let _ = hint.send(Hint::Returned(id.clone(), to.as_str().to_string()));
                     close_later(&closer, &closing_label);
                     false
                 }

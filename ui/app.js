@@ -231,6 +231,7 @@
       label.append(input, k.el('span', null, text));
       box.append(label);
     });
+    resetLinkOptions();
     state.phase = 'choose';
     $('sale-banner').hidden = true;
     $('checkout-title').textContent = t('chargeTitle');
@@ -240,26 +241,130 @@
     $('start-charge').focus();
   }
 
+  // ---- the link option: a link the customer pays later, sent by the provider or shared ----
+
+  const LINK_FIELDS = { phone: 'link-phone', email: 'link-email', until: 'link-until' };
+
+  function isLinkSale() {
+    return document.querySelector('input[name=sale]:checked').value === 'link';
+  }
+
+  function clearLinkMessages() {
+    Object.values(LINK_FIELDS).forEach((id) => { $(id).classList.remove('invalid'); $(`${id}-msg`).textContent = ''; $(`${id}-msg`).title = ''; });
+  }
+
+  function resetLinkOptions() {
+    document.querySelector('input[name=sale][value=counter]').checked = true;
+    document.querySelector('input[name=lifetime][value="24h"]').checked = true;
+    $('link-phone').value = '';
+    $('link-email').value = '';
+    $('link-until').value = '';
+    clearLinkMessages();
+    saleKindChanged();
+  }
+
+  function saleKindChanged() {
+    const link = isLinkSale();
+    $('link-options').hidden = !link;
+    $('presentation-choice').hidden = link;
+    $('link-until-field').hidden = !(link && document.querySelector('input[name=lifetime]:checked').value === 'until');
+  }
+
+  /** A field problem beside its field, in the cashier's words (the core's reason as its title). */
+  function linkFieldError(field, reason) {
+    const id = LINK_FIELDS[field];
+    const words = { phone: 'badPhone', email: 'badEmail', until: 'untilMissing' }[field];
+    const both = field === 'email' && $('link-phone').value.trim() && $('link-email').value.trim();
+    $(id).classList.add('invalid');
+    $(`${id}-msg`).textContent = t(both ? 'oneContact' : words);
+    $(`${id}-msg`).title = reason || '';
+    $(id).focus();
+  }
+
+  /** The link option as the backend takes it, or null after showing what is missing. */
+  function linkRequest() {
+    const life = document.querySelector('input[name=lifetime]:checked').value;
+    let lifetime = life;
+    if (life === 'until') {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec($('link-until').value);
+      if (!m) { linkFieldError('until'); return null; }
+      // Through the chosen day, in the till's time zone: until the next local midnight.
+      lifetime = { until: new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1).getTime() };
+    }
+    return { lifetime, phone: $('link-phone').value.trim() || null, email: $('link-email').value.trim() || null };
+  }
+
   async function startCharge(ev) {
     if (ev) ev.preventDefault();
     if (state.phase !== 'choose') return; // a repeated Enter/click starts nothing more
+    clearLinkMessages();
+    const link = isLinkSale() ? linkRequest() : null;
+    if (isLinkSale() && !link) return;
     state.phase = 'starting';
     const provider = document.querySelector('input[name=provider]:checked').value;
-    const presentation = document.querySelector('input[name=presentation]:checked').value;
+    const presentation = link ? 'qr' : document.querySelector('input[name=presentation]:checked').value;
     state.presentation = presentation;
     $('start-charge').disabled = true;
     $('checkout-title').textContent = t('starting');
     try {
-      showSession(await ipc.charge(cart(), provider, presentation));
+      showSession(await ipc.charge(cart(), provider, presentation, link));
     } catch (e) {
-      showError(e);
+      const field = (e.problems || []).find((p) => LINK_FIELDS[p.path]);
+      if (field) {
+        // Nothing was created: the dialog stays, the field says what is wrong.
+        state.phase = 'choose';
+        $('checkout-title').textContent = t('chargeTitle');
+        linkFieldError(field.path, field.reason);
+      } else {
+        showError(e);
+      }
     } finally {
       $('start-charge').disabled = false;
     }
   }
 
+  /** The link sale's part of the waiting view: the real expiry, the delivery, QR and slip. */
+  function showLinkInfo(s) {
+    const link = s.sale === 'link';
+    $('link-info').hidden = !link;
+    if (!link) return;
+    $('link-expires').textContent = t('linkExpires', { t: k.time(s.expires_at) });
+    const clamped = s.requested_expires_at && s.expires_at && Date.parse(s.expires_at) < Date.parse(s.requested_expires_at);
+    $('link-clamped').hidden = !clamped;
+    if (clamped) $('link-clamped').textContent = t('linkClamped', { p: k.providerLabel(s), t: k.time(s.requested_expires_at) });
+    if (s.sent) {
+      const c = t(`channel.${s.sent.channel}`);
+      $('link-sent').textContent = s.sent.error ? t('sentFailed', { c, to: s.sent.to }) : t('sentOk', { c, to: s.sent.to, s: s.sent.status });
+      $('link-sent').className = s.sent.error ? 'form-error' : 'note';
+      $('link-sent').title = s.sent.error || '';
+    } else {
+      $('link-sent').textContent = t('notSent');
+      $('link-sent').className = 'note';
+    }
+  }
+
+  async function saveQr() {
+    try {
+      const saved = await ipc.saveLinkQr(state.session.id);
+      $('link-msg').textContent = t('qrSaved', { png: saved.png, svg: saved.svg });
+    } catch (e) {
+      $('link-msg').textContent = `${k.errorText(e)} ${e.message}`;
+    }
+  }
+
+  async function printSlip() {
+    try {
+      await ipc.printLinkSlip(state.session.id);
+      $('link-msg').textContent = t('slipPrinted');
+    } catch (e) {
+      $('link-msg').textContent = `${k.errorText(e)} ${e.message}`;
+    }
+  }
+
   function showSession(s) {
     if (state.session && state.session.id !== s.id) return; // an old session's late event
+    // A later event carries no `sent`: keep what the charge said about the delivery.
+    if (!s.sent && state.session && state.session.sent) s.sent = state.session.sent;
     state.session = s;
     if (s.status === 'paid') return showPaid(s);
     if (s.is_final || s.status === 'needs_review' || s.status === 'unknown') {
@@ -285,8 +390,10 @@
     $('cancel-payment').textContent = t('cancelPayment');
     $('customer-paid').hidden = !s.can_claim;
     state.cancelArmed = false;
+    showLinkInfo(s);
     show('waiting');
     $('checkout').hidden = false;
+    if (s.sale === 'link' && state.phase === 'waiting' && !$('link-info').contains(document.activeElement)) $('link-done').focus();
   }
 
   function showPaid(s) {
@@ -390,13 +497,14 @@
   // ---- navigation, keys, start -----------------------------------------------------------
 
   function go(view) {
-    ['counter', 'history', 'settings', 'dayclose'].forEach((v) => {
+    ['counter', 'history', 'settings', 'dayclose', 'links'].forEach((v) => {
       $(`view-${v}`).hidden = v !== view;
       if (v === view) $(`tab-${v}`).setAttribute('aria-current', 'page'); else $(`tab-${v}`).removeAttribute('aria-current');
     });
     if (view === 'history') window.kassaHistory.show(); else window.kassaHistory.hide();
     if (view === 'settings') window.kassaSettings.show();
     if (view === 'dayclose') window.kassaDayClose.show();
+    window.kassaLinks.visible(view === 'links');
     if (view === 'counter') $('f-name').focus();
   }
 
@@ -405,6 +513,7 @@
     else if (e.key === 'F3') { e.preventDefault(); go('history'); }
     else if (e.key === 'F4') { e.preventDefault(); go('settings'); }
     else if (e.key === 'F6') { e.preventDefault(); go('dayclose'); }
+    else if (e.key === 'F7') { e.preventDefault(); go('links'); }
     else if ($('view-counter').hidden) { /* other screens handle their own keys */ }
     else if (e.key === 'F2') { e.preventDefault(); if (!state.phase) resetForm(); }
     else if (!state.phase && quickDigit(e)) { /* a quick key added its line */ }
@@ -415,6 +524,8 @@
       e.preventDefault();
       if (state.phase === 'choose') { closeCheckout(); $('charge').focus(); }
       else if (state.phase === 'ended') backToCart();
+      // A link stays open when staff leave it: it is paid later (cancel it on purpose).
+      else if (state.phase === 'waiting' && state.session && state.session.sale === 'link') newSale();
       else if (state.phase === 'waiting') cancelPayment();
       else if (!state.phase) resetForm();
     } else if (e.key === 'Enter' && state.phase === 'paid') { e.preventDefault(); newSale(); }
@@ -491,6 +602,7 @@
     const following = ipc.onSessionStatus((s) => {
       if (state.session && s.id === state.session.id && (state.phase === 'waiting' || state.phase === 'starting')) showSession(s);
       window.kassaHistory.changed(s);
+      window.kassaLinks.changed(s);
     });
     applyTexts();
     render();
@@ -513,13 +625,19 @@
     $('review-paid').addEventListener('click', () => review('paid'));
     $('review-not-paid').addEventListener('click', () => review('not_paid'));
     $('copy-link').addEventListener('click', copyLink);
+    document.querySelectorAll('input[name=sale], input[name=lifetime]').forEach((r) => r.addEventListener('change', saleKindChanged));
+    // A field's message goes as soon as staff correct it.
+    Object.values(LINK_FIELDS).forEach((id) => $(id).addEventListener('input', () => { $(id).classList.remove('invalid'); $(`${id}-msg`).textContent = ''; }));
+    $('save-qr').addEventListener('click', saveQr);
+    $('print-slip').addEventListener('click', printSlip);
+    $('link-done').addEventListener('click', newSale);
     $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);
     $('connect-provider').addEventListener('click', () => { window.kassaSettings.setPane('providers'); go('settings'); });
     $('toggle-lang').addEventListener('click', () => {
       k.lang = k.nextLang();
       applyTexts(); render();
-      window.kassaHistory.relabel(); window.kassaSettings.relabel(); window.kassaDayClose.relabel();
+      window.kassaHistory.relabel(); window.kassaSettings.relabel(); window.kassaDayClose.relabel(); window.kassaLinks.relabel();
     });
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);

@@ -37,11 +37,19 @@ window.kassaIpc = (() => {
     parseAmount: (text, currency) => call('parse_amount', { text, currency }),
     quoteCart: (cart) => call('quote_cart', { cart }),
     newReference: () => call('new_reference'),
-    charge: (cart, provider, presentation) => call('charge', { cart, provider, presentation }),
+    // `link` null: a counter sale; else {lifetime: '1h'|'24h'|'7d'|{until: ms}, phone?, email?}.
+    charge: (cart, provider, presentation, link) => call('charge', { cart, provider, presentation, link: link || null }),
     session: (id) => call('session', { id }),
     refreshSession: (id) => call('refresh_session', { id }),
     cancelSession: (id) => call('cancel_session', { id }),
     reviewSession: (id, verdict) => call('review_session', { id, verdict }),
+    // Link sales: the Links screen, Resend (`to`: {phone?, email?}, empty: the kept contact),
+    // Renew (a new session for the order), the QR saved as PNG and SVG, the slip printed.
+    links: () => call('links'),
+    resendLink: (id, to) => call('resend_link', { id, to: to || {} }),
+    renewLink: (id, lifetime) => call('renew_link', { id, lifetime: lifetime || null }),
+    saveLinkQr: (id) => call('save_link_qr', { id }),
+    printLinkSlip: (id) => call('print_link_slip', { id }),
     // After the sale. `what` is {by: 'whole'}, {by: 'amount', amount: MINOR} or
     // {by: 'lines', lines: [{index, quantity}]}; `amount` null captures all that is left.
     captureSession: (id, amount) => call('capture_session', { id, amount }),

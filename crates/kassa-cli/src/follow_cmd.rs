@@ -7,7 +7,6 @@
 use crate::station::Station;
 use crate::Failure;
 use kassa_core::checkout::{self, CheckoutError};
-use kassa_core::provider::ErrorKind;
 use kassa_core::schedule::{Asked, Due, Scheduler};
 use kassa_core::store::SessionRecord;
 use kassa_core::time::now_millis;
@@ -81,25 +80,16 @@ fn ask(station: &mut Station, due: &Due, now: i64) -> (Asked, Option<SessionReco
             return (Asked::Failed, None);
         }
     };
-    match checkout::refresh(&mut station.log, provider.as_ref(), &due.id, now, false) {
-        Ok(s) => (Asked::Status(s.status), Some(s)),
-        Err(CheckoutError::Provider { error, .. }) => {
-            eprintln!("kassa-cli: session {}: {error} [{}]", due.id, error.code());
-            match error.kind {
-                ErrorKind::RateLimited { retry_after } => (
-                    Asked::RateLimited {
-                        retry_after_ms: retry_after.map(|s| s as i64 * 1000),
-                    },
-                    None,
-                ),
-                _ => (Asked::Failed, None),
+    let result = checkout::refresh(&mut station.log, provider.as_ref(), &due.id, now, false);
+    if let Err(e) = &result {
+        match e {
+            CheckoutError::Provider { error, .. } => {
+                eprintln!("kassa-cli: session {}: {error} [{}]", due.id, error.code())
             }
-        }
-        Err(e) => {
-            eprintln!("kassa-cli: session {}: {e}", due.id);
-            (Asked::Failed, None)
+            e => eprintln!("kassa-cli: session {}: {e}", due.id),
         }
     }
+    (kassa_core::till::asked(&result), result.ok())
 }
 
 fn print(s: &SessionRecord, json: bool) {

@@ -129,37 +129,9 @@ impl QrArgs {
     }
 }
 
-/// The ESC/POS bytes of session `s`'s link slip: the shop, amount, reference, the expiry the
-/// provider confirmed in the till's local time, the QR code and the URL.
+/// The ESC/POS bytes of session `s`'s link slip (the core's, as the desktop prints it).
 fn slip(station: &Station, s: &SessionRecord) -> Result<Vec<u8>, Failure> {
-    let url = s
-        .checkout_url
-        .as_deref()
-        .filter(|u| !u.starts_with("data:"))
-        .ok_or_else(|| Failure::Invalid(format!("session {} has no link to print", s.id)))?;
-    let expires = s
-        .expires_at
-        .ok_or_else(|| Failure::Invalid(format!("session {} has no expiry", s.id)))?;
-    let slip = kassa_core::receipt::link_slip::LinkSlip {
-        seller: station
-            .settings
-            .get("shop.name")
-            .ok()
-            .flatten()
-            .unwrap_or_default(),
-        amount: format!(
-            "{} {}",
-            crate::sessions_cmd::amount(&s.currency, s.gross_minor),
-            s.currency
-        ),
-        reference: s.merchant_reference.clone(),
-        expires: kassa_core::journal::Zone::system().stamp(expires),
-        url: url.to_string(),
-    };
-    let columns = kassa_core::receipt::Columns::new(station.settings.printer_columns())
-        .map_err(Failure::Invalid)?;
-    slip.escpos(columns)
-        .map_err(|e| Failure::System(e.to_string()))
+    kassa_core::printing::link_slip(&station.settings, s).map_err(Failure::Invalid)
 }
 
 /// `1 h 20 min`, `3 days 4 h`: time left until `at`, or `expired`.

@@ -356,3 +356,32 @@ fn make(
         lines,
     })
 }
+
+/// The ESC/POS bytes of link sale `s`'s slip (`receipt::link_slip`): the shop, amount,
+/// reference, the expiry the provider confirmed in the till's local time, the QR code and the
+/// URL. The desktop's "Print link slip" and `kassa-cli --print-slip` both print these.
+pub fn link_slip(
+    settings: &crate::settings::Settings,
+    s: &crate::store::SessionRecord,
+) -> Result<Vec<u8>, String> {
+    let url = s
+        .checkout_url
+        .as_deref()
+        .filter(|u| !u.starts_with("data:"))
+        .ok_or_else(|| format!("session {} has no link to print", s.id))?;
+    let expires = s
+        .expires_at
+        .ok_or_else(|| format!("session {} has no expiry", s.id))?;
+    let amount = crate::money::Currency::from_code(&s.currency)
+        .map(|c| c.format_plain(s.gross_minor))
+        .unwrap_or_else(|| s.gross_minor.to_string());
+    let slip = crate::receipt::link_slip::LinkSlip {
+        seller: settings.get("shop.name").ok().flatten().unwrap_or_default(),
+        amount: format!("{amount} {}", s.currency),
+        reference: s.merchant_reference.clone(),
+        expires: crate::journal::Zone::system().stamp(expires),
+        url: url.to_string(),
+    };
+    let columns = Columns::new(settings.printer_columns())?;
+    slip.escpos(columns).map_err(|e| e.to_string())
+}

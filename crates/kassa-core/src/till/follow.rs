@@ -1,94 +1,239 @@
-//! Following one session while its checkout is shown ([`follow`]): polling the provider on
-//! its own thread and database connection, backing off on errors, reporting each change.
+//! Following every open session of the till in the background ([`follow_all`]): one thread
+//! drives the one [`Scheduler`] (`crate::schedule`) over the session log's open sessions,
+//! counter sales and links alike, those this app started and those another process (the CLI)
+//! started, and across restarts (the log is read again every [`RESYNC_MS`]). No thread, timer
+//! or poller per session.
+//!
+//! - Each due session is asked with [`checkout::refresh`], exactly as `kassa-cli follow` asks
+//!   it, so a paid sale gets its receipt entry in the journal the same way.
+//! - A change is reported once through `on_change` with the session's view: what the
+//!   scheduler found, or what the session log says after another process (or this app's own
+//!   commands) changed it.
+//! - Staff opening a sale ([`Hint::Now`]) nudges it: asked at once and at the counter cadence
+//!   for a minute. The checkout window reaching the return URL ([`Hint::Returned`]) lets the
+//!   provider read that URL first ([`checkout::returned`]).
 
 use super::view::{view, Depth, SessionView};
 use super::TillError;
-use crate::checkout;
-use crate::provider::Provider;
+use crate::checkout::{self, CheckoutError};
+use crate::provider::{ErrorKind, Provider};
+use crate::schedule::{Asked, Due, Scheduler};
 use crate::session::Status;
-use crate::store::{SessionLog, Signer};
+use crate::store::{SessionLog, SessionRecord, Signer};
 use crate::time::now_millis;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often an open session is polled (the "about every 2 s").
-pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
-/// The longest wait between polls while the provider keeps failing.
-pub const POLL_MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the session log is read again for sessions started or changed elsewhere.
+pub const RESYNC_MS: i64 = 5_000;
 
-/// What [`follow`]'s owner can tell it.
+/// What the follower's owner can tell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hint {
-    /// Ask the provider now (staff asked).
-    Now,
-    /// The checkout window reached the return URL (this one, with what the provider
-    /// appended): the provider reads it ([`checkout::returned`]), then is asked.
-    Returned(String),
-    /// Stop following (the app closes, or another part took over).
+    /// Staff opened session `id` (or asked "check now"): ask it at once and often for a while.
+    Now(String),
+    /// Session `id`'s checkout window reached the return URL (this one, with what the provider
+    /// appended): the provider reads it ([`checkout::returned`]), then the session is asked.
+    Returned(String, String),
+    /// A session was started: read the session log again now.
+    Sync,
+    /// Stop following (the app closes).
     Stop,
 }
 
-/// Follows one session until it is final or `needs_review`: polls every [`POLL_INTERVAL`],
-/// doubles the wait after each failed read (up to [`POLL_MAX_BACKOFF`]), asks at once on
-/// [`Hint::Now`], and calls `on_change` with each new status (and with each failed read, as
-/// `poll_error`). Uses its own connection to the session log, so a poll never waits for the
-/// screens, and journals a payment with `signer`, the till's key ([`super::Till::signer`]),
-/// so the keyring is asked once per process. Gives up polling two minutes after the
-/// session's expiry if the provider cannot be reached; reconciliation picks it up at the next
-/// start.
-pub fn follow(
+/// What the follower needs from the till that runs it: provider clients (shared with the
+/// screens, so the demo's in-process sandbox and cached tokens are the same) and the journal's
+/// signing key (asked from the keyring once, when the first session is asked).
+pub trait FollowSource: Send {
+    fn provider(&mut self, name: &str, profile: &str) -> Result<Arc<dyn Provider>, TillError>;
+    fn signer(&mut self) -> Result<Signer, TillError>;
+    /// The shop's locale, for the amounts in the views.
+    fn locale(&mut self) -> String;
+}
+
+/// The follower's state between wake-ups.
+struct Follower<'a> {
+    log: SessionLog,
+    source: &'a mut dyn FollowSource,
+    scheduler: Scheduler,
+    /// The status each followed session had when last seen, to report changes once.
+    known: HashMap<String, Status>,
+    /// Return URLs the checkout windows reached, read at the session's next ask.
+    returned: HashMap<String, String>,
+    signed: bool,
+}
+
+/// Follows every open session of data directory `dir` until [`Hint::Stop`] (or the hint
+/// channel closes), calling `on_change` with each session whose status changed. Uses its own
+/// connection to the session log, so an ask never waits for the screens.
+pub fn follow_all(
     dir: &Path,
-    provider: Arc<dyn Provider>,
-    id: &str,
-    locale: &str,
-    signer: Signer,
+    source: &mut dyn FollowSource,
     hints: Receiver<Hint>,
     mut on_change: impl FnMut(SessionView),
 ) -> Result<(), TillError> {
-    let mut log = SessionLog::open_in(dir)?;
-    log.use_signer(signer);
-    let caps = Some(provider.capabilities());
-    let (first, _) = log.get(id)?;
-    let mut last = first.status;
-    let expires_at = first.expires_at;
-    let mut delay = POLL_INTERVAL;
+    let mut f = Follower {
+        log: SessionLog::open_in(dir)?,
+        source,
+        scheduler: Scheduler::new(),
+        known: HashMap::new(),
+        returned: HashMap::new(),
+        signed: false,
+    };
+    let mut synced = now_millis();
+    f.resync(synced, &mut on_change)?;
     loop {
-        if last.is_final() || last == Status::NeedsReview {
-            return Ok(());
+        for due in f.scheduler.due(now_millis()) {
+            f.ask(&due, &mut on_change);
         }
-        let returned = match hints.recv_timeout(delay) {
-            Ok(Hint::Now) | Err(RecvTimeoutError::Timeout) => None,
-            Ok(Hint::Returned(url)) => Some(url),
-            Ok(Hint::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        let now = now_millis();
+        let wake = f
+            .scheduler
+            .next_due()
+            .unwrap_or(synced + RESYNC_MS)
+            .min(synced + RESYNC_MS);
+        let nap = (wake - now).clamp(0, RESYNC_MS);
+        let hint = match hints.recv_timeout(Duration::from_millis(nap as u64)) {
+            Ok(h) => Some(h),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
         let now = now_millis();
-        let result = match &returned {
-            Some(url) => checkout::returned(&mut log, provider.as_ref(), id, url, now),
-            None => checkout::refresh(&mut log, provider.as_ref(), id, now, false),
+        match hint {
+            Some(Hint::Stop) => return Ok(()),
+            Some(Hint::Sync) => {
+                f.resync(now, &mut on_change)?;
+                synced = now;
+            }
+            Some(Hint::Now(id)) => {
+                f.resync(now, &mut on_change)?;
+                synced = now;
+                f.scheduler.nudge(&id, now);
+            }
+            Some(Hint::Returned(id, url)) => {
+                f.returned.insert(id.clone(), url);
+                f.resync(now, &mut on_change)?;
+                synced = now;
+                f.scheduler.nudge(&id, now);
+            }
+            None if now - synced >= RESYNC_MS => {
+                f.resync(now, &mut on_change)?;
+                synced = now;
+            }
+            None => {}
+        }
+    }
+}
+
+impl Follower<'_> {
+    /// Reads the open sessions again: new ones are followed (due at once); those that left
+    /// (paid by `kassa-cli follow`, cancelled on a screen…) are reported if their status is
+    /// not the one last reported.
+    fn resync(
+        &mut self,
+        now: i64,
+        on_change: &mut impl FnMut(SessionView),
+    ) -> Result<(), TillError> {
+        let open = self.log.open_sessions()?;
+        let gone: Vec<String> = self
+            .known
+            .keys()
+            .filter(|id| !open.iter().any(|s| &s.id == *id))
+            .cloned()
+            .collect();
+        for id in gone {
+            let was = self.known.remove(&id);
+            self.returned.remove(&id);
+            let (s, _) = self.log.get(&id)?;
+            if Some(s.status) != was {
+                on_change(self.view(&s));
+            }
+        }
+        for s in &open {
+            self.known.entry(s.id.clone()).or_insert(s.status);
+        }
+        self.scheduler.sync(&open, now);
+        Ok(())
+    }
+
+    fn view(&mut self, s: &SessionRecord) -> SessionView {
+        let locale = self.source.locale();
+        let (events, ops) = match (self.log.get(&s.id), self.log.operations(&s.id)) {
+            (Ok((_, events)), Ok(ops)) => (events, ops),
+            _ => (Vec::new(), Vec::new()),
         };
+        view(s, &events, &ops, (&locale, now_millis()), Depth::Live, None)
+    }
+
+    /// Asks one due session's provider and reports back to the scheduler.
+    fn ask(&mut self, due: &Due, on_change: &mut impl FnMut(SessionView)) {
+        let now = now_millis();
+        let provider = match self.source.provider(&due.provider, &due.profile) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!(target: "kassa::follow", "session {}: {}", due.id, e.message);
+                self.scheduler.done(&due.id, Asked::Failed, now_millis());
+                return;
+            }
+        };
+        if !self.signed {
+            match self.source.signer() {
+                Ok(signer) => {
+                    self.log.use_signer(signer);
+                    self.signed = true;
+                }
+                Err(e) => {
+                    // A paid status cannot be journaled without the key: ask again later.
+                    log::warn!(target: "kassa::follow", "the journal's key: {}", e.message);
+                    self.scheduler.done(&due.id, Asked::Failed, now_millis());
+                    return;
+                }
+            }
+        }
+        let result = match self.returned.remove(&due.id) {
+            Some(url) => checkout::returned(&mut self.log, provider.as_ref(), &due.id, &url, now),
+            None => checkout::refresh(&mut self.log, provider.as_ref(), &due.id, now, false),
+        };
+        let asked = asked(&result);
+        self.scheduler.done(&due.id, asked, now_millis());
         match result {
             Ok(s) => {
-                delay = POLL_INTERVAL;
-                if s.status != last {
-                    last = s.status;
-                    let (s, events) = log.get(id)?;
-                    let ops = log.operations(id)?;
-                    on_change(view(&s, &events, &ops, (locale, now), Depth::Live, caps));
+                let was = self.known.get(&s.id).copied();
+                if s.status.is_final() || s.status == Status::NeedsReview {
+                    self.known.remove(&s.id);
+                } else {
+                    self.known.insert(s.id.clone(), s.status);
+                }
+                if Some(s.status) != was {
+                    on_change(self.view(&s));
                 }
             }
             Err(e) => {
-                let (s, events) = log.get(id)?;
-                let ops = log.operations(id)?;
-                let mut v = view(&s, &events, &ops, (locale, now), Depth::Live, caps);
-                v.poll_error = Some(e.into());
-                on_change(v);
-                delay = (delay * 2).min(POLL_MAX_BACKOFF);
-                if expires_at.is_some_and(|t| now > t + 120_000) {
-                    return Ok(());
+                log::warn!(target: "kassa::follow", "session {}: {e}", due.id);
+                if let Ok((s, _)) = self.log.get(&due.id) {
+                    let mut v = self.view(&s);
+                    v.poll_error = Some(e.into());
+                    on_change(v);
                 }
             }
         }
+    }
+}
+
+/// What a status read tells the scheduler: the status, a 429 with its `Retry-After`, or a
+/// failure that backs the session off.
+pub fn asked(result: &Result<SessionRecord, CheckoutError>) -> Asked {
+    match result {
+        Ok(s) => Asked::Status(s.status),
+        Err(CheckoutError::Provider { error, .. }) => match error.kind {
+            ErrorKind::RateLimited { retry_after } => Asked::RateLimited {
+                retry_after_ms: retry_after.map(|s| s as i64 * 1000),
+            },
+            _ => Asked::Failed,
+        },
+        Err(_) => Asked::Failed,
     }
 }

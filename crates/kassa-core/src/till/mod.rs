@@ -4,9 +4,12 @@
 //!
 //! - [`Till::charge`] is idempotent per cart reference: a repeated charge of the same cart
 //!   (double click, key repeat, a retried IPC call) returns the session already started.
-//! - [`follow()`] (`follow.rs`) polls one open session about every 2 s on its own thread and its
-//!   own database connection, backs off on errors, and reports each change through a callback.
+//! - [`follow_all()`] (`follow.rs`) runs the one scheduler (`crate::schedule`) over every open
+//!   session on one thread and its own database connection, and reports each change through a
+//!   callback; staff's nudges and the checkout window's return URL reach it as [`Hint`]s.
 //! - [`navigation()`] (`navigation.rs`) decides where an embedded checkout page may go.
+//! - Link sales (`links.rs`): the charge dialog's [`LinkRequest`], the Links screen with
+//!   Resend and Renew, the QR as PNG and SVG files, the link slip on the receipt printer.
 //! - [`TillError`] (`error.rs`) is flat and serializable: a stable `code` the UI translates into
 //!   a cashier's words, the technical `message` one click away, and the session it concerns.
 //! - The views the screens show (`view.rs`): sessions, history pages, the settings screen.
@@ -21,7 +24,9 @@ mod after_sale;
 mod day_close;
 mod error;
 mod follow;
+mod links;
 mod navigation;
+mod notice;
 mod operators;
 mod receipts;
 mod view;
@@ -30,8 +35,10 @@ pub use crate::provider::cache::ProviderSource;
 pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
 pub use day_close::{ReportView, SaftView};
 pub use error::TillError;
-pub use follow::{follow, Hint, POLL_INTERVAL, POLL_MAX_BACKOFF};
+pub use follow::{asked, follow_all, FollowSource, Hint, RESYNC_MS};
+pub use links::{LinkRequest, SavedQr};
 pub use navigation::{navigation, provider_domains, Navigation};
+pub use notice::{notice, Notice};
 pub use operators::OperatorView;
 pub use view::{
     view, Depth, EventView, FieldView, HistoryPage, HistoryQuery, OperationView, ProductView,
@@ -125,7 +132,7 @@ impl<P: ProviderSource> Till<P> {
     }
 
     /// The journal's signing key, loaded (or created) now: for a thread that follows a session
-    /// on its own connection ([`follow()`]), so the keyring is asked once.
+    /// on its own connection ([`follow_all()`]), so the keyring is asked once.
     pub fn signer(&mut self) -> Result<Signer, TillError> {
         Ok(self.log.signer(now_millis())?)
     }
@@ -337,7 +344,7 @@ impl<P: ProviderSource> Till<P> {
             .unwrap_or_else(|| DEFAULT_RETURN_URL.into())
     }
 
-    /// The provider client of a logged session (for [`follow()`] and the webview's hosts).
+    /// The provider client of a logged session (for [`follow_all()`] and the webview's hosts).
     pub fn provider_of(&mut self, id: &str) -> Result<Arc<dyn Provider>, TillError> {
         let (s, _) = self.log.get(id)?;
         self.provider(&s.provider, Some(&s.profile))

@@ -93,7 +93,7 @@ pub struct SessionView {
     pub receipt: Option<Receipt>,
     /// The event timeline (detail views only).
     pub events: Vec<EventView>,
-    /// Set by [`follow`](super::follow()) when the last status read failed (the session keeps its status).
+    /// Set by the follower ([`follow_all`](super::follow_all())) when the last status read failed (the session keeps its status).
     pub poll_error: Option<TillError>,
     /// `counter` or `link`.
     pub sale: SaleKind,
