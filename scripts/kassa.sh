@@ -155,6 +155,8 @@ bench() {
   cargo bench -p kassa-core --bench session_log | tee "$out/session-log.md"
   log "SAF-T export of 10^6 signed sales (the journal built once, about 11 minutes)"
   cargo bench -p kassa-core --bench saft_export | tee "$out/saft-export.md"
+  log "the scheduler: 10,000 open links against the emulators, counter sales paid, cadence bands"
+  cargo bench -p kassa-sandbox --bench scheduler | tee "$out/scheduler.md"
   log "the shop hub: ten tills x 1 sale/s for 10 min, a till catching up 5,000 sales"
   cargo bench -p kassa-hub --bench hub | tee "$out/hub.txt"
   log "reliability: kill -9 at every charge, capture and refund step, provider faults"

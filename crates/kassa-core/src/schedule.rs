@@ -16,6 +16,11 @@
 //!   shop's router; Dintero's and Bambora's are UNCONFIRMED). A session whose turn comes while
 //!   its provider's bucket is empty waits for the next token. A 429 pauses the whole provider
 //!   for its `Retry-After` ([`Asked::RateLimited`]).
+//! - **The counter first**: a counter sale (and a sale staff just opened) is someone waiting at
+//!   the till, so it has its own queue, served before the links', and links leave the last
+//!   token of a bucket to it. Without that, thousands of links held back by a budget (each
+//!   keeping the time its turn first came, for fairness) would all go before a counter sale
+//!   that fell due after them, and the customer at the till would wait minutes.
 //! - Failures other than 429 back the one session off (doubling, at most 5 minutes).
 //!
 //! Time is passed in (Unix ms) and nothing here does I/O: the caller asks the provider
@@ -125,18 +130,25 @@ impl Bucket {
         self.at = now.max(self.at);
     }
 
-    /// Takes a token, or says when the next one is there (or the pause ends).
-    fn take(&mut self, now: i64) -> Result<(), i64> {
+    /// Takes a token leaving `keep` tokens in the bucket, or says when it can (or the pause
+    /// ends).
+    fn take(&mut self, now: i64, keep: i64) -> Result<(), i64> {
         if now < self.paused_until {
             return Err(self.paused_until);
         }
         self.refill(now);
-        if self.units >= MINUTE {
+        let need = (1 + keep) * MINUTE;
+        if self.units >= need {
             self.units -= MINUTE;
             return Ok(());
         }
         let per_ms = i64::from(self.budget.per_minute.max(1));
-        Err(now + (MINUTE - self.units + per_ms - 1) / per_ms)
+        Err(now + (need - self.units + per_ms - 1) / per_ms)
+    }
+
+    /// How many tokens a link leaves for the counter: one, when the burst allows a second.
+    fn kept_for_counter(&self) -> i64 {
+        i64::from(self.budget.burst >= 2)
     }
 }
 
@@ -163,6 +175,11 @@ struct Entry {
 }
 
 impl Entry {
+    /// Someone waits at the till: a counter sale, or a sale staff opened (at `at`).
+    fn urgent(&self, at: i64) -> bool {
+        self.sale == SaleKind::Counter || at < self.nudged_until
+    }
+
     fn last_call(&self) -> Option<i64> {
         self.expires_at.map(|t| t + AFTER_EXPIRY_MS)
     }
@@ -201,12 +218,18 @@ pub enum Asked {
     Failed,
 }
 
+/// (due at, due since, turn, id), earliest first; entries whose turn is not the session's
+/// latest are stale and skipped.
+type Queue = BinaryHeap<Reverse<(i64, i64, u64, String)>>;
+
 /// The scheduler (see the module doc).
 #[derive(Debug, Default)]
 pub struct Scheduler {
     entries: HashMap<String, Entry>,
-    /// (due at, due since, turn, id), earliest first.
-    queue: BinaryHeap<Reverse<(i64, i64, u64, String)>>,
+    /// The counter's queue (see [`Entry::urgent`]), served first.
+    urgent: Queue,
+    /// The links' queue.
+    links: Queue,
     buckets: HashMap<String, Bucket>,
     /// Asked after their expiry and still open: left alone until the next start.
     settled: HashSet<String>,
@@ -258,7 +281,12 @@ impl Scheduler {
             e.due_since = since;
             e.turn = turn;
             e.asking = false;
-            self.queue.push(Reverse((at, since, turn, id.to_string())));
+            let queue = if e.urgent(at) {
+                &mut self.urgent
+            } else {
+                &mut self.links
+            };
+            queue.push(Reverse((at, since, turn, id.to_string())));
         }
     }
 
@@ -267,11 +295,36 @@ impl Scheduler {
     pub fn due(&mut self, now: i64) -> Vec<Due> {
         let mut out = Vec::new();
         let mut later = Vec::new();
-        while let Some(Reverse((at, _, turn, id))) = self.queue.peek().cloned() {
-            if at > now {
+        let mut urgent = std::mem::take(&mut self.urgent);
+        self.take_due(&mut urgent, true, now, &mut out, &mut later);
+        self.urgent = urgent;
+        let mut links = std::mem::take(&mut self.links);
+        self.take_due(&mut links, false, now, &mut out, &mut later);
+        self.links = links;
+        for (id, when, since) in later {
+            self.schedule_since(&id, when, since);
+        }
+        out
+    }
+
+    /// Hands out what is due in `queue` while budgets allow; notes in `later` those held back
+    /// (id, when the budget allows, due since).
+    fn take_due(
+        &mut self,
+        queue: &mut Queue,
+        counter: bool,
+        now: i64,
+        out: &mut Vec<Due>,
+        later: &mut Vec<(String, i64, i64)>,
+    ) {
+        while let Some(Reverse((at, _, turn, _))) = queue.peek() {
+            if *at > now {
                 break;
             }
-            self.queue.pop();
+            let turn = *turn;
+            let Some(Reverse((_, _, _, id))) = queue.pop() else {
+                break;
+            };
             let Some(e) = self.entries.get(&id) else {
                 continue;
             };
@@ -282,7 +335,12 @@ impl Scheduler {
                 .buckets
                 .entry(e.provider.clone())
                 .or_insert_with(|| Bucket::new(Budget::for_provider(&e.provider), now));
-            match bucket.take(now) {
+            let keep = if counter {
+                0
+            } else {
+                bucket.kept_for_counter()
+            };
+            match bucket.take(now, keep) {
                 Ok(()) => {
                     out.push(Due {
                         id: id.clone(),
@@ -294,10 +352,6 @@ impl Scheduler {
                 Err(when) => later.push((id, when, e.due_since)),
             }
         }
-        for (id, when, since) in later {
-            self.schedule_since(&id, when, since);
-        }
-        out
     }
 
     /// Reports what asking session `id` gave at `now`.
@@ -624,5 +678,48 @@ mod tests {
         assert_eq!(asked["L"][..3], [T0 + 1_000, T0 + 3_000, T0 + 5_000]);
         // After the minute, back to every 5 minutes.
         assert_eq!(*asked["L"].last().unwrap(), T0 + 61_000);
+    }
+    #[test]
+    fn a_counter_sale_among_thousands_of_links_held_back_by_the_budget_is_asked_every_2_s() {
+        let mut s = Scheduler::new();
+        let mut open: Vec<_> = (0..3000)
+            .map(|i| {
+                session(
+                    &format!("L{i:04}"),
+                    "dintero",
+                    SaleKind::Link,
+                    T0,
+                    T0 + 7 * 24 * 60 * MINUTE,
+                )
+            })
+            .collect();
+        s.sync(&open, T0);
+        // A minute in, thousands of links wait for Dintero's budget when the counter sale comes.
+        run(&mut s, T0, T0 + MINUTE);
+        open.push(session(
+            "C",
+            "dintero",
+            SaleKind::Counter,
+            T0 + MINUTE,
+            T0 + 16 * MINUTE,
+        ));
+        s.sync(&open, T0 + MINUTE + 100);
+        let asked = run(&mut s, T0 + MINUTE + 100, T0 + 3 * MINUTE);
+        let c = &asked["C"];
+        assert_eq!(c[0], T0 + MINUTE + 100, "asked as soon as it is followed");
+        let gaps: Vec<i64> = c.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g == COUNTER_MS), "{gaps:?}");
+        // The links still get the rest of the budget, and the budget holds.
+        let budget = Budget::for_provider("dintero");
+        let links = asked.values().map(Vec::len).sum::<usize>() - c.len();
+        let total = links + c.len();
+        assert!(
+            total as u32 <= 2 * budget.per_minute + budget.burst,
+            "{total}"
+        );
+        assert!(
+            links as u32 >= 2 * budget.per_minute - c.len() as u32 - 5,
+            "{links}"
+        );
     }
 }

@@ -8,6 +8,8 @@
 //!   is in the log exactly once and its status agrees with what the emulator itself holds;
 //! - every fault a create request can meet (refused, no connection, no answer, 5xx, 429, bad
 //!   bodies, an untrusted certificate): named in the error, logged, and never paid;
+//! - receipt copies and X and Z reports killed mid-way (`journal_records.rs`): whole or none,
+//!   one copy and one Z a day at most;
 //! - the journal after each till's crashes ([`Receipts`]): every paid sale has exactly one sales
 //!   receipt entry and every done refund or void one return entry (0 missing, 0 twice), an
 //!   unpaid sale none, and `journal verify` passes.
@@ -21,6 +23,7 @@
 mod after_sale;
 #[path = "../common/mod.rs"]
 mod common;
+mod journal_records;
 use common::shop::*;
 use common::*;
 use kassa_core::http::{Http, HttpConfig, Method, Request};

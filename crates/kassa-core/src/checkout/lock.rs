@@ -135,9 +135,13 @@ impl Drop for OperationLock {
 /// (the paid status and its sales receipt entry committed, the capture at sale not yet
 /// settled), and for a capture, refund or void `op_after_requested` (recorded, not
 /// sent), `op_after_sent` (`sent` committed, the request not yet made), `op_after_response`
-/// (the provider answered, the answer not yet recorded). It only ever waits, never changes an
-/// outcome; unset (always, outside tests) it costs one environment lookup.
-pub(super) fn pause_point(step: &str) {
+/// (the provider answered, the answer not yet recorded); for the journal's own records
+/// `copy_appended` (a receipt copy's entry written, its transaction not yet committed),
+/// `copy_recorded` (committed, the copy not yet made or sent), `report_appended` (an X or Z
+/// report's entry written, not yet committed) and `report_committed` (committed, not yet shown
+/// or printed). It only ever waits, never changes an outcome; unset (always, outside tests) it
+/// costs one environment lookup.
+pub(crate) fn pause_point(step: &str) {
     if std::env::var_os("KASSA_PAUSE_AT").is_some_and(|v| v == step) {
         use std::io::Write;
         let mut err = std::io::stderr().lock();

@@ -30,7 +30,7 @@
 
 mod at_sale;
 mod link;
-mod lock;
+pub(crate) mod lock;
 mod operation;
 mod reconcile;
 mod settle;

@@ -67,7 +67,9 @@ impl SessionLog {
         by: &Authenticated,
         now: i64,
     ) -> Result<(Entry, Report), StoreError> {
-        self.report(ReportKind::X, by, now)
+        let made = self.report(ReportKind::X, by, now)?;
+        crate::checkout::lock::pause_point("report_committed");
+        Ok(made)
     }
 
     /// Makes the Z report of this log's register by `by` now: the period since the last Z,
@@ -78,7 +80,9 @@ impl SessionLog {
         by: &Authenticated,
         now: i64,
     ) -> Result<(Entry, Report), StoreError> {
-        self.report(ReportKind::Z, by, now)
+        let made = self.report(ReportKind::Z, by, now)?;
+        crate::checkout::lock::pause_point("report_committed");
+        Ok(made)
     }
 
     fn report(
@@ -185,6 +189,7 @@ impl SessionLog {
                 &ctx,
                 NewEntry::new(register, entry_kind, now, Some(by.id()), to_json(&report)),
             )?;
+            crate::checkout::lock::pause_point("report_appended");
             Ok((entry, report))
         })
     }

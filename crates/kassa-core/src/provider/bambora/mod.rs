@@ -22,9 +22,25 @@
 //!   polls `GET /paymentrequests/{id}`: `open` is open; `closed` (the only confirmed value) is
 //!   not machine-checkable evidence of a payment (the answer carries no transaction Kassa could
 //!   verify), so the session goes to `needs_review` for staff to check in Bambora's back
-//!   office. Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (a counter sale's
+//!   office (searched again 2026-12 for a transaction id on a Payment Request, see below).
+//!   Cancel: `DELETE /paymentrequests/{id}`. At Kassa's expiry (a counter sale's
 //!   `shop.counter_link_minutes`; a link sale's lifetime, at most [`LINK_MAX_MS`]) an open
 //!   request is deleted so nobody can pay it later, then reported `expired`.
+//! - **Why a closed Payment Request is not `paid`** (the one place to change if Bambora's
+//!   answer turns out to name the transaction: the `"closed"` arm of the Payment Request
+//!   status read). Searched in 2026-12: Bambora's PrestaShop module (`bambora/checkout-prestashop`:
+//!   `helpers/apiHelper.php` `getPaymentRequest`, `helpers/adminPaymentRequestHelper.php`)
+//!   reads only `id`, `url`, `createddate`, `description`, `status`, `reference` and
+//!   `parameters.order.{amount,currency}` from `GET /paymentrequests/{id}`, and learns the
+//!   transaction only from the callback (`controllers/front/paymentrequestcallback.php`, the
+//!   same `txnid` + MD5 `hash` query as the checkout callback), which a till behind NAT never
+//!   receives. The WooCommerce plugin's API class (`bambora/checkout-woocommerce`,
+//!   `lib/bambora-online-checkout-api.php`) reads no Payment Request at all, and transactions
+//!   only by the `txnid` its callback brings. A code search for `transactionid` and an issue
+//!   search found nothing more, and the provider notes (§4.8) list no such field nor a
+//!   "transactions by order id" endpoint. Reading the
+//!   transaction would need a field nobody documents or uses; guessing one would let a made-up
+//!   answer mark a sale paid, so `needs_review` stays.
 //! - **Link sales** (paid elsewhere and later) are Payment Requests whatever the presentation,
 //!   e-mailed by Bambora on request (`POST /paymentrequests/{id}/email-notifications`).
 //! - The provider session id says which kind a session is: `checkout/<token>` or
