@@ -143,7 +143,17 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() >= deadline {
+            // What the display showed when the wait gave up, for whoever reads the failure.
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+            let _ = std::fs::create_dir_all(&dir);
+            let shot = dir.join("failed-wait.png");
+            let _ = std::process::Command::new("import")
+                .args(["-window", "root"])
+                .arg(&shot)
+                .status();
+            panic!("timed out waiting for {what} (the display then: {})", shot.display());
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
