@@ -24,6 +24,8 @@ pub const COMMANDS: &[&str] = &[
     "login",
     "logout",
     "approve",
+    "add_operator",
+    "remove_operator",
     "history",
     "export_csv",
     "make_report",

@@ -497,6 +497,31 @@ async fn approve<R: Runtime>(app: AppHandle<R>, id: i64, pin: String) -> Result<
     blocking(app, move |_, desk| desk.with(|t| t.approve(id, &pin))).await
 }
 
+/// Adds an operator (name, `cashier` or `manager`, the PIN typed twice), by a manager;
+/// journaled as `kassa-cli operator add`. Neither PIN is kept or returned.
+#[tauri::command]
+async fn add_operator<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+    role: String,
+    pin: String,
+    pin_again: String,
+) -> Result<OperatorView> {
+    let (pin, pin_again) = (Secret::new(pin), Secret::new(pin_again));
+    blocking(app, move |_, desk| {
+        let role = kassa_core::operator::Role::parse(&role)?;
+        desk.with(|t| t.add_operator(&name, role, &pin, &pin_again))
+    })
+    .await
+}
+
+/// Removes operator `id` (kept in the journal, no longer able to log in), by a manager;
+/// journaled as `kassa-cli operator remove`.
+#[tauri::command]
+async fn remove_operator<R: Runtime>(app: AppHandle<R>, id: i64) -> Result<OperatorView> {
+    blocking(app, move |_, desk| desk.with(|t| t.remove_operator(id))).await
+}
+
 /// Makes an X report (`z` false) or the day's Z report, journaled in full: its figures and
 /// its printout's lines.
 #[tauri::command]
@@ -643,6 +668,8 @@ pub fn builder<R: Runtime>(
             login,
             logout,
             approve,
+            add_operator,
+            remove_operator,
             history,
             export_csv,
             make_report,

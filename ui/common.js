@@ -45,6 +45,12 @@ window.kassa = (() => {
     if (e && e.session_id) s += ` ${k.t('savedInHistory')}`;
     return s;
   };
+  /** A field's problem in the UI's language: the core's code (`why.<code>`, with its values),
+   * else the core's English text (problems of documents that carry no code). */
+  k.problemText = (p) => {
+    const key = `why.${p && p.code}`;
+    return p.code && window.kassaTexts.en[key] ? k.t(key, p.vars) : p.reason;
+  };
   /** The text of a backend error's code alone (for errors shown where the history already is). */
   k.codeText = (e) => {
     const key = `err.${e && e.code}`;
