@@ -171,6 +171,7 @@ where
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn counter_adds_a_line_and_refuses_a_bad_price() {
     run("counter", |c, dir| async move {
+        c.set_window_size(1280, 800).await.unwrap();
         assert_eq!(c.title().await.unwrap(), "Kassa");
         let charge = c.wait().for_element(Locator::Id("charge")).await.unwrap();
         assert_eq!(
@@ -328,6 +329,8 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn qr_sale_is_paid_and_lands_in_history() {
     run("qr", |c, _| async move {
+        // The README's pictures are 1280×800.
+        c.set_window_size(1280, 800).await.unwrap();
         c.wait().for_element(Locator::Id("f-name")).await.unwrap();
         let quote = two_lines_two_rates(&c).await;
         let total = &quote["total"];
@@ -1345,16 +1348,21 @@ async fn a_cashier_logs_in_prints_the_receipt_and_its_copy_and_a_manager_approve
         assert!(listed.contains("Ola") && listed.contains("Kari"), "{listed}");
         click(&c, "#op-name").await;
         type_into(&c, "#op-name", "Pia").await;
-        press(&c, "\u{E004}").await; // Tab: the role
+        // Typed where the focus is, as a person at the keyboard does.
+        let keys = |k: &'static str| {
+            let c = &c;
+            async move { c.active_element().await.unwrap().send_keys(k).await.unwrap() }
+        };
+        keys("\u{E004}").await; // Tab: the role
         let focused = c
             .execute("return document.activeElement.id;", vec![])
             .await
             .unwrap();
         assert_eq!(focused, "op-role");
-        press(&c, "\u{E004}").await;
-        press(&c, E2E_NEW_PIN).await;
-        press(&c, "\u{E004}").await;
-        press(&c, "1234\u{E007}").await; // another PIN, then Enter
+        keys("\u{E004}").await;
+        keys(E2E_NEW_PIN).await;
+        keys("\u{E004}").await;
+        keys("1234\u{E007}").await; // another PIN, then Enter
         let said = wait_text(&c, 10, "#op-pin-again-msg", |t| !t.is_empty()).await;
         assert!(said.contains("PIN-kodene er ulike"), "{said}");
         assert!(!said.contains(E2E_NEW_PIN) && !said.contains("1234"), "{said}");
@@ -1497,7 +1505,8 @@ async fn a_quick_key_sale_and_history_by_the_shops_local_day() {
 
         // The table fits 1280×800 with the largest amounts and the longest status: no
         // horizontal scroll, each amount right-aligned and whole, with or without a row open.
-        let huge: i64 = 99_999_999_999; // 999 999 999,99 kr
+        // The demo takes amounts up to int32 minor units, as Dintero does.
+        let huge: i64 = 2_000_000_000; // 20 000 000,00 kr
         let order = serde_json::json!({ "currency": "NOK", "lines": [
             { "name": "Stablestol i eik, ekstra bred, med armlener og sete i ull", "quantity": "1",
               "unit_price": huge, "vat_rate": "25" } ] });
