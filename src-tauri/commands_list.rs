@@ -26,6 +26,7 @@ pub const COMMANDS: &[&str] = &[
     "approve",
     "add_operator",
     "remove_operator",
+    "hub_status",
     "history",
     "export_csv",
     "make_report",

@@ -2,6 +2,7 @@
 //! that call `kassa-core` (mostly `kassa_core::till`); amounts, VAT, statuses and validation
 //! all come from the core. Errors reach the UI as `{code, message, session_id?, problems?}`.
 
+mod hub;
 mod windows;
 
 // `COMMANDS`: the command names, shared with build.rs (which declares their permissions).
@@ -57,6 +58,8 @@ pub struct Desk {
     followers: Arc<Mutex<HashMap<String, Sender<Hint>>>>,
     /// What the customer display shows (the last charged session).
     customer: Mutex<Option<SessionView>>,
+    /// What the background sender to the shop's hub last saw.
+    hub: Arc<Mutex<hub::HubLink>>,
 }
 
 impl Desk {
@@ -72,6 +75,7 @@ impl Desk {
             till: Mutex::new(till),
             followers: Arc::default(),
             customer: Mutex::new(None),
+            hub: Arc::default(),
         }
     }
 
@@ -522,6 +526,17 @@ async fn remove_operator<R: Runtime>(app: AppHandle<R>, id: i64) -> Result<Opera
     blocking(app, move |_, desk| desk.with(|t| t.remove_operator(id))).await
 }
 
+/// The header's hub indicator: whether a hub is configured, whether it answers (the
+/// background sender's last round), how much waits in this till's outbox.
+#[tauri::command]
+async fn hub_status<R: Runtime>(app: AppHandle<R>) -> Result<hub::HubStatus> {
+    blocking(app, move |_, desk| {
+        let link = desk.hub.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        desk.with(|t| hub::status(&t.settings, &t.log, &link))
+    })
+    .await
+}
+
 /// Makes an X report (`z` false) or the day's Z report, journaled in full: its figures and
 /// its printout's lines.
 #[tauri::command]
@@ -670,6 +685,7 @@ pub fn builder<R: Runtime>(
             approve,
             add_operator,
             remove_operator,
+            hub_status,
             history,
             export_csv,
             make_report,
@@ -735,6 +751,7 @@ pub fn run() {
         .setup(move |app| {
             windows::minimal_cache(app.handle());
             if let Some(d) = &setup_dir {
+                hub::start_sender(d, app.state::<Desk>().hub.clone());
                 windows::listen_for_second_launch(app.handle(), d);
                 windows::restore_main(app.handle(), d);
             }

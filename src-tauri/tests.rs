@@ -454,6 +454,37 @@ fn a_receipt_prints_once_then_as_the_one_copy_through_the_commands() {
     );
 }
 
+/// The header's hub indicator: nothing without `hub.url`; with it, what waits in the outbox
+/// (a paid sale's session and journal rows), and no connection state until a sender round has
+/// run (the mock app starts no sender).
+#[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
+fn the_hub_indicator_shows_nothing_without_a_hub_and_what_waits_with_one() {
+    let app = app_in(&data_dir("hub"));
+    let main = window(&app, "main");
+    let st = call(&main, "hub_status", serde_json::json!({}));
+    assert_eq!(st["configured"], false, "{st}");
+    call(
+        &main,
+        "set_setting",
+        serde_json::json!({ "key": "hub.url", "value": "postgres://kassa@127.0.0.1:9/shop" }),
+    );
+    let before = call(&main, "hub_status", serde_json::json!({}));
+    assert_eq!(before["configured"], true, "{before}");
+    assert!(before["connected"].is_null(), "{before}");
+    let charged = call(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": cart(&format!("HUB-{}", std::process::id())), "provider": "demo", "presentation": "qr" }),
+    );
+    pay(&main, &charged);
+    let after = call(&main, "hub_status", serde_json::json!({}));
+    assert!(
+        after["waiting"].as_i64().unwrap() > before["waiting"].as_i64().unwrap(),
+        "a paid sale waits for the hub: {before} then {after}"
+    );
+}
+
 /// Operators added and removed on the settings screen: the fields' problems come with the
 /// codes the UI translates, only a manager may do it, the PINs never come back.
 #[test]

@@ -428,6 +428,7 @@
     $('toggle-lang').textContent = k.nextLang().toUpperCase();
     renderBadge();
     if (window.kassaOperators) window.kassaOperators.refreshTexts();
+    if (window.kassaHub) window.kassaHub.refreshTexts();
   }
 
   function toggleTheme() {
@@ -466,6 +467,7 @@
     await reloadInfo();
     applyTexts();
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
+    window.kassaHub.start();
     window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });
     $('line-form').addEventListener('submit', submitLine);
     $('order-discount').addEventListener('change', setOrderDiscount);

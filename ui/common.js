@@ -36,6 +36,8 @@ window.kassa = (() => {
     const d = new Date(iso);
     return new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
   };
+  /** An RFC 3339 time as the clock shows it (HH:MM) in the shop's locale. */
+  k.clock = (iso) => (iso ? new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { timeStyle: 'short' }).format(new Date(iso)) : '');
   k.statusText = (s) => k.t(`status.${s}`);
   /** A session's provider as staff read it: the demo provider is always called out. */
   k.providerLabel = (s) => (s.demo && s.provider !== 'demo' ? `${s.provider} (${k.t('demoLabel')})` : s.provider);

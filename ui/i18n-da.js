@@ -463,4 +463,9 @@ window.kassaTexts.da = {
   'why.pin': 'En PIN-kode er 4 til 16 cifre.',
   'why.pins_differ': 'De to PIN-koder er forskellige: skriv samme PIN-kode to gange.',
   'why.operator_id': 'Et operatørnummer er 1 til {max}.',
+  hubName: 'Hub',
+  hubConnected: 'Hub: forbundet',
+  hubConnecting: 'Hub: forbinder …',
+  hubWaiting: '{n} venter',
+  hubUnreachable: 'Hub utilgængelig siden {time}',
 };

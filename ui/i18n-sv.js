@@ -463,4 +463,9 @@ window.kassaTexts.sv = {
   'why.pin': 'En PIN-kod är 4 till 16 siffror.',
   'why.pins_differ': 'De två PIN-koderna skiljer sig: skriv samma PIN-kod två gånger.',
   'why.operator_id': 'Ett operatörsnummer är 1 till {max}.',
+  hubName: 'Hubb',
+  hubConnected: 'Hubb: ansluten',
+  hubConnecting: 'Hubb: ansluter …',
+  hubWaiting: '{n} väntar',
+  hubUnreachable: 'Hubb onåbar sedan {time}',
 };

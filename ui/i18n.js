@@ -323,6 +323,11 @@ window.kassaTexts = {
     'why.pin': 'A PIN is 4 to 16 digits.',
     'why.pins_differ': 'The two PINs differ: type the same PIN twice.',
     'why.operator_id': 'An operator number is 1 to {max}.',
+    hubName: 'Hub',
+    hubConnected: 'Hub: connected',
+    hubConnecting: 'Hub: connecting…',
+    hubWaiting: '{n} waiting',
+    hubUnreachable: 'Hub unreachable since {time}',
   },
   nb: {
     toggleTheme: 'Bytt mellom lyst og mørkt tema', cart: 'Handlekurv', counterTab: 'Kasse', historyTab: 'Historikk', settingsTab: 'Innstillinger',
@@ -643,5 +648,10 @@ window.kassaTexts = {
     'why.pin': 'En PIN er 4 til 16 sifre.',
     'why.pins_differ': 'De to PIN-kodene er ulike: skriv samme PIN to ganger.',
     'why.operator_id': 'Et operatørnummer er 1 til {max}.',
+    hubName: 'Hub',
+    hubConnected: 'Hub: tilkoblet',
+    hubConnecting: 'Hub: kobler til …',
+    hubWaiting: '{n} venter',
+    hubUnreachable: 'Hub utilgjengelig siden {time}',
   },
 };
