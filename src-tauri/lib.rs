@@ -2,6 +2,7 @@
 //! that call `kassa-core` (mostly `kassa_core::till`); amounts, VAT, statuses and validation
 //! all come from the core. Errors reach the UI as `{code, message, session_id?, problems?}`.
 
+mod hub;
 mod windows;
 
 // `COMMANDS`: the command names, shared with build.rs (which declares their permissions).
@@ -60,6 +61,8 @@ pub struct Desk {
     follower: Mutex<Option<Sender<Hint>>>,
     /// What the customer display shows (the last charged session).
     customer: Mutex<Option<SessionView>>,
+    /// What the background sender to the shop's hub last saw.
+    hub: Arc<Mutex<hub::HubLink>>,
 }
 
 impl Desk {
@@ -75,6 +78,7 @@ impl Desk {
             till: Mutex::new(till),
             follower: Mutex::new(None),
             customer: Mutex::new(None),
+            hub: Arc::default(),
         }
     }
 
@@ -622,6 +626,42 @@ async fn approve<R: Runtime>(app: AppHandle<R>, id: i64, pin: String) -> Result<
     blocking(app, move |_, desk| desk.with(|t| t.approve(id, &pin))).await
 }
 
+/// Adds an operator (name, `cashier` or `manager`, the PIN typed twice), by a manager;
+/// journaled as `kassa-cli operator add`. Neither PIN is kept or returned.
+#[tauri::command]
+async fn add_operator<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+    role: String,
+    pin: String,
+    pin_again: String,
+) -> Result<OperatorView> {
+    let (pin, pin_again) = (Secret::new(pin), Secret::new(pin_again));
+    blocking(app, move |_, desk| {
+        let role = kassa_core::operator::Role::parse(&role)?;
+        desk.with(|t| t.add_operator(&name, role, &pin, &pin_again))
+    })
+    .await
+}
+
+/// Removes operator `id` (kept in the journal, no longer able to log in), by a manager;
+/// journaled as `kassa-cli operator remove`.
+#[tauri::command]
+async fn remove_operator<R: Runtime>(app: AppHandle<R>, id: i64) -> Result<OperatorView> {
+    blocking(app, move |_, desk| desk.with(|t| t.remove_operator(id))).await
+}
+
+/// The header's hub indicator: whether a hub is configured, whether it answers (the
+/// background sender's last round), how much waits in this till's outbox.
+#[tauri::command]
+async fn hub_status<R: Runtime>(app: AppHandle<R>) -> Result<hub::HubStatus> {
+    blocking(app, move |_, desk| {
+        let link = desk.hub.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        desk.with(|t| hub::status(&t.settings, &t.log, &link))
+    })
+    .await
+}
+
 /// Makes an X report (`z` false) or the day's Z report, journaled in full: its figures and
 /// its printout's lines.
 #[tauri::command]
@@ -773,6 +813,9 @@ pub fn builder<R: Runtime>(
             login,
             logout,
             approve,
+            add_operator,
+            remove_operator,
+            hub_status,
             history,
             export_csv,
             make_report,
@@ -841,6 +884,7 @@ pub fn run() {
             // Sessions left open by an earlier run or by kassa-cli are followed from the start.
             hint(app.handle(), &app.state::<Desk>(), Hint::Sync);
             if let Some(d) = &setup_dir {
+                hub::start_sender(d, app.state::<Desk>().hub.clone());
                 windows::listen_for_second_launch(app.handle(), d);
                 windows::restore_main(app.handle(), d);
             }

@@ -459,6 +459,129 @@ fn a_receipt_prints_once_then_as_the_one_copy_through_the_commands() {
     );
 }
 
+/// The header's hub indicator: nothing without `hub.url`; with it, what waits in the outbox
+/// (a paid sale's session and journal rows), and no connection state until a sender round has
+/// run (the mock app starts no sender).
+#[test]
+#[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
+fn the_hub_indicator_shows_nothing_without_a_hub_and_what_waits_with_one() {
+    let app = app_in(&data_dir("hub"));
+    let main = window(&app, "main");
+    let st = call(&main, "hub_status", serde_json::json!({}));
+    assert_eq!(st["configured"], false, "{st}");
+    call(
+        &main,
+        "set_setting",
+        serde_json::json!({ "key": "hub.url", "value": "postgres://kassa@127.0.0.1:9/shop" }),
+    );
+    let before = call(&main, "hub_status", serde_json::json!({}));
+    assert_eq!(before["configured"], true, "{before}");
+    assert!(before["connected"].is_null(), "{before}");
+    let charged = call(
+        &main,
+        "charge",
+        serde_json::json!({ "cart": cart(&format!("HUB-{}", std::process::id())), "provider": "demo", "presentation": "qr" }),
+    );
+    pay(&main, &charged);
+    let after = call(&main, "hub_status", serde_json::json!({}));
+    assert!(
+        after["waiting"].as_i64().unwrap() > before["waiting"].as_i64().unwrap(),
+        "a paid sale waits for the hub: {before} then {after}"
+    );
+}
+
+/// Operators added and removed on the settings screen: the fields' problems come with the
+/// codes the UI translates, only a manager may do it, the PINs never come back.
+#[test]
+#[ignore = "needs the OS keyring (make test): the journal's key is made when the till opens"]
+fn operators_are_added_and_removed_through_the_commands_by_a_manager() {
+    let app = app_in(&data_dir("operators"));
+    let main = window(&app, "main");
+    let add = |name: &str, role: &str, pin: &str, again: &str| serde_json::json!({ "name": name, "role": role, "pin": pin, "pinAgain": again });
+    let err = call_err(
+        &main,
+        "add_operator",
+        add("Ola", "manager", "48120", "48121"),
+    );
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert_eq!(err["problems"][0]["path"], "pin_again", "{err}");
+    assert_eq!(err["problems"][0]["code"], "pins_differ", "{err}");
+    let err = call_err(&main, "add_operator", add("", "manager", "12", "12"));
+    let codes: Vec<&str> = err["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["text_length", "pin"], "{err}");
+    let err = call_err(&main, "add_operator", add("Ola", "owner", "48120", "48120"));
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    let ola = call(
+        &main,
+        "add_operator",
+        add("Ola", "manager", "48120", "48120"),
+    );
+    assert_eq!(
+        (ola["id"].as_i64(), ola["role"].as_str()),
+        (Some(1), Some("manager"))
+    );
+    assert!(!ola.to_string().contains("48120"), "{ola}");
+    // The owner's PIN-less turn is over: the new manager logs in.
+    let st = call(&main, "operators_state", serde_json::json!({}));
+    assert!(st["current"].is_null(), "{st}");
+    call(
+        &main,
+        "login",
+        serde_json::json!({ "id": 1, "pin": "48120" }),
+    );
+    call(
+        &main,
+        "add_operator",
+        add("Kari", "cashier", "730215", "730215"),
+    );
+    call(
+        &main,
+        "login",
+        serde_json::json!({ "id": 2, "pin": "730215" }),
+    );
+    let err = call_err(&main, "remove_operator", serde_json::json!({ "id": 1 }));
+    assert_eq!(err["code"], "manager_required", "{err}");
+    call(
+        &main,
+        "approve",
+        serde_json::json!({ "id": 1, "pin": "48120" }),
+    );
+    let err = call_err(&main, "remove_operator", serde_json::json!({ "id": 1 }));
+    assert_eq!(
+        err["code"], "invalid_input",
+        "the last manager stays: {err}"
+    );
+    call(
+        &main,
+        "login",
+        serde_json::json!({ "id": 1, "pin": "48120" }),
+    );
+    let gone = call(&main, "remove_operator", serde_json::json!({ "id": 2 }));
+    assert_eq!(gone["name"], "Kari");
+    let st = call(&main, "operators_state", serde_json::json!({}));
+    assert_eq!(st["operators"].as_array().unwrap().len(), 1, "{st}");
+    // A setting's problem carries its code and the values its text names.
+    let err = call_err(
+        &main,
+        "set_setting",
+        serde_json::json!({ "key": "printer.columns", "value": "80" }),
+    );
+    assert_eq!(err["problems"][0]["code"], "printer_columns", "{err}");
+    assert_eq!(err["problems"][0]["vars"]["max"], "64", "{err}");
+    assert!(
+        err["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("characters per line"),
+        "the English text stays for the CLI: {err}"
+    );
+}
+
 #[test]
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
 fn repeated_charges_of_one_cart_start_one_session() {

@@ -214,6 +214,26 @@ fn every_error_code_has_a_text_in_every_language() {
     );
 }
 
+/// A field's problem is shown in the UI's language: each validation failure's code has its
+/// words in every language (`why.<code>`), else the UI would fall back to the core's English.
+#[test]
+fn every_field_code_has_a_text_in_every_language() {
+    let missing: Vec<String> = texts()
+        .iter()
+        .flat_map(|(lang, keys)| {
+            kassa_core::field_code::FieldCode::ALL
+                .iter()
+                .map(|c| format!("why.{}", c.as_str()))
+                .filter(|k| !keys.contains(k))
+                .map(move |k| format!("{lang}: {k}"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "field codes without a text in ui/i18n.js: {missing:?}"
+    );
+}
+
 #[test]
 fn every_language_has_the_same_texts() {
     let texts = texts();

@@ -21,6 +21,17 @@ async fn save_screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(name), png).unwrap();
 }
 
+/// Saves `NAME.png` as the window shows it, then `NAME-dark.png` in the dark theme (the top
+/// bar's switch, pressed again after).
+async fn save_light_and_dark(c: &Client, name: &str) {
+    save_screenshot(c, &format!("{name}.png")).await;
+    click(c, "#toggle-theme").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    save_screenshot(c, &format!("{name}-dark.png")).await;
+    click(c, "#toggle-theme").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 /// Saves the whole X display (all windows), for the checkout window that WebDriver cannot see.
 fn save_display(name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -162,6 +173,7 @@ where
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn counter_adds_a_line_and_refuses_a_bad_price() {
     run("counter", |c, dir| async move {
+        c.set_window_size(1280, 800).await.unwrap();
         assert_eq!(c.title().await.unwrap(), "Kassa");
         let charge = c.wait().for_element(Locator::Id("charge")).await.unwrap();
         assert_eq!(
@@ -267,7 +279,7 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
             !saved.contains(SECRET),
             "the secret is never shown: {saved}"
         );
-        save_screenshot(&c, "settings.png").await;
+        save_light_and_dark(&c, "settings").await;
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             if entry.path().is_file() {
                 let bytes = std::fs::read(entry.path()).unwrap();
@@ -319,6 +331,8 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn qr_sale_is_paid_and_lands_in_history() {
     run("qr", |c, _| async move {
+        // The README's pictures are 1280×800.
+        c.set_window_size(1280, 800).await.unwrap();
         c.wait().for_element(Locator::Id("f-name")).await.unwrap();
         let quote = two_lines_two_rates(&c).await;
         let total = &quote["total"];
@@ -343,7 +357,7 @@ async fn qr_sale_is_paid_and_lands_in_history() {
                 "VAT row {t:?} vs {want}"
             );
         }
-        save_screenshot(&c, "counter.png").await;
+        save_light_and_dark(&c, "counter").await;
 
         let url = charge_qr(&c).await;
         assert!(text(&c, "#checkout-amount").await == nok(total["gross"].as_i64().unwrap()));
@@ -397,7 +411,7 @@ async fn qr_sale_is_paid_and_lands_in_history() {
             .await
             .unwrap();
         wait_visible(&c, 10, "#history-detail .timeline li").await;
-        save_screenshot(&c, "history.png").await;
+        save_light_and_dark(&c, "history").await;
 
         // Day close: an X report of the day so far, the printout the core laid out.
         click(&c, "#tab-dayclose").await;
@@ -411,7 +425,7 @@ async fn qr_sale_is_paid_and_lands_in_history() {
             .format_number(total["gross"].as_i64().unwrap(), "nb")
             .replace('\u{a0}', " ");
         assert!(printout.contains(&gross), "{printout}");
-        save_screenshot(&c, "day-close.png").await;
+        save_light_and_dark(&c, "day-close").await;
         c
     })
     .await;
@@ -1163,6 +1177,8 @@ async fn a_sale_is_refunded_in_two_parts_from_history() {
 /// Operator PINs of the E2E till: distinctive, for the secrets audit.
 const E2E_MANAGER_PIN: &str = "7071067811865";
 const E2E_CASHIER_PIN: &str = "1414213562373";
+/// The PIN of the operator a manager adds on the settings screen.
+const E2E_NEW_PIN: &str = "2718281828459";
 
 /// A loopback TCP listener standing in for the receipt printer: the bytes of `prints`
 /// connections, as printable ASCII (the receipt's text; PC865 differs only above 0x7f).
@@ -1196,7 +1212,7 @@ fn tcp_printer(prints: usize) -> (String, std::thread::JoinHandle<Vec<String>>) 
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn a_cashier_logs_in_prints_the_receipt_and_its_copy_and_a_manager_approves_a_refund() {
-    kassa_sandbox::ledger(&[E2E_MANAGER_PIN, E2E_CASHIER_PIN]);
+    kassa_sandbox::ledger(&[E2E_MANAGER_PIN, E2E_CASHIER_PIN, E2E_NEW_PIN]);
     let (printer_url, printed) = tcp_printer(2);
     let setup = |dir: &std::path::Path| {
         let d = dir.to_str().unwrap();
@@ -1324,6 +1340,77 @@ async fn a_cashier_logs_in_prints_the_receipt_and_its_copy_and_a_manager_approve
         assert_eq!((op["kind"].as_str(), op["state"].as_str()), (Some("refund"), Some("done")), "{op}");
         // Kari is still at the till: the approval was for that one refund.
         assert!(text(&c, "#switch-operator").await.contains("Kari"));
+
+        // Settings → Shop details: an operator added and removed on screen, by keyboard; the
+        // core's problems beside their fields in Norwegian; a manager's PIN for each change.
+        press(&c, "\u{E034}").await; // F4
+        click(&c, "#stab-shop").await;
+        wait_visible(&c, 10, "#op-add-form #op-name").await;
+        let listed = text(&c, "#op-list").await;
+        assert!(listed.contains("Ola") && listed.contains("Kari"), "{listed}");
+        click(&c, "#op-name").await;
+        type_into(&c, "#op-name", "Pia").await;
+        // Typed where the focus is, as a person at the keyboard does.
+        let keys = |k: &'static str| {
+            let c = &c;
+            async move { c.active_element().await.unwrap().send_keys(k).await.unwrap() }
+        };
+        keys("\u{E004}").await; // Tab: the role
+        let focused = c
+            .execute("return document.activeElement.id;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(focused, "op-role");
+        keys("\u{E004}").await;
+        keys(E2E_NEW_PIN).await;
+        keys("\u{E004}").await;
+        keys("1234\u{E007}").await; // another PIN, then Enter
+        let said = wait_text(&c, 10, "#op-pin-again-msg", |t| !t.is_empty()).await;
+        assert!(said.contains("PIN-kodene er ulike"), "{said}");
+        assert!(!said.contains(E2E_NEW_PIN) && !said.contains("1234"), "{said}");
+        type_into(&c, "#op-pin", E2E_NEW_PIN).await;
+        type_into(&c, "#op-pin-again", E2E_NEW_PIN).await;
+        click(&c, "#op-add").await;
+        // Kari is a cashier: Ola approves on the spot.
+        wait_visible(&c, 10, "#login-dialog[open] #login-pin").await;
+        type_into(&c, "#login-pin", E2E_MANAGER_PIN).await;
+        click(&c, "#login-submit").await;
+        wait_text(&c, 10, "#op-manage-out", |t| t.contains("Pia")).await;
+        assert!(text(&c, "#op-list").await.contains("Pia"));
+        save_screenshot(&c, "operators.png").await;
+        let listed: serde_json::Value = serde_json::from_slice(&kassa_cli(
+            &["--data-dir", dir.to_str().unwrap(), "operator", "list", "--json"],
+            "",
+        ))
+        .unwrap();
+        let pia = listed.as_array().unwrap().iter().find(|o| o["name"] == "Pia").unwrap().clone();
+        assert_eq!((pia["role"].as_str(), pia["id"].as_i64()), (Some("cashier"), Some(3)), "{pia}");
+        // Remove: pressed twice, then a manager's PIN again.
+        click(&c, "#op-remove-3").await;
+        wait_text(&c, 5, "#op-remove-3", |t| t.contains("igjen")).await;
+        click(&c, "#op-remove-3").await;
+        wait_visible(&c, 10, "#login-dialog[open] #login-pin").await;
+        type_into(&c, "#login-pin", E2E_MANAGER_PIN).await;
+        click(&c, "#login-submit").await;
+        wait_text(&c, 10, "#op-manage-out", |t| t.contains("fjernet")).await;
+        assert!(!text(&c, "#op-list").await.contains("Pia"));
+        let journal = String::from_utf8(kassa_cli(
+            &["--data-dir", dir.to_str().unwrap(), "journal", "list", "--json"],
+            "",
+        ))
+        .unwrap();
+        assert!(!journal.contains(E2E_NEW_PIN), "no PIN in the journal");
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&journal).unwrap();
+        let actions: Vec<String> = entries
+            .iter()
+            .filter(|e| e["kind"] == "operator_change")
+            .map(|e| format!("{} {}", e["body"]["action"], e["body"]["operator"]["name"]))
+            .collect();
+        assert_eq!(
+            actions,
+            ["\"added\" \"Ola\"", "\"added\" \"Kari\"", "\"added\" \"Pia\"", "\"removed\" \"Pia\""],
+            "each change journaled as the CLI's"
+        );
         c
     })
     .await;
@@ -1332,7 +1419,7 @@ async fn a_cashier_logs_in_prints_the_receipt_and_its_copy_and_a_manager_approve
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn a_quick_key_sale_and_history_by_the_shops_local_day() {
-    run("quick", |c, _dir| async move {
+    run("quick", |c, dir| async move {
         c.set_window_size(1280, 800).await.unwrap();
         c.wait().for_element(Locator::Id("f-name")).await.unwrap();
         assert!(!visible(&c, "#quick-keys").await, "no favourites: no quick keys");
@@ -1417,9 +1504,78 @@ async fn a_quick_key_sale_and_history_by_the_shops_local_day() {
         click(&c, "#history-filter button[type=submit]").await;
         let err = wait_text(&c, 10, "#h-error", |t| !t.is_empty()).await;
         assert!(err.contains("31.2.2026"), "{err}");
+
+        // The table fits 1280×800 with the largest amounts and the longest status: no
+        // horizontal scroll, each amount right-aligned and whole, with or without a row open.
+        // The demo takes amounts up to int32 minor units, as Dintero does.
+        let huge: i64 = 2_000_000_000; // 20 000 000,00 kr
+        let order = serde_json::json!({ "currency": "NOK", "lines": [
+            { "name": "Stablestol i eik, ekstra bred, med armlener og sete i ull", "quantity": "1",
+              "unit_price": huge, "vat_rate": "25" } ] });
+        let d = dir.to_str().unwrap();
+        for _ in 0..2 {
+            kassa_cli(
+                &["--data-dir", d, "charge", "--provider", "demo", "--order", "-", "--json"],
+                &order.to_string(),
+            );
+        }
+        type_into(&c, "#h-since", &today).await;
+        type_into(&c, "#h-until", &today).await;
+        click(&c, "#history-filter button[type=submit]").await;
+        wait_for(10, "the CLI's sales in history", || async {
+            (c.find_all(Locator::Css("#history-rows tr")).await.ok()?.len() == 3).then_some(())
+        })
+        .await;
+        assert_history_fits(&c, &nok(huge)).await;
+        click(&c, "#history-rows tr td").await;
+        wait_visible(&c, 10, "#history-detail .timeline li").await;
+        assert_history_fits(&c, &nok(huge)).await;
         c
     })
     .await;
+}
+
+/// History's table has no horizontal overflow in its pane, and every amount is right-aligned
+/// and shown whole (`want` among them).
+async fn assert_history_fits(c: &Client, want: &str) {
+    let got = c
+        .execute(
+            "const list = document.querySelector('.history-list');
+             const edge = list.getBoundingClientRect().right;
+             return {
+               window: [window.innerWidth, window.innerHeight],
+               list: [list.scrollWidth, list.clientWidth],
+               cells: [...document.querySelectorAll('#history-rows td.num')].map((td) => ({
+                 text: td.textContent, scroll: td.scrollWidth, client: td.clientWidth,
+                 align: getComputedStyle(td).textAlign,
+                 inside: td.getBoundingClientRect().right <= edge + 0.5 })),
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let width = got["window"][0].as_i64().unwrap();
+    assert!(
+        (1200..=1280).contains(&width),
+        "the window is 1280 wide: {got}"
+    );
+    assert!(
+        got["list"][0].as_i64() <= got["list"][1].as_i64(),
+        "history scrolls sideways at 1280×800: {got}"
+    );
+    let cells = got["cells"].as_array().unwrap();
+    assert!(
+        cells.iter().any(|c| c["text"].as_str().map(|t| t.replace('\u{a0}', " ")) == Some(want.to_string())),
+        "{want} in {got}"
+    );
+    for cell in cells {
+        assert_eq!(cell["align"], "right", "{cell}");
+        assert!(
+            cell["scroll"].as_i64() <= cell["client"].as_i64(),
+            "amount cut: {cell}"
+        );
+        assert_eq!(cell["inside"], true, "amount past the pane's edge: {cell}");
+    }
 }
 
 #[tokio::test]
@@ -1539,11 +1695,7 @@ async fn a_first_provider_is_connected_through_the_set_up_screen() {
         })
         .await;
         wait_text(&c, 10, "#s-pick-dintero", |t| t.contains("Standard")).await;
-        save_screenshot(&c, "provider-setup.png").await;
-        click(&c, "#toggle-theme").await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        save_screenshot(&c, "provider-setup-dark.png").await;
-        click(&c, "#toggle-theme").await;
+        save_light_and_dark(&c, "provider-setup").await;
         // The settings file has no secret.
         let settings = std::fs::read_to_string(dir.join("settings.json")).unwrap();
         assert!(

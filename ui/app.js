@@ -547,6 +547,7 @@
     $('toggle-lang').textContent = k.nextLang().toUpperCase();
     renderBadge();
     if (window.kassaOperators) window.kassaOperators.refreshTexts();
+    if (window.kassaHub) window.kassaHub.refreshTexts();
   }
 
   function toggleTheme() {
@@ -606,6 +607,7 @@
     });
     applyTexts();
     render();
+    window.kassaHub.start();
     $('line-form').addEventListener('submit', submitLine);
     $('order-discount').addEventListener('change', setOrderDiscount);
     $('charge').addEventListener('click', openChooser);

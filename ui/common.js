@@ -36,6 +36,8 @@ window.kassa = (() => {
     const d = new Date(iso);
     return new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
   };
+  /** An RFC 3339 time as the clock shows it (HH:MM) in the shop's locale. */
+  k.clock = (iso) => (iso ? new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { timeStyle: 'short' }).format(new Date(iso)) : '');
   k.statusText = (s) => k.t(`status.${s}`);
   /** A session's provider as staff read it: the demo provider is always called out. */
   k.providerLabel = (s) => (s.demo && s.provider !== 'demo' ? `${s.provider} (${k.t('demoLabel')})` : s.provider);
@@ -44,6 +46,12 @@ window.kassa = (() => {
     let s = k.codeText(e);
     if (e && e.session_id) s += ` ${k.t('savedInHistory')}`;
     return s;
+  };
+  /** A field's problem in the UI's language: the core's code (`why.<code>`, with its values),
+   * else the core's English text (problems of documents that carry no code). */
+  k.problemText = (p) => {
+    const key = `why.${p && p.code}`;
+    return p.code && window.kassaTexts.en[key] ? k.t(key, p.vars) : p.reason;
   };
   /** The text of a backend error's code alone (for errors shown where the history already is). */
   k.codeText = (e) => {

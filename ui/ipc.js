@@ -67,6 +67,11 @@ window.kassaIpc = (() => {
     login: (id, pin) => call('login', { id, pin }),
     logout: () => call('logout', {}),
     approve: (id, pin) => call('approve', { id, pin }),
+    // Adding (the PIN typed twice) and removing operators: a manager's, journaled.
+    addOperator: (name, role, pin, pinAgain) => call('add_operator', { name, role, pin, pinAgain }),
+    removeOperator: (id) => call('remove_operator', { id }),
+    // The header's hub indicator (configured, connected, waiting, unreachable_since).
+    hubStatus: () => call('hub_status', {}),
     history: (query) => call('history', { query }),
     exportCsv: (query) => call('export_csv', { query }),
     // Closing the day: `z` false makes an X report; dates are YYYY-MM-DD (the till's local).

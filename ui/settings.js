@@ -91,7 +91,7 @@ window.kassaSettings = (() => {
       } catch (e) {
         input.classList.add('invalid');
         msg.className = 'field-msg error';
-        msg.textContent = (e.problems && e.problems[0] && e.problems[0].reason) || k.errorText(e);
+        msg.textContent = (e.problems && e.problems[0]) ? k.problemText(e.problems[0]) : k.errorText(e);
       }
     };
     input.addEventListener('change', save);
@@ -226,18 +226,10 @@ window.kassaSettings = (() => {
 
   async function renderOperators() {
     const box = $('s-operators');
-    box.replaceChildren();
     try {
-      const st = await ipc.operatorsState();
-      if (!st.operators.length) {
-        box.append(k.el('p', 'note', t('noOperators')));
-        return;
-      }
-      const ul = k.el('ul', 'operators');
-      st.operators.forEach((o) => ul.append(k.el('li', null, `${o.id} · ${o.name} (${t(`role.${o.role}`)})`)));
-      box.append(ul, k.el('p', 'note', t('operatorsCli')));
+      await window.kassaOperators.manage(box);
     } catch (e) {
-      box.append(k.el('p', 'form-error', k.errorText(e)));
+      box.replaceChildren(k.el('p', 'form-error', k.errorText(e)));
     }
   }
 

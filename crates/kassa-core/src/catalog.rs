@@ -106,6 +106,7 @@ impl Catalog {
             problems.push(Problem {
                 path: path.into(),
                 reason,
+                ..Default::default()
             })
         };
         if let Err(r) = check_sku(&p.sku) {
@@ -230,12 +231,14 @@ pub fn entry_to_product(entry: &ProductEntry, currency: Currency) -> Result<Prod
         problems.push(Problem {
             path: "unit_price".into(),
             reason: r,
+            ..Default::default()
         })
     });
     let vat = VatRate::parse_percent(entry.vat_rate.trim()).map_err(|r| {
         problems.push(Problem {
             path: "vat_rate".into(),
             reason: r,
+            ..Default::default()
         })
     });
     let product = Product {

@@ -8,30 +8,36 @@
 //! wire strings are the variant names in snake_case and never change: the UI and scripts
 //! match on them.
 
-macro_rules! codes {
-    ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
-        /// A stable error code. Serialized as its snake_case name, e.g. `provider_auth`.
+/// A stable code enum: serialized as each variant's snake_case name (`$text`, which must be
+/// that name), with `ALL` in declaration order and `as_str`. Shared with
+/// [`crate::field_code::FieldCode`].
+macro_rules! stable_codes {
+    ($(#[$enum_doc:meta])* $name:ident { $($(#[$doc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$enum_doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum Code {
+        pub enum $name {
             $($(#[$doc])* $variant,)*
         }
 
-        impl Code {
+        impl $name {
             /// Every code, in declaration order.
-            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
             /// The wire string (what serde writes).
             pub fn as_str(self) -> &'static str {
                 match self {
-                    $(Code::$variant => $text,)*
+                    $($name::$variant => $text,)*
                 }
             }
         }
     };
 }
+pub(crate) use stable_codes;
 
-codes! {
+stable_codes! {
+/// A stable error code. Serialized as its snake_case name, e.g. `provider_auth`.
+Code {
     // ---- a provider call (`ProviderError`) ----
     /// A provider setting is missing or wrong, or a credential was never set.
     ProviderConfig = "provider_config",
@@ -166,6 +172,7 @@ codes! {
     Window = "window",
     /// A command stopped unexpectedly (a bug).
     Internal = "internal",
+}
 }
 
 impl std::fmt::Display for Code {

@@ -57,6 +57,7 @@ pub fn entry_to_line(entry: &LineEntry, currency: Currency) -> Result<CartLine, 
         problems.push(Problem {
             path: path.to_string(),
             reason,
+            ..Default::default()
         });
     };
     let name = entry.name.trim();
@@ -182,6 +183,7 @@ pub fn view(cart: &Cart, locale: &str, fallback_reference: &str) -> CounterView 
             problems: vec![Problem {
                 path: "reference".into(),
                 reason,
+                ..Default::default()
             }],
             ..empty
         };

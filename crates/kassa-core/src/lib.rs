@@ -16,7 +16,8 @@
 //!   capture, refund and void, recorded before they are sent.
 //! - [`till`]: the counter shell's operations (idempotent charge, following a session,
 //!   history, settings, products); [`catalog`]: the product list.
-//! - [`code`]: the stable error codes every error carries to the UI.
+//! - [`code`]: the stable error codes every error carries to the UI; [`field_code`]: the
+//!   stable codes of a field's validation failures, which the UI translates.
 //! - [`saft`]: the SAF-T Cash Register export of the journal (streaming XML).
 //! - [`receipt`]: the receipt model and its outputs (text lines, PDF, ESC/POS);
 //!   [`printer`]: where the bytes go (network, USB, serial printers, a file).
@@ -30,6 +31,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod code;
 pub mod counter;
+pub mod field_code;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -16,6 +16,7 @@
 //! Not here: the `operators` table (`store::operators`), the PIN prompt (the shells).
 
 use crate::code::Code;
+use crate::field_code::{FieldCode, Reason};
 use crate::journal::OperatorStamp;
 use crate::secrets::Secret;
 use argon2::password_hash::phc::PasswordHash;
@@ -55,7 +56,11 @@ impl Role {
             "manager" => Ok(Role::Manager),
             other => Err(OperatorError::Invalid {
                 field: "role",
-                reason: format!("{other:?} is not a role (cashier, manager)"),
+                reason: Reason::new(
+                    FieldCode::NotOneOf,
+                    format!("{other:?} is not a role (cashier, manager)"),
+                )
+                .var("allowed", "cashier, manager"),
             }),
         }
     }
@@ -149,7 +154,9 @@ pub enum OperatorError {
     #[error("operators are configured: log in first (kassa-cli takes --operator ID, with the PIN from KASSA_PIN or asked)")]
     LoginRequired,
     #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid { field: &'static str, reason: Reason },
+    #[error("pin_again: the two PINs differ: type the same PIN twice")]
+    PinsDiffer,
     #[error("operator {id} exists already")]
     IdTaken { id: i64 },
     #[error("the first operator must be a manager (someone has to be able to add the others)")]
@@ -168,9 +175,34 @@ impl OperatorError {
             OperatorError::ManagerRequired { .. } => Code::ManagerRequired,
             OperatorError::LoginRequired => Code::LoginRequired,
             OperatorError::Invalid { .. }
+            | OperatorError::PinsDiffer
             | OperatorError::IdTaken { .. }
             | OperatorError::FirstMustBeManager
             | OperatorError::LastManager { .. } => Code::InvalidInput,
+        }
+    }
+}
+
+impl OperatorError {
+    /// The field problem a form shows (for [`OperatorError::Invalid`] and
+    /// [`OperatorError::PinsDiffer`]; the others are not about one field: `$`).
+    pub fn problem(&self) -> crate::order::Problem {
+        match self {
+            OperatorError::Invalid { field, reason } => {
+                crate::order::Problem::coded(field, reason.clone())
+            }
+            OperatorError::PinsDiffer => crate::order::Problem::coded(
+                "pin_again",
+                Reason::new(
+                    FieldCode::PinsDiffer,
+                    "the two PINs differ: type the same PIN twice",
+                ),
+            ),
+            other => crate::order::Problem {
+                path: "$".into(),
+                reason: other.to_string(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -183,9 +215,12 @@ pub fn check_pin(pin: &Secret) -> Result<(), OperatorError> {
     } else {
         Err(OperatorError::Invalid {
             field: "pin",
-            reason: format!(
-                "a PIN is 4 to 16 digits (got {} characters)",
-                p.chars().count()
+            reason: Reason::new(
+                FieldCode::Pin,
+                format!(
+                    "a PIN is 4 to 16 digits (got {} characters)",
+                    p.chars().count()
+                ),
             ),
         })
     }
@@ -197,7 +232,11 @@ pub fn check_name(name: &str) -> Result<String, OperatorError> {
     if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
         return Err(OperatorError::Invalid {
             field: "name",
-            reason: "a name is 1 to 100 characters, without control characters".into(),
+            reason: Reason::new(
+                FieldCode::TextLength,
+                "a name is 1 to 100 characters, without control characters",
+            )
+            .var("max", 100),
         });
     }
     Ok(n.to_string())
@@ -210,7 +249,11 @@ pub fn check_id(id: i64) -> Result<(), OperatorError> {
     } else {
         Err(OperatorError::Invalid {
             field: "id",
-            reason: format!("an operator id is 1 to {MAX_ID} (got {id})"),
+            reason: Reason::new(
+                FieldCode::OperatorId,
+                format!("an operator id is 1 to {MAX_ID} (got {id})"),
+            )
+            .var("max", MAX_ID),
         })
     }
 }
@@ -224,7 +267,7 @@ pub fn hash_pin(pin: &Secret) -> Result<String, OperatorError> {
         .map(|h| h.to_string())
         .map_err(|e| OperatorError::Invalid {
             field: "pin",
-            reason: format!("cannot hash the PIN ({e})"),
+            reason: Reason::new(FieldCode::Pin, format!("cannot hash the PIN ({e})")),
         })
 }
 

@@ -113,10 +113,29 @@ impl VatRate {
 }
 
 /// One thing wrong with a document: where (a JSON path) and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub path: String,
+    /// The English text (the CLI's, and the UI's when there is no `code`).
     pub reason: String,
+    /// What the UI translates, for a field's own validation (`why.<code>` in `ui/i18n.js`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<crate::field_code::FieldCode>,
+    /// The values the translated text names (`{max}`, `{allowed}`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub vars: std::collections::BTreeMap<String, String>,
+}
+
+impl Problem {
+    /// A field's problem with the code the UI translates.
+    pub fn coded(path: &str, reason: crate::field_code::Reason) -> Problem {
+        Problem {
+            path: path.to_string(),
+            reason: reason.text,
+            code: Some(reason.code),
+            vars: reason.vars,
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -156,6 +175,7 @@ impl OrderError {
                 vec![Problem {
                     path: "$".into(),
                     reason: text.trim_start_matches("$: ").into(),
+                    ..Default::default()
                 }]
             }
         }
@@ -192,6 +212,7 @@ impl Problems {
         self.0.push(Problem {
             path: path.into(),
             reason: reason.into(),
+            ..Default::default()
         });
     }
 }

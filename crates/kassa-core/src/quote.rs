@@ -113,7 +113,11 @@ pub fn quote_document(text: &str, fallback_reference: &str) -> Result<PricedOrde
 pub fn price(order: &Order, fallback_reference: &str) -> Result<PricedOrder, OrderError> {
     let mut problems: Vec<Problem> = Vec::new();
     let add = |problems: &mut Vec<Problem>, path: String, reason: String| {
-        problems.push(Problem { path, reason })
+        problems.push(Problem {
+            path,
+            reason,
+            ..Default::default()
+        })
     };
 
     // Rule 1: line amounts after line discounts.
@@ -184,6 +188,7 @@ pub fn price(order: &Order, fallback_reference: &str) -> Result<PricedOrder, Ord
         OrderError::Invalid(vec![Problem {
             path: "$".into(),
             reason: format!("the order total is above the maximum {MAX_AMOUNT}"),
+            ..Default::default()
         }])
     };
     for (i, line) in order.lines.iter().enumerate() {

@@ -12,6 +12,7 @@
 //! provider's facts are UNCONFIRMED in our notes, the validation is the permissive reading and
 //! says so in its comment, so it is easy to tighten.
 
+use crate::field_code::{FieldCode, Reason};
 use crate::provider::spec::{
     one_of, valid_base_url, valid_bool, valid_profile, SettingValues, Validator,
 };
@@ -120,7 +121,7 @@ impl ShopSettings {
 pub enum SettingsError {
     /// A bad key or value; the message names the key.
     #[error("{key}: {reason}")]
-    Invalid { key: String, reason: String },
+    Invalid { key: String, reason: Reason },
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -133,10 +134,10 @@ pub enum SettingsError {
     Corrupt { path: PathBuf, detail: String },
 }
 
-fn invalid(key: &str, reason: impl Into<String>) -> SettingsError {
+fn invalid(key: &str, reason: Reason) -> SettingsError {
     SettingsError::Invalid {
         key: key.to_string(),
-        reason: reason.into(),
+        reason,
     }
 }
 
@@ -314,7 +315,10 @@ fn validator(key: &str) -> Result<Validator, SettingsError> {
     let Some((prefix, field)) = key.split_once('.') else {
         return Err(invalid(
             key,
-            "unknown setting (keys look like dintero.account_id or shop.name)",
+            Reason::new(
+                FieldCode::UnknownSetting,
+                "unknown setting (keys look like dintero.account_id or shop.name)",
+            ),
         ));
     };
     let Some(spec) = provider(prefix) else {
@@ -328,28 +332,42 @@ fn validator(key: &str) -> Result<Validator, SettingsError> {
         if !group.is_empty() {
             return Err(invalid(
                 key,
-                format!("unknown {prefix} setting (known: {})", group.join(", ")),
+                Reason::new(
+                    FieldCode::UnknownSetting,
+                    format!("unknown {prefix} setting (known: {})", group.join(", ")),
+                )
+                .var("known", group.join(", ")),
             ));
         }
         return Err(invalid(
             key,
-            format!(
-                "unknown setting group {prefix:?} (the shop's: shop, register, printer; the providers': {})",
-                provider_names()
+            Reason::new(
+                FieldCode::UnknownSetting,
+                format!(
+                    "unknown setting group {prefix:?} (the shop's: shop, register, printer; the providers': {})",
+                    provider_names()
+                ),
             ),
         ));
     };
     if spec.secrets.contains(&field) {
         return Err(invalid(
             key,
-            format!("is a secret: store it in the OS keyring with `kassa-cli credentials set {prefix} {field}`"),
+            Reason::new(
+                FieldCode::SecretSetting,
+                format!("is a secret: store it in the OS keyring with `kassa-cli credentials set {prefix} {field}`"),
+            ),
         ));
     }
     spec.setting(field).map(|s| s.validate).ok_or_else(|| {
         let known: Vec<&str> = spec.setting_keys().collect();
         invalid(
             key,
-            format!("unknown setting for {prefix} (known: {})", known.join(", ")),
+            Reason::new(
+                FieldCode::UnknownSetting,
+                format!("unknown setting for {prefix} (known: {})", known.join(", ")),
+            )
+            .var("known", known.join(", ")),
         )
     })
 }
@@ -360,25 +378,37 @@ pub fn check_secret_field(provider_name: &str, field: &str) -> Result<(), Settin
     if let Some(&(owner, _)) = OTHER_SECRETS.iter().find(|(o, _)| *o == provider_name) {
         return match OTHER_SECRETS.contains(&(provider_name, field)) {
             true => Ok(()),
-            false => Err(invalid(&key, format!("{owner} has no secret {field:?}"))),
+            false => Err(invalid(
+                &key,
+                Reason::new(
+                    FieldCode::UnknownSetting,
+                    format!("{owner} has no secret {field:?}"),
+                ),
+            )),
         };
     }
     let spec = provider(provider_name).ok_or_else(|| {
         invalid(
             &key,
-            format!(
-                "unknown provider {provider_name:?} (known: {}, hub)",
-                provider_names()
+            Reason::new(
+                FieldCode::Provider,
+                format!(
+                    "unknown provider {provider_name:?} (known: {}, hub)",
+                    provider_names()
+                ),
             ),
         )
     })?;
     if !spec.secrets.contains(&field) {
         return Err(invalid(
             &key,
-            format!(
-                "{} has no secret {field:?} (its secrets: {})",
-                spec.name,
-                spec.secrets.join(", ")
+            Reason::new(
+                FieldCode::UnknownSetting,
+                format!(
+                    "{} has no secret {field:?} (its secrets: {})",
+                    spec.name,
+                    spec.secrets.join(", ")
+                ),
             ),
         ));
     }
@@ -420,26 +450,29 @@ impl HubUrl {
     /// Parses and checks a `hub.url`. The password is never part of it (it is in the keyring),
     /// and the host must be this machine: Kassa does not speak TLS to PostgreSQL yet, and a
     /// hub elsewhere would get the password and every sale in clear.
-    pub fn parse(v: &str) -> Result<HubUrl, String> {
+    pub fn parse(v: &str) -> Result<HubUrl, Reason> {
+        let form = |text: &str| Reason::new(FieldCode::HubUrlForm, text);
         let rest = v
             .strip_prefix("postgres://")
             .or_else(|| v.strip_prefix("postgresql://"))
-            .ok_or("must look like postgres://user@host:5432/database")?;
+            .ok_or_else(|| form("must look like postgres://user@host:5432/database"))?;
         let (authority, database) = rest
             .split_once('/')
-            .ok_or("names no database (postgres://user@host:5432/database)")?;
+            .ok_or_else(|| form("names no database (postgres://user@host:5432/database)"))?;
         let (user, hostport) = authority
             .rsplit_once('@')
-            .ok_or("names no user (postgres://user@host:5432/database)")?;
+            .ok_or_else(|| form("names no user (postgres://user@host:5432/database)"))?;
         if user.contains(':') {
-            return Err(
-                "must not hold a password: store it with `kassa-cli credentials set hub password`"
-                    .into(),
-            );
+            return Err(Reason::new(
+                FieldCode::HubUrlPassword,
+                "must not hold a password: store it with `kassa-cli credentials set hub password`",
+            ));
         }
         let (host, port) = match hostport.strip_prefix('[') {
             Some(v6) => {
-                let (h, p) = v6.split_once(']').ok_or("has an unclosed [ in its host")?;
+                let (h, p) = v6
+                    .split_once(']')
+                    .ok_or_else(|| form("has an unclosed [ in its host"))?;
                 (h, p.strip_prefix(':'))
             }
             None => match hostport.split_once(':') {
@@ -450,7 +483,7 @@ impl HubUrl {
         let port = match port {
             Some(p) => p
                 .parse::<u16>()
-                .map_err(|_| format!("has a bad port {p:?}"))?,
+                .map_err(|_| form(&format!("has a bad port {p:?}")))?,
             None => 5432,
         };
         let ok = |s: &str| {
@@ -459,7 +492,7 @@ impl HubUrl {
                     .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
         };
         if !ok(user) || !ok(database) {
-            return Err("user and database must be letters, digits, _, - or .".into());
+            return Err(form("user and database must be letters, digits, _, - or ."));
         }
         let loopback = host == "localhost"
             || host
@@ -467,10 +500,14 @@ impl HubUrl {
                 .map(|ip| ip.is_loopback())
                 .unwrap_or(false);
         if !loopback {
-            return Err(format!(
-                "{host} is not this machine: Kassa talks to a hub without TLS only on loopback \
-                 (127.0.0.1, ::1, localhost), and TLS to PostgreSQL is not supported yet"
-            ));
+            return Err(Reason::new(
+                FieldCode::HubUrlNotLoopback,
+                format!(
+                    "{host} is not this machine: Kassa talks to a hub without TLS only on loopback \
+                     (127.0.0.1, ::1, localhost), and TLS to PostgreSQL is not supported yet"
+                ),
+            )
+            .var("host", host));
         }
         Ok(HubUrl {
             user: user.into(),
@@ -481,48 +518,59 @@ impl HubUrl {
     }
 }
 
-fn valid_hub_url(v: &str) -> Result<(), String> {
+fn valid_hub_url(v: &str) -> Result<(), Reason> {
     HubUrl::parse(v).map(|_| ())
 }
 
-fn valid_name(v: &str) -> Result<(), String> {
+fn valid_name(v: &str) -> Result<(), Reason> {
     if v.trim().is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {
-        Err("must be 1 to 100 characters without control characters".into())
+        Err(Reason::new(
+            FieldCode::TextLength,
+            "must be 1 to 100 characters without control characters",
+        )
+        .var("max", 100))
     } else {
         Ok(())
     }
 }
 
-fn valid_currency(v: &str) -> Result<(), String> {
+fn valid_currency(v: &str) -> Result<(), Reason> {
     crate::money::Currency::from_code(v)
         .map(|_| ())
-        .ok_or_else(|| format!("{v:?} is not a known ISO 4217 currency code"))
+        .ok_or_else(|| {
+            Reason::new(
+                FieldCode::Currency,
+                format!("{v:?} is not a known ISO 4217 currency code"),
+            )
+        })
 }
 
-fn valid_vat_rates(v: &str) -> Result<(), String> {
+fn valid_vat_rates(v: &str) -> Result<(), Reason> {
     let rates: Vec<&str> = v.split(',').map(str::trim).collect();
     if rates.iter().any(|r| r.is_empty()) {
-        return Err(format!(
-            "{v:?} is not a comma-separated list of rates, e.g. 25,15,12,0"
+        return Err(Reason::new(
+            FieldCode::VatRates,
+            format!("{v:?} is not a comma-separated list of rates, e.g. 25,15,12,0"),
         ));
     }
     for r in &rates {
-        crate::order::VatRate::parse_percent(r).map_err(|e| format!("rate {e}"))?;
+        crate::order::VatRate::parse_percent(r)
+            .map_err(|e| Reason::new(FieldCode::VatRate, format!("rate {e}")).var("rate", r))?;
     }
     Ok(())
 }
 
-fn valid_locale(v: &str) -> Result<(), String> {
+fn valid_locale(v: &str) -> Result<(), Reason> {
     one_of(v, &["nb", "sv", "da", "en"])
 }
 
-fn valid_default_provider(v: &str) -> Result<(), String> {
+fn valid_default_provider(v: &str) -> Result<(), Reason> {
     if v == "demo" || provider(v).is_some() {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?} is not a provider (demo, {})",
-            provider_names()
+        Err(Reason::new(
+            FieldCode::Provider,
+            format!("{v:?} is not a provider (demo, {})", provider_names()),
         ))
     }
 }
@@ -531,16 +579,22 @@ fn valid_default_provider(v: &str) -> Result<(), String> {
 /// digit over the first 8 with weights 3, 2, 7, 6, 5, 4, 3, 2 (check = 11 − sum mod 11; 11
 /// becomes 0; a remainder of 1 would need 10, so no valid number has it). Written without
 /// spaces and without "MVA": the receipt adds both (`shop.vat_registered`). NO only.
-pub fn valid_org_number(v: &str) -> Result<(), String> {
+pub fn valid_org_number(v: &str) -> Result<(), Reason> {
     let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
     if v.to_ascii_uppercase().ends_with("MVA") {
-        return Err(format!(
-            "{v:?}: give the 9 digits only; \"MVA\" is printed when shop.vat_registered is true"
+        return Err(Reason::new(
+            FieldCode::OrgNumberMva,
+            format!(
+                "{v:?}: give the 9 digits only; \"MVA\" is printed when shop.vat_registered is true"
+            ),
         ));
     }
     if digits.len() != 9 || v.len() != 9 {
-        return Err(format!(
-            "{v:?} is not a Norwegian organisation number (9 digits, no spaces, e.g. 923609016)"
+        return Err(Reason::new(
+            FieldCode::OrgNumberForm,
+            format!(
+                "{v:?} is not a Norwegian organisation number (9 digits, no spaces, e.g. 923609016)"
+            ),
         ));
     }
     const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
@@ -548,9 +602,12 @@ pub fn valid_org_number(v: &str) -> Result<(), String> {
     let check = match 11 - sum % 11 {
         11 => 0,
         10 => {
-            return Err(format!(
-                "{v} is not a valid organisation number (no check digit fits its first 8 digits: \
-                 a typo?)"
+            return Err(Reason::new(
+                FieldCode::OrgNumberCheck,
+                format!(
+                    "{v} is not a valid organisation number (no check digit fits its first 8 \
+                     digits: a typo?)"
+                ),
             ))
         }
         c => c,
@@ -558,8 +615,9 @@ pub fn valid_org_number(v: &str) -> Result<(), String> {
     if digits[8] == check {
         Ok(())
     } else {
-        Err(format!(
-            "{v} is not a valid organisation number (its check digit is wrong: a typo?)"
+        Err(Reason::new(
+            FieldCode::OrgNumberCheck,
+            format!("{v} is not a valid organisation number (its check digit is wrong: a typo?)"),
         ))
     }
 }
@@ -571,63 +629,89 @@ pub fn address_lines(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn valid_address(v: &str) -> Result<(), String> {
+fn valid_address(v: &str) -> Result<(), Reason> {
     let lines = address_lines(v);
     let form = "lines separated by |, e.g. Storgata 1|9008 Tromsø";
     if lines.len() > MAX_ADDRESS_LINES {
-        return Err(format!("at most {MAX_ADDRESS_LINES} lines ({form})"));
+        return Err(Reason::new(
+            FieldCode::AddressLines,
+            format!("at most {MAX_ADDRESS_LINES} lines ({form})"),
+        )
+        .var("max", MAX_ADDRESS_LINES));
     }
     for line in &lines {
         if line.is_empty() {
-            return Err(format!("has an empty line ({form})"));
+            return Err(Reason::new(
+                FieldCode::AddressEmptyLine,
+                format!("has an empty line ({form})"),
+            ));
         }
         if line.chars().count() > MAX_ADDRESS_LINE || line.chars().any(char::is_control) {
-            return Err(format!(
-                "{line:?}: each line is at most {MAX_ADDRESS_LINE} characters, without control \
-                 characters ({form})"
-            ));
+            return Err(Reason::new(
+                FieldCode::AddressLineLong,
+                format!(
+                    "{line:?}: each line is at most {MAX_ADDRESS_LINE} characters, without \
+                     control characters ({form})"
+                ),
+            )
+            .var("max", MAX_ADDRESS_LINE));
         }
     }
     Ok(())
 }
 
-fn valid_register_id(v: &str) -> Result<(), String> {
+fn valid_register_id(v: &str) -> Result<(), Reason> {
     let ok = (1..=MAX_REGISTER_ID).contains(&v.len())
         && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?}: 1 to {MAX_REGISTER_ID} letters, digits or -, e.g. KASSA-1"
-        ))
+        Err(Reason::new(
+            FieldCode::RegisterId,
+            format!("{v:?}: 1 to {MAX_REGISTER_ID} letters, digits or -, e.g. KASSA-1"),
+        )
+        .var("max", MAX_REGISTER_ID))
     }
 }
 
-fn valid_printer_url(v: &str) -> Result<(), String> {
-    crate::printer::PrinterUrl::parse(v).map(|_| ())
+fn valid_printer_url(v: &str) -> Result<(), Reason> {
+    crate::printer::PrinterUrl::parse(v)
+        .map(|_| ())
+        .map_err(|e| Reason::new(FieldCode::PrinterUrl, e))
 }
 
-fn valid_printer_columns(v: &str) -> Result<(), String> {
+fn valid_printer_columns(v: &str) -> Result<(), Reason> {
     match v.parse::<usize>() {
         Ok(n) if PRINTER_COLUMNS.contains(&n) => Ok(()),
-        _ => Err(format!(
-            "{v:?}: characters per line from {} to {} (48 for most 80 mm printers, 42 for some, \
-             32 for 58 mm paper)",
-            PRINTER_COLUMNS.start(),
-            PRINTER_COLUMNS.end()
-        )),
+        _ => Err(Reason::new(
+            FieldCode::PrinterColumns,
+            format!(
+                "{v:?}: characters per line from {} to {} (48 for most 80 mm printers, 42 for \
+                 some, 32 for 58 mm paper)",
+                PRINTER_COLUMNS.start(),
+                PRINTER_COLUMNS.end()
+            ),
+        )
+        .var("min", PRINTER_COLUMNS.start())
+        .var("max", PRINTER_COLUMNS.end())),
     }
 }
 
-fn valid_counter_minutes(v: &str) -> Result<(), String> {
+fn valid_counter_minutes(v: &str) -> Result<(), Reason> {
     let range = crate::link::COUNTER_MINUTES;
     match v.parse::<i64>() {
         Ok(n) if range.contains(&n) => Ok(()),
-        _ => Err(format!(
-            "{v:?}: whole minutes from {} to {} (a counter sale is paid while the customer waits;              a link sale chooses its own lifetime)",
-            range.start(),
-            range.end()
-        )),
+        _ => Err(Reason::new(
+            FieldCode::CounterMinutes,
+            format!(
+                "{v:?}: whole minutes from {} to {} (a counter sale is paid while the customer \
+                 waits; a link sale chooses its own lifetime)",
+                range.start(),
+                range.end()
+            ),
+        )
+        .var("min", range.start())
+        .var("max", range.end())),
     }
 }
 
@@ -833,12 +917,16 @@ mod tests {
             ("kassa", 55432, "shop")
         );
         assert_eq!(HubUrl::parse("postgresql://k@[::1]/s").unwrap().port, 5432);
-        assert!(HubUrl::parse("postgres://k:pw@localhost/s")
-            .unwrap_err()
-            .contains("password"));
-        assert!(HubUrl::parse("postgres://k@hub.shop.example:5432/s")
-            .unwrap_err()
-            .contains("TLS to PostgreSQL is not supported yet"));
+        let e = HubUrl::parse("postgres://k:pw@localhost/s").unwrap_err();
+        assert!(e.text.contains("password"), "{e}");
+        assert_eq!(e.code, FieldCode::HubUrlPassword);
+        let e = HubUrl::parse("postgres://k@hub.shop.example:5432/s").unwrap_err();
+        assert!(
+            e.text.contains("TLS to PostgreSQL is not supported yet"),
+            "{e}"
+        );
+        assert_eq!(e.code, FieldCode::HubUrlNotLoopback);
+        assert_eq!(e.vars["host"], "hub.shop.example");
         assert!(HubUrl::parse("mysql://k@localhost/s").is_err());
         let mut s = Settings::default();
         assert!(err(&mut s, "hub.url", "postgres://k@10.0.0.9/s").contains("not this machine"));

@@ -88,7 +88,7 @@ impl Hub {
             .ok()
             .flatten()
             .ok_or(HubError::NotConfigured)?;
-        let url = HubUrl::parse(&text).map_err(HubError::BadUrl)?;
+        let url = HubUrl::parse(&text).map_err(|r| HubError::BadUrl(r.text))?;
         let key = settings::credential_key(s, "hub", "password");
         let password = match secrets.get(&key) {
             Ok(p) => Some(p),

@@ -116,7 +116,8 @@ impl Sender {
         }
     }
 
-    /// Runs until `stop` is set; `report` hears each round that pushed something or failed.
+    /// Runs until `stop` is set; `report` hears every round (an indicator needs to know the hub
+    /// answered even when nothing waited; `hub run` prints only the rounds that did something).
     pub fn run(
         &self,
         secrets: &dyn SecretStore,
@@ -138,10 +139,7 @@ impl Sender {
                     backoff
                 }
             };
-            if !matches!(&result, Ok(r) if r.journal == 0 && r.sessions == 0 && r.operations == 0 && r.refusals.is_empty())
-            {
-                report(&result);
-            }
+            report(&result);
             let until = Instant::now() + wait;
             while Instant::now() < until && !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50).min(wait));

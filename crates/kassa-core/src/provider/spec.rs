@@ -9,11 +9,13 @@
 
 use super::error::{ErrorKind, ProviderError};
 use super::Provider;
+use crate::field_code::{FieldCode, Reason};
 use crate::http::Http;
 use crate::secrets::{CredentialKey, Secret, SecretError, SecretStore};
 
-/// Checks a setting's value; the error says why, without the key.
-pub type Validator = fn(&str) -> Result<(), String>;
+/// Checks a setting's value; the error says why (a code the UI translates, the English
+/// text), without the key.
+pub type Validator = fn(&str) -> Result<(), Reason>;
 
 /// One setting of a provider (`<provider>.<key>` in `settings.json`).
 #[derive(Debug)]
@@ -78,7 +80,7 @@ pub struct Spec {
     pub payment_type: &'static str,
     /// Checks a new value of setting `key` against the provider's other settings (`values`,
     /// as they are before the change); the error says why.
-    pub agrees: fn(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), String>,
+    pub agrees: fn(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), Reason>,
     /// Builds the client from the settings and the keyring.
     pub build: fn(&Setup) -> Result<Box<dyn Provider>, ProviderError>,
 }
@@ -102,7 +104,7 @@ impl Spec {
 }
 
 /// For specs whose settings need no agreement with each other.
-pub fn independent(_key: &str, _value: &str, _values: &dyn SettingValues) -> Result<(), String> {
+pub fn independent(_key: &str, _value: &str, _values: &dyn SettingValues) -> Result<(), Reason> {
     Ok(())
 }
 
@@ -159,21 +161,27 @@ impl Setup<'_> {
 // ---- validators several providers share ---------------------------------------------------
 
 /// `at_sale` or `manual`.
-pub fn valid_capture(v: &str) -> Result<(), String> {
-    super::CapturePolicy::parse(v).map(|_| ())
+pub fn valid_capture(v: &str) -> Result<(), Reason> {
+    super::CapturePolicy::parse(v)
+        .map(|_| ())
+        .map_err(|r| Reason::new(FieldCode::NotOneOf, r).var("allowed", "at_sale, manual"))
 }
 
 /// `test` or `live`.
-pub fn valid_profile(v: &str) -> Result<(), String> {
+pub fn valid_profile(v: &str) -> Result<(), Reason> {
     match v {
         "test" | "live" => Ok(()),
-        _ => Err(format!("{v:?} is not a profile (test or live)")),
+        _ => Err(Reason::new(
+            FieldCode::NotOneOf,
+            format!("{v:?} is not a profile (test or live)"),
+        )
+        .var("allowed", "test, live")),
     }
 }
 
 /// `https://` URLs, or `http://` to a loopback address (the sandbox). A path prefix is allowed;
 /// query and fragment are not.
-pub fn valid_base_url(v: &str) -> Result<(), String> {
+pub fn valid_base_url(v: &str) -> Result<(), Reason> {
     let rest = if let Some(r) = v.strip_prefix("https://") {
         r
     } else if let Some(r) = v.strip_prefix("http://") {
@@ -189,48 +197,63 @@ pub fn valid_base_url(v: &str) -> Result<(), String> {
                 .parse::<std::net::Ipv4Addr>()
                 .is_ok_and(|ip| ip.is_loopback());
         if !loopback {
-            return Err(format!(
-                "{v} must use https:// (plain http is allowed only for loopback addresses)"
+            return Err(Reason::new(
+                FieldCode::UrlNeedsHttps,
+                format!(
+                    "{v} must use https:// (plain http is allowed only for loopback addresses)"
+                ),
             ));
         }
         r
     } else {
-        return Err(format!("{v} is not an http(s) URL"));
+        return Err(Reason::new(
+            FieldCode::UrlNotHttp,
+            format!("{v} is not an http(s) URL"),
+        ));
     };
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(format!("{v} has no host"));
+        return Err(Reason::new(
+            FieldCode::UrlMalformed,
+            format!("{v} has no host"),
+        ));
     }
     if rest.contains(['?', '#', ' ']) || v.chars().any(char::is_control) {
-        return Err(format!(
-            "{v} must be a base URL without spaces, query or fragment"
+        return Err(Reason::new(
+            FieldCode::UrlMalformed,
+            format!("{v} must be a base URL without spaces, query or fragment"),
         ));
     }
     Ok(())
 }
 
-pub fn valid_bool(v: &str) -> Result<(), String> {
+pub fn valid_bool(v: &str) -> Result<(), Reason> {
     one_of(v, &["true", "false"])
 }
 
 /// One of a fixed list of values.
-pub fn one_of(v: &str, allowed: &[&str]) -> Result<(), String> {
+pub fn one_of(v: &str, allowed: &[&str]) -> Result<(), Reason> {
     if allowed.contains(&v) {
         Ok(())
     } else {
-        Err(format!("{v:?} is not one of: {}", allowed.join(", ")))
+        let list = allowed.join(", ");
+        Err(
+            Reason::new(FieldCode::NotOneOf, format!("{v:?} is not one of: {list}"))
+                .var("allowed", list),
+        )
     }
 }
 
 /// An identifier: letters, digits and `-_:.`, 1–128 characters.
-pub fn valid_token(v: &str) -> Result<(), String> {
+pub fn valid_token(v: &str) -> Result<(), Reason> {
     let ok = (1..=128).contains(&v.len())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'));
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?} is not an identifier (letters, digits, '-', '_', ':', '.')"
+        Err(Reason::new(
+            FieldCode::Identifier,
+            format!("{v:?} is not an identifier (letters, digits, '-', '_', ':', '.')"),
         ))
     }
 }

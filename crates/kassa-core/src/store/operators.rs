@@ -283,7 +283,7 @@ impl SessionLog {
                 removed_ms: Some(now),
                 ..op
             };
-            changed(tx, &path, &ctx, by, "added", &op, now)?;
+            changed(tx, &path, &ctx, by, "removed", &op, now)?;
             Ok(op)
         })
     }

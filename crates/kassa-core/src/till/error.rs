@@ -62,6 +62,7 @@ impl TillError {
         TillError::invalid(vec![Problem {
             path: path.into(),
             reason: reason.into(),
+            ..Default::default()
         }])
     }
 }
@@ -74,7 +75,13 @@ impl From<StoreError> for TillError {
 
 impl From<crate::operator::OperatorError> for TillError {
     fn from(e: crate::operator::OperatorError) -> TillError {
-        TillError::new(e.code(), e.to_string())
+        use crate::operator::OperatorError;
+        match e {
+            OperatorError::Invalid { .. } | OperatorError::PinsDiffer => {
+                TillError::invalid(vec![e.problem()])
+            }
+            _ => TillError::new(e.code(), e.to_string()),
+        }
     }
 }
 
@@ -122,7 +129,9 @@ impl From<CheckoutError> for TillError {
 impl From<SettingsError> for TillError {
     fn from(e: SettingsError) -> TillError {
         match &e {
-            SettingsError::Invalid { key, reason } => TillError::field(key, reason.clone()),
+            SettingsError::Invalid { key, reason } => {
+                TillError::invalid(vec![Problem::coded(key, reason.clone())])
+            }
             _ => TillError::new(Code::Settings, e.to_string()),
         }
     }

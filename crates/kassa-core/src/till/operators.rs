@@ -8,9 +8,9 @@
 
 use super::{ProviderSource, Till, TillError};
 use crate::journal::Kind;
-use crate::operator::{Authenticated, OperatorError, Role};
+use crate::operator::{check_name, check_pin, Authenticated, OperatorError, Role};
 use crate::secrets::Secret;
-use crate::store::NewEvent;
+use crate::store::{NewEvent, NewOperator};
 use crate::time::now_millis;
 use serde::Serialize;
 
@@ -87,6 +87,72 @@ impl<P: ProviderSource> Till<P> {
         let view = OperatorView::from(&who);
         self.approval = Some(who);
         Ok(view)
+    }
+
+    /// Adds an operator, by a manager (the one at the till or one who approved on the spot),
+    /// journaled as `kassa-cli operator add` is. `pin_again` must repeat `pin` (typed twice,
+    /// hidden): a mistyped PIN would lock its owner out. Neither PIN is kept or repeated in an
+    /// error. When the till ran as the owner with no PIN (no operators before), nobody is at
+    /// it afterwards: the new manager logs in with the PIN just chosen.
+    pub fn add_operator(
+        &mut self,
+        name: &str,
+        role: Role,
+        pin: &Secret,
+        pin_again: &Secret,
+    ) -> Result<OperatorView, TillError> {
+        // The fields first, so a form shows every problem at once, before asking for a
+        // manager's PIN.
+        let mut problems = Vec::new();
+        if let Err(e) = check_name(name) {
+            problems.extend(TillError::from(e).problems);
+        }
+        match check_pin(pin) {
+            Err(e) => problems.extend(TillError::from(e).problems),
+            Ok(()) if pin.expose() != pin_again.expose() => {
+                problems.push(OperatorError::PinsDiffer.problem())
+            }
+            Ok(()) => {}
+        }
+        if !problems.is_empty() {
+            return Err(TillError::invalid(problems));
+        }
+        let by = self.manager("adding an operator")?;
+        let op = self.log.add_operator(
+            &by,
+            &NewOperator {
+                id: None,
+                name,
+                role,
+                pin,
+            },
+            now_millis(),
+        )?;
+        if !by.by_pin() {
+            self.operator = None;
+            self.approval = None;
+        }
+        Ok(OperatorView {
+            id: op.id,
+            name: op.name,
+            role: op.role,
+        })
+    }
+
+    /// Removes operator `id` (they stay in the journal, and can no longer log in), by a
+    /// manager, journaled as `kassa-cli operator remove` is. The last manager stays. Removing
+    /// the operator at the till logs them out.
+    pub fn remove_operator(&mut self, id: i64) -> Result<OperatorView, TillError> {
+        let by = self.manager("removing an operator")?;
+        let op = self.log.remove_operator(&by, id, now_millis())?;
+        if self.operator.as_ref().is_some_and(|o| o.id() == id) {
+            self.logout()?;
+        }
+        Ok(OperatorView {
+            id: op.id,
+            name: op.name,
+            role: op.role,
+        })
     }
 
     /// The operator at the till, or why nobody is.
@@ -250,6 +316,110 @@ mod tests {
                 Logout
             ]
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_manager_adds_and_removes_operators_on_the_till_journaled_as_the_cli_does() {
+        let (dir, mut t) = till("manage");
+        let (ola_pin, kari_pin) = (Secret::new("5820194736"), Secret::new("3391027458"));
+        // Every field problem at once, coded for the UI; the PINs never in the text.
+        let e = t
+            .add_operator(" ", Role::Manager, &Secret::new("12a"), &Secret::new("12a"))
+            .unwrap_err();
+        assert_eq!(e.code, Code::InvalidInput);
+        let codes: Vec<_> = e
+            .problems
+            .iter()
+            .map(|p| (p.path.as_str(), p.code))
+            .collect();
+        use crate::field_code::FieldCode;
+        assert_eq!(
+            codes,
+            [
+                ("name", Some(FieldCode::TextLength)),
+                ("pin", Some(FieldCode::Pin))
+            ]
+        );
+        let e = t
+            .add_operator("Ola", Role::Manager, &ola_pin, &Secret::new("5820194737"))
+            .unwrap_err();
+        assert_eq!(e.problems[0].path, "pin_again");
+        assert_eq!(e.problems[0].code, Some(FieldCode::PinsDiffer));
+        assert!(!e.message.contains("582019473"), "{}", e.message);
+        // The first must be a manager.
+        let e = t
+            .add_operator("Kari", Role::Cashier, &kari_pin, &kari_pin)
+            .unwrap_err();
+        assert!(
+            e.message.contains("first operator must be a manager"),
+            "{}",
+            e.message
+        );
+        // The owner adds the first manager; nobody is at the till afterwards.
+        let ola = t
+            .add_operator("Ola", Role::Manager, &ola_pin, &ola_pin)
+            .unwrap();
+        assert_eq!((ola.id, ola.role), (1, Role::Manager));
+        assert_eq!(t.current_operator(), None);
+        let e = t
+            .add_operator("Kari", Role::Cashier, &kari_pin, &kari_pin)
+            .unwrap_err();
+        assert_eq!(e.code, Code::LoginRequired);
+        t.login(1, &ola_pin).unwrap();
+        let kari = t
+            .add_operator("Kari", Role::Cashier, &kari_pin, &kari_pin)
+            .unwrap();
+        assert_eq!(kari.id, 2);
+        // A cashier adds nobody and removes nobody, unless a manager approves on the spot.
+        t.login(2, &kari_pin).unwrap();
+        let pia_pin = Secret::new("7719304562");
+        let e = t
+            .add_operator("Pia", Role::Cashier, &pia_pin, &pia_pin)
+            .unwrap_err();
+        assert_eq!(e.code, Code::ManagerRequired);
+        assert_eq!(
+            t.remove_operator(1).unwrap_err().code,
+            Code::ManagerRequired
+        );
+        t.approve(1, &ola_pin).unwrap();
+        assert_eq!(
+            t.add_operator("Pia", Role::Cashier, &pia_pin, &pia_pin)
+                .unwrap()
+                .id,
+            3
+        );
+        // The last manager stays; removing the one at the till logs them out.
+        t.login(1, &ola_pin).unwrap();
+        let e = t.remove_operator(1).unwrap_err();
+        assert!(e.message.contains("last manager"), "{}", e.message);
+        t.remove_operator(3).unwrap();
+        assert_eq!(
+            t.operators()
+                .unwrap()
+                .iter()
+                .map(|o| o.id)
+                .collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let changes: Vec<String> = t
+            .log
+            .journal_entries(&Default::default())
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == crate::journal::Kind::OperatorChange)
+            .map(|e| e.body)
+            .collect();
+        assert_eq!(changes.len(), 4, "{changes:?}");
+        let text = changes.join("\n");
+        let actions: Vec<serde_json::Value> = changes
+            .iter()
+            .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["action"].clone())
+            .collect();
+        assert_eq!(actions, ["added", "added", "added", "removed"], "{text}");
+        for pin in [&ola_pin, &kari_pin, &pia_pin] {
+            assert!(!text.contains(pin.expose()), "{text}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,6 +1,7 @@
 //! Bambora's settings, secrets and checkout domains, and how its client is built from them.
 
 use super::{language, Bambora, BamboraConfig};
+use crate::field_code::{FieldCode, Reason};
 use crate::provider::spec::{independent, one_of, Setting, Setup, Spec};
 use crate::provider::{ErrorKind, Provider, ProviderError};
 
@@ -54,26 +55,30 @@ fn build(s: &Setup) -> Result<Box<dyn Provider>, ProviderError> {
 
 /// Bambora merchant numbers look like `T123456789` (test) in the docs; the live prefix is
 /// UNCONFIRMED (`P` assumed by the plugins), so any letter+digits form is accepted.
-fn valid_merchant_number(v: &str) -> Result<(), String> {
+fn valid_merchant_number(v: &str) -> Result<(), Reason> {
     let ok = (2..=20).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?} is not a merchant number (letters and digits, e.g. T123456789)"
+        Err(Reason::new(
+            FieldCode::MerchantNumber,
+            format!("{v:?} is not a merchant number (letters and digits, e.g. T123456789)"),
         ))
     }
 }
 
-fn valid_positive_int(v: &str) -> Result<(), String> {
+fn valid_positive_int(v: &str) -> Result<(), Reason> {
     match v.parse::<u32>() {
         Ok(n) if n > 0 => Ok(()),
-        _ => Err(format!("{v:?} is not a positive whole number")),
+        _ => Err(Reason::new(
+            FieldCode::PositiveNumber,
+            format!("{v:?} is not a positive whole number"),
+        )),
     }
 }
 
 /// `sessions` (`POST /sessions`, the seed's example) or `checkout` (`POST /checkout`, what the
 /// Bambora plugins call).
-fn valid_session_path(v: &str) -> Result<(), String> {
+fn valid_session_path(v: &str) -> Result<(), Reason> {
     one_of(v, &["sessions", "checkout"])
 }

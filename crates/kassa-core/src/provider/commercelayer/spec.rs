@@ -2,6 +2,7 @@
 //! them.
 
 use super::{CommerceLayer, CommerceLayerConfig};
+use crate::field_code::{FieldCode, Reason};
 use crate::provider::spec::{independent, valid_token, Setting, Setup, Spec};
 use crate::provider::{Provider, ProviderError};
 
@@ -45,7 +46,7 @@ fn build(s: &Setup) -> Result<Box<dyn Provider>, ProviderError> {
     Ok(Box::new(CommerceLayer::new(cfg, s.http.clone())))
 }
 
-fn valid_slug(v: &str) -> Result<(), String> {
+fn valid_slug(v: &str) -> Result<(), Reason> {
     let ok = !v.is_empty()
         && v.len() <= 63
         && v.bytes()
@@ -54,8 +55,9 @@ fn valid_slug(v: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?} is not an organization slug (lower-case letters, digits and '-')"
+        Err(Reason::new(
+            FieldCode::Slug,
+            format!("{v:?} is not an organization slug (lower-case letters, digits and '-')"),
         ))
     }
 }

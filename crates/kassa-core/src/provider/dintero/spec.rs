@@ -1,6 +1,7 @@
 //! Dintero's settings, secrets and checkout domains, and how its client is built from them.
 
 use super::{Dintero, DinteroConfig};
+use crate::field_code::{FieldCode, Reason};
 use crate::provider::spec::{valid_token, Setting, SettingValues, Setup, Spec};
 use crate::provider::{Provider, ProviderError};
 
@@ -37,7 +38,7 @@ fn build(s: &Setup) -> Result<Box<dyn Provider>, ProviderError> {
 
 /// The account id's prefix decides the environment (T = test, P = live): it must match the
 /// profile, whichever of the two is set second.
-fn agrees(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), String> {
+fn agrees(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), Reason> {
     let account = |profile: &str| match profile {
         "live" => 'P',
         _ => 'T',
@@ -48,21 +49,24 @@ fn agrees(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), Stri
                 .value("dintero.profile")
                 .unwrap_or_else(|| "test".into());
             if !value.starts_with(account(&profile)) {
-                return Err(format!(
-                    "{value} is a {} account but dintero.profile is {profile} \
-                     (T… is test, P… is live)",
-                    if value.starts_with('P') {
-                        "live"
-                    } else {
-                        "test"
-                    }
+                return Err(Reason::new(
+                    FieldCode::DinteroProfileMismatch,
+                    format!(
+                        "{value} is a {} account but dintero.profile is {profile} \
+                         (T… is test, P… is live)",
+                        if value.starts_with('P') {
+                            "live"
+                        } else {
+                            "test"
+                        }
+                    ),
                 ));
             }
         }
         "profile" => {
             if let Some(acc) = values.value("dintero.account_id") {
                 if !acc.starts_with(account(value)) {
-                    return Err(format!("{value} does not match dintero.account_id {acc} (T… is test, P… is live); set the matching account id first"));
+                    return Err(Reason::new(FieldCode::DinteroProfileMismatch, format!("{value} does not match dintero.account_id {acc} (T… is test, P… is live); set the matching account id first")));
                 }
             }
         }
@@ -71,15 +75,18 @@ fn agrees(key: &str, value: &str, values: &dyn SettingValues) -> Result<(), Stri
     Ok(())
 }
 
-fn valid_account(v: &str) -> Result<(), String> {
+fn valid_account(v: &str) -> Result<(), Reason> {
     let ok = v.len() == 9
         && (v.starts_with('T') || v.starts_with('P'))
         && v[1..].bytes().all(|b| b.is_ascii_digit());
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?} is not a Dintero account id (T or P followed by 8 digits, e.g. T12345678)"
+        Err(Reason::new(
+            FieldCode::DinteroAccount,
+            format!(
+                "{v:?} is not a Dintero account id (T or P followed by 8 digits, e.g. T12345678)"
+            ),
         ))
     }
 }

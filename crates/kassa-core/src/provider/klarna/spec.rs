@@ -1,6 +1,7 @@
 //! Klarna's settings, secrets and checkout domains, and how its client is built from them.
 
 use super::{purchase_country, Klarna, KlarnaConfig};
+use crate::field_code::{FieldCode, Reason};
 use crate::provider::spec::{independent, one_of, Setting, Setup, Spec};
 use crate::provider::{Provider, ProviderError};
 
@@ -42,22 +43,23 @@ fn build(s: &Setup) -> Result<Box<dyn Provider>, ProviderError> {
     Ok(Box::new(Klarna::new(cfg, s.http.clone())))
 }
 
-fn valid_region(v: &str) -> Result<(), String> {
+fn valid_region(v: &str) -> Result<(), Reason> {
     one_of(v, &["eu", "na", "oc"])
 }
 
 /// Values other than ECOMMERCE must be in the merchant's Klarna agreement.
-fn valid_channel(v: &str) -> Result<(), String> {
+fn valid_channel(v: &str) -> Result<(), Reason> {
     one_of(v, &["ECOMMERCE", "IN_STORE", "TELESALES"])
 }
 
 /// ISO 3166-1 alpha-2 (`NO`, `DE`): two ASCII letters.
-fn valid_country(v: &str) -> Result<(), String> {
+fn valid_country(v: &str) -> Result<(), Reason> {
     if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
         Ok(())
     } else {
-        Err(format!(
-            "{v:?} is not a two-letter country code (NO, SE, DE, …)"
+        Err(Reason::new(
+            FieldCode::CountryCode,
+            format!("{v:?} is not a two-letter country code (NO, SE, DE, …)"),
         ))
     }
 }

@@ -1,6 +1,7 @@
 //! Opencharge's settings, secret and checkout domains, and how its client is built from them.
 
 use super::{Mode, Opencharge, OpenchargeConfig};
+use crate::field_code::{FieldCode, Reason};
 use crate::provider::spec::{
     independent, one_of, valid_base_url, valid_bool, Setting, Setup, Spec,
 };
@@ -45,16 +46,17 @@ fn build(s: &Setup) -> Result<Box<dyn Provider>, ProviderError> {
     Ok(Box::new(Opencharge::new(cfg, s.http.clone())?))
 }
 
-fn valid_mode(v: &str) -> Result<(), String> {
+fn valid_mode(v: &str) -> Result<(), Reason> {
     one_of(v, &["checkout_create", "orders_checkout"])
 }
 
 /// An OCID: a registry token id, a positive decimal integer (NOTES §B3).
-fn valid_ocid(v: &str) -> Result<(), String> {
+fn valid_ocid(v: &str) -> Result<(), Reason> {
     match v.parse::<u64>() {
         Ok(n) if n > 0 && !v.starts_with('0') && !v.starts_with('+') => Ok(()),
-        _ => Err(format!(
-            "{v:?} is not an OCID (a positive whole number, e.g. 500)"
+        _ => Err(Reason::new(
+            FieldCode::Ocid,
+            format!("{v:?} is not an OCID (a positive whole number, e.g. 500)"),
         )),
     }
 }
