@@ -152,7 +152,10 @@ where
                 .args(["-window", "root"])
                 .arg(&shot)
                 .status();
-            panic!("timed out waiting for {what} (the display then: {})", shot.display());
+            panic!(
+                "timed out waiting for {what} (the display then: {})",
+                shot.display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -228,12 +231,16 @@ pub fn sandbox_of(checkout_url: &str) -> (String, String) {
 }
 
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    // In the middle of its scrolling pane first: WebDriver scrolls an element only to the pane's
+    // edge, where a long settings page leaves it half under the pane's border.
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})",
+        vec![serde_json::to_value(&e).unwrap()],
+    )
+    .await
+    .unwrap();
+    e.click().await.unwrap();
 }
 
 pub async fn visible(c: &Client, css: &str) -> bool {
