@@ -151,9 +151,10 @@ async fn two_lines_two_rates(c: &Client) -> serde_json::Value {
 /// provider and profile, not per data directory: tests that store credentials take turns, or
 /// one test's secret replaces another's halfway (a set-up screen sees a provider "set up", an
 /// emulator refuses the other test's secret).
-fn keyring_turn() -> std::sync::MutexGuard<'static, ()> {
-    static KEYRING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    KEYRING.lock().unwrap_or_else(|e| e.into_inner())
+async fn keyring_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    // Each test has its own runtime; tokio's mutex is not tied to one.
+    static KEYRING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    KEYRING.lock().await
 }
 
 async fn run<F, Fut>(name: &str, test: F)
@@ -565,7 +566,7 @@ async fn decline_and_provider_error() {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn bambora_window_and_klarna_qr_sales() {
-    let _turn = keyring_turn();
+    let _turn = keyring_turn().await;
     let sandbox = kassa_sandbox::Sandbox::start(
         0,
         kassa_sandbox::Config {
@@ -642,7 +643,7 @@ async fn bambora_window_and_klarna_qr_sales() {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
-    let _turn = keyring_turn();
+    let _turn = keyring_turn().await;
     let oc_key = "1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef";
     let public_key = kassa_core::provider::opencharge::sign::Key::from_hex(
         &kassa_core::secrets::Secret::new(oc_key),
@@ -810,7 +811,7 @@ async fn commercelayer_window_and_opencharge_qr_confirmed_by_staff() {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn manual_capture_in_parts_and_void_from_history() {
-    let _turn = keyring_turn();
+    let _turn = keyring_turn().await;
     let sandbox = kassa_sandbox::Sandbox::start(
         0,
         kassa_sandbox::Config {
@@ -1605,7 +1606,7 @@ async fn assert_history_fits(c: &Client, want: &str) {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn a_first_provider_is_connected_through_the_set_up_screen() {
-    let _turn = keyring_turn();
+    let _turn = keyring_turn().await;
     const ACCOUNT: &str = "T11223344";
     const CLIENT_ID: &str = "setup-e2e-client-7b1d";
     const SECRET: &str = "setup-e2e-client-secret-4e9a";
@@ -1817,7 +1818,7 @@ async fn link_rows(c: &Client) -> Vec<String> {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid() {
-    let _turn = keyring_turn();
+    let _turn = keyring_turn().await;
     let shown = notifications::notifications();
     let sandbox = kassa_sandbox::Sandbox::start(
         0,
