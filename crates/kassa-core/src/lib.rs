@@ -43,6 +43,7 @@ pub mod money;
 pub mod operator;
 pub mod order;
 pub mod paths;
+pub(crate) mod pause;
 pub mod printer;
 pub mod printing;
 pub mod provider;

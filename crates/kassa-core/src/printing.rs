@@ -238,7 +238,7 @@ pub fn copy(
     let entry = entry_of(log, session_id, which)?;
     let issued = issued(log, &entry)?;
     let copy = log.record_copy(entry.seq, by, now)?;
-    crate::checkout::lock::pause_point("copy_recorded");
+    crate::pause::pause_point("copy_recorded");
     let made = make(log, paper, &entry, Some(&copy), issued)?;
     if let Some(output) = output {
         send(&made.receipt, paper.columns, output)?;

@@ -991,7 +991,7 @@ impl SessionLog {
                     ..NewEntry::new(&ctx.register_id, Kind::Copy, now, Some(by.id()), to_json(&body))
                 },
             )
-            .inspect(|_| crate::checkout::lock::pause_point("copy_appended"))
+            .inspect(|_| crate::pause::pause_point("copy_appended"))
         })
     }
 

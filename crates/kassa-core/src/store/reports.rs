@@ -68,7 +68,7 @@ impl SessionLog {
         now: i64,
     ) -> Result<(Entry, Report), StoreError> {
         let made = self.report(ReportKind::X, by, now)?;
-        crate::checkout::lock::pause_point("report_committed");
+        crate::pause::pause_point("report_committed");
         Ok(made)
     }
 
@@ -81,7 +81,7 @@ impl SessionLog {
         now: i64,
     ) -> Result<(Entry, Report), StoreError> {
         let made = self.report(ReportKind::Z, by, now)?;
-        crate::checkout::lock::pause_point("report_committed");
+        crate::pause::pause_point("report_committed");
         Ok(made)
     }
 
@@ -189,7 +189,7 @@ impl SessionLog {
                 &ctx,
                 NewEntry::new(register, entry_kind, now, Some(by.id()), to_json(&report)),
             )?;
-            crate::checkout::lock::pause_point("report_appended");
+            crate::pause::pause_point("report_appended");
             Ok((entry, report))
         })
     }
