@@ -10,6 +10,8 @@
 //!   bodies, an untrusted certificate): named in the error, logged, and never paid;
 //! - receipt copies and X and Z reports killed mid-way (`journal_records.rs`): whole or none,
 //!   one copy and one Z a day at most;
+//! - a link's renewal killed mid-way (`link_renewal.rs`): one renewal at most, never a reused
+//!   session, a second renewal refused;
 //! - the journal after each till's crashes ([`Receipts`]): every paid sale has exactly one sales
 //!   receipt entry and every done refund or void one return entry (0 missing, 0 twice), an
 //!   unpaid sale none, and `journal verify` passes.
@@ -24,6 +26,7 @@ mod after_sale;
 #[path = "../common/mod.rs"]
 mod common;
 mod journal_records;
+mod link_renewal;
 use common::shop::*;
 use common::*;
 use kassa_core::http::{Http, HttpConfig, Method, Request};
