@@ -1733,6 +1733,15 @@ async fn a_first_provider_is_connected_through_the_set_up_screen() {
     .await;
 }
 
+/// One message the emulators recorded: who sent it, how, to whom and which link.
+fn assert_sent(m: &serde_json::Value, provider: &str, channel: &str, to: &str, link: &str) {
+    assert_eq!(
+        (&m["provider"], &m["channel"], &m["to"], &m["link"]),
+        (&provider.into(), &channel.into(), &to.into(), &link.into()),
+        "{m}"
+    );
+}
+
 /// What the sandbox's providers "sent" to customers so far (`GET /_control/messages`).
 fn sent_messages(origin: &str) -> Vec<serde_json::Value> {
     let (st, body) = http("GET", &format!("{origin}/_control/messages"), "");
@@ -1896,20 +1905,7 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
     save_screenshot(&c, "link-sent.png").await;
     let m = sent_messages(&origin);
     assert_eq!(m.len(), 1, "{m:?}");
-    assert_eq!(
-        (
-            &m[0]["provider"],
-            &m[0]["channel"],
-            &m[0]["to"],
-            &m[0]["link"]
-        ),
-        (
-            &"klarna".into(),
-            &"sms".into(),
-            &"+4791234567".into(),
-            &klarna_link.clone().into()
-        )
-    );
+    assert_sent(&m[0], "klarna", "sms", "+4791234567", &klarna_link);
     // Saved as PNG and SVG beside the receipts' PDFs.
     click(&c, "#save-qr").await;
     let saved = wait_text(&c, 10, "#link-msg", |t| t.contains(".svg")).await;
@@ -1927,40 +1923,14 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
     add_line(&c, "Ullpledd", "2", "450,00", "25", "").await;
     let bambora_link = charge_link(&c, "bambora", "7d", "#link-email", "kari@example.no").await;
     let m = sent_messages(&origin);
-    assert_eq!(
-        (
-            &m[1]["provider"],
-            &m[1]["channel"],
-            &m[1]["to"],
-            &m[1]["link"]
-        ),
-        (
-            &"bambora".into(),
-            &"email".into(),
-            &"kari@example.no".into(),
-            &bambora_link.clone().into()
-        )
-    );
+    assert_sent(&m[1], "bambora", "email", "kari@example.no", &bambora_link);
     link_done(&c).await;
 
     // Dintero, 24 hours, by SMS to another customer.
     add_line(&c, "Votter", "1", "249,00", "25", "").await;
     let dintero_link = charge_link(&c, "dintero", "24h", "#link-phone", "+47 987 65 432").await;
     let m = sent_messages(&origin);
-    assert_eq!(
-        (
-            &m[2]["provider"],
-            &m[2]["channel"],
-            &m[2]["to"],
-            &m[2]["link"]
-        ),
-        (
-            &"dintero".into(),
-            &"sms".into(),
-            &"+4798765432".into(),
-            &dintero_link.clone().into()
-        )
-    );
+    assert_sent(&m[2], "dintero", "sms", "+4798765432", &dintero_link);
     link_done(&c).await;
 
     // The Links screen (F7): all three, contacts masked, counting down.
