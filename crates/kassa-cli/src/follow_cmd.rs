@@ -1,7 +1,7 @@
 //! `kassa-cli follow [--once]`: the core's one scheduler (`kassa_core::schedule`) following
 //! every open session of this data directory headless, counter sales and links alike, those
-//! this process made and those any other made (the session log is read again every few
-//! seconds). A status read records what the provider says; a paid sale gets its receipt entry
+//! this process made and those any other made (what changed in the session log is read every
+//! few seconds: `till::LogWatch`). A status read records what the provider says; a paid sale gets its receipt entry
 //! in the journal then, exactly as at the counter.
 
 use crate::station::Station;
@@ -9,20 +9,18 @@ use crate::Failure;
 use kassa_core::checkout::{self, CheckoutError};
 use kassa_core::schedule::{Asked, Due, Scheduler};
 use kassa_core::store::SessionRecord;
+use kassa_core::till::{LogWatch, RESYNC_MS};
 use kassa_core::time::now_millis;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-/// How often the session log is read again for sessions other processes started.
-const RESYNC_MS: i64 = 5_000;
-
 pub fn follow(dir: &Path, once: bool, json: bool) -> Result<(), Failure> {
     let mut station = Station::open(dir)?;
     let mut scheduler = Scheduler::new();
-    let open = open_sessions(&station)?;
-    let mut left: HashSet<String> = open.iter().map(|s| s.id.clone()).collect();
-    scheduler.sync(&open, now_millis());
+    let mut watch = LogWatch::new();
+    read(&mut watch, &station, &mut scheduler)?;
+    let mut left: HashSet<String> = scheduler.ids().map(str::to_string).collect();
     if !json {
         eprintln!(
             "kassa-cli: following {} open session(s){}",
@@ -52,7 +50,7 @@ pub fn follow(dir: &Path, once: bool, json: bool) -> Result<(), Failure> {
             return Ok(());
         }
         if !once && now - synced >= RESYNC_MS {
-            scheduler.sync(&open_sessions(&station)?, now);
+            read(&mut watch, &station, &mut scheduler)?;
             synced = now;
         }
         let wake = scheduler
@@ -64,10 +62,11 @@ pub fn follow(dir: &Path, once: bool, json: bool) -> Result<(), Failure> {
     }
 }
 
-fn open_sessions(station: &Station) -> Result<Vec<SessionRecord>, Failure> {
-    station
-        .log
-        .open_sessions()
+/// What changed in the session log since the last read (the first: every open session).
+fn read(watch: &mut LogWatch, station: &Station, scheduler: &mut Scheduler) -> Result<(), Failure> {
+    watch
+        .read(&station.log, scheduler, now_millis())
+        .map(drop)
         .map_err(crate::station::store_failure)
 }
 

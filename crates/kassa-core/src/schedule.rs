@@ -14,27 +14,36 @@
 //!   exceed what the provider allows (NOTES-after-sale.md §3: Klarna 50/s in the playground,
 //!   Commerce Layer about 25 requests per endpoint per 10 s shared by every till behind the
 //!   shop's router; Dintero's and Bambora's are UNCONFIRMED). A session whose turn comes while
-//!   its provider's bucket is empty waits for the next token. A 429 pauses the whole provider
-//!   for its `Retry-After` ([`Asked::RateLimited`]).
+//!   its provider's bucket is empty waits for the next token, first in line (it keeps its due
+//!   time: fair under a tight budget). A 429 pauses the whole provider for its `Retry-After`
+//!   ([`Asked::RateLimited`]).
 //! - **The counter first**: a counter sale (and a sale staff just opened) is someone waiting at
 //!   the till, so it has its own queue, served before the links', and links leave the last
-//!   token of a bucket to it. Without that, thousands of links held back by a budget (each
-//!   keeping the time its turn first came, for fairness) would all go before a counter sale
-//!   that fell due after them, and the customer at the till would wait minutes.
+//!   token of a bucket to it. Without that, thousands of links held back by a budget would all
+//!   go before a counter sale that fell due after them, and the customer at the till would
+//!   wait minutes.
 //! - Failures other than 429 back the one session off (doubling, at most 5 minutes).
+//! - **Cost**: each provider has its two queues (priority queues by due time). A wake-up looks
+//!   at each provider's heads ([`Scheduler::due`], [`Scheduler::next_due`]) and stops at a head
+//!   its budget holds back, so 10,000 links waiting for a budget cost nothing until their turn
+//!   (before, every wake-up took them all out and put them back: most of the CPU the
+//!   scheduler's bench measured). An entry holds only its id, provider, profile and times.
 //!
 //! Time is passed in (Unix ms) and nothing here does I/O: the caller asks the provider
 //! (`checkout::refresh`, which records the status and, on `paid`, the journal's receipt entry
-//! exactly as for a counter sale) and reports back with [`Scheduler::done`]. `kassa-cli follow`
-//! runs it headless; the desktop app can run the same one.
+//! exactly as for a counter sale) and reports back with [`Scheduler::done`], and tells it what
+//! the session log says ([`Scheduler::sync`] with every open session, [`Scheduler::follow`] and
+//! [`Scheduler::forget`] with what changed: `till::LogWatch`). `kassa-cli follow` runs it
+//! headless, the desktop app through `till::follow_all`.
 //!
 //! Not for: what a status means (`checkout`), the HTTP client's own retries (`http`).
 
 use crate::link::SaleKind;
 use crate::session::Status;
-use crate::store::SessionRecord;
+use crate::store::FollowedSession;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
@@ -130,20 +139,31 @@ impl Bucket {
         self.at = now.max(self.at);
     }
 
-    /// Takes a token leaving `keep` tokens in the bucket, or says when it can (or the pause
-    /// ends).
-    fn take(&mut self, now: i64, keep: i64) -> Result<(), i64> {
+    /// Takes a token leaving `keep` tokens in the bucket, if there is one (and no pause);
+    /// [`Bucket::ready_at`] says when there is.
+    fn take(&mut self, now: i64, keep: i64) -> bool {
         if now < self.paused_until {
-            return Err(self.paused_until);
+            return false;
         }
         self.refill(now);
         let need = (1 + keep) * MINUTE;
         if self.units >= need {
             self.units -= MINUTE;
-            return Ok(());
+            return true;
         }
+        false
+    }
+
+    /// When [`Bucket::take`] with `keep` succeeds at the earliest (the pause included).
+    fn ready_at(&self, keep: i64) -> i64 {
+        let need = (1 + keep) * MINUTE;
         let per_ms = i64::from(self.budget.per_minute.max(1));
-        Err(now + (need - self.units + per_ms - 1) / per_ms)
+        let filled = if self.units >= need {
+            self.at
+        } else {
+            self.at + (need - self.units + per_ms - 1) / per_ms
+        };
+        filled.max(self.paused_until)
     }
 
     /// How many tokens a link leaves for the counter: one, when the burst allows a second.
@@ -152,19 +172,24 @@ impl Bucket {
     }
 }
 
-/// What the scheduler knows of one followed session.
+/// What the scheduler knows of one followed session: its facts and its turn, nothing else
+/// (no order, no URL: 10,000 open links are a few hundred kilobytes here).
 #[derive(Debug, Clone)]
 struct Entry {
-    provider: String,
-    profile: String,
+    id: Arc<str>,
+    /// Its provider's lane (`Scheduler::lanes`) and its profile (`Scheduler::profiles`).
+    lane: u16,
+    profile: u16,
     sale: SaleKind,
+    /// The status last seen: in the session log or asking the provider.
+    status: Status,
     created_at: i64,
     expires_at: Option<i64>,
+    /// When it is due. Held back by its provider's budget, it keeps this time (and its place
+    /// in the queue), so that the session waiting longest goes first: fair under a tight
+    /// budget.
     next_at: i64,
-    /// When its turn first came (kept while a budget holds it back), so that of sessions due
-    /// at the same moment the one waiting longest goes first: fair under a tight budget.
-    due_since: i64,
-    /// Bumped whenever `next_at` changes, so stale heap entries are skipped.
+    /// Bumped whenever it is queued again, so stale queue items are skipped.
     turn: u64,
     /// Failures in a row.
     failures: u32,
@@ -218,21 +243,35 @@ pub enum Asked {
     Failed,
 }
 
-/// (due at, due since, turn, id), earliest first; entries whose turn is not the session's
-/// latest are stale and skipped.
-type Queue = BinaryHeap<Reverse<(i64, i64, u64, String)>>;
+/// (due at, turn, slot), earliest first; items whose turn is not the entry's latest are
+/// stale and skipped.
+type Queue = BinaryHeap<Reverse<(i64, u64, u32)>>;
 
-/// The scheduler (see the module doc).
-#[derive(Debug, Default)]
-pub struct Scheduler {
-    entries: HashMap<String, Entry>,
+/// One provider: its budget and its two queues. A queue whose head its budget holds back is
+/// left as it is: nothing behind the head can go first, so a wake-up costs a look at each
+/// provider's heads, not a pass over every session waiting for the budget.
+#[derive(Debug)]
+struct Lane {
+    provider: String,
+    bucket: Bucket,
     /// The counter's queue (see [`Entry::urgent`]), served first.
     urgent: Queue,
     /// The links' queue.
     links: Queue,
-    buckets: HashMap<String, Bucket>,
-    /// Asked after their expiry and still open: left alone until the next start.
-    settled: HashSet<String>,
+}
+
+/// The scheduler (see the module doc).
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    /// The followed sessions; a removed one's slot is reused (`free`).
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    by_id: HashMap<Arc<str>, u32>,
+    lanes: Vec<Lane>,
+    profiles: Vec<String>,
+    /// Asked after their expiry and still open (the status then): left alone until the next
+    /// start.
+    settled: HashMap<Box<str>, Status>,
     next_turn: u64,
 }
 
@@ -241,189 +280,333 @@ impl Scheduler {
         Scheduler::default()
     }
 
-    /// Follows every session in `open` (the session log's open and unknown sessions) not
-    /// followed yet, due at once; forgets those no longer in it (finished elsewhere).
-    pub fn sync(&mut self, open: &[SessionRecord], now: i64) {
+    /// Follows exactly the sessions in `open` (the session log's open and unknown sessions):
+    /// those not followed yet are due at once, those followed have their facts brought up to
+    /// date ([`Scheduler::follow`]), and those no longer in it (finished elsewhere) are
+    /// forgotten. Returns those forgotten, with the status each was last seen with.
+    pub fn sync(&mut self, open: &[FollowedSession], now: i64) -> Vec<(String, Status)> {
         let ids: HashSet<&str> = open.iter().map(|s| s.id.as_str()).collect();
-        self.entries.retain(|id, _| ids.contains(id.as_str()));
-        self.settled.retain(|id| ids.contains(id.as_str()));
+        let gone: Vec<String> = self
+            .by_id
+            .keys()
+            .map(|id| &**id)
+            .chain(self.settled.keys().map(|id| &**id))
+            .filter(|id| !ids.contains(id))
+            .map(str::to_string)
+            .collect();
+        let gone = gone
+            .into_iter()
+            .filter_map(|id| self.forget(&id).map(|status| (id, status)))
+            .collect();
         for s in open {
-            if self.entries.contains_key(&s.id) || self.settled.contains(&s.id) {
-                continue;
+            self.follow(s, now);
+        }
+        self.tidy();
+        gone
+    }
+
+    /// Follows session `s` (open or unknown in the session log), due at once if it is new.
+    /// Followed already, its facts are brought up to date: an expiry it learned (an unknown
+    /// session found open) or moved brings its next ask forward to the last call if that is
+    /// sooner. Asked after its expiry already ([`Scheduler::settled`]): left alone.
+    pub fn follow(&mut self, s: &FollowedSession, now: i64) {
+        if let Some(status) = self.settled.get_mut(s.id.as_str()) {
+            *status = s.status;
+            return;
+        }
+        if let Some(&slot) = self.by_id.get(s.id.as_str()) {
+            let e = self.slots[slot as usize].as_mut().expect("indexed");
+            e.status = s.status;
+            if (e.sale, e.created_at, e.expires_at) == (s.sale, s.created_at, s.expires_at) {
+                return;
             }
-            let entry = Entry {
-                provider: s.provider.clone(),
-                profile: s.profile.clone(),
-                sale: s.sale,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-                next_at: now,
-                due_since: now,
-                turn: 0,
-                failures: 0,
-                nudged_until: i64::MIN,
-                asking: false,
+            e.sale = s.sale;
+            e.created_at = s.created_at;
+            e.expires_at = s.expires_at;
+            if e.asking {
+                // `done` schedules it with the new facts.
+                return;
+            }
+            // Queued again even at the same time: a sale that became a counter sale (or the
+            // reverse) changes queues.
+            let next = match e.last_call() {
+                Some(last) => e.next_at.min(last.max(now)),
+                None => e.next_at,
             };
-            self.entries.insert(s.id.clone(), entry);
-            self.schedule(&s.id, now);
+            self.queue(slot, next);
+            self.tidy();
+            return;
+        }
+        let lane = self.lane(&s.provider, now);
+        let profile = match self.profiles.iter().position(|p| *p == s.profile) {
+            Some(i) => i,
+            None => {
+                self.profiles.push(s.profile.clone());
+                self.profiles.len() - 1
+            }
+        };
+        let id: Arc<str> = Arc::from(s.id.as_str());
+        let entry = Entry {
+            id: id.clone(),
+            lane,
+            profile: u16::try_from(profile).expect("fewer than 65,536 profiles"),
+            sale: s.sale,
+            status: s.status,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            next_at: now,
+            turn: 0,
+            failures: 0,
+            nudged_until: i64::MIN,
+            asking: false,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                self.slots.push(Some(entry));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2³² sessions")
+            }
+        };
+        self.by_id.insert(id, slot);
+        self.queue(slot, now);
+    }
+
+    /// Stops following session `id` (it left the open sessions: paid, cancelled, … elsewhere).
+    /// Returns the status it was last seen with, if it was followed (or settled).
+    pub fn forget(&mut self, id: &str) -> Option<Status> {
+        if let Some(status) = self.settled.remove(id) {
+            return Some(status);
+        }
+        let slot = self.by_id.remove(id)?;
+        let status = self.slots[slot as usize].as_ref().map(|e| e.status);
+        self.remove_slot(slot);
+        self.tidy();
+        status
+    }
+
+    fn remove_slot(&mut self, slot: u32) {
+        // Its queue item, if any, is stale from now on: the slot is empty or holds a session
+        // with a later turn.
+        if let Some(e) = self.slots[slot as usize].take() {
+            self.by_id.remove(&e.id);
+            self.free.push(slot);
         }
     }
 
-    fn schedule(&mut self, id: &str, at: i64) {
-        self.schedule_since(id, at, at);
+    /// The lane of `provider`, made with a full bucket if it is new.
+    fn lane(&mut self, provider: &str, now: i64) -> u16 {
+        let i = match self.lanes.iter().position(|l| l.provider == provider) {
+            Some(i) => i,
+            None => {
+                self.lanes.push(Lane {
+                    provider: provider.to_string(),
+                    bucket: Bucket::new(Budget::for_provider(provider), now),
+                    urgent: Queue::new(),
+                    links: Queue::new(),
+                });
+                self.lanes.len() - 1
+            }
+        };
+        u16::try_from(i).expect("fewer than 65,536 providers")
     }
 
-    fn schedule_since(&mut self, id: &str, at: i64, since: i64) {
+    /// Queues the session in `slot` to be asked at `at` (its earlier queue item goes stale).
+    fn queue(&mut self, slot: u32, at: i64) {
         self.next_turn += 1;
         let turn = self.next_turn;
-        if let Some(e) = self.entries.get_mut(id) {
+        if let Some(e) = self.slots[slot as usize].as_mut() {
             e.next_at = at;
-            e.due_since = since;
             e.turn = turn;
             e.asking = false;
+            let lane = &mut self.lanes[e.lane as usize];
             let queue = if e.urgent(at) {
-                &mut self.urgent
+                &mut lane.urgent
             } else {
-                &mut self.links
+                &mut lane.links
             };
-            queue.push(Reverse((at, since, turn, id.to_string())));
+            queue.push(Reverse((at, turn, slot)));
+        }
+    }
+
+    /// Whether a queue item is the session's current turn.
+    fn live(slots: &[Option<Entry>], turn: u64, slot: u32) -> bool {
+        slots[slot as usize]
+            .as_ref()
+            .is_some_and(|e| e.turn == turn && !e.asking)
+    }
+
+    /// Drops stale items from the head of every queue, so each head is a session's turn.
+    fn tidy(&mut self) {
+        for lane in &mut self.lanes {
+            for queue in [&mut lane.urgent, &mut lane.links] {
+                while let Some(Reverse((_, turn, slot))) = queue.peek() {
+                    if Scheduler::live(&self.slots, *turn, *slot) {
+                        break;
+                    }
+                    queue.pop();
+                }
+            }
         }
     }
 
     /// The sessions to ask now, within their providers' budgets. Each must be reported back
-    /// with [`Scheduler::done`]; those a budget holds back are due again when it allows.
+    /// with [`Scheduler::done`]; those a budget holds back stay first in their queue.
     pub fn due(&mut self, now: i64) -> Vec<Due> {
         let mut out = Vec::new();
-        let mut later = Vec::new();
-        let mut urgent = std::mem::take(&mut self.urgent);
-        self.take_due(&mut urgent, true, now, &mut out, &mut later);
-        self.urgent = urgent;
-        let mut links = std::mem::take(&mut self.links);
-        self.take_due(&mut links, false, now, &mut out, &mut later);
-        self.links = links;
-        for (id, when, since) in later {
-            self.schedule_since(&id, when, since);
+        for lane in 0..self.lanes.len() {
+            self.take_due(lane, true, now, &mut out);
+            self.take_due(lane, false, now, &mut out);
         }
+        self.tidy();
         out
     }
 
-    /// Hands out what is due in `queue` while budgets allow; notes in `later` those held back
-    /// (id, when the budget allows, due since).
-    fn take_due(
-        &mut self,
-        queue: &mut Queue,
-        counter: bool,
-        now: i64,
-        out: &mut Vec<Due>,
-        later: &mut Vec<(String, i64, i64)>,
-    ) {
-        while let Some(Reverse((at, _, turn, _))) = queue.peek() {
+    /// Hands out what is due in one of `lane`'s queues while its budget allows.
+    fn take_due(&mut self, lane: usize, counter: bool, now: i64, out: &mut Vec<Due>) {
+        let Lane {
+            provider,
+            bucket,
+            urgent,
+            links,
+        } = &mut self.lanes[lane];
+        let (queue, keep) = if counter {
+            (urgent, 0)
+        } else {
+            (links, bucket.kept_for_counter())
+        };
+        while let Some(Reverse((at, turn, slot))) = queue.peek() {
             if *at > now {
                 break;
             }
-            let turn = *turn;
-            let Some(Reverse((_, _, _, id))) = queue.pop() else {
+            let (turn, slot) = (*turn, *slot);
+            if !Scheduler::live(&self.slots, turn, slot) {
+                queue.pop();
+                continue;
+            }
+            if !bucket.take(now, keep) {
+                // The head waits for a token, and so does everything behind it.
                 break;
-            };
-            let Some(e) = self.entries.get(&id) else {
-                continue;
-            };
-            if e.turn != turn || e.asking {
-                continue;
             }
-            let bucket = self
-                .buckets
-                .entry(e.provider.clone())
-                .or_insert_with(|| Bucket::new(Budget::for_provider(&e.provider), now));
-            let keep = if counter {
-                0
-            } else {
-                bucket.kept_for_counter()
-            };
-            match bucket.take(now, keep) {
-                Ok(()) => {
-                    out.push(Due {
-                        id: id.clone(),
-                        provider: e.provider.clone(),
-                        profile: e.profile.clone(),
-                    });
-                    self.entries.get_mut(&id).expect("present").asking = true;
-                }
-                Err(when) => later.push((id, when, e.due_since)),
-            }
+            queue.pop();
+            let e = self.slots[slot as usize].as_mut().expect("live");
+            e.asking = true;
+            out.push(Due {
+                id: e.id.to_string(),
+                provider: provider.clone(),
+                profile: self.profiles[e.profile as usize].clone(),
+            });
         }
     }
 
     /// Reports what asking session `id` gave at `now`.
     pub fn done(&mut self, id: &str, asked: Asked, now: i64) {
-        let Some(e) = self.entries.get_mut(id) else {
+        let Some(&slot) = self.by_id.get(id) else {
             return;
         };
+        let e = self.slots[slot as usize].as_mut().expect("indexed");
         match asked {
             Asked::Status(s) if s.is_final() || s == Status::NeedsReview => {
-                self.entries.remove(id);
+                self.remove_slot(slot);
             }
-            Asked::Status(_) => {
+            Asked::Status(status) => {
                 e.failures = 0;
+                e.status = status;
                 if e.last_call().is_some_and(|last| now >= last) {
                     // The last call after the expiry was made: settled for this run.
-                    self.entries.remove(id);
-                    self.settled.insert(id.to_string());
-                    return;
+                    self.remove_slot(slot);
+                    self.settled.insert(id.into(), status);
+                } else {
+                    let next = e.next_after(now);
+                    self.queue(slot, next);
                 }
-                let next = e.next_after(now);
-                self.schedule(id, next);
             }
             Asked::RateLimited { retry_after_ms } => {
                 let until = now + retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS).max(SECOND);
-                let provider = e.provider.clone();
-                let bucket = self
-                    .buckets
-                    .entry(provider)
-                    .or_insert_with(|| Bucket::new(Budget::for_provider(&e.provider), now));
+                let bucket = &mut self.lanes[e.lane as usize].bucket;
                 bucket.paused_until = bucket.paused_until.max(until);
-                self.schedule(id, until);
+                self.queue(slot, until);
             }
             Asked::Failed => {
                 e.failures += 1;
                 let backoff = (COUNTER_MS << e.failures.min(10)).min(MAX_BACKOFF_MS);
                 let next = e.next_after(now).max(now + backoff);
-                self.schedule(id, next);
+                self.queue(slot, next);
             }
         }
+        self.tidy();
     }
 
     /// Staff opened session `id`: ask it at once, and at the counter cadence for a minute.
     pub fn nudge(&mut self, id: &str, now: i64) {
-        if let Some(e) = self.entries.get_mut(id) {
-            e.nudged_until = now + NUDGE_MS;
-            if !e.asking {
-                self.schedule(id, now);
-            }
+        let Some(&slot) = self.by_id.get(id) else {
+            return;
+        };
+        let e = self.slots[slot as usize].as_mut().expect("indexed");
+        e.nudged_until = now + NUDGE_MS;
+        if !e.asking {
+            self.queue(slot, now);
+            self.tidy();
         }
     }
 
-    /// When the next session is due (None: nothing to follow).
+    /// When the next session can be asked (None: nothing to follow): each provider's first
+    /// in each queue, or later when its budget holds it back. A look at each provider, not
+    /// at each session.
     pub fn next_due(&self) -> Option<i64> {
-        self.entries
-            .values()
+        self.lanes
+            .iter()
+            .flat_map(|lane| {
+                let urgent = lane
+                    .urgent
+                    .peek()
+                    .map(|Reverse((at, ..))| (*at).max(lane.bucket.ready_at(0)));
+                let links = lane.links.peek().map(|Reverse((at, ..))| {
+                    (*at).max(lane.bucket.ready_at(lane.bucket.kept_for_counter()))
+                });
+                [urgent, links]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// When session `id` is due next (None: not followed, or being asked now).
+    pub fn due_at(&self, id: &str) -> Option<i64> {
+        let slot = *self.by_id.get(id)?;
+        self.slots[slot as usize]
+            .as_ref()
             .filter(|e| !e.asking)
             .map(|e| e.next_at)
-            .min()
+    }
+
+    /// The status session `id` was last seen with (in the session log, or asking its
+    /// provider), while it is followed or settled.
+    pub fn status(&self, id: &str) -> Option<Status> {
+        match self.by_id.get(id) {
+            Some(&slot) => self.slots[slot as usize].as_ref().map(|e| e.status),
+            None => self.settled.get(id).copied(),
+        }
+    }
+
+    /// The sessions followed (not those settled).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.keys().map(|id| &**id)
     }
 
     /// How many sessions are followed.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_id.is_empty()
     }
 
     /// Sessions asked after their expiry and left alone until the next start.
     pub fn settled(&self) -> impl Iterator<Item = &str> {
-        self.settled.iter().map(String::as_str)
+        self.settled.keys().map(|id| &**id)
     }
 }
 
@@ -439,37 +622,31 @@ mod tests {
         sale: SaleKind,
         created: i64,
         expires: i64,
-    ) -> SessionRecord {
-        SessionRecord {
+    ) -> FollowedSession {
+        FollowedSession {
             id: id.into(),
             provider: provider.into(),
             profile: "test".into(),
-            demo: false,
-            provider_session_id: Some(format!("P-{id}")),
-            merchant_reference: id.into(),
-            currency: "NOK".into(),
-            gross_minor: 100,
-            net_minor: 80,
-            vat_minor: 20,
-            order_json: String::new(),
-            checkout_url: None,
-            qr_payload: None,
+            sale,
             status: Status::Open,
             created_at: created,
-            updated_at: created,
             expires_at: Some(expires),
-            last_error: None,
-            provider_payment_id: None,
-            confirmed_by: None,
-            capture_policy: None,
-            authorization_expires_at: None,
-            operator_id: None,
-            sale,
-            requested_expires_at: None,
-            contact: None,
-            contact_masked: None,
-            renews: None,
         }
+    }
+
+    /// `n` links of `provider` made at `T0`, good for a week: ids `L0000`, `L0001`, …
+    fn week_links(n: usize, provider: &str) -> Vec<FollowedSession> {
+        (0..n)
+            .map(|i| {
+                session(
+                    &format!("L{i:04}"),
+                    provider,
+                    SaleKind::Link,
+                    T0,
+                    T0 + 7 * 24 * 60 * MINUTE,
+                )
+            })
+            .collect()
     }
 
     /// Runs the scheduler from `from` to `to` in 100 ms steps, every ask answering `open`:
@@ -574,17 +751,7 @@ mod tests {
     #[test]
     fn a_providers_budget_spreads_many_links_and_never_exceeds_it() {
         let mut s = Scheduler::new();
-        let links: Vec<_> = (0..500)
-            .map(|i| {
-                session(
-                    &format!("L{i:03}"),
-                    "commercelayer",
-                    SaleKind::Link,
-                    T0,
-                    T0 + 7 * 24 * 60 * MINUTE,
-                )
-            })
-            .collect();
+        let links = week_links(500, "commercelayer");
         s.sync(&links, T0);
         let asked = run(&mut s, T0, T0 + 5 * MINUTE);
         let mut times: Vec<i64> = asked.values().flatten().copied().collect();
@@ -682,17 +849,7 @@ mod tests {
     #[test]
     fn a_counter_sale_among_thousands_of_links_held_back_by_the_budget_is_asked_every_2_s() {
         let mut s = Scheduler::new();
-        let mut open: Vec<_> = (0..3000)
-            .map(|i| {
-                session(
-                    &format!("L{i:04}"),
-                    "dintero",
-                    SaleKind::Link,
-                    T0,
-                    T0 + 7 * 24 * 60 * MINUTE,
-                )
-            })
-            .collect();
+        let mut open = week_links(3000, "dintero");
         s.sync(&open, T0);
         // A minute in, thousands of links wait for Dintero's budget when the counter sale comes.
         run(&mut s, T0, T0 + MINUTE);
@@ -721,5 +878,78 @@ mod tests {
             links as u32 >= 2 * budget.per_minute - c.len() as u32 - 5,
             "{links}"
         );
+    }
+
+    #[test]
+    fn links_held_back_by_the_budget_keep_their_place_and_the_next_wake_up_is_the_next_token() {
+        let mut s = Scheduler::new();
+        let links = week_links(2000, "dintero");
+        s.sync(&links, T0);
+        let budget = Budget::for_provider("dintero");
+        // The burst less the token left for the counter, then nothing until the next token.
+        let first = s.due(T0);
+        assert_eq!(first.len() as u32, budget.burst - 1);
+        for d in &first {
+            s.done(&d.id, Asked::Status(Status::Open), T0);
+        }
+        let token_ms = MINUTE / i64::from(budget.per_minute);
+        assert_eq!(s.next_due(), Some(T0 + token_ms));
+        assert!(s.due(T0 + token_ms - 1).is_empty());
+        // The next in line is the one waiting longest: the 10th link (ids sorted, due at T0
+        // like all the others), not one asked already.
+        let next = s.due(T0 + token_ms);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].id, format!("L{:04}", budget.burst - 1));
+        // Waiting for the budget did not move anyone's due time.
+        assert_eq!(s.due_at("L1999"), Some(T0));
+    }
+
+    #[test]
+    fn following_a_session_again_keeps_one_entry_and_one_ask() {
+        let mut s = Scheduler::new();
+        let a = session("A", "klarna", SaleKind::Link, T0, T0 + 60 * MINUTE);
+        s.follow(&a, T0);
+        s.follow(&a, T0 + 10);
+        s.sync(std::slice::from_ref(&a), T0 + 20);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.due(T0 + 20).len(), 1);
+        // Being asked: read again meanwhile, it is not handed out a second time.
+        s.follow(&a, T0 + 30);
+        s.sync(std::slice::from_ref(&a), T0 + 40);
+        assert!(s.due(T0 + 40).is_empty());
+        s.done("A", Asked::Status(Status::Open), T0 + 50);
+        assert_eq!(s.due_at("A"), Some(T0 + 50 + 10 * SECOND));
+        assert_eq!(
+            run(&mut s, T0 + 100, T0 + 11 * SECOND)["A"],
+            vec![T0 + 10_100]
+        );
+    }
+
+    #[test]
+    fn a_sessions_new_expiry_brings_its_last_call_forward_and_forget_ends_it() {
+        let mut s = Scheduler::new();
+        // An unknown session (its create's answer was lost): no expiry known.
+        let mut u = session("U", "dintero", SaleKind::Link, T0 - 2 * 60 * MINUTE, 0);
+        u.status = Status::Unknown;
+        u.expires_at = None;
+        s.follow(&u, T0);
+        run(&mut s, T0, T0);
+        assert_eq!(s.due_at("U"), Some(T0 + 5 * MINUTE), "a 2-hour-old link");
+        assert_eq!(s.status("U"), Some(Status::Open), "as the ask said");
+        // Reconciled elsewhere: open, expiring in a minute. The last call comes first now.
+        u.status = Status::Open;
+        u.expires_at = Some(T0 + MINUTE);
+        s.follow(&u, T0 + 1_000);
+        assert_eq!(s.due_at("U"), Some(T0 + MINUTE + AFTER_EXPIRY_MS));
+        // The same facts again change nothing; a later expiry does not put the ask off.
+        s.follow(&u, T0 + 2_000);
+        assert_eq!(s.due_at("U"), Some(T0 + MINUTE + AFTER_EXPIRY_MS));
+        u.expires_at = Some(T0 + 60 * MINUTE);
+        s.follow(&u, T0 + 3_000);
+        assert_eq!(s.due_at("U"), Some(T0 + MINUTE + AFTER_EXPIRY_MS));
+        // Paid elsewhere: forgotten, with the status last seen; nothing left to wake for.
+        assert_eq!(s.forget("U"), Some(Status::Open));
+        assert_eq!(s.forget("U"), None);
+        assert!(s.is_empty() && s.next_due().is_none());
     }
 }

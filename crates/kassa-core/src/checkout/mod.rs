@@ -364,11 +364,11 @@ pub fn refresh(
     now: i64,
     record_unchanged: bool,
 ) -> Result<SessionRecord, CheckoutError> {
-    let (session, _) = log.get(id)?;
+    let session = log.session(id)?;
     if session.status.is_final() {
         if session.status == Status::Paid {
             settle::settle_session(log, provider, &session, now)?;
-            return Ok(log.get(id)?.0);
+            return Ok(log.session(id)?);
         }
         return Ok(session);
     }
@@ -396,7 +396,7 @@ pub fn refresh(
         }
         Err(error) => return Err(failed_call(log, &session, now, "status read", error)?),
     }
-    Ok(log.get(id)?.0)
+    Ok(log.session(id)?)
 }
 
 /// The embedded checkout window of session `id` reached the return URL `url`: the provider

@@ -24,6 +24,7 @@
 //! `export.rs` writes the CSV export.
 
 mod export;
+mod followed;
 mod journal;
 mod operations;
 mod operators;
@@ -31,6 +32,7 @@ mod outbox;
 mod reports;
 mod saft;
 
+pub use followed::FollowedSession;
 pub use journal::{JournalFilter, KeyRecord, NewEvent, Signer, Verification};
 pub use operations::{
     authorization_due, money_of, AuthorizationDue, NewOperation, OperationRecord, OperationState,
@@ -1082,18 +1084,19 @@ impl SessionLog {
         })
     }
 
+    /// Session `id` without its events: what a status read needs (the scheduler reads a
+    /// session before and after each, so the statement is cached).
+    pub fn session(&self, id: &str) -> Result<SessionRecord, StoreError> {
+        self.conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))
+            .and_then(|mut stmt| stmt.query_row([id], row_to_session).optional())
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| StoreError::NotFound { id: id.to_string() })
+    }
+
     /// One session and its events, oldest event first.
     pub fn get(&self, id: &str) -> Result<(SessionRecord, Vec<EventRecord>), StoreError> {
-        let session = self
-            .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
-                [id],
-                row_to_session,
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
-            .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
+        let session = self.session(id)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -1332,11 +1335,10 @@ fn check_transition(id: &str, from: Status, to: Status) -> Result<(), StoreError
 }
 
 fn status_of(conn: &Connection, path: &Path, id: &str) -> Result<Status, StoreError> {
+    // Cached: every status read of the scheduler's asks it.
     let s: Option<String> = conn
-        .query_row("SELECT status FROM sessions WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()
+        .prepare_cached("SELECT status FROM sessions WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
         .map_err(|e| StoreError::from_sqlite(path, e))?;
     let s = s.ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
     Status::parse(&s).map_err(|detail| StoreError::Corrupt {

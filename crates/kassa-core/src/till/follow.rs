@@ -1,8 +1,14 @@
 //! Following every open session of the till in the background ([`follow_all`]): one thread
 //! drives the one [`Scheduler`] (`crate::schedule`) over the session log's open sessions,
 //! counter sales and links alike, those this app started and those another process (the CLI)
-//! started, and across restarts (the log is read again every [`RESYNC_MS`]). No thread, timer
-//! or poller per session.
+//! started, and across restarts. No thread, timer or poller per session.
+//!
+//! - [`LogWatch`] keeps the scheduler up to date with the session log, for `follow_all`,
+//!   `kassa-cli follow` and the scheduler's bench alike: every [`RESYNC_MS`] (and at once on
+//!   [`Hint::Sync`]) it reads only the sessions written since its last read, whichever process
+//!   wrote them (`store::followed`: the change notes); every [`FULL_READ_MS`], or when the
+//!   notes it needs were already pushed to the hub and deleted, it reads every open session
+//!   again (ids, providers and times, never the orders).
 //!
 //! - Each due session is asked with [`checkout::refresh`], exactly as `kassa-cli follow` asks
 //!   it, so a paid sale gets its receipt entry in the journal the same way.
@@ -19,7 +25,7 @@ use crate::checkout::{self, CheckoutError};
 use crate::provider::{ErrorKind, Provider};
 use crate::schedule::{Asked, Due, Scheduler};
 use crate::session::Status;
-use crate::store::{SessionLog, SessionRecord, Signer};
+use crate::store::{SessionLog, SessionRecord, Signer, StoreError};
 use crate::time::now_millis;
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,8 +33,59 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often the session log is read again for sessions started or changed elsewhere.
+/// How often the session log is read for sessions started or changed elsewhere (only those
+/// written since the last read).
 pub const RESYNC_MS: i64 = 5_000;
+
+/// How often every open session is read again, whatever the change notes say: a safety net
+/// (a note is never lost, but a read every few minutes costs little).
+pub const FULL_READ_MS: i64 = 5 * 60_000;
+
+/// Keeps a [`Scheduler`] up to date with the session log (see the module doc).
+#[derive(Debug, Default)]
+pub struct LogWatch {
+    /// The change note position read up to; None before the first read.
+    position: Option<i64>,
+    full_at: i64,
+}
+
+impl LogWatch {
+    pub fn new() -> LogWatch {
+        LogWatch::default()
+    }
+
+    /// Brings `scheduler` up to date with `log` at `now`: sessions new to it are followed
+    /// (due at once), changed ones updated ([`Scheduler::follow`]), those no longer open
+    /// forgotten. Returns the sessions the scheduler followed that left the open ones since the
+    /// last read (paid, cancelled, … by another process or connection), each with the status
+    /// the scheduler last saw; those whose end the scheduler saw itself ([`Scheduler::done`])
+    /// it no longer follows, so they are not among them.
+    pub fn read(
+        &mut self,
+        log: &SessionLog,
+        scheduler: &mut Scheduler,
+        now: i64,
+    ) -> Result<Vec<(String, Status)>, StoreError> {
+        if let Some(after) = self.position.filter(|_| now - self.full_at < FULL_READ_MS) {
+            if let Some((changed, position)) = log.followed_changes(after)? {
+                self.position = Some(position);
+                let mut left = Vec::new();
+                for s in &changed {
+                    if s.is_followed() {
+                        scheduler.follow(s, now);
+                    } else if let Some(was) = scheduler.forget(&s.id) {
+                        left.push((s.id.clone(), was));
+                    }
+                }
+                return Ok(left);
+            }
+        }
+        let (open, position) = log.followed_sessions()?;
+        self.position = Some(position);
+        self.full_at = now;
+        Ok(scheduler.sync(&open, now))
+    }
+}
 
 /// What the follower's owner can tell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,8 +116,7 @@ struct Follower<'a> {
     log: SessionLog,
     source: &'a mut dyn FollowSource,
     scheduler: Scheduler,
-    /// The status each followed session had when last seen, to report changes once.
-    known: HashMap<String, Status>,
+    watch: LogWatch,
     /// Return URLs the checkout windows reached, read at the session's next ask.
     returned: HashMap<String, String>,
     signed: bool,
@@ -79,7 +135,7 @@ pub fn follow_all(
         log: SessionLog::open_in(dir)?,
         source,
         scheduler: Scheduler::new(),
-        known: HashMap::new(),
+        watch: LogWatch::new(),
         returned: HashMap::new(),
         signed: false,
     };
@@ -129,33 +185,22 @@ pub fn follow_all(
 }
 
 impl Follower<'_> {
-    /// Reads the open sessions again: new ones are followed (due at once); those that left
-    /// (paid by `kassa-cli follow`, cancelled on a screen…) are reported if their status is
-    /// not the one last reported.
+    /// Reads what changed in the session log ([`LogWatch`]): new sessions are followed (due
+    /// at once); those that left (paid by `kassa-cli follow`, cancelled on a screen…) are
+    /// reported if their status is not the one last reported.
     fn resync(
         &mut self,
         now: i64,
         on_change: &mut impl FnMut(SessionView),
     ) -> Result<(), TillError> {
-        let open = self.log.open_sessions()?;
-        let gone: Vec<String> = self
-            .known
-            .keys()
-            .filter(|id| !open.iter().any(|s| &s.id == *id))
-            .cloned()
-            .collect();
-        for id in gone {
-            let was = self.known.remove(&id);
+        let left = self.watch.read(&self.log, &mut self.scheduler, now)?;
+        for (id, was) in left {
             self.returned.remove(&id);
             let (s, _) = self.log.get(&id)?;
-            if Some(s.status) != was {
+            if s.status != was {
                 on_change(self.view(&s));
             }
         }
-        for s in &open {
-            self.known.entry(s.id.clone()).or_insert(s.status);
-        }
-        self.scheduler.sync(&open, now);
         Ok(())
     }
 
@@ -198,15 +243,11 @@ impl Follower<'_> {
             None => checkout::refresh(&mut self.log, provider.as_ref(), &due.id, now, false),
         };
         let asked = asked(&result);
+        // The status last seen, before `done` records this one (or forgets the session).
+        let was = self.scheduler.status(&due.id);
         self.scheduler.done(&due.id, asked, now_millis());
         match result {
             Ok(s) => {
-                let was = self.known.get(&s.id).copied();
-                if s.status.is_final() || s.status == Status::NeedsReview {
-                    self.known.remove(&s.id);
-                } else {
-                    self.known.insert(s.id.clone(), s.status);
-                }
                 if Some(s.status) != was {
                     on_change(self.view(&s));
                 }

@@ -7,6 +7,8 @@
 //! - [`follow_all()`] (`follow.rs`) runs the one scheduler (`crate::schedule`) over every open
 //!   session on one thread and its own database connection, and reports each change through a
 //!   callback; staff's nudges and the checkout window's return URL reach it as [`Hint`]s.
+//!   [`LogWatch`] keeps the scheduler up to date with the session log by reading only what
+//!   changed (shared with `kassa-cli follow`).
 //! - [`navigation()`] (`navigation.rs`) decides where an embedded checkout page may go.
 //! - Link sales (`links.rs`): the charge dialog's [`LinkRequest`], the Links screen with
 //!   Resend and Renew, the QR as PNG and SVG files, the link slip on the receipt printer.
@@ -35,7 +37,7 @@ pub use crate::provider::cache::ProviderSource;
 pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
 pub use day_close::{ReportView, SaftView};
 pub use error::TillError;
-pub use follow::{asked, follow_all, FollowSource, Hint, RESYNC_MS};
+pub use follow::{asked, follow_all, FollowSource, Hint, LogWatch, FULL_READ_MS, RESYNC_MS};
 pub use links::{LinkRequest, SavedQr};
 pub use navigation::{navigation, provider_domains, Navigation};
 pub use notice::{notice, Notice};
