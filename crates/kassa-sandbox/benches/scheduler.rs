@@ -13,12 +13,15 @@
 //!   cheapest honest bulk load: the emulators and the session log hold what a real charge
 //!   leaves, only the age is made up (the emulators never see it; the scheduler reads it from
 //!   the log). Four counter sales per provider are started just before following.
-//! - **Following as `kassa-cli follow` does** (`follow_cmd.rs`): one `Scheduler`, the log's
-//!   open sessions synced every 5 s, `due` → `checkout::refresh` → `done`, then a sleep until
-//!   the next session is due. The loop here takes its clock from [`Clock`]:
+//! - **Following as `kassa-cli follow` does** (`follow_cmd.rs`): one `Scheduler` kept up to
+//!   date with the log by a `till::LogWatch` (what changed, every 5 s; every open session,
+//!   every 5 minutes), `due` → `checkout::refresh` → `done`, then a sleep until the next
+//!   session is due. The loop here takes its clock from [`Clock`]:
 //!   1. **real time** for `--seconds` (default 180): status reads per provider per minute,
 //!      the process's CPU (`/proc/self/stat`, user + system, as % of one core over the
-//!      phase's wall time) and memory (`/proc/self/smaps_rollup` RSS and PSS at its end), and
+//!      phase's wall time) and memory (`/proc/self/smaps_rollup` RSS and PSS at its end: an
+//!      upper bound, as this process also made the links; a process of their own could not
+//!      start their sales, the journal's key being in this one's in-memory keyring), and
 //!      each counter sale paid in turn (an emulator control call) → seen `paid` by the loop;
 //!   2. **virtual time**: the scheduler takes time as an input (`schedule.rs` does no I/O),
 //!      so the loop's sleeps are skipped by moving the clock forward instead of sleeping; the
@@ -40,6 +43,7 @@ use kassa_core::schedule::{Asked, Budget, Scheduler};
 use kassa_core::secrets::Secret;
 use kassa_core::session::{SessionId, Status};
 use kassa_core::store::SessionLog;
+use kassa_core::till::{LogWatch, RESYNC_MS};
 use kassa_core::time::now_millis;
 use kassa_sandbox::{BamboraAccount, Config, DinteroAccount, KlarnaAccount, Sandbox};
 use std::collections::HashMap;
@@ -50,8 +54,6 @@ use std::time::{Duration, Instant};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
-/// As `kassa-cli follow`: how often the session log is read again.
-const RESYNC_MS: i64 = 5_000;
 const PROVIDERS: [&str; 3] = ["dintero", "bambora", "klarna"];
 const KLARNA_USER: &str = "PK_bench_sched_41c9";
 const KLARNA_PASSWORD: &str = "klarna-bench-pw-8d2e7";
@@ -91,6 +93,7 @@ fn main() {
 
     let (mut child, url) = start_sandbox();
     let providers = Providers::new(&url);
+    let control = Control::new(&url);
     let mut till = Till::new();
     let t = Instant::now();
     let made = till.make_links(&providers, links);
@@ -112,7 +115,7 @@ fn main() {
     let mut clock = Clock::real();
 
     // Phase 1: real time.
-    let requests_before = stats(&url);
+    let requests_before = stats(&control);
     let cpu_before = cpu_ticks();
     let wall = Instant::now();
     let start = clock.now();
@@ -129,7 +132,7 @@ fn main() {
             if *at > now {
                 return Step::Until(*at);
             }
-            pay(&url, c);
+            pay(&control, c);
             paid_at.insert(c.id.clone(), now_millis());
             plan.pop();
         }
@@ -137,7 +140,7 @@ fn main() {
     });
     let wall_ms = wall.elapsed().as_millis() as i64;
     let cpu_ms = (cpu_ticks() - cpu_before) * 1000 / clk_tck();
-    let requests = stats(&url) - requests_before;
+    let requests = stats(&control) - requests_before;
     let memory = memory();
 
     let minutes = wall_ms as f64 / 60_000.0;
@@ -197,7 +200,7 @@ fn main() {
                 .iter()
                 .find(|m| m.band == Some(band) && m.provider == p)
             {
-                pay(&url, m);
+                pay(&control, m);
                 probes.push((band, m));
             }
         }
@@ -287,6 +290,7 @@ struct Follower<'a> {
     log: SessionLog,
     providers: &'a Providers,
     scheduler: Scheduler,
+    watch: LogWatch,
     synced: i64,
     /// Status reads per provider, and when each was made.
     reads: HashMap<String, u64>,
@@ -301,6 +305,7 @@ impl<'a> Follower<'a> {
             log,
             providers,
             scheduler: Scheduler::new(),
+            watch: LogWatch::new(),
             // Long enough ago that the first pass syncs (i64::MIN would overflow `now - synced`).
             synced: 0,
             reads: HashMap::new(),
@@ -326,8 +331,9 @@ impl<'a> Follower<'a> {
                 Step::Go => i64::MAX,
             };
             if now - self.synced >= RESYNC_MS {
-                let open = self.log.open_sessions().expect("open sessions");
-                self.scheduler.sync(&open, now);
+                self.watch
+                    .read(&self.log, &mut self.scheduler, now)
+                    .expect("the session log");
                 self.synced = now;
             }
             for due in self.scheduler.due(now) {
@@ -573,8 +579,25 @@ impl Till {
     }
 }
 
+/// The bench's own calls to the emulators' control API (the customer paying, the request
+/// count), on one client made before the measurement: a client per call loads the system's
+/// root certificates each time, which showed up as a tenth of the till's CPU.
+struct Control {
+    url: String,
+    http: Http,
+}
+
+impl Control {
+    fn new(url: &str) -> Control {
+        Control {
+            url: url.to_string(),
+            http: Http::new(HttpConfig::default()).unwrap(),
+        }
+    }
+}
+
 /// What the customer does: pays, through the emulator's control API.
-fn pay(url: &str, m: &Made) {
+fn pay(control: &Control, m: &Made) {
     let psid = &m.provider_session_id;
     // Bambora's ids say which kind (`paymentrequest/<id>`: QR and link sales).
     let path = match m.provider {
@@ -589,11 +612,11 @@ fn pay(url: &str, m: &Made) {
         "klarna" => format!("/klarna/sessions/{psid}/outcome"),
         other => panic!("{other}"),
     };
-    let r = Http::new(HttpConfig::default())
-        .unwrap()
+    let r = control
+        .http
         .send(
             "bench",
-            &Request::new(Method::Post, format!("{url}/_control{path}"))
+            &Request::new(Method::Post, format!("{}/_control{path}", control.url))
                 .json(br#"{"outcome":"pay"}"#.to_vec()),
         )
         .unwrap();
@@ -606,12 +629,12 @@ fn pay(url: &str, m: &Made) {
 }
 
 /// Requests the emulators served so far.
-fn stats(url: &str) -> u64 {
-    let r = Http::new(HttpConfig::default())
-        .unwrap()
+fn stats(control: &Control) -> u64 {
+    let r = control
+        .http
         .send(
             "bench",
-            &Request::new(Method::Get, format!("{url}/_control/stats")),
+            &Request::new(Method::Get, format!("{}/_control/stats", control.url)),
         )
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
