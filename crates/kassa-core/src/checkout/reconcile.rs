@@ -2,7 +2,7 @@
 //! a lost answer), settled by asking the provider, never by sending anything again.
 
 use super::lock::{InFlight, OperationLock};
-use super::{apply, no_payment, session_ref, settle};
+use super::{apply, session_ref, settle, unanswered};
 use crate::provider::cache::ProviderSource;
 use crate::provider::spec::SettingValues;
 use crate::provider::{Provider, ProviderError};
@@ -71,18 +71,15 @@ pub fn reconcile(
                 true,
             )?;
         }
-        let outcome = provider_for(&session.provider, &session.profile).and_then(|p| {
-            let r = session_ref(&session, now);
-            match session.provider_session_id {
-                Some(_) => p.status(&r).map(Some),
-                None => p.find_by_reference(&r),
-            }
-            .map(|report| (p, report))
-        });
         let (current, _) = log.get(&session.id)?;
-        let note = match outcome {
-            Ok((p, Some(report))) => {
-                match apply(
+        let outcome = match provider_for(&session.provider, &session.profile) {
+            Err(e) => Err(e),
+            // A create that got no answer: what the provider holds for its reference.
+            Ok(p) if current.provider_session_id.is_none() => {
+                unanswered::settle(log, p.as_ref(), &current, now, "reconcile")?
+            }
+            Ok(p) => match p.status(&session_ref(&current, now)) {
+                Ok(report) => match apply(
                     log,
                     p.as_ref(),
                     &current,
@@ -92,7 +89,7 @@ pub fn reconcile(
                     false,
                     None,
                 ) {
-                    Ok(()) => report.detail,
+                    Ok(()) => Ok(report.detail),
                     // Paid at the provider, but its receipt cannot be signed now: nothing is
                     // recorded (a paid sale never lacks its entry); the next start records it.
                     Err(StoreError::SigningKey { detail }) => {
@@ -101,24 +98,15 @@ pub fn reconcile(
                             session.provider, report.status, report.detail
                         );
                         log.add_event(&session.id, now, "reconcile", &note)?;
-                        note
+                        Ok(note)
                     }
                     Err(e) => return Err(e),
-                }
-            }
-            Ok((_, None)) => {
-                let detail = no_payment(&session.provider, &session.merchant_reference);
-                log.record_status(
-                    &session.id,
-                    Status::Failed,
-                    now,
-                    "reconcile",
-                    &detail,
-                    None,
-                    true,
-                )?;
-                detail
-            }
+                },
+                Err(e) => Err(e),
+            },
+        };
+        let note = match outcome {
+            Ok(note) => note,
             Err(error) => {
                 let detail = format!(
                     "cannot ask {} now [{}]: {error}",
