@@ -288,8 +288,8 @@
     if (life === 'until') {
       const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec($('link-until').value);
       if (!m) { linkFieldError('until'); return null; }
-      // Through the chosen day, in the till's time zone: until the next local midnight.
-      lifetime = { until: new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1).getTime() };
+      // The last day to pay as a date: the core ends it at the till's next local midnight.
+      lifetime = { through: m[0] };
     }
     return { lifetime, phone: $('link-phone').value.trim() || null, email: $('link-email').value.trim() || null };
   }
