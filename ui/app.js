@@ -334,7 +334,7 @@
     if (clamped) $('link-clamped').textContent = t('linkClamped', { p: k.providerLabel(s), t: k.time(s.requested_expires_at) });
     if (s.sent) {
       const c = t(`channel.${s.sent.channel}`);
-      $('link-sent').textContent = s.sent.error ? t('sentFailed', { c, to: s.sent.to }) : t('sentOk', { c, to: s.sent.to, s: s.sent.status });
+      $('link-sent').textContent = s.sent.error ? t(s.sent.status === 'unknown' ? 'sentUnknown' : 'sentFailed', { c, to: s.sent.to }) : t('sentOk', { c, to: s.sent.to, s: s.sent.status });
       $('link-sent').className = s.sent.error ? 'form-error' : 'note';
       $('link-sent').title = s.sent.error || '';
     } else {

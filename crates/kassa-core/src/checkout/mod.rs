@@ -289,8 +289,7 @@ pub fn start(
                 (Some(c), Some(sent)) => Some(link::record_sent(log, id, c, Ok(sent), now)?),
                 (Some(c), None) => {
                     let session = log.get(id)?.0;
-                    let result = provider.send_link(&session_ref(&session, now), c);
-                    Some(link::record_sent(log, id, c, result, now)?)
+                    Some(link::send(log, provider, &session, c, now)?)
                 }
                 (None, _) => None,
             };

@@ -23,8 +23,9 @@ pub struct Reconciled {
     pub from: Status,
     pub to: Status,
     pub note: String,
-    /// The operation (capture, refund, void) this is about; `from` and `to` are then the
-    /// session's status, unchanged, and `note` says what became of the operation.
+    /// The operation (capture, refund, void, or `send` for a link's send a crash cut short)
+    /// this is about; `from` and `to` are then the session's status, unchanged, and `note`
+    /// says what became of the operation.
     pub operation: Option<String>,
 }
 
@@ -143,6 +144,43 @@ pub fn reconcile(
         }
     }
     done.extend(reconcile_operations(log, data_dir, provider_for, now)?);
+    done.extend(reconcile_sends(log, data_dir, now)?);
+    Ok(done)
+}
+
+/// Sends of a link a process that is gone left unfinished (its send lock free, the attempt
+/// recorded, no outcome): whether the provider sent the message is unknown, and none of the
+/// sending providers lets Kassa read it back, so the session gets a `send_unknown` event and
+/// nothing is sent again. Asks no provider.
+pub fn reconcile_sends(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    let mut done = Vec::new();
+    for (id, _lock) in OperationLock::abandoned_sends(data_dir) {
+        let session = match log.get(&id) {
+            Ok((s, _)) => s,
+            // A lock of a session this log does not have: nothing to say, the file goes.
+            Err(StoreError::NotFound { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let note = format!(
+            "Kassa stopped while sending the link through {} (the attempt is logged, its \
+             answer is not): whether the customer got it is unknown, and Kassa does not send it \
+             again by itself (ask the customer, or Resend)",
+            session.provider
+        );
+        log.add_event(&id, now, "send_unknown", &note)?;
+        log::warn!(target: "kassa::checkout", "session {id}: {note}");
+        done.push(Reconciled {
+            id,
+            from: session.status,
+            to: session.status,
+            note,
+            operation: Some("send".into()),
+        });
+    }
     Ok(done)
 }
 
@@ -237,7 +275,8 @@ pub fn reconcile_with(
     // Contacts of links that ended unpaid a while ago are not needed any more.
     log.forget_contacts(now)?;
     if log.needing_reconciliation(now)?.is_empty() && log.unsettled_operations()?.is_empty() {
-        return Ok(Vec::new());
+        // Sends cut short need no provider either.
+        return reconcile_sends(log, data_dir, now);
     }
     let mut provider_for = |name: &str, profile: &str| source.get(settings, name, Some(profile));
     reconcile(log, data_dir, &mut provider_for, now)

@@ -75,7 +75,7 @@ fn lost(name: &str, holds: Holds, sale: crate::link::Sale) -> (SessionRecord, Ve
         searches: Mutex::new(0),
     };
     let id = SessionId::new(T0, 7);
-    let e = start(
+    let Err(e) = start(
         &mut log,
         &d.0,
         &p,
@@ -92,9 +92,9 @@ fn lost(name: &str, holds: Holds, sale: crate::link::Sale) -> (SessionRecord, Ve
             renews: None,
             operator: &owner(),
         },
-    )
-    .err()
-    .expect("the create got no answer");
+    ) else {
+        panic!("the create got no answer")
+    };
     assert_eq!(e.code(), Code::Timeout, "{e}");
     assert_eq!(log.get(id.as_str()).unwrap().0.status, Status::Unknown);
     // A provider that cannot be asked is an error of the read; the session says the rest.
