@@ -178,7 +178,7 @@ async fn charge<R: Runtime>(
 ) -> Result<SessionView> {
     blocking(app, move |app, desk| {
         let sale = match &link {
-            Some(l) => l.sale()?,
+            Some(l) => desk.with(|t| t.link_sale(l))?,
             None => Sale::Counter,
         };
         // A link is paid elsewhere: it is shown as its link and QR code, never in a window here.

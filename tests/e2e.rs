@@ -1754,8 +1754,9 @@ fn sent_messages(origin: &str) -> Vec<serde_json::Value> {
 }
 
 /// Opens the charge dialog, picks `provider` and a link sale for `lifetime` (`1h`, `24h`,
-/// `7d`), types the contact into `field` (`#link-phone`, `#link-email`) and starts it; waits
-/// for the link's panel and returns the link.
+/// `7d`, or `until:YYYY-MM-DD`, the last day to pay in the date field), types the contact into
+/// `field` (`#link-phone`, `#link-email`) and starts it; waits for the link's panel and returns
+/// the link.
 async fn charge_link(
     c: &Client,
     provider: &str,
@@ -1772,7 +1773,20 @@ async fn charge_link(
         !visible(c, "#presentation-choice").await,
         "a link is never shown in a window here"
     );
-    click(c, &format!("input[name=lifetime][value=\"{lifetime}\"]")).await;
+    match lifetime.strip_prefix("until:") {
+        Some(date) => {
+            click(c, "input[name=lifetime][value=\"until\"]").await;
+            wait_visible(c, 5, "#link-until").await;
+            // A date input takes its value as the picker would set it (typing is locale-bound).
+            c.execute(
+                "document.getElementById('link-until').value = arguments[0];",
+                vec![serde_json::json!(date)],
+            )
+            .await
+            .unwrap();
+        }
+        None => click(c, &format!("input[name=lifetime][value=\"{lifetime}\"]")).await,
+    }
     type_into(c, field, contact).await;
     click(c, "#start-charge").await;
     wait_visible(c, 15, "#link-info").await;
@@ -1919,9 +1933,21 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
     );
     link_done(&c).await;
 
-    // Bambora, 7 days, by e-mail: a Payment Request.
+    // Bambora, by e-mail, payable through a date ten days ahead: a Payment Request. The dialog
+    // sends the date; the core ends it at the till's next local midnight (`Zone::day_end_ms`).
     add_line(&c, "Ullpledd", "2", "450,00", "25", "").await;
-    let bambora_link = charge_link(&c, "bambora", "7d", "#link-email", "kari@example.no").await;
+    let zone = kassa_core::journal::Zone::system();
+    let last_day = zone
+        .stamp(kassa_core::time::now_millis() + 10 * 24 * 3_600_000)
+        .date;
+    let bambora_link = charge_link(
+        &c,
+        "bambora",
+        &format!("until:{last_day}"),
+        "#link-email",
+        "kari@example.no",
+    )
+    .await;
     let m = sent_messages(&origin);
     assert_sent(&m[1], "bambora", "email", "kari@example.no", &bambora_link);
     link_done(&c).await;
@@ -1955,6 +1981,12 @@ async fn link_sales_are_sent_followed_in_the_background_and_notified_when_paid()
     let ids = link_rows(&c).await;
     let dintero_id = ids[0].clone();
     let bambora_id = ids[1].clone();
+    let asked = cli_session(&till.dir, &bambora_id)["requested_expires_at"].clone();
+    assert_eq!(
+        kassa_core::time::parse_utc(asked.as_str().unwrap()).unwrap(),
+        zone.day_end_ms(&last_day).unwrap(),
+        "through {last_day} in the till's zone: {asked}"
+    );
     let klarna_id = ids[2].clone();
 
     // The Klarna customer pays: the follower sees it (nobody asks), notifies, and the row leaves.

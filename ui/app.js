@@ -288,8 +288,8 @@
     if (life === 'until') {
       const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec($('link-until').value);
       if (!m) { linkFieldError('until'); return null; }
-      // Through the chosen day, in the till's time zone: until the next local midnight.
-      lifetime = { until: new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1).getTime() };
+      // The last day to pay as a date: the core ends it at the till's next local midnight.
+      lifetime = { through: m[0] };
     }
     return { lifetime, phone: $('link-phone').value.trim() || null, email: $('link-email').value.trim() || null };
   }
@@ -334,7 +334,7 @@
     if (clamped) $('link-clamped').textContent = t('linkClamped', { p: k.providerLabel(s), t: k.time(s.requested_expires_at) });
     if (s.sent) {
       const c = t(`channel.${s.sent.channel}`);
-      $('link-sent').textContent = s.sent.error ? t('sentFailed', { c, to: s.sent.to }) : t('sentOk', { c, to: s.sent.to, s: s.sent.status });
+      $('link-sent').textContent = s.sent.error ? t(s.sent.status === 'unknown' ? 'sentUnknown' : 'sentFailed', { c, to: s.sent.to }) : t('sentOk', { c, to: s.sent.to, s: s.sent.status });
       $('link-sent').className = s.sent.error ? 'form-error' : 'note';
       $('link-sent').title = s.sent.error || '';
     } else {

@@ -306,6 +306,7 @@ window.kassaTexts.da = {
   linkClamped: '{p} holder kun et link så længe (du bad om {t}).',
   sentOk: 'Sendt med {c} til {to} ({s}).',
   sentFailed: 'Ikke sendt med {c} til {to}: kopiér, gem eller udskriv linket i stedet.',
+  sentUnknown: 'Intet svar om {c} til {to}: den kan være sendt. Spørg kunden, før du sender den igen.',
   notSent: 'Ikke sendt: kopiér, gem eller udskriv linket til kunden.',
   'channel.sms': 'sms',
   'channel.email': 'e-mail',

@@ -306,6 +306,7 @@ window.kassaTexts.sv = {
   linkClamped: '{p} behåller en länk bara så länge (du bad om {t}).',
   sentOk: 'Skickad med {c} till {to} ({s}).',
   sentFailed: 'Inte skickad med {c} till {to}: kopiera, spara eller skriv ut länken i stället.',
+  sentUnknown: 'Inget svar om {c} till {to}: det kan ha gått iväg. Fråga kunden innan du skickar igen.',
   notSent: 'Inte skickad: kopiera, spara eller skriv ut länken åt kunden.',
   'channel.sms': 'sms',
   'channel.email': 'e-post',

@@ -37,7 +37,7 @@ window.kassaIpc = (() => {
     parseAmount: (text, currency) => call('parse_amount', { text, currency }),
     quoteCart: (cart) => call('quote_cart', { cart }),
     newReference: () => call('new_reference'),
-    // `link` null: a counter sale; else {lifetime: '1h'|'24h'|'7d'|{until: ms}, phone?, email?}.
+    // `link` null: a counter sale; else {lifetime: '1h'|'24h'|'7d'|{through: 'YYYY-MM-DD'}, phone?, email?}.
     charge: (cart, provider, presentation, link) => call('charge', { cart, provider, presentation, link: link || null }),
     session: (id) => call('session', { id }),
     refreshSession: (id) => call('refresh_session', { id }),

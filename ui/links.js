@@ -90,7 +90,7 @@ window.kassaLinks = (() => {
         const d = v.sent;
         if (d) {
           const c = t(`channel.${d.channel}`);
-          $('links-msg').textContent = d.error ? t('sentFailed', { c, to: d.to }) : t('sentOk', { c, to: d.to, s: d.status });
+          $('links-msg').textContent = d.error ? t(d.status === 'unknown' ? 'sentUnknown' : 'sentFailed', { c, to: d.to }) : t('sentOk', { c, to: d.to, s: d.status });
         }
       } else if (what === 'cancel') {
         if (!armed.has(s.id)) { armed.add(s.id); render(); return; }

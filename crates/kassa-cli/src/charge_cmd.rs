@@ -47,9 +47,10 @@ pub struct ChargeArgs {
     /// QR code on paper), instead of at the counter (`shop.counter_link_minutes`).
     #[arg(long, conflicts_with = "webview")]
     pub link: bool,
-    /// How long the link stays payable: 1h, 24h (the default), 7d, a date (2026-12-24:
-    /// through that day, UTC) or a UTC time (2026-12-24T18:00:00Z). A lifetime beyond the
-    /// provider's limit is clamped; the expiry printed is the one the provider confirmed.
+    /// How long the link stays payable: 1h, 24h (the default), 7d, a date (2026-12-24: the last
+    /// day to pay, through that day in the till's time zone) or a UTC time
+    /// (2026-12-24T18:00:00Z). A lifetime beyond the provider's limit is clamped; the expiry
+    /// printed is the one the provider confirmed.
     #[arg(long, value_name = "WHEN")]
     pub expires_in: Option<String>,
     #[command(flatten)]

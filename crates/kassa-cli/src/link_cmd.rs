@@ -5,6 +5,7 @@
 use crate::station::{checkout_failure, store_failure, Station};
 use crate::Failure;
 use kassa_core::checkout::{self, Delivery, Renewal, DEFAULT_RETURN_URL};
+use kassa_core::journal::Zone;
 use kassa_core::link::{Contact, Lifetime, LinkSale, Sale};
 use kassa_core::session::SessionId;
 use kassa_core::store::SessionRecord;
@@ -36,10 +37,15 @@ impl SendArgs {
     }
 }
 
-/// `--expires-in`, parsed; a link without it lives 24 hours.
+/// `--expires-in`, parsed; a link without it lives 24 hours. A date is the last day to pay:
+/// it ends at the next midnight in the till's time zone (the session log's, `Zone::system`),
+/// by the same function as the desktop's date field and the history's dates.
 pub fn lifetime(text: Option<&str>) -> Result<Lifetime, Failure> {
-    text.map_or(Ok(Lifetime::Day), Lifetime::parse)
-        .map_err(Failure::Invalid)
+    let zone = Zone::system();
+    text.map_or(Ok(Lifetime::Day), |t| {
+        Lifetime::parse(t, &|d| zone.day_end_ms(d))
+    })
+    .map_err(Failure::Invalid)
 }
 
 /// The sale `charge` makes: a counter sale, or with `--link` a link sale.
@@ -220,9 +226,8 @@ pub fn renew(dir: &Path, a: RenewArgs) -> Result<(), Failure> {
         lifetime: a
             .expires_in
             .as_deref()
-            .map(Lifetime::parse)
-            .transpose()
-            .map_err(Failure::Invalid)?,
+            .map(|t| lifetime(Some(t)))
+            .transpose()?,
         send: a.send.contact()?,
         return_url: None,
     };

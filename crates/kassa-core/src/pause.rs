@@ -10,7 +10,10 @@
 /// (the paid status and its sales receipt entry committed, the capture at sale not yet
 /// settled), and for a capture, refund or void `op_after_requested` (recorded, not
 /// sent), `op_after_sent` (`sent` committed, the request not yet made), `op_after_response`
-/// (the provider answered, the answer not yet recorded); for the journal's own records
+/// (the provider answered, the answer not yet recorded); for sending a link
+/// `send_after_requested` (the attempt recorded, the provider not yet asked) and
+/// `send_after_response` (the provider answered, the answer not yet recorded); for the
+/// journal's own records
 /// `copy_appended` (a receipt copy's entry written, its transaction not yet committed),
 /// `copy_recorded` (committed, the copy not yet made or sent), `report_appended` (an X or Z
 /// report's entry written, not yet committed) and `report_committed` (committed, not yet shown

@@ -575,3 +575,86 @@ fn the_after_sale_endpoints_are_in_the_spec() {
         assert!(spec.contains(needle), "the spec lacks {needle}");
     }
 }
+
+/// `GET /v1/sessions` (Dintero's session list, see the emulator's module docs): a bearer token,
+/// `limit` 1–100, known parameters only, ISO 8601 bounds; `search` matches a part of the
+/// merchant reference, so a shorter reference finds a longer one too (a client must check the
+/// exact reference), and an unknown reference finds nothing.
+#[test]
+fn sessions_are_listed_by_a_loose_search_with_strict_parameters() {
+    let s = sandbox();
+    let bearer = token(&s);
+    let mut ids = Vec::new();
+    for reference in ["K-4711", "K-4711-2", "K-9000"] {
+        let mut body = order_body(5997);
+        body["order"]["merchant_reference"] = json!(reference);
+        let (status, v) = create(&s, &bearer, body, true);
+        assert_eq!(status, 200, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let refs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                x["order"]["merchant_reference"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let (status, v) = get(&s, &bearer, "/v1/sessions?search=k-4711&limit=100");
+    assert_eq!(status, 200, "{v}");
+    let mut found = refs(&v);
+    found.sort();
+    assert_eq!(
+        found,
+        ["K-4711", "K-4711-2"],
+        "a part of the reference, any case"
+    );
+    assert!(v[0]["id"].is_string() && v[0]["expires_at"].is_string());
+    let (_, v) = get(&s, &bearer, "/v1/sessions?search=K-1234");
+    assert_eq!(v, json!([]), "an unknown reference finds nothing");
+    // Newest first, `limit` and `starting_after` page through them.
+    let (_, v) = get(&s, &bearer, "/v1/sessions?limit=2");
+    assert_eq!(refs(&v), ["K-9000", "K-4711-2"]);
+    let (_, v) = get(
+        &s,
+        &bearer,
+        &format!("/v1/sessions?limit=2&starting_after={}", ids[1]),
+    );
+    assert_eq!(refs(&v), ["K-4711"]);
+    let (_, v) = get(
+        &s,
+        &bearer,
+        &format!("/v1/sessions?id={}&id={}", ids[0], ids[2]),
+    );
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (_, v) = get(&s, &bearer, "/v1/sessions?created_at.lte=2000-01-01");
+    assert_eq!(v, json!([]));
+    for (query, says) in [
+        ("limit=0", "limit must be between 1 and 100"),
+        ("limit=101", "limit must be between 1 and 100"),
+        (
+            "merchant_reference=K-4711",
+            "merchant_reference is not a query parameter",
+        ),
+        ("created_at.gte=yesterday", "is not an ISO 8601 date-time"),
+        ("search=a&search=b", "search is given more than once"),
+        (
+            "starting_after=T11223344.nothing",
+            "is not a session of this account",
+        ),
+    ] {
+        let (status, v) = get(&s, &bearer, &format!("/v1/sessions?{query}"));
+        assert_eq!(status, 400, "{query}: {v}");
+        assert_eq!(code(&v), "BAD_REQUEST");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{query}: {v}"
+        );
+    }
+    let (status, _) = get(&s, "Bearer nope", "/v1/sessions?search=K-4711");
+    assert_eq!(status, 401);
+}

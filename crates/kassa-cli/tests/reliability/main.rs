@@ -10,8 +10,12 @@
 //!   bodies, an untrusted certificate): named in the error, logged, and never paid;
 //! - receipt copies and X and Z reports killed mid-way (`journal_records.rs`): whole or none,
 //!   one copy and one Z a day at most;
-//! - a link's renewal killed mid-way (`link_renewal.rs`): one renewal at most, never a reused
-//!   session, a second renewal refused;
+//! - a link's charge (sent by SMS) and its renewal killed mid-way (`links.rs`): one session and
+//!   one message at most, never a reused session, a second renewal refused, and a session
+//!   Dintero created (and sent) before the kill found by its reference and followed as an open
+//!   link, never settled `failed`; a link's send and resend killed mid-way and faulted: every
+//!   message has its logged attempt, a cut-short or unanswered one is said `send_unknown`,
+//!   nothing is sent again by Kassa itself;
 //! - the journal after each till's crashes ([`Receipts`]): every paid sale has exactly one sales
 //!   receipt entry and every done refund or void one return entry (0 missing, 0 twice), an
 //!   unpaid sale none, and `journal verify` passes.
@@ -26,7 +30,7 @@ mod after_sale;
 #[path = "../common/mod.rs"]
 mod common;
 mod journal_records;
-mod link_renewal;
+mod links;
 use common::shop::*;
 use common::*;
 use kassa_core::http::{Http, HttpConfig, Method, Request};

@@ -1,14 +1,17 @@
 //! A link sale after its create: sending its link (at the start, again on Resend) and renewing
 //! a link that expired or was cancelled as a new session for the same order.
 //!
-//! - A send is recorded as a session event (`sent` or `send_failed`) with the contact masked;
-//!   a failed send leaves the session open (the link can still be copied). Sends are never
-//!   retried by Kassa: a second message is worse than a missing one staff can see.
+//! - A send ([`send`]) is recorded before its request (`send_requested`, durably) and after it
+//!   (`sent`, `send_failed`, or `send_unknown` when no answer came), with the contact masked; a
+//!   failed send leaves the session open (the link can still be copied). Sends are never
+//!   retried by Kassa: a second message is worse than a missing one staff can see, so a send
+//!   a crash cut short is said unknown at the next start, never repeated.
 //! - [`renew`] never reuses a session: the new one has its own id and merchant reference
 //!   (`<reference>-R<n>`, because providers refuse an order id twice: Bambora, Opencharge) and
 //!   records which session it renews; each session is renewed at most once (the session log's
 //!   unique index), and the old session's contact moves to the new one.
 
+use super::lock::{pause_point, OperationLock};
 use super::{session_ref, start, ChargeRequest, CheckoutError, Started};
 use crate::code::Code;
 use crate::link::{Channel, Contact, Lifetime, LinkError, LinkSale, Sale, SaleKind};
@@ -32,6 +35,48 @@ pub struct Delivery {
     pub error: Option<String>,
 }
 
+/// Sends session `s`'s link to `to` through `provider`, once: under the session's send lock
+/// (another process sending it now: refused), the attempt recorded durably first
+/// (`send_requested`), then the request, then its outcome (`sent`, `send_failed`, or
+/// `send_unknown` when the request may have reached the provider without an answer). A process
+/// killed in between leaves the attempt in the log; the next start says its outcome is unknown
+/// ([`super::reconcile`]). Never retried.
+pub(super) fn send(
+    log: &mut SessionLog,
+    provider: &dyn Provider,
+    s: &SessionRecord,
+    to: &Contact,
+    now: i64,
+) -> Result<Delivery, CheckoutError> {
+    let dir = super::data_dir_of(log).to_path_buf();
+    let Some(_sending) = OperationLock::try_acquire_send(&dir, &s.id)? else {
+        return Err(refused(
+            s,
+            Code::OperationInProgress,
+            format!(
+                "session {}: another Kassa is sending its link right now",
+                s.id
+            ),
+        ));
+    };
+    log.record_send_attempt(
+        &s.id,
+        now,
+        &format!(
+            "sending the link by {} to {} through {} (once: if Kassa stops before the answer, \
+             whether it went out is unknown)",
+            to.channel(),
+            to.masked(),
+            provider.name()
+        ),
+    )?;
+    pause_point("send_after_requested");
+    let result = provider.send_link(&session_ref(s, now), to);
+    pause_point("send_after_response");
+    let now = crate::time::now_millis().max(now);
+    Ok(record_sent(log, &s.id, to, result, now)?)
+}
+
 /// Records what a send did as an event and returns it.
 pub(super) fn record_sent(
     log: &mut SessionLog,
@@ -42,6 +87,28 @@ pub(super) fn record_sent(
 ) -> Result<Delivery, StoreError> {
     let masked = to.masked();
     match result {
+        Err(e) if e.may_have_reached_provider() => {
+            log::warn!(target: "kassa::checkout", "session {id}: sending the link got no answer: {e}");
+            log.add_event(
+                id,
+                now,
+                "send_unknown",
+                &format!(
+                    "sending the link by {} to {masked} got no answer [{}]: {e}; whether {} sent it \
+                     is unknown, and Kassa does not send it again by itself (ask the customer, \
+                     or Resend)",
+                    to.channel(),
+                    e.code(),
+                    e.provider
+                ),
+            )?;
+            Ok(Delivery {
+                channel: to.channel(),
+                to: masked,
+                status: "unknown".into(),
+                error: Some(format!("{e} [{}]", e.code())),
+            })
+        }
         Ok(sent) => {
             log.add_event(id, now, "sent", &sent.detail)?;
             Ok(Delivery {
@@ -144,8 +211,7 @@ pub fn resend(
     if to.is_some() {
         log.record_contact(id, &contact, now)?;
     }
-    let result = provider.send_link(&session_ref(&s, now), &contact);
-    let delivery = super::link::record_sent(log, id, &contact, result, now)?;
+    let delivery = send(log, provider, &s, &contact, now)?;
     Ok((log.get(id)?.0, delivery))
 }
 

@@ -5,7 +5,9 @@
 //! - [`OperationLock`]: `inflight/<session id>.op.lock`, held while a capture, refund or void of
 //!   that session is being recorded, sent and answered: one operation in flight per session, so
 //!   the provider's operations read just before one cannot be confused with another of Kassa's
-//!   own, and reconciliation leaves a living process's operation alone.
+//!   own, and reconciliation leaves a living process's operation alone; and
+//!   `inflight/<session id>.send.lock` while its link is being sent (one send at a time; one a
+//!   killed process left is found at the next start).
 //!
 //! The OS drops a lock when its process dies (even by `kill -9`), so a lock another process can
 //! take was abandoned.
@@ -71,13 +73,47 @@ pub(super) struct OperationLock {
     file: File,
 }
 
+/// What a [`OperationLock::try_acquire_send`] lock file's name ends with.
+const SEND_LOCK: &str = ".send.lock";
+
 impl OperationLock {
     /// Takes the lock of session `id`'s operations, or `None` when a living process holds it.
     pub(super) fn try_acquire(
         data_dir: &Path,
         id: &str,
     ) -> Result<Option<OperationLock>, CheckoutError> {
-        let path = lock_dir(data_dir).join(format!("{id}.op.lock"));
+        OperationLock::try_at(data_dir, &format!("{id}.op.lock"))
+    }
+
+    /// Takes `inflight/<id>.send.lock`, held while a link of session `id` is being sent (the
+    /// attempt recorded, the provider asked, its answer recorded), or `None` when a living
+    /// process holds it. A process killed meanwhile leaves the file unlocked:
+    /// [`OperationLock::abandoned_sends`] finds it.
+    pub(super) fn try_acquire_send(
+        data_dir: &Path,
+        id: &str,
+    ) -> Result<Option<OperationLock>, CheckoutError> {
+        OperationLock::try_at(data_dir, &format!("{id}{SEND_LOCK}"))
+    }
+
+    /// The sends a process that is gone left unfinished: each session id with its send lock,
+    /// now held by the caller (dropping it removes the file).
+    pub(super) fn abandoned_sends(data_dir: &Path) -> Vec<(String, OperationLock)> {
+        let Ok(entries) = std::fs::read_dir(lock_dir(data_dir)) else {
+            return Vec::new(); // no lock was ever made here
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| Some(name.strip_suffix(SEND_LOCK)?.to_string()))
+            .filter_map(|id| {
+                let lock = OperationLock::try_acquire_send(data_dir, &id).ok()??;
+                Some((id, lock))
+            })
+            .collect()
+    }
+
+    fn try_at(data_dir: &Path, name: &str) -> Result<Option<OperationLock>, CheckoutError> {
+        let path = lock_dir(data_dir).join(name);
         let fail = |e: std::io::Error| lock_failed(&path, e);
         std::fs::create_dir_all(lock_dir(data_dir)).map_err(fail)?;
         loop {

@@ -34,6 +34,7 @@ pub(crate) mod lock;
 mod operation;
 mod reconcile;
 mod settle;
+mod unanswered;
 
 pub use link::{renew, resend, Delivery, Renewal};
 pub use operation::{capture, preview_refund, record_refund, refund, void};
@@ -288,8 +289,7 @@ pub fn start(
                 (Some(c), Some(sent)) => Some(link::record_sent(log, id, c, Ok(sent), now)?),
                 (Some(c), None) => {
                     let session = log.get(id)?.0;
-                    let result = provider.send_link(&session_ref(&session, now), c);
-                    Some(link::record_sent(log, id, c, result, now)?)
+                    Some(link::send(log, provider, &session, c, now)?)
                 }
                 (None, _) => None,
             };
@@ -372,12 +372,15 @@ pub fn refresh(
         }
         return Ok(session);
     }
-    let result = match session.provider_session_id {
-        Some(_) => provider.status(&session_ref(&session, now)).map(Some),
-        None => provider.find_by_reference(&session_ref(&session, now)),
-    };
-    match result {
-        Ok(Some(report)) => {
+    if session.provider_session_id.is_none() {
+        // Only a session whose create got no answer: what the provider holds for its reference.
+        return match unanswered::settle(log, provider, &session, now, "status")? {
+            Ok(_) => Ok(log.get(id)?.0),
+            Err(error) => Err(failed_call(log, &session, now, "status read", error)?),
+        };
+    }
+    match provider.status(&session_ref(&session, now)) {
+        Ok(report) => {
             apply(
                 log,
                 provider,
@@ -388,11 +391,6 @@ pub fn refresh(
                 record_unchanged,
                 None,
             )?;
-        }
-        Ok(None) => {
-            // Only reachable for a session whose create got no answer: nothing was paid.
-            let detail = no_payment(provider.name(), &session.merchant_reference);
-            log.record_status(id, Status::Failed, now, "status", &detail, None, true)?;
         }
         Err(error) => return Err(failed_call(log, &session, now, "status read", error)?),
     }

@@ -2,7 +2,7 @@
 //! a lost answer), settled by asking the provider, never by sending anything again.
 
 use super::lock::{InFlight, OperationLock};
-use super::{apply, no_payment, session_ref, settle};
+use super::{apply, session_ref, settle, unanswered};
 use crate::provider::cache::ProviderSource;
 use crate::provider::spec::SettingValues;
 use crate::provider::{Provider, ProviderError};
@@ -23,8 +23,9 @@ pub struct Reconciled {
     pub from: Status,
     pub to: Status,
     pub note: String,
-    /// The operation (capture, refund, void) this is about; `from` and `to` are then the
-    /// session's status, unchanged, and `note` says what became of the operation.
+    /// The operation (capture, refund, void, or `send` for a link's send a crash cut short)
+    /// this is about; `from` and `to` are then the session's status, unchanged, and `note`
+    /// says what became of the operation.
     pub operation: Option<String>,
 }
 
@@ -71,18 +72,15 @@ pub fn reconcile(
                 true,
             )?;
         }
-        let outcome = provider_for(&session.provider, &session.profile).and_then(|p| {
-            let r = session_ref(&session, now);
-            match session.provider_session_id {
-                Some(_) => p.status(&r).map(Some),
-                None => p.find_by_reference(&r),
-            }
-            .map(|report| (p, report))
-        });
         let (current, _) = log.get(&session.id)?;
-        let note = match outcome {
-            Ok((p, Some(report))) => {
-                match apply(
+        let outcome = match provider_for(&session.provider, &session.profile) {
+            Err(e) => Err(e),
+            // A create that got no answer: what the provider holds for its reference.
+            Ok(p) if current.provider_session_id.is_none() => {
+                unanswered::settle(log, p.as_ref(), &current, now, "reconcile")?
+            }
+            Ok(p) => match p.status(&session_ref(&current, now)) {
+                Ok(report) => match apply(
                     log,
                     p.as_ref(),
                     &current,
@@ -92,7 +90,7 @@ pub fn reconcile(
                     false,
                     None,
                 ) {
-                    Ok(()) => report.detail,
+                    Ok(()) => Ok(report.detail),
                     // Paid at the provider, but its receipt cannot be signed now: nothing is
                     // recorded (a paid sale never lacks its entry); the next start records it.
                     Err(StoreError::SigningKey { detail }) => {
@@ -101,24 +99,15 @@ pub fn reconcile(
                             session.provider, report.status, report.detail
                         );
                         log.add_event(&session.id, now, "reconcile", &note)?;
-                        note
+                        Ok(note)
                     }
                     Err(e) => return Err(e),
-                }
-            }
-            Ok((_, None)) => {
-                let detail = no_payment(&session.provider, &session.merchant_reference);
-                log.record_status(
-                    &session.id,
-                    Status::Failed,
-                    now,
-                    "reconcile",
-                    &detail,
-                    None,
-                    true,
-                )?;
-                detail
-            }
+                },
+                Err(e) => Err(e),
+            },
+        };
+        let note = match outcome {
+            Ok(note) => note,
             Err(error) => {
                 let detail = format!(
                     "cannot ask {} now [{}]: {error}",
@@ -155,6 +144,43 @@ pub fn reconcile(
         }
     }
     done.extend(reconcile_operations(log, data_dir, provider_for, now)?);
+    done.extend(reconcile_sends(log, data_dir, now)?);
+    Ok(done)
+}
+
+/// Sends of a link a process that is gone left unfinished (its send lock free, the attempt
+/// recorded, no outcome): whether the provider sent the message is unknown, and none of the
+/// sending providers lets Kassa read it back, so the session gets a `send_unknown` event and
+/// nothing is sent again. Asks no provider.
+pub fn reconcile_sends(
+    log: &mut SessionLog,
+    data_dir: &Path,
+    now: i64,
+) -> Result<Vec<Reconciled>, StoreError> {
+    let mut done = Vec::new();
+    for (id, _lock) in OperationLock::abandoned_sends(data_dir) {
+        let session = match log.get(&id) {
+            Ok((s, _)) => s,
+            // A lock of a session this log does not have: nothing to say, the file goes.
+            Err(StoreError::NotFound { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let note = format!(
+            "Kassa stopped while sending the link through {} (the attempt is logged, its \
+             answer is not): whether the customer got it is unknown, and Kassa does not send it \
+             again by itself (ask the customer, or Resend)",
+            session.provider
+        );
+        log.add_event(&id, now, "send_unknown", &note)?;
+        log::warn!(target: "kassa::checkout", "session {id}: {note}");
+        done.push(Reconciled {
+            id,
+            from: session.status,
+            to: session.status,
+            note,
+            operation: Some("send".into()),
+        });
+    }
     Ok(done)
 }
 
@@ -249,7 +275,8 @@ pub fn reconcile_with(
     // Contacts of links that ended unpaid a while ago are not needed any more.
     log.forget_contacts(now)?;
     if log.needing_reconciliation(now)?.is_empty() && log.unsettled_operations()?.is_empty() {
-        return Ok(Vec::new());
+        // Sends cut short need no provider either.
+        return reconcile_sends(log, data_dir, now);
     }
     let mut provider_for = |name: &str, profile: &str| source.get(settings, name, Some(profile));
     reconcile(log, data_dir, &mut provider_for, now)

@@ -7,14 +7,17 @@ use super::*;
 use crate::http::{Http, HttpConfig};
 use crate::provider::AtSaleCapture;
 use crate::provider::{
-    Capabilities, ClientBase, Created, ErrorKind, OperationAnswer, OperationKind, OperationRequest,
-    PaymentState, ProviderOperation, ProviderOutcome,
+    Capabilities, ClientBase, Created, ErrorKind, FoundSession, OperationAnswer, OperationKind,
+    OperationRequest, PaymentState, ProviderOperation, ProviderOutcome,
 };
 use crate::refund::Basis;
 use crate::store::OperationState;
 use crate::store::Via;
 use std::collections::VecDeque;
 use std::sync::Mutex;
+
+#[path = "tests_unanswered.rs"]
+mod unanswered;
 
 /// What the fake provider does with the next operation request.
 #[derive(Clone)]

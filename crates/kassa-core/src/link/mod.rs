@@ -2,8 +2,8 @@
 //! customer pays later), how long a link lives, and whom it is sent to.
 //!
 //! - [`SaleKind`]: a counter sale lives `shop.counter_link_minutes` (default
-//!   [`COUNTER_MINUTES_DEFAULT`]); a link sale chooses a [`Lifetime`] (1 h, 24 h, 7 d or until a
-//!   date), which [`expiry`] clamps to what the provider documents ([`LinkRules::max_ms`], one
+//!   [`COUNTER_MINUTES_DEFAULT`]); a link sale chooses a [`Lifetime`] (1 h, 24 h, 7 d or through
+//!   a last day to pay, which ends at the shop's next local midnight), which [`expiry`] clamps to what the provider documents ([`LinkRules::max_ms`], one
 //!   constant per provider beside its client, with its source). The session log keeps what was
 //!   asked and what the provider confirmed; Kassa shows the latter.
 //! - [`Contact`] (`contact.rs`): a phone number (E.164) or an e-mail address, validated before
@@ -55,8 +55,9 @@ impl SaleKind {
     }
 }
 
-/// How long a link sale stays payable, as staff chose it. On the wire: `"1h"`, `"24h"`,
-/// `"7d"` or `{"until": <Unix ms>}`.
+/// How long a link sale stays payable, as staff chose it. On the wire (the desktop's IPC):
+/// `"1h"`, `"24h"` or `"7d"`; a last day to pay comes as a [`LifetimeChoice`] and becomes
+/// [`Lifetime::Until`] only in the core ([`Lifetime::through`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lifetime {
     #[serde(rename = "1h")]
@@ -65,31 +66,38 @@ pub enum Lifetime {
     Day,
     #[serde(rename = "7d")]
     Week,
-    /// Until this moment (Unix ms).
-    #[serde(rename = "until")]
+    /// Until this moment (Unix ms). Never taken from the wire: a form sends a date, which the
+    /// core turns into a moment in the shop's time zone.
+    #[serde(rename = "until", skip_deserializing)]
     Until(i64),
 }
 
+/// How a caller turns a local date (`YYYY-MM-DD`) into the moment that day ends in the shop's
+/// time zone: `|d| zone.day_end_ms(d)` with the session log's `journal::Zone` (the till's
+/// zone), the same function the history's date filter uses. (This module cannot name the
+/// journal's zone itself: the journal depends on providers, which depend on this module.)
+pub type DayEnd<'a> = &'a dyn Fn(&str) -> Result<i64, String>;
+
 impl Lifetime {
-    /// `1h`, `24h`, `7d`, a date (`2026-12-24`: until the end of that day, UTC) or a UTC time
-    /// (`2026-12-24T18:00:00Z`).
-    pub fn parse(text: &str) -> Result<Lifetime, String> {
+    /// `1h`, `24h`, `7d`, a date (`2026-12-24`: through that day in the shop's time zone, by
+    /// `day_end`) or a UTC time (`2026-12-24T18:00:00Z`).
+    pub fn parse(text: &str, day_end: DayEnd) -> Result<Lifetime, String> {
         match text.trim() {
             "1h" => Ok(Lifetime::Hour),
             "24h" | "1d" => Ok(Lifetime::Day),
             "7d" => Ok(Lifetime::Week),
-            t => {
-                let at = crate::time::parse_utc(t).map_err(|_| {
-                    format!("{t:?} is not a lifetime (1h, 24h, 7d, a date like 2026-12-24 or a UTC time like 2026-12-24T18:00:00Z)")
-                })?;
-                // A date alone means through that day.
-                Ok(Lifetime::Until(if t.len() == 10 {
-                    at + DAY_MS
-                } else {
-                    at
-                }))
-            }
+            t if t.len() == 10 => Lifetime::through(t, day_end),
+            t => crate::time::parse_utc(t).map(Lifetime::Until).map_err(|_| {
+                format!("{t:?} is not a lifetime (1h, 24h, 7d, a date like 2026-12-24 or a UTC time like 2026-12-24T18:00:00Z)")
+            }),
         }
+    }
+
+    /// The last day to pay (`YYYY-MM-DD`): payable through that whole day in the shop's time
+    /// zone, so until the next local midnight (23 or 25 hours after the day began on the days
+    /// the clock changes).
+    pub fn through(date: &str, day_end: DayEnd) -> Result<Lifetime, String> {
+        day_end(date.trim()).map(Lifetime::Until)
     }
 
     /// When the lifetime ends for a link created at `now`.
@@ -99,6 +107,24 @@ impl Lifetime {
             Lifetime::Day => now + DAY_MS,
             Lifetime::Week => now + 7 * DAY_MS,
             Lifetime::Until(t) => t,
+        }
+    }
+}
+
+/// A lifetime as the charge dialog sends it: a preset (`"7d"`), or the last day to pay as a
+/// local date (`{"through": "2026-12-24"}`), turned into a moment by [`LifetimeChoice::resolve`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum LifetimeChoice {
+    Preset(Lifetime),
+    Through { through: String },
+}
+
+impl LifetimeChoice {
+    pub fn resolve(&self, day_end: DayEnd) -> Result<Lifetime, String> {
+        match self {
+            LifetimeChoice::Preset(l) => Ok(*l),
+            LifetimeChoice::Through { through } => Lifetime::through(through, day_end),
         }
     }
 }
@@ -237,26 +263,47 @@ mod tests {
         resend: true,
     };
 
+    /// A made-up zone two hours east of UTC (the real zones are the journal's: the dates of
+    /// clock changes are tested in `till::links`).
+    fn utc_plus_2(date: &str) -> Result<i64, String> {
+        crate::time::parse_utc(date)
+            .map(|midnight| midnight + DAY_MS - 2 * HOUR_MS)
+            .map_err(|_| format!("{date:?} is not a date"))
+    }
+
     #[test]
     fn lifetimes_parse_from_presets_dates_and_times() {
-        assert_eq!(Lifetime::parse("1h"), Ok(Lifetime::Hour));
-        assert_eq!(Lifetime::parse("24h"), Ok(Lifetime::Day));
-        assert_eq!(Lifetime::parse("7d"), Ok(Lifetime::Week));
+        let parse = |t: &str| Lifetime::parse(t, &utc_plus_2);
+        assert_eq!(parse("1h"), Ok(Lifetime::Hour));
+        assert_eq!(parse("24h"), Ok(Lifetime::Day));
+        assert_eq!(parse("7d"), Ok(Lifetime::Week));
         let day = crate::time::parse_utc("2026-12-24").unwrap();
+        // A date: through that day in the shop's zone, by the caller's `day_end`.
         assert_eq!(
-            Lifetime::parse("2026-12-24"),
-            Ok(Lifetime::Until(day + DAY_MS))
+            parse("2026-12-24"),
+            Ok(Lifetime::Until(day + DAY_MS - 2 * HOUR_MS))
         );
+        assert!(parse("2026-13-24").unwrap_err().contains("not a date"));
         assert_eq!(
-            Lifetime::parse("2026-12-24T18:00:00Z"),
+            parse("2026-12-24T18:00:00Z"),
             Ok(Lifetime::Until(day + 18 * HOUR_MS))
         );
-        assert!(Lifetime::parse("3w").is_err());
+        assert!(parse("3w").is_err());
         assert_eq!(serde_json::to_string(&Lifetime::Week).unwrap(), "\"7d\"");
+        // The wire takes presets and a date, never a moment.
+        let choice = |j: &str| serde_json::from_str::<LifetimeChoice>(j);
         assert_eq!(
-            serde_json::from_str::<Lifetime>("{\"until\":5}").unwrap(),
-            Lifetime::Until(5)
+            choice("\"7d\"").unwrap(),
+            LifetimeChoice::Preset(Lifetime::Week)
         );
+        assert_eq!(
+            choice("{\"through\":\"2026-12-24\"}")
+                .unwrap()
+                .resolve(&utc_plus_2),
+            parse("2026-12-24")
+        );
+        assert!(choice("{\"until\":5}").is_err());
+        assert!(serde_json::from_str::<Lifetime>("{\"until\":5}").is_err());
     }
 
     #[test]

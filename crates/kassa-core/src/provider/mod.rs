@@ -130,6 +130,18 @@ pub struct Created {
     pub sent: Option<Sent>,
 }
 
+/// A checkout session the provider holds for a merchant reference, found after a create whose
+/// answer Kassa never recorded ([`Provider::find_session`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSession {
+    pub provider_session_id: String,
+    /// The session's checkout URL (what the customer was sent, where the provider sent it).
+    pub checkout_url: String,
+    pub expires_at: Option<i64>,
+    /// What the session says now (open, paid, expired, …).
+    pub report: StatusReport,
+}
+
 /// The provider's answer to sending a link to the customer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Sent {
@@ -213,6 +225,16 @@ pub trait Provider: Send + Sync {
     ) -> Result<Option<StatusReport>, ProviderError> {
         let _ = session;
         Err(self.unsupported("find_by_reference"))
+    }
+    /// Looks for the checkout session itself (not only its payment) by merchant reference, for
+    /// a link whose create got no answer: the provider may have created it and sent it to the
+    /// customer during the create (Dintero's `publish`), so the customer may hold a live link.
+    /// `Ok(None)`: the provider holds no session with this reference (the create never reached
+    /// it, so nothing was sent). Providers that cannot look one up refuse with
+    /// [`ErrorKind::Unsupported`].
+    fn find_session(&self, session: &SessionRef) -> Result<Option<FoundSession>, ProviderError> {
+        let _ = session;
+        Err(self.unsupported("finding a checkout session by reference"))
     }
     /// The embedded checkout window reached the return URL (`url`, with whatever the provider
     /// appended). A return is never itself proof of payment: providers whose return carries

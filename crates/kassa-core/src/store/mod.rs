@@ -1077,8 +1077,21 @@ impl SessionLog {
         kind: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
+        self.append_event(id, now, kind, detail, false)
+    }
+
+    /// An event without a status change; `durable`: committed with a full sync (an event that
+    /// must survive a crash right after it, as a send's attempt).
+    fn append_event(
+        &mut self,
+        id: &str,
+        now: i64,
+        kind: &str,
+        detail: &str,
+        durable: bool,
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        self.write(false, |tx| {
+        self.write(durable, |tx| {
             status_of(tx, &path, id)?;
             insert_event(tx, &path, id, now, kind, None, detail)
         })
@@ -1092,6 +1105,18 @@ impl SessionLog {
             .and_then(|mut stmt| stmt.query_row([id], row_to_session).optional())
             .map_err(|e| self.err(e))?
             .ok_or_else(|| StoreError::NotFound { id: id.to_string() })
+    }
+
+    /// Records that session `id`'s link is about to be sent to the customer (event
+    /// `send_requested`), durably, before the request leaves: a send Kassa stops in the middle
+    /// of is in the log, and its outcome is then said unknown (`send_unknown`), never guessed.
+    pub fn record_send_attempt(
+        &mut self,
+        id: &str,
+        now: i64,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.append_event(id, now, "send_requested", detail, true)
     }
 
     /// One session and its events, oldest event first.

@@ -7,7 +7,8 @@ use super::view::{view, Depth, SessionView};
 use super::{Till, TillError};
 use crate::checkout::{self, Renewal};
 use crate::code::Code;
-use crate::link::{Contact, Lifetime, LinkSale, Sale};
+use crate::journal::Zone;
+use crate::link::{Contact, Lifetime, LifetimeChoice, LinkSale, Sale};
 use crate::printing::PrintingError;
 use crate::provider::cache::ProviderSource;
 use crate::provider::{Capabilities, Provider};
@@ -23,7 +24,9 @@ use std::sync::Arc;
 /// problem names its field (`phone`, `email`) so the dialog shows it beside that field.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct LinkRequest {
-    pub lifetime: Option<Lifetime>,
+    /// A preset, or the last day to pay as a date (`{"through": "2026-12-24"}`): the dialog
+    /// sends the date, the core turns it into the end of that day in the till's time zone.
+    pub lifetime: Option<LifetimeChoice>,
     #[serde(default)]
     pub phone: Option<String>,
     #[serde(default)]
@@ -51,10 +54,17 @@ impl LinkRequest {
         }
     }
 
-    /// The link sale it asks for (default lifetime: 24 hours).
-    pub fn sale(&self) -> Result<Sale, TillError> {
+    /// The link sale it asks for (default lifetime: 24 hours), a last day to pay ending at
+    /// the next midnight in `zone` (a bad date is a problem of the `until` field).
+    pub fn sale(&self, zone: &Zone) -> Result<Sale, TillError> {
+        let lifetime = match &self.lifetime {
+            None => Lifetime::Day,
+            Some(choice) => choice
+                .resolve(&|d| zone.day_end_ms(d))
+                .map_err(|r| TillError::field("until", r))?,
+        };
         Ok(Sale::Link(LinkSale {
-            lifetime: self.lifetime.unwrap_or(Lifetime::Day),
+            lifetime,
             send: self.contact()?,
         }))
     }
@@ -68,6 +78,12 @@ pub struct SavedQr {
 }
 
 impl<P: ProviderSource> Till<P> {
+    /// The link sale the charge dialog asks for, its last day to pay in the till's time zone
+    /// (the session log's, as the history's dates).
+    pub fn link_sale(&self, req: &LinkRequest) -> Result<Sale, TillError> {
+        req.sale(self.log.time_zone())
+    }
+
     /// The client of provider `name` under `profile` (the background follower's source).
     pub fn provider_named(
         &mut self,
@@ -258,9 +274,57 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(c.value(), "+4791234567");
-        match req(None, None).sale().unwrap() {
+        match req(None, None).sale(&Zone::named("UTC").unwrap()).unwrap() {
             Sale::Link(l) => assert_eq!(l.lifetime, Lifetime::Day),
             Sale::Counter => panic!("a link request makes a link sale"),
         }
+    }
+
+    /// The dialog's last day to pay, as it arrives over IPC, in the till's zone.
+    fn through(date: &str, zone: &str) -> Result<Lifetime, TillError> {
+        let mut r = req(None, None);
+        r.lifetime = Some(serde_json::from_value(serde_json::json!({ "through": date })).unwrap());
+        match r.sale(&Zone::named(zone).unwrap())? {
+            Sale::Link(l) => Ok(l.lifetime),
+            Sale::Counter => panic!("a link request makes a link sale"),
+        }
+    }
+
+    #[test]
+    fn a_last_day_to_pay_ends_at_the_tills_next_midnight_also_when_the_clock_changes() {
+        let at = |t: &str| Lifetime::Until(crate::time::parse_utc(t).unwrap());
+        // Winter in Oslo (UTC+1): 24 December ends at 23:00 UTC.
+        assert_eq!(
+            through("2026-12-24", "Europe/Oslo").unwrap(),
+            at("2026-12-24T23:00:00Z")
+        );
+        // Summer (UTC+2), and the two days the clock changes: the spring day (23 hours) ends
+        // in summer time, the autumn day (25 hours) in winter time.
+        assert_eq!(
+            through("2026-07-01", "Europe/Oslo").unwrap(),
+            at("2026-07-01T22:00:00Z")
+        );
+        assert_eq!(
+            through("2026-03-29", "Europe/Oslo").unwrap(),
+            at("2026-03-29T22:00:00Z")
+        );
+        assert_eq!(
+            through("2026-10-25", "Europe/Oslo").unwrap(),
+            at("2026-10-25T23:00:00Z")
+        );
+        // The same date is a different moment in another shop's zone.
+        assert_eq!(
+            through("2026-12-24", "America/New_York").unwrap(),
+            at("2026-12-25T05:00:00Z")
+        );
+        // The CLI's `--expires-in <date>` is the same function.
+        let oslo = Zone::named("Europe/Oslo").unwrap();
+        assert_eq!(
+            Lifetime::parse("2026-10-25", &|d| oslo.day_end_ms(d)).unwrap(),
+            through("2026-10-25", "Europe/Oslo").unwrap()
+        );
+        let e = through("24.12.2026", "Europe/Oslo").unwrap_err();
+        assert_eq!(e.code, Code::InvalidInput);
+        assert_eq!(e.problems[0].path, "until");
     }
 }

@@ -193,6 +193,149 @@ pub(super) async fn get_session(
     }
 }
 
+/// `GET /v1/sessions` ("List checkout sessions", `checkout_sessions_get`; not in the 2024 spec
+/// snapshot, see the module docs): `limit` 1–100 (default 10), `starting_after` (a session id:
+/// the sessions after it), `search` (a case-insensitive part of `order.merchant_reference`,
+/// `order.merchant_reference_2` or the customer's `{first_name} {last_name}`: Dintero "will try
+/// to match", so a search may answer more than the one session asked for), `id`,
+/// `transaction_id` and `store_id` (repeatable), `created_at.gte` / `created_at.lte` (ISO 8601,
+/// UTC when no zone is given). Newest first (Dintero's order is UNCONFIRMED). A parameter it
+/// does not know is refused (400), so a misspelt filter never reads as "no such session".
+pub(super) async fn list_sessions(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let e = s.dintero.lock().unwrap();
+    let Some(account) = bearer_account(&e, &headers) else {
+        return unauthorized();
+    };
+    let one = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let all = |name: &str| -> Vec<&str> {
+        q.iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let mut problems = Vec::new();
+    const KNOWN: [&str; 8] = [
+        "limit",
+        "starting_after",
+        "id",
+        "search",
+        "transaction_id",
+        "created_at.gte",
+        "created_at.lte",
+        "store_id",
+    ];
+    for (k, _) in q.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())) {
+        problems.push(format!("{k} is not a query parameter of GET /v1/sessions"));
+    }
+    for (k, v) in q
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "id" | "transaction_id" | "store_id"))
+    {
+        if q.iter().filter(|(other, _)| other == k).count() > 1 {
+            problems.push(format!("{k} is given more than once ({v:?} among them)"));
+        }
+    }
+    let limit = match one("limit").map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            problems.push("limit must be between 1 and 100".into());
+            10
+        }
+    };
+    let mut bound = |name: &str| {
+        one(name).and_then(|t| {
+            let t = if t.len() == 10 {
+                format!("{t}T00:00:00Z")
+            } else {
+                t.to_string()
+            };
+            let has_zone = t.ends_with('Z') || t.get(10..).is_some_and(|r| r.contains(['+', '-']));
+            let zoned = if has_zone { t } else { format!("{t}Z") };
+            parse_utc(&zoned)
+                .map_err(|_| {
+                    problems.push(format!("{name} {zoned:?} is not an ISO 8601 date-time"))
+                })
+                .ok()
+        })
+    };
+    let (after, before) = (bound("created_at.gte"), bound("created_at.lte"));
+    if !problems.is_empty() {
+        return bad_request(problems);
+    }
+    let search = one("search").map(str::to_lowercase);
+    let (ids, tids, stores) = (all("id"), all("transaction_id"), all("store_id"));
+    let mut list: Vec<&Session> = e
+        .sessions
+        .values()
+        .filter(|x| x.account == account)
+        .filter(|x| ids.is_empty() || ids.contains(&x.id.as_str()))
+        .filter(|x| {
+            tids.is_empty()
+                || x.transaction_id
+                    .as_deref()
+                    .is_some_and(|t| tids.contains(&t))
+        })
+        .filter(|x| {
+            stores.is_empty()
+                || x.order
+                    .pointer("/store/id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|st| stores.contains(&st))
+        })
+        .filter(|x| after.is_none_or(|t| x.created_at >= t))
+        .filter(|x| before.is_none_or(|t| x.created_at <= t))
+        .filter(|x| search.as_deref().is_none_or(|w| matches_search(x, w)))
+        .collect();
+    list.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    if let Some(cursor) = one("starting_after") {
+        match list.iter().position(|x| x.id == cursor) {
+            Some(i) => list.drain(..=i).for_each(drop),
+            None => {
+                return bad_request(vec![format!(
+                    "starting_after {cursor:?} is not a session of this account"
+                )])
+            }
+        }
+    }
+    let page: Vec<Value> = list
+        .into_iter()
+        .take(limit)
+        .map(|x| e.session_json(x))
+        .collect();
+    Json(page).into_response()
+}
+
+/// Whether a session matches a lowercased `search`: part of either merchant reference or of
+/// the customer's `{first_name} {last_name}`.
+fn matches_search(x: &Session, search: &str) -> bool {
+    let text = |p: &str| {
+        x.order
+            .pointer(p)
+            .and_then(Value::as_str)
+            .map(str::to_lowercase)
+    };
+    let name = |p: &str| {
+        let c = |f: &str| {
+            x.order
+                .pointer(&format!("{p}/{f}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        format!("{} {}", c("first_name"), c("last_name")).to_lowercase()
+    };
+    [text("/merchant_reference"), text("/merchant_reference_2")]
+        .into_iter()
+        .flatten()
+        .chain([name("/billing_address"), name("/shipping_address")])
+        .any(|t| t.contains(search))
+}
+
 pub(super) async fn cancel_session(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,

@@ -29,6 +29,15 @@
 //! - Sessions have no status field; state shows in `transaction_id`, `cancelled_at`, `events`
 //!   and `expires_at` (S:6723ff). Default lifetime when `expires_at` is not sent: 24 h (the
 //!   spec gives none; UNCONFIRMED, our choice).
+//! - `GET /v1/sessions` (`api::list_sessions`): "List checkout sessions", not in the 2024 spec
+//!   snapshot (a subset of the API) but in Dintero's own generated client
+//!   (github.com/Dintero/Dintero.Checkout.DotNet `openapi/generated/checkout/docs/SessionApi.md`,
+//!   `CheckoutSessionsGet`: `limit` 1–100 default 10, `starting_after`, `id`, `search`,
+//!   `transaction_id`, `created_at.gte`/`.lte`, `store_id`; answers an array of sessions) and
+//!   Dintero's API changelog (2021-02-01). `search` "will try to match" either merchant
+//!   reference or the customer's name: the emulator matches a case-insensitive part of them,
+//!   so a client must check the exact reference of what it gets. Unknown parameters: 400
+//!   (OURS).
 //! - `POST /v1/sessions/{id}/cancel` (S:249ff): voids an INITIATED or AUTHORIZED transaction
 //!   (→ AUTHORIZATION_VOIDED) and sets `cancelled_at`; refused with 400 for other states.
 //! - Transactions (S:7937ff): `status` one of the spec's values; Pay → AUTHORIZED, Decline →
@@ -59,7 +68,7 @@
 //! - Errors: `{"error": {"code", "message", "errors"}}` (S:6987ff). The spec lists no error
 //!   codes, so the codes here are ours: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND.
 //!
-//! Where: `api.rs` the token, session and transaction endpoints; `operations.rs` capture,
+//! Where: `api.rs` the token, session (create, read, list) and transaction endpoints; `operations.rs` capture,
 //! refund and void; `rules.rs` what a session and an operation must be and what paying,
 //! declining, cancelling, expiring, capturing, refunding and voiding do; `page.rs` the hosted
 //! checkout page; `control.rs` its test controls. This module: the state and the error shape.
@@ -452,6 +461,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/accounts/{aid}/auth/token", post(api::token))
         .route("/v1/sessions-profile", post(api::create_session))
+        .route("/v1/sessions", get(api::list_sessions))
         .route("/v1/sessions/{id}", get(api::get_session))
         .route("/v1/sessions/{id}/cancel", post(api::cancel_session))
         .route("/v1/transactions/{id}", get(api::get_transaction))

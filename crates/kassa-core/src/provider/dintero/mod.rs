@@ -15,7 +15,19 @@
 //! - Status: `GET /v1/sessions/{id}` until it has a `transaction_id`, a cancellation, a FAILED
 //!   event or is past `expires_at`; then `GET /v1/transactions/{id}`. Paid means `AUTHORIZED`,
 //!   `CAPTURED` (or `PARTIALLY_CAPTURED`) for at least the order's amount and currency.
-//! - Reconciliation by merchant reference: `GET /v1/transactions?merchant_reference=…`.
+//! - Reconciliation by merchant reference: `GET /v1/transactions?merchant_reference=…`, which
+//!   finds only payments. A link whose create got no answer is also looked up as a session
+//!   ([`Provider::find_session`]): `GET /v1/sessions?search=<reference>&limit=100` ("List
+//!   checkout sessions", operation `checkout_sessions_get`, scopes admin:checkout or
+//!   read:checkout; `search` "will try to match the search to either merchant_reference,
+//!   merchant_reference_2, or the customer name"; `limit` 1–100, default 10; answers an array
+//!   of sessions). Not in the July 2024 spec snapshot in ../shared/providers (a subset of the
+//!   API): it is in Dintero's own generated client, github.com/Dintero/Dintero.Checkout.DotNet
+//!   `openapi/generated/checkout/docs/SessionApi.md` (`CheckoutSessionsGet`), and Dintero's
+//!   API changelog of 2021-02-01 (search, transaction_id, created_at filters). The hits are
+//!   checked for the exact `order.merchant_reference`. The session's checkout URL is not in
+//!   its read: it is `{checkout}/v1/view/{session id}`, the URL Dintero's own web SDK opens for
+//!   a session (github.com/Dintero/Dintero.Checkout.Web.SDK `src/url.ts`, `getSessionUrl`).
 //! - The transaction id is the payment id capture, refund and void need: every status read
 //!   that sees it reports it (`StatusReport::payment_id`), and Kassa records it.
 //! - After the sale (facts §1 of the after-sale notes, spec S:372–727): at-sale capture by
@@ -42,9 +54,9 @@ use super::common::{basic_auth, bearer_token, clip, describe_body};
 use crate::http::{percent_encode, Http, Method, Request, Response};
 use crate::link::{Channel, LinkRules, SaleKind};
 use crate::provider::{
-    Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind, OperationAnswer,
-    OperationKind, OperationRequest, PaymentState, Provider, ProviderError, Sent, SessionRef,
-    StatusReport,
+    Capabilities, CapturePolicy, ClientBase, CreateRequest, Created, ErrorKind, FoundSession,
+    OperationAnswer, OperationKind, OperationRequest, PaymentState, Provider, ProviderError, Sent,
+    SessionRef, StatusReport,
 };
 use crate::secrets::Secret;
 use crate::time::{format_rfc3339, parse_utc};
@@ -233,6 +245,21 @@ impl Dintero {
         )
         .header("accept", "application/json");
         let resp = self.authorized(req, true, &format!("session {id}"))?;
+        self.base.json(&resp)
+    }
+
+    /// `GET /v1/{what}?{query}`: a list (transactions or sessions) as Dintero answers it.
+    fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        query: &str,
+    ) -> Result<Vec<T>, ProviderError> {
+        let req = Request::new(
+            Method::Get,
+            self.url(CHECKOUT_ORIGIN, &format!("/v1/{what}?{query}")),
+        )
+        .header("accept", "application/json");
+        let resp = self.authorized(req, true, &format!("the {what} endpoint"))?;
         self.base.json(&resp)
     }
 
@@ -443,19 +470,13 @@ impl Provider for Dintero {
     }
 
     fn find_by_reference(&self, s: &SessionRef) -> Result<Option<StatusReport>, ProviderError> {
-        let req = Request::new(
-            Method::Get,
-            self.url(
-                CHECKOUT_ORIGIN,
-                &format!(
-                    "/v1/transactions?merchant_reference={}&limit=10",
-                    percent_encode(s.merchant_reference)
-                ),
+        let list: Vec<wire::Transaction> = self.list(
+            "transactions",
+            &format!(
+                "merchant_reference={}&limit=10",
+                percent_encode(s.merchant_reference)
             ),
-        )
-        .header("accept", "application/json");
-        let resp = self.authorized(req, true, "the transactions endpoint")?;
-        let list: Vec<wire::Transaction> = self.base.json(&resp)?;
+        )?;
         // The best news first: a payment that covers the order, else any other state.
         let mut reports: Vec<(crate::session::Status, String, String)> = list
             .iter()
@@ -474,6 +495,33 @@ impl Provider for Dintero {
                 detail,
                 payment_id: Some(id),
             }))
+    }
+
+    fn find_session(&self, s: &SessionRef) -> Result<Option<FoundSession>, ProviderError> {
+        let list: Vec<wire::SessionRead> = self.list(
+            "sessions",
+            &format!("search={}&limit=100", percent_encode(s.merchant_reference)),
+        )?;
+        // Kassa's references are unique, so at most one session carries this one exactly.
+        let Some(session) = list
+            .into_iter()
+            .find(|x| x.has_reference(s.merchant_reference))
+        else {
+            return Ok(None);
+        };
+        let report = self.report(&session, s)?;
+        Ok(Some(FoundSession {
+            checkout_url: self.url(
+                CHECKOUT_ORIGIN,
+                &format!("/v1/view/{}", percent_encode(&session.id)),
+            ),
+            expires_at: session
+                .expires_at
+                .as_deref()
+                .and_then(|t| parse_utc(t).ok()),
+            provider_session_id: session.id,
+            report,
+        }))
     }
 
     fn payment_state(&self, s: &SessionRef) -> Result<PaymentState, ProviderError> {

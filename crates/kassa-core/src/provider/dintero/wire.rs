@@ -134,6 +134,28 @@ pub struct SessionRead {
     pub cancelled_at: Option<String>,
     #[serde(default)]
     pub events: Vec<SessionEvent>,
+    /// Only its `merchant_reference` is read: a session search matches loosely (below).
+    #[serde(default)]
+    pub order: Option<SessionReadOrder>,
+}
+
+/// A session's `order` as far as Kassa reads it.
+#[derive(Debug, Deserialize)]
+pub struct SessionReadOrder {
+    #[serde(default)]
+    pub merchant_reference: Option<String>,
+}
+
+impl SessionRead {
+    /// Whether the session is the one created with `reference`. `GET /v1/sessions?search=`
+    /// "will try to match" merchant_reference, merchant_reference_2 or the customer's name
+    /// (Dintero's SessionApi, below), so every hit is checked for the exact reference.
+    pub fn has_reference(&self, reference: &str) -> bool {
+        self.order
+            .as_ref()
+            .and_then(|o| o.merchant_reference.as_deref())
+            == Some(reference)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -725,6 +747,23 @@ mod tests {
         );
     }
 
+    /// A session search matches loosely: only the exact reference is the session asked for.
+    #[test]
+    fn a_listed_session_is_the_one_with_exactly_the_reference() {
+        let list: Vec<SessionRead> = serde_json::from_value(serde_json::json!([
+            {"id": "T1.a", "order": {"merchant_reference": "K-4711-2", "amount": 1}},
+            {"id": "T1.b", "order": {"merchant_reference": "K-4711", "amount": 1}},
+            {"id": "T1.c"}
+        ]))
+        .unwrap();
+        let found: Vec<&str> = list
+            .iter()
+            .filter(|s| s.has_reference("K-4711"))
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(found, ["T1.b"]);
+    }
+
     #[test]
     fn session_without_transaction() {
         let s = |cancelled: Option<&str>, expires: &str, events: &[&str]| SessionRead {
@@ -732,6 +771,7 @@ mod tests {
             expires_at: Some(expires.into()),
             transaction_id: None,
             cancelled_at: cancelled.map(Into::into),
+            order: None,
             events: events
                 .iter()
                 .map(|n| SessionEvent {
