@@ -77,7 +77,9 @@ impl Cluster {
         Cluster::start_opts(name, password, false, Some(names))
     }
 
-    fn start_opts(
+    /// Durable ([`Cluster::start_with`]) and with TLS for `tls_names` when given
+    /// ([`Cluster::start_tls`]).
+    pub fn start_opts(
         name: &str,
         password: &str,
         durable: bool,
