@@ -221,9 +221,7 @@ impl Hub {
             other => other,
         }
     }
-}
 
-impl Hub {
     /// What a failed TLS handshake means, or `None` when `e` is not one.
     fn tls_error(&self, e: &postgres::Error) -> Option<String> {
         let host = format!("{}:{}", self.url.host, self.url.port);
