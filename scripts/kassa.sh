@@ -8,9 +8,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Debian packages: Tauri 2 build deps, headless display, E2E driver, keyring daemon, screenshots,
 # poppler's pdftotext/pdfinfo/pdffonts (the receipt PDF tests read the PDFs back with them);
 # Node (Skatteetaten's signature validator runs under it in the tests).
-# PostgreSQL: the hub tests start throwaway clusters with its initdb and pg_ctl (no service needed).
+# PostgreSQL: the hub tests start throwaway clusters with its initdb and pg_ctl (no service needed);
+# openssl: the TLS tests make a private CA and the test hub's certificate with it.
 APT_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs libxml2-utils postgresql)
+  imagemagick dbus gnome-keyring libsecret-tools keyutils poppler-utils nodejs libxml2-utils postgresql
+  openssl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

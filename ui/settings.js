@@ -18,7 +18,7 @@ window.kassaSettings = (() => {
   // Shop settings by where they belong; anything else the core adds lands in "Advanced".
   const SHOP = ['shop.name', 'shop.address', 'shop.org_number', 'shop.vat_registered', 'shop.currency',
     'shop.vat_rates', 'shop.prices_include_vat', 'shop.locale', 'shop.counter_link_minutes'];
-  const TILL = ['register.id', 'printer.url', 'printer.columns', 'hub.url'];
+  const TILL = ['register.id', 'printer.url', 'printer.columns', 'hub.url', 'hub.ca_file'];
   // Provider settings a shop never needs to touch (the emulators and the developers' hosts).
   const ADVANCED = new Set(['base_url', 'session_path', 'payment_window_id', 'profile_id', 'acquiring_channel',
     'mode', 'sign_items']);

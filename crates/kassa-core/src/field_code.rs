@@ -67,8 +67,12 @@ FieldCode {
     HubUrlForm = "hub_url_form",
     /// A password inside the hub's URL.
     HubUrlPassword = "hub_url_password",
-    /// A hub elsewhere than this machine, which needs TLS (`{host}`).
+    /// Plaintext (`sslmode=disable`) to a hub elsewhere than this machine (`{host}`).
     HubUrlNotLoopback = "hub_url_not_loopback",
+    /// An `sslmode` Kassa does not take (`{mode}`: `allow`, `prefer` or unknown).
+    HubUrlSslMode = "hub_url_sslmode",
+    /// `hub.ca_file` that is not an absolute path.
+    HubCaFile = "hub_ca_file",
     // ---- providers ----
     /// Not a Dintero account id (T or P and 8 digits).
     DinteroAccount = "dintero_account",

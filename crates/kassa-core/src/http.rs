@@ -381,23 +381,8 @@ pub fn percent_encode(v: &str) -> String {
 
 /// What a TLS failure somewhere in `e`'s causes means, in words a shop can act on, naming the
 /// host and port of `url` (never its path or query); `None` when `e` is not a TLS failure.
-/// rustls's own text (`invalid peer certificate: UnknownIssuer`) says little to a shop.
 fn tls_failure(e: &reqwest::Error, url: &str) -> Option<String> {
-    let mut cause: &(dyn std::error::Error + 'static) = std::error::Error::source(e)?;
-    let tls = loop {
-        if let Some(t) = cause.downcast_ref::<rustls::Error>() {
-            break t;
-        }
-        // reqwest hands rustls's error over inside nested io::Errors, whose `source()`
-        // skips what they wrap.
-        cause = match cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            Some(inner) => inner,
-            None => cause.source()?,
-        };
-    };
+    let tls = rustls_cause(std::error::Error::source(e)?)?;
     let host = reqwest::Url::parse(url)
         .ok()
         .and_then(|u| {
@@ -408,19 +393,64 @@ fn tls_failure(e: &reqwest::Error, url: &str) -> Option<String> {
             })
         })
         .unwrap_or_else(|| "the server".into());
+    Some(tls_refusal(
+        tls,
+        &host,
+        "a TLS proxy's own CA must be in the system's certificate store",
+    ))
+}
+
+/// The rustls error among `e` and its causes. Clients (reqwest, tokio-postgres) hand it over
+/// inside nested `io::Error`s, whose `source()` skips what they wrap.
+pub fn rustls_cause<'a>(
+    mut cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(t) = cause.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        cause = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => inner,
+            None => cause.source()?,
+        };
+    }
+}
+
+/// A refused TLS handshake with `host` in words a shop can act on; rustls's own text
+/// (`invalid peer certificate: UnknownIssuer`) says little. `trust_hint` says where a
+/// certificate authority the shop trusts would go (the system's store, a setting).
+pub fn tls_refusal(tls: &rustls::Error, host: &str, trust_hint: &str) -> String {
     use rustls::CertificateError as C;
     let cert = |what: &str| format!("the TLS certificate of {host} {what}");
-    let untrusted = "is not trusted (self-signed or unknown issuer; a TLS proxy's own CA must be \
-                     in the system's certificate store)";
-    Some(match tls {
+    let untrusted = format!("is not trusted (self-signed or unknown issuer; {trust_hint})");
+    match tls {
         rustls::Error::InvalidCertificate(c) => match c {
-            C::UnknownIssuer | C::BadSignature => cert(untrusted),
+            C::UnknownIssuer | C::BadSignature => cert(&untrusted),
             // webpki's name for a self-signed certificate marked as a CA, which is what
             // `openssl req -x509` makes by default.
-            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => cert(untrusted),
+            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => cert(&untrusted),
             C::Expired | C::ExpiredContext { .. } => cert("has expired"),
             C::NotValidYet | C::NotValidYetContext { .. } => {
                 cert("is not valid yet (is this computer's clock right?)")
+            }
+            C::NotValidForNameContext { presented, .. } if !presented.is_empty() => {
+                // webpki writes them as `DnsName("hub.example")`, `IpAddress(10.0.0.9)`.
+                let names: Vec<&str> = presented
+                    .iter()
+                    .map(|n| {
+                        n.trim_start_matches("DnsName(\"")
+                            .trim_start_matches("IpAddress(")
+                            .trim_end_matches(')')
+                            .trim_end_matches('"')
+                    })
+                    .collect();
+                cert(&format!(
+                    "was issued for another name ({})",
+                    names.join(", ")
+                ))
             }
             C::NotValidForName | C::NotValidForNameContext { .. } => {
                 cert("was issued for another name")
@@ -429,7 +459,7 @@ fn tls_failure(e: &reqwest::Error, url: &str) -> Option<String> {
             _ => cert(&format!("was refused ({tls})")),
         },
         other => format!("the TLS handshake with {host} failed ({other})"),
-    })
+    }
 }
 
 /// The innermost causes of an error, without the URL reqwest puts in its own message.

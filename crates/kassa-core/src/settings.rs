@@ -45,6 +45,8 @@ const SHOP: &[(&str, Validator)] = &[
     ("printer.columns", valid_printer_columns),
     // The shop's hub (several tills, `kassa-hub`): where this till pushes its records.
     ("hub.url", valid_hub_url),
+    // The shop's own CA (PEM), trusted for the hub's certificate besides the platform's roots.
+    ("hub.ca_file", valid_ca_file),
 ];
 
 /// Secrets that belong to no provider: the hub's password (`kassa-cli credentials set hub
@@ -437,25 +439,52 @@ pub fn check_profile(profile: &str) -> Result<(), SettingsError> {
 
 // ---- validators -------------------------------------------------------------------------
 
-/// The hub's address, `postgres://user@host[:port]/database`, parsed.
+/// The hub's address, `postgres://user@host[:port]/database[?sslmode=…&hostaddr=…]`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubUrl {
     pub user: String,
+    /// The name the hub is reached by and its certificate is checked against.
     pub host: String,
     pub port: u16,
     pub database: String,
+    /// libpq's `hostaddr`: the address to connect to instead of looking `host` up (a shop
+    /// without DNS for its hub; `host` still names the certificate).
+    pub hostaddr: Option<std::net::IpAddr>,
+    pub tls: HubTls,
+}
+
+/// How a till talks to its hub: `sslmode` in `hub.url` read as libpq reads it, except that
+/// nothing ever falls back to plaintext (`allow` and `prefer`, which may, are refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubTls {
+    /// Plaintext: `sslmode=disable`, or no `sslmode` on loopback (libpq's own default there
+    /// would try TLS first; a loopback hub rarely has a certificate for `127.0.0.1`). Only on
+    /// this machine: the password exchange (SCRAM) and every sale would cross a network in
+    /// clear.
+    Off,
+    /// `sslmode=verify-ca`, and `require`: TLS, the certificate's chain checked against the
+    /// platform's roots and `hub.ca_file`, its name not. libpq's `require` skips the check
+    /// only when it has no root certificates ("if a root CA file exists, sslmode=require
+    /// behaves like verify-ca"); Kassa always has the platform's.
+    VerifyCa,
+    /// `sslmode=verify-full`, the default for a hub elsewhere: the chain and the name.
+    VerifyFull,
 }
 
 impl HubUrl {
-    /// Parses and checks a `hub.url`. The password is never part of it (it is in the keyring),
-    /// and the host must be this machine: Kassa does not speak TLS to PostgreSQL yet, and a
-    /// hub elsewhere would get the password and every sale in clear.
+    /// Parses and checks a `hub.url`. The password is never part of it (it is in the keyring).
+    /// A hub that is not this machine is reached only over TLS: `sslmode=disable` (plaintext)
+    /// is for loopback, where no network carries the password's exchange and the sales.
     pub fn parse(v: &str) -> Result<HubUrl, Reason> {
         let form = |text: &str| Reason::new(FieldCode::HubUrlForm, text);
         let rest = v
             .strip_prefix("postgres://")
             .or_else(|| v.strip_prefix("postgresql://"))
             .ok_or_else(|| form("must look like postgres://user@host:5432/database"))?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
         let (authority, database) = rest
             .split_once('/')
             .ok_or_else(|| form("names no database (postgres://user@host:5432/database)"))?;
@@ -494,32 +523,113 @@ impl HubUrl {
         if !ok(user) || !ok(database) {
             return Err(form("user and database must be letters, digits, _, - or ."));
         }
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .map(|ip| ip.is_loopback())
-                .unwrap_or(false);
-        if !loopback {
-            return Err(Reason::new(
-                FieldCode::HubUrlNotLoopback,
-                format!(
-                    "{host} is not this machine: Kassa talks to a hub without TLS only on loopback \
-                     (127.0.0.1, ::1, localhost), and TLS to PostgreSQL is not supported yet"
-                ),
-            )
-            .var("host", host));
+        if !ok(host) && host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(form(
+                "the host must be a name (letters, digits, - and .) or an IP address",
+            ));
         }
+        let (sslmode, hostaddr) = hub_url_parameters(query)?;
+        let is_loopback = |h: &str| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .map(|ip| ip.is_loopback())
+                    .unwrap_or(false)
+        };
+        // Both must be this machine: `hostaddr` is where the bytes go, `host` what the
+        // operator believes they talk to.
+        let loopback = is_loopback(host) && hostaddr.is_none_or(|a| a.is_loopback());
+        let tls = match sslmode.as_deref() {
+            None if loopback => HubTls::Off,
+            None | Some("verify-full") => HubTls::VerifyFull,
+            Some("verify-ca") | Some("require") => HubTls::VerifyCa,
+            Some("disable") if loopback => HubTls::Off,
+            Some("disable") => {
+                let elsewhere = match hostaddr {
+                    Some(a) if !a.is_loopback() => a.to_string(),
+                    _ => host.to_string(),
+                };
+                return Err(Reason::new(
+                    FieldCode::HubUrlNotLoopback,
+                    format!(
+                        "{elsewhere} is not this machine: a hub elsewhere is reached only over \
+                         TLS, so sslmode=disable is for loopback (127.0.0.1, ::1, localhost) \
+                         only; leave sslmode out (verify-full)"
+                    ),
+                )
+                .var("host", elsewhere));
+            }
+            Some(mode) => {
+                return Err(Reason::new(
+                    FieldCode::HubUrlSslMode,
+                    format!(
+                        "sslmode={mode} is not one Kassa takes: verify-full (the default for a \
+                         hub elsewhere), verify-ca, require (TLS with the certificate's chain \
+                         checked, as verify-ca), or disable (this machine only); allow and \
+                         prefer would fall back to plaintext without saying so"
+                    ),
+                )
+                .var("mode", mode));
+            }
+        };
         Ok(HubUrl {
             user: user.into(),
             host: host.into(),
             port,
             database: database.into(),
+            hostaddr,
+            tls,
         })
     }
 }
 
+/// `sslmode` and `hostaddr` from a `hub.url`'s query, the only parameters Kassa reads (one
+/// it would ignore, such as `sslrootcert`, is refused rather than silently not honoured).
+fn hub_url_parameters(
+    query: Option<&str>,
+) -> Result<(Option<String>, Option<std::net::IpAddr>), Reason> {
+    let form = |text: String| Reason::new(FieldCode::HubUrlForm, text);
+    let (mut sslmode, mut hostaddr) = (None, None);
+    for pair in query.into_iter().flat_map(|q| q.split('&')) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "sslmode" if sslmode.is_none() => sslmode = Some(value.to_string()),
+            "hostaddr" if hostaddr.is_none() => {
+                hostaddr = Some(
+                    value
+                        .parse()
+                        .map_err(|_| form(format!("hostaddr={value} is not an IP address")))?,
+                )
+            }
+            "sslmode" | "hostaddr" => return Err(form(format!("gives {name} twice"))),
+            _ => {
+                return Err(form(format!(
+                    "has {name:?} after ?: Kassa reads only sslmode and hostaddr there (the CA \
+                     of a shop's own hub goes in hub.ca_file)"
+                )))
+            }
+        }
+    }
+    Ok((sslmode, hostaddr))
+}
+
 fn valid_hub_url(v: &str) -> Result<(), Reason> {
     HubUrl::parse(v).map(|_| ())
+}
+
+/// An absolute path. The file itself is read at each connection to the hub (a clear error
+/// there if it is gone or holds no certificate), not here: settings are checked again every
+/// time they are loaded, and a missing CA file must not stop a till from selling.
+fn valid_ca_file(v: &str) -> Result<(), Reason> {
+    if !Path::new(v).is_absolute() || v.chars().any(char::is_control) || v.len() > 4096 {
+        return Err(Reason::new(
+            FieldCode::HubCaFile,
+            format!(
+                "{v:?} is not an absolute path: the CA certificate file (PEM) of the shop's own \
+                 certificate authority, e.g. /etc/kassa/shop-ca.pem"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn valid_name(v: &str) -> Result<(), Reason> {
@@ -910,26 +1020,88 @@ mod tests {
     }
 
     #[test]
-    fn the_hub_url_is_loopback_without_a_password_and_its_password_is_a_shop_secret() {
+    fn the_hub_url_has_no_password_and_is_plaintext_only_on_loopback_and_its_password_is_a_shop_secret(
+    ) {
         let url = HubUrl::parse("postgres://kassa@127.0.0.1:55432/shop").unwrap();
         assert_eq!(
-            (url.user.as_str(), url.port, url.database.as_str()),
-            ("kassa", 55432, "shop")
+            (url.user.as_str(), url.port, url.database.as_str(), url.tls),
+            ("kassa", 55432, "shop", HubTls::Off)
         );
         assert_eq!(HubUrl::parse("postgresql://k@[::1]/s").unwrap().port, 5432);
         let e = HubUrl::parse("postgres://k:pw@localhost/s").unwrap_err();
         assert!(e.text.contains("password"), "{e}");
         assert_eq!(e.code, FieldCode::HubUrlPassword);
-        let e = HubUrl::parse("postgres://k@hub.shop.example:5432/s").unwrap_err();
-        assert!(
-            e.text.contains("TLS to PostgreSQL is not supported yet"),
-            "{e}"
+        assert!(HubUrl::parse("mysql://k@localhost/s").is_err());
+        // Elsewhere: TLS, the name checked unless asked otherwise; never plaintext.
+        let tls = |v: &str| HubUrl::parse(v).map(|u| u.tls);
+        assert_eq!(
+            tls("postgres://k@hub.shop.example:5432/s"),
+            Ok(HubTls::VerifyFull)
         );
+        assert_eq!(tls("postgres://k@10.0.0.9/s"), Ok(HubTls::VerifyFull));
+        assert_eq!(
+            tls("postgres://k@hub.shop.example/s?sslmode=verify-full"),
+            Ok(HubTls::VerifyFull)
+        );
+        assert_eq!(
+            tls("postgres://k@hub.shop.example/s?sslmode=verify-ca"),
+            Ok(HubTls::VerifyCa)
+        );
+        assert_eq!(
+            tls("postgres://k@hub.shop.example/s?sslmode=require"),
+            Ok(HubTls::VerifyCa)
+        );
+        // On loopback TLS is there when asked for.
+        assert_eq!(
+            tls("postgres://k@localhost/s?sslmode=require"),
+            Ok(HubTls::VerifyCa)
+        );
+        assert_eq!(tls("postgres://k@[::1]/s?sslmode=disable"), Ok(HubTls::Off));
+        let e = HubUrl::parse("postgres://k@hub.shop.example:5432/s?sslmode=disable").unwrap_err();
         assert_eq!(e.code, FieldCode::HubUrlNotLoopback);
         assert_eq!(e.vars["host"], "hub.shop.example");
-        assert!(HubUrl::parse("mysql://k@localhost/s").is_err());
+        assert!(e.text.contains("only over TLS"), "{e}");
+        for weak in ["prefer", "allow", "verify_full", ""] {
+            let e = HubUrl::parse(&format!("postgres://k@localhost/s?sslmode={weak}")).unwrap_err();
+            assert_eq!(e.code, FieldCode::HubUrlSslMode, "{weak}: {e}");
+            assert_eq!(e.vars["mode"], weak);
+        }
+        // `hostaddr`: where to connect; a name with a loopback address is still TLS, and a
+        // loopback name with an address elsewhere too.
+        let url =
+            HubUrl::parse("postgres://k@hub.shop.example/s?hostaddr=127.0.0.1&sslmode=verify-full")
+                .unwrap();
+        assert_eq!(url.hostaddr, Some([127, 0, 0, 1].into()));
+        assert_eq!(url.host, "hub.shop.example");
+        assert_eq!(
+            tls("postgres://k@hub.shop.example/s?hostaddr=127.0.0.1"),
+            Ok(HubTls::VerifyFull)
+        );
+        let e = HubUrl::parse("postgres://k@localhost/s?hostaddr=192.0.2.7&sslmode=disable")
+            .unwrap_err();
+        assert_eq!(e.vars["host"], "192.0.2.7");
+        for bad in [
+            "postgres://k@localhost/s?hostaddr=hub.example",
+            "postgres://k@localhost/s?sslmode=require&sslmode=disable",
+            "postgres://k@localhost/s?sslrootcert=/etc/ca.pem",
+            "postgres://k@/s",
+            "postgres://k@hub shop/s",
+        ] {
+            assert_eq!(
+                HubUrl::parse(bad).unwrap_err().code,
+                FieldCode::HubUrlForm,
+                "{bad}"
+            );
+        }
         let mut s = Settings::default();
-        assert!(err(&mut s, "hub.url", "postgres://k@10.0.0.9/s").contains("not this machine"));
+        assert!(
+            err(&mut s, "hub.url", "postgres://k@10.0.0.9/s?sslmode=disable")
+                .contains("not this machine")
+        );
+        s.set("hub.url", "postgres://kassa@10.0.0.9/shop").unwrap();
+        assert!(err(&mut s, "hub.ca_file", "shop-ca.pem").contains("not an absolute path"));
+        // A path, not the file: a CA file that goes missing must not stop settings loading.
+        s.set("hub.ca_file", "/etc/kassa/shop-ca.pem").unwrap();
         s.set("hub.url", "postgres://kassa@localhost:5432/shop")
             .unwrap();
         assert!(check_secret_field("hub", "password").is_ok());

@@ -3,20 +3,27 @@
 //! 1. catch-up: one till sells `KASSA_HUB_BENCH_BACKLOG` (5,000) sales with the hub out of
 //!    reach, then one push ships them all: its wall time.
 //! 2. lag: ten tills (threads, each its own data directory and SQLite) sell one sale a second
-//!    for `KASSA_HUB_BENCH_SECONDS` (600) with a sender each (polling every 200 ms); the push
-//!    lag of every sale entry (the hub's transaction time minus the sale's journal time, one
-//!    machine so one clock): p50, p99, max; the hub's CPU (PostgreSQL's processes, from /proc).
+//!    for `KASSA_HUB_BENCH_SECONDS` (600), each with the sender `kassa-cli hub run` and the
+//!    desktop run ([`Sender`]: settings and keyring read each round, a connection per round),
+//!    every `KASSA_HUB_BENCH_POLL_MS` (1000, its shipped interval); the push lag of every sale
+//!    entry (the hub's transaction time minus the sale's journal time, one machine so one
+//!    clock): p50, p99, max; the hub's CPU (PostgreSQL's processes, from /proc).
+//!
+//! With `KASSA_HUB_BENCH_TLS=1` both run over TLS (the cluster with `ssl=on` and a certificate
+//! from a test CA, the tills with `verify-full` against it through `hub.ca_file`), as a hub on
+//! another machine is reached.
 //!
 //! The clusters run with fsync and synchronous commit on, as a hub should. Sales are signed
 //! with the core's in-memory keyring (no OS keyring needed); each is an
 //! intent, an unknown and a paid status with its signed entry, as a demo sale writes them.
 
-use kassa_core::secrets::Secret;
-use kassa_core::settings::HubUrl;
+use kassa_core::secrets::memory::MemoryKeyring;
+use kassa_core::secrets::{Secret, SecretStore};
+use kassa_core::settings::{credential_key, HubUrl, Settings};
 use kassa_core::time::now_millis;
 use kassa_hub::cluster::Cluster;
 use kassa_hub::demo_till::{open, sell};
-use kassa_hub::{push_once, Hub};
+use kassa_hub::{push_once, Hub, Sender};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,11 +45,34 @@ fn till_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The name the TLS cluster's certificate carries; the tills reach it at 127.0.0.1.
+const TLS_NAME: &str = "hub.shop.test";
+
+fn start(name: &str, tls: bool) -> Cluster {
+    Cluster::start_opts(name, PASSWORD, true, tls.then_some(&[TLS_NAME][..]))
+}
+
+/// What a till's `hub.url` and `hub.ca_file` say for `cluster`.
+fn hub_settings(cluster: &Cluster) -> (String, Option<PathBuf>) {
+    match cluster.ca_file() {
+        Some(ca) => (
+            format!(
+                "postgres://kassa@{TLS_NAME}:{}/shop?hostaddr=127.0.0.1",
+                cluster.port
+            ),
+            Some(ca.to_path_buf()),
+        ),
+        None => (cluster.url(), None),
+    }
+}
+
 fn hub(cluster: &Cluster) -> Hub {
+    let (url, ca) = hub_settings(cluster);
     Hub::new(
-        HubUrl::parse(&cluster.url()).unwrap(),
+        HubUrl::parse(&url).unwrap(),
         Some(&Secret::new(PASSWORD.to_string())),
     )
+    .with_ca_file(ca)
 }
 
 /// CPU seconds of the cluster's postmaster and its children (live ones and those that ended).
@@ -89,9 +119,11 @@ fn main() {
     let backlog = env("KASSA_HUB_BENCH_BACKLOG", 5000);
     let seconds = env("KASSA_HUB_BENCH_SECONDS", 600);
     let tills = env("KASSA_HUB_BENCH_TILLS", 10);
+    let poll_ms = env("KASSA_HUB_BENCH_POLL_MS", 1000);
+    let tls = env("KASSA_HUB_BENCH_TLS", 0) == 1;
 
     // 1. A busy day offline, then one push.
-    let cluster = Cluster::start_with("bench-catchup", PASSWORD, true);
+    let cluster = start("bench-catchup", tls);
     let dir = till_dir("catchup");
     let mut log = open(&dir, "OFF-1");
     let t = Instant::now();
@@ -107,18 +139,19 @@ fn main() {
     assert!(report.refusals.is_empty());
     assert_eq!(log.outbox_pending().unwrap().journal, 0);
     println!(
-        "catch-up: {backlog} sales ({} journal entries, {} session notes) sold offline in {:.1} s, pushed in {:.2} s ({:.0} entries/s)",
+        "catch-up: {backlog} sales ({} journal entries, {} session notes) sold offline in {:.1} s, pushed in {:.2} s ({:.0} entries/s){}",
         pending.journal,
         pending.sessions,
         selling.as_secs_f64(),
         catchup.as_secs_f64(),
-        pending.journal as f64 / catchup.as_secs_f64()
+        pending.journal as f64 / catchup.as_secs_f64(),
+        if tls { ", over TLS" } else { "" },
     );
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
 
     // 2. Ten tills, one sale a second each, a sender each.
-    let cluster = Arc::new(Cluster::start_with("bench-lag", PASSWORD, true));
+    let cluster = Arc::new(start("bench-lag", tls));
     let cpu_before = hub_cpu_seconds(&cluster);
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
@@ -127,21 +160,39 @@ fn main() {
         let register = format!("T{n:02}");
         let dir = till_dir(&register);
         dirs.push(dir.clone());
-        let url = cluster.url();
+        let (url, ca) = hub_settings(&cluster);
         let stop_s = stop.clone();
         let reg = register.clone();
         let d = dir.clone();
         threads.push(std::thread::spawn(move || {
+            // The till as a shop sets it up: its settings file and the hub's password in a
+            // keyring, read by the sender each round.
+            let mut settings = Settings::default();
+            settings.set("register.id", &reg).unwrap();
+            settings.set("hub.url", &url).unwrap();
+            if let Some(ca) = &ca {
+                settings.set("hub.ca_file", ca.to_str().unwrap()).unwrap();
+            }
+            settings.save(&d).unwrap();
+            let keyring = MemoryKeyring::default();
+            keyring
+                .set(
+                    &credential_key(&settings, "hub", "password"),
+                    &Secret::new(PASSWORD.to_string()),
+                )
+                .unwrap();
+            let sender = Sender {
+                interval: Duration::from_millis(poll_ms),
+                ..Sender::new(&d)
+            };
+            sender.run(&keyring, &stop_s, |_| {});
+            // What the last second sold.
             let hub = Hub::new(
                 HubUrl::parse(&url).unwrap(),
                 Some(&Secret::new(PASSWORD.to_string())),
-            );
-            let mut log = open(&d, &reg);
-            while !stop_s.load(Ordering::Relaxed) {
-                let _ = push_once(&mut log, &hub, &reg);
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            let _ = push_once(&mut log, &hub, &reg);
+            )
+            .with_ca_file(ca);
+            push_once(&mut open(&d, &reg), &hub, &reg).unwrap();
         }));
         let stop_t = stop.clone();
         threads.push(std::thread::spawn(move || {
@@ -181,10 +232,11 @@ fn main() {
         .unwrap();
     let (n, p50, p99, max): (i64, f64, f64, f64) = (row.get(0), row.get(1), row.get(2), row.get(3));
     println!(
-        "lag: {tills} tills x 1 sale/s for {seconds} s: {n} sales; push lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (sender polling every 200 ms); hub CPU {:.1} s = {:.1} % of one core",
+        "lag: {tills} tills x 1 sale/s for {seconds} s: {n} sales; push lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (the sender every {poll_ms} ms{}); hub CPU {:.1} s = {:.1} % of one core",
         p50,
         p99,
         max,
+        if tls { ", over TLS" } else { "" },
         cpu,
         100.0 * cpu / seconds as f64
     );

@@ -5,11 +5,18 @@
 //! closed is dropped when handed back, so a restarted hub costs one failed attempt, not a
 //! poisoned pool. Connecting gives up after [`CONNECT_TIMEOUT`]: the sender retries later, and
 //! nothing at the counter waits for it.
+//!
+//! A hub on this machine may be reached in plaintext; any other only over TLS, verified
+//! (`tls.rs`, [`HubTls`]): `sslmode` in `hub.url` decides, and a hub that does not offer TLS
+//! is refused, never talked to in clear.
 
+use crate::tls::HubTlsConnect;
 use crate::HubError;
 use kassa_core::secrets::{Secret, SecretError, SecretStore};
-use kassa_core::settings::{self, HubUrl, Settings};
-use std::sync::Mutex;
+use kassa_core::settings::{self, HubTls, HubUrl, Settings};
+use postgres::config::SslMode;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 const IDLE: usize = 4;
@@ -19,6 +26,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Hub {
     url: HubUrl,
     config: postgres::Config,
+    /// `hub.ca_file`: the shop's own CA, trusted besides the platform's roots.
+    ca_file: Option<PathBuf>,
+    /// Built at the first TLS connection (it reads the root certificates and the CA file).
+    tls: OnceLock<HubTlsConnect>,
     idle: Mutex<Vec<postgres::Client>>,
     migrated: Mutex<bool>,
 }
@@ -57,7 +68,8 @@ impl Drop for Pooled<'_> {
 
 impl Hub {
     /// The hub of `url` with `password` (`None`: connect without one, for a hub that trusts
-    /// local connections).
+    /// local connections). Over TLS it trusts the platform's roots; [`Hub::with_ca_file`] adds
+    /// the shop's own CA.
     pub fn new(url: HubUrl, password: Option<&Secret>) -> Hub {
         let mut config = postgres::Config::new();
         config
@@ -68,13 +80,24 @@ impl Hub {
             .application_name("kassa")
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30));
+            .keepalives_idle(Duration::from_secs(30))
+            // tokio-postgres's default is `Prefer` (TLS if offered, else plaintext): Kassa
+            // decides per hub instead, and never falls back.
+            .ssl_mode(match url.tls {
+                HubTls::Off => SslMode::Disable,
+                HubTls::VerifyCa | HubTls::VerifyFull => SslMode::Require,
+            });
+        if let Some(addr) = url.hostaddr {
+            config.hostaddr(addr);
+        }
         if let Some(p) = password {
             config.password(p.expose());
         }
         Hub {
             url,
             config,
+            ca_file: None,
+            tls: OnceLock::new(),
             idle: Mutex::new(Vec::new()),
             migrated: Mutex::new(false),
         }
@@ -95,7 +118,21 @@ impl Hub {
             Err(SecretError::Missing(_)) => None,
             Err(e) => return Err(HubError::Keyring(e.to_string())),
         };
-        Ok(Hub::new(url, password.as_ref()))
+        let ca_file = s.get("hub.ca_file").ok().flatten().map(PathBuf::from);
+        Ok(Hub::new(url, password.as_ref()).with_ca_file(ca_file))
+    }
+
+    /// Also trusts the CA certificates in `ca_file` (PEM) for the hub's certificate. The file
+    /// is read at the first TLS connection; unreadable, it fails that connection (naming the
+    /// file), never falling back to plaintext.
+    pub fn with_ca_file(mut self, ca_file: Option<PathBuf>) -> Hub {
+        self.ca_file = ca_file;
+        self
+    }
+
+    /// The TLS mode this hub is reached with.
+    pub fn tls(&self) -> HubTls {
+        self.url.tls
     }
 
     /// `user@host:port/database`, for messages (never the password).
@@ -111,10 +148,7 @@ impl Hub {
         let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let client = match reused {
             Some(c) => c,
-            None => self
-                .config
-                .connect(postgres::NoTls)
-                .map_err(|e| self.connect_error(e))?,
+            None => self.connect()?,
         };
         let mut pooled = Pooled {
             hub: self,
@@ -128,7 +162,35 @@ impl Hub {
         Ok(pooled)
     }
 
+    fn connect(&self) -> Result<postgres::Client, HubError> {
+        let client = match self.url.tls {
+            HubTls::Off => self.config.connect(postgres::NoTls),
+            _ => self.config.connect(self.tls_connect()?),
+        };
+        client.map_err(|e| self.connect_error(e))
+    }
+
+    fn tls_connect(&self) -> Result<HubTlsConnect, HubError> {
+        if let Some(tls) = self.tls.get() {
+            return Ok(tls.clone());
+        }
+        // Not cached when it fails: a CA file put right is used at the next try.
+        let tls = HubTlsConnect::new(self.url.tls, self.ca_file.as_deref()).map_err(|detail| {
+            HubError::Tls {
+                target: self.target(),
+                detail,
+            }
+        })?;
+        Ok(self.tls.get_or_init(|| tls).clone())
+    }
+
     fn connect_error(&self, e: postgres::Error) -> HubError {
+        if let Some(detail) = self.tls_error(&e) {
+            return HubError::Tls {
+                target: self.target(),
+                detail,
+            };
+        }
         let code = e.code().map(|c| c.code().to_string());
         match code.as_deref() {
             // invalid_password, and invalid_authorization_specification (no password given
@@ -158,6 +220,32 @@ impl Hub {
             },
             other => other,
         }
+    }
+
+    /// What a failed TLS handshake means, or `None` when `e` is not one.
+    fn tls_error(&self, e: &postgres::Error) -> Option<String> {
+        let host = format!("{}:{}", self.url.host, self.url.port);
+        if let Some(tls) = kassa_core::http::rustls_cause(e) {
+            return Some(kassa_core::http::tls_refusal(
+                tls,
+                &host,
+                "a shop's own CA goes in hub.ca_file",
+            ));
+        }
+        // tokio-postgres says no more than this about its TLS failures (its error kinds are
+        // private); the cause is in its source.
+        if !e.to_string().starts_with("error performing TLS handshake") {
+            return None;
+        }
+        let cause = source_text(e);
+        Some(if cause.contains("does not support TLS") {
+            "it does not offer TLS, which this hub.url asks for (a hub elsewhere is always \
+             reached over TLS; turn ssl on in the hub's postgresql.conf with a certificate, see \
+             the README's \"Several tills\")"
+                .to_string()
+        } else {
+            format!("the TLS handshake with {host} failed ({cause})")
+        })
     }
 }
 

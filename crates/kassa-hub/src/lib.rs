@@ -10,6 +10,8 @@
 //! pull it into their `products.json` cache ([`products`]).
 //!
 //! - `connect.rs`: `hub.url` and the keyring's password to a [`Hub`] (a small pool).
+//! - `tls.rs`: TLS to a hub elsewhere (rustls, verified against the platform's roots and
+//!   `hub.ca_file`; `sslmode` read as libpq reads it, never falling back to plaintext).
 //! - `schema.rs`: the hub's migrations and the journal's rules as triggers.
 //! - `receive.rs`: the hub's side of a push (chain checks, upserts, products).
 //! - `push.rs`: the till's side: one push, and the sender loop with backoff ([`Sender`]).
@@ -18,8 +20,7 @@
 //! - `cluster.rs`, `demo_till.rs` (`test-support` only): a throwaway PostgreSQL cluster; a
 //!   till's session log with paid demo sales signed by the in-memory keyring.
 //!
-//! Not here: TLS (a hub must be on loopback until it is added, see `HubUrl`), the desktop
-//! indicator, shop-wide X/Z reports.
+//! Not here: the desktop indicator, shop-wide X/Z reports.
 
 #[cfg(feature = "test-support")]
 pub mod cluster;
@@ -31,6 +32,7 @@ mod push;
 mod receive;
 pub mod schema;
 mod shop;
+mod tls;
 
 pub use connect::{Hub, Pooled};
 pub use products::pull_products;
@@ -54,6 +56,11 @@ pub enum HubError {
     NotKassa,
     #[error("the hub was set up by a newer Kassa (schema version {found}; this Kassa knows up to {supported}); update Kassa")]
     NewerHub { found: i64, supported: i64 },
+    /// TLS to the hub failed or could not be set up: a certificate not trusted or for another
+    /// name, a hub that does not offer TLS, an unreadable `hub.ca_file`. Never retried in
+    /// plaintext.
+    #[error("the hub at {target}: {detail}; nothing was lost, the outbox waits")]
+    Tls { target: String, detail: String },
     #[error("the OS keyring: {0}")]
     Keyring(String),
     #[error("the till's session log: {0}")]
