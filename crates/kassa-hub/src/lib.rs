@@ -14,12 +14,12 @@
 //! - `receive.rs`: the hub's side of a push (chain checks, upserts, products).
 //! - `push.rs`: the till's side: one push, and the sender loop with backoff ([`Sender`]).
 //! - `products.rs`: pulling the shared product list into the cache.
-//! - `shop.rs`: shop-wide reads (sessions of every till).
+//! - `shop.rs`: shop-wide reads (sessions of every till, the shop-wide X).
 //! - `cluster.rs`, `demo_till.rs` (`test-support` only): a throwaway PostgreSQL cluster; a
 //!   till's session log with paid demo sales signed by the in-memory keyring.
 //!
 //! Not here: TLS (a hub must be on loopback until it is added, see `HubUrl`), the desktop
-//! indicator, shop-wide X/Z reports.
+//! indicator, a shop-wide Z (a Z is each register's own, made on its till).
 
 #[cfg(feature = "test-support")]
 pub mod cluster;
@@ -36,7 +36,7 @@ pub use connect::{Hub, Pooled};
 pub use products::pull_products;
 pub use push::{push_once, sync, PushReport, Sender, SenderState, SyncReport};
 pub use receive::{receive, Acknowledgement, Delivery, Refusal};
-pub use shop::{shop_sessions, ShopSession};
+pub use shop::{shop_sessions, shop_x, ShopSession};
 
 /// Why the hub could not be used. Nothing a till records is ever lost on any of these: the
 /// outbox keeps it until the hub acknowledges it.
@@ -62,6 +62,8 @@ pub enum HubError {
     Products(String),
     #[error("the hub: {0}")]
     Database(String),
+    #[error("the shop-wide report: {0}")]
+    Report(#[from] kassa_core::report::ReportError),
 }
 
 impl HubError {

@@ -28,14 +28,33 @@ pub struct PushReport {
     pub refusals: Vec<Refusal>,
 }
 
-/// Pushes until the outbox is empty or the hub refuses an entry.
+/// Pushes until the outbox is empty or the hub refuses an entry, then tells the hub how many
+/// rows still wait (`till_pushes`: what a shop-wide report says of this register's coverage).
 pub fn push_once(
     log: &mut SessionLog,
     hub: &Hub,
     register_id: &str,
 ) -> Result<PushReport, HubError> {
-    let mut report = PushReport::default();
     let mut conn = hub.connection()?;
+    let report = push_batches(log, hub, &mut conn, register_id)?;
+    let p = log.outbox_pending()?;
+    let waiting = p.sessions + p.operations + p.journal;
+    conn.execute(
+        "INSERT INTO till_pushes (register_id, pushed_at, waiting) VALUES ($1, now(), $2)
+         ON CONFLICT (register_id) DO UPDATE SET pushed_at = now(), waiting = EXCLUDED.waiting",
+        &[&register_id, &waiting],
+    )
+    .map_err(|e| hub.named(e.into()))?;
+    Ok(report)
+}
+
+fn push_batches(
+    log: &mut SessionLog,
+    hub: &Hub,
+    conn: &mut postgres::Client,
+    register_id: &str,
+) -> Result<PushReport, HubError> {
+    let mut report = PushReport::default();
     loop {
         let batch = log.outbox_batch(BATCH)?;
         if batch.is_empty() {
@@ -49,7 +68,7 @@ pub fn push_once(
             journal: batch.journal,
             keys: batch.keys,
         };
-        let ack = receive(&mut conn, &delivery).map_err(|e| hub.named(e))?;
+        let ack = receive(conn, &delivery).map_err(|e| hub.named(e))?;
         log.outbox_acknowledge(
             batch.notes_upto,
             &ack.journal,
