@@ -32,6 +32,7 @@ pub const COMMANDS: &[&str] = &[
     "add_operator",
     "remove_operator",
     "hub_status",
+    "shop_history",
     "history",
     "export_csv",
     "make_report",

@@ -516,4 +516,12 @@ window.kassaTexts.da = {
   hubConnecting: 'Hub: forbinder …',
   hubWaiting: '{n} venter',
   hubUnreachable: 'Hub utilgængelig siden {time}',
+  scopeLabel: 'Salg fra',
+  scopeTill: 'Denne kasse',
+  scopeShop: 'Hele butikken',
+  registerShort: 'Kasse',
+  shopNote: 'De nyeste salg fra alle kasser, fra butikkens hub. Filtre og detaljer gælder denne kasses egne salg.',
+  otherTill: 'Solgt på kasse {r}: detaljerne og kvitteringen findes på den kasse.',
+  'err.hub_unreachable': 'Butikkens hub kan ikke nås lige nu, så de andre kassers salg kan ikke vises. Denne kasse sælger som normalt; vælg Denne kasse for dens egne salg.',
+  'err.hub': 'Butikkens hub godtog ikke denne kasse (adgangskode eller opsætning). Spørg den, der satte hubben op; Denne kasse viser kassens egne salg.',
 };

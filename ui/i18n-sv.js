@@ -516,4 +516,12 @@ window.kassaTexts.sv = {
   hubConnecting: 'Hubb: ansluter …',
   hubWaiting: '{n} väntar',
   hubUnreachable: 'Hubb onåbar sedan {time}',
+  scopeLabel: 'Försäljning från',
+  scopeTill: 'Den här kassan',
+  scopeShop: 'Hela butiken',
+  registerShort: 'Kassa',
+  shopNote: 'De senaste försäljningarna från alla kassor, från butikens hubb. Filter och detaljer gäller den här kassans egna försäljningar.',
+  otherTill: 'Såld i kassa {r}: detaljerna och kvittot finns i den kassan.',
+  'err.hub_unreachable': 'Butikens hubb går inte att nå just nu, så de andra kassornas försäljningar kan inte visas. Den här kassan säljer som vanligt; välj Den här kassan för dess egna försäljningar.',
+  'err.hub': 'Butikens hubb godtog inte den här kassan (lösenord eller inställning). Fråga den som satte upp hubben; Den här kassan visar kassans egna försäljningar.',
 };

@@ -33,7 +33,7 @@ pub mod schema;
 mod shop;
 
 pub use connect::{Hub, Pooled};
-pub use products::pull_products;
+pub use products::{pull_products, pull_products_if_changed};
 pub use push::{push_once, sync, PushReport, Sender, SenderState, SyncReport};
 pub use receive::{receive, Acknowledgement, Delivery, Refusal};
 pub use shop::{shop_sessions, shop_x, ShopSession};

@@ -26,6 +26,10 @@ pub struct PushReport {
     pub operations: u64,
     /// Journal entries the hub refused (the push stops at the first of each register).
     pub refusals: Vec<Refusal>,
+    /// The background sender only: the product cache was replaced by the hub's changed list
+    /// this round (its number of products).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<usize>,
 }
 
 /// Pushes until the outbox is empty or the hub refuses an entry, then tells the hub how many
@@ -111,7 +115,8 @@ pub fn sync(dir: &Path, secrets: &dyn SecretStore) -> Result<SyncReport, HubErro
     Ok(SyncReport { pushed, products })
 }
 
-/// The background sender: pushes every `interval`, and after a failure waits 1 s, 2 s, 4 s…
+/// The background sender: pushes every `interval` (and pulls the product list when it
+/// changed), and after a failure waits 1 s, 2 s, 4 s…
 /// up to `max_backoff` before the next try.
 pub struct Sender {
     pub dir: PathBuf,
@@ -166,10 +171,16 @@ impl Sender {
         }
     }
 
+    /// One push, then, when all of this till's own changes are on the hub (as `sync`), the
+    /// product list pulled if it changed, so products saved on another till reach this one.
     fn round(&self, secrets: &dyn SecretStore) -> Result<PushReport, HubError> {
         let settings = Settings::load(&self.dir).map_err(|e| HubError::BadUrl(e.to_string()))?;
         let hub = Hub::from_settings(&settings, secrets)?;
         let mut log = SessionLog::open_in(&self.dir)?;
-        push_once(&mut log, &hub, &settings.register_id())
+        let mut report = push_once(&mut log, &hub, &settings.register_id())?;
+        if report.refusals.is_empty() && log.outbox_pending()?.journal == 0 {
+            report.products = crate::pull_products_if_changed(&hub, &self.dir)?;
+        }
+        Ok(report)
     }
 }

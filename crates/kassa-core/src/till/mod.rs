@@ -621,6 +621,14 @@ impl<P: ProviderSource> Till<P> {
         )
     }
 
+    /// Reads the product list again from `products.json`: the shop's hub sender replaced it
+    /// with the hub's changed list (products saved on another till). Nothing is journaled:
+    /// each change was journaled by the till that made it.
+    pub fn reload_catalog(&mut self) -> Result<(), TillError> {
+        self.catalog = Catalog::load(&self.dir).map_err(|m| TillError::new(Code::Products, m))?;
+        Ok(())
+    }
+
     /// Removes a product; journaled as a price change (to no price).
     pub fn remove_product(&mut self, sku: &str) -> Result<(), TillError> {
         let by = self.acting()?;
