@@ -33,6 +33,7 @@ pub const COMMANDS: &[&str] = &[
     "remove_operator",
     "hub_status",
     "shop_history",
+    "shop_report",
     "history",
     "export_csv",
     "make_report",

@@ -152,6 +152,19 @@ pub fn shop_history(settings: &Settings, limit: i64) -> Result<ShopHistory, Till
     })
 }
 
+/// The shop-wide X from the hub, read by `who` in `zone`, laid out at the till's paper width.
+pub fn shop_report(
+    (who, zone, settings): (
+        kassa_core::journal::OperatorStamp,
+        kassa_core::journal::Zone,
+        Settings,
+    ),
+) -> Result<kassa_core::till::ShopReportView, TillError> {
+    let hub = kassa_hub::Hub::from_settings(&settings, &OsKeyring).map_err(till_error)?;
+    let report = kassa_hub::shop_x(&hub, &zone, who).map_err(till_error)?;
+    kassa_core::till::ShopReportView::new(report, &settings)
+}
+
 /// Starts the sender on its own thread when `dir`'s settings name a hub; it runs as long as
 /// the app does. `hub.url` set later takes effect at the next start (as for `kassa-cli hub
 /// run`). `products_changed` is called after a round replaced the product cache with the

@@ -677,6 +677,18 @@ async fn shop_history<R: Runtime>(app: AppHandle<R>, limit: i64) -> Result<hub::
     .await
 }
 
+/// Day close's Whole shop X: every register's X from the shop's hub and their total (read,
+/// journaled nowhere), by the operator at the till. The till is held only to copy what the
+/// reading needs.
+#[tauri::command]
+async fn shop_report<R: Runtime>(app: AppHandle<R>) -> Result<kassa_core::till::ShopReportView> {
+    blocking(app, move |_, desk| {
+        let reader = desk.with(|t| t.shop_report_reader())?;
+        hub::shop_report(reader)
+    })
+    .await
+}
+
 /// Makes an X report (`z` false) or the day's Z report, journaled in full: its figures and
 /// its printout's lines.
 #[tauri::command]
@@ -832,6 +844,7 @@ pub fn builder<R: Runtime>(
             remove_operator,
             hub_status,
             shop_history,
+            shop_report,
             history,
             export_csv,
             make_report,

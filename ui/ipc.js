@@ -85,6 +85,8 @@ window.kassaIpc = (() => {
     exportCsv: (query) => call('export_csv', { query }),
     // Closing the day: `z` false makes an X report; dates are YYYY-MM-DD (the till's local).
     makeReport: (z) => call('make_report', { z }),
+    // Day close's Whole shop X from the shop's hub (read, journaled nowhere).
+    shopReport: () => call('shop_report', {}),
     dayWithoutZ: () => call('day_without_z'),
     exportSaft: (from, to) => call('export_saft', { from, to }),
     settingsView: () => call('settings_view'),

@@ -33,7 +33,7 @@ mod view;
 
 pub use crate::provider::cache::ProviderSource;
 pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
-pub use day_close::{ReportView, SaftView};
+pub use day_close::{ReportView, SaftView, ShopReportView};
 pub use error::TillError;
 pub use follow::{asked, follow_all, FollowSource, Hint, RESYNC_MS};
 pub use links::{LinkRequest, SavedQr};
