@@ -54,8 +54,9 @@ fn nok(minor: i64) -> String {
         .replace('\u{a0}', " ")
 }
 
-/// Runs `kassa-cli` (built beside this test's binary) with `stdin`; returns its stdout.
-fn kassa_cli(args: &[&str], stdin: &str) -> Vec<u8> {
+/// Starts `kassa-cli` (built beside this test's binary) with `args`, `stdin` written to it
+/// and closed, its output piped.
+fn spawn_kassa_cli(args: &[&str], stdin: &str) -> std::process::Child {
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_kassa"))
         .parent()
         .unwrap()
@@ -78,7 +79,12 @@ fn kassa_cli(args: &[&str], stdin: &str) -> Vec<u8> {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child
+}
+
+/// Runs `kassa-cli` with `stdin`; returns its stdout.
+fn kassa_cli(args: &[&str], stdin: &str) -> Vec<u8> {
+    let out = spawn_kassa_cli(args, stdin).wait_with_output().unwrap();
     assert!(out.status.success(), "kassa-cli {args:?} failed");
     out.stdout
 }
@@ -2073,31 +2079,24 @@ fn join_hub(dir: &std::path::Path, register: &str, url: &str) {
 /// A demo sale of `order` paid on the demo's page while `kassa-cli charge --wait` runs in
 /// data directory `dir`: the session id.
 fn cli_paid_sale(dir: &std::path::Path, order: &serde_json::Value) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_kassa"))
-        .parent()
-        .unwrap()
-        .join("kassa-cli");
-    let mut child = Command::new(exe)
-        .args([
+    use std::io::{BufRead, BufReader, Read};
+    let d = dir.to_str().unwrap();
+    let mut child = spawn_kassa_cli(
+        &[
             "--data-dir",
-            dir.to_str().unwrap(),
+            d,
             "charge",
             "--provider",
             "demo",
-        ])
-        .args(["--order", "-", "--json", "--wait", "--interval", "0.1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(order.to_string().as_bytes())
-        .unwrap();
+            "--order",
+            "-",
+            "--json",
+            "--wait",
+            "--interval",
+            "0.1",
+        ],
+        &order.to_string(),
+    );
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
