@@ -200,7 +200,8 @@ screenshots() {
   for f in counter qr customer-display webview paid history settings provider-error \
     refund-form history-refunded customer-refund receipt-copy-confirm operator-login \
     first-run quick-keys provider-setup provider-setup-dark day-close link-charge links \
-    counter-dark history-dark day-close-dark settings-dark operators; do
+    counter-dark history-dark day-close-dark settings-dark operators history-shop \
+    history-shop-unreachable day-close-shop; do
     cp "target/screenshots/$f.png" docs/screenshots/
   done
   log "screenshots copied to docs/screenshots/"

@@ -32,6 +32,8 @@ pub const COMMANDS: &[&str] = &[
     "add_operator",
     "remove_operator",
     "hub_status",
+    "shop_history",
+    "shop_report",
     "history",
     "export_csv",
     "make_report",

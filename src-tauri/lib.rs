@@ -35,6 +35,10 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 /// The event every window gets when a followed session changes (payload: `SessionView`).
 pub const SESSION_EVENT: &str = "session-status";
 
+/// The event the main window gets when the hub's sender replaced the product list with the
+/// hub's changed one (no payload): the quick keys and the settings' list are drawn again.
+pub const PRODUCTS_EVENT: &str = "products-changed";
+
 type Result<T> = std::result::Result<T, TillError>;
 
 /// Shop settings and providers the counter needs.
@@ -662,6 +666,29 @@ async fn hub_status<R: Runtime>(app: AppHandle<R>) -> Result<hub::HubStatus> {
     .await
 }
 
+/// The History screen's Whole shop: the newest `limit` (at most 500) sales of every till from
+/// the shop's hub. The till is held only to copy its settings, never while the hub answers.
+#[tauri::command]
+async fn shop_history<R: Runtime>(app: AppHandle<R>, limit: i64) -> Result<hub::ShopHistory> {
+    blocking(app, move |_, desk| {
+        let settings = desk.with(|t| Ok(t.settings.clone()))?;
+        hub::shop_history(&settings, limit.clamp(1, 500))
+    })
+    .await
+}
+
+/// Day close's Whole shop X: every register's X from the shop's hub and their total (read,
+/// journaled nowhere), by the operator at the till. The till is held only to copy what the
+/// reading needs.
+#[tauri::command]
+async fn shop_report<R: Runtime>(app: AppHandle<R>) -> Result<kassa_core::till::ShopReportView> {
+    blocking(app, move |_, desk| {
+        let reader = desk.with(|t| t.shop_report_reader())?;
+        hub::shop_report(reader)
+    })
+    .await
+}
+
 /// Makes an X report (`z` false) or the day's Z report, journaled in full: its figures and
 /// its printout's lines.
 #[tauri::command]
@@ -816,6 +843,8 @@ pub fn builder<R: Runtime>(
             add_operator,
             remove_operator,
             hub_status,
+            shop_history,
+            shop_report,
             history,
             export_csv,
             make_report,
@@ -884,7 +913,16 @@ pub fn run() {
             // Sessions left open by an earlier run or by kassa-cli are followed from the start.
             hint(app.handle(), &app.state::<Desk>(), Hint::Sync);
             if let Some(d) = &setup_dir {
-                hub::start_sender(d, app.state::<Desk>().hub.clone());
+                let handle = app.handle().clone();
+                hub::start_sender(d, app.state::<Desk>().hub.clone(), move || {
+                    // The till sells from its list in memory: read the new one, then tell the
+                    // page (quick keys, the settings' product list).
+                    let desk = handle.state::<Desk>();
+                    if let Err(e) = desk.with(|t| t.reload_catalog()) {
+                        eprintln!("kassa: hub: the product list: {}", e.message);
+                    }
+                    let _ = handle.emit(PRODUCTS_EVENT, ());
+                });
                 windows::listen_for_second_launch(app.handle(), d);
                 windows::restore_main(app.handle(), d);
             }

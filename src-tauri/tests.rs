@@ -461,10 +461,11 @@ fn a_receipt_prints_once_then_as_the_one_copy_through_the_commands() {
 
 /// The header's hub indicator: nothing without `hub.url`; with it, what waits in the outbox
 /// (a paid sale's session and journal rows), and no connection state until a sender round has
-/// run (the mock app starts no sender).
+/// run (the mock app starts no sender). Whole shop with the hub unreachable: `hub_unreachable`.
 #[test]
 #[ignore = "needs the OS keyring (make test): every sale is signed with the journal's key"]
-fn the_hub_indicator_shows_nothing_without_a_hub_and_what_waits_with_one() {
+fn the_hub_indicator_shows_nothing_without_a_hub_and_what_waits_with_one_and_whole_shop_names_an_unreachable_hub(
+) {
     let app = app_in(&data_dir("hub"));
     let main = window(&app, "main");
     let st = call(&main, "hub_status", serde_json::json!({}));
@@ -488,6 +489,20 @@ fn the_hub_indicator_shows_nothing_without_a_hub_and_what_waits_with_one() {
         after["waiting"].as_i64().unwrap() > before["waiting"].as_i64().unwrap(),
         "a paid sale waits for the hub: {before} then {after}"
     );
+    // Whole shop with nobody at the hub's port: the code the UI words for a cashier, and this
+    // till's own history still answers from SQLite.
+    let err = get_ipc_response(
+        &main,
+        request("shop_history", serde_json::json!({ "limit": 100 })),
+    )
+    .expect_err("nobody listens on port 9");
+    assert_eq!(err["code"], "hub_unreachable", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("127.0.0.1"),
+        "{err}"
+    );
+    let own = call(&main, "history", serde_json::json!({ "query": {} }));
+    assert_eq!(own["sessions"].as_array().unwrap().len(), 1, "{own}");
 }
 
 /// Operators added and removed on the settings screen: the fields' problems come with the

@@ -656,6 +656,13 @@
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
     window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });
     window.kassaSettings.onChange(reloadInfo);
+    // Products saved on another till, brought by the hub's sender: the quick keys and, unless
+    // staff are typing there, the settings' product list are drawn again.
+    ipc.onProductsChanged(() => {
+      reloadInfo();
+      const typing = document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName);
+      if (!typing || !$('view-settings').contains(document.activeElement)) window.kassaSettings.relabel();
+    });
     window.kassaDayClose.remind(() => go('dayclose'));
     await nextFrame();
     await nextFrame();

@@ -1,6 +1,7 @@
 // Closing the day: X and Z reports and the SAF-T export. The report's printout is the lines the
 // core laid out (the receipt model's X/Z document), shown as they are: no layout or arithmetic
-// here. At start, a reminder when a day with sales has no Z, with a button that makes it.
+// here. At start, a reminder when a day with sales has no Z, with a button that makes it. With a
+// shop hub, a Whole shop X beside the till's (read from the hub, per register and the total).
 'use strict';
 window.kassaDayClose = (() => {
   const ipc = window.kassaIpc;
@@ -26,6 +27,19 @@ window.kassaDayClose = (() => {
       if (z) hideReminder();
     } catch (e) {
       failed(e);
+    }
+  }
+
+  /** The Whole shop X from the hub: a reading (not journaled); registers that may be behind
+   * are named, and the printout says up to where each is covered. */
+  async function shopReport() {
+    try {
+      const r = await ipc.shopReport();
+      $('dc-printout').textContent = r.lines.join('\n');
+      $('dc-printout').hidden = false;
+      message(r.behind.length ? t('shopXBehind', { r: r.behind.join(', ') }) : t('shopXMade'), !r.behind.length);
+    } catch (e) {
+      message(k.errorText(e), false);
     }
   }
 
@@ -58,10 +72,15 @@ window.kassaDayClose = (() => {
     $('dc-x').addEventListener('click', () => report(false));
     $('dc-z').addEventListener('click', () => report(true));
     $('dc-saft').addEventListener('submit', exportSaft);
+    $('dc-shop-x').addEventListener('click', shopReport);
   }
 
   return {
-    show() { if (!state.started) init(); },
+    show() {
+      if (!state.started) init();
+      // Whole shop X beside the till's own, with a shop hub; the Z stays this register's.
+      ipc.hubStatus().then((h) => { $('dc-shop-x').hidden = h.configured !== true; }, () => {});
+    },
     relabel() { showReminder(); },
     /** At start: ask the core for a day with sales and no Z; offer to make it (`open` shows
      *  this screen). */

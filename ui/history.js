@@ -2,13 +2,18 @@
 // with the event timeline, refresh, cancel, CSV export, and after the sale its captures and
 // refunds with the buttons that open their forms (ui/after-sale.js) where the core allows them.
 // All texts and amounts come from the core's SessionView; this file only lays them out.
+// With a shop hub (`hub.url`), a switch above the filters: This till (this till's SQLite, as
+// always) or Whole shop (every till's newest sales from the hub, with the till of each; a sale
+// of this till opens its detail here, another till's says where it was sold). When the hub
+// cannot be reached, Whole shop says so in a cashier's words and This till keeps working.
 'use strict';
 window.kassaHistory = (() => {
   const ipc = window.kassaIpc;
   const k = window.kassa;
   const { $, t } = k;
   const STATUSES = ['open', 'paid', 'cancelled', 'expired', 'failed', 'unknown', 'needs_review', 'creating'];
-  const state = { next: null, rows: [], openId: null, started: false };
+  const state = { next: null, rows: [], openId: null, started: false, scope: 'till' };
+  const SHOP_LIMIT = 100;
 
   /**
    * A date as staff type it, in the shop's local days: `3.12.2026`, `03.12.26`, `3/12/2026`
@@ -90,6 +95,7 @@ window.kassaHistory = (() => {
     }
     try {
       const page = await ipc.history(q);
+      if (state.scope !== 'till') return;
       if (!more) { $('history-rows').replaceChildren(); state.rows = []; }
       page.sessions.forEach((s) => { state.rows.push(s); $('history-rows').append(row(s)); });
       markOpen();
@@ -270,8 +276,100 @@ window.kassaHistory = (() => {
     }
   }
 
+  /** Another till's sale: what the hub knows of it, and where its detail is. */
+  function renderShopSale(s) {
+    const box = $('history-detail');
+    box.replaceChildren();
+    const head = k.el('div', 'detail-head');
+    const badges = k.el('div', 'chips');
+    badges.append(statusBadge(s.status));
+    head.append(k.el('h2', null, s.amount), badges);
+    const dl = k.el('dl', 'facts');
+    field(dl, t('registerShort'), s.register_id);
+    field(dl, t('reference'), s.reference);
+    field(dl, t('provider'), `${s.provider}${s.demo ? ` (${t('demoBadge')})` : ''}`);
+    field(dl, t('created'), k.time(s.created_at));
+    field(dl, 'ID', s.id);
+    const note = k.el('p', 'note', t('otherTill', { r: s.register_id }));
+    note.id = 'h-other-till';
+    box.append(head, note, dl);
+  }
+
+  function shopRow(s) {
+    const tr = k.el('tr');
+    tr.tabIndex = 0;
+    tr.dataset.id = s.id;
+    tr.dataset.register = s.register_id;
+    const st = k.el('td', 'status-cell');
+    st.append(statusBadge(s.status));
+    const till = k.el('td', null, s.register_id);
+    if (s.this_till) till.classList.add('this-till');
+    tr.append(till, k.cell(k.time(s.created_at)), k.cell(s.reference),
+      k.cell(k.providerLabel(s)), k.cell(s.amount, 'num'), st);
+    const pick = () => {
+      state.openId = s.id;
+      markOpen();
+      if (s.this_till) open(s.id); else renderShopSale(s);
+    };
+    tr.addEventListener('click', pick);
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') pick(); });
+    return tr;
+  }
+
+  /** Whole shop: the hub's newest sales of every till. */
+  async function loadShop() {
+    const err = $('h-shop-error');
+    try {
+      const page = await ipc.shopHistory(SHOP_LIMIT);
+      if (state.scope !== 'shop') return;
+      err.hidden = true;
+      $('shop-rows').replaceChildren(...page.sessions.map(shopRow));
+      $('shop-table').hidden = false;
+      $('history-empty').hidden = page.sessions.length > 0;
+      markOpen();
+    } catch (e) {
+      if (state.scope !== 'shop') return;
+      $('shop-rows').replaceChildren();
+      $('shop-table').hidden = true;
+      $('history-empty').hidden = true;
+      err.textContent = k.errorText(e);
+      err.title = e.message || '';
+      err.hidden = false;
+    }
+  }
+
+  /** This till or Whole shop. */
+  function setScope(scope) {
+    state.scope = scope;
+    const shop = scope === 'shop';
+    [['h-scope-till', !shop], ['h-scope-shop', shop]].forEach(([id, on]) => {
+      $(id).setAttribute('aria-checked', String(on));
+      $(id).className = `${on ? 'primary' : 'ghost'} small`;
+    });
+    $('h-shop-note').hidden = !shop;
+    $('history-filter').hidden = shop;
+    $('till-table').hidden = shop;
+    $('history-more').hidden = true;
+    $('shop-table').hidden = true;
+    $('h-shop-error').hidden = true;
+    $('history-empty').hidden = true;
+    state.openId = null;
+    const pick = k.el('p', 'note', t('pickSession'));
+    pick.dataset.i18n = 'pickSession';
+    $('history-detail').replaceChildren(pick);
+    if (shop) loadShop(); else load(false);
+  }
+
+  /** The switch shows only with a hub set up (the indicator's status says so). */
+  async function showScope() {
+    let configured = false;
+    try { configured = (await ipc.hubStatus()).configured === true; } catch (_) { /* no hub */ }
+    $('h-scope').hidden = !configured;
+    if (!configured && state.scope === 'shop') setScope('till');
+  }
+
   function markOpen() {
-    document.querySelectorAll('#history-rows tr').forEach((tr) => {
+    document.querySelectorAll('#history-rows tr, #shop-rows tr').forEach((tr) => {
       tr.classList.toggle('selected', tr.dataset.id === state.openId);
       if (tr.dataset.id === state.openId) tr.setAttribute('aria-current', 'true');
       else tr.removeAttribute('aria-current');
@@ -306,7 +404,8 @@ window.kassaHistory = (() => {
     sel.firstChild.value = '';
     STATUSES.forEach((s) => { const o = k.el('option', null, k.statusText(s)); o.value = s; sel.append(o); });
     sel.value = keep;
-    if (state.started) { load(false); if (state.openId) open(state.openId); }
+    if (state.started && state.scope === 'shop') loadShop();
+    else if (state.started) { load(false); if (state.openId) open(state.openId); }
   }
 
   function init() {
@@ -321,10 +420,16 @@ window.kassaHistory = (() => {
     $('history-filter').addEventListener('submit', (e) => { e.preventDefault(); $('h-error').classList.remove('ok'); load(false); });
     $('history-more').addEventListener('click', () => load(true));
     $('h-export').addEventListener('click', exportCsv);
+    $('h-scope-till').addEventListener('click', () => setScope('till'));
+    $('h-scope-shop').addEventListener('click', () => setScope('shop'));
   }
 
   return {
-    show() { if (!state.started) init(); load(false); $('h-search').focus(); },
+    show() {
+      if (!state.started) init();
+      showScope();
+      if (state.scope === 'shop') { loadShop(); $('h-scope-shop').focus(); } else { load(false); $('h-search').focus(); }
+    },
     open,
     relabel() { if (state.started) relabel(); },
     /** The screen was left: its rows and the open detail go (shown again, it loads afresh), so
@@ -332,6 +437,7 @@ window.kassaHistory = (() => {
     hide() {
       if (!state.started) return;
       $('history-rows').replaceChildren();
+      $('shop-rows').replaceChildren();
       state.rows = [];
       state.openId = null;
       const pick = k.el('p', 'note', t('pickSession'));
@@ -341,6 +447,7 @@ window.kassaHistory = (() => {
     /** A followed session changed: refresh what is on screen. */
     changed(s) {
       if (!state.started || $('view-history').hidden) return;
+      if (state.scope === 'shop') { loadShop(); return; }
       load(false);
       if (state.openId === s.id) open(s.id);
     },

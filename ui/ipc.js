@@ -31,6 +31,13 @@ window.kassaIpc = (() => {
     }
     return Promise.resolve(() => {});
   }
+  /** Calls `handler()` when the shop hub's sender brought a changed product list. */
+  function onProductsChanged(handler) {
+    if (window.__TAURI__ && window.__TAURI__.event) {
+      return window.__TAURI__.event.listen('products-changed', () => handler());
+    }
+    return Promise.resolve(() => {});
+  }
   return {
     appInfo: () => call('app_info'),
     entryToLine: (entry) => call('entry_to_line', { entry }),
@@ -72,10 +79,14 @@ window.kassaIpc = (() => {
     removeOperator: (id) => call('remove_operator', { id }),
     // The header's hub indicator (configured, connected, waiting, unreachable_since).
     hubStatus: () => call('hub_status', {}),
+    // The History screen's Whole shop: every till's newest `limit` sales from the shop's hub.
+    shopHistory: (limit) => call('shop_history', { limit }),
     history: (query) => call('history', { query }),
     exportCsv: (query) => call('export_csv', { query }),
     // Closing the day: `z` false makes an X report; dates are YYYY-MM-DD (the till's local).
     makeReport: (z) => call('make_report', { z }),
+    // Day close's Whole shop X from the shop's hub (read, journaled nowhere).
+    shopReport: () => call('shop_report', {}),
     dayWithoutZ: () => call('day_without_z'),
     exportSaft: (from, to) => call('export_saft', { from, to }),
     settingsView: () => call('settings_view'),
@@ -89,5 +100,6 @@ window.kassaIpc = (() => {
     ready: () => call('ready'),
     onSessionStatus,
     onRefund,
+    onProductsChanged,
   };
 })();

@@ -116,6 +116,14 @@ pub fn run(dir: &Path) -> Result<(), Failure> {
     eprintln!("pushing to the hub every second (Ctrl-C to stop)");
     kassa_hub::Sender::new(dir).run(&OsKeyring, &stop, |r| match r {
         // A round with nothing to push is not news.
+        Ok(p) if p.products.is_some() && p.refusals.is_empty() => eprintln!(
+            "pushed {} journal entries, {} sessions, {} operations; the hub's product list \
+             changed: {} products in products.json",
+            p.journal,
+            p.sessions,
+            p.operations,
+            p.products.unwrap_or(0)
+        ),
         Ok(p)
             if p.journal == 0 && p.sessions == 0 && p.operations == 0 && p.refusals.is_empty() => {}
         Ok(p) if p.refusals.is_empty() => eprintln!(

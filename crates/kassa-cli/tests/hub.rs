@@ -273,6 +273,161 @@ fn a_wrong_hub_password_is_named_and_the_till_keeps_everything() {
     assert_eq!(hub_count(&cluster, "SELECT count(*) FROM sessions"), 1);
 }
 
+/// The figures of an X as JSON, without what only a till's own X has (its number, when and
+/// by whom it was made, the journal entry it became).
+fn figures(report: &Value) -> Value {
+    let mut v = report.clone();
+    for k in ["number", "to", "to_seq", "made_by", "journal_seq"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    v
+}
+
+fn sum(values: impl IntoIterator<Item = Value>) -> i64 {
+    values.into_iter().map(|v| v.as_i64().unwrap()).sum()
+}
+
+#[test]
+#[ignore = "needs the OS keyring (make test runs it)"]
+fn the_shop_wide_x_is_each_tills_own_x_per_register_and_their_sum() {
+    let _keyring = keyring_lock();
+    kassa_sandbox::ledger(&[HUB_PASSWORD]);
+    let cluster = Cluster::start("cli-shop-x", HUB_PASSWORD);
+    let a = till("shop-x-a", "A", &cluster);
+    let b = till("shop-x-b", "B", &cluster);
+    // Till A: two sales of two rates and a refund; till B: a sale closed by a Z (its grand
+    // totals carry it, its X does not), then two more.
+    let refunded = pay_demo(&a.0, &coffee_and_mug_order(&a));
+    pay_demo(&a.0, &order(&a));
+    let out = cli(
+        &a.0,
+        &["refund", &refunded, "--line", "0:1", "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    pay_demo(&b.0, &order(&b));
+    let out = cli(&b.0, &["report", "z", "--json"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    pay_demo(&b.0, &coffee_and_mug_order(&b));
+    pay_demo(&b.0, &order(&b));
+    let own: Vec<Value> = [&a.0, &b.0]
+        .iter()
+        .map(|dir| json(dir, &["report", "x", "--json"]))
+        .collect();
+    for dir in [&a.0, &b.0] {
+        let out = cli(dir, &["hub", "sync"], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let shop = json(&a.0, &["report", "x", "--shop", "--json"]);
+    let registers = shop["registers"].as_array().unwrap();
+    assert_eq!(registers.len(), 2, "{shop}");
+    for ((r, own), (dir, id)) in registers.iter().zip(&own).zip([(&a.0, "A"), (&b.0, "B")]) {
+        let report = &r["report"];
+        assert_eq!(report["register_id"], id);
+        assert_eq!(figures(report), figures(own), "register {id}");
+        // The hub's reading covers the till's X entry too, which adds nothing.
+        assert_eq!(report["to_seq"], own["journal_seq"], "register {id}");
+        let c = &r["coverage"];
+        assert_eq!(c["head_seq"].as_i64().unwrap(), journal_len(dir), "{c}");
+        assert_eq!(
+            (&c["waiting"], &c["behind"]),
+            (&Value::from(0), &Value::from(false))
+        );
+    }
+    assert!(
+        own[0]["returns_count"] == 1 && own[1]["previous_z"] == 1,
+        "{own:?}"
+    );
+    let total = &shop["total"];
+    for k in [
+        "sales_count",
+        "sales_gross",
+        "sales_net",
+        "returns_count",
+        "returns_gross",
+        "returns_net",
+        "net_gross",
+    ] {
+        assert_eq!(
+            total[k].as_i64().unwrap(),
+            sum(own.iter().map(|o| o[k].clone())),
+            "{k}"
+        );
+    }
+    for (part, k) in [
+        ("grand_total", "sales"),
+        ("grand_total", "returns"),
+        ("grand_total", "net"),
+        ("demo_sales", "amount"),
+        ("discounts", "amount"),
+        ("voids", "amount"),
+    ] {
+        assert_eq!(
+            total[part][k].as_i64().unwrap(),
+            sum(own.iter().map(|o| o[part][k].clone())),
+            "{part}.{k}"
+        );
+    }
+    for rate in total["vat"].as_array().unwrap() {
+        for k in ["net", "vat", "gross"] {
+            let parts = own
+                .iter()
+                .flat_map(|o| o["vat"].as_array().unwrap().clone())
+                .filter(|r| r["rate"] == rate["rate"])
+                .map(|r| r[k].clone());
+            assert_eq!(
+                rate[k].as_i64().unwrap(),
+                sum(parts),
+                "VAT {} {k}",
+                rate["rate"]
+            );
+        }
+    }
+    let operators = total["operators"].as_array().unwrap();
+    assert_eq!(
+        operators.len(),
+        2,
+        "each till's operator apart: {operators:?}"
+    );
+    assert_eq!(
+        sum(operators.iter().map(|o| o["sales_gross"].clone())),
+        total["sales_gross"].as_i64().unwrap()
+    );
+
+    // The printout: what it is, each register and the whole shop.
+    let out = cli(&a.0, &["report", "x", "--shop"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "X-rapport, hele butikken",
+        "Kasse A",
+        "Kasse B",
+        "Hele butikken",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    let out = cli(&a.0, &["report", "z", "--shop"], None);
+    assert_refused(&out, 2, "a Z is each register's own");
+
+    // Till B sells on without pushing: the hub cannot know, and says up to where it knows.
+    pay_demo(&b.0, &order(&b));
+    let again = json(&a.0, &["report", "x", "--shop", "--json"]);
+    assert_eq!(
+        again["registers"][1]["report"]["sales_count"],
+        own[1]["sales_count"]
+    );
+    assert!(
+        again["registers"][1]["coverage"]["head_seq"]
+            .as_i64()
+            .unwrap()
+            < journal_len(&b.0)
+    );
+
+    cluster.stop();
+    let out = cli(&a.0, &["report", "x", "--shop"], None);
+    assert_refused(&out, 3, "cannot reach the hub");
+}
+
 extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
 }

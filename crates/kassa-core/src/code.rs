@@ -162,6 +162,10 @@ Code {
     ReferenceUsed = "reference_used",
     /// The product list cannot be read or written.
     Products = "products",
+    /// The shop's hub cannot be reached (down, network): shop-wide views wait; selling does not.
+    HubUnreachable = "hub_unreachable",
+    /// The shop's hub refused (password, not set up, a newer or foreign database).
+    Hub = "hub",
     /// The history export cannot be written.
     Export = "export",
 

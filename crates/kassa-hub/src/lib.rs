@@ -16,11 +16,11 @@
 //! - `receive.rs`: the hub's side of a push (chain checks, upserts, products).
 //! - `push.rs`: the till's side: one push, and the sender loop with backoff ([`Sender`]).
 //! - `products.rs`: pulling the shared product list into the cache.
-//! - `shop.rs`: shop-wide reads (sessions of every till).
+//! - `shop.rs`: shop-wide reads (sessions of every till, the shop-wide X).
 //! - `cluster.rs`, `demo_till.rs` (`test-support` only): a throwaway PostgreSQL cluster; a
 //!   till's session log with paid demo sales signed by the in-memory keyring.
 //!
-//! Not here: the desktop indicator, shop-wide X/Z reports.
+//! Not here: the desktop indicator, a shop-wide Z (a Z is each register's own, made on its till).
 
 #[cfg(feature = "test-support")]
 pub mod cluster;
@@ -35,10 +35,10 @@ mod shop;
 mod tls;
 
 pub use connect::{Hub, Pooled};
-pub use products::pull_products;
+pub use products::{pull_products, pull_products_if_changed};
 pub use push::{push_once, sync, PushReport, Sender, SenderState, SyncReport};
 pub use receive::{receive, Acknowledgement, Delivery, Refusal};
-pub use shop::{shop_sessions, ShopSession};
+pub use shop::{shop_sessions, shop_x, ShopSession};
 
 /// Why the hub could not be used. Nothing a till records is ever lost on any of these: the
 /// outbox keeps it until the hub acknowledges it.
@@ -69,6 +69,8 @@ pub enum HubError {
     Products(String),
     #[error("the hub: {0}")]
     Database(String),
+    #[error("the shop-wide report: {0}")]
+    Report(#[from] kassa_core::report::ReportError),
 }
 
 impl HubError {

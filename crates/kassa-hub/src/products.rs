@@ -8,6 +8,14 @@ use std::path::Path;
 
 /// Replaces the cache in `dir` with the hub's list; the number of products.
 pub fn pull_products(hub: &Hub, dir: &Path) -> Result<usize, HubError> {
+    Ok(pull_products_if_changed(hub, dir)?
+        .unwrap_or_else(|| Catalog::load(dir).map_or(0, |c| c.products.len())))
+}
+
+/// As [`pull_products`], but writes the cache only when the hub's list differs from it: the
+/// number of products then, `None` when the cache already was the hub's list (the background
+/// sender asks every round; a till reloads its list only when it changed).
+pub fn pull_products_if_changed(hub: &Hub, dir: &Path) -> Result<Option<usize>, HubError> {
     let mut conn = hub.connection()?;
     let rows = conn
         .query(
@@ -35,6 +43,9 @@ pub fn pull_products(hub: &Hub, dir: &Path) -> Result<usize, HubError> {
             ))
         })?;
     }
+    if catalog == local {
+        return Ok(None);
+    }
     catalog.save(dir).map_err(HubError::Products)?;
-    Ok(catalog.products.len())
+    Ok(Some(catalog.products.len()))
 }

@@ -26,16 +26,39 @@ pub struct PushReport {
     pub operations: u64,
     /// Journal entries the hub refused (the push stops at the first of each register).
     pub refusals: Vec<Refusal>,
+    /// The background sender only: the product cache was replaced by the hub's changed list
+    /// this round (its number of products).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<usize>,
 }
 
-/// Pushes until the outbox is empty or the hub refuses an entry.
+/// Pushes until the outbox is empty or the hub refuses an entry, then tells the hub how many
+/// rows still wait (`till_pushes`: what a shop-wide report says of this register's coverage).
 pub fn push_once(
     log: &mut SessionLog,
     hub: &Hub,
     register_id: &str,
 ) -> Result<PushReport, HubError> {
-    let mut report = PushReport::default();
     let mut conn = hub.connection()?;
+    let report = push_batches(log, hub, &mut conn, register_id)?;
+    let p = log.outbox_pending()?;
+    let waiting = p.sessions + p.operations + p.journal;
+    conn.execute(
+        "INSERT INTO till_pushes (register_id, pushed_at, waiting) VALUES ($1, now(), $2)
+         ON CONFLICT (register_id) DO UPDATE SET pushed_at = now(), waiting = EXCLUDED.waiting",
+        &[&register_id, &waiting],
+    )
+    .map_err(|e| hub.named(e.into()))?;
+    Ok(report)
+}
+
+fn push_batches(
+    log: &mut SessionLog,
+    hub: &Hub,
+    conn: &mut postgres::Client,
+    register_id: &str,
+) -> Result<PushReport, HubError> {
+    let mut report = PushReport::default();
     loop {
         let batch = log.outbox_batch(BATCH)?;
         if batch.is_empty() {
@@ -49,7 +72,7 @@ pub fn push_once(
             journal: batch.journal,
             keys: batch.keys,
         };
-        let ack = receive(&mut conn, &delivery).map_err(|e| hub.named(e))?;
+        let ack = receive(conn, &delivery).map_err(|e| hub.named(e))?;
         log.outbox_acknowledge(
             batch.notes_upto,
             &ack.journal,
@@ -92,7 +115,8 @@ pub fn sync(dir: &Path, secrets: &dyn SecretStore) -> Result<SyncReport, HubErro
     Ok(SyncReport { pushed, products })
 }
 
-/// The background sender: pushes every `interval`, and after a failure waits 1 s, 2 s, 4 s…
+/// The background sender: pushes every `interval` (and pulls the product list when it
+/// changed), and after a failure waits 1 s, 2 s, 4 s…
 /// up to `max_backoff` before the next try.
 pub struct Sender {
     pub dir: PathBuf,
@@ -147,10 +171,16 @@ impl Sender {
         }
     }
 
+    /// One push, then, when all of this till's own changes are on the hub (as `sync`), the
+    /// product list pulled if it changed, so products saved on another till reach this one.
     fn round(&self, secrets: &dyn SecretStore) -> Result<PushReport, HubError> {
         let settings = Settings::load(&self.dir).map_err(|e| HubError::BadUrl(e.to_string()))?;
         let hub = Hub::from_settings(&settings, secrets)?;
         let mut log = SessionLog::open_in(&self.dir)?;
-        push_once(&mut log, &hub, &settings.register_id())
+        let mut report = push_once(&mut log, &hub, &settings.register_id())?;
+        if report.refusals.is_empty() && log.outbox_pending()?.journal == 0 {
+            report.products = crate::pull_products_if_changed(&hub, &self.dir)?;
+        }
+        Ok(report)
     }
 }

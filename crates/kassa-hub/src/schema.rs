@@ -136,6 +136,13 @@ pub const MIGRATIONS: &[&str] = &[
         first_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (register_id, seq)
     );"#,
+    // 2: each till's last push that reached the hub and what still waited in its outbox
+    // after it, so a shop-wide report can say which registers may be behind.
+    r#"CREATE TABLE till_pushes (
+        register_id text PRIMARY KEY,
+        pushed_at timestamptz NOT NULL DEFAULT now(),
+        waiting bigint NOT NULL CHECK (waiting >= 0)
+    );"#,
 ];
 
 /// Brings the hub's schema up to date, or refuses.

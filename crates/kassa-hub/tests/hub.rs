@@ -363,6 +363,23 @@ fn a_product_added_on_one_till_reaches_the_other_through_the_hub() {
         .line_for("KAFFE-1")
         .expect("on till B from the cache");
     assert_eq!((line.unit_price, line.vat_rate.as_str()), (3450, "15"));
+    // The background sender asks every round: an unchanged list is not written again (the
+    // desktop reloads its list only when this says it changed).
+    let written = std::fs::metadata(b.dir.join("products.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        kassa_hub::pull_products_if_changed(&hub, &b.dir).unwrap(),
+        None
+    );
+    assert_eq!(
+        std::fs::metadata(b.dir.join("products.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        written
+    );
     // Offline, the cache still sells it.
     cluster.stop();
     assert!(kassa_hub::pull_products(&hub, &b.dir).is_err());

@@ -29,7 +29,7 @@ mod words;
 
 pub use charset::printable;
 pub use layout::{Line, Size};
-pub use report::build_report;
+pub use report::{build_report, build_shop_report};
 
 use crate::money::Currency;
 use crate::provider::OperationLine;

@@ -12,6 +12,7 @@
 use super::{Market, ReceiptError};
 use super::{ReceiptDoc, Row, Seller, VatLine, VatTable};
 use crate::money::Currency;
+use crate::report::shop::ShopReport;
 use crate::report::{CountAmount, Report, ReportKind};
 
 /// What an X or Z printout says, per market.
@@ -45,6 +46,14 @@ struct ReportWords {
     grand_sales: &'static str,
     grand_returns: &'static str,
     grand_net: &'static str,
+    shop_x: &'static str,
+    shop_note: &'static str,
+    shop_total: &'static str,
+    covers: &'static str,
+    last_push: &'static str,
+    never_pushed: &'static str,
+    waiting: &'static str,
+    behind: &'static str,
 }
 
 const NO: ReportWords = ReportWords {
@@ -77,6 +86,15 @@ const NO: ReportWords = ReportWords {
     grand_sales: "Grand total salg",
     grand_returns: "Grand total retur",
     grand_net: "Grand total netto",
+    shop_x: "X-rapport, hele butikken",
+    shop_note: "Fra huben: kassenes oppføringer slik huben har dem. Ikke en kasses X-rapport; \
+                journalføres ikke.",
+    shop_total: "Hele butikken",
+    covers: "Oppføringer til nr.",
+    last_push: "Sist sendt til huben",
+    never_pushed: "aldri",
+    waiting: "Ventet på kassen da",
+    behind: "KAN MANGLE SALG: nyere oppføringer på kassen er ikke på huben",
 };
 
 fn words(market: Market) -> &'static ReportWords {
@@ -93,6 +111,27 @@ fn counted(label: &str, c: CountAmount, fmt: &dyn Fn(i64) -> String) -> Row {
     }
 }
 
+fn field(label: &str, value: String) -> Row {
+    Row::Field {
+        label: label.into(),
+        value,
+    }
+}
+
+/// The report's currency and how `market` writes its amounts.
+fn money(
+    report: &Report,
+    market: Market,
+) -> Result<(Currency, impl Fn(i64) -> String), ReceiptError> {
+    let currency = Currency::from_code(&report.currency).ok_or_else(|| {
+        ReceiptError::Inconsistent(format!("unknown currency {:?}", report.currency))
+    })?;
+    let locale = market.words().locale;
+    Ok((currency, move |minor: i64| {
+        currency.format_number(minor, locale)
+    }))
+}
+
 /// The printout of `report` for `seller` in `market`.
 pub fn build_report(
     report: &Report,
@@ -100,15 +139,7 @@ pub fn build_report(
     market: Market,
 ) -> Result<ReceiptDoc, ReceiptError> {
     let w = words(market);
-    let currency = Currency::from_code(&report.currency).ok_or_else(|| {
-        ReceiptError::Inconsistent(format!("unknown currency {:?}", report.currency))
-    })?;
-    let locale = market.words().locale;
-    let fmt = move |minor: i64| currency.format_number(minor, locale);
-    let field = |label: &str, value: String| Row::Field {
-        label: label.into(),
-        value,
-    };
+    let (currency, fmt) = money(report, market)?;
     let mut rows = vec![
         Row::Heading {
             text: match report.period.kind {
@@ -137,6 +168,23 @@ pub fn build_report(
             text: w.x_resets_nothing.into(),
         });
     }
+    figures(report, w, market, &mut rows, &fmt);
+    Ok(ReceiptDoc {
+        market,
+        currency,
+        rows,
+    })
+}
+
+/// The figures of `report`, from its sales to its grand totals: the same for a register's X
+/// or Z and for each part of the shop-wide X.
+fn figures(
+    report: &Report,
+    w: &ReportWords,
+    market: Market,
+    rows: &mut Vec<Row>,
+    fmt: &dyn Fn(i64) -> String,
+) {
     rows.push(Row::Rule);
     rows.push(counted(
         w.sales,
@@ -144,10 +192,10 @@ pub fn build_report(
             count: report.sales_count,
             amount: report.sales_gross,
         },
-        &fmt,
+        fmt,
     ));
     if report.demo_sales.count > 0 {
-        rows.push(counted(&format!("  {}", w.demo), report.demo_sales, &fmt));
+        rows.push(counted(&format!("  {}", w.demo), report.demo_sales, fmt));
     }
     rows.push(counted(
         w.returns,
@@ -155,7 +203,7 @@ pub fn build_report(
             count: report.returns_count,
             amount: -report.returns_gross,
         },
-        &fmt,
+        fmt,
     ));
     rows.push(Row::Total {
         label: format!("{} {}", w.net, report.currency),
@@ -233,14 +281,14 @@ pub fn build_report(
         });
     }
     rows.push(Row::Rule);
-    rows.push(counted(w.copies, report.copies, &fmt));
-    rows.push(counted(w.discounts, report.discounts, &fmt));
-    rows.push(counted(w.voids, report.voids, &fmt));
-    rows.push(counted(w.staff_confirmed, report.staff_confirmed, &fmt));
-    rows.push(counted(w.staff_recorded, report.staff_recorded, &fmt));
+    rows.push(counted(w.copies, report.copies, fmt));
+    rows.push(counted(w.discounts, report.discounts, fmt));
+    rows.push(counted(w.voids, report.voids, fmt));
+    rows.push(counted(w.staff_confirmed, report.staff_confirmed, fmt));
+    rows.push(counted(w.staff_recorded, report.staff_recorded, fmt));
     rows.push(Row::Rule);
-    rows.push(counted(w.open, report.in_flight.open, &fmt));
-    rows.push(counted(w.unknown, report.in_flight.unknown, &fmt));
+    rows.push(counted(w.open, report.in_flight.open, fmt));
+    rows.push(counted(w.unknown, report.in_flight.unknown, fmt));
     for s in &report.in_flight.sessions {
         rows.push(Row::Note {
             text: format!(
@@ -259,6 +307,72 @@ pub fn build_report(
         label: w.grand_net.into(),
         amount: report.grand_total.net,
     });
+}
+
+/// The printout of the shop-wide X: what it is, then each register (what the hub holds of it,
+/// whether it may be behind, its figures), then the whole shop's figures.
+pub fn build_shop_report(
+    shop: &ShopReport,
+    seller: &Seller,
+    market: Market,
+) -> Result<ReceiptDoc, ReceiptError> {
+    let w = words(market);
+    let total = &shop.total;
+    let (currency, fmt) = money(total, market)?;
+    let mut rows = vec![
+        Row::Heading {
+            text: w.shop_x.into(),
+        },
+        super::seller_row(seller, market),
+        Row::Rule,
+        field(w.made, shop.made.clone()),
+        field(
+            w.operator,
+            format!("{} {}", shop.made_by.id, shop.made_by.name),
+        ),
+        Row::Note {
+            text: w.shop_note.into(),
+        },
+        Row::Note {
+            text: w.x_resets_nothing.into(),
+        },
+    ];
+    for r in &shop.registers {
+        let (report, c) = (&r.report, &r.coverage);
+        rows.push(Row::Rule);
+        rows.push(Row::Heading {
+            text: format!("{} {}", w.register, report.period.register_id),
+        });
+        rows.push(field(w.from, report.period.from.clone()));
+        rows.push(field(
+            w.covers,
+            match &c.head_at {
+                Some(at) => format!("{} ({at})", c.head_seq),
+                None => c.head_seq.to_string(),
+            },
+        ));
+        rows.push(field(
+            w.last_push,
+            c.last_push.clone().unwrap_or_else(|| w.never_pushed.into()),
+        ));
+        if let Some(n) = c.waiting.filter(|n| *n > 0) {
+            rows.push(field(w.waiting, n.to_string()));
+        }
+        if c.behind {
+            rows.push(Row::Marker {
+                text: w.behind.into(),
+                big: false,
+            });
+        }
+        figures(report, w, market, &mut rows, &fmt);
+    }
+    rows.push(Row::Rule);
+    rows.push(Row::Heading {
+        text: w.shop_total.into(),
+    });
+    rows.push(field(w.register, total.period.register_id.clone()));
+    rows.push(field(w.from, total.period.from.clone()));
+    figures(total, w, market, &mut rows, &fmt);
     Ok(ReceiptDoc {
         market,
         currency,

@@ -6,6 +6,9 @@
 //! - [`Report`]: what an X or a Z says; its JSON is also the body of its journal entry, in
 //!   full (an X is journaled in full too, as Skatteetaten's Q&A asks), and what the SAF-T
 //!   export writes as `eventReport`.
+//! - [`Reading`] (`reading.rs`): a register's period since its last Z, entry by entry (the
+//!   till's X and Z, and the hub's shop-wide X, read it alike).
+//! - [`shop`]: the shop-wide X, every register's reading from the hub and their total.
 //! - [`Tally`] (`tally.rs`): the running sums over the period's entries, checked arithmetic;
 //!   [`Tally::finish`] refuses a report whose breakdowns do not add up to its totals.
 //!
@@ -28,8 +31,11 @@
 //! Not here: SQL, the period's bounds and the one-Z-per-day rule (`store`), the printout
 //! (`receipt::report`), the SAF-T element names (`saft`).
 
+mod reading;
+pub mod shop;
 mod tally;
 
+pub use reading::Reading;
 pub use tally::Tally;
 
 use crate::code::Code;

@@ -49,7 +49,9 @@ pub struct Tally {
     /// Per rate: net, VAT, gross (sales positive, returns negative).
     vat: BTreeMap<String, (i64, i64, i64)>,
     payments: BTreeMap<String, PaymentTotals>,
-    operators: BTreeMap<i64, OperatorSums>,
+    /// By register (empty for a till's own report) and operator id: operator ids are each
+    /// till's own, so a shop's total keeps one row per till's operator.
+    operators: BTreeMap<(String, i64), OperatorSums>,
     discounts: CountAmount,
     copies: CountAmount,
     voids: CountAmount,
@@ -122,7 +124,7 @@ impl Tally {
         };
         let op = self
             .operators
-            .entry(who.id)
+            .entry((String::new(), who.id))
             .or_insert_with(|| OperatorSums {
                 totals: OperatorTotals {
                     id: who.id,
@@ -214,6 +216,116 @@ impl Tally {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// Adds a whole register's report (the shop-wide total of `report::shop`): every figure
+    /// summed with checked arithmetic, VAT per rate and payments per means of payment merged,
+    /// each register's operators kept apart and named with their register, the grand totals
+    /// of all registers added. [`Tally::finish`] then checks the total as it checks a
+    /// register's report.
+    pub fn absorb(&mut self, r: &Report) -> Result<(), ReportError> {
+        let register = &r.period.register_id;
+        if r.sales_count + r.returns_count > 0 {
+            match &self.currency {
+                None => self.currency = Some(r.currency.clone()),
+                Some(c) if *c == r.currency => {}
+                Some(c) => {
+                    return Err(ReportError::Inconsistent(format!(
+                        "register {register} sells in {}, another register in {c}; a report sums \
+                         one currency",
+                        r.currency
+                    )))
+                }
+            }
+        }
+        let plus = |c: &mut CountAmount, o: CountAmount| -> Result<(), ReportError> {
+            c.count += o.count;
+            c.amount = add(c.amount, o.amount)?;
+            Ok(())
+        };
+        plus(
+            &mut self.sales,
+            CountAmount {
+                count: r.sales_count,
+                amount: r.sales_gross,
+            },
+        )?;
+        plus(
+            &mut self.returns,
+            CountAmount {
+                count: r.returns_count,
+                amount: r.returns_gross,
+            },
+        )?;
+        self.sales_net = add(self.sales_net, r.sales_net)?;
+        self.returns_net = add(self.returns_net, r.returns_net)?;
+        self.rates(&r.vat)?;
+        let merge = |into: &mut PaymentTotals, p: &PaymentTotals| -> Result<(), ReportError> {
+            into.count += p.count;
+            into.gross = add(into.gross, p.gross)?;
+            into.returns_count += p.returns_count;
+            into.returns_gross = add(into.returns_gross, p.returns_gross)?;
+            Ok(())
+        };
+        let empty = |p: &PaymentTotals| PaymentTotals {
+            count: 0,
+            gross: 0,
+            returns_count: 0,
+            returns_gross: 0,
+            ..p.clone()
+        };
+        for p in &r.payments {
+            let into = self
+                .payments
+                .entry(p.basic_id.clone())
+                .or_insert_with(|| empty(p));
+            merge(into, p)?;
+        }
+        for o in &r.operators {
+            let mut payments = BTreeMap::new();
+            for p in &o.payments {
+                merge(
+                    payments
+                        .entry(p.basic_id.clone())
+                        .or_insert_with(|| empty(p)),
+                    p,
+                )?;
+            }
+            let sums = OperatorSums {
+                totals: OperatorTotals {
+                    name: format!("{} ({register})", o.name),
+                    payments: Vec::new(),
+                    ..o.clone()
+                },
+                payments,
+            };
+            if self
+                .operators
+                .insert((register.clone(), o.id), sums)
+                .is_some()
+            {
+                return Err(ReportError::Inconsistent(format!(
+                    "register {register} is in the shop's total twice"
+                )));
+            }
+        }
+        plus(&mut self.discounts, r.discounts)?;
+        plus(&mut self.copies, r.copies)?;
+        plus(&mut self.voids, r.voids)?;
+        plus(&mut self.staff_confirmed, r.staff_confirmed)?;
+        plus(&mut self.staff_recorded, r.staff_recorded)?;
+        plus(&mut self.demo_sales, r.demo_sales)?;
+        // The registers' grand totals before their periods, so that `finish` adds the periods
+        // back once.
+        self.previous.sales = add(
+            self.previous.sales,
+            sub(r.grand_total.sales, r.sales_gross)?,
+        )?;
+        self.previous.returns = add(
+            self.previous.returns,
+            sub(r.grand_total.returns, r.returns_gross)?,
+        )?;
         Ok(())
     }
 

@@ -378,3 +378,85 @@ proptest! {
         prop_assert_eq!(r.grand_total.net, sales - returns);
     }
 }
+
+/// A register's X of one sale and one return, with grand totals carried from a Z.
+fn register_x(register: &str, currency: &str) -> Report {
+    let mut t = Tally::new(GrandTotal {
+        sales: 5000,
+        returns: 1000,
+        net: 4000,
+    });
+    let mut s = sale(
+        1,
+        &vec![("25", 800, 200), ("15", 100, 15)],
+        "demo",
+        1,
+        0,
+        false,
+    );
+    s.body = s.body.replace("\"NOK\"", &format!("\"{currency}\""));
+    t.add(&s).unwrap();
+    let mut r = ret(2, &vec![("15", 100, 15)], "demo", 1);
+    r.body = r.body.replace("\"NOK\"", &format!("\"{currency}\""));
+    t.add(&r).unwrap();
+    let mut p = period(ReportKind::X);
+    p.register_id = register.into();
+    t.finish(p, InFlight::default()).unwrap()
+}
+
+fn reading(report: Report) -> shop::RegisterReading {
+    shop::RegisterReading {
+        coverage: shop::Coverage::new(2, None, None, 0),
+        report,
+    }
+}
+
+#[test]
+fn the_shop_total_is_the_sum_of_its_registers_with_each_tills_operators_apart() {
+    let (a, b) = (register_x("A", "NOK"), register_x("B", "NOK"));
+    let stamp = a.period.made_by.clone();
+    let shop =
+        shop::ShopReport::new("now".into(), stamp, vec![reading(a.clone()), reading(b)]).unwrap();
+    let t = &shop.total;
+    assert_eq!(t.period.register_id, "A, B");
+    assert_eq!((t.sales_count, t.sales_gross), (2, 2 * a.sales_gross));
+    assert_eq!((t.returns_count, t.returns_gross), (2, 2 * a.returns_gross));
+    assert_eq!(t.net_gross, 2 * a.net_gross);
+    assert_eq!(t.grand_total.sales, 2 * a.grand_total.sales);
+    assert_eq!(t.grand_total.net, 2 * a.grand_total.net);
+    for (rate, one) in t.vat.iter().zip(&a.vat) {
+        assert_eq!(
+            (rate.net, rate.vat, rate.gross),
+            (2 * one.net, 2 * one.vat, 2 * one.gross)
+        );
+    }
+    let names: Vec<&str> = t.operators.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["Op 1 (A)", "Op 1 (B)"]);
+    assert_eq!(t.payments.len(), 1);
+    assert_eq!(t.payments[0].gross, 2 * a.payments[0].gross);
+}
+
+#[test]
+fn a_shop_total_over_two_currencies_or_one_register_twice_is_refused() {
+    let stamp = || register_x("A", "NOK").period.made_by;
+    let err = shop::ShopReport::new(
+        "now".into(),
+        stamp(),
+        vec![
+            reading(register_x("A", "NOK")),
+            reading(register_x("B", "SEK")),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("register B sells in SEK"), "{err}");
+    let err = shop::ShopReport::new(
+        "now".into(),
+        stamp(),
+        vec![
+            reading(register_x("A", "NOK")),
+            reading(register_x("A", "NOK")),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
+}

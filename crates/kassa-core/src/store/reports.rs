@@ -12,7 +12,7 @@ use super::journal::{append, entry_in, row_to_entry, to_json, NewEntry, ENTRY_CO
 use super::{SessionLog, StoreError};
 use crate::journal::{Entry, Kind};
 use crate::operator::Authenticated;
-use crate::report::{GrandTotal, InFlight, Period, Report, ReportKind, SessionInFlight, Tally};
+use crate::report::{InFlight, Reading, Report, ReportKind, SessionInFlight};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
@@ -122,7 +122,6 @@ impl SessionLog {
             }
             let previous = last_z(tx, &path, register)?;
             let previous_report = previous.as_ref().map(|e| report_of(&path, e)).transpose()?;
-            let from_seq = previous.as_ref().map_or(1, |e| e.seq + 1);
             let number = match kind {
                 ReportKind::Z => previous_report.as_ref().map_or(0, |r| r.period.number) + 1,
                 ReportKind::X => {
@@ -135,10 +134,10 @@ impl SessionLog {
                         + 1
                 }
             };
-            let mut tally = Tally::new(
-                previous_report
-                    .as_ref()
-                    .map_or(GrandTotal::default(), |r| r.grand_total),
+            let mut reading = Reading::start(
+                kind,
+                register,
+                previous.as_ref().zip(previous_report.as_ref()),
             );
             let mut st = tx
                 .prepare(&format!(
@@ -146,38 +145,22 @@ impl SessionLog {
                      ORDER BY seq"
                 ))
                 .map_err(err)?;
-            let mut rows = st.query(params![register, from_seq]).map_err(err)?;
-            let mut first: Option<String> = None;
-            let mut to_seq = from_seq - 1;
+            let mut rows = st
+                .query(params![register, reading.from_seq()])
+                .map_err(err)?;
             while let Some(row) = rows.next().map_err(err)? {
                 let e = row_to_entry(row).map_err(err)?;
-                if first.is_none() {
-                    first = Some(format!("{} {}", e.local_date, e.local_time));
-                }
-                to_seq = e.seq;
-                tally.add(&e).map_err(StoreError::Report)?;
+                reading.add(&e).map_err(StoreError::Report)?;
             }
             drop(rows);
             drop(st);
-            let to = format!("{} {}", today.date, today.time);
-            let from = previous
-                .as_ref()
-                .map(|e| format!("{} {}", e.local_date, e.local_time))
-                .or(first)
-                .unwrap_or_else(|| to.clone());
-            let period = Period {
-                kind,
-                number,
-                register_id: register.to_string(),
-                from,
-                to,
-                from_seq,
-                to_seq,
-                previous_z: previous_report.map(|r| r.period.number),
-                made_by: by.stamp(),
-            };
-            let report = tally
-                .finish(period, in_flight(tx, &path)?)
+            let report = reading
+                .finish(
+                    number,
+                    format!("{} {}", today.date, today.time),
+                    by.stamp(),
+                    in_flight(tx, &path)?,
+                )
                 .map_err(StoreError::Report)?;
             let entry_kind = match kind {
                 ReportKind::X => Kind::XReport,

@@ -4,9 +4,12 @@
 
 use super::{ProviderSource, Till, TillError};
 use crate::code::Code;
-use crate::receipt::{build_report, Columns, Market, Seller};
+use crate::journal::{OperatorStamp, Zone};
+use crate::receipt::{build_report, build_shop_report, Columns, Market, ReceiptDoc, Seller};
+use crate::report::shop::ShopReport;
 use crate::report::{Report, ReportKind};
 use crate::saft::{ExportRequest, SaftError};
+use crate::settings::Settings;
 use serde::Serialize;
 use std::path::Path;
 
@@ -16,6 +19,40 @@ pub struct ReportView {
     pub report: Report,
     /// The printout, one text line each (the receipt model's layout at `printer.columns`).
     pub lines: Vec<String>,
+}
+
+/// The shop-wide X (read from the shop's hub) as the Day close screen shows it: its figures,
+/// its printout's lines and the registers that may be behind.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopReportView {
+    pub report: ShopReport,
+    pub lines: Vec<String>,
+    /// Registers whose rows may not all be on the hub (their coverage says up to where).
+    pub behind: Vec<String>,
+}
+
+impl ShopReportView {
+    /// Lays `report` out as the till's own X is (`settings`: the seller and the paper).
+    pub fn new(report: ShopReport, settings: &Settings) -> Result<ShopReportView, TillError> {
+        let doc = build_shop_report(&report, &Seller::from_settings(settings), Market::No)
+            .map_err(|e| TillError::new(Code::ReportInconsistent, e.to_string()))?;
+        let behind = report
+            .behind()
+            .map(|r| r.report.period.register_id.clone())
+            .collect();
+        Ok(ShopReportView {
+            lines: lines(&doc, settings)?,
+            report,
+            behind,
+        })
+    }
+}
+
+/// A printout's lines at the till's paper width.
+fn lines(doc: &ReceiptDoc, settings: &Settings) -> Result<Vec<String>, TillError> {
+    let columns =
+        Columns::new(settings.printer_columns()).map_err(|m| TillError::new(Code::Settings, m))?;
+    Ok(doc.lines(columns).into_iter().map(|l| l.text).collect())
 }
 
 /// A finished SAF-T export.
@@ -48,11 +85,20 @@ impl<P: ProviderSource> Till<P> {
         };
         let doc = build_report(&report, &Seller::from_settings(&self.settings), Market::No)
             .map_err(|e| TillError::new(Code::ReportInconsistent, e.to_string()))?;
-        let columns = Columns::new(self.settings.printer_columns())
-            .map_err(|m| TillError::new(Code::Settings, m))?;
-        let lines = doc.lines(columns).into_iter().map(|l| l.text).collect();
+        let lines = lines(&doc, &self.settings)?;
         debug_assert!(report.period.kind == if z { ReportKind::Z } else { ReportKind::X });
         Ok(ReportView { report, lines })
+    }
+
+    /// What reading the shop-wide X needs from this till, copied so that the till is not held
+    /// while the hub answers: who reads it (an operator must be at the till, as for an X), the
+    /// till's time zone and its settings.
+    pub fn shop_report_reader(&self) -> Result<(OperatorStamp, Zone, Settings), TillError> {
+        Ok((
+            self.acting()?.stamp(),
+            self.log.time_zone().clone(),
+            self.settings.clone(),
+        ))
     }
 
     /// Exports the journal of local dates `from` to `to` as a SAF-T Cash Register file in

@@ -35,7 +35,7 @@ mod view;
 
 pub use crate::provider::cache::ProviderSource;
 pub use after_sale::{LineQuantity, RefundInput, RefundPreview};
-pub use day_close::{ReportView, SaftView};
+pub use day_close::{ReportView, SaftView, ShopReportView};
 pub use error::TillError;
 pub use follow::{asked, follow_all, FollowSource, Hint, LogWatch, FULL_READ_MS, RESYNC_MS};
 pub use links::{LinkRequest, SavedQr};
@@ -621,6 +621,14 @@ impl<P: ProviderSource> Till<P> {
             &by,
             catalog::PriceChange::saved(before.as_ref(), &product).to_json(),
         )
+    }
+
+    /// Reads the product list again from `products.json`: the shop's hub sender replaced it
+    /// with the hub's changed list (products saved on another till). Nothing is journaled:
+    /// each change was journaled by the till that made it.
+    pub fn reload_catalog(&mut self) -> Result<(), TillError> {
+        self.catalog = Catalog::load(&self.dir).map_err(|m| TillError::new(Code::Products, m))?;
+        Ok(())
     }
 
     /// Removes a product; journaled as a price change (to no price).
