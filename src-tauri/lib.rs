@@ -249,7 +249,10 @@ async fn charge<R: Runtime>(
             .map_err(|m| TillError::new(Code::Window, m))?;
         }
         *desk.customer.lock().unwrap() = Some(session.clone());
-        let _ = app.emit(SESSION_EVENT, &session);
+        // Only the customer display is told: the counter takes the answer. An event to every
+        // webview had the counter's page parse and run the whole view, QR included, just
+        // before the answer it waits for (charge → QR, BENCHMARKS.md).
+        let _ = app.emit_to(windows::CUSTOMER_LABEL, SESSION_EVENT, &session);
         Ok(session)
     })
     .await
