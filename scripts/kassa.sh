@@ -128,7 +128,7 @@ test_all() {
   "$ROOT/scripts/secrets-scan.sh" "$art"
 }
 
-# Every figure in BENCHMARKS.md, into target/bench/ (about 90 minutes on 2 cores, 40–55 of them the desktop day).
+# Every figure in BENCHMARKS.md, into target/bench/ (about 110 minutes on 2 cores, 40–55 of them the desktop day, 20 the page's heap).
 # FUZZ_SECONDS (default 60) is each fuzz target's budget.
 bench() {
   setup
@@ -144,6 +144,8 @@ bench() {
   cargo build --release --example blank_window
   # Sales driven by scripts in the page: WebDriver element commands would keep elements alive.
   "${keyring[@]}" "${display[@]}" cargo bench --bench desktop
+  log "desktop: what the page keeps over 500 sales, read through WebKit's remote inspector (no WebDriver; about 20 minutes)"
+  "${keyring[@]}" "${display[@]}" node --experimental-websocket benches/web-heap.mjs "${CARGO_TARGET_DIR:-$ROOT/target}/release/kassa" 500 "$out/web-heap"
   log "sizes: stripped release binary and .deb"
   deb
   {

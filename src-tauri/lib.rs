@@ -58,9 +58,11 @@ pub struct AppInfo {
 
 /// State shared by the commands.
 pub struct Desk {
+    /// When the desk was made, first thing in `run` (before the till opens): READY is timed
+    /// from here.
     pub started: Instant,
     dir: std::result::Result<PathBuf, String>,
-    till: Mutex<std::result::Result<Till<Clients>, TillError>>,
+    till: Mutex<TillSlot>,
     /// The one background follower's hints (`till::follow_all`), once it runs.
     follower: Mutex<Option<Sender<Hint>>>,
     /// What the customer display shows (the last charged session).
@@ -69,15 +71,56 @@ pub struct Desk {
     hub: Arc<Mutex<hub::HubLink>>,
 }
 
+type TillResult = std::result::Result<Till<Clients>, TillError>;
+
+/// The till: still opening on its own thread, or open (or why it could not open).
+enum TillSlot {
+    Opening(Option<std::thread::JoinHandle<TillResult>>),
+    Open(Box<TillResult>),
+}
+
+impl TillSlot {
+    /// Waits for the opening thread the first time.
+    fn get(&mut self) -> std::result::Result<&mut Till<Clients>, TillError> {
+        if let TillSlot::Opening(opening) = self {
+            let opened = opening.take().and_then(|h| h.join().ok());
+            *self = TillSlot::Open(Box::new(opened.unwrap_or_else(|| {
+                Err(TillError::new(Code::Internal, "opening the till stopped"))
+            })));
+        }
+        match self {
+            TillSlot::Open(open) => match open.as_mut() {
+                Ok(t) => Ok(t),
+                Err(e) => Err(e.clone()),
+            },
+            TillSlot::Opening(_) => Err(TillError::new(Code::Internal, "opening the till stopped")),
+        }
+    }
+}
+
 impl Desk {
-    /// Opens the till of `dir` (the data directory, or why there is none).
+    /// Starts opening the till of `dir` (the data directory, or why there is none) on a thread
+    /// of its own: the session log's open and migrations took ~20 ms of the main thread before
+    /// the window was made (a trace of the start, BENCHMARKS.md); now they overlap WebKit's
+    /// start, and the page's first command waits for them.
     fn open(dir: std::result::Result<PathBuf, String>) -> Desk {
+        let started = Instant::now();
         let till = match &dir {
-            Ok(d) => Till::open(d, clients(d), Arc::new(OsKeyring)),
-            Err(e) => Err(TillError::new(Code::DataDir, e.clone())),
+            Ok(d) => {
+                let d = d.clone();
+                let open = move || Till::open(&d, clients(&d), Arc::new(OsKeyring));
+                match std::thread::Builder::new()
+                    .name("kassa-open".into())
+                    .spawn(open.clone())
+                {
+                    Ok(opening) => TillSlot::Opening(Some(opening)),
+                    Err(_) => TillSlot::Open(Box::new(open())),
+                }
+            }
+            Err(e) => TillSlot::Open(Box::new(Err(TillError::new(Code::DataDir, e.clone())))),
         };
         Desk {
-            started: Instant::now(),
+            started,
             dir,
             till: Mutex::new(till),
             follower: Mutex::new(None),
@@ -90,10 +133,7 @@ impl Desk {
     /// reference check of an idempotent charge race-free).
     fn with<T>(&self, f: impl FnOnce(&mut Till<Clients>) -> Result<T>) -> Result<T> {
         let mut guard = self.till.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.as_mut() {
-            Ok(t) => f(t),
-            Err(e) => Err(e.clone()),
-        }
+        f(guard.get()?)
     }
 }
 
@@ -117,8 +157,8 @@ async fn blocking<R: Runtime, T: Send + 'static>(
 #[tauri::command]
 async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo> {
     blocking(app, |_, desk| {
-        let guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
-        let (shop, providers, quick_keys, settings_error) = match guard.as_ref() {
+        let mut guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
+        let (shop, providers, quick_keys, settings_error) = match guard.get() {
             Ok(t) => (t.shop(), t.provider_choices(), t.quick_keys(), None),
             Err(e) => (
                 ShopSettings::from_settings(&Settings::default()),
@@ -213,7 +253,10 @@ async fn charge<R: Runtime>(
             .map_err(|m| TillError::new(Code::Window, m))?;
         }
         *desk.customer.lock().unwrap() = Some(session.clone());
-        let _ = app.emit(SESSION_EVENT, &session);
+        // Only the customer display is told: the counter takes the answer. An event to every
+        // webview had the counter's page parse and run the whole view, QR included, just
+        // before the answer it waits for (charge → QR, BENCHMARKS.md).
+        let _ = app.emit_to(windows::CUSTOMER_LABEL, SESSION_EVENT, &session);
         Ok(session)
     })
     .await
