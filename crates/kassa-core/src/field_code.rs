@@ -70,7 +70,7 @@ FieldCode {
     /// Plaintext (`sslmode=disable`) to a hub elsewhere than this machine (`{host}`).
     HubUrlNotLoopback = "hub_url_not_loopback",
     /// An `sslmode` Kassa does not take (`{mode}`: `allow`, `prefer` or unknown).
-    HubUrlSslMode = "hub_url_sslmode",
+    HubUrlSslmode = "hub_url_sslmode",
     /// `hub.ca_file` that is not an absolute path.
     HubCaFile = "hub_ca_file",
     // ---- providers ----

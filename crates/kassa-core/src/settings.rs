@@ -560,7 +560,7 @@ impl HubUrl {
             }
             Some(mode) => {
                 return Err(Reason::new(
-                    FieldCode::HubUrlSslMode,
+                    FieldCode::HubUrlSslmode,
                     format!(
                         "sslmode={mode} is not one Kassa takes: verify-full (the default for a \
                          hub elsewhere), verify-ca, require (TLS with the certificate's chain \
@@ -1063,7 +1063,7 @@ mod tests {
         assert!(e.text.contains("only over TLS"), "{e}");
         for weak in ["prefer", "allow", "verify_full", ""] {
             let e = HubUrl::parse(&format!("postgres://k@localhost/s?sslmode={weak}")).unwrap_err();
-            assert_eq!(e.code, FieldCode::HubUrlSslMode, "{weak}: {e}");
+            assert_eq!(e.code, FieldCode::HubUrlSslmode, "{weak}: {e}");
             assert_eq!(e.vars["mode"], weak);
         }
         // `hostaddr`: where to connect; a name with a loopback address is still TLS, and a
