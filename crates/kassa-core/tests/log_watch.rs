@@ -5,7 +5,7 @@
 
 use kassa_core::schedule::{Asked, Scheduler};
 use kassa_core::session::{SessionId, Status};
-use kassa_core::store::{Opened, SessionLog};
+use kassa_core::store::{Opened, SessionLog, NOTES_KEPT_MS};
 use kassa_core::till::{LogWatch, FULL_READ_MS, RESYNC_MS};
 
 mod support;
@@ -126,12 +126,15 @@ fn notes_pushed_to_the_hub_before_they_were_read_make_the_next_read_a_full_one()
     let gone = unknown(&mut other, T0, "R-GONE");
     watch.read(&follower, &mut s, T0 + 10).unwrap();
     assert_eq!(s.len(), 1);
-    // Another session starts and the first is paid; the hub's sender pushes every note and
-    // deletes them before the follower reads.
+    // Another session starts and the first is paid; the hub's sender pushes every note and,
+    // the notes being old enough by its clock (a follower that stalled), deletes them before
+    // the follower reads.
     let new = unknown(&mut other, T0 + 1_000, "R-NEW");
     pay(&mut other, &gone, T0 + 1_500);
     let (_, position) = other.followed_sessions().unwrap();
-    other.outbox_acknowledge(position, &[], T0 + 3_000).unwrap();
+    other
+        .outbox_acknowledge(position, &[], T0 + 1_501 + NOTES_KEPT_MS)
+        .unwrap();
     assert_eq!(
         other.followed_changes(0).unwrap(),
         None,
@@ -142,4 +145,37 @@ fn notes_pushed_to_the_hub_before_they_were_read_make_the_next_read_a_full_one()
     assert_eq!(left, vec![(gone, Status::Unknown)]);
     assert_eq!(s.ids().collect::<Vec<_>>(), vec![new.as_str()]);
     assert_eq!(s.due_at(&new), Some(T0 + RESYNC_MS));
+}
+
+#[test]
+fn notes_the_hub_acknowledged_within_minutes_stay_for_the_follower_and_no_longer_count_as_waiting()
+{
+    let (_dir, follower, mut other) = two_connections("watch-kept");
+    let (mut s, mut watch) = (Scheduler::new(), LogWatch::new());
+    let first = unknown(&mut other, T0, "R-FIRST");
+    watch.read(&follower, &mut s, T0 + 10).unwrap();
+    // A sale and a payment the sender pushes a second later, as it does when the hub is up.
+    let second = unknown(&mut other, T0 + 1_000, "R-SECOND");
+    pay(&mut other, &first, T0 + 1_500);
+    let (_, position) = other.followed_sessions().unwrap();
+    other.outbox_acknowledge(position, &[], T0 + 2_500).unwrap();
+    let pending = other.outbox_pending().unwrap();
+    assert_eq!(
+        (pending.sessions, pending.operations),
+        (0, 0),
+        "acknowledged"
+    );
+    // The notes are still there for the follower: its next read is of the changes only.
+    let changes = other.followed_changes(0).unwrap().expect("notes kept");
+    assert!(changes.0.iter().any(|f| f.id == second.as_str()));
+    let left = watch.read(&follower, &mut s, T0 + RESYNC_MS).unwrap();
+    assert_eq!(left, vec![(first, Status::Unknown)]);
+    assert_eq!(s.ids().collect::<Vec<_>>(), vec![second.as_str()]);
+    // Ten minutes on, the next acknowledgement prunes them.
+    unknown(&mut other, T0 + 3_000, "R-THIRD");
+    let (_, position) = other.followed_sessions().unwrap();
+    other
+        .outbox_acknowledge(position, &[], T0 + 3_001 + NOTES_KEPT_MS)
+        .unwrap();
+    assert_eq!(other.followed_changes(0).unwrap(), None, "pruned");
 }

@@ -388,3 +388,86 @@ fn a_product_added_on_one_till_reaches_the_other_through_the_hub() {
         .line_for("KAFFE-1")
         .is_some());
 }
+
+/// What the sender pushes and how: a sale reaches the hub as soon as the till commits it (the
+/// idle round is a minute away here), over one connection kept from round to round (the
+/// shipped sender once opened a new one a second: ~10 ms of the hub's CPU each, BENCHMARKS.md).
+#[test]
+fn the_sender_pushes_each_sale_as_it_commits_over_one_kept_connection() {
+    use kassa_core::secrets::memory::MemoryKeyring;
+    use kassa_core::secrets::SecretStore;
+    use kassa_core::settings::{credential_key, Settings};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let cluster = Cluster::start("sender", PASSWORD);
+    let hub = hub(&cluster, PASSWORD);
+    let mut till = Till::new("sender", "S1");
+    let mut settings = Settings::default();
+    settings.set("register.id", "S1").unwrap();
+    settings.set("hub.url", &cluster.url()).unwrap();
+    settings.save(&till.dir).unwrap();
+    let keyring = MemoryKeyring::default();
+    keyring
+        .set(
+            &credential_key(&settings, "hub", "password"),
+            &Secret::new(PASSWORD.to_string()),
+        )
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let (dir, stop) = (till.dir.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let sender = kassa_hub::Sender {
+                interval: Duration::from_secs(60),
+                poll: Duration::from_millis(50),
+                ..kassa_hub::Sender::new(&dir)
+            };
+            sender.run(&keyring, &stop, |r| assert!(r.is_ok(), "{r:?}"));
+        })
+    };
+    // The sender's connections as the hub sees them (not this test's own).
+    let senders = || -> Vec<i32> {
+        hub.connection()
+            .unwrap()
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'
+                   AND datname = current_database() AND pid <> pg_backend_pid() ORDER BY pid",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for i in 0..3 {
+        let reference = format!("S1-PROMPT-{i}");
+        till.sell(T0 + i * 1_000, &reference);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count(
+            &hub,
+            &format!("SELECT count(*) FROM sessions WHERE merchant_reference = '{reference}'"),
+        ) == 0
+        {
+            assert!(
+                Instant::now() < deadline,
+                "sale {reference} not pushed: the sender waits for its idle round"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        seen.push(senders());
+    }
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    assert_eq!(seen[0].len(), 1, "one connection of the sender's: {seen:?}");
+    assert!(seen.iter().all(|s| s == &seen[0]), "kept: {seen:?}");
+    assert_eq!(
+        count(
+            &hub,
+            "SELECT count(*) FROM journal WHERE register_id = 'S1'"
+        ),
+        till.journal_len()
+    );
+}

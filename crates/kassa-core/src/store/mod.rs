@@ -39,7 +39,7 @@ pub use operations::{
     OperationsMoney, Via, EXPIRY_WARNING_MS,
 };
 pub use operators::NewOperator;
-pub use outbox::{OutboxBatch, OutboxKind, Pending};
+pub use outbox::{OutboxBatch, OutboxKind, Pending, NOTES_KEPT_MS};
 
 use crate::code::Code;
 use crate::journal::Standing;

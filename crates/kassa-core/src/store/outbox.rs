@@ -5,8 +5,10 @@
 //!   session that changed three times since the last push is pushed once, as it is now.
 //! - The journal: its own `seq` per register is the position (append-only, no gaps).
 //! - `hub_pushed`: the highest position the hub acknowledged: the notes' (`notes`), each
-//!   register's journal seq (`journal`). Notes at
-//!   or below it are deleted; journal entries, of course, never are.
+//!   register's journal seq (`journal`). Notes at or below it are deleted once they are
+//!   [`NOTES_KEPT_MS`] old (journal entries, of course, never are): the scheduler reads the
+//!   same notes to learn which sessions changed (`followed.rs`), and a note the sender deleted
+//!   before it read them costs it a read of every open session.
 //!
 //! Positions only grow and every write takes SQLite's one write lock, so a note with a higher
 //! position was committed after every lower one: reading `pos > pushed` in order never skips a
@@ -75,6 +77,10 @@ pub struct Pending {
 
 /// The `hub_pushed` row of the notes: they are numbered per database, not per register.
 const NOTES: (&str, &str) = ("notes", "");
+
+/// How long an acknowledged note is kept: well past the scheduler's 5 s between reads of the
+/// changes, so a sender that pushes within a second does not make it read everything.
+pub const NOTES_KEPT_MS: i64 = 10 * 60 * 1000;
 
 impl SessionLog {
     /// The next rows to push: up to `limit` notes and `limit` journal entries.
@@ -145,8 +151,9 @@ impl SessionLog {
         Ok(batch)
     }
 
-    /// Records what the hub acknowledged: notes up to `notes_upto` (deleted), and per register
-    /// the highest contiguous journal `seq` it holds. Positions never go back.
+    /// Records what the hub acknowledged: notes up to `notes_upto` (deleted when older than
+    /// [`NOTES_KEPT_MS`]), and per register the highest contiguous journal `seq` it holds.
+    /// Positions never go back.
     pub fn outbox_acknowledge(
         &mut self,
         notes_upto: i64,
@@ -170,10 +177,25 @@ impl SessionLog {
             for (register, seq) in journal {
                 advance("journal", register, *seq)?;
             }
-            tx.execute("DELETE FROM hub_outbox WHERE pos <= ?1", [notes_upto])
-                .map_err(err)?;
+            // A prefix only (below the first young note): the scheduler takes everything
+            // below the lowest note left as gone, so a note may never go before a lower one.
+            tx.execute(
+                "DELETE FROM hub_outbox WHERE pos <= ?1 AND pos <
+                   coalesce((SELECT min(pos) FROM hub_outbox WHERE at_ms >= ?2), ?1 + 1)",
+                params![notes_upto, now - NOTES_KEPT_MS],
+            )
+            .map_err(err)?;
             Ok(())
         })
+    }
+
+    /// A number that changes when another connection (the till, another process) commits to
+    /// the log: SQLite's `data_version`, read without touching a table. The sender asks it
+    /// every few hundred milliseconds and reads the outbox only when it moved.
+    pub fn changed_elsewhere(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     /// What waits for the hub.
