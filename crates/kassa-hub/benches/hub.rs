@@ -18,12 +18,11 @@
 //! with the core's in-memory keyring (no OS keyring needed); each is an
 //! intent, an unknown and a paid status with its signed entry, as a demo sale writes them.
 
-use kassa_core::secrets::memory::MemoryKeyring;
-use kassa_core::secrets::{Secret, SecretStore};
-use kassa_core::settings::{credential_key, HubUrl, Settings};
+use kassa_core::secrets::Secret;
+use kassa_core::settings::HubUrl;
 use kassa_core::time::now_millis;
 use kassa_hub::cluster::Cluster;
-use kassa_hub::demo_till::{open, sell};
+use kassa_hub::demo_till::{configure_hub, open, sell};
 use kassa_hub::{push_once, Hub, Sender};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -170,21 +169,8 @@ fn main() {
         let d = dir.clone();
         threads.push(std::thread::spawn(move || {
             // The till as a shop sets it up: its settings file and the hub's password in a
-            // keyring, read by the sender each round.
-            let mut settings = Settings::default();
-            settings.set("register.id", &reg).unwrap();
-            settings.set("hub.url", &url).unwrap();
-            if let Some(ca) = &ca {
-                settings.set("hub.ca_file", ca.to_str().unwrap()).unwrap();
-            }
-            settings.save(&d).unwrap();
-            let keyring = MemoryKeyring::default();
-            keyring
-                .set(
-                    &credential_key(&settings, "hub", "password"),
-                    &Secret::new(PASSWORD.to_string()),
-                )
-                .unwrap();
+            // keyring, read by the sender.
+            let keyring = configure_hub(&d, &reg, &url, ca.as_deref(), PASSWORD);
             let sender = Sender {
                 poll: Duration::from_millis(poll_ms),
                 ..Sender::new(&d)

@@ -3,9 +3,39 @@
 //! written as `kassa-cli charge` writes them (intent, unknown, paid with its signed entry).
 
 use kassa_core::journal::{Standing, Zone};
+use kassa_core::secrets::memory::MemoryKeyring;
+use kassa_core::secrets::{Secret, SecretStore};
 use kassa_core::session::{SessionId, Status};
+use kassa_core::settings::{credential_key, Settings};
 use kassa_core::store::{NewSession, SessionLog, StatusChange};
 use std::path::Path;
+
+/// The till of `dir` set up as a shop sets one up for its hub: `settings.json` with
+/// `register.id`, `hub.url` and (for a hub reached over TLS with the shop's CA) `hub.ca_file`,
+/// and the hub's password in a keyring of its own, for a [`crate::Sender`] to read.
+pub fn configure_hub(
+    dir: &Path,
+    register: &str,
+    url: &str,
+    ca_file: Option<&Path>,
+    password: &str,
+) -> MemoryKeyring {
+    let mut settings = Settings::default();
+    settings.set("register.id", register).unwrap();
+    settings.set("hub.url", url).unwrap();
+    if let Some(ca) = ca_file {
+        settings.set("hub.ca_file", ca.to_str().unwrap()).unwrap();
+    }
+    settings.save(dir).unwrap();
+    let keyring = MemoryKeyring::default();
+    keyring
+        .set(
+            &credential_key(&settings, "hub", "password"),
+            &Secret::new(password.to_string()),
+        )
+        .unwrap();
+    keyring
+}
 
 /// The session log of `dir`, journaling as `register`.
 pub fn open(dir: &Path, register: &str) -> SessionLog {

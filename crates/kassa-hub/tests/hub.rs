@@ -394,9 +394,6 @@ fn a_product_added_on_one_till_reaches_the_other_through_the_hub() {
 /// shipped sender once opened a new one a second: ~10 ms of the hub's CPU each, BENCHMARKS.md).
 #[test]
 fn the_sender_pushes_each_sale_as_it_commits_over_one_kept_connection() {
-    use kassa_core::secrets::memory::MemoryKeyring;
-    use kassa_core::secrets::SecretStore;
-    use kassa_core::settings::{credential_key, Settings};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -404,17 +401,8 @@ fn the_sender_pushes_each_sale_as_it_commits_over_one_kept_connection() {
     let cluster = Cluster::start("sender", PASSWORD);
     let hub = hub(&cluster, PASSWORD);
     let mut till = Till::new("sender", "S1");
-    let mut settings = Settings::default();
-    settings.set("register.id", "S1").unwrap();
-    settings.set("hub.url", &cluster.url()).unwrap();
-    settings.save(&till.dir).unwrap();
-    let keyring = MemoryKeyring::default();
-    keyring
-        .set(
-            &credential_key(&settings, "hub", "password"),
-            &Secret::new(PASSWORD.to_string()),
-        )
-        .unwrap();
+    let keyring =
+        kassa_hub::demo_till::configure_hub(&till.dir, "S1", &cluster.url(), None, PASSWORD);
     let stop = Arc::new(AtomicBool::new(false));
     let sender = {
         let (dir, stop) = (till.dir.clone(), stop.clone());
