@@ -7,10 +7,8 @@
 //! of its own and without holding the till: this till's own history never waits for the hub.
 
 use kassa_core::code::Code;
-use kassa_core::money::Currency;
 use kassa_core::secrets::OsKeyring;
 use kassa_core::settings::Settings;
-use kassa_core::settings::ShopSettings;
 use kassa_core::till::TillError;
 use kassa_core::time::{format_rfc3339, now_millis};
 use serde::Serialize;
@@ -88,31 +86,6 @@ pub fn status(
     })
 }
 
-/// A sale of any till, as the Whole shop history lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShopSale {
-    /// The till (register) that sold it.
-    pub register_id: String,
-    /// Sold on this till: its detail and receipt open from this till's own history.
-    pub this_till: bool,
-    pub id: String,
-    pub reference: String,
-    pub provider: String,
-    pub demo: bool,
-    /// Formatted in the shop's currency and locale.
-    pub amount: String,
-    pub status: String,
-    /// RFC 3339.
-    pub created_at: String,
-}
-
-/// The Whole shop history: the newest sales of every till, as the hub holds them.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShopHistory {
-    pub register_id: String,
-    pub sessions: Vec<ShopSale>,
-}
-
 /// What a hub failure is to the till's screens: unreachable (it may come back) or refused.
 pub fn till_error(e: kassa_hub::HubError) -> TillError {
     let code = if e.is_transient() {
@@ -125,31 +98,9 @@ pub fn till_error(e: kassa_hub::HubError) -> TillError {
 
 /// The newest `limit` sessions of the shop from the hub (`settings` is a copy: the till is not
 /// held while the hub answers).
-pub fn shop_history(settings: &Settings, limit: i64) -> Result<ShopHistory, TillError> {
+pub fn shop_history(settings: &Settings, limit: i64) -> Result<kassa_hub::ShopHistory, TillError> {
     let hub = kassa_hub::Hub::from_settings(settings, &OsKeyring).map_err(till_error)?;
-    let rows = kassa_hub::shop_sessions(&hub, limit).map_err(till_error)?;
-    let locale = ShopSettings::from_settings(settings).locale;
-    let register_id = settings.register_id();
-    Ok(ShopHistory {
-        sessions: rows
-            .into_iter()
-            .map(|s| ShopSale {
-                this_till: s.register_id == register_id,
-                amount: match Currency::from_code(&s.currency) {
-                    Some(c) => c.format_display(s.amount, &locale),
-                    None => format!("{} {}", s.amount, s.currency),
-                },
-                created_at: format_rfc3339(s.created_ms),
-                register_id: s.register_id,
-                id: s.id,
-                reference: s.reference,
-                provider: s.provider,
-                demo: s.demo,
-                status: s.status,
-            })
-            .collect(),
-        register_id,
-    })
+    kassa_hub::shop_history(&hub, settings, limit).map_err(till_error)
 }
 
 /// The shop-wide X from the hub, read by `who` in `zone`, laid out at the till's paper width.

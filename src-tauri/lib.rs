@@ -712,7 +712,7 @@ async fn hub_status<R: Runtime>(app: AppHandle<R>) -> Result<hub::HubStatus> {
 /// The History screen's Whole shop: the newest `limit` (at most 500) sales of every till from
 /// the shop's hub. The till is held only to copy its settings, never while the hub answers.
 #[tauri::command]
-async fn shop_history<R: Runtime>(app: AppHandle<R>, limit: i64) -> Result<hub::ShopHistory> {
+async fn shop_history<R: Runtime>(app: AppHandle<R>, limit: i64) -> Result<kassa_hub::ShopHistory> {
     blocking(app, move |_, desk| {
         let settings = desk.with(|t| Ok(t.settings.clone()))?;
         hub::shop_history(&settings, limit.clamp(1, 500))

@@ -38,7 +38,7 @@ pub use connect::{Hub, Pooled};
 pub use products::{pull_products, pull_products_if_changed};
 pub use push::{push_once, sync, PushReport, Sender, SenderState, SyncReport};
 pub use receive::{receive, Acknowledgement, Delivery, Refusal};
-pub use shop::{shop_sessions, shop_x, ShopSession};
+pub use shop::{shop_history, shop_sessions, shop_x, ShopHistory, ShopSale, ShopSession};
 
 /// Why the hub could not be used. Nothing a till records is ever lost on any of these: the
 /// outbox keeps it until the hub acknowledges it.

@@ -4,8 +4,11 @@
 
 use crate::{Hub, HubError};
 use kassa_core::journal::{Entry, Kind, OperatorStamp, Zone};
+use kassa_core::money::Currency;
 use kassa_core::report::shop::{Coverage, RegisterReading, ShopReport};
 use kassa_core::report::{InFlight, Reading, Report, ReportKind, SessionInFlight};
+use kassa_core::settings::{Settings, ShopSettings};
+use kassa_core::time::format_rfc3339;
 use postgres::fallible_iterator::FallibleIterator;
 use serde::Serialize;
 
@@ -21,6 +24,59 @@ pub struct ShopSession {
     pub amount: i64,
     pub status: String,
     pub created_ms: i64,
+}
+
+/// A sale of any till, as the Whole shop history lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopSale {
+    /// The till (register) that sold it.
+    pub register_id: String,
+    /// Sold on this till: its detail and receipt open from this till's own history.
+    pub this_till: bool,
+    pub id: String,
+    pub reference: String,
+    pub provider: String,
+    pub demo: bool,
+    /// Formatted in the shop's currency and locale.
+    pub amount: String,
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// The Whole shop history: the newest sales of every till, as the hub holds them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopHistory {
+    pub register_id: String,
+    pub sessions: Vec<ShopSale>,
+}
+
+/// The Whole shop history of the till whose settings are `settings`: the newest `limit`
+/// sessions of every till, amounts in the shop's currency and locale, this till's marked.
+pub fn shop_history(hub: &Hub, settings: &Settings, limit: i64) -> Result<ShopHistory, HubError> {
+    let rows = shop_sessions(hub, limit)?;
+    let locale = ShopSettings::from_settings(settings).locale;
+    let register_id = settings.register_id();
+    Ok(ShopHistory {
+        sessions: rows
+            .into_iter()
+            .map(|s| ShopSale {
+                this_till: s.register_id == register_id,
+                amount: match Currency::from_code(&s.currency) {
+                    Some(c) => c.format_display(s.amount, &locale),
+                    None => format!("{} {}", s.amount, s.currency),
+                },
+                created_at: format_rfc3339(s.created_ms),
+                register_id: s.register_id,
+                id: s.id,
+                reference: s.reference,
+                provider: s.provider,
+                demo: s.demo,
+                status: s.status,
+            })
+            .collect(),
+        register_id,
+    })
 }
 
 /// The newest `limit` sessions of the shop.
