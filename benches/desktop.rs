@@ -33,7 +33,8 @@
 //! `KASSA_BENCH_RUNS` (default 7) and `KASSA_BENCH_SALES` (default 1000: the day) set
 //! the run's length; ~50 sales make a trial run. `KASSA_BENCH_APP` measures another Kassa
 //! binary (e.g. a copy of an earlier build, for a before/after) instead of the release build,
-//! which is then not checked against the sources.
+//! which is then not checked against the sources; `KASSA_BENCH_BLANK` does the same for the
+//! blank window.
 //! The table goes to stdout and to `target/bench/desktop.md`.
 
 #[path = "../tests/common/desktop.rs"]
@@ -59,7 +60,10 @@ fn main() {
         .unwrap_or_else(|| root.join("target"));
     let app = std::env::var_os("KASSA_BENCH_APP").map(PathBuf::from);
     let kassa = app.clone().unwrap_or_else(|| target.join("release/kassa"));
-    let blank = target.join("release/examples/blank_window");
+    let blank_app = std::env::var_os("KASSA_BENCH_BLANK").map(PathBuf::from);
+    let blank = blank_app
+        .clone()
+        .unwrap_or_else(|| target.join("release/examples/blank_window"));
     let problems: Vec<String> = [
         app.is_none()
             .then(|| {
@@ -80,16 +84,23 @@ fn main() {
                 )
             })
             .flatten(),
-        preflight(
-            &blank,
-            root,
-            &[
-                "Cargo.toml",
-                "Cargo.lock",
-                "examples/blank_window.rs",
-                "examples/blank_window",
-            ],
-        ),
+        blank_app
+            .is_none()
+            .then(|| {
+                preflight(
+                    &blank,
+                    root,
+                    &[
+                        "Cargo.toml",
+                        "Cargo.lock",
+                        "examples/blank_window.rs",
+                        "examples/blank_window",
+                        // It draws as Kassa does (`kassa_app::prefer_software_rendering`).
+                        "src-tauri/windows.rs",
+                    ],
+                )
+            })
+            .flatten(),
         std::env::var_os("DISPLAY")
             .filter(|d| !d.is_empty())
             .is_none()

@@ -96,6 +96,7 @@ for (let i = 0; ; i++) {
 }
 let target;
 let next = 1;
+const listeners = new Set();
 const pending = new Map();
 const targetReady = new Promise((resolve) => {
   ws.onmessage = (m) => {
@@ -103,6 +104,7 @@ const targetReady = new Promise((resolve) => {
     if (msg.method === 'Target.targetCreated') { target = msg.params.targetInfo.targetId; resolve(); }
     if (msg.method === 'Target.dispatchMessageFromTarget') {
       const inner = JSON.parse(msg.params.message);
+      if (inner.method) { for (const l of listeners) l(inner); return; }
       const p = pending.get(inner.id);
       if (p) { pending.delete(inner.id); inner.error ? p.reject(new Error(JSON.stringify(inner.error))) : p.resolve(inner.result); }
     }
@@ -212,6 +214,28 @@ function summarise(snapshot) {
   return { count, bytes, byClass };
 }
 
+// WebKit's own memory by category (the inspector's Memory domain, WebKit's resource-usage
+// thread), in MB. WebKitGTK 2.50 fills in only "javascript" (the JS heap with its free space and
+// JIT code) and "other" (the rest of the web process); images, layers and page stay 0. Null
+// where the domain does not answer.
+async function memoryCategories() {
+  let got;
+  const update = new Promise((resolve) => { got = resolve; });
+  const l = (m) => { if (m.method === 'Memory.trackingUpdate') got(m.params.event); };
+  listeners.add(l);
+  try {
+    await send('Memory.startTracking');
+    const ev = await Promise.race([update, sleep(5000).then(() => null)]);
+    await send('Memory.stopTracking');
+    if (!ev) return null;
+    return Object.fromEntries(ev.categories.map((c) => [c.type, +(c.size / 1e6).toFixed(2)]));
+  } catch (e) {
+    return { error: String(e.message || e) };
+  } finally {
+    listeners.delete(l);
+  }
+}
+
 const readings = [];
 async function checkpoint(sale) {
   await sleep(2000);
@@ -223,7 +247,9 @@ async function checkpoint(sale) {
   const summary = summarise(r.snapshotData);
   fs.writeFileSync(path.join(out, `heap-${sale}.json`), r.snapshotData);
   const elements = await evaluate('return document.getElementsByTagName("*").length;');
-  readings.push({ sale, before, after, summary, elements });
+  const categories = await memoryCategories();
+  readings.push({ sale, before, after, summary, elements, categories });
+  if (categories) console.error(`  ${sale} sales: WebKit's memory by category: ${JSON.stringify(categories)}`);
   console.error(`  ${sale} sales: PSS ${mb(before.total)} MB, after GC ${mb(after.total)} MB, anonymous ${mb(after.anon)} MB (${Object.entries(after.anonParts).map(([k, v]) => `${k} ${mb(v)}`).join(' · ')}); JS heap ${(summary.bytes / 1e6).toFixed(2)} MB in ${summary.count} objects; ${elements} elements`);
 }
 

@@ -1,6 +1,6 @@
 //! The floor for Kassa's start and memory benchmarks (`benches/desktop.rs`): the smallest Tauri 2
 //! app, built from the same workspace and profile as Kassa, with one window of Kassa's size and
-//! an empty page. Once the page has painted (two animation frames, as `ui/app.js` waits) it
+//! an empty page, drawn as Kassa's windows are (`kassa_app::prefer_software_rendering`). Once the page has painted (two animation frames, as `ui/app.js` waits) it
 //! invokes `ready` through the same IPC path and ACL as Kassa (the `allow-ready` permission of
 //! the app manifest in `src-tauri/build.rs`), which prints `BLANK_READY <ms> ms` on stdout.
 //!
@@ -18,6 +18,9 @@ fn ready(started: tauri::State<'_, Started>) {
 }
 
 fn main() {
+    // WebKit's rendering as Kassa's windows have it (no accelerated compositing unless
+    // WEBKIT_DISABLE_COMPOSITING_MODE says otherwise), so the floor is drawn the same way.
+    kassa_app::prefer_software_rendering();
     tauri::Builder::default()
         .manage(Started(Instant::now()))
         .invoke_handler(tauri::generate_handler![ready])

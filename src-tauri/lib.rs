@@ -933,7 +933,13 @@ fn reconcile_in_background() {
 }
 
 /// Starts the desktop app (or hands over to the one already running on this data directory).
+/// WebKit's rendering as Kassa's windows have it; the benches' blank window
+/// (`examples/blank_window.rs`) takes the same, so that it stays the floor Kassa is measured
+/// against.
+pub use windows::prefer_software_rendering;
+
 pub fn run() {
+    windows::prefer_software_rendering();
     kassa_core::logging::init_from_env();
     let dir = kassa_core::paths::data_dir(None).ok();
     if let Some(d) = &dir {

@@ -262,6 +262,27 @@ pub fn save_main<R: Runtime>(window: &tauri::Window<R>, data_dir: &Path) {
     }
 }
 
+/// The environment variable with which WebKitGTK draws pages without accelerated compositing.
+pub const COMPOSITING_VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// Kassa's windows are drawn without WebKitGTK's accelerated compositing unless the shop says
+/// otherwise. Kassa's pages have no animation, video or 3-D, so compositing buys them nothing,
+/// and it is what made the web process heavy: with it, WebKit keeps GL layers (through Mesa's
+/// software renderer where there is no GPU) and the web process held 87–92 MB of its own memory
+/// at start against 32 MB without, and grew far more over a day of sales (BENCHMARKS.md,
+/// 2026-12-03 third session). It also avoids the blank-window faults some GPU drivers have with
+/// WebKitGTK's GL path. Provider checkout windows are drawn the same way.
+///
+/// WebKit reads the variable when it starts, so this runs first thing in `run`, before any
+/// thread exists. A variable the shop has set is left alone: `WEBKIT_DISABLE_COMPOSITING_MODE=0`
+/// (WebKit treats any other value, even an empty one, as "off") turns compositing back on.
+pub fn prefer_software_rendering() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os(COMPOSITING_VAR).is_none() {
+        std::env::set_var(COMPOSITING_VAR, "1");
+    }
+}
+
 /// Kassa's pages are local and every sale brings a new QR image: WebKit's default cache model
 /// (a web browser's) keeps each decoded image in its memory cache, which grew the web process
 /// by about 0.7 MB per sale (BENCHMARKS.md). The document-viewer model keeps next to nothing.
