@@ -347,7 +347,7 @@ fn changed<R: Runtime>(app: &AppHandle<R>, v: SessionView) {
 /// keeps freed memory in its arenas for reuse: over a day of sales the desktop's process grew
 /// about 2 MB per 100 sales while its live heap grew about 0.75 (heaptrack), and one
 /// `malloc_trim` in a running till gave back 2.3 MB. Trimming once a session is final keeps the
-/// process 2.0–2.3 MB smaller from sale 200 on; the slope itself is not the allocator's
+/// process 2.0–2.3 MB smaller from sale 200 on, but not its slope (pages that still hold some live data cannot be returned)
 /// (BENCHMARKS.md, 2026-12-03 third session). `malloc_trim(0)` returns every arena's wholly free
 /// pages; it runs here, on the follower's thread, so it never holds up a screen. Elsewhere than
 /// glibc it does nothing.
