@@ -347,10 +347,10 @@ fn changed<R: Runtime>(app: &AppHandle<R>, v: SessionView) {
 /// keeps freed memory in its arenas for reuse: over a day of sales the desktop's process grew
 /// about 2 MB per 100 sales while its live heap grew about 0.75 (heaptrack), and one
 /// `malloc_trim` in a running till gave back 2.3 MB. Trimming once a session is final keeps the
-/// process 2.0–2.3 MB smaller from sale 200 on, but not its slope (pages that still hold some live data cannot be returned)
-/// (BENCHMARKS.md, 2026-12-03 third session). `malloc_trim(0)` returns every arena's wholly free
-/// pages; it runs here, on the follower's thread, so it never holds up a screen. Elsewhere than
-/// glibc it does nothing.
+/// process 2.0–2.3 MB smaller from sale 200 on, but not its slope: pages that still hold some
+/// live data cannot be returned (BENCHMARKS.md, 2026-12-03 third session). `malloc_trim(0)`
+/// returns every arena's wholly free pages; it runs here, on the follower's thread, so it never
+/// holds up a screen. Elsewhere than glibc it does nothing.
 fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists under its locks.
