@@ -31,10 +31,13 @@
 //!    (`PUT /_control/latency`): 19 and 80 samples in 100 sales.
 //!
 //! `KASSA_BENCH_RUNS` (default 7) and `KASSA_BENCH_SALES` (default 1000: the issue's day) set
-//! the run's length; ~50 sales make a trial run. `KASSA_BENCH_APP` measures another Kassa
-//! binary (e.g. a copy of an earlier build, for a before/after) instead of the release build,
+//! the run's length; ~50 sales make a trial run, 0 measures the start alone. `KASSA_BENCH_APP`
+//! measures another Kassa binary (e.g. a copy of an earlier build, for a before/after) instead of the release build,
 //! which is then not checked against the sources; `KASSA_BENCH_BLANK` does the same for the
 //! blank window.
+//! Both apps print their page's own timing marks on the READY line (`name=ms` since the page's
+//! navigation began: the document's arrival, its scripts run, each start-up IPC answer, the two
+//! frames); the report sets their medians side by side.
 //! The table goes to stdout and to `target/bench/desktop.md`.
 
 #[path = "../tests/common/desktop.rs"]
@@ -130,19 +133,25 @@ fn main() {
         std::process::exit(2);
     }
     let runs = env_number("KASSA_BENCH_RUNS", 7);
-    let sales = env_number("KASSA_BENCH_SALES", 1000).max(2);
+    // 0: the start alone (a quick A/B of start-up changes); else at least the 2 sales a day needs.
+    let sales = match env_number("KASSA_BENCH_SALES", 1000) {
+        0 => 0,
+        n => n.max(2),
+    };
 
     eprintln!("desktop bench: start, {runs} alternating runs (after one warm-up run of each)");
     let start = start_runs(&blank, &kassa, runs);
-    eprintln!("desktop bench: a day of {sales} demo sales through tauri-driver");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sold = rt.block_on(demo_sales(&kassa, &blank, sales));
+    let sold = (sales > 0).then(|| {
+        eprintln!("desktop bench: a day of {sales} demo sales through tauri-driver");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(demo_sales(&kassa, &blank, sales))
+    });
 
-    let table = report(&start, &sold, &kassa, &blank);
+    let table = report(&start, sold.as_ref(), &kassa, &blank);
     print!("{table}");
     let out = target.join("bench");
     std::fs::create_dir_all(&out).unwrap();
@@ -302,6 +311,9 @@ struct StartRun {
     wall_ms: f64,
     /// What the app itself reports (since its `main`/state setup).
     self_ms: f64,
+    /// The page's own timing marks on the READY line (`name=ms`, ms since the page's navigation
+    /// began), in the order they happened.
+    marks: Vec<(String, f64)>,
     memory: Memory,
 }
 
@@ -324,12 +336,21 @@ fn start_runs(blank: &Path, kassa: &Path, runs: usize) -> Starts {
             k.wall_ms,
             mb(k.memory.total_kib)
         );
+        eprintln!("    kassa's page: {}", marks_text(&k.marks));
         if i > 0 {
             s.blank.push(b);
             s.kassa.push(k);
         }
     }
     s
+}
+
+fn marks_text(marks: &[(String, f64)]) -> String {
+    marks
+        .iter()
+        .map(|(name, ms)| format!("{name} {ms:.0}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// Starts `bin` with a fresh data directory, waits for its `marker` line, lets it settle and
@@ -367,12 +388,20 @@ fn start_once(bin: &Path, marker: &'static str, name: &str) -> StartRun {
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN);
+    let marks = line
+        .split_whitespace()
+        .filter_map(|w| {
+            let (name, ms) = w.split_once('=')?;
+            Some((name.to_string(), ms.parse().ok()?))
+        })
+        .collect();
     std::thread::sleep(SETTLE);
     let memory = tree_memory(child.id());
     stop(&mut child);
     StartRun {
         wall_ms: (at - spawned).as_secs_f64() * 1000.0,
         self_ms,
+        marks,
         memory,
     }
 }
@@ -866,7 +895,63 @@ fn parts(m: &Memory) -> String {
         .join(" · ")
 }
 
-fn report(s: &Starts, sold: &Sold, kassa: &Path, blank: &Path) -> String {
+/// The median of each of the page's start marks, Kassa's in their order and the blank page's
+/// beside them, then where the page began: READY since main less the `ready` mark.
+fn page_marks(o: &mut String, s: &Starts) {
+    // A name can come more than once (`frame`, each animation frame): the n-th with the n-th.
+    let of = |runs: &[StartRun], name: &str, nth: usize| {
+        let v: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.marks.iter().filter(|m| m.0 == name).nth(nth).map(|m| m.1))
+            .collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    let Some(first) = s.kassa.iter().find(|r| !r.marks.is_empty()) else {
+        return;
+    };
+    let shown = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.0}"));
+    let _ = writeln!(
+        o,
+        "The page's start (its own marks, median ms since the page's navigation began; \
+         `performance.now()` has 1 ms steps in WebKit):\n"
+    );
+    let _ = writeln!(o, "| mark | blank Tauri window | Kassa | Kassa − blank |");
+    let _ = writeln!(o, "|---|---|---|---|");
+    let began = |runs: &[StartRun]| {
+        let v: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| {
+                let ready = r.marks.iter().find(|m| m.0 == "ready")?.1;
+                Some(r.self_ms - ready)
+            })
+            .collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    let row = |o: &mut String, what: &str, b: Option<f64>, k: Option<f64>| {
+        let gap = match (b, k) {
+            (Some(b), Some(k)) => format!("{:+.0}", k - b),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "| {what} | {} | {} | {gap} |", shown(b), shown(k));
+    };
+    row(
+        o,
+        "navigation began (READY since main − `ready`)",
+        began(&s.blank),
+        began(&s.kassa),
+    );
+    for (i, (name, _)) in first.marks.iter().enumerate() {
+        let nth = first.marks[..i].iter().filter(|m| &m.0 == name).count();
+        let what = match nth {
+            0 => format!("`{name}`"),
+            n => format!("`{name}` ({})", n + 1),
+        };
+        row(o, &what, of(&s.blank, name, nth), of(&s.kassa, name, nth));
+    }
+    let _ = writeln!(o);
+}
+
+fn report(s: &Starts, sold: Option<&Sold>, kassa: &Path, blank: &Path) -> String {
     let wall = |r: &[StartRun]| r.iter().map(|r| r.wall_ms).collect::<Vec<_>>();
     let own = |r: &[StartRun]| r.iter().map(|r| r.self_ms).collect::<Vec<_>>();
     let pss = |r: &[StartRun]| r.iter().map(|r| mb(r.memory.total_kib)).collect::<Vec<_>>();
@@ -882,19 +967,6 @@ fn report(s: &Starts, sold: &Sold, kassa: &Path, blank: &Path) -> String {
     let (bp, kp) = (pss(&s.blank), pss(&s.kassa));
     let ratio = median(&kw) / median(&bw);
     let extra = median(&kp) - median(&bp);
-    let pss_after = |i: usize| {
-        sold.memory
-            .iter()
-            .find(|m| m.0 == i)
-            .map(|m| mb(m.1 .0.total_kib))
-    };
-    let last = sold.memory.last().map_or(0, |m| m.0);
-    let growth = pss_after(last).unwrap_or(f64::NAN) - pss_after(1).unwrap_or(f64::NAN);
-    let first_sale = pss_after(1).unwrap_or(f64::NAN) - pss_after(0).unwrap_or(f64::NAN);
-    let per_100 = match (pss_after(10), pss_after(last)) {
-        (Some(a), Some(b)) if last > 10 => Some((b - a) / (last - 10) as f64 * 100.0),
-        _ => None,
-    };
     let mut o = String::new();
     let _ = writeln!(o, "# Desktop benchmarks (issues #10 and #25)\n");
     let _ = writeln!(
@@ -942,6 +1014,24 @@ fn report(s: &Starts, sold: &Sold, kassa: &Path, blank: &Path) -> String {
         breakdown(&s.blank),
         breakdown(&s.kassa)
     );
+
+    page_marks(&mut o, s);
+    let Some(sold) = sold else {
+        return o;
+    };
+    let pss_after = |i: usize| {
+        sold.memory
+            .iter()
+            .find(|m| m.0 == i)
+            .map(|m| mb(m.1 .0.total_kib))
+    };
+    let last = sold.memory.last().map_or(0, |m| m.0);
+    let growth = pss_after(last).unwrap_or(f64::NAN) - pss_after(1).unwrap_or(f64::NAN);
+    let first_sale = pss_after(1).unwrap_or(f64::NAN) - pss_after(0).unwrap_or(f64::NAN);
+    let per_100 = match (pss_after(10), pss_after(last)) {
+        (Some(a), Some(b)) if last > 10 => Some((b - a) / (last - 10) as f64 * 100.0),
+        _ => None,
+    };
 
     let _ = writeln!(
         o,

@@ -26,6 +26,7 @@ use kassa_core::till::{
     TillError,
 };
 use serde::Serialize;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -858,10 +859,18 @@ async fn customer_state<R: Runtime>(app: AppHandle<R>) -> Result<CustomerState> 
 }
 
 /// Called by the UI once the counter screen has painted. Prints the time since start (used by
-/// `make run` and the benchmarks) and exits when `KASSA_EXIT_AFTER_READY` is set.
+/// `make run` and the benchmarks), then the page's own timing marks (`name=ms` since the page's
+/// navigation began, in the order they happened), and exits when `KASSA_EXIT_AFTER_READY` is set.
 #[tauri::command]
-fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>) {
-    println!("KASSA_READY {} ms", desk.started.elapsed().as_millis());
+fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>, marks: Option<Vec<(String, f64)>>) {
+    let mut line = format!("KASSA_READY {} ms", desk.started.elapsed().as_millis());
+    for (name, ms) in marks.unwrap_or_default() {
+        // Only the page's own mark names (letters): the line stays one line of `name=ms` words.
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()) {
+            let _ = write!(line, " {name}={ms:.0}");
+        }
+    }
+    println!("{line}");
     if std::env::var_os("KASSA_EXIT_AFTER_READY").is_some() {
         app.exit(0);
     }

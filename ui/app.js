@@ -587,10 +587,39 @@
 
   const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
 
+  /** The start's own timing marks, ms since the page's navigation began (`performance.now()`),
+   * in order; `ready` carries them to the app's READY line, where the desktop bench reads them. */
+  const marks = [];
+  const mark = (name) => { marks.push([name, Math.round(performance.now())]); };
+  /** Where WebKit was before `start()`: the document's arrival, parsing done (the deferred
+   * scripts run from here), and the last script fetched. */
+  function navigationMarks() {
+    const nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+    if (nav) marks.push(['response', Math.round(nav.responseEnd)], ['parsed', Math.round(nav.domInteractive)]);
+    const fetched = (performance.getEntriesByType ? performance.getEntriesByType('resource') : [])
+      .reduce((m, r) => Math.max(m, r.responseEnd), 0);
+    if (fetched) marks.push(['fetched', Math.round(fetched)]);
+  }
+
+  /** Diagnostic: every animation frame from the start to READY. */
+  function frameMarks() {
+    requestAnimationFrame(() => { mark('frame'); if (!marks.some((m) => m[0] === 'ready')) frameMarks(); });
+  }
+  /** The first paint WebKit reports, and the document's load event, if they came before READY. */
+  function paintMarks() {
+    const fcp = performance.getEntriesByType ? performance.getEntriesByType('paint') : [];
+    fcp.forEach((p) => marks.push([p.name === 'first-contentful-paint' ? 'painted' : 'paint', Math.round(p.startTime)]));
+    const nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+    if (nav && nav.loadEventStart > 0) marks.push(['load', Math.round(nav.loadEventStart)]);
+  }
+
   /** The counter is drawn and takes input before the backend's first answer (the webview's IPC
    * takes ~100 ms to come up); the three calls the start needs go out together, not one after
    * another. READY (the benchmark's "interactive") is sent once the shop's settings are drawn. */
   async function start() {
+    navigationMarks();
+    mark('scripts');
+    frameMarks();
     try {
       const saved = localStorage.getItem('kassa.theme');
       if (saved) document.documentElement.dataset.theme = saved;
@@ -598,13 +627,14 @@
       const lang = localStorage.getItem('kassa.lang');
       if (lang) k.lang = k.langOf(lang);
     } catch (_) { /* no storage */ }
-    const info = ipc.appInfo();
-    const reference = ipc.newReference();
-    const following = ipc.onSessionStatus((s) => {
+    const answered = (name, p) => { p.then(() => mark(name), () => {}); return p; };
+    const info = answered('info', ipc.appInfo());
+    const reference = answered('reference', ipc.newReference());
+    const following = answered('listening', ipc.onSessionStatus((s) => {
       if (state.session && s.id === state.session.id && (state.phase === 'waiting' || state.phase === 'starting')) showSession(s);
       window.kassaHistory.changed(s);
       window.kassaLinks.changed(s);
-    });
+    }));
     applyTexts();
     render();
     window.kassaHub.start();
@@ -644,6 +674,7 @@
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
     $('f-name').focus();
+    mark('counter');
 
     const [shop, ref] = await Promise.all([info, reference, following]);
     k.lang = k.langOf(shop.locale);
@@ -652,7 +683,9 @@
     showInfo(shop);
     applyTexts();
     infoArrived();
+    mark('settings');
     await refresh();
+    mark('quote');
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
     window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });
     window.kassaSettings.onChange(reloadInfo);
@@ -664,9 +697,12 @@
       if (!typing || !$('view-settings').contains(document.activeElement)) window.kassaSettings.relabel();
     });
     window.kassaDayClose.remind(() => go('dayclose'));
+    mark('rest');
     await nextFrame();
     await nextFrame();
-    ipc.ready().catch(() => {});
+    mark('ready');
+    paintMarks();
+    ipc.ready(marks.sort((a, b) => a[1] - b[1])).catch(() => {});
   }
 
   window.addEventListener('DOMContentLoaded', () => {

@@ -97,7 +97,8 @@ window.kassaIpc = (() => {
     removeProduct: (sku) => call('remove_product', { sku }),
     openCustomerDisplay: () => call('open_customer_display'),
     customerState: () => call('customer_state'),
-    ready: () => call('ready'),
+    // `marks`: the start's [name, ms] timing marks, printed on the READY line for the bench.
+    ready: (marks) => call('ready', { marks: marks || [] }),
     onSessionStatus,
     onRefund,
     onProductsChanged,
