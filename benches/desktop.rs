@@ -29,14 +29,19 @@
 //!    done; the `charge` IPC call is timed on the way). The first sale gives the sandbox's origin;
 //!    after it every fifth sale runs at 0 ms latency, the others at 50 ms
 //!    (`PUT /_control/latency`): 19 and 80 samples in 100 sales.
+//! 4. **The floor of charge → QR**: the blank window under tauri-driver, a script in its page
+//!    calling its `floor_view` command (`KASSA_BENCH_FLOOR` times, default 40), which answers
+//!    at once a view shaped like `charge`'s around the SVG of Kassa's last QR code; the page
+//!    shows it in an image as Kassa's does and the same marks are timed: what a Tauri command
+//!    and WebKit take for the same answer and picture when the command does nothing.
 //!
 //! `KASSA_BENCH_RUNS` (default 7) and `KASSA_BENCH_SALES` (default 1000: the issue's day) set
 //! the run's length; ~50 sales make a trial run, 0 measures the start alone. `KASSA_BENCH_APP`
-//! measures another Kassa binary (e.g. a copy of an earlier build, for a before/after) instead of the release build,
-//! which is then not checked against the sources; `KASSA_BENCH_BLANK` does the same for the
-//! blank window.
+//! measures another Kassa binary (e.g. a copy of an earlier build, for a before/after) instead
+//! of the release build, which is then not checked against the sources; `KASSA_BENCH_BLANK` the
+//! same for the blank window (a copy kept aside while others build in the same target directory).
 //! Both apps print their page's own timing marks on the READY line (`name=ms` since the page's
-//! navigation began: the document's arrival, its scripts run, each start-up IPC answer, the two
+//! navigation began: the document's arrival, its scripts run, each start-up IPC answer, the
 //! frames); the report sets their medians side by side.
 //! The table goes to stdout and to `target/bench/desktop.md`.
 
@@ -141,17 +146,25 @@ fn main() {
 
     eprintln!("desktop bench: start, {runs} alternating runs (after one warm-up run of each)");
     let start = start_runs(&blank, &kassa, runs);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let sold = (sales > 0).then(|| {
         eprintln!("desktop bench: a day of {sales} demo sales through tauri-driver");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         rt.block_on(demo_sales(&kassa, &blank, sales))
     });
+    let floor = match &sold {
+        Some(sold) => {
+            let samples = env_number("KASSA_BENCH_FLOOR", 40);
+            eprintln!("desktop bench: the floor of charge → QR, {samples} calls in a blank window");
+            rt.block_on(charge_floor(&blank, &sold.qr_svg, samples))
+        }
+        None => Vec::new(),
+    };
 
-    let table = report(&start, sold.as_ref(), &kassa, &blank);
+    let table = report(&start, sold.as_ref(), &floor, &kassa, &blank);
     print!("{table}");
     let out = target.join("bench");
     std::fs::create_dir_all(&out).unwrap();
@@ -498,6 +511,8 @@ struct Sold {
     elements: Vec<u64>,
     at_0: Vec<Sample>,
     at_latency: Vec<Sample>,
+    /// The last charge's QR code as the page got it (its SVG text), for the floor (part 4).
+    qr_svg: String,
     wall: Duration,
 }
 
@@ -614,6 +629,10 @@ const SALE_TO_CHARGE: &str = "
 const SCRIPT_QR_URL: &str = "const q = document.getElementById('qr');
     return q && q.offsetParent !== null && q.src.startsWith('data:image/svg+xml')
         ? document.getElementById('link-text').value : null;";
+
+/// The SVG text of the QR code on screen (from its data URL).
+const SCRIPT_QR_SVG: &str = "const src = document.getElementById('qr').getAttribute('src') || '';
+    return decodeURIComponent(src.slice(src.indexOf(',') + 1));";
 
 /// Once paid: the receipt printed (its original, on the test printer), then "New sale" and
 /// the empty cart. Remembers the sale's session id for a refund.
@@ -740,6 +759,7 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
     let latency_of = |i: usize| if i % 5 == 1 { 0 } else { LATENCY_MS };
     let (mut origin, mut at_0, mut at_latency) = (None::<String>, Vec::new(), Vec::new());
     let (mut latency, mut refunds) = (0, 0);
+    let mut qr_svg = String::new();
     for i in 1..=sales {
         if let Some(o) = origin.as_deref().filter(|_| latency_of(i) != latency) {
             latency = latency_of(i);
@@ -762,6 +782,10 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
         let url = script_until(&c, SCRIPT_QR_URL).await;
         if i == 1 {
             shot("desktop-charge-qr.png").await;
+        }
+        if i == sales {
+            let src = c.execute(SCRIPT_QR_SVG, vec![]).await.unwrap();
+            qr_svg = src.as_str().unwrap_or_default().to_string();
         }
         let (o, id) = sandbox_of(&url);
         let ms = |k: &str| t[k].as_f64();
@@ -824,8 +848,82 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
         elements,
         at_0,
         at_latency,
+        qr_svg,
         wall: began.elapsed(),
     }
+}
+
+// ---- 4. the floor of charge → QR: a blank window's IPC and image ------------------------
+
+/// Runs in the blank window's page (`examples/blank_window.rs`): hands over the SVG Kassa sent
+/// (`arguments[0]`), then `arguments[1]` times: the image hidden for two frames, `floor_view`
+/// invoked as Kassa's page invokes `charge` (`__TAURI_INTERNALS__.invoke`), answered at once and
+/// from a blocking thread in turn, its SVG set as the image's data URL as `showSession` does,
+/// and the first animation frame with it decoded, as the day's samples are timed.
+const FLOOR: &str = r#"
+const done = arguments[arguments.length - 1];
+const [svg, n] = arguments;
+const invoke = window.__TAURI_INTERNALS__.invoke;
+const frame = () => new Promise((r) => requestAnimationFrame(r));
+(async () => {
+  await invoke('floor_view', { blocking: false, svg });
+  const img = document.createElement('img');
+  img.width = img.height = 300;
+  img.style.imageRendering = 'pixelated';
+  img.hidden = true;
+  document.body.append(img);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const blocking = i % 2 === 1;
+    img.hidden = true;
+    await frame(); await frame();
+    await new Promise((r) => setTimeout(r, 30));
+    const start = performance.now();
+    const v = await invoke('floor_view', { blocking, svg: null });
+    const answer = performance.now();
+    img.setAttribute('src', `data:image/svg+xml;charset=utf-8,${encodeURIComponent(v.qr_svg)}`);
+    img.hidden = false;
+    const dom = performance.now();
+    await new Promise((r) => {
+      const painted = () => (img.complete && img.naturalWidth > 0 ? r() : requestAnimationFrame(painted));
+      requestAnimationFrame(painted);
+    });
+    out.push({ blocking, answer: answer - start, dom: dom - start, frame: performance.now() - start });
+  }
+  return JSON.stringify(out);
+})().then(done, (e) => done(`failed: ${e}`));
+"#;
+
+/// One floor call, in ms from the call: its answer, the image's DOM change, the frame with it.
+struct FloorSample {
+    blocking: bool,
+    answer: f64,
+    dom: f64,
+    frame: f64,
+}
+
+/// The floor of charge → QR (see [`FLOOR`]): `samples` calls in a blank window under
+/// tauri-driver, with the SVG Kassa's last charge sent.
+async fn charge_floor(blank: &Path, svg: &str, samples: usize) -> Vec<FloorSample> {
+    let dir = desktop::Till::new("bench-floor");
+    let (driver, c) = session(&dir.dir, blank).await;
+    let answer = c
+        .execute_async(FLOOR, vec![svg.into(), samples.into()])
+        .await
+        .expect("the floor's script answered");
+    let text = answer.as_str().unwrap_or_default();
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("the floor's script: {text} ({e})"));
+    c.close().await.unwrap();
+    drop(driver);
+    rows.iter()
+        .map(|r| FloorSample {
+            blocking: r["blocking"].as_bool().unwrap(),
+            answer: r["answer"].as_f64().unwrap(),
+            dom: r["dom"].as_f64().unwrap(),
+            frame: r["frame"].as_f64().unwrap(),
+        })
+        .collect()
 }
 
 // ---- the report --------------------------------------------------------------------------
@@ -951,7 +1049,13 @@ fn page_marks(o: &mut String, s: &Starts) {
     let _ = writeln!(o);
 }
 
-fn report(s: &Starts, sold: Option<&Sold>, kassa: &Path, blank: &Path) -> String {
+fn report(
+    s: &Starts,
+    sold: Option<&Sold>,
+    floor: &[FloorSample],
+    kassa: &Path,
+    blank: &Path,
+) -> String {
     let wall = |r: &[StartRun]| r.iter().map(|r| r.wall_ms).collect::<Vec<_>>();
     let own = |r: &[StartRun]| r.iter().map(|r| r.self_ms).collect::<Vec<_>>();
     let pss = |r: &[StartRun]| r.iter().map(|r| mb(r.memory.total_kib)).collect::<Vec<_>>();
@@ -1141,6 +1245,31 @@ fn report(s: &Starts, sold: Option<&Sold>, kassa: &Path, blank: &Path) -> String
                 .map(|r| r.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n## The floor of charge → QR: a blank Tauri window's IPC call answering a constant view \
+         around the same QR SVG ({} bytes), shown as an image the same way\n",
+        sold.qr_svg.len()
+    );
+    let _ = writeln!(
+        o,
+        "| answered | samples | IPC round trip | answer → DOM | DOM → frame with the QR | call → frame (p95) |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|");
+    for (what, blocking) in [("at once", false), ("from a blocking thread", true)] {
+        let v: Vec<&FloorSample> = floor.iter().filter(|x| x.blocking == blocking).collect();
+        let part = |f: fn(&FloorSample) -> f64| median(&v.iter().map(|x| f(x)).collect::<Vec<_>>());
+        let _ = writeln!(
+            o,
+            "| {what} | {} | {:.1} | {:.1} | {:.1} | {:.1} ({:.1}) |",
+            v.len(),
+            part(|x| x.answer),
+            part(|x| x.dom - x.answer),
+            part(|x| x.frame - x.dom),
+            part(|x| x.frame),
+            percentile(&v.iter().map(|x| x.frame).collect::<Vec<_>>(), 95.0),
         );
     }
     o
