@@ -877,7 +877,8 @@ const frame = () => new Promise((r) => requestAnimationFrame(r));
     const blocking = i % 2 === 1;
     img.hidden = true;
     await frame(); await frame();
-    await new Promise((r) => setTimeout(r, 30));
+    // A pause of random length, so that the call starts at any point of the frame's 16.7 ms.
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 34));
     const start = performance.now();
     const v = await invoke('floor_view', { blocking, svg: null });
     const answer = performance.now();

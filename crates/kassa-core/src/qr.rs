@@ -6,7 +6,6 @@
 //! kept because scanners need it. Dark modules on white whatever the UI theme: phones read
 //! dark-on-light most reliably.
 
-use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
 /// Renders `payload` as a standalone SVG document. A payload that is already a picture (a
@@ -26,20 +25,38 @@ pub fn svg(payload: &str) -> Result<String, String> {
              <image width=\"256\" height=\"256\" href=\"{payload}\"/></svg>"
         ));
     }
-    let code =
-        QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
-            format!(
-                "cannot make a QR code of this URL ({} bytes): {e}",
-                payload.len()
-            )
-        })?;
-    Ok(code
-        .render::<svg::Color>()
-        .min_dimensions(256, 256)
-        .dark_color(svg::Color("#000000"))
-        .light_color(svg::Color("#ffffff"))
-        .quiet_zone(true)
-        .build())
+    let (width, dark) = modules(payload)?;
+    Ok(svg_of_modules(width, &dark))
+}
+
+/// The SVG of a code's modules: one path of the dark modules' horizontal runs, in module units
+/// (the viewBox scales it to 256 px), on a white square with the quiet zone. A typical checkout
+/// URL's code is about 4 KB this way; drawn a module at a time, in pixels (the `qrcode` crate's
+/// renderer), it was about 13 KB, which the desktop's page receives, escapes into a data URL
+/// and WebKit parses for every charge (charge → QR, BENCHMARKS.md).
+fn svg_of_modules(width: usize, dark: &[bool]) -> String {
+    use std::fmt::Write as _;
+    let side = width + 2 * QUIET_MODULES;
+    let mut out = format!(
+        "<?xml version=\"1.0\" standalone=\"yes\"?><svg xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"256\" height=\"256\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{side}\" height=\"{side}\" fill=\"#ffffff\"/><path fill=\"#000000\" d=\""
+    );
+    for (y, row) in dark.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if !row[x] {
+                x += 1;
+                continue;
+            }
+            let run = row[x..].iter().take_while(|d| **d).count();
+            let (left, top) = (x + QUIET_MODULES, y + QUIET_MODULES);
+            let _ = write!(out, "M{left} {top}h{run}v1H{left}z");
+            x += run;
+        }
+    }
+    out.push_str("\"/></svg>");
+    out
 }
 
 /// The dark-on-light modules of `payload`'s QR code, `width` × `width`, row by row.
@@ -129,6 +146,44 @@ mod tests {
         // A different payload gives a different picture.
         assert_ne!(s, super::svg("https://example.com/other").unwrap());
         assert!(super::svg(&"x".repeat(5000)).is_err());
+    }
+
+    /// The path is read back as a grid, module by module: each run `M<left> <top>h<n>v1H<left>z`
+    /// fills `n` modules of row `top`; the grid must be the code's modules inside a 4-module
+    /// quiet zone, each filled once, in a viewBox of exactly that size.
+    #[test]
+    fn the_svgs_one_path_fills_exactly_the_codes_dark_modules_inside_the_quiet_zone() {
+        let url = "https://checkout.dintero.com/v1/view/T12345678.4xYz";
+        let s = super::svg(url).unwrap();
+        let (width, dark) = super::modules(url).unwrap();
+        let side = width + 8;
+        assert!(s.contains(&format!("viewBox=\"0 0 {side} {side}\"")), "{s}");
+        assert_eq!(s.matches("<path").count(), 1);
+        let d = s.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        let mut filled = vec![0u8; side * side];
+        for run in d.split('M').filter(|r| !r.is_empty()) {
+            let (left, rest) = run.split_once(' ').unwrap();
+            let (top, rest) = rest.split_once('h').unwrap();
+            let (n, rest) = rest.split_once("v1H").unwrap();
+            assert_eq!(rest, format!("{left}z"), "run {run}");
+            let (left, top, n): (usize, usize, usize) = (
+                left.parse().unwrap(),
+                top.parse().unwrap(),
+                n.parse().unwrap(),
+            );
+            for x in left..left + n {
+                filled[top * side + x] += 1;
+            }
+        }
+        for y in 0..side {
+            for x in 0..side {
+                let (mx, my) = (x.wrapping_sub(4), y.wrapping_sub(4));
+                let want = mx < width && my < width && dark[my * width + mx];
+                assert_eq!(filled[y * side + x], u8::from(want), "module {x},{y}");
+            }
+        }
+        // What the desktop's page receives for every charge (charge → QR, BENCHMARKS.md).
+        assert!(s.len() < 5_000, "{} bytes", s.len());
     }
 
     #[test]
