@@ -750,7 +750,7 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
     std::fs::create_dir_all(&shots).unwrap();
     let shot = |name: &'static str| {
         let (c, path) = (c.clone(), shots.join(name));
-        async move { std::fs::write(path, c.screenshot().await.unwrap()).unwrap() }
+        async move { std::fs::write(path, desktop::screenshot(&c).await).unwrap() }
     };
     shot("desktop-counter.png").await;
     let at = checkpoints(sales);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 async fn save_screenshot(c: &Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    let png = c.screenshot().await.expect("WebDriver screenshot");
+    let png = desktop::screenshot(c).await;
     std::fs::write(dir.join(name), png).unwrap();
 }
 

@@ -132,6 +132,24 @@ pub async fn session(dir: &Path, app: &Path) -> (Driver, Client) {
     }
 }
 
+/// The window's picture through WebDriver, as PNG. WebKitWebDriver's screenshot waits for the
+/// page to draw again; drawn without accelerated compositing (as Kassa draws,
+/// `windows::prefer_software_rendering`), a page with nothing to redraw (the customer display,
+/// a counter without a blinking caret) never does, and the screenshot waited for ever (seen in
+/// the refund and quick-key E2E tests). So the page redraws every 50 ms for two seconds first,
+/// invisibly (an opacity of 0.999 gives the same pixels).
+pub async fn screenshot(c: &Client) -> Vec<u8> {
+    c.execute(
+        "const b = document.body; let n = 0; const t = setInterval(() => { \
+         b.style.opacity = n % 2 ? '' : '0.999'; \
+         if (++n > 40) { clearInterval(t); b.style.opacity = ''; } }, 50);",
+        vec![],
+    )
+    .await
+    .expect("the page repaints for the screenshot");
+    c.screenshot().await.expect("WebDriver screenshot")
+}
+
 /// Waits until `f` returns `Some`, or fails after `secs` with `what`.
 pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
