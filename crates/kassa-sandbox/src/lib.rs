@@ -135,10 +135,12 @@ impl Shared {
         self.controls.lock().unwrap().page_script_tag()
     }
 
-    /// Writes the emulators' state to the state file, if any (atomically).
+    /// Writes the emulators' state to the state file, if any (atomically). Compact JSON, from
+    /// the emulator's own maps, not a pretty-printed copy: it is rewritten whole after every
+    /// change, so its cost grows with the day's sessions (charge → QR, BENCHMARKS.md).
     pub(crate) fn persist(&self, d: &dintero::Emulator) {
         let Some(path) = &self.state_file else { return };
-        let Ok(text) = serde_json::to_vec_pretty(&d.saved()) else {
+        let Ok(text) = serde_json::to_vec(&d.saved()) else {
             return;
         };
         let tmp = path.with_extension("tmp");

@@ -301,6 +301,13 @@ pub struct Saved {
     transactions: BTreeMap<String, Transaction>,
 }
 
+/// [`Saved`] as it is written: the same fields, borrowed from the emulator.
+#[derive(Serialize)]
+pub struct SavedRef<'a> {
+    sessions: &'a BTreeMap<String, Session>,
+    transactions: &'a BTreeMap<String, Transaction>,
+}
+
 /// The emulator's state.
 pub struct Emulator {
     accounts: HashMap<String, DinteroAccount>,
@@ -333,10 +340,12 @@ impl Emulator {
         self.accounts.insert(a.account_id.clone(), a);
     }
 
-    pub fn saved(&self) -> Saved {
-        Saved {
-            sessions: self.sessions.clone(),
-            transactions: self.transactions.clone(),
+    /// The state as it is saved, borrowed: written after every change, so the day's sessions
+    /// are not copied first (a copy per change grew with every sale, BENCHMARKS.md).
+    pub fn saved(&self) -> SavedRef<'_> {
+        SavedRef {
+            sessions: &self.sessions,
+            transactions: &self.transactions,
         }
     }
 
