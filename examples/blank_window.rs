@@ -22,13 +22,8 @@ struct Started(Instant);
 /// Prints the time since start and the page's timing marks, as Kassa's `ready` does.
 #[tauri::command]
 fn ready(started: tauri::State<'_, Started>, marks: Option<Vec<(String, f64)>>) {
-    let marks: String = marks
-        .unwrap_or_default()
-        .iter()
-        .filter(|(name, _)| name.chars().all(|c| c.is_ascii_alphabetic()))
-        .map(|(name, ms)| format!(" {name}={ms:.0}"))
-        .collect();
-    println!("BLANK_READY {} ms{marks}", started.0.elapsed().as_millis());
+    let ms = started.0.elapsed().as_millis();
+    println!("{}", kassa_app::ready_line("BLANK_READY", ms, marks));
 }
 
 /// The QR code's SVG `floor_view` answers in its view: the bench hands over the one Kassa sent

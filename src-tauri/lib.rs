@@ -863,14 +863,10 @@ async fn customer_state<R: Runtime>(app: AppHandle<R>) -> Result<CustomerState> 
 /// navigation began, in the order they happened), and exits when `KASSA_EXIT_AFTER_READY` is set.
 #[tauri::command]
 fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>, marks: Option<Vec<(String, f64)>>) {
-    let mut line = format!("KASSA_READY {} ms", desk.started.elapsed().as_millis());
-    for (name, ms) in marks.unwrap_or_default() {
-        // Only the page's own mark names (letters): the line stays one line of `name=ms` words.
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()) {
-            let _ = write!(line, " {name}={ms:.0}");
-        }
-    }
-    println!("{line}");
+    println!(
+        "{}",
+        ready_line("KASSA_READY", desk.started.elapsed().as_millis(), marks)
+    );
     if std::env::var_os("KASSA_EXIT_AFTER_READY").is_some() {
         app.exit(0);
     }
@@ -966,6 +962,19 @@ fn reconcile_in_background() {
 /// (`examples/blank_window.rs`) takes the same, so that it stays the floor Kassa is measured
 /// against.
 pub use windows::prefer_software_rendering;
+
+/// The READY line the benchmarks read: `<what> <ms> ms`, then the page's timing marks as
+/// `name=ms` words in the order given. Only the page's own mark names (letters) are kept, so
+/// the line stays one line of words. Kassa's `ready` and the bench's blank window both print it.
+pub fn ready_line(what: &str, ms: u128, marks: Option<Vec<(String, f64)>>) -> String {
+    let mut line = format!("{what} {ms} ms");
+    for (name, at) in marks.unwrap_or_default() {
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()) {
+            let _ = write!(line, " {name}={at:.0}");
+        }
+    }
+    line
+}
 
 pub fn run() {
     windows::prefer_software_rendering();

@@ -848,3 +848,24 @@ fn a_second_launch_hands_over_to_the_running_app() {
     drop(std::os::unix::net::UnixListener::bind(stale.join("kassa.sock")).unwrap());
     assert!(!super::windows::hand_over_to_running(&stale));
 }
+
+/// The READY line the benchmarks parse: the page's mark names only (a name with a space or an
+/// `=` would break the line's words), each rounded to the millisecond.
+#[test]
+fn the_ready_line_keeps_only_the_pages_mark_names() {
+    let marks = vec![
+        ("scripts".to_string(), 33.4),
+        ("bad name".to_string(), 1.0),
+        ("x=1".to_string(), 2.0),
+        (String::new(), 3.0),
+        ("ready".to_string(), 144.0),
+    ];
+    assert_eq!(
+        super::ready_line("KASSA_READY", 390, Some(marks)),
+        "KASSA_READY 390 ms scripts=33 ready=144"
+    );
+    assert_eq!(
+        super::ready_line("BLANK_READY", 5, None),
+        "BLANK_READY 5 ms"
+    );
+}
