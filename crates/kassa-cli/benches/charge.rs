@@ -11,9 +11,14 @@
 //! The demo provider's emulator lives inside the charging process: warm, its own sandbox gets
 //! the same latency; cold, nothing can reach it, so its line runs without injected latency.
 //!
+//! - **day** (`--day N`, instead of the above): one till charging the demo provider N times
+//!   with no injected latency, the median and p95 of each hundred charges: whether a charge
+//!   costs the same late in the day as at its start (the demo's emulator keeps every session
+//!   of the day, as a provider does), and the process's PSS after each hundred.
+//!
 //! Needs the OS keyring (the credentials are stored there, as in a shop):
 //! `scripts/kassa.sh bench` runs it inside a private keyring session. Options:
-//! `cargo bench -p kassa-cli --bench charge -- [--runs N] [--cold-runs N] [--latency MS]`.
+//! `cargo bench -p kassa-cli --bench charge -- [--runs N] [--cold-runs N] [--latency MS] [--day N]`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -43,6 +48,7 @@ struct Options {
     runs: usize,
     cold_runs: usize,
     latency_ms: u64,
+    day: Option<usize>,
 }
 
 fn options() -> Options {
@@ -50,6 +56,7 @@ fn options() -> Options {
         runs: 30,
         cold_runs: 10,
         latency_ms: 50,
+        day: None,
     };
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -67,6 +74,7 @@ fn options() -> Options {
     if let Some(v) = value("--latency") {
         o.latency_ms = v;
     }
+    o.day = value("--day").map(|v| v as usize);
     o
 }
 
@@ -318,8 +326,69 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
+/// This process's proportional set size (Linux), in MB: the till, its session log and the
+/// demo's emulator with every session of the day.
+fn pss_mb() -> String {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kib| format!("{:.1} MB", kib / 1024.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// `--day N`: N demo charges in one till, reported per hundred.
+fn day(sales: usize) {
+    let dir = DataDir::new("bench-charge-day");
+    let mut till = Till::open(
+        &dir.0,
+        Clients::new(&dir.0, Arc::new(OsKeyring), kassa_sandbox::demo::starter()),
+        Arc::new(OsKeyring),
+    )
+    .unwrap();
+    let mut table = String::from(
+        "| demo charges | median | p95 | the process's PSS after them |\n|---|---|---|---|\n",
+    );
+    let mut times = Vec::new();
+    for i in 1..=sales {
+        let c = cart(till.new_reference());
+        let t = Instant::now();
+        till.charge(
+            &c,
+            "demo",
+            Presentation::Qr,
+            &kassa_core::link::Sale::Counter,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("demo charge {i}: {} {}", e.code, e.message));
+        times.push(t.elapsed());
+        if i % 100 == 0 || i == sales {
+            let first = i - times.len() + 1;
+            let (median, p95) = summarize(std::mem::take(&mut times));
+            let line = format!(
+                "| {first}–{i} | {} ms | {} ms | {} |\n",
+                ms(median),
+                ms(p95),
+                pss_mb()
+            );
+            eprint!("{line}");
+            table.push_str(&line);
+        }
+    }
+    print!("{table}");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("charge-day.md"), &table).unwrap();
+}
+
 fn main() {
     let o = options();
+    if let Some(sales) = o.day {
+        return day(sales);
+    }
     let dir = DataDir::new("bench-charge");
     let sandbox = Sandbox::start(0, sandbox_config()).unwrap();
     let mut till = Till::open(

@@ -16,8 +16,18 @@ use kassa_core::secrets::Secret;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The file the demo emulator keeps its sessions in.
+/// The file the demo emulator keeps its sessions in: a log of changes, one JSON line each
+/// (read it with [`read_state`]).
 pub const STATE_FILE: &str = "demo-sandbox.json";
+
+/// The demo emulator's sessions and transactions kept in `data_dir`, as one JSON object
+/// (`{"sessions": {id: …}, "transactions": {id: …}}`): what a later process would restore.
+/// A missing file is an empty state; one that cannot be read or holds a line that is not a
+/// record panics (a test's "nothing at the provider" must not pass on an unreadable file).
+pub fn read_state(data_dir: &Path) -> serde_json::Value {
+    crate::read_state_file(&data_dir.join(STATE_FILE))
+        .unwrap_or_else(|e| panic!("{}: {e}", data_dir.join(STATE_FILE).display()))
+}
 
 /// Faults the demo's sandbox starts with (the `/_control/faults` JSON list), for the
 /// reliability harness: the demo's sandbox lives inside the process under test, whose control

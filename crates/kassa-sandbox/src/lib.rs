@@ -72,6 +72,7 @@ mod ledger;
 pub mod openapi;
 #[cfg(feature = "all-providers")]
 pub mod opencharge;
+mod state_file;
 
 #[cfg(feature = "all-providers")]
 pub use bambora::BamboraAccount;
@@ -126,7 +127,7 @@ pub(crate) struct Shared {
     pub(crate) commercelayer: Mutex<commercelayer::Emulator>,
     #[cfg(feature = "all-providers")]
     pub(crate) opencharge: Mutex<opencharge::Emulator>,
-    state_file: Option<PathBuf>,
+    state: Option<Mutex<state_file::StateFile>>,
 }
 
 impl Shared {
@@ -135,31 +136,34 @@ impl Shared {
         self.controls.lock().unwrap().page_script_tag()
     }
 
-    /// Writes the emulators' state to the state file, if any (atomically). Compact JSON, from
-    /// the emulator's own maps, not a pretty-printed copy: it is rewritten whole after every
-    /// change, so its cost grows with the day's sessions (charge → QR, BENCHMARKS.md).
-    pub(crate) fn persist(&self, d: &dintero::Emulator) {
-        let Some(path) = &self.state_file else { return };
-        let Ok(text) = serde_json::to_vec(&d.saved()) else {
-            return;
-        };
-        let tmp = path.with_extension("tmp");
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, path);
+    /// Records in the state file, if any, what a change to `ids` (Dintero sessions or
+    /// transactions, either side of a sale) made of them: appended, so a change costs the
+    /// same however many sessions the day holds (`state_file`).
+    pub(crate) fn persist(&self, d: &dintero::Emulator, ids: &[&str]) {
+        if let Some(state) = &self.state {
+            state.lock().unwrap().changed(d, ids);
         }
     }
 }
 
+/// The Dintero emulator's sessions and transactions kept in `path` (a [`Config::state_file`]),
+/// as one JSON object: `{"sessions": {id: …}, "transactions": {id: …}}`. No file is an empty
+/// state; a file that cannot be read, or a line in it that is not a record, is an error.
+pub fn read_state_file(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let mut e = dintero::Emulator::default();
+    match std::fs::read(path) {
+        Ok(bytes) => state_file::read_strict(&bytes, &mut e)?,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err.to_string()),
+    }
+    serde_json::to_value(e.saved()).map_err(|err| err.to_string())
+}
+
 fn build(config: Config) -> Arc<Shared> {
     let mut emulator = dintero::Emulator::default();
-    if let Some(saved) = config
+    let state = config
         .state_file
-        .as_ref()
-        .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
-        emulator.restore(saved);
-    }
+        .map(|p| Mutex::new(state_file::StateFile::open(p, &mut emulator)));
     for a in config.dintero_accounts {
         emulator.add_account(a);
     }
@@ -196,7 +200,7 @@ fn build(config: Config) -> Arc<Shared> {
         commercelayer: Mutex::new(commercelayer),
         #[cfg(feature = "all-providers")]
         opencharge: Mutex::new(opencharge),
-        state_file: config.state_file,
+        state,
     })
 }
 

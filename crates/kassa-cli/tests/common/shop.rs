@@ -295,15 +295,7 @@ impl Shop {
     /// parsed panics (an empty answer would make "no session at Dintero" checks pass unchecked).
     pub fn dintero_state(&self) -> Value {
         let path = self.dir.0.join(DINTERO_STATE);
-        match std::fs::read(&path) {
-            Ok(b) => {
-                serde_json::from_slice(&b).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                serde_json::json!({"sessions": {}, "transactions": {}})
-            }
-            Err(e) => panic!("{}: {e}", path.display()),
-        }
+        kassa_sandbox::read_state_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     /// The base-URL setting of `provider` and its value at this shop's sandbox.

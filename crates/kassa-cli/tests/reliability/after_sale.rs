@@ -169,8 +169,7 @@ pub const ROWS: &[Row] = &[
         base_url: false,
         repeats_under_key: false,
         moved: |till, s| {
-            let path = till.dir().join(kassa_sandbox::demo::STATE_FILE);
-            let state: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let state = kassa_sandbox::demo::read_state(till.dir());
             dintero_moves(&state, s)
         },
     },

@@ -173,8 +173,8 @@ pub(super) async fn create_session(
     if q.include_session.as_deref() == Some("true") {
         answer["session"] = e.session_json(&session);
     }
-    e.sessions.insert(id, session);
-    s.persist(&e);
+    e.sessions.insert(id.clone(), session);
+    s.persist(&e, &[&id]);
     Json(answer).into_response()
 }
 
@@ -351,7 +351,7 @@ pub(super) async fn cancel_session(
     match cancel(&mut e, &id, "merchant") {
         Ok(()) => {
             let v = e.session_json(&e.sessions[&id]);
-            s.persist(&e);
+            s.persist(&e, &[&id]);
             Json(v).into_response()
         }
         Err(msg) => bad_request(vec![msg]),
@@ -373,7 +373,7 @@ pub(super) async fn get_transaction(
             let changed = advance(t, now);
             let v = transaction_json(t);
             if changed {
-                s.persist(&e);
+                s.persist(&e, &[&id]);
             }
             Json(v).into_response()
         }
@@ -396,12 +396,15 @@ pub(super) async fn list_transactions(
         Some(_) => return bad_request(vec!["limit must be between 1 and 100".into()]),
     };
     let now = now_millis();
-    let mut changed = false;
+    let mut changed = Vec::new();
     for t in e.transactions.values_mut().filter(|t| t.account == account) {
-        changed |= advance(t, now);
+        if advance(t, now) {
+            changed.push(t.id.clone());
+        }
     }
-    if changed {
-        s.persist(&e);
+    if !changed.is_empty() {
+        let ids: Vec<&str> = changed.iter().map(String::as_str).collect();
+        s.persist(&e, &ids);
     }
     let list: Vec<Value> = e
         .transactions

@@ -19,7 +19,7 @@ pub(super) async fn outcome(
     let mut e = s.dintero.lock().unwrap();
     match rules::outcome(&mut e, &id, &o.outcome) {
         Ok(()) => {
-            s.persist(&e);
+            s.persist(&e, &[&id]);
             StatusCode::NO_CONTENT.into_response()
         }
         Err(m) => (StatusCode::CONFLICT, m).into_response(),

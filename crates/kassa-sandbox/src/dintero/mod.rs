@@ -119,7 +119,7 @@ const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
 const DEFAULT_SESSION_LIFETIME_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Session {
+pub(crate) struct Session {
     id: String,
     account: String,
     created_at: i64,
@@ -136,7 +136,7 @@ struct Session {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Transaction {
+pub(crate) struct Transaction {
     id: String,
     account: String,
     session_id: String,
@@ -294,18 +294,37 @@ struct TokenInfo {
     expires_at: i64,
 }
 
-/// What survives a restart (the demo provider's state file).
+/// What survived a restart before the state file became a log of changes (the whole state in
+/// one JSON object); still read, so a demo data directory of an earlier version keeps its
+/// sessions.
 #[derive(Serialize, Deserialize, Default)]
 pub struct Saved {
     sessions: BTreeMap<String, Session>,
     transactions: BTreeMap<String, Transaction>,
 }
 
-/// [`Saved`] as it is written: the same fields, borrowed from the emulator.
+/// The whole state, borrowed, in [`Saved`]'s shape (what `demo::read_state` shows tests).
 #[derive(Serialize)]
 pub struct SavedRef<'a> {
     sessions: &'a BTreeMap<String, Session>,
     transactions: &'a BTreeMap<String, Transaction>,
+}
+
+/// One line of the state file: a session or a transaction as it is after a change
+/// (`{"session": {…}}`, `{"transaction": {…}}`); a later line replaces an earlier one.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Record {
+    Session(Session),
+    Transaction(Transaction),
+}
+
+/// [`Record`] as it is written, borrowed from the emulator.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RecordRef<'a> {
+    Session(&'a Session),
+    Transaction(&'a Transaction),
 }
 
 /// The emulator's state.
@@ -340,8 +359,7 @@ impl Emulator {
         self.accounts.insert(a.account_id.clone(), a);
     }
 
-    /// The state as it is saved, borrowed: written after every change, so the day's sessions
-    /// are not copied first (a copy per change grew with every sale, BENCHMARKS.md).
+    /// The whole state, borrowed.
     pub fn saved(&self) -> SavedRef<'_> {
         SavedRef {
             sessions: &self.sessions,
@@ -352,6 +370,57 @@ impl Emulator {
     pub fn restore(&mut self, s: Saved) {
         self.sessions = s.sessions;
         self.transactions = s.transactions;
+    }
+
+    /// Every session and transaction, as the state file's records.
+    pub(crate) fn records(&self) -> impl Iterator<Item = RecordRef<'_>> {
+        let sessions = self.sessions.values().map(RecordRef::Session);
+        sessions.chain(self.transactions.values().map(RecordRef::Transaction))
+    }
+
+    /// How many records the state holds.
+    pub(crate) fn record_count(&self) -> usize {
+        self.sessions.len() + self.transactions.len()
+    }
+
+    /// The records a change to `ids` touched: each id's session or transaction with the one it
+    /// is linked to (a session's transaction, a transaction's session), so a caller naming
+    /// either side of a change never misses the other.
+    pub(crate) fn records_of(&self, ids: &[&str]) -> Vec<RecordRef<'_>> {
+        let mut sessions = std::collections::BTreeSet::new();
+        let mut transactions = std::collections::BTreeSet::new();
+        for id in ids {
+            if let Some(s) = self.sessions.get(*id) {
+                sessions.insert(s.id.as_str());
+                transactions.extend(s.transaction_id.as_deref());
+            }
+            if let Some(t) = self.transactions.get(*id) {
+                transactions.insert(t.id.as_str());
+                sessions.insert(t.session_id.as_str());
+            }
+        }
+        let sessions = sessions
+            .into_iter()
+            .filter_map(|id| self.sessions.get(id).map(RecordRef::Session));
+        sessions
+            .chain(
+                transactions
+                    .into_iter()
+                    .filter_map(|id| self.transactions.get(id).map(RecordRef::Transaction)),
+            )
+            .collect()
+    }
+
+    /// Applies one line of the state file.
+    pub(crate) fn apply(&mut self, r: Record) {
+        match r {
+            Record::Session(s) => {
+                self.sessions.insert(s.id.clone(), s);
+            }
+            Record::Transaction(t) => {
+                self.transactions.insert(t.id.clone(), t);
+            }
+        }
     }
 
     fn session_json(&self, s: &Session) -> Value {

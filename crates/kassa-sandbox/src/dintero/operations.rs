@@ -56,7 +56,7 @@ fn handle(
         return not_found(&format!("transaction {id}"));
     };
     if advance(t, now) {
-        s.persist(e);
+        s.persist(e, &[&id]);
     }
     let t = e.transactions.get_mut(&id).expect("found above");
     let op = if kind == "VOID" {
@@ -83,7 +83,7 @@ fn handle(
     }
     let done = operate(t, &mut e.controls, kind, op, now);
     let answer = transaction_json(&e.transactions[&id]);
-    s.persist(e);
+    s.persist(e, &[&id]);
     match done {
         Done::Now => Json(answer).into_response(),
         Done::Later(request_id) => {

@@ -94,7 +94,7 @@ pub(super) async fn view_action(
         )
             .into_response();
     }
-    s.persist(&e);
+    s.persist(&e, &[&id]);
     let session = &e.sessions[&id];
     let mut params: Map<String, Value> = Map::new();
     params.insert("session_id".into(), json!(id));
