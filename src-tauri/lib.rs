@@ -55,6 +55,9 @@ pub struct AppInfo {
     /// Why the till could not open (settings, product list or session log), for the UI to
     /// show; the defaults are used meanwhile and charging is refused.
     pub settings_error: Option<String>,
+    /// The counter's view of an empty cart in the shop's currency and locale (its zero
+    /// totals), so the page completes the counter at start without a `quote_cart` round trip.
+    pub empty_cart: CounterView,
 }
 
 /// State shared by the commands.
@@ -168,9 +171,17 @@ async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo> {
                 Some(e.message.clone()),
             ),
         };
+        let empty = Cart {
+            currency: shop.currency.clone(),
+            prices_include_vat: shop.prices_include_vat,
+            reference: None,
+            discount: 0,
+            lines: Vec::new(),
+        };
         Ok(AppInfo {
             name: "Kassa",
             version: env!("CARGO_PKG_VERSION"),
+            empty_cart: counter::view(&empty, &shop.locale, ""),
             shop,
             providers,
             quick_keys,

@@ -343,6 +343,53 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
 
 /// Two lines at different VAT rates with a discount → the totals match `kassa-cli quote` →
 /// QR → paid on the sandbox's page → paid on screen within 5 s → paid in history.
+/// A Swedish shop starts in Swedish, its empty cart's totals drawn from the start's own answer
+/// (no quote asked), and staff go round the languages: Swedish and Danish texts load the first
+/// time they are chosen (`k.setLang`), Norwegian and English are there from the start.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn a_swedish_shop_starts_in_swedish_and_staff_go_round_the_languages() {
+    let setup = |dir: &std::path::Path| {
+        let settings = serde_json::json!({ "shop.locale": "sv" });
+        std::fs::write(dir.join("settings.json"), settings.to_string()).unwrap();
+    };
+    run_set_up("languages", setup, |c, _dir| async move {
+        let empty = |want: &'static str| {
+            let c = c.clone();
+            async move {
+                wait_for(10, want, || async {
+                    let t = text(&c, "#cart-empty").await;
+                    t.starts_with(want).then_some(())
+                })
+                .await
+            }
+        };
+        empty("Varukorgen är tom").await;
+        let gross = wait_for(10, "the empty cart's total", || async {
+            let t = text(&c, "#total-gross").await;
+            (t != "–" && !t.is_empty()).then_some(t)
+        })
+        .await;
+        assert!(gross.contains("0,00"), "the empty cart's total: {gross:?}");
+        assert_eq!(text(&c, "#tab-history span").await, "Historik");
+        let loaded = "return [...document.scripts].map((s) => s.getAttribute('src')).filter((s) => s && s.startsWith('i18n'))";
+        let scripts = c.execute(loaded, vec![]).await.unwrap();
+        assert_eq!(scripts, serde_json::json!(["i18n.js", "i18n-sv.js"]));
+        for want in ["Kurven er tom", "The cart is empty", "Handlekurven er tom", "Varukorgen är tom"] {
+            c.find(Locator::Id("toggle-lang")).await.unwrap().click().await.unwrap();
+            empty(want).await;
+        }
+        let scripts = c.execute(loaded, vec![]).await.unwrap();
+        assert_eq!(
+            scripts,
+            serde_json::json!(["i18n.js", "i18n-sv.js", "i18n-da.js"]),
+            "each language's texts loaded once"
+        );
+        c
+    })
+    .await;
+}
+
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn qr_sale_is_paid_and_lands_in_history() {

@@ -620,13 +620,6 @@
     navigationMarks();
     mark('scripts');
     frameMarks();
-    try {
-      const saved = localStorage.getItem('kassa.theme');
-      if (saved) document.documentElement.dataset.theme = saved;
-      // The language the last start drew, so the first frame is in it (app_info decides).
-      const lang = localStorage.getItem('kassa.lang');
-      if (lang) k.lang = k.langOf(lang);
-    } catch (_) { /* no storage */ }
     const answered = (name, p) => { p.then(() => mark(name), () => {}); return p; };
     const info = answered('info', ipc.appInfo());
     const reference = answered('reference', ipc.newReference());
@@ -635,6 +628,14 @@
       window.kassaHistory.changed(s);
       window.kassaLinks.changed(s);
     }));
+    let lang = null;
+    try {
+      const saved = localStorage.getItem('kassa.theme');
+      if (saved) document.documentElement.dataset.theme = saved;
+      // The language the last start drew, so the first frame is in it (app_info decides).
+      lang = localStorage.getItem('kassa.lang');
+    } catch (_) { /* no storage */ }
+    if (lang) await k.setLang(k.langOf(lang));
     applyTexts();
     render();
     window.kassaHub.start();
@@ -666,25 +667,31 @@
     $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);
     $('connect-provider').addEventListener('click', () => { window.kassaSettings.setPane('providers'); go('settings'); });
-    $('toggle-lang').addEventListener('click', () => {
-      k.lang = k.nextLang();
+    $('toggle-lang').addEventListener('click', () => k.setLang(k.nextLang()).then(() => {
       applyTexts(); render();
       window.kassaHistory.relabel(); window.kassaSettings.relabel(); window.kassaDayClose.relabel(); window.kassaLinks.relabel();
-    });
+    }));
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
     $('f-name').focus();
     mark('counter');
 
     const [shop, ref] = await Promise.all([info, reference, following]);
-    k.lang = k.langOf(shop.locale);
+    await k.setLang(k.langOf(shop.locale));
     try { localStorage.setItem('kassa.lang', k.lang); } catch (_) { /* no storage */ }
     state.reference = ref;
     showInfo(shop);
     applyTexts();
     infoArrived();
     mark('settings');
-    await refresh();
+    // The empty cart's totals come with the shop's settings: no second round trip before the
+    // counter is complete. A cart changed meanwhile is quoted.
+    if (state.lines.length === 0 && !state.discount) {
+      state.view = shop.empty_cart;
+      render();
+    } else {
+      await refresh();
+    }
     mark('quote');
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
     window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });

@@ -21,6 +21,23 @@ window.kassa = (() => {
   k.LANGS = ['nb', 'sv', 'da', 'en'];
   const INTL = { nb: 'nb-NO', sv: 'sv-SE', da: 'da-DK', en: 'en-GB' };
   k.langOf = (locale) => (k.LANGS.includes(locale) ? locale : 'en');
+  /**
+   * Makes `lang` the UI's language once its texts are there: nb and en come with i18n.js, sv and
+   * da (i18n-sv.js, i18n-da.js) load the first time they are chosen, so a start in nb or en
+   * fetches and runs neither. A file that fails to load leaves its texts in English.
+   */
+  const loading = {};
+  k.setLang = (lang) => {
+    if (!window.kassaTexts[lang] && !loading[lang]) {
+      loading[lang] = new Promise((resolve) => {
+        const s = document.createElement('script');
+        s.src = `i18n-${lang}.js`;
+        s.onload = s.onerror = resolve;
+        document.head.append(s);
+      });
+    }
+    return Promise.resolve(loading[lang]).then(() => { k.lang = lang; });
+  };
   k.nextLang = () => k.LANGS[(k.LANGS.indexOf(k.lang) + 1) % k.LANGS.length];
   /** Fills `tbody` with VAT rows as the core formats them: rate, net, VAT, gross. */
   k.vatRows = (tbody, rows) => {

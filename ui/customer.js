@@ -31,7 +31,8 @@
 
   window.addEventListener('DOMContentLoaded', async () => {
     const st = await ipc.customerState();
-    k.lang = document.documentElement.lang = k.langOf(st.locale);
+    await k.setLang(k.langOf(st.locale));
+    document.documentElement.lang = k.lang;
     $('c-shop').textContent = st.shop_name;
     render(st.session);
     await ipc.onSessionStatus((s) => { if (!current || s.id === current.id || s.status === 'open') render(s); });
