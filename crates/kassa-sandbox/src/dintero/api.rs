@@ -4,7 +4,7 @@
 use super::rules::{advance, cancel, publish_statuses, validate_session};
 use super::{
     bad_request, bearer_account, error, new_id, not_found, transaction_json, unauthorized,
-    valid_account_id, Session, TokenInfo, AUDIENCE_PREFIX, DEFAULT_SESSION_LIFETIME_MS,
+    valid_account_id, Compact, Session, TokenInfo, AUDIENCE_PREFIX, DEFAULT_SESSION_LIFETIME_MS,
 };
 use crate::common::{basic_credentials, is_json, public_base};
 use crate::Shared;
@@ -139,9 +139,9 @@ pub(super) async fn create_session(
         updated_at: now,
         expires_at,
         profile_id: v["profile_id"].as_str().unwrap_or_default().to_string(),
-        order: v["order"].clone(),
-        url: v["url"].clone(),
-        configuration: v.get("configuration").cloned().unwrap_or(json!({})),
+        order: Compact::new(&v["order"]),
+        url: Compact::new(&v["url"]),
+        configuration: Compact::new(v.get("configuration").unwrap_or(&json!({}))),
         transaction_id: None,
         cancelled_at: None,
         cancelled_by: None,
@@ -283,6 +283,7 @@ pub(super) async fn list_sessions(
         .filter(|x| {
             stores.is_empty()
                 || x.order
+                    .value()
                     .pointer("/store/id")
                     .and_then(Value::as_str)
                     .is_some_and(|st| stores.contains(&st))
@@ -313,15 +314,16 @@ pub(super) async fn list_sessions(
 /// Whether a session matches a lowercased `search`: part of either merchant reference or of
 /// the customer's `{first_name} {last_name}`.
 fn matches_search(x: &Session, search: &str) -> bool {
+    let order = x.order.value();
     let text = |p: &str| {
-        x.order
+        order
             .pointer(p)
             .and_then(Value::as_str)
             .map(str::to_lowercase)
     };
     let name = |p: &str| {
         let c = |f: &str| {
-            x.order
+            order
                 .pointer(&format!("{p}/{f}"))
                 .and_then(Value::as_str)
                 .unwrap_or_default()

@@ -25,9 +25,10 @@ pub(super) async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -
         )
             .into_response();
     };
-    let currency = session.order["currency"].as_str().unwrap_or_default();
+    let order = session.order.value();
+    let currency = order["currency"].as_str().unwrap_or_default();
     let mut rows = String::new();
-    for item in session.order["items"].as_array().into_iter().flatten() {
+    for item in order["items"].as_array().into_iter().flatten() {
         rows.push_str(&format!(
             "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
             escape(item["description"].as_str().unwrap_or("")),
@@ -35,7 +36,7 @@ pub(super) async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -
             escape(&money(item["amount"].as_i64().unwrap_or(0), currency)),
         ));
     }
-    let total = money(session.order["amount"].as_i64().unwrap_or(0), currency);
+    let total = money(order["amount"].as_i64().unwrap_or(0), currency);
     let now = now_millis();
     let state = if session.cancelled_at.is_some() {
         Some("This checkout was cancelled.".to_string())
@@ -63,7 +64,7 @@ pub(super) async fn view(State(s): State<Arc<Shared>>, Path(id): Path<String>) -
     let body = format!(
         "<p class=ref>Order {}</p><table>{rows}<tr class=total><td>Total</td><td></td><td class=n>{}</td></tr></table>{actions}\
          <p class=note>Dintero sandbox (Kassa): no real money moves.</p>",
-        escape(session.order["merchant_reference"].as_str().unwrap_or("")),
+        escape(order["merchant_reference"].as_str().unwrap_or("")),
         escape(&total),
     );
     let script = s.page_script_tag();
@@ -100,7 +101,7 @@ pub(super) async fn view_action(
     params.insert("session_id".into(), json!(id));
     params.insert(
         "merchant_reference".into(),
-        session.order["merchant_reference"].clone(),
+        session.order.value()["merchant_reference"].clone(),
     );
     match what {
         "pay" => {
@@ -117,7 +118,8 @@ pub(super) async fn view_action(
         .iter()
         .map(|(k, v)| format!("{k}={}", percent_encode(v.as_str().unwrap_or_default())))
         .collect();
-    let return_url = session.url["return_url"].as_str().unwrap_or("/");
+    let url = session.url.value();
+    let return_url = url["return_url"].as_str().unwrap_or("/");
     let sep = if return_url.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{return_url}{sep}{}", query.join("&"))).into_response()
 }

@@ -3,7 +3,7 @@
 //! what it does to a transaction (S:372–727, the rules in the module doc of `dintero`), and
 //! what Dintero does by itself later (its auto-capture, the end of a 202 operation).
 
-use super::{event, new_id, Emulator, Pending, Transaction};
+use super::{event, new_id, Compact, Emulator, Pending, Transaction};
 use crate::common::is_http_url;
 use kassa_core::time::{now_millis, parse_utc};
 use serde_json::{json, Value};
@@ -362,8 +362,9 @@ pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), Stri
         "decline" => ("DECLINED", "AUTHORIZE", "DECLINED"),
         other => return Err(format!("unknown outcome {other:?}")),
     };
-    let auto_capture = session.configuration["auto_capture"] == json!(true);
-    let amount = session.order["amount"].as_i64().unwrap_or(0);
+    let auto_capture = session.configuration.value()["auto_capture"] == json!(true);
+    let order = session.order.value();
+    let amount = order["amount"].as_i64().unwrap_or(0);
     let this = |at| {
         let mut ev = event(kind, status, Some(amount), at);
         ev.success = what != "decline";
@@ -383,17 +384,14 @@ pub(super) fn outcome(e: &mut Emulator, id: &str, what: &str) -> Result<(), Stri
             id: tid.clone(),
             account: session.account.clone(),
             session_id: id.into(),
-            merchant_reference: session.order["merchant_reference"]
+            merchant_reference: order["merchant_reference"]
                 .as_str()
                 .unwrap_or_default()
                 .into(),
             amount,
-            currency: session.order["currency"]
-                .as_str()
-                .unwrap_or_default()
-                .into(),
+            currency: order["currency"].as_str().unwrap_or_default().into(),
             status: status.into(),
-            items: session.order.get("items").cloned().unwrap_or(json!([])),
+            items: Compact::new(order.get("items").unwrap_or(&json!([]))),
             created_at: now,
             updated_at: now,
             events: Vec::new(),
