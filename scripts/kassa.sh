@@ -138,6 +138,8 @@ bench() {
   local display=(xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp")
   log "charge → URL per provider, warm and cold process, 50 ms latency"
   "${keyring[@]}" cargo bench -p kassa-cli --bench charge
+  # A till's day of demo charges: the charge's time and the process's memory per hundred.
+  "${keyring[@]}" cargo bench -p kassa-cli --bench charge -- --day 1500
   log "desktop: start and memory against a blank Tauri window, a day of 1,000 demo sales (40–55 minutes), charge → QR"
   # Two builds: an example enables the dev-dependencies, whose emulators the shipped app lacks.
   cargo build --release --bin kassa
