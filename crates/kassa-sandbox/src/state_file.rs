@@ -27,6 +27,9 @@ pub(crate) struct StateFile {
     append: Option<File>,
     /// Lines in the file (live records and replaced ones).
     lines: usize,
+    /// The file may end in a torn line or be in the earlier format: rewritten before anything
+    /// is appended.
+    stale: bool,
 }
 
 /// What reading a state file found.
@@ -88,11 +91,13 @@ impl StateFile {
             path,
             append: None,
             lines: 0,
+            stale: false,
         };
         if let Ok(bytes) = std::fs::read(&file.path) {
             let read = read_into(&bytes, e);
             file.lines = read.lines;
-            if !read.clean || read.whole {
+            file.stale = !read.clean || read.whole;
+            if file.stale {
                 file.rewrite(e);
             }
         }
@@ -105,7 +110,7 @@ impl StateFile {
         if records.is_empty() {
             return;
         }
-        if self.lines + records.len() > 2 * e.record_count() + SLACK_LINES {
+        if self.stale || self.lines + records.len() > 2 * e.record_count() + SLACK_LINES {
             self.rewrite(e);
             return;
         }
@@ -130,7 +135,7 @@ impl StateFile {
         } else {
             // Whatever part was written is a torn line: rewrite before the next append.
             self.append = None;
-            self.lines = usize::MAX / 2;
+            self.stale = true;
         }
     }
 
@@ -147,6 +152,7 @@ impl StateFile {
         let tmp = self.path.with_extension("tmp");
         if std::fs::write(&tmp, &text).is_ok() && std::fs::rename(&tmp, &self.path).is_ok() {
             self.lines = e.record_count();
+            self.stale = false;
         }
     }
 }
@@ -162,7 +168,7 @@ mod tests {
     fn session(id: &str, updated_at: i64, transaction: Option<&str>) -> serde_json::Value {
         serde_json::json!({"session": {
             "id": id, "account": "T1", "created_at": 1, "updated_at": updated_at,
-            "expires_at": 9, "profile_id": "default", "order": {}, "url": {},
+            "expires_at": 9, "profile_id": "default", "order": {"amount": 100, "currency": "NOK"}, "url": {"return_url": "http://127.0.0.1/r"},
             "configuration": {}, "transaction_id": transaction, "cancelled_at": null,
             "cancelled_by": null, "events": [["INITIATED", 1]]
         }})

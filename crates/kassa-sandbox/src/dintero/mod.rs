@@ -87,6 +87,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kassa_core::time::{format_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -298,30 +299,34 @@ struct TokenInfo {
 /// payment's items are kept all day (the demo's emulator runs inside the till's process) and
 /// read only when a session is shown, paid or searched: their text (~600 bytes for a demo
 /// order) is held instead of a tree of maps and strings several times its size (the till's
-/// memory over a day of sales, BENCHMARKS.md). Saved and answered as the JSON it holds.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Compact(Box<str>);
+/// memory over a day of sales, BENCHMARKS.md). Saved and answered as the text it holds (a
+/// `RawValue`: written to the state file without being parsed again), always on one line, as
+/// the state file's lines need.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Compact(Box<RawValue>);
 
 impl Compact {
     pub(crate) fn new(v: &Value) -> Compact {
-        Compact(v.to_string().into_boxed_str())
+        Compact(serde_json::value::to_raw_value(v).expect("a JSON value serializes"))
     }
 
     /// The value, parsed again (it was valid JSON when kept).
     pub(crate) fn value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or(Value::Null)
-    }
-}
-
-impl Serialize for Compact {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.value().serialize(s)
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
     }
 }
 
 impl<'de> Deserialize<'de> for Compact {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Compact, D::Error> {
-        Value::deserialize(d).map(|v| Compact::new(&v))
+        let raw = Box::<RawValue>::deserialize(d)?;
+        // A line break outside a string is whitespace (inside one it is escaped): the earlier,
+        // pretty-printed state file. Compacted, so the text fits on one line of the log.
+        if raw.get().contains('\n') {
+            let v: Value = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+            return Ok(Compact::new(&v));
+        }
+        Ok(Compact(raw))
     }
 }
 
