@@ -110,6 +110,24 @@ fn main_window_can_quote_through_ipc() {
     assert_eq!(view["chargeable"], true);
 }
 
+/// The empty cart's view `app_info` carries (the counter's totals at start, drawn without a
+/// quote) is what `quote_cart` answers for an empty cart, in the shop's currency and locale.
+#[test]
+fn app_info_carries_the_empty_carts_quote_in_the_shops_currency() {
+    let dir = data_dir("empty-cart");
+    let settings = serde_json::json!({ "shop.currency": "EUR", "shop.locale": "en" });
+    std::fs::write(dir.join("settings.json"), settings.to_string()).unwrap();
+    let app = app_in(&dir);
+    let main = window(&app, "main");
+    let info = call(&main, "app_info", serde_json::json!({}));
+    let empty = serde_json::json!({ "currency": "EUR", "prices_include_vat": true, "lines": [] });
+    let quoted = call(&main, "quote_cart", serde_json::json!({ "cart": empty }));
+    assert_eq!(info["empty_cart"], quoted);
+    assert_eq!(info["empty_cart"]["chargeable"], false);
+    let gross = info["empty_cart"]["gross"].as_str().unwrap();
+    assert_eq!(gross, "EUR\u{a0}0.00", "the shop's currency in its locale");
+}
+
 #[test]
 fn a_webview_with_an_unknown_label_cannot_invoke_app_commands() {
     let app = app_in(&data_dir("intruder"));

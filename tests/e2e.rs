@@ -343,9 +343,10 @@ async fn counter_adds_a_line_and_refuses_a_bad_price() {
 
 /// Two lines at different VAT rates with a discount → the totals match `kassa-cli quote` →
 /// QR → paid on the sandbox's page → paid on screen within 5 s → paid in history.
-/// A Swedish shop starts in Swedish, its empty cart's totals drawn from the start's own answer
-/// (no quote asked), and staff go round the languages: Swedish and Danish texts load the first
-/// time they are chosen (`k.setLang`), Norwegian and English are there from the start.
+/// A Swedish shop starts in Swedish with its empty cart's totals drawn (from `app_info`'s
+/// empty cart, which the IPC tests compare with a quote), and staff go round the languages:
+/// Swedish and Danish texts load the first time they are chosen (`k.setLang`), Norwegian and
+/// English are there from the start.
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
 async fn a_swedish_shop_starts_in_swedish_and_staff_go_round_the_languages() {
