@@ -20,6 +20,10 @@ pub fn follow(dir: &Path, once: bool, json: bool) -> Result<(), Failure> {
     let mut scheduler = Scheduler::new();
     let mut watch = LogWatch::new();
     read(&mut watch, &station, &mut scheduler)?;
+    if once {
+        // Each open session now, those made in the last seconds too.
+        scheduler.all_due_now(now_millis());
+    }
     let mut left: HashSet<String> = scheduler.ids().map(str::to_string).collect();
     if !json {
         eprintln!(

@@ -6,6 +6,11 @@
 //!   (sent, maybe being paid now), every minute in its first hour, every 5 minutes in its first
 //!   day, then every 15 minutes. Staff opening a sale ([`Scheduler::nudge`]) asks it at once
 //!   and at the counter cadence for the next minute.
+//! - **First ask**: a session is first asked [`FIRST_ASK_MS`] (2 s) after its creation, at once
+//!   when it is older (found at a start, or made by another till): nobody has paid a session
+//!   in its first seconds, and asking it at once put a second provider request on the till
+//!   while the charge's QR code was being drawn. `kassa-cli follow --once` asks every session
+//!   at once ([`Scheduler::all_due_now`]).
 //! - **Expiry**: a session is asked once more [`AFTER_EXPIRY_MS`] after its expiry (the
 //!   provider then reports it expired, or paid at the last moment), and then left alone by this
 //!   scheduler ([`Scheduler::settled`]); a later start asks it once again (the session log still
@@ -50,6 +55,21 @@ const MINUTE: i64 = 60 * SECOND;
 
 /// A counter sale's cadence.
 pub const COUNTER_MS: i64 = 2 * SECOND;
+/// How long after its creation a session is first asked. Nobody has paid a session in its
+/// first two seconds: asking it then only puts a second provider request (and its session log
+/// write) on the till while the charge's answer is still on its way to the screen. A session
+/// older than that (found at a start, or made by another till) is due at once.
+pub const FIRST_ASK_MS: i64 = COUNTER_MS;
+
+/// When a session made at `created_at` and first seen at `now` is first asked: never before
+/// `now`, and never later than one [`FIRST_ASK_MS`] after `now` (a creation time ahead of this
+/// till's clock, from another till on the shop's hub).
+fn first_ask(created_at: i64, now: i64) -> i64 {
+    created_at
+        .saturating_add(FIRST_ASK_MS)
+        .clamp(now, now + FIRST_ASK_MS)
+}
+
 /// How long after its expiry a session is asked the last time (the provider's clock may be a
 /// little behind, and a payment started just before the expiry may finish).
 pub const AFTER_EXPIRY_MS: i64 = 30 * SECOND;
@@ -305,7 +325,8 @@ impl Scheduler {
         gone
     }
 
-    /// Follows session `s` (open or unknown in the session log), due at once if it is new.
+    /// Follows session `s` (open or unknown in the session log). New to the scheduler, it is
+    /// first due [`FIRST_ASK_MS`] after its creation, at once if that has passed.
     /// Followed already, its facts are brought up to date: an expiry it learned (an unknown
     /// session found open) or moved brings its next ask forward to the last call if that is
     /// sooner. Asked after its expiry already ([`Scheduler::settled`]): left alone.
@@ -346,6 +367,7 @@ impl Scheduler {
             }
         };
         let id: Arc<str> = Arc::from(s.id.as_str());
+        let at = first_ask(s.created_at, now);
         let entry = Entry {
             id: id.clone(),
             lane,
@@ -354,7 +376,7 @@ impl Scheduler {
             status: s.status,
             created_at: s.created_at,
             expires_at: s.expires_at,
-            next_at: now,
+            next_at: at,
             turn: 0,
             failures: 0,
             nudged_until: i64::MIN,
@@ -371,7 +393,23 @@ impl Scheduler {
             }
         };
         self.by_id.insert(id, slot);
-        self.queue(slot, now);
+        self.queue(slot, at);
+    }
+
+    /// Asks every session followed at once (`kassa-cli follow --once`: each open session once,
+    /// now, the young ones too), then at its cadence.
+    pub fn all_due_now(&mut self, now: i64) {
+        let idle: Vec<u32> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.as_ref().is_some_and(|e| !e.asking))
+            .map(|(slot, _)| slot as u32)
+            .collect();
+        for slot in idle {
+            self.queue(slot, now);
+        }
+        self.tidy();
     }
 
     /// Stops following session `id` (it left the open sessions: paid, cancelled, … elsewhere).
@@ -615,6 +653,8 @@ mod tests {
     use super::*;
 
     const T0: i64 = 1_800_000_000_000;
+    /// Made long enough before `T0` to be due at `T0` when first followed.
+    const MADE: i64 = T0 - FIRST_ASK_MS;
 
     fn session(
         id: &str,
@@ -634,7 +674,7 @@ mod tests {
         }
     }
 
-    /// `n` links of `provider` made at `T0`, good for a week: ids `L0000`, `L0001`, …
+    /// `n` links of `provider` made at `MADE`, good for a week: ids `L0000`, `L0001`, …
     fn week_links(n: usize, provider: &str) -> Vec<FollowedSession> {
         (0..n)
             .map(|i| {
@@ -642,7 +682,7 @@ mod tests {
                     &format!("L{i:04}"),
                     provider,
                     SaleKind::Link,
-                    T0,
+                    MADE,
                     T0 + 7 * 24 * 60 * MINUTE,
                 )
             })
@@ -679,8 +719,8 @@ mod tests {
         let mut s = Scheduler::new();
         s.sync(
             &[
-                session("C", "dintero", SaleKind::Counter, T0, T0 + 15 * MINUTE),
-                session("L", "dintero", SaleKind::Link, T0, T0 + 24 * 60 * MINUTE),
+                session("C", "dintero", SaleKind::Counter, MADE, T0 + 15 * MINUTE),
+                session("L", "dintero", SaleKind::Link, MADE, T0 + 24 * 60 * MINUTE),
             ],
             T0,
         );
@@ -734,8 +774,8 @@ mod tests {
         let mut s = Scheduler::new();
         s.sync(
             &[
-                session("A", "dintero", SaleKind::Counter, T0, T0 + MINUTE),
-                session("B", "dintero", SaleKind::Counter, T0, T0 + MINUTE),
+                session("A", "dintero", SaleKind::Counter, MADE, T0 + MINUTE),
+                session("B", "dintero", SaleKind::Counter, MADE, T0 + MINUTE),
             ],
             T0,
         );
@@ -780,7 +820,7 @@ mod tests {
             "K",
             "klarna",
             SaleKind::Counter,
-            T0,
+            MADE,
             T0 + 15 * MINUTE,
         ));
         s2.sync(&both, T0);
@@ -793,9 +833,9 @@ mod tests {
         let mut s = Scheduler::new();
         s.sync(
             &[
-                session("A", "dintero", SaleKind::Counter, T0, T0 + 15 * MINUTE),
-                session("B", "dintero", SaleKind::Counter, T0, T0 + 15 * MINUTE),
-                session("K", "klarna", SaleKind::Counter, T0, T0 + 15 * MINUTE),
+                session("A", "dintero", SaleKind::Counter, MADE, T0 + 15 * MINUTE),
+                session("B", "dintero", SaleKind::Counter, MADE, T0 + 15 * MINUTE),
+                session("K", "klarna", SaleKind::Counter, MADE, T0 + 15 * MINUTE),
             ],
             T0,
         );
@@ -863,7 +903,11 @@ mod tests {
         s.sync(&open, T0 + MINUTE + 100);
         let asked = run(&mut s, T0 + MINUTE + 100, T0 + 3 * MINUTE);
         let c = &asked["C"];
-        assert_eq!(c[0], T0 + MINUTE + 100, "asked as soon as it is followed");
+        assert_eq!(
+            c[0],
+            T0 + MINUTE + FIRST_ASK_MS,
+            "asked 2 s after its creation, ahead of the links waiting since T0"
+        );
         let gaps: Vec<i64> = c.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.iter().all(|g| *g == COUNTER_MS), "{gaps:?}");
         // The links still get the rest of the budget, and the budget holds.
@@ -907,7 +951,7 @@ mod tests {
     #[test]
     fn following_a_session_again_keeps_one_entry_and_one_ask() {
         let mut s = Scheduler::new();
-        let a = session("A", "klarna", SaleKind::Link, T0, T0 + 60 * MINUTE);
+        let a = session("A", "klarna", SaleKind::Link, MADE, T0 + 60 * MINUTE);
         s.follow(&a, T0);
         s.follow(&a, T0 + 10);
         s.sync(std::slice::from_ref(&a), T0 + 20);
@@ -951,5 +995,56 @@ mod tests {
         assert_eq!(s.forget("U"), Some(Status::Open));
         assert_eq!(s.forget("U"), None);
         assert!(s.is_empty() && s.next_due().is_none());
+    }
+
+    #[test]
+    fn a_new_session_is_first_asked_2_s_after_its_creation_and_one_made_earlier_at_once() {
+        let mut s = Scheduler::new();
+        let open = [
+            session("NEW", "dintero", SaleKind::Counter, T0, T0 + 15 * MINUTE),
+            session(
+                "SECOND",
+                "dintero",
+                SaleKind::Counter,
+                T0 - 1_500,
+                T0 + 15 * MINUTE,
+            ),
+            session("LINK", "dintero", SaleKind::Link, T0, T0 + 60 * MINUTE),
+            session(
+                "OLD",
+                "klarna",
+                SaleKind::Counter,
+                T0 - MINUTE,
+                T0 + 15 * MINUTE,
+            ),
+            // Made by another till whose clock is a minute ahead: not put off for a minute.
+            session(
+                "AHEAD",
+                "klarna",
+                SaleKind::Link,
+                T0 + MINUTE,
+                T0 + 60 * MINUTE,
+            ),
+        ];
+        s.sync(&open, T0);
+        assert_eq!(s.due_at("NEW"), Some(T0 + 2_000));
+        assert_eq!(s.due_at("SECOND"), Some(T0 + 500));
+        assert_eq!(s.due_at("LINK"), Some(T0 + 2_000));
+        assert_eq!(s.due_at("OLD"), Some(T0));
+        assert_eq!(s.due_at("AHEAD"), Some(T0 + 2_000));
+        let asked = run(&mut s, T0, T0 + 4 * SECOND);
+        assert_eq!(asked["NEW"], [T0 + 2_000, T0 + 4_000]);
+        assert_eq!(asked["SECOND"], [T0 + 500, T0 + 2_500]);
+        assert_eq!(asked["LINK"], [T0 + 2_000], "then every 10 s");
+        assert_eq!(asked["OLD"], [T0, T0 + 2_000, T0 + 4_000]);
+
+        // `follow --once`: everything now, the young ones too, each once.
+        let mut s = Scheduler::new();
+        s.sync(&open, T0);
+        s.all_due_now(T0 + 10);
+        let mut due: Vec<String> = s.due(T0 + 10).into_iter().map(|d| d.id).collect();
+        due.sort();
+        assert_eq!(due, ["AHEAD", "LINK", "NEW", "OLD", "SECOND"]);
+        assert!(s.due(T0 + 10).is_empty());
     }
 }

@@ -76,8 +76,10 @@ fn a_changed_session_gets_its_new_due_time_and_one_paid_elsewhere_leaves_with_it
     let (mut s, mut watch) = (Scheduler::new(), LogWatch::new());
     let id = unknown(&mut other, T0, "R-CHANGED");
     watch.read(&follower, &mut s, T0 + 10).unwrap();
+    // First asked 2 s after it was made (`schedule::FIRST_ASK_MS`).
+    assert_eq!(s.due_at(&id), Some(T0 + 2_000));
     // Asked and failing: backed off (2 s doubled per failure, at most 5 minutes).
-    let mut now = T0 + 10;
+    let mut now = T0 + 2_000;
     for _ in 0..8 {
         assert_eq!(s.due(now).len(), 1);
         s.done(&id, Asked::Failed, now);
