@@ -47,10 +47,10 @@
     });
     $('cart-empty').hidden = state.lines.length > 0;
     k.vatRows($('vat-rows'), v && v.vat_rows);
-    $('total-net').textContent = v ? v.net : '–';
-    $('total-vat').textContent = v ? v.vat : '–';
-    $('total-gross').textContent = v ? v.gross : '–';
-    $('cart-problems').textContent = v ? v.problems.map((p) => p.reason).join('\n') : '';
+    k.set($('total-net'), 'textContent', v ? v.net : '–');
+    k.set($('total-vat'), 'textContent', v ? v.vat : '–');
+    k.set($('total-gross'), 'textContent', v ? v.gross : '–');
+    k.set($('cart-problems'), 'textContent', v ? v.problems.map((p) => p.reason).join('\n') : '');
     $('charge').disabled = !(v && v.chargeable) || !k.info || Boolean(k.info.settings_error);
   }
 
@@ -535,16 +535,16 @@
     if (!k.info) return; // drawn once app_info answers: no demo badge flashing on a live till
     const def = (k.info.providers || []).find((p) => p.default);
     const demo = !def || def.demo;
-    $('provider-badge').textContent = demo ? t('demoBadge') : t('providerBadge', { p: def.name });
+    k.set($('provider-badge'), 'textContent', demo ? t('demoBadge') : t('providerBadge', { p: def.name }));
     $('provider-badge').classList.toggle('demo', demo);
     // On the demo provider, the way to real money is one click away.
     $('connect-provider').hidden = !demo;
   }
 
   function applyTexts() {
-    document.documentElement.lang = k.lang;
+    k.set(document.documentElement, 'lang', k.lang);
     k.applyTexts();
-    $('toggle-lang').textContent = k.nextLang().toUpperCase();
+    k.set($('toggle-lang'), 'textContent', k.nextLang().toUpperCase());
     renderBadge();
     if (window.kassaOperators) window.kassaOperators.refreshTexts();
     if (window.kassaHub) window.kassaHub.refreshTexts();
@@ -566,7 +566,7 @@
   /** Draws what app_info says: the shop's name, its VAT rates, the badge, the quick keys. */
   function showInfo(info) {
     k.info = info;
-    $('shop-name').textContent = k.info.shop_name;
+    k.set($('shop-name'), 'textContent', k.info.shop_name);
     const vat = $('f-vat');
     vat.replaceChildren();
     k.info.vat_rates.forEach((r) => {
@@ -575,7 +575,7 @@
       vat.append(o);
     });
     vat.value = k.info.default_vat_rate;
-    $('charge-note').textContent = k.info.settings_error ? t('settingsError', { m: k.info.settings_error }) : '';
+    k.set($('charge-note'), 'textContent', k.info.settings_error ? t('settingsError', { m: k.info.settings_error }) : '');
     renderBadge();
     renderQuickKeys();
   }

@@ -77,10 +77,14 @@ window.kassa = (() => {
   };
   k.detailText = (e) => [e && e.message, e && e.code && `[${e.code}]`, e && e.session_id && `session ${e.session_id}`]
     .filter(Boolean).join('\n');
+  /** Sets `el[prop]` only when it changes: the same text set again is still a new text node,
+   * and WebKit lays the page out again for it (the start draws its texts twice, before and
+   * after the shop's settings, mostly the same: BENCHMARKS.md, desktop). */
+  k.set = (el, prop, value) => { if (el[prop] !== value) el[prop] = value; };
   k.applyTexts = (root) => {
-    (root || document).querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = k.t(el.dataset.i18n); });
-    (root || document).querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = k.t(el.dataset.i18nPlaceholder); });
-    (root || document).querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = k.t(el.dataset.i18nTitle); });
+    (root || document).querySelectorAll('[data-i18n]').forEach((el) => { k.set(el, 'textContent', k.t(el.dataset.i18n)); });
+    (root || document).querySelectorAll('[data-i18n-placeholder]').forEach((el) => { k.set(el, 'placeholder', k.t(el.dataset.i18nPlaceholder)); });
+    (root || document).querySelectorAll('[data-i18n-title]').forEach((el) => { k.set(el, 'title', k.t(el.dataset.i18nTitle)); });
   };
   return k;
 })();
