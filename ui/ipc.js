@@ -4,9 +4,12 @@
 // when a backend type changes without it).
 'use strict';
 window.kassaIpc = (() => {
+  // Tauri's core IPC (`__TAURI_INTERNALS__`), not its global JavaScript API: without
+  // `withGlobalTauri` no page (the provider's checkout windows included) gets the API's 41 KB
+  // script run into it (an E2E test checks the checkout window).
+  const tauri = () => window.__TAURI_INTERNALS__;
   function rawInvoke(cmd, args) {
-    if (window.__TAURI__ && window.__TAURI__.core) return window.__TAURI__.core.invoke(cmd, args);
-    if (window.__TAURI_INTERNALS__) return window.__TAURI_INTERNALS__.invoke(cmd, args);
+    if (tauri()) return tauri().invoke(cmd, args);
     return Promise.reject({ code: 'no_backend', message: 'Kassa’s backend is not available.' });
   }
   async function call(cmd, args) {
@@ -17,27 +20,24 @@ window.kassaIpc = (() => {
       throw { code: 'ipc', message: String(e) };
     }
   }
+  /** Calls `handler(payload)` for each `event` the app emits to this window, as the global API's
+   * `event.listen` does (Tauri's event plugin); resolves to the function that stops listening. */
+  function listen(event, handler) {
+    const t = tauri();
+    if (!t) return Promise.resolve(() => {});
+    const callback = t.transformCallback((e) => handler(e.payload));
+    return t.invoke('plugin:event|listen', { event, target: { kind: 'Any' }, handler: callback })
+      .then((id) => async () => {
+        if (window.__TAURI_EVENT_PLUGIN_INTERNALS__) window.__TAURI_EVENT_PLUGIN_INTERNALS__.unregisterListener(event, id);
+        await t.invoke('plugin:event|unlisten', { event, eventId: id });
+      });
+  }
   /** Calls `handler(payload)` for each session status change (SessionView). */
-  function onSessionStatus(handler) {
-    if (window.__TAURI__ && window.__TAURI__.event) {
-      return window.__TAURI__.event.listen('session-status', (e) => handler(e.payload));
-    }
-    return Promise.resolve(() => {});
-  }
+  const onSessionStatus = (handler) => listen('session-status', handler);
   /** Calls `handler(payload)` when a refund is done (the customer display only gets it). */
-  function onRefund(handler) {
-    if (window.__TAURI__ && window.__TAURI__.event) {
-      return window.__TAURI__.event.listen('refund-done', (e) => handler(e.payload));
-    }
-    return Promise.resolve(() => {});
-  }
+  const onRefund = (handler) => listen('refund-done', handler);
   /** Calls `handler()` when the shop hub's sender brought a changed product list. */
-  function onProductsChanged(handler) {
-    if (window.__TAURI__ && window.__TAURI__.event) {
-      return window.__TAURI__.event.listen('products-changed', () => handler());
-    }
-    return Promise.resolve(() => {});
-  }
+  const onProductsChanged = (handler) => listen('products-changed', () => handler());
   return {
     appInfo: () => call('app_info'),
     entryToLine: (entry) => call('entry_to_line', { entry }),
