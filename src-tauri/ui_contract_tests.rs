@@ -273,3 +273,48 @@ fn the_reader_sees_keys_and_calls_past_comments_and_strings() {
     assert_eq!(texts["nb"], set(&["a"]));
     assert_eq!(calls_in(js), set(&["yes"]));
 }
+
+/// The page draws a first start before app_info answers (when it takes longer than the page
+/// waits) in `DEFAULT_LANG` of `ui/app.js`: the shop's default language, so that a new shop's
+/// first frame is not in another language than the next.
+#[test]
+fn the_pages_first_language_is_the_shops_default() {
+    let toks = tokens(include_str!("../ui/app.js"));
+    let at = toks
+        .windows(3)
+        .position(|w| w[0] == Token::Ident("DEFAULT_LANG".into()) && w[1] == Token::Punct('='))
+        .expect("ui/app.js defines DEFAULT_LANG");
+    let Token::Str(lang) = &toks[at + 2] else {
+        panic!("DEFAULT_LANG is not a string: {:?}", toks[at + 2]);
+    };
+    let shop = kassa_core::settings::ShopSettings::from_settings(
+        &kassa_core::settings::Settings::default(),
+    );
+    assert_eq!(lang, &shop.locale);
+}
+
+/// The page starts hidden (`<body hidden>`, so nothing is laid out before the shop's settings
+/// are drawn) and `start` shows it, on its way to the counter and when it fails.
+#[test]
+fn the_page_starts_hidden_and_is_shown_on_every_path() {
+    let html = include_str!("../ui/index.html");
+    assert!(
+        html.contains("<body hidden>"),
+        "ui/index.html's body starts hidden"
+    );
+    let toks = tokens(include_str!("../ui/app.js"));
+    let shows = toks
+        .windows(7)
+        .filter(|w| {
+            w[0] == Token::Ident("document".into())
+                && w[2] == Token::Ident("body".into())
+                && w[4] == Token::Ident("hidden".into())
+                && w[5] == Token::Punct('=')
+                && w[6] == Token::Ident("false".into())
+        })
+        .count();
+    assert_eq!(
+        shows, 2,
+        "start shows the page once drawn, and its catch when it fails"
+    );
+}

@@ -613,9 +613,18 @@
     if (nav && nav.loadEventStart > 0) marks.push(['load', Math.round(nav.loadEventStart)]);
   }
 
-  /** The counter is drawn and takes input before the backend's first answer (the webview's IPC
-   * takes ~100 ms to come up); the three calls the start needs go out together, not one after
-   * another. READY (the benchmark's "interactive") is sent once the shop's settings are drawn. */
+  /** How long the first frame waits for the shop's settings (see `start`). */
+  const FIRST_DRAW_WAIT_MS = 150;
+  /** The language a first start draws in before the shop's settings say: the shop's default
+   * (`shop.locale` in kassa-core's settings.rs; a UI contract test keeps the two the same). */
+  const DEFAULT_LANG = 'nb';
+
+  /** The three calls the start needs go out together. Their answers are usually there a few ms
+   * after the scripts ran (the till opened while WebKit started), so the page, hidden until then
+   * (`<body hidden>`), waits for them, at most FIRST_DRAW_WAIT_MS, and the counter's first frame
+   * is complete: one style, layout and paint instead of a counter drawn and then drawn again
+   * with the shop's settings. Later answers are drawn when they come; the counter takes input
+   * before them. READY (the benchmark's "interactive") is sent once the settings are drawn. */
   async function start() {
     navigationMarks();
     mark('scripts');
@@ -628,14 +637,16 @@
       window.kassaHistory.changed(s);
       window.kassaLinks.changed(s);
     }));
+    const answers = Promise.all([info, reference, following]);
     let lang = null;
     try {
       const saved = localStorage.getItem('kassa.theme');
       if (saved) document.documentElement.dataset.theme = saved;
-      // The language the last start drew, so the first frame is in it (app_info decides).
+      // The language the last start drew, for a first frame drawn before app_info answers.
       lang = localStorage.getItem('kassa.lang');
     } catch (_) { /* no storage */ }
-    if (lang) await k.setLang(k.langOf(lang));
+    await k.setLang(k.langOf(lang || DEFAULT_LANG));
+    // Drawn while the answers travel (nothing is laid out yet: the page is hidden).
     applyTexts();
     render();
     window.kassaHub.start();
@@ -673,24 +684,38 @@
     }));
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
+    const early = await Promise.race([
+      answers.then((a) => a, () => null),
+      new Promise((resolve) => { setTimeout(() => resolve(null), FIRST_DRAW_WAIT_MS); }),
+    ]);
+    // The shop's settings: its language, name, VAT rates, badge, quick keys and the empty
+    // cart's totals (a cart changed meanwhile is quoted).
+    const settle = async ([shop, ref]) => {
+      await k.setLang(k.langOf(shop.locale));
+      try { localStorage.setItem('kassa.lang', k.lang); } catch (_) { /* no storage */ }
+      state.reference = ref;
+      showInfo(shop);
+      infoArrived();
+      mark('settings');
+      if (state.lines.length === 0 && !state.discount) {
+        state.view = shop.empty_cart;
+      } else {
+        await refresh();
+      }
+    };
+    if (early) {
+      await settle(early);
+      applyTexts();
+      render();
+    }
+    document.body.hidden = false;
     $('f-name').focus();
     mark('counter');
 
-    const [shop, ref] = await Promise.all([info, reference, following]);
-    await k.setLang(k.langOf(shop.locale));
-    try { localStorage.setItem('kassa.lang', k.lang); } catch (_) { /* no storage */ }
-    state.reference = ref;
-    showInfo(shop);
-    applyTexts();
-    infoArrived();
-    mark('settings');
-    // The empty cart's totals come with the shop's settings: no second round trip before the
-    // counter is complete. A cart changed meanwhile is quoted.
-    if (state.lines.length === 0 && !state.discount) {
-      state.view = shop.empty_cart;
+    if (!early) {
+      await settle(await answers);
+      applyTexts();
       render();
-    } else {
-      await refresh();
     }
     mark('quote');
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
@@ -713,6 +738,6 @@
   }
 
   window.addEventListener('DOMContentLoaded', () => {
-    start().catch((e) => { $('cart-problems').textContent = `${k.errorText(e)} ${e.message || String(e)}`; });
+    start().catch((e) => { document.body.hidden = false; $('cart-problems').textContent = `${k.errorText(e)} ${e.message || String(e)}`; });
   });
 })();
