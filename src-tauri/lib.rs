@@ -103,6 +103,45 @@ impl TillSlot {
 }
 
 impl Desk {
+    /// What `app_info` answers: the shop's settings, its providers and quick keys, and the
+    /// empty cart's view (the defaults, and why, when the till could not open).
+    fn info(&self) -> AppInfo {
+        let mut guard = self.till.lock().unwrap_or_else(|p| p.into_inner());
+        let (shop, providers, quick_keys, settings_error) = match guard.get() {
+            Ok(t) => (t.shop(), t.provider_choices(), t.quick_keys(), None),
+            Err(e) => (
+                ShopSettings::from_settings(&Settings::default()),
+                Vec::new(),
+                Vec::new(),
+                Some(e.message.clone()),
+            ),
+        };
+        let empty = Cart {
+            currency: shop.currency.clone(),
+            prices_include_vat: shop.prices_include_vat,
+            reference: None,
+            discount: 0,
+            lines: Vec::new(),
+        };
+        AppInfo {
+            name: "Kassa",
+            version: env!("CARGO_PKG_VERSION"),
+            empty_cart: counter::view(&empty, &shop.locale, ""),
+            shop,
+            providers,
+            quick_keys,
+            settings_error,
+        }
+    }
+
+    /// Whether the till's opening thread has finished (without waiting for it).
+    fn opened(&self) -> bool {
+        match &*self.till.lock().unwrap_or_else(|p| p.into_inner()) {
+            TillSlot::Opening(Some(opening)) => opening.is_finished(),
+            _ => true,
+        }
+    }
+
     /// Starts opening the till of `dir` (the data directory, or why there is none) on a thread
     /// of its own: the session log's open and migrations took ~20 ms of the main thread before
     /// the window was made (a trace of the start, BENCHMARKS.md); now they overlap WebKit's
@@ -160,35 +199,7 @@ async fn blocking<R: Runtime, T: Send + 'static>(
 
 #[tauri::command]
 async fn app_info<R: Runtime>(app: AppHandle<R>) -> Result<AppInfo> {
-    blocking(app, |_, desk| {
-        let mut guard = desk.till.lock().unwrap_or_else(|p| p.into_inner());
-        let (shop, providers, quick_keys, settings_error) = match guard.get() {
-            Ok(t) => (t.shop(), t.provider_choices(), t.quick_keys(), None),
-            Err(e) => (
-                ShopSettings::from_settings(&Settings::default()),
-                Vec::new(),
-                Vec::new(),
-                Some(e.message.clone()),
-            ),
-        };
-        let empty = Cart {
-            currency: shop.currency.clone(),
-            prices_include_vat: shop.prices_include_vat,
-            reference: None,
-            discount: 0,
-            lines: Vec::new(),
-        };
-        Ok(AppInfo {
-            name: "Kassa",
-            version: env!("CARGO_PKG_VERSION"),
-            empty_cart: counter::view(&empty, &shop.locale, ""),
-            shop,
-            providers,
-            quick_keys,
-            settings_error,
-        })
-    })
-    .await
+    blocking(app, |_, desk| Ok(desk.info())).await
 }
 
 #[tauri::command]
@@ -883,6 +894,27 @@ fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>, marks: Option<Vec
     }
 }
 
+/// The main window's initialization script, run before the page's own scripts: the answers the
+/// page's start would otherwise ask for over IPC (`app_info` and a sale reference) as
+/// `window.kassaBoot`, so the counter's first frame is complete without waiting for a round
+/// trip (the IPC answers of the start came ~10 ms after the command, behind WebKit's start).
+/// None while the till is still opening: the page then asks, as before. A reload of the page
+/// (which runs this script again, with what it held when the window was made) asks too: the
+/// page marks the session's first start in `sessionStorage`. Shop settings only, no secret.
+fn boot_script(desk: &Desk) -> Option<String> {
+    if !desk.opened() {
+        return None;
+    }
+    let boot = serde_json::json!({
+        "info": desk.info(),
+        "reference": kassa_core::reference::generate_now(),
+    });
+    Some(format!(
+        "(() => {{ let used = false; try {{ used = sessionStorage.getItem('kassa.booted') === '1'; }} \
+         catch (_) {{ /* no storage */ }} if (!used) window.kassaBoot = {boot}; }})();"
+    ))
+}
+
 /// Registers state and commands for the data directory `dir`. Generic over the runtime so
 /// tests can use the mock runtime.
 pub fn builder<R: Runtime>(
@@ -1007,6 +1039,15 @@ pub fn run() {
     builder(tauri::Builder::default(), kassa_core::paths::data_dir(None))
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
+            // The main window is made here (`create: false` in tauri.conf.json) to carry the
+            // start's answers in its initialization script.
+            if let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") {
+                let mut main = tauri::WebviewWindowBuilder::from_config(app.handle(), config)?;
+                if let Some(script) = boot_script(&app.state::<Desk>()) {
+                    main = main.initialization_script(script);
+                }
+                main.build()?;
+            }
             windows::minimal_cache(app.handle());
             // Sessions left open by an earlier run or by kassa-cli are followed from the start.
             hint(app.handle(), &app.state::<Desk>(), Hint::Sync);

@@ -890,3 +890,64 @@ fn the_ready_line_keeps_only_the_pages_mark_names() {
         "BLANK_READY 5 ms"
     );
 }
+
+/// The main window's initialization script carries what the page's start would ask for:
+/// `app_info`'s answer, the same as the command's, and a sale reference.
+#[test]
+fn the_boot_script_carries_app_infos_answer_once_the_till_is_open() {
+    let dir = data_dir("boot");
+    let app = app_in(&dir);
+    let desk = app.state::<super::Desk>();
+    let started = std::time::Instant::now();
+    while !desk.opened() {
+        assert!(started.elapsed().as_secs() < 30, "the till opens");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let script = super::boot_script(&desk).expect("a boot script once the till is open");
+    let json = script
+        .split_once("window.kassaBoot = ")
+        .and_then(|(_, rest)| rest.rsplit_once("; })();"))
+        .map(|(json, _)| json)
+        .unwrap_or_else(|| panic!("the script sets window.kassaBoot: {script}"));
+    let boot: serde_json::Value = serde_json::from_str(json).unwrap();
+    let asked = call(&window(&app, "main"), "app_info", serde_json::json!({}));
+    assert_eq!(boot["info"], asked, "the same as app_info answers");
+    assert_eq!(boot["info"]["shop_name"], "Kassa");
+    let reference = boot["reference"].as_str().unwrap();
+    assert!(
+        reference.starts_with('K') && reference.len() > 20,
+        "a sale reference: {reference}"
+    );
+}
+
+/// While the till is still opening, the window gets no boot script (the page then asks, and
+/// the window is not held up waiting for the till).
+#[test]
+fn no_boot_script_while_the_till_is_opening() {
+    let (open, opening) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let _ = opening.recv();
+        Err(kassa_core::till::TillError::new(
+            kassa_core::code::Code::Internal,
+            "closed by the test",
+        ))
+    });
+    let desk = super::Desk {
+        started: std::time::Instant::now(),
+        dir: Err("none".into()),
+        till: std::sync::Mutex::new(super::TillSlot::Opening(Some(thread))),
+        follower: std::sync::Mutex::new(None),
+        customer: std::sync::Mutex::new(None),
+        hub: Default::default(),
+    };
+    assert!(super::boot_script(&desk).is_none());
+    open.send(()).unwrap();
+    while !desk.opened() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let script = super::boot_script(&desk).expect("a boot script once the opening ended");
+    assert!(
+        script.contains("closed by the test"),
+        "the till's error is the page's to show"
+    );
+}

@@ -386,6 +386,25 @@ async fn a_swedish_shop_starts_in_swedish_and_staff_go_round_the_languages() {
             serde_json::json!(["i18n.js", "i18n-sv.js", "i18n-da.js"]),
             "each language's texts loaded once"
         );
+        // The start's answers came with the page (the window's initialization script); a reload
+        // asks for them instead, so it draws the settings as they are now, not as they were when
+        // the window was made.
+        let booted = "return window.kassaBoot ? window.kassaBoot.info.shop_name : null";
+        let at_start = c.execute(booted, vec![]).await.unwrap();
+        assert_eq!(at_start, serde_json::json!("Kassa"), "the start's answers came with the page");
+        let renamed = "return window.kassaIpc.setSetting('shop.name', 'Butikk etter start').then(() => true)";
+        assert_eq!(c.execute(renamed, vec![]).await.unwrap(), serde_json::json!(true));
+        c.refresh().await.unwrap();
+        wait_for(10, "the reloaded page's shop name", || async {
+            (text(&c, "#shop-name").await == "Butikk etter start").then_some(())
+        })
+        .await;
+        assert_eq!(
+            c.execute(booted, vec![]).await.unwrap(),
+            serde_json::Value::Null,
+            "a reload asks for the answers"
+        );
+        empty("Varukorgen är tom").await;
         c
     })
     .await;

@@ -619,25 +619,30 @@
    * (`shop.locale` in kassa-core's settings.rs; a UI contract test keeps the two the same). */
   const DEFAULT_LANG = 'nb';
 
-  /** The three calls the start needs go out together. Their answers are usually there a few ms
-   * after the scripts ran (the till opened while WebKit started), so the page, hidden until then
-   * (`<body hidden>`), waits for them, at most FIRST_DRAW_WAIT_MS, and the counter's first frame
-   * is complete: one style, layout and paint instead of a counter drawn and then drawn again
-   * with the shop's settings. Later answers are drawn when they come; the counter takes input
-   * before them. READY (the benchmark's "interactive") is sent once the settings are drawn. */
+  /** The start's answers (the shop's settings and a sale reference) come with the page, in
+   * `window.kassaBoot` from the app's initialization script (`boot_script` in src-tauri/lib.rs),
+   * so the counter's first frame is complete: one style, layout and paint. Without them (a
+   * reload, or a till still opening when the window was made) the calls go out together and the
+   * page, hidden until then (`<body hidden>`), waits for them at most FIRST_DRAW_WAIT_MS; later
+   * answers are drawn when they come, and the counter takes input before them. READY (the
+   * benchmark's "interactive") is sent once the settings are drawn. */
   async function start() {
     navigationMarks();
     mark('scripts');
     frameMarks();
     const answered = (name, p) => { p.then(() => mark(name), () => {}); return p; };
-    const info = answered('info', ipc.appInfo());
-    const reference = answered('reference', ipc.newReference());
+    // The app's answers, when its initialization script brought them (a reload asks).
+    const boot = window.kassaBoot;
+    try { sessionStorage.setItem('kassa.booted', '1'); } catch (_) { /* no storage */ }
+    if (boot) mark('boot');
+    const info = boot ? Promise.resolve(boot.info) : answered('info', ipc.appInfo());
+    const reference = boot ? Promise.resolve(boot.reference) : answered('reference', ipc.newReference());
     const following = answered('listening', ipc.onSessionStatus((s) => {
       if (state.session && s.id === state.session.id && (state.phase === 'waiting' || state.phase === 'starting')) showSession(s);
       window.kassaHistory.changed(s);
       window.kassaLinks.changed(s);
     }));
-    const answers = Promise.all([info, reference, following]);
+    const answers = Promise.all([info, reference]);
     let lang = null;
     try {
       const saved = localStorage.getItem('kassa.theme');
@@ -645,7 +650,7 @@
       // The language the last start drew, for a first frame drawn before app_info answers.
       lang = localStorage.getItem('kassa.lang');
     } catch (_) { /* no storage */ }
-    await k.setLang(k.langOf(lang || DEFAULT_LANG));
+    await k.setLang(k.langOf(boot ? boot.info.locale : (lang || DEFAULT_LANG)));
     // Drawn while the answers travel (nothing is laid out yet: the page is hidden).
     applyTexts();
     render();
@@ -684,7 +689,7 @@
     }));
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
-    const early = await Promise.race([
+    const early = boot ? [boot.info, boot.reference] : await Promise.race([
       answers.then((a) => a, () => null),
       new Promise((resolve) => { setTimeout(() => resolve(null), FIRST_DRAW_WAIT_MS); }),
     ]);
@@ -695,7 +700,6 @@
       try { localStorage.setItem('kassa.lang', k.lang); } catch (_) { /* no storage */ }
       state.reference = ref;
       showInfo(shop);
-      infoArrived();
       mark('settings');
       if (state.lines.length === 0 && !state.discount) {
         state.view = shop.empty_cart;
@@ -718,6 +722,9 @@
       render();
     }
     mark('quote');
+    // Lines and charges wait for the settings and for the listener of the sessions' events (a
+    // charge's status comes as one).
+    following.then(() => infoArrived(), (e) => { $('cart-problems').textContent = `${k.errorText(e)} ${e.message || String(e)}`; });
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
     window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });
     window.kassaSettings.onChange(reloadInfo);
