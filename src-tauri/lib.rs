@@ -142,6 +142,18 @@ impl Desk {
         }
     }
 
+    /// Waits at most `limit` for the till's opening thread; whether it has finished.
+    fn wait_opened(&self, limit: std::time::Duration) -> bool {
+        let until = Instant::now() + limit;
+        while !self.opened() {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
+    }
+
     /// Starts opening the till of `dir` (the data directory, or why there is none) on a thread
     /// of its own: the session log's open and migrations took ~20 ms of the main thread before
     /// the window was made (a trace of the start, BENCHMARKS.md); now they overlap WebKit's
@@ -894,11 +906,14 @@ fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>, marks: Option<Vec
     }
 }
 
+/// How long the main window waits for the till to open, for its boot script (`run`'s setup).
+const BOOT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The main window's initialization script, run before the page's own scripts: the answers the
 /// page's start would otherwise ask for over IPC (`app_info` and a sale reference) as
 /// `window.kassaBoot`, so the counter's first frame is complete without waiting for a round
 /// trip (the IPC answers of the start came ~10 ms after the command, behind WebKit's start).
-/// None while the till is still opening: the page then asks, as before. A reload of the page
+/// None while the till is still opening: the page then asks. A reload of the page
 /// (which runs this script again, with what it held when the window was made) asks too: the
 /// page marks the session's first start in `sessionStorage`. Shop settings only, no secret.
 fn boot_script(desk: &Desk) -> Option<String> {
@@ -1040,8 +1055,11 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             // The main window is made here (`create: false` in tauri.conf.json) to carry the
-            // start's answers in its initialization script.
+            // start's answers in its initialization script. The till opened on its own thread
+            // since `run` began (~15 ms; setup comes ~50 ms after): a till slower than
+            // BOOT_WAIT to open holds the window no longer, and the page then asks for them.
             if let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") {
+                app.state::<Desk>().wait_opened(BOOT_WAIT);
                 let mut main = tauri::WebviewWindowBuilder::from_config(app.handle(), config)?;
                 if let Some(script) = boot_script(&app.state::<Desk>()) {
                     main = main.initialization_script(script);

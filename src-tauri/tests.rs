@@ -920,8 +920,8 @@ fn the_boot_script_carries_app_infos_answer_once_the_till_is_open() {
     );
 }
 
-/// While the till is still opening, the window gets no boot script (the page then asks, and
-/// the window is not held up waiting for the till).
+/// While the till is still opening, the window gets no boot script (the page then asks; the
+/// window waits for the till at most `BOOT_WAIT`).
 #[test]
 fn no_boot_script_while_the_till_is_opening() {
     let (open, opening) = std::sync::mpsc::channel::<()>();
@@ -940,11 +940,16 @@ fn no_boot_script_while_the_till_is_opening() {
         customer: std::sync::Mutex::new(None),
         hub: Default::default(),
     };
+    assert!(
+        !desk.wait_opened(std::time::Duration::from_millis(20)),
+        "still opening"
+    );
     assert!(super::boot_script(&desk).is_none());
     open.send(()).unwrap();
-    while !desk.opened() {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    assert!(
+        desk.wait_opened(std::time::Duration::from_secs(10)),
+        "opened"
+    );
     let script = super::boot_script(&desk).expect("a boot script once the opening ended");
     assert!(
         script.contains("closed by the test"),
