@@ -342,7 +342,8 @@ window.kassaAfterSale = (() => {
     $('refund-dialog').addEventListener('close', () => { if (rf) clearTimeout(rf.timer); rf = null; });
     $('op-dialog').addEventListener('close', () => { op = null; });
   }
-  window.addEventListener('DOMContentLoaded', init);
+  // Loaded with the History screen, after the page's start (or with the page).
+  if (document.readyState === 'loading') window.addEventListener('DOMContentLoaded', init); else init();
 
   return {
     /** Opens the refund form for paid session `s`; `done(view)` after it (`null`: it failed,

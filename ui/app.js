@@ -411,7 +411,7 @@
     // drawn once per sale (later status events of the same sale leave it, and its buttons' state).
     if ($('paid-receipt').dataset.session !== s.id) {
       $('paid-receipt').dataset.session = s.id;
-      window.kassaReceipt.render($('paid-receipt'), s.id, null, 'paid');
+      k.screen('receipt').then(() => window.kassaReceipt.render($('paid-receipt'), s.id, null, 'paid'));
     }
   }
 
@@ -501,11 +501,28 @@
       $(`view-${v}`).hidden = v !== view;
       if (v === view) $(`tab-${v}`).setAttribute('aria-current', 'page'); else $(`tab-${v}`).removeAttribute('aria-current');
     });
-    if (view === 'history') window.kassaHistory.show(); else window.kassaHistory.hide();
-    if (view === 'settings') window.kassaSettings.show();
+    if (view !== 'history' && window.kassaHistory) window.kassaHistory.hide();
+    if (view !== 'links' && window.kassaLinks) window.kassaLinks.visible(false);
     if (view === 'dayclose') window.kassaDayClose.show();
-    window.kassaLinks.visible(view === 'links');
     if (view === 'counter') $('f-name').focus();
+    // The other screens' scripts load the first time they are shown (`k.screen`); a screen
+    // left before its script came is not drawn.
+    const still = () => !$(`view-${view}`).hidden;
+    if (view === 'history') screen('history').then((h) => { if (still()) h.show(); });
+    if (view === 'settings') screen('settings').then((st) => { if (still()) st.show(); });
+    if (view === 'links') screen('links').then((l) => { if (still()) l.visible(true); });
+  }
+
+  /** Screen `name`'s module, its script loaded (once; Settings then tells the counter of changes). */
+  const MODULES = { history: 'kassaHistory', settings: 'kassaSettings', links: 'kassaLinks' };
+  let settingsHooked = false;
+  function screen(name) {
+    return k.screen(name).then(() => {
+      const m = window[MODULES[name]];
+      if (!m) throw new Error(`${name}.js did not load`);
+      if (name === 'settings' && !settingsHooked) { settingsHooked = true; m.onChange(reloadInfo); }
+      return m;
+    });
   }
 
   function keys(e) {
@@ -639,8 +656,8 @@
     const reference = boot ? Promise.resolve(boot.reference) : answered('reference', ipc.newReference());
     const following = answered('listening', ipc.onSessionStatus((s) => {
       if (state.session && s.id === state.session.id && (state.phase === 'waiting' || state.phase === 'starting')) showSession(s);
-      window.kassaHistory.changed(s);
-      window.kassaLinks.changed(s);
+      if (window.kassaHistory) window.kassaHistory.changed(s);
+      if (window.kassaLinks) window.kassaLinks.changed(s);
     }));
     const answers = Promise.all([info, reference]);
     let lang = null;
@@ -667,7 +684,7 @@
       const id = state.session && state.session.id;
       backToCart();
       go('history');
-      if (id) window.kassaHistory.open(id);
+      if (id) screen('history').then((h) => h.open(id));
     });
     $('cancel-payment').addEventListener('click', cancelPayment);
     $('customer-paid').addEventListener('click', () => review('claimed'));
@@ -682,10 +699,10 @@
     $('link-done').addEventListener('click', newSale);
     $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);
-    $('connect-provider').addEventListener('click', () => { window.kassaSettings.setPane('providers'); go('settings'); });
+    $('connect-provider').addEventListener('click', () => screen('settings').then((st) => { st.setPane('providers'); go('settings'); }));
     $('toggle-lang').addEventListener('click', () => k.setLang(k.nextLang()).then(() => {
       applyTexts(); render();
-      window.kassaHistory.relabel(); window.kassaSettings.relabel(); window.kassaDayClose.relabel(); window.kassaLinks.relabel();
+      [window.kassaHistory, window.kassaSettings, window.kassaDayClose, window.kassaLinks].forEach((m) => { if (m) m.relabel(); });
     }));
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
@@ -727,13 +744,12 @@
     following.then(() => infoArrived(), (e) => { $('cart-problems').textContent = `${k.errorText(e)} ${e.message || String(e)}`; });
     // Who is at the till (a PIN first when operators exist); the counter is drawn behind it.
     window.kassaOperators.init().catch((e) => { $('sale-banner').textContent = k.errorText(e); $('sale-banner').hidden = false; });
-    window.kassaSettings.onChange(reloadInfo);
     // Products saved on another till, brought by the hub's sender: the quick keys and, unless
     // staff are typing there, the settings' product list are drawn again.
     ipc.onProductsChanged(() => {
       reloadInfo();
       const typing = document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName);
-      if (!typing || !$('view-settings').contains(document.activeElement)) window.kassaSettings.relabel();
+      if (window.kassaSettings && (!typing || !$('view-settings').contains(document.activeElement))) window.kassaSettings.relabel();
     });
     window.kassaDayClose.remind(() => go('dayclose'));
     mark('rest');

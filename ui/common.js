@@ -21,23 +21,38 @@ window.kassa = (() => {
   k.LANGS = ['nb', 'sv', 'da', 'en'];
   const INTL = { nb: 'nb-NO', sv: 'sv-SE', da: 'da-DK', en: 'en-GB' };
   k.langOf = (locale) => (k.LANGS.includes(locale) ? locale : 'en');
-  /**
-   * Makes `lang` the UI's language once its texts are there: nb and en come with i18n.js, sv and
-   * da (i18n-sv.js, i18n-da.js) load the first time they are chosen, so a start in nb or en
-   * fetches and runs neither. A file that fails to load leaves its texts in English.
-   */
+  /** Runs the script `src` once: the first call adds it, later ones wait for the same load.
+   * Scripts added together run in the order they were added (`async` off). A file that fails
+   * to load resolves too: what it defines is then missing, and its callers say so. */
   const loading = {};
-  k.setLang = (lang) => {
-    if (!window.kassaTexts[lang] && !loading[lang]) {
-      loading[lang] = new Promise((resolve) => {
+  k.load = (src) => {
+    if (!loading[src]) {
+      loading[src] = new Promise((resolve) => {
         const s = document.createElement('script');
-        s.src = `i18n-${lang}.js`;
+        s.src = src;
+        s.async = false;
         s.onload = s.onerror = resolve;
         document.head.append(s);
       });
     }
-    return Promise.resolve(loading[lang]).then(() => { k.lang = lang; });
+    return loading[src];
   };
+  /**
+   * Makes `lang` the UI's language once its texts are there: nb and en come with i18n.js, sv and
+   * da (i18n-sv.js, i18n-da.js) load the first time they are chosen, so a start in nb or en
+   * fetches and runs neither.
+   */
+  k.setLang = (lang) => (window.kassaTexts[lang] ? Promise.resolve() : k.load(`i18n-${lang}.js`))
+    .then(() => { k.lang = lang; });
+  /** The screens other than the counter (and the receipt a sale shows when paid) load the first
+   * time they are needed, each with what it uses: the start runs none of their ~60 KB. */
+  const SCREENS = {
+    receipt: ['receipt.js'],
+    history: ['receipt.js', 'after-sale.js', 'history.js'],
+    settings: ['settings.js'],
+    links: ['links.js'],
+  };
+  k.screen = (name) => Promise.all(SCREENS[name].map(k.load));
   k.nextLang = () => k.LANGS[(k.LANGS.indexOf(k.lang) + 1) % k.LANGS.length];
   /** Fills `tbody` with VAT rows as the core formats them: rate, net, VAT, gross. */
   k.vatRows = (tbody, rows) => {
