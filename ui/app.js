@@ -668,9 +668,12 @@
       lang = localStorage.getItem('kassa.lang');
     } catch (_) { /* no storage */ }
     await k.setLang(k.langOf(boot ? boot.info.locale : (lang || DEFAULT_LANG)));
-    // Drawn while the answers travel (nothing is laid out yet: the page is hidden).
-    applyTexts();
-    render();
+    // Without the boot answers, the texts are drawn while the calls travel (nothing is laid out
+    // yet: the page is hidden); with them, once, after `settle` below.
+    if (!boot) {
+      applyTexts();
+      render();
+    }
     window.kassaHub.start();
     $('line-form').addEventListener('submit', submitLine);
     $('order-discount').addEventListener('change', setOrderDiscount);
