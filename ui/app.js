@@ -411,7 +411,8 @@
     // drawn once per sale (later status events of the same sale leave it, and its buttons' state).
     if ($('paid-receipt').dataset.session !== s.id) {
       $('paid-receipt').dataset.session = s.id;
-      k.screen('receipt').then(() => window.kassaReceipt.render($('paid-receipt'), s.id, null, 'paid'));
+      k.screen('receipt').then(() => window.kassaReceipt.render($('paid-receipt'), s.id, null, 'paid'))
+        .catch(screenFailed($('paid-receipt')));
     }
   }
 
@@ -508,9 +509,15 @@
     // The other screens' scripts load the first time they are shown (`k.screen`); a screen
     // left before its script came is not drawn.
     const still = () => !$(`view-${view}`).hidden;
-    if (view === 'history') screen('history').then((h) => { if (still()) h.show(); });
-    if (view === 'settings') screen('settings').then((st) => { if (still()) st.show(); });
-    if (view === 'links') screen('links').then((l) => { if (still()) l.visible(true); });
+    const failed = screenFailed($(`view-${view}`));
+    if (view === 'history') screen('history').then((h) => { if (still()) h.show(); }).catch(failed);
+    if (view === 'settings') screen('settings').then((st) => { if (still()) st.show(); }).catch(failed);
+    if (view === 'links') screen('links').then((l) => { if (still()) l.visible(true); }).catch(failed);
+  }
+
+  /** What a screen whose script did not load shows, at its top: the error text and why. */
+  function screenFailed(el) {
+    return (e) => { el.prepend(k.el('p', 'form-error', `${k.errorText(e)} ${e.message || String(e)}`)); };
   }
 
   /** Screen `name`'s module, its script loaded (once; Settings then tells the counter of changes). */
@@ -687,7 +694,7 @@
       const id = state.session && state.session.id;
       backToCart();
       go('history');
-      if (id) screen('history').then((h) => h.open(id));
+      if (id) screen('history').then((h) => h.open(id)).catch(screenFailed($('view-history')));
     });
     $('cancel-payment').addEventListener('click', cancelPayment);
     $('customer-paid').addEventListener('click', () => review('claimed'));
@@ -702,7 +709,8 @@
     $('link-done').addEventListener('click', newSale);
     $('customer-display').addEventListener('click', () => ipc.openCustomerDisplay().catch((e) => { $('poll-error').textContent = k.errorText(e); }));
     $('toggle-theme').addEventListener('click', toggleTheme);
-    $('connect-provider').addEventListener('click', () => screen('settings').then((st) => { st.setPane('providers'); go('settings'); }));
+    $('connect-provider').addEventListener('click', () => screen('settings').then((st) => { st.setPane('providers'); go('settings'); })
+      .catch(screenFailed($('view-counter'))));
     $('toggle-lang').addEventListener('click', () => k.setLang(k.nextLang()).then(() => {
       applyTexts(); render();
       [window.kassaHistory, window.kassaSettings, window.kassaDayClose, window.kassaLinks].forEach((m) => { if (m) m.relabel(); });
