@@ -35,6 +35,7 @@
 //!    shows it in an image as Kassa's does and the same marks are timed: what a Tauri command
 //!    and WebKit take for the same answer and picture when the command does nothing.
 //!
+//! `KASSA_BENCH_SMAPS=<dir>` keeps every process's `smaps` at each of the day's checkpoints.
 //! `KASSA_BENCH_RUNS` (default 7) and `KASSA_BENCH_SALES` (default 1000: the day) set
 //! the run's length; ~50 sales make a trial run, 0 measures the start alone. `KASSA_BENCH_APP`
 //! measures another Kassa binary (e.g. a copy of an earlier build, for a before/after) instead
@@ -48,7 +49,7 @@
 #[path = "../tests/common/desktop.rs"]
 mod desktop;
 
-use desktop::{http, sandbox_of, session};
+use desktop::{http, processes, sandbox_of, session, tree};
 use fantoccini::Locator;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -103,7 +104,7 @@ fn main() {
                         "Cargo.lock",
                         "examples/blank_window.rs",
                         "examples/blank_window",
-                        // It draws as Kassa does (`kassa_app::prefer_software_rendering`).
+                        // It draws as Kassa does (`kassa_app::webkit_environment`).
                         "src-tauri/windows.rs",
                     ],
                 )
@@ -223,50 +224,26 @@ struct Memory {
     parts: Vec<(String, u64)>,
 }
 
-/// `(pid, ppid, comm)` of every process, from `/proc/*/stat`.
-fn processes() -> Vec<(u32, u32, String)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            // "pid (comm) state ppid …"; comm may contain spaces and parentheses.
-            let (head, rest) = stat.rsplit_once(')')?;
-            let comm = head.split_once('(')?.1.to_string();
-            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid, comm))
-        })
-        .collect()
-}
-
-/// `root` and all its descendants, with their names.
-fn tree(root: u32) -> Vec<(u32, String)> {
-    let all = processes();
-    let mut found: Vec<(u32, String)> = all
-        .iter()
-        .filter(|p| p.0 == root)
-        .map(|p| (p.0, p.2.clone()))
-        .collect();
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i].0;
-        found.extend(
-            all.iter()
-                .filter(|p| p.1 == parent)
-                .map(|p| (p.0, p.2.clone())),
-        );
-        i += 1;
-    }
-    found
-}
-
 fn pss_kib(pid: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("Pss:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// With `KASSA_BENCH_SMAPS=<dir>`, each process's whole `/proc/<pid>/smaps` of Kassa's tree at
+/// a day's checkpoint goes to `<dir>/<sale>-<process>.smaps`: which mappings grew, for a
+/// diagnosis (`scripts/smaps-diff.py` sets two of them side by side).
+fn keep_smaps(root: u32, sale: usize) {
+    let Some(dir) = std::env::var_os("KASSA_BENCH_SMAPS").map(PathBuf::from) else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    for (pid, name) in tree(root) {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) {
+            std::fs::write(dir.join(format!("{sale}-{name}.smaps")), text).unwrap();
+        }
+    }
 }
 
 fn tree_memory(root: u32) -> Memory {
@@ -738,6 +715,7 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
     tokio::time::sleep(SETTLE).await;
     let read = || (tree_memory(app), tree_memory(blank_app.id()));
     let mut memory = vec![(0, read())];
+    keep_smaps(app, 0);
     let count = "return document.getElementsByTagName('*').length";
     let mut elements = vec![c.execute(count, vec![]).await.unwrap().as_u64().unwrap()];
     c.execute(INSTALL, vec![]).await.unwrap();
@@ -820,6 +798,7 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
         if at.contains(&i) {
             tokio::time::sleep(SETTLE).await;
             memory.push((i, read()));
+            keep_smaps(app, i);
             elements.push(c.execute(count, vec![]).await.unwrap().as_u64().unwrap());
             eprintln!(
                 "  {i} sales: Kassa {:.1} MB, blank {:.1} MB",

@@ -10,6 +10,76 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `(pid, ppid, comm)` of every process, from `/proc/*/stat`.
+pub fn processes() -> Vec<(u32, u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "pid (comm) state ppid …"; comm may contain spaces and parentheses.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_string();
+            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid, comm))
+        })
+        .collect()
+}
+
+/// `root` and all its descendants, with their names.
+pub fn tree(root: u32) -> Vec<(u32, String)> {
+    let all = processes();
+    let mut found: Vec<(u32, String)> = all
+        .iter()
+        .filter(|p| p.0 == root)
+        .map(|p| (p.0, p.2.clone()))
+        .collect();
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i].0;
+        found.extend(
+            all.iter()
+                .filter(|p| p.1 == parent)
+                .map(|p| (p.0, p.2.clone())),
+        );
+        i += 1;
+    }
+    found
+}
+
+/// Checks that every WebKit web process below `root` runs as `kassa_app::webkit_environment`
+/// sets it up: `JSC_useJIT=0` and `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072` in its
+/// environment and, what the first does, no writable and executable mapping (the JIT's code
+/// pool) in its memory.
+pub fn assert_webkit_environment(root: u32) {
+    let pages: Vec<u32> = tree(root)
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("WebKitWebProces"))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert!(!pages.is_empty(), "no WebKit web process below {root}");
+    for pid in pages {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        for var in [
+            "JSC_useJIT=0",
+            "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072",
+        ] {
+            assert!(
+                environ.split(|b| *b == 0).any(|v| v == var.as_bytes()),
+                "web process {pid} has no {var} in its environment"
+            );
+        }
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+        let jit: Vec<&str> = maps
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("rwxp"))
+            .collect();
+        assert!(jit.is_empty(), "web process {pid} has JIT memory: {jit:?}");
+    }
+}
+
 /// tauri-driver as a child process, stopped with SIGTERM so that it also stops its
 /// WebKitWebDriver (a SIGKILL would orphan it, holding its port).
 pub struct Driver {
@@ -134,7 +204,7 @@ pub async fn session(dir: &Path, app: &Path) -> (Driver, Client) {
 
 /// The window's picture through WebDriver, as PNG. WebKitWebDriver's screenshot waits for the
 /// page to draw again; drawn without accelerated compositing (as Kassa draws,
-/// `windows::prefer_software_rendering`), a page with nothing to redraw (the customer display,
+/// `windows::webkit_environment`), a page with nothing to redraw (the customer display,
 /// a counter without a blinking caret) never does, and the screenshot waited for ever (seen in
 /// the refund and quick-key E2E tests). So the page redraws every 50 ms for two seconds first,
 /// invisibly (an opacity of 0.999 gives the same pixels).
