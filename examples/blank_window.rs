@@ -1,6 +1,6 @@
 //! The floor for Kassa's start and memory benchmarks (`benches/desktop.rs`): the smallest Tauri 2
 //! app, built from the same workspace and profile as Kassa, with one window of Kassa's size and
-//! an empty page, drawn as Kassa's windows are (`kassa_app::prefer_software_rendering`). Once the page has painted (two animation frames, as `ui/app.js` waits) it
+//! an empty page, drawn as Kassa's windows are (`kassa_app::webkit_environment`). Once the page has painted (two animation frames, as `ui/app.js` waits) it
 //! invokes `ready` through the same IPC path and ACL as Kassa (the `allow-ready` permission of
 //! the app manifest in `src-tauri/build.rs`), which prints `BLANK_READY <ms> ms` on stdout.
 //!
@@ -79,9 +79,9 @@ async fn floor_view(
 }
 
 fn main() {
-    // WebKit's rendering as Kassa's windows have it (no accelerated compositing unless
-    // WEBKIT_DISABLE_COMPOSITING_MODE says otherwise), so the floor is drawn the same way.
-    kassa_app::prefer_software_rendering();
+    // WebKit's rendering and JavaScript as Kassa's windows have them (no accelerated
+    // compositing, no JIT, unless the environment says otherwise), so the floor is the same.
+    kassa_app::webkit_environment();
     tauri::Builder::default()
         .manage(Started(Instant::now()))
         .manage(FloorSvg::default())

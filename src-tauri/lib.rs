@@ -1016,10 +1016,10 @@ fn reconcile_in_background() {
 }
 
 /// Starts the desktop app (or hands over to the one already running on this data directory).
-/// WebKit's rendering as Kassa's windows have it; the benches' blank window
+/// WebKit's rendering and JavaScript as Kassa's windows have them; the benches' blank window
 /// (`examples/blank_window.rs`) takes the same, so that it stays the floor Kassa is measured
 /// against.
-pub use windows::prefer_software_rendering;
+pub use windows::webkit_environment;
 
 /// The READY line the benchmarks read: `<what> <ms> ms`, then the page's timing marks as
 /// `name=ms` words in the order given. Only the page's own mark names (letters) are kept, so
@@ -1035,7 +1035,7 @@ pub fn ready_line(what: &str, ms: u128, marks: Option<Vec<(String, f64)>>) -> St
 }
 
 pub fn run() {
-    windows::prefer_software_rendering();
+    windows::webkit_environment();
     kassa_core::logging::init_from_env();
     let dir = kassa_core::paths::data_dir(None).ok();
     if let Some(d) = &dir {

@@ -283,6 +283,60 @@ pub fn prefer_software_rendering() {
     }
 }
 
+/// The environment variable with which JavaScriptCore runs without its JIT compilers (its
+/// options are read from `JSC_<name>` variables; WebKit's processes inherit Kassa's).
+pub const JIT_VAR: &str = "JSC_useJIT";
+
+/// Kassa's windows run JavaScript in JavaScriptCore's interpreter, without its JIT compilers,
+/// unless the shop says otherwise. Kassa's own pages do little work per click (a line, a
+/// dialog, a QR image), and the compilers' code and profiles are what their web process kept
+/// gaining over a day: without them it held ~6 MB less after start and ~13 MB less after 300
+/// sales, with charge → QR unchanged (BENCHMARKS.md, 2026-12-05 seventh session). No JIT also
+/// means no writable and executable memory in the process that runs the providers' pages, as
+/// browsers' hardened modes do. The providers' checkout windows run the same way: their pages
+/// are forms, but a shop whose provider's page feels slow can start Kassa with `JSC_useJIT=1`
+/// (a value the shop sets is left as it is).
+///
+/// Like [`prefer_software_rendering`], this runs first thing in `run`, before any thread.
+pub fn prefer_interpreter() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os(JIT_VAR).is_none() {
+        std::env::set_var(JIT_VAR, "0");
+    }
+}
+
+/// The environment variable through which glibc's `malloc` takes its settings when a process
+/// starts.
+pub const TUNABLES_VAR: &str = "GLIBC_TUNABLES";
+
+/// What Kassa puts in [`TUNABLES_VAR`] for WebKit's processes: `malloc`'s mmap threshold fixed
+/// at its initial 128 KiB.
+pub const TUNABLES: &str = "glibc.malloc.mmap_threshold=131072";
+
+/// WebKit's processes give large blocks (128 KiB and more) back to the system when they free
+/// them. By default glibc's `malloc` raises its mmap threshold each time a large block is freed
+/// (up to 32 MiB), so later large blocks are carved from the heap, which stays resident after
+/// they are freed; a threshold that is set stays where it is (mallopt(3), `M_MMAP_THRESHOLD`).
+/// The libraries WebKit draws with allocate through glibc, and the web process was 9 MB
+/// lighter after the first sale with it and ~4 MB after 300 (BENCHMARKS.md, 2026-12-05 seventh
+/// session). glibc reads the variable when a process starts, so Kassa's own process is not
+/// affected, only the processes it starts; a `GLIBC_TUNABLES` the shop has set is left as it
+/// is. Like [`prefer_software_rendering`], this runs first thing in `run`, before any thread.
+pub fn return_large_blocks() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os(TUNABLES_VAR).is_none() {
+        std::env::set_var(TUNABLES_VAR, TUNABLES);
+    }
+}
+
+/// WebKit's rendering, JavaScript and memory as Kassa's windows have them:
+/// [`prefer_software_rendering`], [`prefer_interpreter`] and [`return_large_blocks`].
+pub fn webkit_environment() {
+    prefer_software_rendering();
+    prefer_interpreter();
+    return_large_blocks();
+}
+
 /// Kassa's pages are local and every sale brings a new QR image: WebKit's default cache model
 /// (a web browser's) keeps each decoded image in its memory cache, which grew the web process
 /// by about 0.7 MB per sale (BENCHMARKS.md). The document-viewer model keeps next to nothing.

@@ -180,6 +180,7 @@ where
     let till = Till::new(name);
     setup(&till.dir);
     let (driver, c) = session(&till.dir, env!("CARGO_BIN_EXE_kassa").as_ref()).await;
+    desktop::assert_webkit_environment(driver.pid());
     let c = test(c, till.dir.clone()).await;
     c.close().await.unwrap();
     drop(driver);
