@@ -79,8 +79,9 @@ async fn floor_view(
 }
 
 fn main() {
-    // WebKit's rendering and JavaScript as Kassa's windows have them (no accelerated
-    // compositing, no JIT, unless the environment says otherwise), so the floor is the same.
+    // WebKit's rendering, JavaScript and memory as Kassa's windows have them (no accelerated
+    // compositing, no JIT, glibc's mmap threshold fixed, unless the environment says otherwise),
+    // so the floor is the same.
     kassa_app::webkit_environment();
     tauri::Builder::default()
         .manage(Started(Instant::now()))
