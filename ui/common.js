@@ -62,14 +62,20 @@ window.kassa = (() => {
       return tr;
     }));
   };
-  /** An RFC 3339 time from the backend in the shop's locale and the till's time zone. */
-  k.time = (iso) => {
-    if (!iso) return '';
-    const d = new Date(iso);
-    return new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }).format(d);
+  /** The page's date formatters, one per language and style, made when first used: making an
+   * `Intl.DateTimeFormat` opens ICU's calendar and pattern data afresh, and the receipt of every
+   * sale and each row of the history screen showed a time (BENCHMARKS.md, seventh session). */
+  const STYLES = { time: { dateStyle: 'short', timeStyle: 'medium' }, clock: { timeStyle: 'short' } };
+  const formats = new Map();
+  const format = (style, iso) => {
+    const key = `${k.lang} ${style}`;
+    if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', STYLES[style]));
+    return formats.get(key).format(new Date(iso));
   };
+  /** An RFC 3339 time from the backend in the shop's locale and the till's time zone. */
+  k.time = (iso) => (iso ? format('time', iso) : '');
   /** An RFC 3339 time as the clock shows it (HH:MM) in the shop's locale. */
-  k.clock = (iso) => (iso ? new Intl.DateTimeFormat(INTL[k.lang] || 'en-GB', { timeStyle: 'short' }).format(new Date(iso)) : '');
+  k.clock = (iso) => (iso ? format('clock', iso) : '');
   k.statusText = (s) => k.t(`status.${s}`);
   /** A session's provider as staff read it: the demo provider is always called out. */
   k.providerLabel = (s) => (s.demo && s.provider !== 'demo' ? `${s.provider} (${k.t('demoLabel')})` : s.provider);
