@@ -1016,9 +1016,9 @@ fn reconcile_in_background() {
 }
 
 /// Starts the desktop app (or hands over to the one already running on this data directory).
-/// WebKit's rendering, JavaScript and memory as Kassa's windows have them; the benches' blank window
-/// (`examples/blank_window.rs`) takes the same, so that it stays the floor Kassa is measured
-/// against.
+/// WebKit's rendering, JavaScript and memory as Kassa's windows have them; the benches' blank
+/// window (`examples/blank_window.rs`) takes the same, so that it stays the floor Kassa is
+/// measured against.
 pub use windows::webkit_environment;
 
 /// The READY line the benchmarks read: `<what> <ms> ms`, then the page's timing marks as
