@@ -66,6 +66,29 @@ fn tokens(js: &str) -> Vec<Token> {
     out
 }
 
+/// One place of a token pattern: the token expected there, or `None` for any token.
+type Pat = Option<Token>;
+
+fn ident(name: &str) -> Pat {
+    Some(Token::Ident(name.into()))
+}
+
+fn punct(c: char) -> Pat {
+    Some(Token::Punct(c))
+}
+
+/// Where `pattern` starts in `toks`, every place in order.
+fn found<'a>(toks: &'a [Token], pattern: &'a [Pat]) -> impl Iterator<Item = usize> + 'a {
+    toks.windows(pattern.len())
+        .enumerate()
+        .filter(move |(_, w)| {
+            w.iter()
+                .zip(pattern)
+                .all(|(t, p)| p.as_ref().is_none_or(|p| p == t))
+        })
+        .map(|(i, _)| i)
+}
+
 /// A JavaScript value as far as these tests need it: objects with their keys, anything else.
 #[derive(Debug)]
 enum Value {
@@ -134,16 +157,9 @@ fn texts() -> BTreeMap<String, BTreeSet<String>> {
 /// The keys of `window.kassaTexts.<lang> = {…}` in a language's own file.
 fn language_in(js: &str, lang: &str) -> BTreeSet<String> {
     let toks = tokens(js);
-    let at = toks
-        .windows(4)
-        .position(|w| {
-            w == [
-                Token::Ident("kassaTexts".into()),
-                Token::Punct('.'),
-                Token::Ident(lang.into()),
-                Token::Punct('='),
-            ]
-        })
+    let pattern = [ident("kassaTexts"), punct('.'), ident(lang), punct('=')];
+    let at = found(&toks, &pattern)
+        .next()
         .unwrap_or_else(|| panic!("i18n-{lang}.js assigns window.kassaTexts.{lang}"));
     let mut i = at + 4;
     let Value::Object(entries) = value(&toks, &mut i) else {
@@ -155,9 +171,8 @@ fn language_in(js: &str, lang: &str) -> BTreeSet<String> {
 /// The texts `js` assigns to `window.kassaTexts`: language → its keys.
 fn texts_in(js: &str) -> BTreeMap<String, BTreeSet<String>> {
     let toks = tokens(js);
-    let at = toks
-        .windows(2)
-        .position(|w| w == [Token::Ident("kassaTexts".into()), Token::Punct('=')])
+    let at = found(&toks, &[ident("kassaTexts"), punct('=')])
+        .next()
         .expect("i18n.js assigns window.kassaTexts");
     let mut i = at + 2;
     let Value::Object(langs) = value(&toks, &mut i) else {
@@ -179,12 +194,10 @@ fn commands_called() -> BTreeSet<String> {
 
 /// Every `call('<name>'` of `js`.
 fn calls_in(js: &str) -> BTreeSet<String> {
-    tokens(js)
-        .windows(3)
-        .filter_map(|w| match w {
-            [Token::Ident(f), Token::Punct('('), Token::Str(name)] if f == "call" => {
-                Some(name.clone())
-            }
+    let toks = tokens(js);
+    found(&toks, &[ident("call"), punct('('), None])
+        .filter_map(|i| match &toks[i + 2] {
+            Token::Str(name) => Some(name.clone()),
             _ => None,
         })
         .collect()
@@ -272,6 +285,13 @@ fn the_reader_sees_keys_and_calls_past_comments_and_strings() {
     assert_eq!(texts["en"], set(&["a", "b.c", "e"]));
     assert_eq!(texts["nb"], set(&["a"]));
     assert_eq!(calls_in(js), set(&["yes"]));
+    let pattern = [ident("a"), None, ident("b"), punct('=')];
+    let at: Vec<usize> = found(&tokens("a.b = c; a . b=d; a.b == e"), &pattern).collect();
+    assert_eq!(
+        at,
+        [0, 6, 12],
+        "a pattern with a place for any token, wherever it is"
+    );
 }
 
 /// The page draws a first start before app_info answers (when it takes longer than the page
@@ -280,9 +300,8 @@ fn the_reader_sees_keys_and_calls_past_comments_and_strings() {
 #[test]
 fn the_pages_first_language_is_the_shops_default() {
     let toks = tokens(include_str!("../ui/app.js"));
-    let at = toks
-        .windows(3)
-        .position(|w| w[0] == Token::Ident("DEFAULT_LANG".into()) && w[1] == Token::Punct('='))
+    let at = found(&toks, &[ident("DEFAULT_LANG"), punct('='), None])
+        .next()
         .expect("ui/app.js defines DEFAULT_LANG");
     let Token::Str(lang) = &toks[at + 2] else {
         panic!("DEFAULT_LANG is not a string: {:?}", toks[at + 2]);
@@ -303,16 +322,16 @@ fn the_page_starts_hidden_and_is_shown_on_every_path() {
         "ui/index.html's body starts hidden"
     );
     let toks = tokens(include_str!("../ui/app.js"));
-    let shows = toks
-        .windows(7)
-        .filter(|w| {
-            w[0] == Token::Ident("document".into())
-                && w[2] == Token::Ident("body".into())
-                && w[4] == Token::Ident("hidden".into())
-                && w[5] == Token::Punct('=')
-                && w[6] == Token::Ident("false".into())
-        })
-        .count();
+    let pattern = [
+        ident("document"),
+        punct('.'),
+        ident("body"),
+        punct('.'),
+        ident("hidden"),
+        punct('='),
+        ident("false"),
+    ];
+    let shows = found(&toks, &pattern).count();
     assert_eq!(
         shows, 2,
         "start shows the page once drawn, and its catch when it fails"
@@ -325,19 +344,18 @@ fn the_page_starts_hidden_and_is_shown_on_every_path() {
 #[test]
 fn the_page_makes_its_date_formatters_in_one_place() {
     let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let pattern = [
+        ident("new"),
+        ident("Intl"),
+        punct('.'),
+        ident("DateTimeFormat"),
+    ];
     let mut made = Vec::new();
     for entry in std::fs::read_dir(&ui).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "js") {
             let toks = tokens(&std::fs::read_to_string(&path).unwrap());
-            let n = toks
-                .windows(4)
-                .filter(|w| {
-                    w[0] == Token::Ident("new".into())
-                        && w[1] == Token::Ident("Intl".into())
-                        && w[3] == Token::Ident("DateTimeFormat".into())
-                })
-                .count();
+            let n = found(&toks, &pattern).count();
             made.extend(std::iter::repeat_n(path.file_name().unwrap().to_owned(), n));
         }
     }
