@@ -25,14 +25,14 @@
 //!    500, 1,000 (those the run reaches) and the last, each after two seconds of settling.
 //! 3. **Charge → QR**: during those sales, a script in the page notes `performance.now()` at
 //!    the click on `#start-charge` (capture phase) and at the first animation frame in which
-//!    `#qr` is displayed with the new code loaded (and when that frame's rendering work is
+//!    `#qr` is displayed with the new code (inline SVG; and when that frame's rendering work is
 //!    done; the `charge` IPC call is timed on the way). The first sale gives the sandbox's origin;
 //!    after it every fifth sale runs at 0 ms latency, the others at 50 ms
 //!    (`PUT /_control/latency`): 19 and 80 samples in 100 sales.
 //! 4. **The floor of charge → QR**: the blank window under tauri-driver, a script in its page
 //!    calling its `floor_view` command (`KASSA_BENCH_FLOOR` times, default 40), which answers
 //!    at once a view shaped like `charge`'s around the SVG of Kassa's last QR code; the page
-//!    shows it in an image as Kassa's does and the same marks are timed: what a Tauri command
+//!    shows it inline as Kassa's does and the same marks are timed: what a Tauri command
 //!    and WebKit take for the same answer and picture when the command does nothing.
 //!
 //! `KASSA_BENCH_SMAPS=<dir>` keeps every process's `smaps` at each of the day's checkpoints.
@@ -399,7 +399,7 @@ fn start_once(bin: &Path, marker: &'static str, name: &str) -> StartRun {
 // ---- 2 and 3. demo sales, charge → QR ----------------------------------------------------
 
 /// Installed once in the counter page. Marks the click (or Enter) that starts a charge, then
-/// the first animation frame in which `#qr` is displayed with the new code decoded (`frame`).
+/// the first animation frame in which `#qr` is displayed with the new code (`frame`).
 /// On the way: `call` and `answer` of the `charge` IPC call (`window.kassaIpc.charge`, wrapped
 /// here), and `dom`, when the page's DOM first showed the QR.
 const INSTALL: &str = r#"
@@ -409,7 +409,7 @@ if (!window.__kassaBench) {
     start: null, call: null, answer: null, dom: null, frame: null, painted: null, old: null, waiters: [],
     reset() {
       this.start = this.call = this.answer = this.dom = this.frame = this.painted = null;
-      this.old = qr().getAttribute('src');
+      this.old = qr().firstElementChild;
     },
   };
   const ipc = window.kassaIpc;
@@ -429,29 +429,24 @@ if (!window.__kassaBench) {
   document.addEventListener('keydown', started, true);
   const shown = () => {
     const q = qr();
-    const src = q.getAttribute('src') || '';
-    return src.startsWith('data:image/svg+xml') && src !== b.old && q.getClientRects().length > 0;
+    const svg = q.firstElementChild;
+    return svg !== null && svg !== b.old && q.getClientRects().length > 0;
   };
   const painted = () => {
-    const q = qr();
-    if (q.complete && q.naturalWidth > 0) {
-      b.frame = performance.now();
-      // A task queued from a frame callback runs once that frame's rendering work is done.
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => {
-        b.painted = performance.now();
-        b.waiters.splice(0).forEach((f) => f());
-      };
-      ch.port2.postMessage(0);
-    } else {
-      requestAnimationFrame(painted);
-    }
+    b.frame = performance.now();
+    // A task queued from a frame callback runs once that frame's rendering work is done.
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      b.painted = performance.now();
+      b.waiters.splice(0).forEach((f) => f());
+    };
+    ch.port2.postMessage(0);
   };
   new MutationObserver(() => {
     if (b.start === null || b.dom !== null || !shown()) return;
     b.dom = performance.now();
     requestAnimationFrame(painted);
-  }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['hidden', 'src', 'class', 'style'] });
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden', 'class', 'style'] });
 }
 "#;
 
@@ -604,12 +599,12 @@ const SALE_TO_CHARGE: &str = "
 
 /// The checkout URL once the QR code is on screen.
 const SCRIPT_QR_URL: &str = "const q = document.getElementById('qr');
-    return q && q.offsetParent !== null && q.src.startsWith('data:image/svg+xml')
+    return q && q.offsetParent !== null && q.querySelector('svg')
         ? document.getElementById('link-text').value : null;";
 
-/// The SVG text of the QR code on screen (from its data URL).
-const SCRIPT_QR_SVG: &str = "const src = document.getElementById('qr').getAttribute('src') || '';
-    return decodeURIComponent(src.slice(src.indexOf(',') + 1));";
+/// The SVG text of the QR code on screen.
+const SCRIPT_QR_SVG: &str =
+    "return new XMLSerializer().serializeToString(document.querySelector('#qr > svg'));";
 
 /// Once paid: the receipt printed (its original, on the test printer), then "New sale" and
 /// the empty cart. Remembers the sale's session id for a refund.
@@ -837,8 +832,8 @@ async fn demo_sales(kassa: &Path, blank: &Path, sales: usize) -> Sold {
 /// Runs in the blank window's page (`examples/blank_window.rs`): hands over the SVG Kassa sent
 /// (`arguments[0]`), then `arguments[1]` times: the image hidden for two frames, `floor_view`
 /// invoked as Kassa's page invokes `charge` (`__TAURI_INTERNALS__.invoke`), answered at once and
-/// from a blocking thread in turn, its SVG set as the image's data URL as `showSession` does,
-/// and the first animation frame with it decoded, as the day's samples are timed.
+/// from a blocking thread in turn, its SVG shown inline as `showSession` does (`kassa.showQr`),
+/// and the first animation frame with it, as the day's samples are timed.
 const FLOOR: &str = r#"
 const done = arguments[arguments.length - 1];
 const [svg, n] = arguments;
@@ -846,9 +841,8 @@ const invoke = window.__TAURI_INTERNALS__.invoke;
 const frame = () => new Promise((r) => requestAnimationFrame(r));
 (async () => {
   await invoke('floor_view', { blocking: false, svg });
-  const img = document.createElement('img');
-  img.width = img.height = 300;
-  img.style.imageRendering = 'pixelated';
+  const img = document.createElement('div');
+  img.style.width = img.style.height = '300px';
   img.hidden = true;
   document.body.append(img);
   const out = [];
@@ -861,13 +855,11 @@ const frame = () => new Promise((r) => requestAnimationFrame(r));
     const start = performance.now();
     const v = await invoke('floor_view', { blocking, svg: null });
     const answer = performance.now();
-    img.setAttribute('src', `data:image/svg+xml;charset=utf-8,${encodeURIComponent(v.qr_svg)}`);
+    const svg = new DOMParser().parseFromString(v.qr_svg, 'image/svg+xml').documentElement;
+    img.replaceChildren(document.importNode(svg, true));
     img.hidden = false;
     const dom = performance.now();
-    await new Promise((r) => {
-      const painted = () => (img.complete && img.naturalWidth > 0 ? r() : requestAnimationFrame(painted));
-      requestAnimationFrame(painted);
-    });
+    await frame();
     out.push({ blocking, answer: answer - start, dom: dom - start, frame: performance.now() - start });
   }
   return JSON.stringify(out);

@@ -161,13 +161,13 @@ const saleToQr = (name) => `${PRELUDE}
   $('f-name').value = ${JSON.stringify(name)}; $('f-qty').value = '1'; $('f-price').value = '49,90';
   $('f-vat').value = '25'; $('line-form').requestSubmit();
   await d.until(() => document.querySelectorAll('#cart-lines tr').length === before + 1 && !$('charge').disabled, 'the line in the cart');
-  const old = $('qr').getAttribute('src');
+  const old = $('qr').firstElementChild;
   $('charge').click();
   await d.until(() => d.shown('choose'), 'the charge dialog');
   const qr = document.querySelector('input[name=presentation][value=qr]');
   if (!qr.checked) qr.click();
   $('start-charge').click();
-  return await d.until(() => { const q = $('qr'); return q.offsetParent !== null && q.src.startsWith('data:image/svg+xml') && q.getAttribute('src') !== old ? $('link-text').value : null; }, 'the QR');`;
+  return await d.until(() => { const q = $('qr'); return q.offsetParent !== null && q.firstElementChild && q.firstElementChild !== old ? $('link-text').value : null; }, 'the QR');`;
 const PAID_PRINT_NEW_SALE = `${PRELUDE} const printReceipt = ${printing};
   await d.until(() => d.shown('paid'), 'the paid screen');
   const print = await d.until(() => { const b = $('paid-print-receipt'); return b && b.offsetParent !== null && !b.disabled && b.textContent ? b : null; }, 'the receipt with its Print button');

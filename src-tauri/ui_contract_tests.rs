@@ -365,3 +365,30 @@ fn the_page_makes_its_date_formatters_in_one_place() {
         "one `new Intl.DateTimeFormat`, in common.js's cache"
     );
 }
+
+/// The QR code is shown as inline SVG (`kassa.showQr` in `ui/common.js`), never as an image of
+/// an SVG data URL: WebKit keeps the URL of every SVG image a page has shown for as long as the
+/// page lives, and each sale's QR stayed in the web process (BENCHMARKS.md, 2026-12-05, ninth
+/// session).
+#[test]
+fn the_pages_show_no_svg_as_an_image_url() {
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&ui).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let hits = match path.extension().and_then(|e| e.to_str()) {
+            Some("js") => tokens(&text)
+                .iter()
+                .filter(|t| matches!(t, Token::Str(s) if s.contains("data:image/svg")))
+                .count(),
+            Some("html") => text.matches("data:image/svg").count(),
+            _ => 0,
+        };
+        found.extend(std::iter::repeat_n(
+            path.file_name().unwrap().to_owned(),
+            hits,
+        ));
+    }
+    assert!(found.is_empty(), "SVG data URLs in {found:?}");
+}

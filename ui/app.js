@@ -211,9 +211,8 @@
   function closeCheckout() {
     state.phase = null;
     $('checkout').hidden = true;
-    // The sale's QR goes with it: an image element keeps its decoded picture while it holds the src.
-    $('qr').removeAttribute('src');
-    $('qr').alt = '';
+    // The sale's QR goes with it.
+    k.clearQr($('qr'));
   }
 
   function openChooser() {
@@ -375,11 +374,7 @@
     $('checkout-amount').textContent = s.amount;
     const qr = state.presentation === 'qr' && s.qr_svg;
     $('qr-wrap').hidden = !qr;
-    if (qr) {
-      const src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(s.qr_svg)}`;
-      if ($('qr').getAttribute('src') !== src) $('qr').setAttribute('src', src);
-      $('qr').alt = s.checkout_url || '';
-    }
+    if (qr) k.showQr($('qr'), s.qr_svg, s.checkout_url || '');
     $('webview-note').hidden = state.presentation !== 'webview';
     $('checkout-ref').textContent = `${t('reference')} ${s.reference} · ${k.providerLabel(s)}`;
     $('checkout-status').textContent = t(`status.${s.status}`);

@@ -21,6 +21,26 @@ window.kassa = (() => {
   k.LANGS = ['nb', 'sv', 'da', 'en'];
   const INTL = { nb: 'nb-NO', sv: 'sv-SE', da: 'da-DK', en: 'en-GB' };
   k.langOf = (locale) => (k.LANGS.includes(locale) ? locale : 'en');
+  /** Shows the core's QR code (its SVG text) in `el` as inline SVG, named `label` for a screen
+   * reader. Not as an <img> of a data URL: WebKit keeps the URL of every SVG image a page has
+   * shown for as long as the page lives (its CachedResourceLoader's list of SVG images), so each
+   * sale's QR stayed in the web process, 6 KB a sale (BENCHMARKS.md, 2026-12-05, ninth
+   * session). Only the elements the core draws with are taken; anything else shows no code. */
+  const QR_PARTS = new Set(['svg', 'rect', 'path', 'image']);
+  const shownQr = new WeakMap();
+  k.showQr = (el, svgText, label) => {
+    el.setAttribute('aria-label', label);
+    if (shownQr.get(el) === svgText) return;
+    const svg = new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement;
+    const ours = svg.localName === 'svg' && [svg, ...svg.querySelectorAll('*')].every((e) => QR_PARTS.has(e.localName));
+    el.replaceChildren(...(ours ? [document.importNode(svg, true)] : []));
+    shownQr.set(el, svgText);
+  };
+  k.clearQr = (el) => {
+    el.replaceChildren();
+    el.setAttribute('aria-label', '');
+    shownQr.delete(el);
+  };
   /** Runs the script `src` once: the first call adds it, later ones wait for the same load.
    * Scripts added together run in the order they were added (`async` off). A file that fails
    * to load resolves too: what it defines is then missing, and its callers say so. */

@@ -13,7 +13,7 @@
     $('c-amount').textContent = s ? s.amount : '';
     const qr = s && s.status === 'open' && s.qr_svg;
     $('c-qr-wrap').hidden = !qr;
-    if (qr) $('c-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(s.qr_svg)}`;
+    if (qr) k.showQr($('c-qr'), s.qr_svg, s.checkout_url || '');
     $('c-status').textContent = s ? k.statusText(s.status) : '';
     $('c-status').className = `c-status c-${s ? s.status : 'none'}`;
     $('c-ref').textContent = s ? `${t('reference')} ${s.reference}${s.demo ? ` · ${t('demoBadge')}` : ''}` : '';
