@@ -25,15 +25,20 @@ window.kassa = (() => {
    * reader. Not as an <img> of a data URL: WebKit keeps the URL of every SVG image a page has
    * shown for as long as the page lives (its CachedResourceLoader's list of SVG images), so each
    * sale's QR stayed in the web process, 6 KB a sale (BENCHMARKS.md, 2026-12-05, ninth
-   * session). Only the elements the core draws with are taken; anything else shows no code. */
+   * session). It is parsed in one kept <template> (inert: nothing in it loads or runs; a
+   * DOMParser would make a document per sale, which grew the web process faster still). Only
+   * the elements the core draws with are taken; anything else shows no code. */
   const QR_PARTS = new Set(['svg', 'rect', 'path', 'image']);
+  const qrParser = document.createElement('template');
   const shownQr = new WeakMap();
   k.showQr = (el, svgText, label) => {
     el.setAttribute('aria-label', label);
     if (shownQr.get(el) === svgText) return;
-    const svg = new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement;
-    const ours = svg.localName === 'svg' && [svg, ...svg.querySelectorAll('*')].every((e) => QR_PARTS.has(e.localName));
-    el.replaceChildren(...(ours ? [document.importNode(svg, true)] : []));
+    qrParser.innerHTML = svgText;
+    const parts = [...qrParser.content.querySelectorAll('*')];
+    const ours = parts.length > 0 && parts[0].localName === 'svg' && parts.every((e) => QR_PARTS.has(e.localName));
+    el.replaceChildren(...(ours ? [parts[0]] : []));
+    qrParser.content.replaceChildren();
     shownQr.set(el, svgText);
   };
   k.clearQr = (el) => {
