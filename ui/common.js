@@ -27,7 +27,8 @@ window.kassa = (() => {
    * sale's QR stayed in the web process, 6 KB a sale (BENCHMARKS.md, 2026-12-05, ninth
    * session). It is parsed in one kept <template> (inert: nothing in it loads or runs; a
    * DOMParser would make a document per sale, which grew the web process faster still). Only
-   * the elements the core draws with are taken; anything else shows no code. */
+   * the elements the core draws with, without event handlers, are taken; anything else shows
+   * no code. */
   const QR_PARTS = new Set(['svg', 'rect', 'path', 'image']);
   const qrParser = document.createElement('template');
   const shownQr = new WeakMap();
@@ -36,7 +37,8 @@ window.kassa = (() => {
     if (shownQr.get(el) === svgText) return;
     qrParser.innerHTML = svgText;
     const parts = [...qrParser.content.querySelectorAll('*')];
-    const ours = parts.length > 0 && parts[0].localName === 'svg' && parts.every((e) => QR_PARTS.has(e.localName));
+    const ours = parts.length > 0 && parts[0].localName === 'svg'
+      && parts.every((e) => QR_PARTS.has(e.localName) && ![...e.attributes].some((a) => a.name.startsWith('on')));
     el.replaceChildren(...(ours ? [parts[0]] : []));
     qrParser.content.replaceChildren();
     shownQr.set(el, svgText);
