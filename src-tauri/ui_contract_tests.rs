@@ -338,30 +338,40 @@ fn the_page_starts_hidden_and_is_shown_on_every_path() {
     );
 }
 
+/// Every file of `ui/` with the given extension: its name and its text.
+fn ui_files(extension: &str) -> Vec<(String, String)> {
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let mut files: Vec<_> = std::fs::read_dir(&ui)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == extension))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The page makes its date formatters in one place, `format` in `ui/common.js`, which keeps one
 /// per language and style: a new `Intl.DateTimeFormat` for every time shown (each receipt, each
 /// history row) opened ICU's data afresh and grew the web process by ~7 MB over 300 sales.
 #[test]
 fn the_page_makes_its_date_formatters_in_one_place() {
-    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
     let pattern = [
         ident("new"),
         ident("Intl"),
         punct('.'),
         ident("DateTimeFormat"),
     ];
-    let mut made = Vec::new();
-    for entry in std::fs::read_dir(&ui).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "js") {
-            let toks = tokens(&std::fs::read_to_string(&path).unwrap());
-            let n = found(&toks, &pattern).count();
-            made.extend(std::iter::repeat_n(path.file_name().unwrap().to_owned(), n));
-        }
-    }
+    let made: Vec<String> = ui_files("js")
+        .into_iter()
+        .flat_map(|(name, js)| std::iter::repeat_n(name, found(&tokens(&js), &pattern).count()))
+        .collect();
     assert_eq!(
         made,
-        [std::ffi::OsString::from("common.js")],
+        ["common.js"],
         "one `new Intl.DateTimeFormat`, in common.js's cache"
     );
 }
@@ -372,23 +382,19 @@ fn the_page_makes_its_date_formatters_in_one_place() {
 /// session).
 #[test]
 fn the_pages_show_no_svg_as_an_image_url() {
-    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(&ui).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let hits = match path.extension().and_then(|e| e.to_str()) {
-            Some("js") => tokens(&text)
-                .iter()
-                .filter(|t| matches!(t, Token::Str(s) if s.contains("data:image/svg")))
-                .count(),
-            Some("html") => text.matches("data:image/svg").count(),
-            _ => 0,
-        };
-        found.extend(std::iter::repeat_n(
-            path.file_name().unwrap().to_owned(),
-            hits,
-        ));
-    }
-    assert!(found.is_empty(), "SVG data URLs in {found:?}");
+    let in_js = ui_files("js").into_iter().flat_map(|(name, js)| {
+        let n = tokens(&js)
+            .iter()
+            .filter(|t| matches!(t, Token::Str(s) if s.contains("data:image/svg")))
+            .count();
+        std::iter::repeat_n(name, n)
+    });
+    let in_html = ui_files("html")
+        .into_iter()
+        .flat_map(|(name, html)| std::iter::repeat_n(name, html.matches("data:image/svg").count()));
+    let with_svg_urls: Vec<String> = in_js.chain(in_html).collect();
+    assert!(
+        with_svg_urls.is_empty(),
+        "SVG data URLs in {with_svg_urls:?}"
+    );
 }
