@@ -436,7 +436,7 @@ enum Make {
 #[ignore = "needs the OS keyring (make test)"]
 fn every_fault_on_an_operation_is_named_and_nothing_happens_twice() {
     let (silent, _listener, _queued) = unanswering_listener();
-    let closed = closed_port();
+    let (closed, _held) = closed_port();
     // (name, how, the exit status, what the error says, the operation's state after: "-" for
     // none recorded). A client that repeats under the provider's idempotency key
     // (`Row::repeats_under_key`) ends every fault on the request itself done.

@@ -899,12 +899,16 @@ fn unanswering_listener() -> (SocketAddr, socket2::Socket, Vec<TcpStream>) {
     (addr, socket, queued)
 }
 
-/// A loopback port nothing listens on.
-fn closed_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+/// A loopback port nothing listens on, held by a bound socket that never listens: a connect
+/// there is refused, and no server the test starts later can be given the port (a port only
+/// looked up and let go was, once, the sandbox's next, and "connection refused" was answered).
+fn closed_port() -> (SocketAddr, socket2::Socket) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    (socket.local_addr().unwrap().as_socket().unwrap(), socket)
 }
 
 /// How a fault is made for one create.
@@ -929,7 +933,7 @@ struct FaultCase {
 fn every_provider_fault_on_create_is_named_and_logged() {
     let tls = tls_server();
     let (silent, _listener, _queued) = unanswering_listener();
-    let closed = closed_port();
+    let (closed, _held) = closed_port();
     let case = |name, make, says: &str, status| FaultCase {
         name,
         make,
