@@ -47,5 +47,6 @@ pub const COMMANDS: &[&str] = &[
     "remove_product",
     "open_customer_display",
     "customer_state",
+    "renew_page",
     "ready",
 ];

@@ -58,6 +58,63 @@ pub struct AppInfo {
     /// The counter's view of an empty cart in the shop's currency and locale (its zero
     /// totals), so the page completes the counter at start without a `quote_cart` round trip.
     pub empty_cart: CounterView,
+    /// When the page asks for a fresh web process ([`PageRenewal`]).
+    pub page_renewal: PageRenewal,
+}
+
+/// When the counter's page asks for a fresh web process (`renew_page`): after `after_sales`
+/// charges started in it, at the first moment the counter has been empty, on its own screen
+/// and untouched for `quiet_ms`. WebKit keeps about 2 MB per 100 sales in the page's process
+/// that nothing else gives back (BENCHMARKS.md, issue #25); 100 sales keep that under 3 MB,
+/// and 30 s without a touch on an empty counter is a moment between customers, not a cashier
+/// thinking. `KASSA_RENEW_PAGE=<sales>,<seconds>` changes both (the tests' short day), `off`
+/// turns it off; anything else is reported on stderr and the defaults kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PageRenewal {
+    /// 0: never.
+    pub after_sales: u32,
+    pub quiet_ms: u32,
+}
+
+impl PageRenewal {
+    pub const DEFAULT: PageRenewal = PageRenewal {
+        after_sales: 100,
+        quiet_ms: 30_000,
+    };
+    const VAR: &'static str = "KASSA_RENEW_PAGE";
+
+    /// `<sales>,<seconds>` or `off`.
+    pub fn parse(text: &str) -> Option<PageRenewal> {
+        if text.trim() == "off" {
+            return Some(PageRenewal {
+                after_sales: 0,
+                quiet_ms: 0,
+            });
+        }
+        let (sales, seconds) = text.split_once(',')?;
+        let after_sales: u32 = sales.trim().parse().ok().filter(|&n| n > 0)?;
+        let seconds: u32 = seconds.trim().parse().ok().filter(|&n| n > 0)?;
+        Some(PageRenewal {
+            after_sales,
+            quiet_ms: seconds.checked_mul(1000)?,
+        })
+    }
+
+    /// The environment's, or the default.
+    pub fn from_env() -> PageRenewal {
+        match std::env::var(Self::VAR) {
+            Ok(text) => Self::parse(&text).unwrap_or_else(|| {
+                eprintln!(
+                    "kassa: {}={text:?} is not <sales>,<seconds> or off; using {},{}",
+                    Self::VAR,
+                    Self::DEFAULT.after_sales,
+                    Self::DEFAULT.quiet_ms / 1000
+                );
+                Self::DEFAULT
+            }),
+            Err(_) => Self::DEFAULT,
+        }
+    }
 }
 
 /// State shared by the commands.
@@ -73,6 +130,8 @@ pub struct Desk {
     customer: Mutex<Option<SessionView>>,
     /// What the background sender to the shop's hub last saw.
     hub: Arc<Mutex<hub::HubLink>>,
+    /// Read once, when the desk is made.
+    page_renewal: PageRenewal,
 }
 
 type TillResult = std::result::Result<Till<Clients>, TillError>;
@@ -131,6 +190,7 @@ impl Desk {
             providers,
             quick_keys,
             settings_error,
+            page_renewal: self.page_renewal,
         }
     }
 
@@ -181,6 +241,7 @@ impl Desk {
             follower: Mutex::new(None),
             customer: Mutex::new(None),
             hub: Arc::default(),
+            page_renewal: PageRenewal::from_env(),
         }
     }
 
@@ -892,15 +953,26 @@ async fn customer_state<R: Runtime>(app: AppHandle<R>) -> Result<CustomerState> 
     .await
 }
 
+/// The counter's page, at a quiet moment, asks for a fresh web process for itself and the
+/// customer display ([`PageRenewal`], [`windows::renew_pages`]). Only the main window's page
+/// can ask (its capability alone grants the command); the answer seldom reaches the page,
+/// whose process ends.
+#[tauri::command]
+fn renew_page<R: Runtime>(app: AppHandle<R>) -> bool {
+    let renewed = windows::renew_pages(&app);
+    log::info!("the counter's page at a quiet moment: renewed in a fresh web process: {renewed}");
+    renewed
+}
+
 /// Called by the UI once the counter screen has painted. Prints the time since start (used by
 /// `make run` and the benchmarks), then the page's own timing marks (`name=ms` since the page's
 /// navigation began, in the order they happened), and exits when `KASSA_EXIT_AFTER_READY` is set.
 #[tauri::command]
 fn ready<R: Runtime>(app: AppHandle<R>, desk: State<'_, Desk>, marks: Option<Vec<(String, f64)>>) {
-    println!(
-        "{}",
-        ready_line("KASSA_READY", desk.started.elapsed().as_millis(), marks)
-    );
+    let line = ready_line("KASSA_READY", desk.started.elapsed().as_millis(), marks);
+    // In the log too: a page drawn again in a fresh process (`renew_page`) shows there.
+    log::info!("the counter's page is ready: {line}");
+    println!("{line}");
     if std::env::var_os("KASSA_EXIT_AFTER_READY").is_some() {
         app.exit(0);
     }
@@ -984,6 +1056,7 @@ pub fn builder<R: Runtime>(
             remove_product,
             open_customer_display,
             customer_state,
+            renew_page,
             ready
         ])
 }

@@ -126,6 +126,11 @@ fn app_info_carries_the_empty_carts_quote_in_the_shops_currency() {
     assert_eq!(info["empty_cart"]["chargeable"], false);
     let gross = info["empty_cart"]["gross"].as_str().unwrap();
     assert_eq!(gross, "EUR\u{a0}0.00", "the shop's currency in its locale");
+    // When the page asks for a fresh web process (app.js, `quietMoment`): the default.
+    assert_eq!(
+        info["page_renewal"],
+        serde_json::json!({ "after_sales": 100, "quiet_ms": 30000 })
+    );
 }
 
 #[test]
@@ -939,6 +944,7 @@ fn no_boot_script_while_the_till_is_opening() {
         follower: std::sync::Mutex::new(None),
         customer: std::sync::Mutex::new(None),
         hub: Default::default(),
+        page_renewal: super::PageRenewal::DEFAULT,
     };
     assert!(
         !desk.wait_opened(std::time::Duration::from_millis(20)),
@@ -954,5 +960,39 @@ fn no_boot_script_while_the_till_is_opening() {
     assert!(
         script.contains("closed by the test"),
         "the till's error is the page's to show"
+    );
+}
+
+#[test]
+fn page_renewal_reads_sales_and_seconds_or_off() {
+    use super::PageRenewal;
+    let at = |after_sales, quiet_ms| {
+        Some(PageRenewal {
+            after_sales,
+            quiet_ms,
+        })
+    };
+    assert_eq!(PageRenewal::parse("2,3"), at(2, 3000));
+    assert_eq!(PageRenewal::parse(" 100 , 30 "), at(100, 30_000));
+    assert_eq!(PageRenewal::parse("off"), at(0, 0));
+    for bad in [
+        "",
+        "100",
+        "0,30",
+        "100,0",
+        "-1,30",
+        "1.5,30",
+        "100,30,1",
+        "100,4294968",
+        "on",
+    ] {
+        assert_eq!(PageRenewal::parse(bad), None, "{bad:?}");
+    }
+    assert_eq!(
+        PageRenewal::DEFAULT,
+        PageRenewal {
+            after_sales: 100,
+            quiet_ms: 30_000
+        }
     );
 }

@@ -395,6 +395,10 @@ async fn a_swedish_shop_starts_in_swedish_and_staff_go_round_the_languages() {
         assert_eq!(at_start, serde_json::json!("Kassa"), "the start's answers came with the page");
         let renamed = "return window.kassaIpc.setSetting('shop.name', 'Butikk etter start').then(() => true)";
         assert_eq!(c.execute(renamed, vec![]).await.unwrap(), serde_json::json!(true));
+        // Staff choose Danish; the choice outlives a reload (and a fresh page process, which
+        // reloads: `renew_page`), not Kassa's run.
+        c.find(Locator::Id("toggle-lang")).await.unwrap().click().await.unwrap();
+        empty("Kurven er tom").await;
         c.refresh().await.unwrap();
         wait_for(10, "the reloaded page's shop name", || async {
             (text(&c, "#shop-name").await == "Butikk etter start").then_some(())
@@ -405,7 +409,7 @@ async fn a_swedish_shop_starts_in_swedish_and_staff_go_round_the_languages() {
             serde_json::Value::Null,
             "a reload asks for the answers"
         );
-        empty("Varukorgen är tom").await;
+        empty("Kurven er tom").await;
         c
     })
     .await;
@@ -513,6 +517,136 @@ async fn qr_sale_is_paid_and_lands_in_history() {
         c
     })
     .await;
+}
+
+/// The web processes below the app (tauri-driver's tree): the main window's page.
+fn web_processes(driver: &Driver) -> Vec<u32> {
+    tree(driver.pid())
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("WebKitWebProces"))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// One QR sale through the counter: a line, the charge, the customer pays; the receipt on
+/// screen.
+async fn one_qr_sale(c: &Client, name: &str) {
+    add_line(c, name, "1", "10", "25", "").await;
+    let url = charge_qr(c).await;
+    let (origin, id) = sandbox_of(&url);
+    let (status, _) = http("POST", &format!("{origin}/dintero/v1/view/{id}/pay"), "");
+    assert_eq!(status, 303, "the hosted page took the payment");
+    wait_visible(c, 10, "#paid-receipt-paper").await;
+}
+
+/// The READY lines the app logged so far (`the counter's page is ready: KASSA_READY <ms> ms
+/// <mark>=<ms> …`, one per start of the counter's page), from its log (`app_log`).
+fn ready_lines(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(app_log(dir))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("the counter's page is ready: "))
+        .map(|(_, ready)| ready.to_string())
+        .collect()
+}
+
+/// After the set number of sales, a quiet moment on an empty counter gives the counter's page
+/// and the customer display's a fresh web process each (`renew_page`; here after 2 sales and
+/// 3 s, `KASSA_RENEW_PAGE=2,3`), and not before: not after one sale, not with the receipt on
+/// screen, not with a line in the cart. The new counter page starts as after a reload: it asks
+/// for the shop's answers (the window's first ones hold a spent sale reference) and reports
+/// READY. WebKitWebDriver ends its session when the page's process ends ("page crash or
+/// hang"), so the new page is seen through the app's READY line and the process table; a
+/// page's start and the sales after it are what every other test here drives.
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run through `make test`"]
+async fn a_quiet_counter_gets_a_fresh_web_process() {
+    let till = Till::new("renew");
+    let app = env!("CARGO_BIN_EXE_kassa");
+    // The page's starts are read from the app's log: at least `info` (`make test` has `trace`).
+    let level = std::env::var("KASSA_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let env = [("KASSA_RENEW_PAGE", "2,3"), ("KASSA_LOG", level.as_str())];
+    let (driver, c) = session_with(&till.dir, app.as_ref(), &env).await;
+    c.wait().for_element(Locator::Id("f-name")).await.unwrap();
+    let counter = web_processes(&driver);
+    assert_eq!(counter.len(), 1, "the counter's web process: {counter:?}");
+    // The customer display (its button is on the charge's screen), in a web process of its own.
+    let open = "return window.kassaIpc.openCustomerDisplay().then(() => true)";
+    assert_eq!(
+        c.execute(open, vec![]).await.unwrap(),
+        serde_json::json!(true)
+    );
+    let first = wait_for(10, "the customer display's web process", || async {
+        let now = web_processes(&driver);
+        (now.len() == 2).then_some(now)
+    })
+    .await;
+    c.execute("document.getElementById('f-name').focus()", vec![])
+        .await
+        .unwrap();
+    let quiet = Duration::from_secs(5);
+    one_qr_sale(&c, "Kopp").await;
+    new_sale(&c).await;
+    tokio::time::sleep(quiet).await;
+    assert_eq!(
+        web_processes(&driver),
+        first,
+        "one sale: the same processes"
+    );
+    one_qr_sale(&c, "Skål").await;
+    tokio::time::sleep(quiet).await;
+    assert_eq!(
+        web_processes(&driver),
+        first,
+        "the receipt on screen: the same processes"
+    );
+    new_sale(&c).await;
+    // A line in the cart: not a quiet moment, however long nobody touches it.
+    add_line(&c, "Fat", "1", "10", "25", "").await;
+    tokio::time::sleep(quiet).await;
+    assert_eq!(
+        web_processes(&driver),
+        first,
+        "a line in the cart: the same processes"
+    );
+    assert_eq!(
+        c.find_all(Locator::Css("#cart-lines tr"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(ready_lines(&till.dir).len(), 1, "one page start so far");
+    // Emptied: three seconds later both pages are in new processes.
+    click(&c, "#clear-cart").await;
+    let fresh = wait_for(15, "new web processes for both pages", || async {
+        let now = web_processes(&driver);
+        (now.len() == 2 && now.iter().all(|p| !first.contains(p))).then_some(now)
+    })
+    .await;
+    desktop::assert_webkit_environment(driver.pid());
+    let ready = wait_for(15, "the counter's READY from its new process", || async {
+        let lines = ready_lines(&till.dir);
+        (lines.len() == 2).then(|| lines[1].clone())
+    })
+    .await;
+    // Drawn with the answers asked for over IPC, not the window's first ones.
+    assert!(
+        ready.contains(" info="),
+        "the new page asked for the shop's settings: {ready}"
+    );
+    assert!(
+        !ready.contains(" boot="),
+        "the new page did not use the first answers: {ready}"
+    );
+    assert!(ready.contains(" ready="), "{ready}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(web_processes(&driver), fresh, "the new processes stay");
+    // The session went with the old page; closing it may fail.
+    let _ = c.close().await;
+    drop(driver);
 }
 
 /// Cancel from the till, then the embedded checkout window: a script in it cannot invoke app

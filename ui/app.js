@@ -300,6 +300,7 @@
     const link = isLinkSale() ? linkRequest() : null;
     if (isLinkSale() && !link) return;
     state.phase = 'starting';
+    quiet.sales += 1;
     const provider = document.querySelector('input[name=provider]:checked').value;
     const presentation = link ? 'qr' : document.querySelector('input[name=presentation]:checked').value;
     state.presentation = presentation;
@@ -637,6 +638,39 @@
   /** The language a first start draws in before the shop's settings say: the shop's default
    * (`shop.locale` in kassa-core's settings.rs; a UI contract test keeps the two the same). */
   const DEFAULT_LANG = 'nb';
+  /** The language staff chose with the top bar's button in this run of Kassa (sessionStorage). */
+  const CHOSEN_LANG = 'kassa.lang.chosen';
+
+  // ---- a fresh web process at a quiet moment ------------------------------------------------
+
+  /** WebKit keeps a little in this page's process for every sale that neither the page nor a
+   * reload gives back (BENCHMARKS.md, issue #25). After `page_renewal.after_sales` charges
+   * started here, the first time the counter has been empty, on its own screen, with nothing
+   * typed and no dialog open, and untouched (no key, pointer, touch, wheel or input) for
+   * `page_renewal.quiet_ms`, the page asks for a fresh process (`renew_page`) and is drawn
+   * again in it, as a reload draws it (~0.3 s). The sale, the operator, the sessions followed
+   * and everything else that matters live in the app, not here. Not quiet then: it waits for
+   * the next quiet moment. */
+  const quiet = { sales: 0, timer: null };
+
+  function touched() {
+    clearTimeout(quiet.timer);
+    const r = k.info && k.info.page_renewal;
+    if (!r || !r.after_sales || quiet.sales < r.after_sales) return;
+    quiet.timer = setTimeout(quietMoment, r.quiet_ms);
+  }
+
+  function counterAtRest() {
+    const typed = ['f-name', 'f-price', 'f-disc', 'order-discount'].some((id) => $(id).value.trim() !== '')
+      || $('f-qty').value.trim() !== '1';
+    return state.phase === null && state.lines.length === 0 && !state.discount && state.editing === null
+      && !$('view-counter').hidden && !typed && !document.querySelector('dialog[open]');
+  }
+
+  function quietMoment() {
+    if (!counterAtRest()) { touched(); return; }
+    ipc.renewPage().then((renewed) => { if (!renewed) quiet.sales = 0; }, () => { quiet.sales = 0; });
+  }
 
   /** The start's answers (the shop's settings and a sale reference) come with the page, in
    * `window.kassaBoot` from the app's initialization script (`boot_script` in src-tauri/lib.rs),
@@ -707,11 +741,14 @@
     $('connect-provider').addEventListener('click', () => screen('settings').then((st) => { st.setPane('providers'); go('settings'); })
       .catch(screenFailed($('view-counter'))));
     $('toggle-lang').addEventListener('click', () => k.setLang(k.nextLang()).then(() => {
+      // Staff's choice holds until Kassa is closed: through a reload and a fresh page process.
+      try { sessionStorage.setItem(CHOSEN_LANG, k.lang); } catch (_) { /* no storage */ }
       applyTexts(); render();
       [window.kassaHistory, window.kassaSettings, window.kassaDayClose, window.kassaLinks].forEach((m) => { if (m) m.relabel(); });
     }));
     document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => go(b.dataset.view)));
     document.addEventListener('keydown', keys);
+    ['keydown', 'pointerdown', 'touchstart', 'wheel', 'input', 'click'].forEach((type) => document.addEventListener(type, touched, { capture: true, passive: true }));
     const early = boot ? [boot.info, boot.reference] : await Promise.race([
       answers.then((a) => a, () => null),
       new Promise((resolve) => { setTimeout(() => resolve(null), FIRST_DRAW_WAIT_MS); }),
@@ -719,7 +756,9 @@
     // The shop's settings: its language, name, VAT rates, badge, quick keys and the empty
     // cart's totals (a cart changed meanwhile is quoted).
     const settle = async ([shop, ref]) => {
-      await k.setLang(k.langOf(shop.locale));
+      let chosen = null;
+      try { chosen = sessionStorage.getItem(CHOSEN_LANG); } catch (_) { /* no storage */ }
+      await k.setLang(k.langOf(chosen || shop.locale));
       try { localStorage.setItem('kassa.lang', k.lang); } catch (_) { /* no storage */ }
       state.reference = ref;
       showInfo(shop);

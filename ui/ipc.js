@@ -97,6 +97,8 @@ window.kassaIpc = (() => {
     removeProduct: (sku) => call('remove_product', { sku }),
     openCustomerDisplay: () => call('open_customer_display'),
     customerState: () => call('customer_state'),
+    // A fresh web process for this page (the page's quiet moment, app.js); the page goes with it.
+    renewPage: () => call('renew_page'),
     // `marks`: the start's [name, ms] timing marks, printed on the READY line for the bench.
     ready: (marks) => call('ready', { marks: marks || [] }),
     onSessionStatus,

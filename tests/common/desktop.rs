@@ -125,7 +125,18 @@ pub fn tauri_driver_path() -> PathBuf {
     }
 }
 
-fn start_driver(data_dir: &Path) -> Driver {
+/// Where the app of the till in `data_dir` logs (its standard error, through tauri-driver):
+/// under `make test` the secrets audit's `output/<data dir's name>.log`, else
+/// `<data dir>/app.log`.
+pub fn app_log(data_dir: &Path) -> PathBuf {
+    let name = data_dir.file_name().unwrap_or_default().to_string_lossy();
+    artifacts("output").map_or_else(
+        || data_dir.join("app.log"),
+        |d| d.join(format!("{name}.log")),
+    )
+}
+
+fn start_driver(data_dir: &Path, env: &[(&str, &str)]) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
         "the E2E test needs a display: run it through `make test` (Xvfb)"
@@ -141,15 +152,12 @@ fn start_driver(data_dir: &Path) -> Driver {
         ])
         // The app inherits this through tauri-driver and WebKitWebDriver: each test its own till.
         .env("KASSA_DATA_DIR", data_dir)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        // The app's log (trace under `make test`) goes to the audit's artifacts, not the terminal.
+        // The app's log (trace under `make test`): to the audit's artifacts, else to the data
+        // directory; not the terminal (`app_log`).
         .stderr(
-            artifacts("output")
-                .and_then(|d| {
-                    let name = data_dir.file_name()?.to_string_lossy().into_owned();
-                    std::fs::File::create(d.join(format!("{name}.log"))).ok()
-                })
-                .map_or_else(Stdio::inherit, Stdio::from),
+            std::fs::File::create(app_log(data_dir)).map_or_else(|_| Stdio::inherit(), Stdio::from),
         )
         .spawn()
         .expect("tauri-driver must be installed (make setup installs it)");
@@ -185,9 +193,14 @@ async fn connect(
 /// cores sometimes lose the session handshake (tauri-driver closes the connection while
 /// WebKitWebDriver starts): that setup step, and only it, is tried up to three times.
 pub async fn session(dir: &Path, app: &Path) -> (Driver, Client) {
+    session_with(dir, app, &[]).await
+}
+
+/// Like [`session`], with `env` added to the app's environment.
+pub async fn session_with(dir: &Path, app: &Path, env: &[(&str, &str)]) -> (Driver, Client) {
     let mut attempt = 1;
     loop {
-        let driver = start_driver(dir);
+        let driver = start_driver(dir, env);
         match connect(&driver, app).await {
             Ok(c) => return (driver, c),
             Err(e) if attempt < 3 => {
