@@ -361,7 +361,7 @@ pub fn minimal_cache<R: Runtime>(app: &AppHandle<R>) {
 /// it: about 2 MB per 100 sales that neither the page nor a reload can give back
 /// (BENCHMARKS.md, issue #25). The counter's page asks for it itself, and only at a quiet
 /// moment (app.js, `quietMoment`): an empty counter, nothing open, untouched for a while.
-/// Nothing the till keeps is in the pages; each draws itself again as after a reload (~0.3 s).
+/// Nothing the till keeps is in the pages; each draws itself again as after a reload (~0.25 s).
 /// Returns whether the counter's page was renewed (only WebKitGTK can; elsewhere the pages
 /// simply stay).
 pub fn renew_pages<R: Runtime>(app: &AppHandle<R>) -> bool {

@@ -648,7 +648,7 @@
    * started here, the first time the counter has been empty, on its own screen, with nothing
    * typed and no dialog open, and untouched (no key, pointer, touch, wheel or input) for
    * `page_renewal.quiet_ms`, the page asks for a fresh process (`renew_page`) and is drawn
-   * again in it, as a reload draws it (~0.3 s). The sale, the operator, the sessions followed
+   * again in it, as a reload draws it (~0.25 s). The sale, the operator, the sessions followed
    * and everything else that matters live in the app, not here. Not quiet then: it waits for
    * the next quiet moment. */
   const quiet = { sales: 0, timer: null };
