@@ -64,10 +64,11 @@ pub struct AppInfo {
 
 /// When the counter's page asks for a fresh web process (`renew_page`): after `after_sales`
 /// charges started in it, at the first moment the counter has been empty, on its own screen
-/// and untouched for `quiet_ms`. WebKit keeps about 2 MB per 100 sales in the page's process
-/// that nothing else gives back (BENCHMARKS.md, issue #25); 100 sales keep that under 3 MB,
-/// and 30 s without a touch on an empty counter is a moment between customers, not a cashier
-/// thinking. `KASSA_RENEW_PAGE=<sales>,<seconds>` changes both (the tests' short day), `off`
+/// and untouched for `quiet_ms`. What WebKit keeps in the page's process nothing else gives
+/// back; a fresh process grows fastest over its first sales (BENCHMARKS.md, issue #25: 78 MB
+/// after start, 91 after 100 sales, 99 after 1,000), so renewing after 100 holds it near its
+/// sale-100 size, and 30 s without a touch on an empty counter is a moment between customers,
+/// not a cashier thinking. `KASSA_RENEW_PAGE=<sales>,<seconds>` changes both (the tests' short day), `off`
 /// turns it off; anything else is reported on stderr and the defaults kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PageRenewal {
