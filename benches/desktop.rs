@@ -864,20 +864,14 @@ async fn quiet_moment(
     if sales < renewal.after_sales as usize {
         return None;
     }
-    let pages = || -> Vec<u32> {
-        tree(app)
-            .into_iter()
-            .filter(|(_, name)| name.starts_with("WebKitWebProces"))
-            .map(|(pid, _)| pid)
-            .collect()
-    };
+    let pages = || desktop::web_processes(app);
     let before = pages();
     let limit = Duration::from_millis(renewal.quiet_ms.into()) + Duration::from_secs(30);
     while last_touch.elapsed() < limit {
         let now = pages();
         if !now.is_empty() && now.iter().all(|p| !before.contains(p)) {
             let renewed_after = last_touch.elapsed();
-            // The new page's start (~0.3 s), then the settling every checkpoint gets.
+            // The new page's start (~0.25 s), then the settling every checkpoint gets.
             tokio::time::sleep(Duration::from_secs(1) + SETTLE).await;
             let memory = read();
             eprintln!(

@@ -519,15 +519,6 @@ async fn qr_sale_is_paid_and_lands_in_history() {
     .await;
 }
 
-/// The web processes below the app (tauri-driver's tree): the main window's page.
-fn web_processes(driver: &Driver) -> Vec<u32> {
-    tree(driver.pid())
-        .into_iter()
-        .filter(|(_, name)| name.starts_with("WebKitWebProces"))
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
 /// One QR sale through the counter: a line, the charge, the customer pays; the receipt on
 /// screen.
 async fn one_qr_sale(c: &Client, name: &str) {
@@ -570,7 +561,7 @@ async fn a_quiet_counter_gets_a_fresh_web_process() {
     let env = [("KASSA_RENEW_PAGE", "2,3"), ("KASSA_LOG", level.as_str())];
     let (driver, c) = session_with(&till.dir, app.as_ref(), &env).await;
     c.wait().for_element(Locator::Id("f-name")).await.unwrap();
-    let counter = web_processes(&driver);
+    let counter = web_processes(driver.pid());
     assert_eq!(counter.len(), 1, "the counter's web process: {counter:?}");
     // The customer display (its button is on the charge's screen), in a web process of its own.
     let open = "return window.kassaIpc.openCustomerDisplay().then(() => true)";
@@ -579,7 +570,7 @@ async fn a_quiet_counter_gets_a_fresh_web_process() {
         serde_json::json!(true)
     );
     let first = wait_for(10, "the customer display's web process", || async {
-        let now = web_processes(&driver);
+        let now = web_processes(driver.pid());
         (now.len() == 2).then_some(now)
     })
     .await;
@@ -591,14 +582,14 @@ async fn a_quiet_counter_gets_a_fresh_web_process() {
     new_sale(&c).await;
     tokio::time::sleep(quiet).await;
     assert_eq!(
-        web_processes(&driver),
+        web_processes(driver.pid()),
         first,
         "one sale: the same processes"
     );
     one_qr_sale(&c, "Skål").await;
     tokio::time::sleep(quiet).await;
     assert_eq!(
-        web_processes(&driver),
+        web_processes(driver.pid()),
         first,
         "the receipt on screen: the same processes"
     );
@@ -607,7 +598,7 @@ async fn a_quiet_counter_gets_a_fresh_web_process() {
     add_line(&c, "Fat", "1", "10", "25", "").await;
     tokio::time::sleep(quiet).await;
     assert_eq!(
-        web_processes(&driver),
+        web_processes(driver.pid()),
         first,
         "a line in the cart: the same processes"
     );
@@ -622,7 +613,7 @@ async fn a_quiet_counter_gets_a_fresh_web_process() {
     // Emptied: three seconds later both pages are in new processes.
     click(&c, "#clear-cart").await;
     let fresh = wait_for(15, "new web processes for both pages", || async {
-        let now = web_processes(&driver);
+        let now = web_processes(driver.pid());
         (now.len() == 2 && now.iter().all(|p| !first.contains(p))).then_some(now)
     })
     .await;
@@ -643,7 +634,7 @@ async fn a_quiet_counter_gets_a_fresh_web_process() {
     );
     assert!(ready.contains(" ready="), "{ready}");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(web_processes(&driver), fresh, "the new processes stay");
+    assert_eq!(web_processes(driver.pid()), fresh, "the new processes stay");
     // The session went with the old page; closing it may fail.
     let _ = c.close().await;
     drop(driver);

@@ -49,16 +49,21 @@ pub fn tree(root: u32) -> Vec<(u32, String)> {
     found
 }
 
+/// The WebKit web processes (the pages') below `root`.
+pub fn web_processes(root: u32) -> Vec<u32> {
+    tree(root)
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("WebKitWebProces"))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 /// Checks that every WebKit web process below `root` runs as `kassa_app::webkit_environment`
 /// sets it up: `JSC_useJIT=0` and `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072` in its
 /// environment and, what the first does, no writable and executable mapping (the JIT's code
 /// pool) in its memory.
 pub fn assert_webkit_environment(root: u32) {
-    let pages: Vec<u32> = tree(root)
-        .into_iter()
-        .filter(|(_, name)| name.starts_with("WebKitWebProces"))
-        .map(|(pid, _)| pid)
-        .collect();
+    let pages = web_processes(root);
     assert!(!pages.is_empty(), "no WebKit web process below {root}");
     for pid in pages {
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
