@@ -3,7 +3,8 @@
 //! `debug` or `trace`; a `target=level` directive counts as its level (one global level is
 //! all a till needs). Kassa's own lines:
 //!
-//! - `info`: a checkout session's steps (intent, created, failed, reconciled);
+//! - `info`: a checkout session's steps (intent, created, failed, reconciled); in the desktop
+//!   app, each start of the counter's page (its READY line) and each fresh page process;
 //! - `debug`: every provider request: method, URL without its query, status, size, time;
 //! - `trace`: the request's header *names* and body size.
 //!
